@@ -1,0 +1,138 @@
+package hitbox
+
+import "context"
+
+// Backend keeps entries by key. Stores, layers and tiers are all Backends,
+// so a pipeline of any depth is one Backend too.
+//
+// Implementations must be safe for concurrent use. Every method takes the
+// caller's context first and must return promptly, with an error wrapping
+// ctx.Err(), once it is done. An empty key is refused with ErrInvalidKey.
+type Backend interface {
+	// Get returns the live entry under key, or an error wrapping ErrMiss
+	// when there is none. It never returns an expired entry. The returned
+	// Value must not be modified by the caller.
+	Get(ctx context.Context, key string) (Entry, error)
+	// Set stores e under key, replacing what was there. An entry whose
+	// Expire has already passed is not stored (and is not an error). Set
+	// does not keep e.Value after it returns.
+	Set(ctx context.Context, key string, e Entry) error
+	// Delete removes key. Deleting an absent key is not an error.
+	Delete(ctx context.Context, key string) error
+	// Label names the backend in metrics, traces and errors, for example
+	// "memory" or "redis". It is constant and of low cardinality.
+	Label() string
+}
+
+// Result is one key's answer in a batch read: an entry, or an error that
+// wraps ErrMiss when the key holds nothing.
+type Result struct {
+	Entry Entry
+	Err   error
+}
+
+// Item is one key and entry in a batch write.
+type Item struct {
+	Key   string
+	Entry Entry
+}
+
+// BatchGetter is a Backend that reads many keys in one round trip.
+type BatchGetter interface {
+	// GetMany returns one Result per key, in the order of keys. The error
+	// is for a failure of the whole batch; misses are per Result.
+	GetMany(ctx context.Context, keys []string) ([]Result, error)
+}
+
+// BatchSetter is a Backend that writes many entries in one round trip.
+type BatchSetter interface {
+	// SetMany stores every item. It returns an error when any failed.
+	SetMany(ctx context.Context, items []Item) error
+}
+
+// BatchDeleter is a Backend that removes many keys in one round trip.
+type BatchDeleter interface {
+	// DeleteMany removes every key. It returns an error when any failed.
+	DeleteMany(ctx context.Context, keys []string) error
+}
+
+// Clearer is a Backend that can remove everything it holds, and only that:
+// a store with a key prefix clears that prefix, never the whole server.
+type Clearer interface {
+	Clear(ctx context.Context) error
+}
+
+// Closer is a Backend that holds resources (goroutines, connections). Close
+// releases them; it is idempotent, and operations after it fail with
+// ErrClosed.
+type Closer interface {
+	Close() error
+}
+
+// Unwrapper is a layer that exposes the Backend it wraps, so tools can walk
+// a pipeline. It plays no part in forwarding abilities.
+type Unwrapper interface {
+	Unwrap() Backend
+}
+
+// GetMany reads keys from b in one call when b is a BatchGetter, and one key
+// at a time otherwise. Either way it returns one Result per key.
+func GetMany(ctx context.Context, b Backend, keys []string) ([]Result, error) {
+	if bg, ok := b.(BatchGetter); ok {
+		return bg.GetMany(ctx, keys)
+	}
+	out := make([]Result, len(keys))
+	for i, k := range keys {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		out[i].Entry, out[i].Err = b.Get(ctx, k)
+	}
+	return out, nil
+}
+
+// SetMany writes items to b in one call when b is a BatchSetter, and one at
+// a time otherwise, stopping at the first error.
+func SetMany(ctx context.Context, b Backend, items []Item) error {
+	if bs, ok := b.(BatchSetter); ok {
+		return bs.SetMany(ctx, items)
+	}
+	for _, it := range items {
+		if err := b.Set(ctx, it.Key, it.Entry); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeleteMany removes keys from b in one call when b is a BatchDeleter, and
+// one at a time otherwise, stopping at the first error.
+func DeleteMany(ctx context.Context, b Backend, keys []string) error {
+	if bd, ok := b.(BatchDeleter); ok {
+		return bd.DeleteMany(ctx, keys)
+	}
+	for _, k := range keys {
+		if err := b.Delete(ctx, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Clear empties b when it is a Clearer, and returns an error wrapping
+// ErrNotSupported otherwise: there is no safe fallback.
+func Clear(ctx context.Context, b Backend) error {
+	if c, ok := b.(Clearer); ok {
+		return c.Clear(ctx)
+	}
+	return &Error{Op: "clear", Backend: b.Label(), Err: ErrNotSupported}
+}
+
+// Close releases b's resources when it is a Closer, and does nothing
+// otherwise.
+func Close(b Backend) error {
+	if c, ok := b.(Closer); ok {
+		return c.Close()
+	}
+	return nil
+}

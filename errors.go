@@ -1,0 +1,79 @@
+package hitbox
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Backends and layers wrap them with %w and callers test
+// them with errors.Is; never compare error strings.
+var (
+	// ErrMiss is returned by Get when the key holds no live entry. A miss is
+	// an answer, not a failure: layers pass it up untouched and metrics
+	// count it apart from errors.
+	ErrMiss = errors.New("hitbox: miss")
+
+	// ErrCorrupt is returned when bytes read back cannot be decoded: damaged,
+	// truncated or written by something else. Callers above treat it as a
+	// miss (and count it); the layer that detects it removes the entry.
+	ErrCorrupt = errors.New("hitbox: corrupt entry")
+
+	// ErrTooLarge is returned when a value exceeds a configured size limit.
+	// The returned error is a *SizeError that names the size and the limit.
+	ErrTooLarge = errors.New("hitbox: value too large")
+
+	// ErrNotSupported is returned by the package helpers (Clear, for one)
+	// when the backend lacks an optional ability and no fallback exists.
+	ErrNotSupported = errors.New("hitbox: not supported")
+
+	// ErrClosed is returned by every operation on a backend after Close.
+	ErrClosed = errors.New("hitbox: closed")
+
+	// ErrUnavailable is returned when a backend cannot be reached: a
+	// refused or dropped connection, an I/O timeout, a failed cluster
+	// redirect. It tells an outage apart from a miss.
+	ErrUnavailable = errors.New("hitbox: backend unavailable")
+
+	// ErrInvalidKey is returned for an empty key.
+	ErrInvalidKey = errors.New("hitbox: invalid key")
+)
+
+// SizeError reports a value refused for its size. errors.Is(err,
+// ErrTooLarge) holds for it.
+type SizeError struct {
+	Size  int // the size of the refused value, in bytes
+	Limit int // the configured limit, in bytes
+}
+
+// TooLarge returns a *SizeError for a value of size bytes over limit.
+func TooLarge(size, limit int) error { return &SizeError{Size: size, Limit: limit} }
+
+func (e *SizeError) Error() string {
+	return fmt.Sprintf("hitbox: value of %d bytes exceeds the limit of %d bytes", e.Size, e.Limit)
+}
+
+// Is makes errors.Is(err, ErrTooLarge) hold.
+func (e *SizeError) Is(target error) bool { return target == ErrTooLarge }
+
+// Error is the error a backend returns for a failed operation: it names the
+// operation and the backend so logs tell which level of a pipeline failed,
+// and wraps the cause so errors.Is still sees the sentinel.
+type Error struct {
+	Op      string // "get", "set", "delete", ...
+	Backend string // the backend's Label
+	Err     error  // the cause, often wrapping a sentinel
+}
+
+func (e *Error) Error() string { return e.Backend + " " + e.Op + ": " + e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// CheckKey returns an error wrapping ErrInvalidKey when key is empty.
+// Stores call it first in every operation.
+func CheckKey(key string) error {
+	if key == "" {
+		return ErrInvalidKey
+	}
+	return nil
+}
