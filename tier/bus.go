@@ -1,0 +1,65 @@
+package tier
+
+import "context"
+
+// Invalidation tells a tier that keys changed somewhere else, so the copies
+// its local levels (see Options.Local) hold may be out of date.
+type Invalidation struct {
+	// Origin is the ID of the tier that made the change (Options.ID), or ""
+	// when the bus cannot tell: with server-assisted tracking the server
+	// reports keys, not writers. A tier ignores messages carrying its own
+	// ID, so its own write never evicts the value it has just cached.
+	Origin string
+	// Keys are the changed keys as the tier knows them: the keys given to
+	// its Set and Delete. A bus that observes engine keys (a store prefix
+	// added below the tier, for one) maps them back before delivering.
+	// Receivers must neither modify Keys nor keep it after they return.
+	Keys []string
+	// All says that any key may have changed: messages may have been lost
+	// (the bus reconnected after a drop, or has just connected) or a shared
+	// level was cleared. The tier then clears its local levels. Keys is
+	// ignored when All is set.
+	All bool
+}
+
+// Bus carries invalidations between tier instances, typically one per
+// process, that share their lower levels, so every instance's L1 drops its
+// copy of a key another instance set or deleted.
+//
+// Two kinds of bus fit: one where tiers publish what they change (an
+// application pub/sub channel; the bus is then also a Publisher, and
+// messages carry the writer's Origin), and one where the shared store itself
+// reports changes (Redis server-assisted client tracking: any write by any
+// client invalidates, messages carry keys and no Origin, and there is
+// nothing to publish).
+//
+// A bus must be safe for concurrent use. A tier never closes its bus: one
+// bus may serve several tiers, and whoever built it closes it.
+type Bus interface {
+	// Subscribe registers fn and returns at once; it does not fail.
+	// Connecting and reconnecting are the bus's business: whenever
+	// delivery may have had a gap, including the first connection after
+	// Subscribe when the bus was not yet connected, the bus delivers an
+	// Invalidation with All set, so nothing a tier cached while messages
+	// could be missed survives.
+	//
+	// fn is called from one goroutine at a time per subscription, in the
+	// order the bus received the messages. It may block briefly (a tier
+	// deletes from its local levels in it) and must not call stop or
+	// Publish. A bus may deliver a publisher's own messages back to it.
+	//
+	// stop ends the subscription. After it returns fn is not running and is
+	// never called again. It is idempotent.
+	Subscribe(fn func(Invalidation)) (stop func())
+}
+
+// Publisher is a Bus on which tiers announce their own changes. A tier whose
+// bus is a Publisher publishes after each Set, Delete and Clear that reached
+// its shared levels, with Origin set to its ID. A bus without it (server-
+// assisted tracking) learns of changes from the shared store itself.
+type Publisher interface {
+	// Publish announces inv to every subscriber, this process's included.
+	// It returns once the bus has sent the message, not once it has been
+	// delivered, and wraps hitbox.ErrUnavailable when it could not send.
+	Publish(ctx context.Context, inv Invalidation) error
+}

@@ -1,0 +1,103 @@
+package tier
+
+import (
+	"context"
+	"sync"
+
+	"github.com/hitbox-go/hitbox"
+)
+
+// LocalBus is an in-process Bus and Publisher: it connects tiers that live
+// in one process (tests, or several tiers over one shared store) and
+// delivers each message synchronously, inside Publish, to every
+// subscriber. It never loses a message, so it only reports a gap when told
+// to (Gap). The zero value is not usable; call NewLocalBus.
+type LocalBus struct {
+	mu     sync.RWMutex
+	subs   map[*localSub]struct{}
+	closed bool
+}
+
+type localSub struct {
+	mu      sync.Mutex // serialises calls of fn and guards stopped
+	fn      func(Invalidation)
+	stopped bool
+}
+
+// NewLocalBus returns an empty in-process bus.
+func NewLocalBus() *LocalBus {
+	return &LocalBus{subs: make(map[*localSub]struct{})}
+}
+
+// Subscribe implements Bus. A subscription made after Close is never called.
+func (b *LocalBus) Subscribe(fn func(Invalidation)) (stop func()) {
+	s := &localSub{fn: fn}
+	b.mu.Lock()
+	if !b.closed {
+		b.subs[s] = struct{}{}
+	}
+	b.mu.Unlock()
+	return func() {
+		b.mu.Lock()
+		delete(b.subs, s)
+		b.mu.Unlock()
+		// Taking s.mu waits for a delivery in progress to finish.
+		s.mu.Lock()
+		s.stopped = true
+		s.mu.Unlock()
+	}
+}
+
+// Publish implements Publisher: it calls every subscriber, the publisher's
+// own included, before it returns. It fails with hitbox.ErrClosed after
+// Close.
+func (b *LocalBus) Publish(ctx context.Context, inv Invalidation) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return b.deliver(inv)
+}
+
+// Gap tells every subscriber that messages may have been lost, as a
+// networked bus does after it reconnects. Tests use it to check that tiers
+// clear their local levels.
+func (b *LocalBus) Gap() {
+	_ = b.deliver(Invalidation{All: true})
+}
+
+// Close ends every subscription; later Publish calls fail with
+// hitbox.ErrClosed. It is idempotent.
+func (b *LocalBus) Close() error {
+	b.mu.Lock()
+	subs := b.subs
+	b.subs = nil
+	b.closed = true
+	b.mu.Unlock()
+	for s := range subs {
+		s.mu.Lock()
+		s.stopped = true
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+func (b *LocalBus) deliver(inv Invalidation) error {
+	b.mu.RLock()
+	if b.closed {
+		b.mu.RUnlock()
+		return &hitbox.Error{Op: "publish", Backend: "localbus", Err: hitbox.ErrClosed}
+	}
+	subs := make([]*localSub, 0, len(b.subs))
+	for s := range b.subs {
+		subs = append(subs, s)
+	}
+	b.mu.RUnlock()
+	for _, s := range subs {
+		s.mu.Lock()
+		if !s.stopped {
+			s.fn(inv)
+		}
+		s.mu.Unlock()
+	}
+	return nil
+}
