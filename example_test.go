@@ -1,0 +1,88 @@
+package hitbox_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/internal/mapstore"
+)
+
+// announce is a layer that prints each Get on its way down and up, to show
+// the order of a chain.
+func announce(name string) hitbox.Layer {
+	return func(next hitbox.Backend) hitbox.Backend {
+		return announced{Backend: next, name: name}
+	}
+}
+
+type announced struct {
+	hitbox.Backend
+	name string
+}
+
+func (a announced) Get(ctx context.Context, key string) (hitbox.Entry, error) {
+	fmt.Println(a.name, "down")
+	e, err := a.Backend.Get(ctx, key)
+	fmt.Println(a.name, "up")
+	return e, err
+}
+
+// The first layer listed is the outermost: it sees a call first on the way
+// down and its answer last on the way up.
+func ExampleChain() {
+	pipeline := hitbox.Chain(announce("outer"), announce("inner")).Then(mapstore.New(mapstore.Options{}))
+
+	_, err := pipeline.Get(context.Background(), "k")
+	fmt.Println(errors.Is(err, hitbox.ErrMiss))
+	// Output:
+	// outer down
+	// inner down
+	// inner up
+	// outer up
+	// true
+}
+
+type User struct {
+	ID   int
+	Name string
+}
+
+func ExampleCache_GetOrLoad() {
+	ctx := context.Background()
+	users := hitbox.New[User](mapstore.New(mapstore.Options{}), hitbox.Options{TTL: time.Minute})
+	defer users.Close()
+
+	load := func(ctx context.Context) (User, error) {
+		fmt.Println("loading from the source")
+		return User{ID: 42, Name: "Ada"}, nil
+	}
+	key := hitbox.NewKey("users").WithInt("id", 42).String()
+	for range 2 {
+		u, err := users.GetOrLoad(ctx, key, load)
+		fmt.Println(u.Name, err)
+	}
+	// Output:
+	// loading from the source
+	// Ada <nil>
+	// Ada <nil>
+}
+
+func ExampleNewKey() {
+	fmt.Println(hitbox.NewKey("users").Version(2).WithInt("id", 42).With("lang", "en"))
+	// Output: users:v2:id=42:lang=en
+}
+
+func ExampleEntry_StateAt() {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	e := hitbox.Entry{Value: []byte("v"), Stale: now.Add(time.Minute), Expire: now.Add(2 * time.Minute)}
+	for _, d := range []time.Duration{0, time.Minute, 2 * time.Minute} {
+		fmt.Println(e.StateAt(now.Add(d)))
+	}
+	// Output:
+	// fresh
+	// stale
+	// expired
+}
