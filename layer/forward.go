@@ -1,0 +1,67 @@
+package layer
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/hitbox-go/hitbox"
+)
+
+// forward is embedded by every layer: it passes through what the layer does
+// not own (the label, Delete, Clear, Close, Unwrap) so each layer file only
+// spells out the operations its concern changes.
+type forward struct {
+	next hitbox.Backend
+}
+
+// Label returns the label of the wrapped backend: layers are not levels, so
+// metrics and errors keep naming the store.
+func (f forward) Label() string { return f.next.Label() }
+
+// Unwrap returns the wrapped backend.
+func (f forward) Unwrap() hitbox.Backend { return f.next }
+
+// Delete removes key from the wrapped backend.
+func (f forward) Delete(ctx context.Context, key string) error { return f.next.Delete(ctx, key) }
+
+// DeleteMany removes keys from the wrapped backend, in one call when it can.
+func (f forward) DeleteMany(ctx context.Context, keys []string) error {
+	return hitbox.DeleteMany(ctx, f.next, keys)
+}
+
+// Clear empties the wrapped backend when it is a Clearer.
+func (f forward) Clear(ctx context.Context) error { return hitbox.Clear(ctx, f.next) }
+
+// Close releases the wrapped backend's resources when it is a Closer.
+func (f forward) Close() error { return hitbox.Close(f.next) }
+
+// corrupt returns an error wrapping hitbox.ErrCorrupt (and cause, when not
+// nil) that names the layer which found the damage.
+func corrupt(layer string, cause error, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	if cause == nil {
+		return fmt.Errorf("hitbox/layer: %s: %w: %s", layer, hitbox.ErrCorrupt, msg)
+	}
+	return fmt.Errorf("hitbox/layer: %s: %w: %s: %w", layer, hitbox.ErrCorrupt, msg, cause)
+}
+
+// maxPooled bounds the buffers kept for reuse, so one huge value does not
+// pin its buffer for the life of the process.
+const maxPooled = 1 << 20
+
+// bufs holds scratch buffers for values on their way down to Set. The
+// Backend contract says Set does not keep e.Value after it returns, so a
+// buffer goes back to the pool as soon as the inner Set is done.
+var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+func getBuf() *[]byte { return bufs.Get().(*[]byte) }
+
+// putBuf returns b to the pool, keeping the grown slice given as last.
+func putBuf(b *[]byte, last []byte) {
+	if cap(last) > maxPooled {
+		return
+	}
+	*b = last[:0]
+	bufs.Put(b)
+}

@@ -1,0 +1,69 @@
+package layer
+
+import (
+	"context"
+	"errors"
+
+	"github.com/hitbox-go/hitbox"
+)
+
+// MaxSize returns a layer that refuses to store a value over n bytes: Set
+// fails with a *hitbox.SizeError (errors.Is hitbox.ErrTooLarge) and deletes
+// the key below, so a reader never sees the value the refused write was
+// meant to replace. SetMany writes the items within the limit and reports
+// the others. MaxSize panics when n is not positive.
+func MaxSize(n int) hitbox.Layer {
+	if n <= 0 {
+		panic("hitbox/layer: MaxSize needs a positive size")
+	}
+	return func(next hitbox.Backend) hitbox.Backend { return &limited{forward{next}, n} }
+}
+
+type limited struct {
+	forward
+	n int
+}
+
+func (l *limited) Get(ctx context.Context, key string) (hitbox.Entry, error) {
+	return l.next.Get(ctx, key)
+}
+
+func (l *limited) Set(ctx context.Context, key string, e hitbox.Entry) error {
+	if len(e.Value) <= l.n {
+		return l.next.Set(ctx, key, e)
+	}
+	refused := hitbox.TooLarge(len(e.Value), l.n)
+	if err := l.next.Delete(ctx, key); err != nil {
+		return errors.Join(refused, err)
+	}
+	return refused
+}
+
+func (l *limited) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, error) {
+	return hitbox.GetMany(ctx, l.next, keys)
+}
+
+func (l *limited) SetMany(ctx context.Context, items []hitbox.Item) error {
+	var refused []error
+	var over []string
+	for _, it := range items {
+		if len(it.Entry.Value) > l.n {
+			refused = append(refused, hitbox.TooLarge(len(it.Entry.Value), l.n))
+			over = append(over, it.Key)
+		}
+	}
+	if len(over) == 0 {
+		return hitbox.SetMany(ctx, l.next, items)
+	}
+	fit := make([]hitbox.Item, 0, len(items)-len(over))
+	for _, it := range items {
+		if len(it.Entry.Value) <= l.n {
+			fit = append(fit, it)
+		}
+	}
+	if len(fit) > 0 {
+		refused = append(refused, hitbox.SetMany(ctx, l.next, fit))
+	}
+	refused = append(refused, hitbox.DeleteMany(ctx, l.next, over))
+	return errors.Join(refused...)
+}

@@ -1,0 +1,97 @@
+package layer
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hitbox-go/hitbox"
+)
+
+// Prefix returns a layer that puts every key under the namespace p, so
+// several caches can share one store. p should end in a separator that the
+// keys below it never start with (for example "users:" when keys are built
+// with ':' between parts); otherwise "a" + "bc" and "ab" + "c" meet.
+//
+// Clear is refused with an error wrapping hitbox.ErrNotSupported: the store
+// below would clear every namespace, not only p. Prefix panics when p is
+// empty.
+func Prefix(p string) hitbox.Layer {
+	if p == "" {
+		panic("hitbox/layer: Prefix needs a non-empty prefix")
+	}
+	return func(next hitbox.Backend) hitbox.Backend { return &prefixed{forward{next}, p} }
+}
+
+type prefixed struct {
+	forward
+	p string
+}
+
+// An empty key stays refused: prefixing it would make a valid key of it.
+func (l *prefixed) Get(ctx context.Context, key string) (hitbox.Entry, error) {
+	if key == "" {
+		return hitbox.Entry{}, l.invalid("get")
+	}
+	return l.next.Get(ctx, l.p+key)
+}
+
+func (l *prefixed) Set(ctx context.Context, key string, e hitbox.Entry) error {
+	if key == "" {
+		return l.invalid("set")
+	}
+	return l.next.Set(ctx, l.p+key, e)
+}
+
+func (l *prefixed) Delete(ctx context.Context, key string) error {
+	if key == "" {
+		return l.invalid("delete")
+	}
+	return l.next.Delete(ctx, l.p+key)
+}
+
+func (l *prefixed) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, error) {
+	ks, err := l.keys("get", keys)
+	if err != nil {
+		return nil, err
+	}
+	return hitbox.GetMany(ctx, l.next, ks)
+}
+
+func (l *prefixed) SetMany(ctx context.Context, items []hitbox.Item) error {
+	out := make([]hitbox.Item, len(items))
+	for i, it := range items {
+		if it.Key == "" {
+			return l.invalid("set")
+		}
+		out[i] = hitbox.Item{Key: l.p + it.Key, Entry: it.Entry}
+	}
+	return hitbox.SetMany(ctx, l.next, out)
+}
+
+func (l *prefixed) DeleteMany(ctx context.Context, keys []string) error {
+	ks, err := l.keys("delete", keys)
+	if err != nil {
+		return err
+	}
+	return hitbox.DeleteMany(ctx, l.next, ks)
+}
+
+func (l *prefixed) Clear(context.Context) error {
+	return &hitbox.Error{Op: "clear", Backend: l.Label(),
+		Err: fmt.Errorf("prefix %q: the store below would clear every namespace: %w", l.p, hitbox.ErrNotSupported)}
+}
+
+func (l *prefixed) keys(op string, keys []string) ([]string, error) {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		if k == "" {
+			return nil, l.invalid(op)
+		}
+		out[i] = l.p + k
+	}
+	return out, nil
+}
+
+func (l *prefixed) invalid(op string) error {
+	return &hitbox.Error{Op: op, Backend: l.Label(), Err: hitbox.ErrInvalidKey}
+}
