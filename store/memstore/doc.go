@@ -1,0 +1,49 @@
+// Package memstore is the in-process hitbox store, built on
+// github.com/allegro/bigcache/v3: entries live in a few large byte arrays the
+// garbage collector does not scan, so millions of them cost little GC time.
+//
+//	store, err := memstore.New(memstore.Options{MaxBytes: 256 << 20})
+//	if err != nil {
+//		return err
+//	}
+//	defer store.Close()
+//	err = store.Set(ctx, "user:42", hitbox.Entry{Value: b, Expire: time.Now().Add(time.Minute)})
+//	e, err := store.Get(ctx, "user:42") // errors.Is(err, hitbox.ErrMiss) when absent
+//
+// # What it keeps
+//
+// For each key the store keeps the value bytes, Expire and Stale, each
+// deadline exactly to the nanosecond, in a 24-byte header before the value.
+// Get never returns an entry at or past its Expire: it deletes it and
+// reports a miss. An entry whose Expire has passed when it is Set is not
+// stored, and removes what the key held. Stale is kept and returned, not
+// acted on. Nothing else of an Entry exists to keep.
+//
+// # Memory
+//
+// Options.MaxBytes caps the bytes bigcache holds records in (value, header,
+// key and about 20 bytes of bigcache's own per entry). bigcache counts that
+// cap in whole MiB, so it is rounded down to a whole MiB, and split evenly
+// over the shards. bigcache's queues start small and grow by doubling up to
+// the cap. On top of it come each shard's key index (some 16 bytes per
+// entry plus map overhead), one write buffer per shard as large as the
+// largest record written to it, and, briefly, the old array while a queue
+// grows.
+//
+// A full shard evicts its oldest entries first (first in, first out,
+// regardless of use or deadline), so one Set may push out several others.
+// Replacing or deleting a key frees its old bytes only when they reach the
+// front of the queue.
+//
+// # Limits
+//
+// Values over Options.MaxValueSize are refused with an error wrapping
+// hitbox.ErrTooLarge. Keys are limited to what fits a shard beside the
+// largest value (65517 bytes at most: bigcache keeps key lengths in 16 bits);
+// longer ones are refused with hitbox.ErrInvalidKey. bigcache indexes keys
+// by a 64-bit hash and keeps one entry per hash: two keys that collide
+// displace each other, which a cache can afford.
+//
+// Options.MaxTTL bounds every entry's life and lets bigcache's cleaning
+// goroutine reclaim old entries; Close stops that goroutine.
+package memstore

@@ -1,0 +1,208 @@
+package memstore
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/allegro/bigcache/v3"
+)
+
+// Options configures a Store. The zero value is a working configuration:
+// every field left zero takes the default named in its comment.
+type Options struct {
+	// Label names the store in metrics, traces and errors. Default "memory".
+	Label string
+
+	// MaxBytes caps the memory bigcache holds entries in: the record bytes
+	// (value, the 24-byte deadline header, bigcache's own 18-byte header,
+	// the key and a 1 to 5 byte length) across all shards. bigcache sizes
+	// this cap in whole MiB, so MaxBytes is rounded down to a whole MiB and
+	// the cap is never above what was asked; under 1 MiB is refused. When
+	// the cap is reached bigcache evicts the oldest entries of the shard
+	// (first in, first out), so one Set may push out others. Default 64 MiB.
+	MaxBytes int64
+
+	// Shards is the number of independently locked parts, a power of two.
+	// Each shard gets MaxBytes/Shards bytes. Default 64.
+	Shards int
+
+	// MaxValueSize is the largest value Set accepts, in bytes; a bigger
+	// one is refused with an error wrapping hitbox.ErrTooLarge that names
+	// this limit. A record must fit in half a shard (bigcache can fail to
+	// place bigger ones), so New refuses a limit above that. Default 1 MiB,
+	// or a quarter of a shard when that is smaller: 256 KiB with the other
+	// defaults.
+	MaxValueSize int
+
+	// MaxTTL bounds how long any entry lives, whatever its Expire: Set
+	// lowers a later (or zero) Expire to now+MaxTTL, and Get reports the
+	// lowered deadline. It also becomes bigcache's LifeWindow, so bigcache
+	// itself reclaims entries older than that. Zero means no bound beyond
+	// the entry's own Expire and the memory cap.
+	MaxTTL time.Duration
+
+	// CleanInterval is how often bigcache's background goroutine removes
+	// entries older than MaxTTL from the front of each shard. It runs only
+	// when MaxTTL is set, until Close. bigcache counts in seconds, so
+	// shorter intervals are raised to one second. Negative disables the
+	// goroutine: bigcache then reclaims at most one such entry per Set.
+	// Default one minute.
+	CleanInterval time.Duration
+
+	// Now is the clock deadlines are checked against. Default time.Now;
+	// tests inject a fake one.
+	Now func() time.Time
+
+	// Logger receives reports of damaged entries found and dropped. Nil
+	// means no logging.
+	Logger *slog.Logger
+}
+
+// Defaults.
+const (
+	defaultLabel         = "memory"
+	defaultMaxBytes      = 64 << 20
+	defaultShards        = 64
+	defaultMaxValueSize  = 1 << 20
+	defaultCleanInterval = time.Minute
+)
+
+const (
+	mib = 1 << 20
+
+	// bigcacheHeader is the size of the header bigcache writes before each
+	// key (timestamp, hash, key length); bigcache does not export it.
+	bigcacheHeader = 18
+	// queueLength is the most bytes bigcache's queue spends on a length.
+	queueLength = 5
+	// recordOverhead is every byte of a stored entry but the key and value.
+	recordOverhead = headerSize + bigcacheHeader + queueLength
+
+	// maxKeyLen is the longest key bigcache can read back. It keeps key
+	// lengths in 16 bits and adds its header size to them in 16 bits too,
+	// so a longer key would overflow that sum and panic inside bigcache's
+	// Get.
+	maxKeyLen = math.MaxUint16 - bigcacheHeader
+	// minKeyRoom is the key length New insists a shard leaves room for.
+	minKeyRoom = 256
+
+	// forever stands for "no MaxTTL" as bigcache's LifeWindow: about 100
+	// years, so bigcache never reclaims an entry for its age.
+	forever = 100 * 365 * 24 * time.Hour
+)
+
+// settings is Options with defaults applied and limits derived.
+type settings struct {
+	label      string
+	megabytes  int   // bigcache's HardMaxCacheSize
+	limit      int64 // megabytes in bytes: the effective cap
+	shards     int
+	shardBytes int
+	maxValue   int
+	maxKey     int
+	maxTTL     time.Duration
+	clean      time.Duration // 0: no cleaner goroutine
+	now        func() time.Time
+	log        *slog.Logger
+}
+
+// resolve applies defaults to o and checks that the result can work.
+func (o Options) resolve() (settings, error) {
+	s := settings{
+		label:    o.Label,
+		shards:   o.Shards,
+		maxValue: o.MaxValueSize,
+		maxTTL:   o.MaxTTL,
+		now:      o.Now,
+		log:      o.Logger,
+	}
+	if s.label == "" {
+		s.label = defaultLabel
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	maxBytes := o.MaxBytes
+	switch {
+	case maxBytes == 0:
+		maxBytes = defaultMaxBytes
+	case maxBytes < mib:
+		return s, fmt.Errorf("MaxBytes %d is under 1 MiB, the smallest cap bigcache can keep", maxBytes)
+	}
+	if s.shards == 0 {
+		s.shards = defaultShards
+	}
+	if s.shards < 0 || s.shards&(s.shards-1) != 0 {
+		return s, fmt.Errorf("the shard count %d (Shards) is not a power of two", s.shards)
+	}
+	if maxBytes/mib > math.MaxInt32 {
+		return s, fmt.Errorf("MaxBytes %d is too large", maxBytes)
+	}
+	s.megabytes = int(maxBytes / mib)
+	s.limit = int64(s.megabytes) * mib
+	s.shardBytes = int(s.limit / int64(s.shards))
+	if s.shardBytes > math.MaxUint32 {
+		// bigcache indexes a shard with 32 bits.
+		return s, fmt.Errorf("a shard of %d bytes is over 4 GiB: raise Shards", s.shardBytes)
+	}
+	// bigcache cannot always place a record over half a shard without
+	// first evicting the whole shard, so records stay within half.
+	room := s.shardBytes/2 - recordOverhead
+	largest := room - minKeyRoom
+	if largest < 1 {
+		return s, fmt.Errorf("a shard of %d bytes (MaxBytes/Shards) is too small: lower Shards or raise MaxBytes", s.shardBytes)
+	}
+	switch {
+	case s.maxValue == 0:
+		s.maxValue = min(defaultMaxValueSize, s.shardBytes/4)
+	case s.maxValue < 0:
+		return s, errors.New("MaxValueSize is negative")
+	case s.maxValue > largest:
+		return s, fmt.Errorf("MaxValueSize %d does not fit a shard of %d bytes: at most %d, or raise MaxBytes or lower Shards",
+			s.maxValue, s.shardBytes, largest)
+	}
+	s.maxKey = min(maxKeyLen, room-s.maxValue)
+	if s.maxTTL < 0 {
+		return s, errors.New("MaxTTL is negative")
+	}
+	if s.maxTTL > 0 {
+		switch {
+		case o.CleanInterval == 0:
+			s.clean = defaultCleanInterval
+		case o.CleanInterval > 0:
+			s.clean = max(o.CleanInterval, time.Second)
+		}
+	}
+	return s, nil
+}
+
+// bigcacheConfig is the configuration the store runs bigcache with.
+func (s settings) bigcacheConfig() bigcache.Config {
+	life := forever
+	if s.maxTTL > 0 && s.maxTTL < forever {
+		// bigcache keeps whole seconds; round up so it never reclaims an
+		// entry that its header still calls live.
+		life = (s.maxTTL + time.Second - 1).Truncate(time.Second)
+	}
+	return bigcache.Config{
+		Shards:      s.shards,
+		LifeWindow:  life,
+		CleanWindow: s.clean,
+		// Small initial queues: they grow by doubling up to the cap, so an
+		// idle store does not hold MaxBytes from the start.
+		MaxEntriesInWindow: 0,
+		MaxEntrySize:       64,
+		HardMaxCacheSize:   s.megabytes,
+		// Verbose off and a silent logger: the library never prints.
+		Verbose: false,
+		Logger:  silent{},
+	}
+}
+
+// silent is a bigcache.Logger that drops everything.
+type silent struct{}
+
+func (silent) Printf(string, ...any) {}

@@ -1,0 +1,235 @@
+package memstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/allegro/bigcache/v3"
+	"github.com/hitbox-go/hitbox"
+)
+
+// Store is a hitbox.Backend that keeps entries in this process, in a
+// bigcache. It is safe for concurrent use. Create it with New and release it
+// with Close.
+type Store struct {
+	cache    *bigcache.BigCache
+	label    string
+	maxValue int
+	maxKey   int
+	maxTTL   time.Duration
+	limit    int64
+	now      func() time.Time
+	log      *slog.Logger
+
+	// errMiss is built once so a miss costs no allocation.
+	errMiss error
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+}
+
+var (
+	_ hitbox.Backend      = (*Store)(nil)
+	_ hitbox.BatchGetter  = (*Store)(nil)
+	_ hitbox.BatchSetter  = (*Store)(nil)
+	_ hitbox.BatchDeleter = (*Store)(nil)
+	_ hitbox.Clearer      = (*Store)(nil)
+	_ hitbox.Closer       = (*Store)(nil)
+)
+
+// New returns a store configured by opts, or an error naming the option
+// that cannot work. When opts.MaxTTL is set it starts bigcache's cleaning
+// goroutine, which runs until Close.
+func New(opts Options) (*Store, error) {
+	set, err := opts.resolve()
+	if err != nil {
+		return nil, fmt.Errorf("memstore: %w", err)
+	}
+	// The Store owns the cleaner's lifetime through Close. Its context is
+	// never cancelled on purpose: bigcache prints to stdout when it is.
+	cache, err := bigcache.New(context.Background(), set.bigcacheConfig())
+	if err != nil {
+		return nil, fmt.Errorf("memstore: %w", err)
+	}
+	return &Store{
+		cache:    cache,
+		label:    set.label,
+		maxValue: set.maxValue,
+		maxKey:   set.maxKey,
+		maxTTL:   set.maxTTL,
+		limit:    set.limit,
+		now:      set.now,
+		log:      set.log,
+		errMiss:  &hitbox.Error{Op: "get", Backend: set.label, Err: hitbox.ErrMiss},
+	}, nil
+}
+
+// Label returns the store's label, "memory" unless Options.Label says
+// otherwise.
+func (s *Store) Label() string { return s.label }
+
+// Get returns the live entry under key, or an error wrapping hitbox.ErrMiss.
+// An entry found past its Expire is deleted and reported as a miss; a
+// damaged one is deleted and reported with an error wrapping
+// hitbox.ErrCorrupt.
+func (s *Store) Get(ctx context.Context, key string) (hitbox.Entry, error) {
+	if err := s.check(ctx, key); err != nil {
+		return hitbox.Entry{}, s.fail("get", err)
+	}
+	e, err := s.get(key)
+	if err != nil {
+		if err == s.errMiss {
+			return hitbox.Entry{}, err
+		}
+		return hitbox.Entry{}, s.fail("get", err)
+	}
+	return e, nil
+}
+
+// get reads key; it returns s.errMiss itself on a miss, or an unwrapped
+// cause.
+func (s *Store) get(key string) (hitbox.Entry, error) {
+	rec, err := s.cache.Get(key)
+	if err != nil {
+		if errors.Is(err, bigcache.ErrEntryNotFound) {
+			return hitbox.Entry{}, s.errMiss
+		}
+		return hitbox.Entry{}, err
+	}
+	e, err := readRecord(rec)
+	if err != nil {
+		s.drop(key)
+		if s.log != nil {
+			s.log.LogAttrs(context.Background(), slog.LevelWarn, "memstore: dropped a damaged entry",
+				slog.String("backend", s.label), slog.Any("error", err))
+		}
+		return hitbox.Entry{}, err
+	}
+	if !e.Expire.IsZero() && !s.now().Before(e.Expire) {
+		// Expired entries are removed when found. A Set of the same key
+		// racing this may lose its new entry to the delete: one extra miss.
+		s.drop(key)
+		return hitbox.Entry{}, s.errMiss
+	}
+	return e, nil
+}
+
+// Set stores e under key, replacing what was there. A value over
+// MaxValueSize is refused with an error wrapping hitbox.ErrTooLarge; an
+// entry already past its Expire is not stored and removes what key held.
+// Storing may evict the oldest entries of the shard when it is full.
+func (s *Store) Set(ctx context.Context, key string, e hitbox.Entry) error {
+	if err := s.check(ctx, key); err != nil {
+		return s.fail("set", err)
+	}
+	if err := s.set(key, e); err != nil {
+		return s.fail("set", err)
+	}
+	return nil
+}
+
+// bufPool holds record buffers so Set adds no allocation over bigcache's.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// maxPooled is the largest buffer put back in bufPool, so a few huge values
+// do not pin their buffers.
+const maxPooled = 1 << 20
+
+func (s *Store) set(key string, e hitbox.Entry) error {
+	if len(e.Value) > s.maxValue {
+		return hitbox.TooLarge(len(e.Value), s.maxValue)
+	}
+	expire := e.Expire
+	if s.maxTTL > 0 || !expire.IsZero() {
+		now := s.now()
+		if !expire.IsZero() && !now.Before(expire) {
+			return s.del(key)
+		}
+		if s.maxTTL > 0 {
+			if bound := now.Add(s.maxTTL); expire.IsZero() || bound.Before(expire) {
+				expire = bound
+			}
+		}
+	}
+	bp := bufPool.Get().(*[]byte)
+	rec := appendRecord((*bp)[:0], expire, e.Stale, e.Value)
+	err := s.cache.Set(key, rec)
+	if cap(rec) <= maxPooled {
+		*bp = rec
+		bufPool.Put(bp)
+	}
+	return err
+}
+
+// Delete removes key. Removing an absent key is not an error.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := s.check(ctx, key); err != nil {
+		return s.fail("delete", err)
+	}
+	if err := s.del(key); err != nil {
+		return s.fail("delete", err)
+	}
+	return nil
+}
+
+func (s *Store) del(key string) error {
+	if err := s.cache.Delete(key); err != nil && !errors.Is(err, bigcache.ErrEntryNotFound) {
+		return err
+	}
+	return nil
+}
+
+// drop removes key after a read found it unusable; a failure to remove only
+// means a later read finds it again.
+func (s *Store) drop(key string) { _ = s.del(key) }
+
+// Close stops bigcache's cleaning goroutine. It is idempotent; every
+// operation after it fails with an error wrapping hitbox.ErrClosed.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		_ = s.cache.Close() // always nil: it only closes a channel
+	})
+	return nil
+}
+
+// check runs the checks every keyed operation starts with, cheapest first.
+func (s *Store) check(ctx context.Context, key string) error {
+	if err := s.ready(ctx); err != nil {
+		return err
+	}
+	return s.checkKey(key)
+}
+
+// ready reports a done context or a closed store.
+func (s *Store) ready(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.closed.Load() {
+		return hitbox.ErrClosed
+	}
+	return nil
+}
+
+// checkKey refuses the empty key and keys longer than bigcache can keep
+// beside a value of MaxValueSize in one shard.
+func (s *Store) checkKey(key string) error {
+	if err := hitbox.CheckKey(key); err != nil {
+		return err
+	}
+	if len(key) > s.maxKey {
+		return fmt.Errorf("%w: key of %d bytes is over the %d-byte limit", hitbox.ErrInvalidKey, len(key), s.maxKey)
+	}
+	return nil
+}
+
+// fail wraps cause as the store's error for op.
+func (s *Store) fail(op string, cause error) error {
+	return &hitbox.Error{Op: op, Backend: s.label, Err: cause}
+}
