@@ -1,0 +1,176 @@
+package otel
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/hitbox-go/hitbox"
+)
+
+// Attribute keys that both layers put on measurements and spans.
+// OpenTelemetry has no semantic conventions for caches yet, so the names
+// are ours, under "hitbox."; error.type is the general convention and is
+// used as it defines it: a low-cardinality class of the error an operation
+// ended with, absent on success.
+const (
+	// OperationKey names the operation: get, set, delete, getmany,
+	// setmany, deletemany or clear (the Op of a *hitbox.Error).
+	OperationKey = attribute.Key("hitbox.operation")
+	// BackendKey is the label of the wrapped backend (its Label(), or the
+	// one given with WithLabel).
+	BackendKey = attribute.Key("hitbox.backend")
+	// LevelKey is the tier level a layer was told it wraps with WithLevel,
+	// such as "l1". Absent when not set.
+	LevelKey = attribute.Key("hitbox.level")
+	// ResultKey is how the operation ended: hit, stale, miss, ok or error.
+	ResultKey = attribute.Key("hitbox.result")
+	// ErrorTypeKey is the class of the error when ResultKey is error:
+	// corrupt, too_large, unavailable, timeout, canceled, closed,
+	// invalid_key, not_supported or other.
+	ErrorTypeKey = attribute.Key("error.type")
+	// IODirectionKey says whether hitbox.io counted bytes read or written.
+	IODirectionKey = attribute.Key("hitbox.io.direction")
+	// ValueSizeKey is the size in bytes of the value read or written,
+	// summed over a batch (spans).
+	ValueSizeKey = attribute.Key("hitbox.value.size")
+	// KeyHashKey is a hash of the key, recorded on spans only with
+	// WithKeyHash. The key itself is never recorded.
+	KeyHashKey = attribute.Key("hitbox.key.hash")
+	// BatchSizeKey is the number of keys or items in a batch (spans).
+	BatchSizeKey = attribute.Key("hitbox.batch.size")
+	// BatchHitsKey, BatchStaleKey, BatchMissesKey and BatchErrorsKey
+	// count the answers of a getmany span by result.
+	BatchHitsKey   = attribute.Key("hitbox.batch.hits")
+	BatchStaleKey  = attribute.Key("hitbox.batch.stale")
+	BatchMissesKey = attribute.Key("hitbox.batch.misses")
+	BatchErrorsKey = attribute.Key("hitbox.batch.errors")
+)
+
+// Values of ResultKey.
+const (
+	ResultHit   = "hit"   // a fresh entry was returned
+	ResultStale = "stale" // an entry past its Stale deadline was returned
+	ResultMiss  = "miss"  // nothing under the key: an answer, not an error
+	ResultOK    = "ok"    // a write, delete, clear or batch succeeded
+	ResultError = "error" // the operation failed; ErrorTypeKey says how
+)
+
+// Values of IODirectionKey.
+const (
+	DirectionRead  = "read"
+	DirectionWrite = "write"
+)
+
+// op is an operation, as a small index into pre-built attribute sets.
+type op uint8
+
+const (
+	opGet op = iota
+	opSet
+	opDelete
+	opGetMany
+	opSetMany
+	opDeleteMany
+	opClear
+	numOps
+)
+
+// opNames match the Op of a *hitbox.Error.
+var opNames = [numOps]string{"get", "set", "delete", "getmany", "setmany", "deletemany", "clear"}
+
+// outcome is how one operation (or one key of a batch) ended: a result and,
+// for errors, an error class. It indexes pre-built attribute sets.
+type outcome uint8
+
+const (
+	outOK outcome = iota
+	outHit
+	outStale
+	outMiss
+	outCorrupt
+	outTooLarge
+	outUnavailable
+	outTimeout
+	outCanceled
+	outClosed
+	outInvalidKey
+	outNotSupported
+	outOther
+	numOutcomes
+)
+
+// outcomeNames holds the ResultKey value and, for errors, the ErrorTypeKey
+// value of each outcome.
+var outcomeNames = [numOutcomes]struct{ result, errType string }{
+	outOK:           {ResultOK, ""},
+	outHit:          {ResultHit, ""},
+	outStale:        {ResultStale, ""},
+	outMiss:         {ResultMiss, ""},
+	outCorrupt:      {ResultError, "corrupt"},
+	outTooLarge:     {ResultError, "too_large"},
+	outUnavailable:  {ResultError, "unavailable"},
+	outTimeout:      {ResultError, "timeout"},
+	outCanceled:     {ResultError, "canceled"},
+	outClosed:       {ResultError, "closed"},
+	outInvalidKey:   {ResultError, "invalid_key"},
+	outNotSupported: {ResultError, "not_supported"},
+	outOther:        {ResultError, "other"},
+}
+
+// isError reports whether o is a failure (as opposed to hit, stale, miss
+// or ok).
+func (o outcome) isError() bool { return o >= outCorrupt }
+
+// attrs returns the result (and error class) attributes of o.
+func (o outcome) attrs() []attribute.KeyValue {
+	n := outcomeNames[o]
+	if n.errType == "" {
+		return []attribute.KeyValue{ResultKey.String(n.result)}
+	}
+	return []attribute.KeyValue{ResultKey.String(n.result), ErrorTypeKey.String(n.errType)}
+}
+
+// classify returns the outcome of an operation that returned err. The
+// caller's deadline and cancellation come first: they say why the call
+// ended even when a store wrapped them in ErrUnavailable.
+func classify(err error) outcome {
+	switch {
+	case err == nil:
+		return outOK
+	case errors.Is(err, hitbox.ErrMiss):
+		return outMiss
+	case errors.Is(err, context.DeadlineExceeded):
+		return outTimeout
+	case errors.Is(err, context.Canceled):
+		return outCanceled
+	case errors.Is(err, hitbox.ErrCorrupt):
+		return outCorrupt
+	case errors.Is(err, hitbox.ErrTooLarge):
+		return outTooLarge
+	case errors.Is(err, hitbox.ErrUnavailable):
+		return outUnavailable
+	case errors.Is(err, hitbox.ErrClosed):
+		return outClosed
+	case errors.Is(err, hitbox.ErrInvalidKey):
+		return outInvalidKey
+	case errors.Is(err, hitbox.ErrNotSupported):
+		return outNotSupported
+	}
+	return outOther
+}
+
+// readOutcome returns the outcome of a Get that returned e and err. The
+// clock is read only for an entry that has a Stale deadline; an entry past
+// its deadlines, which no store should return, counts as stale.
+func readOutcome(e hitbox.Entry, err error, now func() time.Time) outcome {
+	if err != nil {
+		return classify(err)
+	}
+	if e.Stale.IsZero() || e.StateAt(now()) == hitbox.Fresh {
+		return outHit
+	}
+	return outStale
+}

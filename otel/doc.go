@@ -1,0 +1,104 @@
+// Package otel measures and traces hitbox pipelines with OpenTelemetry:
+// Metrics and Trace are layers, so any pipeline, or any level of one,
+// becomes observable by listing them in its chain. It uses the
+// OpenTelemetry API only; the application picks the SDK and the
+// exporters. Import it under an alias beside the OpenTelemetry API:
+//
+//	import (
+//		"go.opentelemetry.io/otel"
+//		hitboxotel "github.com/hitbox-go/hitbox/otel"
+//	)
+//
+//	pipeline := hitbox.Chain(
+//		hitboxotel.Trace(),   // one span per operation of the whole pipeline
+//		hitboxotel.Metrics(), // counts, durations and bytes, by result
+//		layer.Encode(),
+//	).Then(store)
+//
+// Both layers use the global providers as they stand when the pipeline is
+// built, or the ones given with WithMeterProvider and WithTracerProvider.
+// With the API's no-op providers each layer adds a few nanoseconds and no
+// allocation to a call; keys are never recorded.
+//
+// # Instruments
+//
+// The Metrics layer makes these instruments; the Prometheus names are what
+// the OpenTelemetry Prometheus exporter shows by default.
+//
+//	Name                       Kind       Unit         Attributes (hitbox. omitted)     Prometheus
+//	hitbox.operations          counter    {operation}  operation, backend, [level],     hitbox_operations_total
+//	                                                   result, [error.type]
+//	hitbox.operation.duration  histogram  s            operation, backend, [level],     hitbox_operation_duration_seconds
+//	                                                   result, [error.type]
+//	hitbox.io                  counter    By           operation, backend, [level],     hitbox_io_bytes_total
+//	                                                   io.direction
+//	hitbox.<name>              gauge or   as reported  backend, [level]                 hitbox_<name>[_<unit>][_total]
+//	                           counter
+//
+// hitbox.operations counts keys: a single-key call adds one, a batch of n
+// keys adds n, each key with its own result in a getmany (a failure of the
+// whole batch counts every key as failed). hitbox.operation.duration
+// records one value per call, a batch's result being ok or error; its
+// bucket bounds run from 1 µs to 10 s. hitbox.io counts the bytes of the
+// values returned by hits and stale answers (read) and of the values
+// stored by successful sets (written). hitbox.<name> are the figures of a
+// backend under the layer that implements Reporter (entries held, work
+// dropped), published while the layer is open.
+//
+// # Spans
+//
+// The Trace layer starts one span per call, named hitbox.get, hitbox.set,
+// hitbox.delete, hitbox.getmany, hitbox.setmany, hitbox.deletemany or
+// hitbox.clear, of kind internal (WithSpanKind changes it, for a store
+// that does network I/O). A failed call records its error and sets the
+// span's status to Error; a miss is an answer, not an error, and leaves the
+// status unset. Trace layers at several depths of a pipeline give nested
+// spans, each the parent of the next, so a trace shows which layer or
+// level answered.
+//
+// # Attributes
+//
+// OpenTelemetry has no semantic conventions for caches yet; these names are
+// defined once, in this package, and only error.type is borrowed from the
+// general conventions, for what they define it as.
+//
+//	Attribute            On              Values
+//	hitbox.operation     metrics, spans  get, set, delete, getmany, setmany, deletemany, clear
+//	hitbox.backend       metrics, spans  the wrapped backend's Label(), or WithLabel's value
+//	hitbox.level         metrics, spans  WithLevel's value (a tier level such as l1); absent by default
+//	hitbox.result        metrics, spans  hit, stale, miss (gets); ok (writes, deletes, clears, batches); error
+//	error.type           metrics, spans  only with result error: corrupt, too_large, unavailable, timeout,
+//	                                     canceled, closed, invalid_key, not_supported, other
+//	hitbox.io.direction  hitbox.io       read, write
+//	hitbox.value.size    spans           bytes of the value read or written (summed over a batch)
+//	hitbox.batch.size    spans           keys or items in a batch
+//	hitbox.batch.hits,   getmany spans   answers of a batch read, by result
+//	.stale, .misses,
+//	.errors
+//	hitbox.key.hash      spans           only with WithKeyHash: 16 hex digits of an HMAC-SHA256 of the key
+//
+// A hit is a fresh entry; stale is an entry past its Stale deadline (served
+// while it is refreshed). The error classes follow the hitbox sentinel
+// errors (ErrCorrupt, ErrTooLarge, ErrUnavailable, ErrClosed,
+// ErrInvalidKey, ErrNotSupported); the caller's context comes first, so a
+// store that wraps context.DeadlineExceeded in ErrUnavailable counts as
+// timeout, and context.Canceled, the caller giving up, is canceled rather
+// than other, so it can be left out of alerts on backend health. Errors
+// are recorded on spans with their messages, which name the operation and
+// the backend but, from hitbox's stores and layers, never the key.
+//
+// # Tiers
+//
+// A tier is a backend like any other, so the layers wrap it whole, and
+// they wrap each of its levels as well, one layer per level told which
+// level it is with WithLevel:
+//
+//	l1 := hitboxotel.Trace(hitboxotel.WithLevel("l1"))(memory)
+//	l2 := hitbox.Chain(
+//		hitboxotel.Trace(hitboxotel.WithLevel("l2"), hitboxotel.WithSpanKind(trace.SpanKindClient)),
+//		hitboxotel.Metrics(hitboxotel.WithLevel("l2")),
+//	).Then(redis)
+//
+// Which level answered a read then shows as the hit in that level's
+// counters, and as the innermost span with result hit in a trace.
+package otel

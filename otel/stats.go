@@ -1,0 +1,157 @@
+package otel
+
+import (
+	"context"
+	"sync"
+
+	global "go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/hitbox-go/hitbox"
+)
+
+// Reporter is implemented by a backend that keeps figures about itself
+// (entries held, bytes held, background work queued or dropped) so the
+// Metrics layer above it publishes them as observable instruments. Its
+// method uses only built-in types, so a store implements it without
+// importing this package or OpenTelemetry:
+//
+//	func (s *Store) ReportStats(report func(name, unit string, cumulative bool, value int64)) {
+//		report("entries", "{entry}", false, int64(s.Len()))
+//		report("evictions", "{entry}", true, s.evictions.Load())
+//	}
+//
+// ReportStats calls report once per figure, with the same names, units and
+// kinds, in the same order, every time; only the values change. It must be
+// quick and safe for concurrent use: it runs on each metrics collection.
+//
+// The Metrics layer asks for the figures once, when it is built, and makes
+// one instrument per figure named "hitbox." + name (so "entries" becomes
+// hitbox.entries), with the given UCUM unit ("By", "{entry}"). A cumulative
+// figure, a running total since the backend started, becomes an observable
+// counter; any other, a level that goes up and down, an observable gauge.
+// Each observation carries the layer's hitbox.backend (and hitbox.level)
+// attribute. A figure name first seen after the layer was built is
+// ignored.
+//
+// The Metrics layer looks for a Reporter in the backend it wraps and, down
+// the Unwrap chain, in the backends under it, stopping at another Metrics
+// layer (which publishes what is under it itself). Close on the layer
+// stops the publishing.
+type Reporter interface {
+	ReportStats(report func(name, unit string, cumulative bool, value int64))
+}
+
+// findReporter returns the first Reporter at or under b, or nil.
+func findReporter(b hitbox.Backend) Reporter {
+	for b != nil {
+		if _, ok := b.(*metered); ok {
+			return nil
+		}
+		if r, ok := b.(Reporter); ok {
+			return r
+		}
+		u, ok := b.(hitbox.Unwrapper)
+		if !ok {
+			return nil
+		}
+		b = u.Unwrap()
+	}
+	return nil
+}
+
+// statsObserver publishes a Reporter's figures. One callback serves every
+// figure; it allocates nothing per collection: the report func handed to
+// the Reporter is made once, and finds its instrument by the order of the
+// figures (by name when the order changed).
+type statsObserver struct {
+	r      Reporter
+	names  []string
+	insts  []metric.Int64Observable
+	index  map[string]int
+	opts   []metric.ObserveOption
+	report func(name, unit string, cumulative bool, value int64)
+	reg    metric.Registration
+
+	mu   sync.Mutex // one collection at a time uses obs and next
+	obs  metric.Observer
+	next int
+}
+
+// observeStats creates one observable instrument per figure r reports and
+// registers the callback that observes them, reporting failures to
+// otel.Handle. It returns nil when there is nothing to publish.
+func observeStats(meter metric.Meter, r Reporter, attrs attribute.Set) *statsObserver {
+	s := &statsObserver{
+		r:     r,
+		index: make(map[string]int),
+		opts:  []metric.ObserveOption{metric.WithAttributeSet(attrs)},
+	}
+	r.ReportStats(func(name, unit string, cumulative bool, _ int64) {
+		if _, dup := s.index[name]; dup {
+			return
+		}
+		var inst metric.Int64Observable
+		var err error
+		if cumulative {
+			inst, err = meter.Int64ObservableCounter("hitbox."+name, metric.WithUnit(unit))
+		} else {
+			inst, err = meter.Int64ObservableGauge("hitbox."+name, metric.WithUnit(unit))
+		}
+		if err != nil {
+			global.Handle(err)
+		}
+		if inst == nil {
+			return
+		}
+		s.index[name] = len(s.insts)
+		s.names = append(s.names, name)
+		s.insts = append(s.insts, inst)
+	})
+	if len(s.insts) == 0 {
+		return nil
+	}
+	s.report = s.observe
+	observables := make([]metric.Observable, len(s.insts))
+	for i, inst := range s.insts {
+		observables[i] = inst
+	}
+	reg, err := meter.RegisterCallback(s.callback, observables...)
+	if err != nil {
+		global.Handle(err)
+		return nil
+	}
+	s.reg = reg
+	return s
+}
+
+func (s *statsObserver) callback(_ context.Context, o metric.Observer) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.obs, s.next = o, 0
+	s.r.ReportStats(s.report)
+	s.obs = nil
+	return nil
+}
+
+func (s *statsObserver) observe(name, _ string, _ bool, value int64) {
+	i := s.next
+	if i >= len(s.names) || s.names[i] != name {
+		var ok bool
+		if i, ok = s.index[name]; !ok {
+			return
+		}
+	}
+	s.next = i + 1
+	if s.obs != nil {
+		s.obs.ObserveInt64(s.insts[i], value, s.opts...)
+	}
+}
+
+// unregister stops the callback, reporting a failure to otel.Handle.
+func (s *statsObserver) unregister() {
+	if err := s.reg.Unregister(); err != nil {
+		global.Handle(err)
+	}
+}

@@ -1,0 +1,239 @@
+package otel
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+
+	global "go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/hitbox-go/hitbox"
+)
+
+// Trace returns a layer that starts one span per operation of the backend
+// it wraps, named after it: hitbox.get, hitbox.set, hitbox.delete,
+// hitbox.getmany, hitbox.setmany, hitbox.deletemany and hitbox.clear. Each
+// span carries the backend label, the result (hit, stale, miss, ok or
+// error) and the value size (see the package doc); a failure is recorded
+// on its span with an error status and error.type, while a miss is an
+// answer and leaves the status unset. Keys are never recorded; WithKeyHash
+// records a hash instead.
+//
+// The span is the parent of whatever the wrapped backend starts, so Trace
+// layers at several depths of a pipeline (over the pipeline, over each
+// level of a tier, over a network store) give nested spans that show which
+// level answered. Spans are of kind internal unless WithSpanKind says
+// otherwise.
+//
+// The tracer provider is the one given with WithTracerProvider, or the
+// global one as it stands when the pipeline is built. Over the API's no-op
+// provider (go.opentelemetry.io/otel/trace/noop) the layer starts no span
+// at all and adds no allocation.
+func Trace(opts ...Option) hitbox.Layer {
+	c := newConfig(opts)
+	return func(next hitbox.Backend) hitbox.Backend { return newTraced(next, c) }
+}
+
+// spanNames are the span names, by operation.
+var spanNames = func() (n [numOps]string) {
+	for o := range numOps {
+		n[o] = "hitbox." + opNames[o]
+	}
+	return n
+}()
+
+type traced struct {
+	next   hitbox.Backend
+	tracer trace.Tracer
+	off    bool // the tracer is the no-op one: start no span
+	now    func() time.Time
+
+	start   [numOps][]trace.SpanStartOption
+	results [numOutcomes][]attribute.KeyValue
+
+	hashKey bool
+	secret  []byte
+}
+
+func newTraced(next hitbox.Backend, c config) *traced {
+	tp := c.tp
+	if tp == nil {
+		tp = global.GetTracerProvider()
+	}
+	t := &traced{
+		next:    next,
+		tracer:  tp.Tracer(scope),
+		now:     c.now,
+		hashKey: c.hashKey,
+		secret:  c.secret,
+	}
+	_, t.off = t.tracer.(noop.Tracer)
+	base := baseAttrs(next, c)
+	for o := range numOps {
+		kv := append(base[:len(base):len(base)], OperationKey.String(opNames[o]))
+		t.start[o] = []trace.SpanStartOption{trace.WithSpanKind(c.kind), trace.WithAttributes(kv...)}
+	}
+	for r := range numOutcomes {
+		t.results[r] = r.attrs()
+	}
+	return t
+}
+
+// end finishes span for an operation that ended with outcome r and err,
+// having moved size bytes of values (negative: no size to record).
+func (t *traced) end(span trace.Span, r outcome, err error, size int, more ...attribute.KeyValue) {
+	if span.IsRecording() {
+		span.SetAttributes(t.results[r]...)
+		if size >= 0 {
+			span.SetAttributes(ValueSizeKey.Int(size))
+		}
+		if len(more) > 0 {
+			span.SetAttributes(more...)
+		}
+		if r.isError() {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+		}
+	}
+	span.End()
+}
+
+// keyHash records the hash of key on span when WithKeyHash asked for it.
+func (t *traced) keyHash(span trace.Span, key string) {
+	if !t.hashKey || !span.IsRecording() {
+		return
+	}
+	mac := hmac.New(sha256.New, t.secret)
+	mac.Write([]byte(key))
+	sum := mac.Sum(nil)
+	span.SetAttributes(KeyHashKey.String(hex.EncodeToString(sum[:8])))
+}
+
+// Label returns the wrapped backend's label.
+func (t *traced) Label() string { return t.next.Label() }
+
+// Unwrap returns the wrapped backend.
+func (t *traced) Unwrap() hitbox.Backend { return t.next }
+
+// Get reads key below inside a hitbox.get span.
+func (t *traced) Get(ctx context.Context, key string) (hitbox.Entry, error) {
+	if t.off {
+		return t.next.Get(ctx, key)
+	}
+	ctx, span := t.tracer.Start(ctx, spanNames[opGet], t.start[opGet]...)
+	t.keyHash(span, key)
+	e, err := t.next.Get(ctx, key)
+	size := -1
+	if err == nil {
+		size = len(e.Value)
+	}
+	t.end(span, readOutcome(e, err, t.now), err, size)
+	return e, err
+}
+
+// Set writes e below inside a hitbox.set span.
+func (t *traced) Set(ctx context.Context, key string, e hitbox.Entry) error {
+	if t.off {
+		return t.next.Set(ctx, key, e)
+	}
+	ctx, span := t.tracer.Start(ctx, spanNames[opSet], t.start[opSet]...)
+	t.keyHash(span, key)
+	err := t.next.Set(ctx, key, e)
+	t.end(span, classify(err), err, len(e.Value))
+	return err
+}
+
+// Delete removes key below inside a hitbox.delete span.
+func (t *traced) Delete(ctx context.Context, key string) error {
+	if t.off {
+		return t.next.Delete(ctx, key)
+	}
+	ctx, span := t.tracer.Start(ctx, spanNames[opDelete], t.start[opDelete]...)
+	t.keyHash(span, key)
+	err := t.next.Delete(ctx, key)
+	t.end(span, classify(err), err, -1)
+	return err
+}
+
+// GetMany reads keys below, in one call when it can, inside a
+// hitbox.getmany span that counts the hits, stale answers and misses.
+func (t *traced) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, error) {
+	if t.off {
+		return hitbox.GetMany(ctx, t.next, keys)
+	}
+	ctx, span := t.tracer.Start(ctx, spanNames[opGetMany], t.start[opGetMany]...)
+	rs, err := hitbox.GetMany(ctx, t.next, keys)
+	if err != nil || !span.IsRecording() {
+		t.end(span, classify(err), err, -1, BatchSizeKey.Int(len(keys)))
+		return rs, err
+	}
+	var hits, stale, misses, failed, size int
+	for i := range rs {
+		switch r := readOutcome(rs[i].Entry, rs[i].Err, t.now); {
+		case r == outHit:
+			hits++
+		case r == outStale:
+			stale++
+		case r == outMiss:
+			misses++
+		default:
+			failed++
+		}
+		if rs[i].Err == nil {
+			size += len(rs[i].Entry.Value)
+		}
+	}
+	t.end(span, outOK, nil, size,
+		BatchSizeKey.Int(len(keys)), BatchHitsKey.Int(hits), BatchStaleKey.Int(stale),
+		BatchMissesKey.Int(misses), BatchErrorsKey.Int(failed))
+	return rs, nil
+}
+
+// SetMany writes items below, in one call when it can, inside a
+// hitbox.setmany span.
+func (t *traced) SetMany(ctx context.Context, items []hitbox.Item) error {
+	if t.off {
+		return hitbox.SetMany(ctx, t.next, items)
+	}
+	ctx, span := t.tracer.Start(ctx, spanNames[opSetMany], t.start[opSetMany]...)
+	err := hitbox.SetMany(ctx, t.next, items)
+	size := 0
+	for i := range items {
+		size += len(items[i].Entry.Value)
+	}
+	t.end(span, classify(err), err, size, BatchSizeKey.Int(len(items)))
+	return err
+}
+
+// DeleteMany removes keys below, in one call when it can, inside a
+// hitbox.deletemany span.
+func (t *traced) DeleteMany(ctx context.Context, keys []string) error {
+	if t.off {
+		return hitbox.DeleteMany(ctx, t.next, keys)
+	}
+	ctx, span := t.tracer.Start(ctx, spanNames[opDeleteMany], t.start[opDeleteMany]...)
+	err := hitbox.DeleteMany(ctx, t.next, keys)
+	t.end(span, classify(err), err, -1, BatchSizeKey.Int(len(keys)))
+	return err
+}
+
+// Clear empties the backend below, when it is a Clearer, inside a
+// hitbox.clear span.
+func (t *traced) Clear(ctx context.Context) error {
+	if t.off {
+		return hitbox.Clear(ctx, t.next)
+	}
+	ctx, span := t.tracer.Start(ctx, spanNames[opClear], t.start[opClear]...)
+	err := hitbox.Clear(ctx, t.next)
+	t.end(span, classify(err), err, -1)
+	return err
+}
+
+// Close closes the backend below. It starts no span: it takes no context.
+func (t *traced) Close() error { return hitbox.Close(t.next) }
