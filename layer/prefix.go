@@ -7,10 +7,13 @@ import (
 	"github.com/hitbox-go/hitbox"
 )
 
-// Prefix returns a layer that puts every key under the namespace p, so
-// several caches can share one store. p should end in a separator that the
-// keys below it never start with (for example "users:" when keys are built
-// with ':' between parts); otherwise "a" + "bc" and "ab" + "c" meet.
+// Prefix returns a layer that puts every key, batch keys included, under
+// the namespace p, so several caches can share one store.
+//
+// Two namespaces never share a key when p is a word and a ':' ("users:",
+// "tenant-42:"): hitbox.Key escapes ':' inside its parts, so the first ':'
+// of a stored key always ends the namespace. Without a separator, "ab" +
+// "c" and "a" + "bc" would meet.
 //
 // Clear is refused with an error wrapping hitbox.ErrNotSupported: the store
 // below would clear every namespace, not only p. Prefix panics when p is
