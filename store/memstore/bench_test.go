@@ -1,0 +1,199 @@
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/allegro/bigcache/v3"
+	"github.com/hitbox-go/hitbox"
+)
+
+// The benchmarks compare the store with bigcache used directly, with the
+// same bigcache configuration and data, so the ratio is the store's own
+// cost: its checks, the deadline header and the clock read.
+
+var benchSizes = []struct {
+	name string
+	size int
+}{{"64B", 64}, {"1KiB", 1 << 10}, {"64KiB", 64 << 10}}
+
+const benchKeys = 256
+
+var benchKeyNames = func() []string {
+	keys := make([]string, benchKeys)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("bench:key:%d", i)
+	}
+	return keys
+}()
+
+// benchPair returns a store and a raw bigcache built from the same
+// settings, each holding every bench key with a value of size bytes. Store
+// entries carry an Expire, as real ones do, so each Get reads the clock.
+func benchPair(b *testing.B, size int) (*Store, *bigcache.BigCache) {
+	b.Helper()
+	opts := Options{MaxBytes: 256 << 20}
+	s, err := New(opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	set, err := opts.resolve()
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, err := bigcache.New(context.Background(), set.bigcacheConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close(); raw.Close() })
+	value := make([]byte, size)
+	e := hitbox.Entry{Value: value, Expire: time.Now().Add(time.Hour)}
+	for _, k := range benchKeyNames {
+		if err := s.Set(context.Background(), k, e); err != nil {
+			b.Fatal(err)
+		}
+		if err := raw.Set(k, value); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s, raw
+}
+
+func BenchmarkGet(b *testing.B) {
+	ctx := context.Background()
+	for _, sz := range benchSizes {
+		s, raw := benchPair(b, sz.size)
+		b.Run(sz.name+"/memstore", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(sz.size))
+			for i := 0; b.Loop(); i++ {
+				if _, err := s.Get(ctx, benchKeyNames[i%benchKeys]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(sz.name+"/bigcache", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(sz.size))
+			for i := 0; b.Loop(); i++ {
+				if _, err := raw.Get(benchKeyNames[i%benchKeys]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkGetMiss(b *testing.B) {
+	ctx := context.Background()
+	s, raw := benchPair(b, 64)
+	b.Run("memstore", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.Get(ctx, "absent"); err == nil {
+				b.Fatal("hit")
+			}
+		}
+	})
+	b.Run("bigcache", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := raw.Get("absent"); err == nil {
+				b.Fatal("hit")
+			}
+		}
+	})
+}
+
+func BenchmarkSet(b *testing.B) {
+	ctx := context.Background()
+	for _, sz := range benchSizes {
+		s, raw := benchPair(b, sz.size)
+		value := make([]byte, sz.size)
+		e := hitbox.Entry{Value: value, Expire: time.Now().Add(time.Hour)}
+		b.Run(sz.name+"/memstore", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(sz.size))
+			for i := 0; b.Loop(); i++ {
+				if err := s.Set(ctx, benchKeyNames[i%benchKeys], e); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(sz.name+"/bigcache", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(sz.size))
+			for i := 0; b.Loop(); i++ {
+				if err := raw.Set(benchKeyNames[i%benchKeys], value); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkGetParallel(b *testing.B) {
+	ctx := context.Background()
+	for _, sz := range benchSizes {
+		s, raw := benchPair(b, sz.size)
+		b.Run(sz.name+"/memstore", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(sz.size))
+			b.RunParallel(func(pb *testing.PB) {
+				for i := 0; pb.Next(); i++ {
+					if _, err := s.Get(ctx, benchKeyNames[i%benchKeys]); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+		b.Run(sz.name+"/bigcache", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(sz.size))
+			b.RunParallel(func(pb *testing.PB) {
+				for i := 0; pb.Next(); i++ {
+					if _, err := raw.Get(benchKeyNames[i%benchKeys]); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+func BenchmarkSetParallel(b *testing.B) {
+	ctx := context.Background()
+	for _, sz := range benchSizes {
+		s, raw := benchPair(b, sz.size)
+		value := make([]byte, sz.size)
+		e := hitbox.Entry{Value: value, Expire: time.Now().Add(time.Hour)}
+		b.Run(sz.name+"/memstore", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(sz.size))
+			b.RunParallel(func(pb *testing.PB) {
+				for i := 0; pb.Next(); i++ {
+					if err := s.Set(ctx, benchKeyNames[i%benchKeys], e); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+		b.Run(sz.name+"/bigcache", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(sz.size))
+			b.RunParallel(func(pb *testing.PB) {
+				for i := 0; pb.Next(); i++ {
+					if err := raw.Set(benchKeyNames[i%benchKeys], value); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
