@@ -1,0 +1,118 @@
+package otel_test
+
+import (
+	"sync/atomic"
+	"testing"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+
+	"github.com/hitbox-go/hitbox"
+	hitboxotel "github.com/hitbox-go/hitbox/otel"
+)
+
+// reporting is a backend that keeps two figures and reports them, in its
+// own order or reversed.
+type reporting struct {
+	hitbox.Backend
+	entries, dropped atomic.Int64
+	reversed         bool
+	calls            atomic.Int64
+}
+
+func (r *reporting) Unwrap() hitbox.Backend { return r.Backend }
+
+func (r *reporting) ReportStats(report func(name, unit string, cumulative bool, value int64)) {
+	r.calls.Add(1)
+	if r.reversed {
+		report("offload.dropped", "{task}", true, r.dropped.Load())
+		report("entries", "{entry}", false, r.entries.Load())
+		return
+	}
+	report("entries", "{entry}", false, r.entries.Load())
+	report("offload.dropped", "{task}", true, r.dropped.Load())
+}
+
+var _ hitboxotel.Reporter = (*reporting)(nil)
+
+func wantStats(label string, entries, dropped int64) []metricdata.Metrics {
+	attrs := attribute.NewSet(hitboxotel.BackendKey.String(label))
+	return []metricdata.Metrics{
+		{
+			Name: "hitbox.entries",
+			Unit: "{entry}",
+			Data: metricdata.Gauge[int64]{DataPoints: []metricdata.DataPoint[int64]{{Attributes: attrs, Value: entries}}},
+		},
+		{
+			Name: "hitbox.offload.dropped",
+			Unit: "{task}",
+			Data: metricdata.Sum[int64]{
+				Temporality: metricdata.CumulativeTemporality, IsMonotonic: true,
+				DataPoints: []metricdata.DataPoint[int64]{{Attributes: attrs, Value: dropped}},
+			},
+		},
+	}
+}
+
+func TestStats(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name     string
+		reversed bool
+		wrap     func(r *reporting) hitbox.Backend // what Metrics wraps
+	}{
+		{"A Reporter right under the layer has its figures published.", false,
+			func(r *reporting) hitbox.Backend { return r }},
+		{"A Reporter further down the Unwrap chain is found.", false,
+			func(r *reporting) hitbox.Backend { return hitboxotel.Trace()(r) }},
+		{"Figures reported in another order still reach their instruments.", true,
+			func(r *reporting) hitbox.Backend { return r }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			reader, mp := newMeterProvider()
+			rep := &reporting{Backend: newFixture(t).store}
+			b := hitboxotel.Metrics(hitboxotel.WithMeterProvider(mp))(tc.wrap(rep))
+			rep.reversed = tc.reversed
+			rep.entries.Store(42)
+			rep.dropped.Store(3)
+
+			got := collect(t, reader)
+			for _, want := range wantStats("map", 42, 3) {
+				metricdatatest.AssertEqual(t, want, got[want.Name], metricdatatest.IgnoreTimestamp())
+			}
+
+			must(t, b.(hitbox.Closer).Close())
+			must(t, b.(hitbox.Closer).Close())
+			calls := rep.calls.Load()
+			got = collect(t, reader)
+			for _, want := range wantStats("map", 0, 0) {
+				if m, ok := got[want.Name]; ok {
+					t.Errorf("%s still published after Close: %+v", want.Name, m.Data)
+				}
+			}
+			if rep.calls.Load() != calls {
+				t.Error("ReportStats called after Close")
+			}
+		})
+	}
+}
+
+// TestStatsOnce checks that two Metrics layers over one Reporter publish
+// its figures once, through the layer nearest to it.
+func TestStatsOnce(t *testing.T) {
+	t.Parallel()
+	reader, mp := newMeterProvider()
+	rep := &reporting{Backend: newFixture(t).store}
+	rep.entries.Store(7)
+	hitbox.Chain(
+		hitboxotel.Metrics(hitboxotel.WithMeterProvider(mp), hitboxotel.WithLabel("outer")),
+		hitboxotel.Metrics(hitboxotel.WithMeterProvider(mp), hitboxotel.WithLabel("inner")),
+	).Then(rep)
+	got := collect(t, reader)
+	for _, want := range wantStats("inner", 7, 0) {
+		metricdatatest.AssertEqual(t, want, got[want.Name], metricdatatest.IgnoreTimestamp())
+	}
+}
