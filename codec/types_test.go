@@ -3,7 +3,9 @@ package codec_test
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"time"
 )
 
@@ -186,4 +188,26 @@ func (r *reader) string() string {
 	s := string(r.b[:n])
 	r.b = r.b[n:]
 	return s
+}
+
+// jsonish returns n bytes of realistic, compressible text: JSON records
+// of users with varying ids and names, as a cache of API answers holds.
+func jsonish(n int) []byte {
+	b := make([]byte, 0, n+256)
+	for i := 0; len(b) < n; i++ {
+		b = fmt.Appendf(b, `{"id":%d,"name":"user-%d","email":"user%d@example.com","active":%t,"score":%d.%02d,"tags":["t%d","group-%d"]},`,
+			1000+i*7, i, i*13, i%3 == 0, i*37%100, i%100, i%5, i%11)
+	}
+	return b[:n]
+}
+
+// incompressible returns n bytes that no compressor can shrink, the same
+// on every run.
+func incompressible(n int) []byte {
+	b := make([]byte, n)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
 }
