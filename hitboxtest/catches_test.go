@@ -1,0 +1,219 @@
+package hitboxtest_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/hitboxtest"
+	"github.com/hitbox-go/hitbox/internal/mapstore"
+)
+
+// A suite that passes everything proves nothing. TestSuiteCatchesBrokenBackends
+// runs the suite on broken backends and layers in a child process (their
+// failures must not fail this test) and checks each breakage is reported by
+// the subtest that should see it.
+func TestSuiteCatchesBrokenBackends(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("runs the suite in a child process")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestBroken$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), "HITBOXTEST_BROKEN=1")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("the suite passed every broken backend:\n%s", out)
+	}
+	failed := map[string]bool{}
+	for line := range strings.Lines(string(out)) {
+		if name, ok := strings.CutPrefix(strings.TrimSpace(line), "--- FAIL: "); ok {
+			name, _, _ = strings.Cut(name, " ")
+			failed[name] = true
+		}
+	}
+	for _, b := range broken {
+		for _, sub := range b.caughtBy {
+			name := "TestBroken/" + strings.ReplaceAll(b.name+"/"+sub, " ", "_")
+			if !failed[name] {
+				t.Errorf("%s: the suite did not report %q", b.name, sub)
+			}
+		}
+	}
+	if t.Failed() {
+		t.Logf("child output:\n%s", out)
+	}
+}
+
+// TestBroken runs only in the child process.
+func TestBroken(t *testing.T) {
+	if os.Getenv("HITBOXTEST_BROKEN") == "" {
+		t.Skip("run by TestSuiteCatchesBrokenBackends")
+	}
+	for _, b := range broken {
+		t.Run(b.name, func(t *testing.T) {
+			switch {
+			case b.store != nil:
+				hitboxtest.TestBackend(t, func(t *testing.T, c *hitboxtest.Clock) hitbox.Backend { return b.store(c) }, hitboxtest.Options{})
+			case b.layer != nil:
+				hitboxtest.TestLayer(t, b.layer)
+			}
+		})
+	}
+}
+
+var broken = []struct {
+	name     string
+	store    func(c *hitboxtest.Clock) hitbox.Backend
+	layer    hitbox.Layer
+	caughtBy []string // subtests that must fail
+}{
+	{
+		name: "a store that ignores the context",
+		store: func(c *hitboxtest.Clock) hitbox.Backend {
+			return deaf{mapstore.New(mapstore.Options{Now: c.Now}).Basic()}
+		},
+		caughtBy: []string{"a cancelled context fails every operation", "an expired deadline fails every operation"},
+	},
+	{
+		name:     "a store that keeps the caller's slice",
+		store:    func(c *hitboxtest.Clock) hitbox.Backend { return &naive{now: c.Now, alias: true} },
+		caughtBy: []string{"the stored value does not alias the caller's slice"},
+	},
+	{
+		name:     "a store that never expires entries",
+		store:    func(c *hitboxtest.Clock) hitbox.Backend { return &naive{now: c.Now, immortal: true} },
+		caughtBy: []string{"an expired key is a miss", "an entry whose Expire has passed is not stored"},
+	},
+	{
+		name:     "a store that drops Stale",
+		store:    func(c *hitboxtest.Clock) hitbox.Backend { return &naive{now: c.Now, dropStale: true} },
+		caughtBy: []string{"deadlines round-trip"},
+	},
+	{
+		name:     "a store that answers a miss with nil",
+		store:    func(c *hitboxtest.Clock) hitbox.Backend { return &naive{now: c.Now, nilMiss: true} },
+		caughtBy: []string{"an absent key is a miss", "a deleted key is a miss"},
+	},
+	{
+		name:     "a store whose batch reads come back reversed",
+		store:    func(c *hitboxtest.Clock) hitbox.Backend { return reversed{mapstore.New(mapstore.Options{Now: c.Now})} },
+		caughtBy: []string{"batch reads answer like single reads"},
+	},
+	{
+		name:     "a layer that replaces errors",
+		layer:    func(b hitbox.Backend) hitbox.Backend { return replacer{b} },
+		caughtBy: []string{"a failure below stays visible through the layer", "every optional ability is forwarded"},
+	},
+	{
+		name:     "a layer that drops the caller's context",
+		layer:    func(b hitbox.Backend) hitbox.Backend { return deaf{b} },
+		caughtBy: []string{"context values and deadlines reach the store", "cancelling a call held in the store returns Canceled", "every optional ability is forwarded"},
+	},
+}
+
+// deaf calls the backend under it with a background context.
+type deaf struct{ b hitbox.Backend }
+
+func (d deaf) Label() string { return d.b.Label() }
+func (d deaf) Get(_ context.Context, k string) (hitbox.Entry, error) {
+	return d.b.Get(context.Background(), k)
+}
+func (d deaf) Set(_ context.Context, k string, e hitbox.Entry) error {
+	return d.b.Set(context.Background(), k, e)
+}
+func (d deaf) Delete(_ context.Context, k string) error { return d.b.Delete(context.Background(), k) }
+
+// replacer swaps every error from below for its own, except misses.
+type replacer struct{ b hitbox.Backend }
+
+var errReplaced = errors.New("something failed")
+
+func replace(err error) error {
+	if err == nil || errors.Is(err, hitbox.ErrMiss) {
+		return err
+	}
+	return errReplaced
+}
+
+func (r replacer) Label() string { return r.b.Label() }
+func (r replacer) Get(ctx context.Context, k string) (hitbox.Entry, error) {
+	e, err := r.b.Get(ctx, k)
+	return e, replace(err)
+}
+func (r replacer) Set(ctx context.Context, k string, e hitbox.Entry) error {
+	return replace(r.b.Set(ctx, k, e))
+}
+func (r replacer) Delete(ctx context.Context, k string) error { return replace(r.b.Delete(ctx, k)) }
+
+// reversed answers GetMany in the wrong order.
+type reversed struct{ *mapstore.Store }
+
+func (r reversed) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, error) {
+	res, err := r.Store.GetMany(ctx, keys)
+	for i, j := 0, len(res)-1; i < j; i, j = i+1, j-1 {
+		res[i], res[j] = res[j], res[i]
+	}
+	return res, err
+}
+
+// naive is a map store with one chosen flaw.
+type naive struct {
+	now                                 func() time.Time
+	alias, immortal, dropStale, nilMiss bool
+
+	mu sync.Mutex
+	m  map[string]hitbox.Entry
+}
+
+func (n *naive) Label() string { return "naive" }
+
+func (n *naive) Get(ctx context.Context, k string) (hitbox.Entry, error) {
+	if err := errors.Join(ctx.Err(), hitbox.CheckKey(k)); err != nil {
+		return hitbox.Entry{}, err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	e, ok := n.m[k]
+	if !ok || (!n.immortal && e.ExpiredAt(n.now())) {
+		if n.nilMiss {
+			return hitbox.Entry{}, nil
+		}
+		return hitbox.Entry{}, hitbox.ErrMiss
+	}
+	return e, nil
+}
+
+func (n *naive) Set(ctx context.Context, k string, e hitbox.Entry) error {
+	if err := errors.Join(ctx.Err(), hitbox.CheckKey(k)); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.m == nil {
+		n.m = make(map[string]hitbox.Entry)
+	}
+	if !n.alias {
+		e.Value = append([]byte{}, e.Value...)
+	}
+	if n.dropStale {
+		e.Stale = time.Time{}
+	}
+	n.m[k] = e
+	return nil
+}
+
+func (n *naive) Delete(ctx context.Context, k string) error {
+	if err := errors.Join(ctx.Err(), hitbox.CheckKey(k)); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.m, k)
+	return nil
+}

@@ -1,0 +1,52 @@
+// Package hitboxtest is the conformance suite for hitbox backends and
+// layers, in the spirit of testing/slogtest: a store or layer, ours or a
+// third party's, runs it from its own tests to show it keeps the contract
+// the rest of hitbox relies on.
+//
+// A store calls TestBackend with a constructor for fresh, empty instances;
+// a store that takes a clock uses the suite's fake one, so expiry is
+// checked without sleeping:
+//
+//	func TestConformance(t *testing.T) {
+//		hitboxtest.TestBackend(t, func(t *testing.T, clock *hitboxtest.Clock) hitbox.Backend {
+//			s, err := mystore.New(mystore.Options{Now: clock.Now, MaxValueSize: 1 << 20})
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			t.Cleanup(func() { s.Close() })
+//			return s
+//		}, hitboxtest.Options{MaxValueSize: 1 << 20})
+//	}
+//
+// A store on a server that keeps its own clock (Redis, say) sets
+// Options.RealTime, and gives each call its own key prefix, since the
+// subtests run in parallel.
+//
+// A layer calls TestLayer; the suite wraps an in-memory store of its own,
+// with faults it can inject, in the layer:
+//
+//	func TestConformance(t *testing.T) {
+//		hitboxtest.TestLayer(t, mylayer.New(mylayer.Options{}))
+//	}
+//
+// What the suite checks, each as a subtest named for it:
+//
+// Backends: a miss (absent, deleted, expired key) wraps hitbox.ErrMiss;
+// values of 0 B to 64 KiB, binary ones too, and both deadlines round-trip;
+// an entry already expired is not stored; Set replaces and keeps no
+// reference to the caller's slice; deleting an absent key is no error; an
+// empty key is refused with hitbox.ErrInvalidKey; a done context fails every
+// operation with an error wrapping context.Canceled or
+// context.DeadlineExceeded (even a store that does no I/O must look); batch
+// abilities answer exactly as the hitbox helpers' fallback loops do;
+// MaxValueSize is enforced with a *hitbox.SizeError; Clear empties;
+// Close is idempotent and followed by hitbox.ErrClosed; concurrent use is
+// safe under -race.
+//
+// Layers: misses, round trips of values and deadlines, expiry, empty keys
+// and done contexts, seen through the layer; plus transparency: errors
+// from the store stay visible to errors.Is, context values and deadlines
+// reach the store, cancelling a call held in the store returns
+// context.Canceled promptly, every optional ability is forwarded and a
+// batch reaches the store as a batch, and Clear and Close reach the store.
+package hitboxtest

@@ -1,0 +1,506 @@
+package hitboxtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/internal/faulty"
+	"github.com/hitbox-go/hitbox/internal/mapstore"
+)
+
+// errInjected is the failure the suite plants in the store under a layer;
+// it must come out the top still visible to errors.Is.
+var errInjected = errors.New("hitboxtest: injected failure")
+
+// hangBound is how long the suite waits for a call to reach the store, and
+// promptBound how long for a held call to return once its context is
+// cancelled, before reporting a hang rather than leaving the whole test
+// binary to time out. They are guards, not measures of speed: a layer that
+// passes cancellation through returns in microseconds.
+const (
+	hangBound   = 30 * time.Second
+	promptBound = 2 * time.Second
+)
+
+// smallValue is the size of values every layer must accept: checks other
+// than the round trip by size use values no larger.
+const smallValue = 256
+
+// TestLayer runs the Layer contract: it wraps a store of its own (internal
+// mapstore behind internal faulty) in l and checks transparency.
+//
+// The layer may change values, keys and how entries are kept below it
+// (compress, encode, prefix); the suite only looks at what comes out of the
+// top and at which calls, errors and contexts reach the store. A layer may
+// refuse Clear with an error wrapping hitbox.ErrNotSupported and may refuse
+// values it finds too large with hitbox.ErrTooLarge (though it must accept
+// values of 256 bytes); everything else must pass through.
+func TestLayer(t *testing.T, l hitbox.Layer) {
+	t.Helper()
+	if l == nil {
+		t.Fatal("TestLayer: nil Layer")
+	}
+	s := &layerSuite{l: l}
+	for _, c := range []struct {
+		name string
+		run  func(t *testing.T)
+	}{
+		{"the label is not empty", s.label},
+		{"Unwrap, when implemented, returns a backend", s.unwrap},
+		{"every optional ability is forwarded", s.abilities},
+		{"a miss passes through", s.miss},
+		{"an empty key is still refused by every operation", s.emptyKey},
+		{"a done context fails every operation", s.doneCtx},
+		{"values round-trip through the layer", s.values},
+		{"deadlines round-trip through the layer", s.deadlines},
+		{"an expired entry is a miss through the layer", s.expired},
+		{"a value read stays intact while other calls run", s.readIntact},
+		{"a failure below stays visible through the layer", s.failures},
+		{"context values and deadlines reach the store", s.contexts},
+		{"cancelling a call held in the store returns Canceled", s.cancelHeld},
+		{"batch calls reach the store as batches and answer like loops", s.batches},
+		{"Clear forwards", s.clear},
+		{"Close forwards and is idempotent", s.close},
+		{"concurrent calls through the layer are safe", s.concurrent},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.run(t)
+		})
+	}
+}
+
+type layerSuite struct{ l hitbox.Layer }
+
+// stack is one layer over a faulty mapstore on a fake clock.
+type stack struct {
+	top   hitbox.Backend
+	fault *faulty.Backend
+	store *mapstore.Store
+	clock *Clock
+}
+
+func (s *layerSuite) fresh(t *testing.T) stack {
+	t.Helper()
+	c := NewClock(start)
+	st := mapstore.New(mapstore.Options{Label: "hitboxtest", Now: c.Now})
+	f := faulty.Wrap(st)
+	top := s.l(f)
+	if top == nil {
+		t.Fatal("the layer returned a nil Backend")
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return stack{top: top, fault: f, store: st, clock: c}
+}
+
+func (s *layerSuite) label(t *testing.T) {
+	if s.fresh(t).top.Label() == "" {
+		t.Error("Label() is empty")
+	}
+}
+
+func (s *layerSuite) unwrap(t *testing.T) {
+	u, ok := s.fresh(t).top.(hitbox.Unwrapper)
+	if !ok {
+		t.Skip("not a hitbox.Unwrapper")
+	}
+	if u.Unwrap() == nil {
+		t.Error("Unwrap() returned nil")
+	}
+}
+
+func (s *layerSuite) abilities(t *testing.T) {
+	top := s.fresh(t).top
+	if _, ok := top.(hitbox.BatchGetter); !ok {
+		t.Error("not a hitbox.BatchGetter: a batch read would turn into a loop above the store")
+	}
+	if _, ok := top.(hitbox.BatchSetter); !ok {
+		t.Error("not a hitbox.BatchSetter: a batch write would turn into a loop above the store")
+	}
+	if _, ok := top.(hitbox.BatchDeleter); !ok {
+		t.Error("not a hitbox.BatchDeleter: a batch delete would turn into a loop above the store")
+	}
+	if _, ok := top.(hitbox.Clearer); !ok {
+		t.Error("not a hitbox.Clearer: Clear would not reach the store")
+	}
+	if _, ok := top.(hitbox.Closer); !ok {
+		t.Error("not a hitbox.Closer: Close would not reach the store")
+	}
+}
+
+func (s *layerSuite) miss(t *testing.T) {
+	st := s.fresh(t)
+	wantMiss(t, st.top, "absent")
+	mustSet(t, st.top, "k", hitbox.Entry{Value: []byte("v")})
+	if err := st.top.Delete(context.Background(), "k"); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	wantMiss(t, st.top, "k")
+	res, err := hitbox.GetMany(context.Background(), st.top, []string{"absent", "k"})
+	if err != nil || len(res) != 2 || !isMiss(res[0].Err) || !isMiss(res[1].Err) {
+		t.Errorf("GetMany of absent keys = %v, %v; want two misses", res, err)
+	}
+}
+
+func (s *layerSuite) emptyKey(t *testing.T) {
+	st := s.fresh(t)
+	for op, err := range everyOp(st.top, "", hitbox.Entry{Value: []byte("v")}) {
+		if !errors.Is(err, hitbox.ErrInvalidKey) {
+			t.Errorf("%s with an empty key: %v, want ErrInvalidKey", op, err)
+		}
+	}
+	if n := st.store.Len(); n != 0 {
+		t.Errorf("the store holds %d entries after writes with an empty key, want 0", n)
+	}
+}
+
+func (s *layerSuite) doneCtx(t *testing.T) {
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	expired, cancel2 := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel2()
+	for _, tc := range []struct {
+		ctx  context.Context
+		want error
+	}{{cancelled, context.Canceled}, {expired, context.DeadlineExceeded}} {
+		st := s.fresh(t)
+		mustSet(t, st.top, "k", hitbox.Entry{Value: []byte("v")})
+		for op, err := range everyOpCtx(tc.ctx, st.top, "k", hitbox.Entry{Value: []byte("w")}) {
+			if !errors.Is(err, tc.want) {
+				t.Errorf("%s under a done context: %v, want an error wrapping %v", op, err, tc.want)
+			}
+		}
+	}
+}
+
+func (s *layerSuite) values(t *testing.T) {
+	for _, sz := range sizes {
+		t.Run(sz.name, func(t *testing.T) {
+			t.Parallel()
+			st := s.fresh(t)
+			v := append([]byte(nil), sz.v...)
+			err := st.top.Set(context.Background(), "k", hitbox.Entry{Value: v})
+			if errors.Is(err, hitbox.ErrTooLarge) {
+				t.Skipf("the layer refuses it: %v", err)
+			}
+			if err != nil {
+				t.Fatalf("Set: %v", err)
+			}
+			for i := range v {
+				v[i] ^= 0xff // the layer must not have kept the caller's slice
+			}
+			if d := diffEntry(mustGet(t, st.top, "k"), hitbox.Entry{Value: sz.v}, 0, false); d != "" {
+				t.Errorf("Get after Set:%s", d)
+			}
+		})
+	}
+}
+
+func (s *layerSuite) deadlines(t *testing.T) {
+	st := s.fresh(t)
+	now := st.clock.Now()
+	for i, want := range []hitbox.Entry{
+		{Value: []byte("none")},
+		{Value: []byte("expire"), Expire: now.Add(time.Hour)},
+		{Value: []byte("both"), Expire: now.Add(time.Hour), Stale: now.Add(time.Minute)},
+		{Value: []byte("stale passed"), Expire: now.Add(time.Hour), Stale: now.Add(-time.Minute)},
+		{Value: []byte("stale alone"), Stale: now.Add(time.Minute)},
+	} {
+		key := fmt.Sprint("k", i)
+		mustSet(t, st.top, key, want)
+		if d := diffEntry(mustGet(t, st.top, key), want, 0, false); d != "" {
+			t.Errorf("Get after Set of %q:%s", want.Value, d)
+		}
+	}
+}
+
+func (s *layerSuite) expired(t *testing.T) {
+	st := s.fresh(t)
+	mustSet(t, st.top, "k", hitbox.Entry{Value: []byte("v"), Expire: st.clock.Now().Add(time.Minute)})
+	mustSet(t, st.top, "past", hitbox.Entry{Value: []byte("v"), Expire: st.clock.Now().Add(-time.Minute)})
+	wantMiss(t, st.top, "past")
+	st.clock.Advance(time.Minute)
+	wantMiss(t, st.top, "k")
+}
+
+// readIntact catches layers that hand out a pooled buffer: a value read
+// must not change when the layer serves other calls afterwards.
+func (s *layerSuite) readIntact(t *testing.T) {
+	st := s.fresh(t)
+	ctx := context.Background()
+	a, b := value(smallValue, 7), value(smallValue, 8)
+	mustSet(t, st.top, "a", hitbox.Entry{Value: a})
+	got := mustGet(t, st.top, "a")
+	mustSet(t, st.top, "b", hitbox.Entry{Value: b})
+	mustGet(t, st.top, "b")
+	if _, err := hitbox.GetMany(ctx, st.top, []string{"a", "b"}); err != nil {
+		t.Fatalf("GetMany: %v", err)
+	}
+	if string(got.Value) != string(a) {
+		t.Errorf("a value returned by Get changed to %s after later calls", show(got.Value))
+	}
+}
+
+func (s *layerSuite) failures(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		inject func(f *faulty.Backend, err error)
+		call   func(b hitbox.Backend) error
+	}{
+		{"Get", (*faulty.Backend).FailGet, func(b hitbox.Backend) error { _, err := b.Get(ctx, "k"); return err }},
+		{"Set", (*faulty.Backend).FailSet, func(b hitbox.Backend) error { return b.Set(ctx, "k", hitbox.Entry{Value: []byte("w")}) }},
+		{"Delete", (*faulty.Backend).FailDelete, func(b hitbox.Backend) error { return b.Delete(ctx, "k") }},
+		{"GetMany", (*faulty.Backend).FailGet, func(b hitbox.Backend) error {
+			res, err := hitbox.GetMany(ctx, b, []string{"k", "absent"})
+			if err != nil {
+				return err
+			}
+			// A batch may fail per key instead; then every key must say so.
+			for _, r := range res {
+				if !errors.Is(r.Err, errInjected) {
+					return fmt.Errorf("a result without the failure: %+v", r)
+				}
+			}
+			return res[0].Err
+		}},
+		{"SetMany", (*faulty.Backend).FailSet, func(b hitbox.Backend) error {
+			return hitbox.SetMany(ctx, b, []hitbox.Item{{Key: "k", Entry: hitbox.Entry{Value: []byte("w")}}, {Key: "j"}})
+		}},
+		{"DeleteMany", (*faulty.Backend).FailDelete, func(b hitbox.Backend) error {
+			return hitbox.DeleteMany(ctx, b, []string{"k", "j"})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			st := s.fresh(t)
+			mustSet(t, st.top, "k", hitbox.Entry{Value: []byte("v")})
+			tc.inject(st.fault, errInjected)
+			if err := tc.call(st.top); !errors.Is(err, errInjected) {
+				t.Errorf("%s with the store failing: %v, want an error wrapping the store's", tc.name, err)
+			}
+		})
+	}
+	t.Run("Clear", func(t *testing.T) {
+		t.Parallel()
+		st := s.fresh(t)
+		st.fault.FailAll(errInjected)
+		err := hitbox.Clear(ctx, st.top)
+		if refusedClear(st, err) {
+			t.Skipf("the layer refuses Clear: %v", err)
+		}
+		if !errors.Is(err, errInjected) {
+			t.Errorf("Clear with the store failing: %v, want an error wrapping the store's", err)
+		}
+	})
+}
+
+// refusedClear reports whether the layer itself refused Clear, which it may
+// do when clearing the store would clear more than its own keys.
+func refusedClear(st stack, err error) bool {
+	return errors.Is(err, hitbox.ErrNotSupported) && st.fault.Calls(faulty.OpClear) == 0
+}
+
+type ctxKey struct{}
+
+func (s *layerSuite) contexts(t *testing.T) {
+	for name, call := range ctxCalls() {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			st := s.fresh(t)
+			mustSet(t, st.top, "k", hitbox.Entry{Value: []byte("v")})
+			deadline := time.Now().Add(time.Hour)
+			ctx, cancel := context.WithDeadline(context.WithValue(context.Background(), ctxKey{}, "marked"), deadline)
+			defer cancel()
+			before := st.fault.Calls(faulty.OpClear)
+			err := call(ctx, st.top)
+			if name == "Clear" && st.fault.Calls(faulty.OpClear) == before && refusedClear(st, err) {
+				t.Skipf("the layer refuses Clear: %v", err)
+			}
+			seen := st.fault.Seen()
+			if err != nil && !isMiss(err) {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if got := seen.Value(ctxKey{}); got != "marked" {
+				t.Errorf("%s: the store's context holds %v for the caller's value, want %q", name, got, "marked")
+			}
+			if dl, ok := seen.Deadline(); !ok || dl.After(deadline) {
+				t.Errorf("%s: the store's context has deadline %v (set: %v), want the caller's %v or sooner", name, dl, ok, deadline)
+			}
+		})
+	}
+}
+
+// ctxCalls are the operations that take a context, each over key "k".
+func ctxCalls() map[string]func(ctx context.Context, b hitbox.Backend) error {
+	return map[string]func(ctx context.Context, b hitbox.Backend) error{
+		"Get": func(ctx context.Context, b hitbox.Backend) error { _, err := b.Get(ctx, "k"); return err },
+		"Set": func(ctx context.Context, b hitbox.Backend) error {
+			return b.Set(ctx, "k", hitbox.Entry{Value: []byte("w")})
+		},
+		"Delete": func(ctx context.Context, b hitbox.Backend) error { return b.Delete(ctx, "k") },
+		"GetMany": func(ctx context.Context, b hitbox.Backend) error {
+			_, err := hitbox.GetMany(ctx, b, []string{"k", "absent"})
+			return err
+		},
+		"SetMany": func(ctx context.Context, b hitbox.Backend) error {
+			return hitbox.SetMany(ctx, b, []hitbox.Item{{Key: "k", Entry: hitbox.Entry{Value: []byte("w")}}})
+		},
+		"DeleteMany": func(ctx context.Context, b hitbox.Backend) error {
+			return hitbox.DeleteMany(ctx, b, []string{"k", "absent"})
+		},
+		"Clear": func(ctx context.Context, b hitbox.Backend) error { return hitbox.Clear(ctx, b) },
+	}
+}
+
+func (s *layerSuite) cancelHeld(t *testing.T) {
+	for name, call := range ctxCalls() {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			st := s.fresh(t)
+			mustSet(t, st.top, "k", hitbox.Entry{Value: []byte("v")})
+			if name == "Clear" {
+				if err := hitbox.Clear(context.Background(), st.top); refusedClear(st, err) {
+					t.Skipf("the layer refuses Clear: %v", err)
+				}
+			}
+			release := st.fault.Block()
+			defer release()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- call(ctx, st.top) }()
+
+			guard := time.NewTimer(hangBound)
+			defer guard.Stop()
+			select {
+			case <-st.fault.Waiting():
+			case err := <-done:
+				t.Fatalf("%s returned %v without reaching the store", name, err)
+			case <-guard.C:
+				t.Fatalf("%s did not reach the store within %v", name, hangBound)
+			}
+			cancel()
+			prompt := time.NewTimer(promptBound)
+			defer prompt.Stop()
+			select {
+			case err := <-done:
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("%s cancelled while held in the store: %v, want an error wrapping context.Canceled", name, err)
+				}
+			case <-prompt.C:
+				release() // let the goroutine finish before the test does
+				<-done
+				t.Fatalf("%s did not return within %v of its context being cancelled", name, promptBound)
+			}
+		})
+	}
+}
+
+func (s *layerSuite) batches(t *testing.T) {
+	st := s.fresh(t)
+	ctx := context.Background()
+	now := st.clock.Now()
+	f := st.fault
+	items := []hitbox.Item{
+		{Key: "a", Entry: hitbox.Entry{Value: []byte("A"), Expire: now.Add(time.Hour), Stale: now.Add(time.Minute)}},
+		{Key: "b", Entry: hitbox.Entry{Value: []byte{}}},
+		{Key: "c", Entry: hitbox.Entry{Value: value(smallValue, 9)}},
+		{Key: "b", Entry: hitbox.Entry{Value: []byte("last wins")}},
+	}
+
+	sets, setManys := f.Calls(faulty.OpSet), f.Calls(faulty.OpSetMany)
+	if err := hitbox.SetMany(ctx, st.top, items); err != nil {
+		t.Fatalf("SetMany: %v", err)
+	}
+	if f.Calls(faulty.OpSetMany) == setManys || f.Calls(faulty.OpSet) != sets {
+		t.Errorf("SetMany reached the store as %d SetMany and %d Set calls, want SetMany only",
+			f.Calls(faulty.OpSetMany)-setManys, f.Calls(faulty.OpSet)-sets)
+	}
+	if err := hitbox.SetMany(ctx, basic{st.top}, []hitbox.Item{{Key: "fa", Entry: items[0].Entry}, {Key: "fb", Entry: items[3].Entry}}); err != nil {
+		t.Fatalf("SetMany by loop: %v", err)
+	}
+
+	keys := []string{"a", "x", "b", "a", "c", "fa", "fb", "x"}
+	want := []hitbox.Result{
+		{Entry: items[0].Entry}, {Err: hitbox.ErrMiss}, {Entry: items[3].Entry}, {Entry: items[0].Entry},
+		{Entry: items[2].Entry}, {Entry: items[0].Entry}, {Entry: items[3].Entry}, {Err: hitbox.ErrMiss},
+	}
+	if d := diffResults(loopGet(ctx, st.top, keys), want, 0, false); d != "" {
+		t.Errorf("one Get per key after SetMany: %s", d)
+	}
+	gets, getManys := f.Calls(faulty.OpGet), f.Calls(faulty.OpGetMany)
+	got, err := hitbox.GetMany(ctx, st.top, keys)
+	if err != nil {
+		t.Fatalf("GetMany: %v", err)
+	}
+	if f.Calls(faulty.OpGetMany) == getManys || f.Calls(faulty.OpGet) != gets {
+		t.Errorf("GetMany reached the store as %d GetMany and %d Get calls, want GetMany only",
+			f.Calls(faulty.OpGetMany)-getManys, f.Calls(faulty.OpGet)-gets)
+	}
+	if d := diffResults(got, want, 0, false); d != "" {
+		t.Errorf("GetMany%q differs from one Get per key: %s", keys, d)
+	}
+
+	dels, delManys := f.Calls(faulty.OpDelete), f.Calls(faulty.OpDeleteMany)
+	if err := hitbox.DeleteMany(ctx, st.top, []string{"a", "absent", "c", "a"}); err != nil {
+		t.Fatalf("DeleteMany: %v", err)
+	}
+	if f.Calls(faulty.OpDeleteMany) == delManys || f.Calls(faulty.OpDelete) != dels {
+		t.Errorf("DeleteMany reached the store as %d DeleteMany and %d Delete calls, want DeleteMany only",
+			f.Calls(faulty.OpDeleteMany)-delManys, f.Calls(faulty.OpDelete)-dels)
+	}
+	if err := hitbox.DeleteMany(ctx, basic{st.top}, []string{"fa", "absent"}); err != nil {
+		t.Fatalf("DeleteMany by loop: %v", err)
+	}
+	keys = []string{"a", "b", "c", "fa", "fb"}
+	want = []hitbox.Result{{Err: hitbox.ErrMiss}, {Entry: items[3].Entry}, {Err: hitbox.ErrMiss}, {Err: hitbox.ErrMiss}, {Entry: items[3].Entry}}
+	if d := diffResults(loopGet(ctx, st.top, keys), want, 0, false); d != "" {
+		t.Errorf("one Get per key after DeleteMany: %s", d)
+	}
+}
+
+func (s *layerSuite) clear(t *testing.T) {
+	st := s.fresh(t)
+	mustSet(t, st.top, "a", hitbox.Entry{Value: []byte("A")})
+	err := hitbox.Clear(context.Background(), st.top)
+	if refusedClear(st, err) {
+		if st.store.Len() != 1 {
+			t.Errorf("the layer refused Clear but the store holds %d entries, want 1", st.store.Len())
+		}
+		t.Skipf("the layer refuses Clear: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("Clear: %v", err)
+	}
+	if n := st.fault.Calls(faulty.OpClear); n != 1 {
+		t.Errorf("Clear reached the store %d times, want once", n)
+	}
+	wantMiss(t, st.top, "a")
+}
+
+func (s *layerSuite) close(t *testing.T) {
+	st := s.fresh(t)
+	if err := hitbox.Close(st.top); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if st.fault.Calls(faulty.OpClose) == 0 {
+		t.Fatal("Close did not reach the store")
+	}
+	if err := hitbox.Close(st.top); err != nil {
+		t.Errorf("second Close: %v, want nil", err)
+	}
+	for op, err := range everyOp(st.top, "k", hitbox.Entry{Value: []byte("v")}) {
+		if !errors.Is(err, hitbox.ErrClosed) {
+			t.Errorf("%s after Close: %v, want ErrClosed", op, err)
+		}
+	}
+}
+
+func (s *layerSuite) concurrent(t *testing.T) {
+	concurrently(t, s.fresh(t).top)
+}

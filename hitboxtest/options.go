@@ -1,0 +1,23 @@
+package hitboxtest
+
+// Options tune the suite; the zero value suits an in-process store on the
+// fake clock.
+type Options struct {
+	// RealTime: the backend keeps its own clock (a server's, e.g. Redis),
+	// so the suite checks expiry with short real lifetimes (tens of ms) and
+	// polls with a bounded deadline instead of advancing the fake clock.
+	// Deadlines then need only come back to the millisecond.
+	RealTime bool
+
+	// MaxValueSize: the store's configured limit, if any; the suite then
+	// checks that limit+1 is refused with ErrTooLarge naming the limit and
+	// that a value of exactly the limit is stored. Larger round-trip sizes
+	// are skipped.
+	MaxValueSize int
+
+	// DropsStale: the store keeps Expire but not Stale, as its doc says
+	// (keeping Stale is then the Encode layer's job). The suite accepts a
+	// zero Stale back instead of the one set. Leave it false when the store
+	// keeps Stale: then it must come back exactly.
+	DropsStale bool
+}
