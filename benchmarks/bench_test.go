@@ -1,0 +1,292 @@
+package benchmarks
+
+import (
+	"bytes"
+	"errors"
+	"runtime"
+	"sync/atomic"
+	"testing"
+)
+
+// The benchmarks are named op/size=S/cache=C, so benchstat can put the
+// caches side by side: benchstat -col /cache new.txt.
+
+// BenchmarkGetHit reads keys that are all present, one goroutine.
+func BenchmarkGetHit(b *testing.B) {
+	eachBytes(b, func(b *testing.B, c cache[[]byte], d *dataset) { getLoop(b, c, d.keys, true) })
+}
+
+// BenchmarkGetMiss reads keys that were never written, one goroutine. The
+// value size plays no part, so it runs at 1 KiB only.
+func BenchmarkGetMiss(b *testing.B) {
+	for _, ct := range byteContenders {
+		b.Run("size="+sizes[1].name+"/cache="+ct.name, func(b *testing.B) {
+			c, d := openFilled(b, ct, sizes[1], byteKind)
+			defer c.close()
+			getLoop(b, c, d.absent, false)
+		})
+	}
+}
+
+// BenchmarkSet overwrites present keys, one goroutine.
+func BenchmarkSet(b *testing.B) {
+	eachBytes(b, func(b *testing.B, c cache[[]byte], d *dataset) { setLoop(b, c, d, byteKind) })
+}
+
+// BenchmarkGetHitParallel reads present keys from every P at once.
+func BenchmarkGetHitParallel(b *testing.B) {
+	eachBytes(b, func(b *testing.B, c cache[[]byte], d *dataset) { getParallel(b, c, d.keys) })
+}
+
+// BenchmarkSetParallel overwrites present keys from every P at once.
+func BenchmarkSetParallel(b *testing.B) {
+	eachBytes(b, func(b *testing.B, c cache[[]byte], d *dataset) { setParallel(b, c, d, byteKind) })
+}
+
+// BenchmarkUserGet reads a User struct back: hitbox and bigcache decode it
+// from CBOR, the heap caches return the pointer they were given.
+func BenchmarkUserGet(b *testing.B) {
+	eachUser(b,
+		func(b *testing.B, c cache[User], d *dataset) { getLoop(b, c, d.keys, true) },
+		func(b *testing.B, c cache[*User], d *dataset) { getLoop(b, c, d.keys, true) })
+}
+
+// BenchmarkUserSet stores a User struct: hitbox and bigcache encode it to
+// CBOR and copy the bytes in, the heap caches keep the pointer.
+func BenchmarkUserSet(b *testing.B) {
+	eachUser(b,
+		func(b *testing.B, c cache[User], d *dataset) { setLoop(b, c, d, userKind) },
+		func(b *testing.B, c cache[*User], d *dataset) { setLoop(b, c, d, pointerKind) })
+}
+
+// BenchmarkUserGetParallel reads User structs from every P at once.
+func BenchmarkUserGetParallel(b *testing.B) {
+	eachUser(b,
+		func(b *testing.B, c cache[User], d *dataset) { getParallel(b, c, d.keys) },
+		func(b *testing.B, c cache[*User], d *dataset) { getParallel(b, c, d.keys) })
+}
+
+// --- values -----------------------------------------------------------------
+
+// kind says which value a contender stores under keys[i], and whether a
+// value read back is that one.
+type kind[V any] struct {
+	value func(d *dataset, i int) V
+	same  func(d *dataset, i int, v V) bool
+}
+
+var (
+	byteKind = kind[[]byte]{
+		value: func(d *dataset, i int) []byte { return d.values[i] },
+		same:  func(d *dataset, i int, v []byte) bool { return bytes.Equal(v, d.values[i]) },
+	}
+	userKind = kind[User]{
+		value: func(d *dataset, i int) User { return *d.users[i] },
+		same:  func(d *dataset, i int, v User) bool { return d.users[i].equal(&v) },
+	}
+	pointerKind = kind[*User]{
+		value: func(d *dataset, i int) *User { return d.users[i] },
+		same:  func(d *dataset, i int, v *User) bool { return d.users[i].equal(v) },
+	}
+)
+
+// --- drivers ----------------------------------------------------------------
+
+// eachBytes runs bench for every byte contender at every size, each on a
+// fresh, filled and checked instance.
+func eachBytes(b *testing.B, bench func(*testing.B, cache[[]byte], *dataset)) {
+	for _, sz := range sizes {
+		for _, ct := range byteContenders {
+			b.Run("size="+sz.name+"/cache="+ct.name, func(b *testing.B) {
+				c, d := openFilled(b, ct, sz, byteKind)
+				defer c.close()
+				bench(b, c, d)
+			})
+		}
+	}
+}
+
+// eachUser runs the User benchmarks: encoded contenders first, then the
+// pointer-keeping ones.
+func eachUser(b *testing.B, byValue func(*testing.B, cache[User], *dataset), byPointer func(*testing.B, cache[*User], *dataset)) {
+	for _, ct := range valueUsers {
+		b.Run("cache="+ct.name, func(b *testing.B) {
+			c, d := openFilled(b, ct, userSize, userKind)
+			defer c.close()
+			byValue(b, c, d)
+		})
+	}
+	for _, ct := range pointerUsers {
+		b.Run("cache="+ct.name, func(b *testing.B) {
+			c, d := openFilled(b, ct, userSize, pointerKind)
+			defer c.close()
+			byPointer(b, c, d)
+		})
+	}
+}
+
+// openFilled opens ct, stores every key of the data set at sz, and returns
+// the cache once it answers every key with that key's value. A library
+// that drops writes (ristretto) is given them again until it keeps them.
+// The heap is collected last so no benchmark pays for the garbage of the
+// one before it.
+func openFilled[V any](tb testing.TB, ct contender[V], sz size, k kind[V]) (cache[V], *dataset) {
+	tb.Helper()
+	d := data(sz)
+	c := ct.open(tb, sz)
+	missing := make([]int, len(d.keys))
+	for i := range missing {
+		missing[i] = i
+	}
+	for round := 0; len(missing) > 0; round++ {
+		if round == 10 {
+			c.close()
+			tb.Fatalf("%s kept only %d of %d keys after %d rounds of writes", ct.name, len(d.keys)-len(missing), len(d.keys), round)
+		}
+		for _, i := range missing {
+			if err := c.set(d.keys[i], k.value(d, i)); err != nil && !errors.Is(err, errDropped) {
+				c.close()
+				tb.Fatalf("%s: set %s: %v", ct.name, d.keys[i], err)
+			}
+		}
+		c.settle()
+		still := missing[:0]
+		for _, i := range missing {
+			if _, ok := c.get(d.keys[i]); !ok {
+				still = append(still, i)
+			}
+		}
+		missing = still
+	}
+	if err := verify(c, d, k); err != nil {
+		c.close()
+		tb.Fatalf("%s: %v", ct.name, err)
+	}
+	runtime.GC()
+	return c, d
+}
+
+// verify checks that every key reads back as its own value and no absent
+// key reads as anything.
+func verify[V any](c cache[V], d *dataset, k kind[V]) error {
+	for i, key := range d.keys {
+		v, ok := c.get(key)
+		if !ok {
+			return errors.New("miss on " + key)
+		}
+		if !k.same(d, i, v) {
+			return errors.New("wrong value under " + key)
+		}
+	}
+	for _, key := range d.absent {
+		if _, ok := c.get(key); ok {
+			return errors.New("hit on absent key " + key)
+		}
+	}
+	return nil
+}
+
+// getLoop reads keys in turn. Every read must hit when hit is true and
+// miss otherwise; the count is checked after the timed loop.
+func getLoop[V any](b *testing.B, c cache[V], keys []string, hit bool) {
+	b.ReportAllocs()
+	wrong, i := 0, 0
+	for b.Loop() {
+		if _, ok := c.get(keys[i]); ok != hit {
+			wrong++
+		}
+		if i++; i == len(keys) {
+			i = 0
+		}
+	}
+	if wrong > 0 {
+		b.Fatalf("%d of %d reads did not %s", wrong, b.N, map[bool]string{true: "hit", false: "miss"}[hit])
+	}
+}
+
+// setLoop overwrites keys in turn with their own values, so the data set
+// stays what it was. Dropped writes are reported as drops/op.
+func setLoop[V any](b *testing.B, c cache[V], d *dataset, k kind[V]) {
+	b.ReportAllocs()
+	dropped, i := 0, 0
+	var failure error
+	for b.Loop() {
+		if err := c.set(d.keys[i], k.value(d, i)); err != nil {
+			if !errors.Is(err, errDropped) {
+				failure = err
+			}
+			dropped++
+		}
+		if i++; i == len(d.keys) {
+			i = 0
+		}
+	}
+	c.settle()
+	report(b, failure, dropped, b.N)
+}
+
+// start hands each parallel goroutine its own place to start reading, so
+// they spread over the keys rather than march in step.
+var start atomic.Uint64
+
+// getParallel reads present keys from GOMAXPROCS goroutines.
+func getParallel[V any](b *testing.B, c cache[V], keys []string) {
+	b.ReportAllocs()
+	var misses atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		n := 0
+		i := int(start.Add(7919) % uint64(len(keys)))
+		for pb.Next() {
+			if _, ok := c.get(keys[i]); !ok {
+				n++
+			}
+			if i++; i == len(keys) {
+				i = 0
+			}
+		}
+		misses.Add(int64(n))
+	})
+	if n := misses.Load(); n > 0 {
+		b.Fatalf("%d of %d reads missed", n, b.N)
+	}
+}
+
+// setParallel overwrites present keys from GOMAXPROCS goroutines.
+func setParallel[V any](b *testing.B, c cache[V], d *dataset, k kind[V]) {
+	b.ReportAllocs()
+	var dropped atomic.Int64
+	var failure atomic.Pointer[error]
+	b.RunParallel(func(pb *testing.PB) {
+		n := 0
+		i := int(start.Add(7919) % uint64(len(d.keys)))
+		for pb.Next() {
+			if err := c.set(d.keys[i], k.value(d, i)); err != nil {
+				if !errors.Is(err, errDropped) {
+					failure.Store(&err)
+				}
+				n++
+			}
+			if i++; i == len(d.keys) {
+				i = 0
+			}
+		}
+		dropped.Add(int64(n))
+	})
+	c.settle()
+	var err error
+	if p := failure.Load(); p != nil {
+		err = *p
+	}
+	report(b, err, int(dropped.Load()), b.N)
+}
+
+// report fails the benchmark on a real write error and otherwise reports
+// the share of writes the library chose to drop, when there were any.
+func report(b *testing.B, failure error, dropped, n int) {
+	if failure != nil {
+		b.Fatalf("set failed: %v", failure)
+	}
+	if dropped > 0 {
+		b.ReportMetric(float64(dropped)/float64(n), "drops/op")
+	}
+}
