@@ -1,6 +1,7 @@
 package hitboxtest_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -18,6 +19,47 @@ func TestMapstoreWithoutBatchAbilitiesConforms(t *testing.T) {
 	hitboxtest.TestBackend(t, func(t *testing.T, clock *hitboxtest.Clock) hitbox.Backend {
 		return mapstore.New(mapstore.Options{Now: clock.Now}).Basic()
 	}, hitboxtest.Options{})
+}
+
+// RealTime mode, as a server-backed store runs it, on a store whose clock
+// is the wall clock; it waits out lifetimes of tens of milliseconds.
+func TestMapstoreOnTheWallClockConforms(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("waits for real expiry")
+	}
+	hitboxtest.TestBackend(t, func(t *testing.T, _ *hitboxtest.Clock) hitbox.Backend {
+		return mapstore.New(mapstore.Options{})
+	}, hitboxtest.Options{RealTime: true})
+}
+
+// The MaxValueSize checks, on a store that refuses values over 100 bytes.
+func TestStoreWithASizeLimitConforms(t *testing.T) {
+	t.Parallel()
+	hitboxtest.TestBackend(t, func(t *testing.T, clock *hitboxtest.Clock) hitbox.Backend {
+		return limited{mapstore.New(mapstore.Options{Now: clock.Now}), 100}
+	}, hitboxtest.Options{MaxValueSize: 100})
+}
+
+type limited struct {
+	*mapstore.Store
+	n int
+}
+
+func (l limited) Set(ctx context.Context, key string, e hitbox.Entry) error {
+	if len(e.Value) > l.n {
+		return &hitbox.Error{Op: "set", Backend: l.Label(), Err: hitbox.TooLarge(len(e.Value), l.n)}
+	}
+	return l.Store.Set(ctx, key, e)
+}
+
+func (l limited) SetMany(ctx context.Context, items []hitbox.Item) error {
+	for _, it := range items {
+		if len(it.Entry.Value) > l.n {
+			return &hitbox.Error{Op: "setmany", Backend: l.Label(), Err: hitbox.TooLarge(len(it.Entry.Value), l.n)}
+		}
+	}
+	return l.Store.SetMany(ctx, items)
 }
 
 func TestIdentityLayerConforms(t *testing.T) {
