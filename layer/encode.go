@@ -51,8 +51,9 @@ func (l *encoded) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 	}
 	if e, err = openEnvelope(e.Value); err != nil {
 		_ = l.next.Delete(ctx, key) // best effort, see Encode
+		return e, l.fail("get", err)
 	}
-	return e, err
+	return e, nil
 }
 
 func (l *encoded) Set(ctx context.Context, key string, e hitbox.Entry) error {
@@ -75,6 +76,7 @@ func (l *encoded) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, 
 			continue
 		}
 		if out[i].Entry, out[i].Err = openEnvelope(r.Entry.Value); out[i].Err != nil {
+			out[i].Err = l.fail("get", out[i].Err)
 			bad = append(bad, keys[i])
 		}
 	}

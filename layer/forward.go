@@ -36,6 +36,12 @@ func (f forward) Clear(ctx context.Context) error { return hitbox.Clear(ctx, f.n
 // Close releases the wrapped backend's resources when it is a Closer.
 func (f forward) Close() error { return hitbox.Close(f.next) }
 
+// fail names the operation and the store in err, as a store's own errors
+// do, so a log tells which level of a pipeline held the bad bytes.
+func (f forward) fail(op string, err error) error {
+	return &hitbox.Error{Op: op, Backend: f.next.Label(), Err: err}
+}
+
 // corrupt returns an error wrapping hitbox.ErrCorrupt (and cause, when not
 // nil) that names the layer which found the damage.
 func corrupt(layer string, cause error, format string, args ...any) error {
