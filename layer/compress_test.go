@@ -200,7 +200,7 @@ func TestCompressBomb(t *testing.T) {
 	for _, c := range []codec.Compressor{codec.Zstd(), codec.Gzip()} {
 		t.Run(c.Name(), func(t *testing.T) {
 			store := newRawStore()
-			b := bomb(t, c, 64<<20)
+			b := bomb(t, c, 16<<20)
 			store.plant("k", b)
 			p := layer.CompressWith(c, layer.CompressOptions{MaxDecompressed: limit})(store)
 			var before, after runtime.MemStats
@@ -213,7 +213,7 @@ func TestCompressBomb(t *testing.T) {
 			if !strings.Contains(err.Error(), "1048576") {
 				t.Fatalf("%q does not name the limit", err)
 			}
-			t.Logf("%s: %d bytes that restore to 64 MiB; %d bytes allocated to refuse them", c.Name(), len(b), after.TotalAlloc-before.TotalAlloc)
+			t.Logf("%s: %d bytes that restore to 16 MiB; %d bytes allocated to refuse them", c.Name(), len(b), after.TotalAlloc-before.TotalAlloc)
 			if n := after.TotalAlloc - before.TotalAlloc; n > 16*limit {
 				t.Fatalf("allocated %d bytes for a %d-byte limit", n, limit)
 			}
