@@ -20,7 +20,15 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, er
 		if err := ctx.Err(); err != nil {
 			return nil, s.fail("get many", err)
 		}
-		out[i].Entry, out[i].Err = s.Get(ctx, key)
+		if err := s.checkKey(key); err != nil {
+			out[i].Err = s.fail("get", err)
+			continue
+		}
+		e, err := s.get(key)
+		if err != nil && err != s.errMiss {
+			err = s.fail("get", err)
+		}
+		out[i] = hitbox.Result{Entry: e, Err: err}
 	}
 	return out, nil
 }
