@@ -12,7 +12,9 @@ import (
 
 // The benchmarks compare the store with bigcache used directly, with the
 // same bigcache configuration and data, so the ratio is the store's own
-// cost: its checks, the deadline header and the clock read.
+// cost: its checks, the deadline header and the clock read. Sub-benchmarks
+// are named size=.../impl=..., so benchstat -col /impl sets them side by
+// side.
 
 var benchSizes = []struct {
 	name string
@@ -65,7 +67,7 @@ func BenchmarkGet(b *testing.B) {
 	ctx := context.Background()
 	for _, sz := range benchSizes {
 		s, raw := benchPair(b, sz.size)
-		b.Run(sz.name+"/memstore", func(b *testing.B) {
+		b.Run("size="+sz.name+"/impl=memstore", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(sz.size))
 			for i := 0; b.Loop(); i++ {
@@ -74,7 +76,7 @@ func BenchmarkGet(b *testing.B) {
 				}
 			}
 		})
-		b.Run(sz.name+"/bigcache", func(b *testing.B) {
+		b.Run("size="+sz.name+"/impl=bigcache", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(sz.size))
 			for i := 0; b.Loop(); i++ {
@@ -89,7 +91,7 @@ func BenchmarkGet(b *testing.B) {
 func BenchmarkGetMiss(b *testing.B) {
 	ctx := context.Background()
 	s, raw := benchPair(b, 64)
-	b.Run("memstore", func(b *testing.B) {
+	b.Run("impl=memstore", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := s.Get(ctx, "absent"); err == nil {
@@ -97,7 +99,7 @@ func BenchmarkGetMiss(b *testing.B) {
 			}
 		}
 	})
-	b.Run("bigcache", func(b *testing.B) {
+	b.Run("impl=bigcache", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := raw.Get("absent"); err == nil {
@@ -113,7 +115,7 @@ func BenchmarkSet(b *testing.B) {
 		s, raw := benchPair(b, sz.size)
 		value := make([]byte, sz.size)
 		e := hitbox.Entry{Value: value, Expire: time.Now().Add(time.Hour)}
-		b.Run(sz.name+"/memstore", func(b *testing.B) {
+		b.Run("size="+sz.name+"/impl=memstore", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(sz.size))
 			for i := 0; b.Loop(); i++ {
@@ -122,7 +124,7 @@ func BenchmarkSet(b *testing.B) {
 				}
 			}
 		})
-		b.Run(sz.name+"/bigcache", func(b *testing.B) {
+		b.Run("size="+sz.name+"/impl=bigcache", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(sz.size))
 			for i := 0; b.Loop(); i++ {
@@ -138,7 +140,7 @@ func BenchmarkGetParallel(b *testing.B) {
 	ctx := context.Background()
 	for _, sz := range benchSizes {
 		s, raw := benchPair(b, sz.size)
-		b.Run(sz.name+"/memstore", func(b *testing.B) {
+		b.Run("size="+sz.name+"/impl=memstore", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(sz.size))
 			b.RunParallel(func(pb *testing.PB) {
@@ -150,7 +152,7 @@ func BenchmarkGetParallel(b *testing.B) {
 				}
 			})
 		})
-		b.Run(sz.name+"/bigcache", func(b *testing.B) {
+		b.Run("size="+sz.name+"/impl=bigcache", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(sz.size))
 			b.RunParallel(func(pb *testing.PB) {
@@ -171,7 +173,7 @@ func BenchmarkSetParallel(b *testing.B) {
 		s, raw := benchPair(b, sz.size)
 		value := make([]byte, sz.size)
 		e := hitbox.Entry{Value: value, Expire: time.Now().Add(time.Hour)}
-		b.Run(sz.name+"/memstore", func(b *testing.B) {
+		b.Run("size="+sz.name+"/impl=memstore", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(sz.size))
 			b.RunParallel(func(pb *testing.PB) {
@@ -183,7 +185,7 @@ func BenchmarkSetParallel(b *testing.B) {
 				}
 			})
 		})
-		b.Run(sz.name+"/bigcache", func(b *testing.B) {
+		b.Run("size="+sz.name+"/impl=bigcache", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(sz.size))
 			b.RunParallel(func(pb *testing.PB) {

@@ -2,7 +2,6 @@ package memstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -96,7 +95,9 @@ func (s *Store) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 func (s *Store) get(key string) (hitbox.Entry, error) {
 	rec, err := s.cache.Get(key)
 	if err != nil {
-		if errors.Is(err, bigcache.ErrEntryNotFound) {
+		// bigcache returns its sentinel unwrapped; == spares errors.Is's
+		// reflection on the miss path.
+		if err == bigcache.ErrEntryNotFound {
 			return hitbox.Entry{}, s.errMiss
 		}
 		return hitbox.Entry{}, err
@@ -178,7 +179,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 }
 
 func (s *Store) del(key string) error {
-	if err := s.cache.Delete(key); err != nil && !errors.Is(err, bigcache.ErrEntryNotFound) {
+	if err := s.cache.Delete(key); err != nil && err != bigcache.ErrEntryNotFound {
 		return err
 	}
 	return nil
