@@ -94,10 +94,11 @@ func observeStats(meter metric.Meter, r Reporter, attrs attribute.Set) *statsObs
 		}
 		var inst metric.Int64Observable
 		var err error
+		desc := metric.WithDescription("Reported by the backend.")
 		if cumulative {
-			inst, err = meter.Int64ObservableCounter("hitbox."+name, metric.WithUnit(unit))
+			inst, err = meter.Int64ObservableCounter("hitbox."+name, metric.WithUnit(unit), desc)
 		} else {
-			inst, err = meter.Int64ObservableGauge("hitbox."+name, metric.WithUnit(unit))
+			inst, err = meter.Int64ObservableGauge("hitbox."+name, metric.WithUnit(unit), desc)
 		}
 		if err != nil {
 			global.Handle(err)

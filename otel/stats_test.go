@@ -40,13 +40,15 @@ func wantStats(label string, entries, dropped int64) []metricdata.Metrics {
 	attrs := attribute.NewSet(hitboxotel.BackendKey.String(label))
 	return []metricdata.Metrics{
 		{
-			Name: "hitbox.entries",
-			Unit: "{entry}",
+			Name:        "hitbox.entries",
+			Description: "Reported by the backend.",
+			Unit:        "{entry}",
 			Data: metricdata.Gauge[int64]{DataPoints: []metricdata.DataPoint[int64]{{Attributes: attrs, Value: entries}}},
 		},
 		{
-			Name: "hitbox.offload.dropped",
-			Unit: "{task}",
+			Name:        "hitbox.offload.dropped",
+			Description: "Reported by the backend.",
+			Unit:        "{task}",
 			Data: metricdata.Sum[int64]{
 				Temporality: metricdata.CumulativeTemporality, IsMonotonic: true,
 				DataPoints: []metricdata.DataPoint[int64]{{Attributes: attrs, Value: dropped}},
