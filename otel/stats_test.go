@@ -43,7 +43,7 @@ func wantStats(label string, entries, dropped int64) []metricdata.Metrics {
 			Name:        "hitbox.entries",
 			Description: "Reported by the backend.",
 			Unit:        "{entry}",
-			Data: metricdata.Gauge[int64]{DataPoints: []metricdata.DataPoint[int64]{{Attributes: attrs, Value: entries}}},
+			Data:        metricdata.Gauge[int64]{DataPoints: []metricdata.DataPoint[int64]{{Attributes: attrs, Value: entries}}},
 		},
 		{
 			Name:        "hitbox.offload.dropped",
