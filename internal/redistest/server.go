@@ -120,10 +120,26 @@ func (s *Server) Stop() { s.halt(syscall.SIGTERM) }
 // running.
 func (s *Server) Kill() { s.halt(syscall.SIGKILL) }
 
+// Pause freezes the server (SIGSTOP): it keeps its connections but answers
+// nothing, as a hung or overloaded server would, until Resume.
+func (s *Server) Pause() { s.send(syscall.SIGSTOP) }
+
+// Resume lets a paused server run again (SIGCONT).
+func (s *Server) Resume() { s.send(syscall.SIGCONT) }
+
+func (s *Server) send(sig syscall.Signal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc != nil {
+		_ = s.proc.cmd.Process.Signal(sig)
+	}
+}
+
 func (s *Server) halt(sig syscall.Signal) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.proc != nil {
+		_ = s.proc.cmd.Process.Signal(syscall.SIGCONT) // a paused server must run to exit
 		s.proc.signal(sig)
 		s.proc = nil
 	}

@@ -1,0 +1,52 @@
+// Package redisstore is a hitbox store on Redis, for a cache shared by many
+// processes: a standalone server, a Sentinel-managed one or a Redis Cluster,
+// through any go-redis v9 UniversalClient.
+//
+//	rdb := redis.NewClient(&redis.Options{
+//		Addr:                  "localhost:6379",
+//		ContextTimeoutEnabled: true, // let context deadlines bound network I/O
+//	})
+//	defer rdb.Close() // the store does not own the client
+//
+//	store, err := redisstore.New(rdb, redisstore.Options{Prefix: "myapp:cache:"})
+//	if err != nil { ... }
+//	pipeline := hitbox.Chain(layer.Encode(codec.CBOR())).Then(store)
+//
+// # What it keeps
+//
+// Each entry is one Redis string under Prefix+key: a 26-byte header holding
+// Expire and Stale to the nanosecond, then the value. Get rebuilds both
+// deadlines from the header, never from a PTTL guess. Set gives the key a
+// Redis lifetime (SET ... PX, in milliseconds) of the time left until
+// Expire, rounded up, so Redis never drops an entry before its deadline,
+// and Get hides an entry in the sub-millisecond after it. An entry already
+// past its Expire is not written (Set removes what the key held), and one
+// with no Expire lives until deleted or evicted, or for Options.MaxTTL.
+//
+// # Batches and clusters
+//
+// GetMany, SetMany and DeleteMany take one round trip per server: MGET,
+// pipelined SETs and UNLINK on a single server; on a cluster the keys are
+// grouped by hash slot and the commands pipelined, which go-redis sends to
+// every node at once, so no command ever spans slots. Clear walks the keys
+// under Prefix with SCAN on every master and removes them with UNLINK; it
+// never flushes a database, and refuses to run without a Prefix. See
+// Options.Prefix for hash tags.
+//
+// # Errors
+//
+// Every error is a *hitbox.Error naming the operation and the store's
+// Label. A missing key wraps hitbox.ErrMiss; a value the store did not
+// write wraps hitbox.ErrCorrupt (and is removed). A refused or dropped
+// connection, an I/O timeout, a cluster that is down or a redirect that
+// failed wraps hitbox.ErrUnavailable and the go-redis error, so
+// errors.Is(err, hitbox.ErrUnavailable) tells an outage from a miss. A done
+// context wraps context.Canceled or context.DeadlineExceeded and not
+// ErrUnavailable: the caller gave up, which says nothing about the server.
+//
+// # Closing
+//
+// The store does not own the client unless Options.CloseClient says so:
+// Close marks the store closed (every later operation fails with
+// hitbox.ErrClosed) and leaves the client to whoever created it.
+package redisstore

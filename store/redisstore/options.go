@@ -1,0 +1,87 @@
+package redisstore
+
+import (
+	"fmt"
+	"time"
+)
+
+// Options configures a Store. The zero value is a working configuration:
+// every field left zero takes the default named in its comment.
+type Options struct {
+	// Prefix is put before every key, so keys are stored as Prefix+key.
+	// It is the store's namespace: Clear removes the keys under it and no
+	// others, and refuses to run without one. Default none.
+	//
+	// On a Redis Cluster the slot of a key is computed over the whole
+	// stored key, prefix included, and only over its hash tag (the text in
+	// the first {...}) when it has one. A prefix without braces, such as
+	// "app:", lets keys spread over every node. A prefix with a hash tag,
+	// such as "{app}:", puts every key on one node: batches are then one
+	// command, but that node holds and serves the whole store.
+	Prefix string
+
+	// Label names the store in metrics, traces and errors. Default
+	// "redis".
+	Label string
+
+	// MaxValueSize is the largest value Set accepts, in bytes; a bigger
+	// one is refused with an error wrapping hitbox.ErrTooLarge that names
+	// this limit. Redis itself takes strings up to 512 MiB, but one big
+	// value stalls the server for every other client while it is copied,
+	// so the default is a cautious 4 MiB. It may be raised up to 512 MiB
+	// less the 26-byte header the store adds to each value.
+	MaxValueSize int
+
+	// MaxTTL bounds how long any entry lives in Redis, whatever its Expire:
+	// Set lowers a later (or zero) Expire to now+MaxTTL, and Get reports
+	// the lowered deadline. It is the policy for entries with no Expire:
+	// zero MaxTTL keeps them until deleted, cleared or evicted by the
+	// server's maxmemory policy; a positive MaxTTL gives them that
+	// lifetime. Default zero.
+	MaxTTL time.Duration
+
+	// CloseClient makes Close close the client too. By default the store
+	// does not own the client: it may be shared with other stores and
+	// other code, and whoever created it closes it.
+	CloseClient bool
+
+	// Now is the clock deadlines are checked against: Set computes the
+	// remaining lifetime from it and Get hides entries whose Expire it has
+	// reached. Redis expires keys by its own clock, so a Now far from the
+	// server's clock lets Redis drop entries early or keep them late (Get
+	// still never returns an expired one). Default time.Now.
+	Now func() time.Time
+}
+
+// Defaults and limits.
+const (
+	defaultLabel        = "redis"
+	defaultMaxValueSize = 4 << 20
+
+	// maxBulk is the longest string Redis accepts by default
+	// (proto-max-bulk-len).
+	maxBulk = 512 << 20
+	// maxValueLimit is the largest MaxValueSize: a value and its header
+	// must fit in one Redis string.
+	maxValueLimit = maxBulk - headerSize
+)
+
+// resolve applies defaults to o and checks that the result can work.
+func (o Options) resolve() (Options, error) {
+	if o.Label == "" {
+		o.Label = defaultLabel
+	}
+	switch {
+	case o.MaxValueSize == 0:
+		o.MaxValueSize = defaultMaxValueSize
+	case o.MaxValueSize < 0 || o.MaxValueSize > maxValueLimit:
+		return o, fmt.Errorf("redisstore: MaxValueSize %d is outside 1 to %d bytes", o.MaxValueSize, maxValueLimit)
+	}
+	if o.MaxTTL < 0 {
+		return o, fmt.Errorf("redisstore: MaxTTL %v is negative", o.MaxTTL)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o, nil
+}

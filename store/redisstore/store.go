@@ -1,0 +1,218 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hitbox-go/hitbox"
+)
+
+// Store keeps entries in Redis or a Redis Cluster, through any go-redis
+// UniversalClient. It keeps the value, Expire and Stale of each entry. It is
+// safe for concurrent use.
+type Store struct {
+	rdb  redis.UniversalClient
+	kind kind
+	opt  Options // resolved
+
+	closed atomic.Bool
+
+	errMiss     error // returned by Get on every miss, to spare an allocation
+	errMissMany error // the same, per Result of GetMany
+}
+
+// kind says how the client spreads keys, which decides how a batch is cut.
+type kind uint8
+
+const (
+	single  kind = iota // *redis.Client: one server (directly or via Sentinel)
+	cluster             // *redis.ClusterClient: keys by hash slot
+	other               // *redis.Ring and wrappers: keys one by one
+)
+
+// Compile-time checks that Store has every ability.
+var (
+	_ hitbox.Backend      = (*Store)(nil)
+	_ hitbox.BatchGetter  = (*Store)(nil)
+	_ hitbox.BatchSetter  = (*Store)(nil)
+	_ hitbox.BatchDeleter = (*Store)(nil)
+	_ hitbox.Clearer      = (*Store)(nil)
+	_ hitbox.Closer       = (*Store)(nil)
+)
+
+// New returns a Store over client. The client may be a *redis.Client
+// (standalone or Sentinel failover), a *redis.ClusterClient or a
+// *redis.Ring. New sends nothing to the server.
+//
+// For context deadlines to bound network I/O, create the client with
+// ContextTimeoutEnabled set; without it go-redis applies only its own
+// read and write timeouts.
+func New(client redis.UniversalClient, opts Options) (*Store, error) {
+	if client == nil {
+		return nil, errors.New("redisstore: nil client")
+	}
+	opt, err := opts.resolve()
+	if err != nil {
+		return nil, err
+	}
+	k := other
+	switch client.(type) {
+	case *redis.Client:
+		k = single
+	case *redis.ClusterClient:
+		k = cluster
+	}
+	return &Store{
+		rdb:         client,
+		kind:        k,
+		opt:         opt,
+		errMiss:     &hitbox.Error{Op: "get", Backend: opt.Label, Err: hitbox.ErrMiss},
+		errMissMany: &hitbox.Error{Op: "get many", Backend: opt.Label, Err: hitbox.ErrMiss},
+	}, nil
+}
+
+// Label returns the store's label, "redis" unless Options.Label says
+// otherwise.
+func (s *Store) Label() string { return s.opt.Label }
+
+// Get returns the live entry under key, or an error wrapping hitbox.ErrMiss.
+// The deadlines come from the stored header, to the nanosecond as they
+// were set. An entry whose Expire has passed is a miss even while Redis
+// still holds it (for at most the millisecond Set rounded up). A value the
+// store did not write, or one that is damaged, is removed and reported
+// with an error wrapping hitbox.ErrCorrupt.
+func (s *Store) Get(ctx context.Context, key string) (hitbox.Entry, error) {
+	if err := s.check(ctx, key); err != nil {
+		return hitbox.Entry{}, s.fail("get", err)
+	}
+	k := s.opt.Prefix + key
+	raw, err := s.rdb.Get(ctx, k).Bytes()
+	if err != nil {
+		switch {
+		case errors.Is(err, redis.Nil):
+			return hitbox.Entry{}, s.errMiss
+		case wrongType(err):
+			s.drop(ctx, k)
+			return hitbox.Entry{}, s.fail("get", fmt.Errorf("%w: %w", hitbox.ErrCorrupt, err))
+		}
+		return hitbox.Entry{}, s.fail("get", cause(ctx, err))
+	}
+	e, err := decode(raw)
+	if err != nil {
+		s.drop(ctx, k)
+		return hitbox.Entry{}, s.fail("get", err)
+	}
+	if e.ExpiredAt(s.opt.Now()) {
+		return hitbox.Entry{}, s.errMiss
+	}
+	return e, nil
+}
+
+// Set stores e under key, replacing what was there, with a Redis lifetime
+// (PX) of the time left until e.Expire, rounded up to a whole millisecond
+// so Redis never drops an entry before its deadline; Get hides it in the
+// sliver after. An entry with no Expire gets no lifetime, or MaxTTL when
+// set. A value over MaxValueSize is refused with an error wrapping
+// hitbox.ErrTooLarge; an entry already past its Expire is not stored and
+// removes what key held.
+func (s *Store) Set(ctx context.Context, key string, e hitbox.Entry) error {
+	if err := s.check(ctx, key); err != nil {
+		return s.fail("set", err)
+	}
+	cmd, err := s.setCmd(ctx, s.opt.Prefix+key, e)
+	if err != nil {
+		return s.fail("set", err)
+	}
+	if err := s.rdb.Process(ctx, cmd); err != nil {
+		return s.fail("set", cause(ctx, err))
+	}
+	return nil
+}
+
+// setCmd returns the command that stores e under the stored key k: a SET,
+// or an UNLINK when e has already expired.
+func (s *Store) setCmd(ctx context.Context, k string, e hitbox.Entry) (redis.Cmder, error) {
+	if len(e.Value) > s.opt.MaxValueSize {
+		return nil, hitbox.TooLarge(len(e.Value), s.opt.MaxValueSize)
+	}
+	expire := e.Expire
+	if expire.IsZero() && s.opt.MaxTTL == 0 {
+		return redis.NewStatusCmd(ctx, "set", k, appendValue(nil, expire, e.Stale, e.Value)), nil
+	}
+	now := s.opt.Now()
+	if s.opt.MaxTTL > 0 {
+		if bound := now.Add(s.opt.MaxTTL); expire.IsZero() || bound.Before(expire) {
+			expire = bound
+		}
+	}
+	left := expire.Sub(now)
+	if left <= 0 {
+		return redis.NewIntCmd(ctx, "unlink", k), nil
+	}
+	// Round up: a deadline 1.2 ms away lives 2 ms in Redis, never 1.
+	ms := int64((left + time.Millisecond - 1) / time.Millisecond)
+	return redis.NewStatusCmd(ctx, "set", k, appendValue(nil, expire, e.Stale, e.Value), "px", ms), nil
+}
+
+// Delete removes key. Removing an absent key is not an error. Redis frees
+// the value's memory in the background (UNLINK).
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := s.check(ctx, key); err != nil {
+		return s.fail("delete", err)
+	}
+	if err := s.rdb.Unlink(ctx, s.opt.Prefix+key).Err(); err != nil {
+		return s.fail("delete", cause(ctx, err))
+	}
+	return nil
+}
+
+// Close marks the store closed: every operation after it fails with an
+// error wrapping hitbox.ErrClosed. It closes the client only when
+// Options.CloseClient is set, since the store does not own it otherwise.
+// Close is idempotent; only the first call closes the client.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) || !s.opt.CloseClient {
+		return nil
+	}
+	if err := s.rdb.Close(); err != nil {
+		return s.fail("close", err)
+	}
+	return nil
+}
+
+// drop removes the stored key k after a read found it unusable. A failure
+// only means a later read finds it again, so it is not reported.
+func (s *Store) drop(ctx context.Context, k string) {
+	if ctx.Err() == nil {
+		_ = s.rdb.Unlink(ctx, k).Err()
+	}
+}
+
+// check runs the checks every keyed operation starts with.
+func (s *Store) check(ctx context.Context, key string) error {
+	if err := s.ready(ctx); err != nil {
+		return err
+	}
+	return hitbox.CheckKey(key)
+}
+
+// ready reports a done context or a closed store.
+func (s *Store) ready(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.closed.Load() {
+		return hitbox.ErrClosed
+	}
+	return nil
+}
+
+// fail wraps cause as the store's error for op.
+func (s *Store) fail(op string, cause error) error {
+	return &hitbox.Error{Op: op, Backend: s.opt.Label, Err: cause}
+}
