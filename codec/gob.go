@@ -11,6 +11,12 @@ import (
 // is larger and slower here than in a stream; use it for types only gob
 // handles well. Concrete types behind interface fields must be registered
 // with gob.Register, as usual. Its ID is 3.
+//
+// encoding/gob is not hardened against adversarial input (its own
+// documentation says so): a few hundred chosen bytes can make it allocate
+// hundreds of megabytes and spin for seconds before it returns an error.
+// Use Gob only where the stored bytes are trusted; prefer CBOR or MsgPack
+// for a store others can write to.
 func Gob() Format { return gobFormat{} }
 
 type gobFormat struct{}
