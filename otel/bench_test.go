@@ -45,7 +45,8 @@ func benchGetParallel(b *testing.B, be hitbox.Backend) {
 }
 
 // layers are the pipelines each benchmark puts over the static backend:
-// none (the baseline), each layer over no-op providers, and each layer over
+// none (the baseline), each layer over no-op providers and over the global
+// providers left unset (no test here sets them), and each layer over
 // the SDK (a manual reader that is never collected; a tracer that samples
 // everything into a processor that drops it, or samples nothing).
 func layers(b *testing.B) []struct {
@@ -68,6 +69,8 @@ func layers(b *testing.B) []struct {
 		{"baseline", none},
 		{"metrics-noop", hitboxotel.Metrics(hitboxotel.WithMeterProvider(metricnoop.NewMeterProvider()))},
 		{"trace-noop", hitboxotel.Trace(hitboxotel.WithTracerProvider(tracenoop.NewTracerProvider()))},
+		{"metrics-global-unset", hitboxotel.Metrics()},
+		{"trace-global-unset", hitboxotel.Trace()},
 		{"metrics-sdk", hitboxotel.Metrics(hitboxotel.WithMeterProvider(mp))},
 		{"trace-sdk-sampled", hitboxotel.Trace(hitboxotel.WithTracerProvider(sampled))},
 		{"trace-sdk-unsampled", hitboxotel.Trace(hitboxotel.WithTracerProvider(unsampled))},

@@ -68,6 +68,7 @@ type opAttrs struct {
 type metered struct {
 	next hitbox.Backend
 	now  func() time.Time
+	off  bool // the meter is the no-op one: measure nothing
 
 	ops metric.Int64Counter
 	dur metric.Float64Histogram
@@ -87,6 +88,7 @@ func newMetered(next hitbox.Backend, c config) *metered {
 	}
 	meter := mp.Meter(scope)
 	m := &metered{next: next, now: c.now}
+	_, m.off = meter.(noop.Meter)
 
 	var err error
 	if m.ops, err = meter.Int64Counter(OperationsName,
@@ -134,7 +136,7 @@ func newMetered(next hitbox.Backend, c config) *metered {
 	}
 
 	if r := findReporter(next); r != nil {
-		m.stats = observeStats(meter, r, attribute.NewSet(base...))
+		m.stats = observeStats(meter, r, base)
 	}
 	return m
 }
@@ -153,10 +155,11 @@ func baseAttrs(b hitbox.Backend, c config) []attribute.KeyValue {
 	return kv
 }
 
-// on reports whether any instrument records; when none does, calls pass
-// straight through without reading the clock.
+// on reports whether any instrument records; when none does (the no-op
+// provider, or the global one before it is set), calls pass straight
+// through without reading the clock.
 func (m *metered) on(ctx context.Context) bool {
-	return m.ops.Enabled(ctx) || m.dur.Enabled(ctx) || m.io.Enabled(ctx)
+	return !m.off && (m.ops.Enabled(ctx) || m.dur.Enabled(ctx) || m.io.Enabled(ctx))
 }
 
 // record counts n keys of one call to o with outcome r and, when the call

@@ -12,35 +12,38 @@ import (
 )
 
 // Reporter is implemented by a backend that keeps figures about itself
-// (entries held, bytes held, background work queued or dropped) so the
-// Metrics layer above it publishes them as observable instruments. Its
-// method uses only built-in types, so a store implements it without
-// importing this package or OpenTelemetry:
+// (entries held, bytes held, background work queued or dropped, a level's
+// breaker) so the Metrics layer above it publishes them as observable
+// instruments. Its method uses only built-in types, so a store or a tier
+// implements it without importing this package or OpenTelemetry:
 //
-//	func (s *Store) ReportStats(report func(name, unit string, cumulative bool, value int64)) {
-//		report("entries", "{entry}", false, int64(s.Len()))
-//		report("evictions", "{entry}", true, s.evictions.Load())
+//	func (s *Store) ReportStats(report func(name, level, unit string, cumulative bool, value int64)) {
+//		report("entries", "", "{entry}", false, int64(s.Len()))
+//		report("evictions", "", "{entry}", true, s.evictions.Load())
 //	}
 //
-// ReportStats calls report once per figure, with the same names, units and
-// kinds, in the same order, every time; only the values change. It must be
-// quick and safe for concurrent use: it runs on each metrics collection.
+// ReportStats calls report once per figure, with the same names, levels,
+// units and kinds, in the same order, every time; only the values change.
+// It must be quick and safe for concurrent use: it runs on each metrics
+// collection.
 //
 // The Metrics layer asks for the figures once, when it is built, and makes
-// one instrument per figure named "hitbox." + name (so "entries" becomes
+// one instrument per name, "hitbox." + name (so "entries" becomes
 // hitbox.entries), with the given UCUM unit ("By", "{entry}"). A cumulative
 // figure, a running total since the backend started, becomes an observable
 // counter; any other, a level that goes up and down, an observable gauge.
-// Each observation carries the layer's hitbox.backend (and hitbox.level)
-// attribute. A figure name first seen after the layer was built is
-// ignored.
+// Each observation carries the layer's hitbox.backend attribute and, when
+// level is not empty, hitbox.level set to it: a tier reports one figure
+// per level under one name, such as report("tier.breaker.open", "l2", ...).
+// Otherwise hitbox.level is the layer's own, from WithLevel. A figure first
+// reported after the layer was built is ignored.
 //
 // The Metrics layer looks for a Reporter in the backend it wraps and, down
 // the Unwrap chain, in the backends under it, stopping at another Metrics
 // layer (which publishes what is under it itself). Close on the layer
 // stops the publishing.
 type Reporter interface {
-	ReportStats(report func(name, unit string, cumulative bool, value int64))
+	ReportStats(report func(name, level, unit string, cumulative bool, value int64))
 }
 
 // findReporter returns the first Reporter at or under b, or nil.
@@ -61,63 +64,75 @@ func findReporter(b hitbox.Backend) Reporter {
 	return nil
 }
 
+// figure is one (name, level) a Reporter reports, with its instrument and
+// its pre-built attribute set.
+type figure struct {
+	name, level string
+	inst        metric.Int64Observable
+	opts        []metric.ObserveOption
+}
+
 // statsObserver publishes a Reporter's figures. One callback serves every
 // figure; it allocates nothing per collection: the report func handed to
-// the Reporter is made once, and finds its instrument by the order of the
-// figures (by name when the order changed).
+// the Reporter is made once, and finds its figure by the order of the
+// figures (by name and level when the order changed).
 type statsObserver struct {
-	r      Reporter
-	names  []string
-	insts  []metric.Int64Observable
-	index  map[string]int
-	opts   []metric.ObserveOption
-	report func(name, unit string, cumulative bool, value int64)
-	reg    metric.Registration
+	r       Reporter
+	figures []figure
+	index   map[[2]string]int // name, level -> figures index
+	report  func(name, level, unit string, cumulative bool, value int64)
+	reg     metric.Registration
 
 	mu   sync.Mutex // one collection at a time uses obs and next
 	obs  metric.Observer
 	next int
 }
 
-// observeStats creates one observable instrument per figure r reports and
-// registers the callback that observes them, reporting failures to
-// otel.Handle. It returns nil when there is nothing to publish.
-func observeStats(meter metric.Meter, r Reporter, attrs attribute.Set) *statsObserver {
-	s := &statsObserver{
-		r:     r,
-		index: make(map[string]int),
-		opts:  []metric.ObserveOption{metric.WithAttributeSet(attrs)},
-	}
-	r.ReportStats(func(name, unit string, cumulative bool, _ int64) {
-		if _, dup := s.index[name]; dup {
+// observeStats creates one observable instrument per figure name r
+// reports and registers the callback that observes them, reporting
+// failures to otel.Handle. It returns nil when there is nothing to
+// publish. base holds the layer's attributes: the backend label and, when
+// set, its level.
+func observeStats(meter metric.Meter, r Reporter, base []attribute.KeyValue) *statsObserver {
+	s := &statsObserver{r: r, index: make(map[[2]string]int)}
+	insts := make(map[string]metric.Int64Observable)
+	var observables []metric.Observable
+	r.ReportStats(func(name, level, unit string, cumulative bool, _ int64) {
+		if _, dup := s.index[[2]string{name, level}]; dup {
 			return
 		}
-		var inst metric.Int64Observable
-		var err error
-		desc := metric.WithDescription("Reported by the backend.")
-		if cumulative {
-			inst, err = meter.Int64ObservableCounter("hitbox."+name, metric.WithUnit(unit), desc)
-		} else {
-			inst, err = meter.Int64ObservableGauge("hitbox."+name, metric.WithUnit(unit), desc)
+		inst, made := insts[name]
+		if !made {
+			var err error
+			desc := metric.WithDescription("Reported by the backend.")
+			if cumulative {
+				inst, err = meter.Int64ObservableCounter("hitbox."+name, metric.WithUnit(unit), desc)
+			} else {
+				inst, err = meter.Int64ObservableGauge("hitbox."+name, metric.WithUnit(unit), desc)
+			}
+			if err != nil {
+				global.Handle(err)
+			}
+			if inst == nil {
+				return
+			}
+			insts[name] = inst
+			observables = append(observables, inst)
 		}
-		if err != nil {
-			global.Handle(err)
+		kv := base[:len(base):len(base)]
+		if level != "" {
+			kv = append(kv, LevelKey.String(level)) // a later duplicate key wins in a Set
 		}
-		if inst == nil {
-			return
-		}
-		s.index[name] = len(s.insts)
-		s.names = append(s.names, name)
-		s.insts = append(s.insts, inst)
+		s.index[[2]string{name, level}] = len(s.figures)
+		s.figures = append(s.figures, figure{
+			name: name, level: level, inst: inst,
+			opts: []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(kv...))},
+		})
 	})
-	if len(s.insts) == 0 {
+	if len(s.figures) == 0 {
 		return nil
 	}
 	s.report = s.observe
-	observables := make([]metric.Observable, len(s.insts))
-	for i, inst := range s.insts {
-		observables[i] = inst
-	}
 	reg, err := meter.RegisterCallback(s.callback, observables...)
 	if err != nil {
 		global.Handle(err)
@@ -136,17 +151,18 @@ func (s *statsObserver) callback(_ context.Context, o metric.Observer) error {
 	return nil
 }
 
-func (s *statsObserver) observe(name, _ string, _ bool, value int64) {
+func (s *statsObserver) observe(name, level, _ string, _ bool, value int64) {
 	i := s.next
-	if i >= len(s.names) || s.names[i] != name {
+	if i >= len(s.figures) || s.figures[i].name != name || s.figures[i].level != level {
 		var ok bool
-		if i, ok = s.index[name]; !ok {
+		if i, ok = s.index[[2]string{name, level}]; !ok {
 			return
 		}
 	}
 	s.next = i + 1
 	if s.obs != nil {
-		s.obs.ObserveInt64(s.insts[i], value, s.opts...)
+		f := &s.figures[i]
+		s.obs.ObserveInt64(f.inst, value, f.opts...)
 	}
 }
 

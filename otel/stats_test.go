@@ -23,15 +23,15 @@ type reporting struct {
 
 func (r *reporting) Unwrap() hitbox.Backend { return r.Backend }
 
-func (r *reporting) ReportStats(report func(name, unit string, cumulative bool, value int64)) {
+func (r *reporting) ReportStats(report func(name, level, unit string, cumulative bool, value int64)) {
 	r.calls.Add(1)
 	if r.reversed {
-		report("offload.dropped", "{task}", true, r.dropped.Load())
-		report("entries", "{entry}", false, r.entries.Load())
+		report("offload.dropped", "", "{task}", true, r.dropped.Load())
+		report("entries", "", "{entry}", false, r.entries.Load())
 		return
 	}
-	report("entries", "{entry}", false, r.entries.Load())
-	report("offload.dropped", "{task}", true, r.dropped.Load())
+	report("entries", "", "{entry}", false, r.entries.Load())
+	report("offload.dropped", "", "{task}", true, r.dropped.Load())
 }
 
 var _ hitboxotel.Reporter = (*reporting)(nil)
@@ -117,4 +117,33 @@ func TestStatsOnce(t *testing.T) {
 	for _, want := range wantStats("inner", 7, 0) {
 		metricdatatest.AssertEqual(t, want, got[want.Name], metricdatatest.IgnoreTimestamp())
 	}
+}
+
+// leveled reports one figure per level, as a tier does.
+type leveled struct{ hitbox.Backend }
+
+func (leveled) ReportStats(report func(name, level, unit string, cumulative bool, value int64)) {
+	report("tier.breaker.open", "l1", "{breaker}", false, 0)
+	report("tier.breaker.open", "l2", "{breaker}", false, 1)
+}
+
+// TestStatsLevels checks that a figure reported per level is one
+// instrument whose observations carry each level, in place of the layer's.
+func TestStatsLevels(t *testing.T) {
+	t.Parallel()
+	reader, mp := newMeterProvider()
+	hitboxotel.Metrics(hitboxotel.WithMeterProvider(mp), hitboxotel.WithLevel("outer"))(leveled{newFixture(t).store})
+	at := func(level string) attribute.Set {
+		return attribute.NewSet(hitboxotel.BackendKey.String("map"), hitboxotel.LevelKey.String(level))
+	}
+	want := metricdata.Metrics{
+		Name:        "hitbox.tier.breaker.open",
+		Description: "Reported by the backend.",
+		Unit:        "{breaker}",
+		Data: metricdata.Gauge[int64]{DataPoints: []metricdata.DataPoint[int64]{
+			{Attributes: at("l1"), Value: 0},
+			{Attributes: at("l2"), Value: 1},
+		}},
+	}
+	metricdatatest.AssertEqual(t, want, collect(t, reader)[want.Name], metricdatatest.IgnoreTimestamp())
 }

@@ -34,7 +34,10 @@ import (
 // The tracer provider is the one given with WithTracerProvider, or the
 // global one as it stands when the pipeline is built. Over the API's no-op
 // provider (go.opentelemetry.io/otel/trace/noop) the layer starts no span
-// at all and adds no allocation.
+// at all and adds no allocation. Over the global provider before one is
+// set, the API itself makes a non-recording span and a context for each
+// call (three allocations): build pipelines after otel.SetTracerProvider,
+// or pass the no-op provider where tracing is off.
 func Trace(opts ...Option) hitbox.Layer {
 	c := newConfig(opts)
 	return func(next hitbox.Backend) hitbox.Backend { return newTraced(next, c) }
