@@ -3,6 +3,7 @@ package otel_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -99,5 +100,35 @@ func BenchmarkGetParallel(b *testing.B) {
 	for _, l := range layers(b) {
 		be := l.layer(&static{e: hitbox.Entry{Value: make([]byte, 64)}})
 		b.Run(l.name, func(b *testing.B) { benchGetParallel(b, be) })
+	}
+}
+
+// TestNoAllocs checks that a Get hit allocates nothing in the layers over
+// the no-op providers, and nothing in Metrics over the SDK either.
+func TestNoAllocs(t *testing.T) {
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	cases := []struct {
+		name  string
+		layer hitbox.Layer
+	}{
+		{"Metrics over the no-op provider allocates nothing.", hitboxotel.Metrics(hitboxotel.WithMeterProvider(metricnoop.NewMeterProvider()))},
+		{"Trace over the no-op provider allocates nothing.", hitboxotel.Trace(hitboxotel.WithTracerProvider(tracenoop.NewTracerProvider()))},
+		{"Metrics over the global provider left unset allocates nothing.", hitboxotel.Metrics()},
+		{"Metrics over the SDK allocates nothing once its series exist.", hitboxotel.Metrics(hitboxotel.WithMeterProvider(mp))},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			be := tc.layer(&static{e: hitbox.Entry{Value: make([]byte, 64), Stale: time.Now().Add(time.Hour)}})
+			ctx := context.Background()
+			get := func() {
+				if _, err := be.Get(ctx, "k"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			get() // the SDK makes a series on its first measurement
+			if n := testing.AllocsPerRun(100, get); n != 0 {
+				t.Errorf("%v allocations per Get", n)
+			}
+		})
 	}
 }

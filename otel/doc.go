@@ -89,16 +89,24 @@
 //
 // # Tiers
 //
-// A tier is a backend like any other, so the layers wrap it whole, and
-// they wrap each of its levels as well, one layer per level told which
-// level it is with WithLevel:
+// A tier is a backend like any other, so the layers wrap it whole; they
+// wrap each of its levels as well, each told which level it is with
+// WithLevel, so nothing new is needed to see inside a tier:
 //
-//	l1 := hitboxotel.Trace(hitboxotel.WithLevel("l1"))(memory)
+//	l1 := hitbox.Chain(
+//		hitboxotel.Trace(hitboxotel.WithLevel("l1")),
+//		hitboxotel.Metrics(hitboxotel.WithLevel("l1")),
+//	).Then(memory)
 //	l2 := hitbox.Chain(
 //		hitboxotel.Trace(hitboxotel.WithLevel("l2"), hitboxotel.WithSpanKind(trace.SpanKindClient)),
 //		hitboxotel.Metrics(hitboxotel.WithLevel("l2")),
 //	).Then(redis)
+//	pipeline := hitbox.Chain(hitboxotel.Trace(), hitboxotel.Metrics()).Then(tier.New(l1, l2))
 //
 // Which level answered a read then shows as the hit in that level's
-// counters, and as the innermost span with result hit in a trace.
+// hitbox.operations series (hitbox.level="l2"), and in a trace as the
+// innermost span with result hit under the pipeline's span. A tier that
+// implements Reporter publishes its own figures (refills, offloaded work)
+// through the pipeline's Metrics layer, one series per level where a
+// figure is per level.
 package otel
