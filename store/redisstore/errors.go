@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -35,7 +36,7 @@ var unavailableReplies = []string{
 //
 // redis.Nil never reaches it: callers turn it into a miss first.
 func cause(ctx context.Context, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil {
+	if ctxErr := ctxDone(ctx); ctxErr != nil {
 		if errors.Is(err, ctxErr) {
 			return err
 		}
@@ -53,6 +54,20 @@ func cause(ctx context.Context, err error) error {
 		return err
 	}
 	return fmt.Errorf("%w: %w", hitbox.ErrUnavailable, err)
+}
+
+// ctxDone returns ctx's error, or context.DeadlineExceeded once ctx's
+// deadline has passed even if ctx does not say so yet: go-redis sets that
+// deadline on the socket, and the socket's timeout may fire a moment before
+// the context's own timer does.
+func ctxDone(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 func unavailableReply(msg string) bool {

@@ -1,0 +1,33 @@
+package redisstore_test
+
+import (
+	"testing"
+
+	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/hitboxtest"
+	"github.com/hitbox-go/hitbox/store/redisstore"
+)
+
+// The store keeps its entries on a server that expires them by its own
+// clock, so the suite runs in real time; each backend it asks for gets a
+// key prefix of its own on the shared server or cluster.
+
+// TestConformance runs the backend contract on a single server, with the
+// default size limit.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	hitboxtest.TestBackend(t, func(t *testing.T, _ *hitboxtest.Clock) hitbox.Backend {
+		s, _ := newStore(t, redisstore.Options{})
+		return s
+	}, hitboxtest.Options{RealTime: true, MaxValueSize: 4 << 20})
+}
+
+// TestClusterConformance runs the backend contract on a three-master
+// cluster, with a 1 MiB size limit.
+func TestClusterConformance(t *testing.T) {
+	t.Parallel()
+	hitboxtest.TestBackend(t, func(t *testing.T, _ *hitboxtest.Clock) hitbox.Backend {
+		s, _ := newClusterStore(t, redisstore.Options{MaxValueSize: 1 << 20})
+		return s
+	}, hitboxtest.Options{RealTime: true, MaxValueSize: 1 << 20})
+}
