@@ -1,0 +1,211 @@
+package tier
+
+import (
+	"log/slog"
+	"time"
+)
+
+// ReadPolicy says how Get consults the levels.
+type ReadPolicy uint8
+
+const (
+	// Sequential asks L1, then L2 on a miss, and so on: the first hit
+	// wins. It is the default and the cheapest: a hit in L1 costs one call.
+	Sequential ReadPolicy = iota
+	// Race asks every level at once and the first hit wins, whichever
+	// level it comes from; the others are cancelled or left to finish, as
+	// Options.Losers says. It trades load on the lower levels for latency
+	// when L1 is slow or often misses.
+	Race
+	// Parallel asks every level at once, waits for all and returns the
+	// freshest hit: a fresh entry beats a stale one, then the later
+	// deadline wins (Stale, or Expire when there is no Stale), then the
+	// upper level. An expired value never wins: backends never return one.
+	Parallel
+)
+
+// String returns "sequential", "race" or "parallel".
+func (p ReadPolicy) String() string {
+	switch p {
+	case Sequential:
+		return "sequential"
+	case Race:
+		return "race"
+	case Parallel:
+		return "parallel"
+	}
+	return "unknown"
+}
+
+// Losers says what a Race does with the levels that did not win.
+type Losers uint8
+
+const (
+	// Cancel cancels the losers' contexts as soon as a level wins. It is
+	// the default.
+	Cancel Losers = iota
+	// Finish lets the losers run to completion in the background, under a
+	// context detached from the caller's with Options.TaskTimeout, counted
+	// against the offload queue limit (when the queue is full they are
+	// cancelled and counted as dropped). Use it for backends whose
+	// connections do not survive a cancelled call.
+	Finish
+)
+
+// WritePolicy says how Set, SetMany, Delete and DeleteMany reach the levels.
+type WritePolicy uint8
+
+const (
+	// WriteThrough writes every level in turn, the lowest (L2, L3) first
+	// and L1 last, so no level ever holds a value that a level below it
+	// lacks: when a level fails, the tier does not write the levels above
+	// it, removes the key from them instead (so they do not keep serving
+	// the value the caller meant to replace) and returns the error. A
+	// reader that misses L1 meanwhile finds the new value below. It is the
+	// default.
+	WriteThrough WritePolicy = iota
+	// WriteParallel writes every level at once and succeeds when the
+	// levels named in Options.Required have; the failures of the others
+	// are counted and logged. When a required level fails, the key is
+	// removed from the levels above it, as with WriteThrough.
+	WriteParallel
+	// WriteBehind writes L1 before Set returns and the lower levels in the
+	// background, on the offload pool (one pending write per key: a newer
+	// Set replaces a write still queued). It is the fastest and the least
+	// consistent: until the background write lands, another instance (or
+	// this one after an L1 eviction) reads the old value below, and a write
+	// dropped because the queue was full never reaches the lower levels.
+	// Deletes are never deferred.
+	WriteBehind
+)
+
+// String returns "write-through", "write-parallel" or "write-behind".
+func (p WritePolicy) String() string {
+	switch p {
+	case WriteThrough:
+		return "write-through"
+	case WriteParallel:
+		return "write-parallel"
+	case WriteBehind:
+		return "write-behind"
+	}
+	return "unknown"
+}
+
+// RefillMode says when a hit in a lower level is copied into the levels
+// above it.
+type RefillMode uint8
+
+const (
+	// RefillSync writes the upper levels before Get returns. It is the
+	// default: the next read is an L1 hit for sure.
+	RefillSync RefillMode = iota
+	// RefillBackground queues the refill on the offload pool, so Get
+	// returns as soon as the lower level has answered.
+	RefillBackground
+	// RefillOff never refills.
+	RefillOff
+)
+
+// Breaker tunes the circuit breaker every level has: after Failures
+// consecutive failed calls the level is skipped (reads treat it as failed,
+// writes fail on it at once) for CoolDown; then one call probes it, and a
+// success closes the breaker while a failure opens it for another CoolDown.
+// Misses, corrupt entries and calls the caller cancelled are not failures.
+type Breaker struct {
+	// Failures opens the breaker; 5 when zero. A negative value disables
+	// the breaker.
+	Failures int
+	// CoolDown is how long an open breaker skips the level; 5s when zero.
+	CoolDown time.Duration
+}
+
+// Options tune a Tier. The zero value is the default: sequential reads,
+// write-through, synchronous refill of fresh hits, a breaker on every level,
+// four background workers and no bus.
+type Options struct {
+	// Label names the tier in metrics, traces and errors, and is the first
+	// element of the level paths that Source reports; "tier" when empty.
+	Label string
+
+	// Read is the read policy; Sequential when zero.
+	Read ReadPolicy
+	// Losers says what Race does with the levels that did not win.
+	Losers Losers
+	// Write is the write policy; WriteThrough when zero.
+	Write WritePolicy
+	// Required lists, by index (0 is L1), the levels that must succeed for
+	// a WriteParallel write to succeed; every level when nil.
+	Required []int
+
+	// Refill says when a lower hit is copied into the levels above.
+	Refill RefillMode
+	// RefillStale also refills entries past their Stale deadline. By
+	// default a stale hit is served but not copied up, so the refresh that
+	// the layer above is about to make is not shadowed by old data.
+	RefillStale bool
+	// MaxTTL caps, per level (index 0 is L1), the lifetime of what the tier
+	// writes there, by Set as well as by refill: an L1 capped at a minute
+	// is at most a minute out of date even without a bus. Zero or missing
+	// means no cap. A refill never gives an entry more than its remaining
+	// lifetime, whatever the cap.
+	MaxTTL []time.Duration
+
+	// Breaker tunes the per-level circuit breaker.
+	Breaker Breaker
+
+	// Workers is the number of goroutines of the offload pool, which runs
+	// all background work (background refills, write-behind, finishing
+	// race losers). They start with the first background task and stop in
+	// Close. 4 when zero.
+	Workers int
+	// Queue is how many background tasks may wait; more are dropped and
+	// counted (Stats.Offload.Dropped). 1024 when zero.
+	Queue int
+	// TaskTimeout bounds each background task and each bus invalidation.
+	// Their contexts are the caller's, detached (context.WithoutCancel),
+	// with this timeout. 5s when zero.
+	TaskTimeout time.Duration
+	// DrainTimeout is how long Close lets queued and running background
+	// work finish before it cancels it. 5s when zero; a negative value
+	// cancels at once.
+	DrainTimeout time.Duration
+
+	// Bus carries invalidations between instances: the tier subscribes in
+	// New and unsubscribes in Close (it never closes the bus itself). When
+	// it is also a Publisher the tier publishes its own writes on it.
+	Bus Bus
+	// ID identifies this tier on the bus, so it can ignore its own
+	// messages; a random one when empty.
+	ID string
+	// Local is how many of the upper levels are private to this instance
+	// (L1 alone, by default): the bus clears those and publishes changes to
+	// the rest. 1 when zero.
+	Local int
+	// OwnWrites, when positive, lets the tier ignore a bus invalidation
+	// that carries no Origin (server-assisted tracking) for a key it wrote
+	// itself within that window: one invalidation is ignored per own write
+	// to the shared levels. Without it such a bus makes each Set evict the
+	// L1 copy it has just written (a later read refills it: wasteful, not
+	// wrong). The cost of turning it on: when another instance writes the
+	// same key within the window and the server coalesces both
+	// notifications into one, this instance keeps its own value in L1
+	// until the entry expires or MaxTTL ends it. Zero by default.
+	OwnWrites time.Duration
+
+	// Now is the tier's clock for refill lifetimes, staleness, the breaker
+	// and OwnWrites; time.Now when nil. Tests pass a fake clock.
+	Now func() time.Time
+	// Logger receives breaker transitions, bus gaps and background
+	// failures; nothing is logged when nil.
+	Logger *slog.Logger
+}
+
+const (
+	defaultLabel    = "tier"
+	defaultFailures = 5
+	defaultCoolDown = 5 * time.Second
+	defaultWorkers  = 4
+	defaultQueue    = 1024
+	defaultTimeout  = 5 * time.Second
+)

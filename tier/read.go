@@ -1,0 +1,278 @@
+package tier
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/hitbox-go/hitbox"
+)
+
+// answer is one level's reply in a race or parallel read.
+type answer struct {
+	i   int
+	e   hitbox.Entry
+	err error
+	out outcome // for err != nil
+	src *Source // the level's own trace, when tracing
+}
+
+// race is the state a race read shares with its level calls, which may
+// outlive it (Finish mode).
+type race struct {
+	answers chan answer
+	cancel  context.CancelFunc
+	stop    func() bool // unhooks cancel from the pool's root; nil in Cancel mode
+
+	mu       sync.Mutex
+	launched int
+	finished int
+	decided  bool
+	adopted  bool // the losers still running count against the pool
+}
+
+func (r *race) cleanup() {
+	if r.stop != nil {
+		r.stop()
+	}
+	r.cancel()
+}
+
+// startRaces registers n race calls, unless Close has begun.
+func (t *Tier) startRaces(n int) bool {
+	t.raceMu.Lock()
+	defer t.raceMu.Unlock()
+	if t.raceNo {
+		return false
+	}
+	t.races.Add(n)
+	return true
+}
+
+func (t *Tier) getRace(ctx context.Context, key string) (hitbox.Entry, error) {
+	src := sourceFrom(ctx)
+	st := t.guard.stamp(key)
+	var errs []error
+	idx := make([]int, 0, len(t.levels))
+	for i := range t.levels {
+		if lv := &t.levels[i]; t.allow(lv) {
+			idx = append(idx, i)
+		} else {
+			errs = append(errs, openErr("get", lv))
+		}
+	}
+	if len(idx) == 0 {
+		return hitbox.Entry{}, t.readFailure("get", false, errs)
+	}
+	r := &race{answers: make(chan answer, len(idx)), launched: len(idx)}
+	var lctx context.Context
+	if t.losers == Finish {
+		lctx, r.cancel = t.detached(ctx)
+		r.stop = context.AfterFunc(t.pool.root, r.cancel)
+	} else {
+		lctx, r.cancel = context.WithCancel(ctx)
+	}
+	if !t.startRaces(len(idx)) {
+		r.cleanup()
+		return hitbox.Entry{}, t.fail("get", hitbox.ErrClosed)
+	}
+	for _, i := range idx {
+		c := lctx
+		var child *Source
+		if src != nil {
+			child = &Source{level: -1}
+			c = ContextWithSource(lctx, child)
+		}
+		go t.raceLevel(c, r, i, key, child)
+	}
+
+	answered := false
+	for range idx {
+		var a answer
+		select {
+		case a = <-r.answers:
+		case <-ctx.Done():
+			t.decide(r)
+			return hitbox.Entry{}, t.fail("get", ctx.Err())
+		}
+		if a.err != nil {
+			switch a.out {
+			case outcomeMiss:
+				answered = true
+			case outcomeFailed:
+				errs = append(errs, a.err)
+			}
+			continue
+		}
+		t.decide(r)
+		lv := &t.levels[a.i]
+		lv.hits.Add(1)
+		if src != nil {
+			mark := src.mark()
+			src.hops = append(src.hops, a.src.hops...)
+			src.hit(mark, t.label, lv.label, a.i)
+		}
+		if a.i > 0 {
+			t.refillAbove(ctx, key, a.e, a.i, st)
+		}
+		return a.e, nil
+	}
+	t.decide(r)
+	return hitbox.Entry{}, t.readFailure("get", answered, errs)
+}
+
+// raceLevel asks level i for key and reports to r. It does its own
+// accounting, since in Finish mode nobody may be listening any more.
+func (t *Tier) raceLevel(ctx context.Context, r *race, i int, key string, src *Source) {
+	defer t.races.Done()
+	lv := &t.levels[i]
+	a := answer{i: i, src: src}
+	a.e, a.err = lv.b.Get(ctx, key)
+	if a.err == nil {
+		t.answered(lv)
+	} else {
+		a.out = t.classify(ctx, lv, a.err)
+	}
+	r.answers <- a // buffered for every level: never blocks
+
+	r.mu.Lock()
+	r.finished++
+	last := r.finished == r.launched
+	decided, adopted := r.decided, r.adopted
+	r.mu.Unlock()
+	if adopted {
+		t.pool.release()
+	}
+	if last && decided {
+		r.cleanup()
+	}
+}
+
+// decide ends the wait for a race: the level calls still running are
+// cancelled, or in Finish mode left to finish as background work when the
+// pool has room for them.
+func (t *Tier) decide(r *race) {
+	r.mu.Lock()
+	r.decided = true
+	running := r.launched - r.finished
+	keep := running > 0 && t.losers == Finish && t.pool.adopt(running)
+	r.adopted = keep
+	r.mu.Unlock()
+	switch {
+	case running == 0:
+		r.cleanup()
+	case !keep:
+		// The last loser to finish calls cleanup.
+		r.cancel()
+	}
+}
+
+func (t *Tier) getParallel(ctx context.Context, key string) (hitbox.Entry, error) {
+	src := sourceFrom(ctx)
+	st := t.guard.stamp(key)
+	answers := make([]answer, len(t.levels))
+	var wg sync.WaitGroup
+	for i := len(t.levels) - 1; i >= 0; i-- {
+		lv := &t.levels[i]
+		a := &answers[i]
+		a.i = i
+		if !t.allow(lv) {
+			a.err, a.out = openErr("get", lv), outcomeFailed
+			continue
+		}
+		c := ctx
+		if src != nil {
+			a.src = &Source{level: -1}
+			c = ContextWithSource(ctx, a.src)
+		}
+		if i == 0 {
+			t.parallelLevel(c, lv, key, a)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.parallelLevel(c, lv, key, a)
+		}()
+	}
+	wg.Wait()
+
+	best := -1
+	answered := false
+	var errs []error
+	now := t.now()
+	for i := range answers {
+		a := &answers[i]
+		switch {
+		case a.err == nil:
+			if best < 0 || fresher(a.e, answers[best].e, now) {
+				best = i
+			}
+		case a.out == outcomeMiss:
+			answered = true
+		case a.out == outcomeCancelled:
+			return hitbox.Entry{}, a.err
+		default:
+			errs = append(errs, a.err)
+		}
+	}
+	if best < 0 {
+		return hitbox.Entry{}, t.readFailure("get", answered, errs)
+	}
+	a := &answers[best]
+	lv := &t.levels[best]
+	lv.hits.Add(1)
+	if src != nil {
+		mark := src.mark()
+		src.hops = append(src.hops, a.src.hops...)
+		src.hit(mark, t.label, lv.label, best)
+	}
+	if best > 0 {
+		t.refillAbove(ctx, key, a.e, best, st)
+	}
+	return a.e, nil
+}
+
+func (t *Tier) parallelLevel(ctx context.Context, lv *level, key string, a *answer) {
+	a.e, a.err = lv.b.Get(ctx, key)
+	if a.err == nil {
+		t.answered(lv)
+		return
+	}
+	a.out = t.classify(ctx, lv, a.err)
+}
+
+// fresher reports whether a is fresher than b at now: fresh beats stale
+// (expired entries never reach here), then the later soft deadline wins
+// (Stale, or Expire when there is no Stale), then the later Expire. A zero
+// deadline is later than any other. On a tie b, the upper level, stays.
+func fresher(a, b hitbox.Entry, now time.Time) bool {
+	sa, sb := a.StateAt(now), b.StateAt(now)
+	if sa != sb {
+		return sa < sb
+	}
+	if c := cmpDeadline(softDeadline(a), softDeadline(b)); c != 0 {
+		return c > 0
+	}
+	return cmpDeadline(a.Expire, b.Expire) > 0
+}
+
+func softDeadline(e hitbox.Entry) time.Time {
+	if !e.Stale.IsZero() {
+		return e.Stale
+	}
+	return e.Expire
+}
+
+// cmpDeadline compares deadlines where zero means never.
+func cmpDeadline(a, b time.Time) int {
+	switch {
+	case a.Equal(b):
+		return 0
+	case a.IsZero():
+		return 1
+	case b.IsZero():
+		return -1
+	}
+	return a.Compare(b)
+}

@@ -1,0 +1,166 @@
+package tier
+
+import (
+	"context"
+	"errors"
+
+	"github.com/hitbox-go/hitbox"
+)
+
+// refillAbove copies e, found in level i, into the levels above it, as the
+// refill mode says. st was taken before level i was read.
+func (t *Tier) refillAbove(ctx context.Context, key string, e hitbox.Entry, i int, st stamp) {
+	if t.refill == RefillOff || !t.refillable(e) {
+		return
+	}
+	if st.busy {
+		t.refillsSkipped.Add(1)
+		return
+	}
+	if t.refill == RefillBackground {
+		t.pool.submit(ctx, kindRefill, key, func(ctx context.Context) {
+			t.refillLevels(ctx, key, e, i, st)
+		})
+		return
+	}
+	t.refillLevels(ctx, key, e, i, st)
+}
+
+// refillable reports whether e may be copied up now: stale entries only
+// when Options.RefillStale says so.
+func (t *Tier) refillable(e hitbox.Entry) bool {
+	switch e.StateAt(t.now()) {
+	case hitbox.Expired:
+		return false
+	case hitbox.Stale:
+		return t.refillStale
+	}
+	return true
+}
+
+// refillLevels writes e into levels i-1 down to 0, each with e's remaining
+// lifetime (Expire is absolute, so it never grows) cut to the level's
+// MaxTTL. It stops, and takes back what it has just written, as soon as the
+// key changes: see guard.
+func (t *Tier) refillLevels(ctx context.Context, key string, e hitbox.Entry, i int, st stamp) {
+	now := t.now()
+	if e.ExpiredAt(now) {
+		return
+	}
+	for j := i - 1; j >= 0; j-- {
+		lv := &t.levels[j]
+		if !t.guard.valid(st) {
+			t.refillsSkipped.Add(1)
+			return
+		}
+		if !t.allow(lv) {
+			continue
+		}
+		err := lv.b.Set(ctx, key, lv.capFor(e, now))
+		switch t.wrote(ctx, lv, err) {
+		case outcomeCancelled:
+			return
+		case outcomeFailed, outcomeRefused:
+			t.refillErrors.Add(1)
+			continue
+		}
+		if !t.guard.valid(st) {
+			t.undo(ctx, lv, key)
+			t.refillsSkipped.Add(1)
+			return
+		}
+		t.refills.Add(1)
+	}
+}
+
+// refillMany is refillLevels for a batch read: hitAt says which level
+// answered each key (-1 for none, 0 needs nothing) and stamps were taken
+// before the lower levels were read.
+func (t *Tier) refillMany(ctx context.Context, keys []string, out []hitbox.Result, hitAt []int, stamps []stamp) {
+	if t.refill == RefillOff || stamps == nil {
+		return
+	}
+	if t.refill == RefillBackground {
+		for k, i := range hitAt {
+			if i > 0 {
+				t.refillAbove(ctx, keys[k], out[k].Entry, i, stamps[k])
+			}
+		}
+		return
+	}
+	now := t.now()
+	var items []hitbox.Item
+	var undo []string
+	for j := len(t.levels) - 2; j >= 0; j-- {
+		lv := &t.levels[j]
+		items = items[:0]
+		var which []int // the key index of each item
+		for k, i := range hitAt {
+			if i > j && t.refillable(out[k].Entry) && t.guard.valid(stamps[k]) {
+				items = append(items, hitbox.Item{Key: keys[k], Entry: lv.capFor(out[k].Entry, now)})
+				which = append(which, k)
+			}
+		}
+		if len(items) == 0 || !t.allow(lv) {
+			continue
+		}
+		err := hitbox.SetMany(ctx, lv.b, items)
+		switch t.wrote(ctx, lv, err) {
+		case outcomeCancelled:
+			return
+		case outcomeFailed, outcomeRefused:
+			t.refillErrors.Add(1)
+			continue
+		}
+		undo = undo[:0]
+		for _, k := range which {
+			if t.guard.valid(stamps[k]) {
+				t.refills.Add(1)
+				continue
+			}
+			undo = append(undo, keys[k])
+			t.refillsSkipped.Add(1)
+			hitAt[k] = -1 // refill it no further up
+		}
+		if len(undo) > 0 {
+			dctx, cancel := t.detached(ctx)
+			if err := hitbox.DeleteMany(dctx, lv.b, undo); err != nil {
+				t.wrote(dctx, lv, err)
+			}
+			cancel()
+		}
+	}
+}
+
+// undo deletes key from lv after a refill that lost a race with a change,
+// even when the caller's context is done.
+func (t *Tier) undo(ctx context.Context, lv *level, key string) {
+	dctx, cancel := t.detached(ctx)
+	defer cancel()
+	if err := lv.b.Delete(dctx, key); err != nil {
+		t.wrote(dctx, lv, err)
+	}
+}
+
+// outcomeOK and outcomeRefused complete outcome for writes.
+const (
+	outcomeOK      outcome = iota + outcomeCancelled + 1 // the level stored it
+	outcomeRefused                                       // the level refused the value as too large
+)
+
+// wrote counts the result of a write to lv.
+func (t *Tier) wrote(ctx context.Context, lv *level, err error) outcome {
+	switch {
+	case err == nil:
+		t.answered(lv)
+		return outcomeOK
+	case errors.Is(err, hitbox.ErrTooLarge):
+		t.answered(lv)
+		return outcomeRefused
+	case ctx.Err() != nil:
+		lv.br.abort()
+		return outcomeCancelled
+	}
+	t.failed(lv, err)
+	return outcomeFailed
+}

@@ -1,0 +1,356 @@
+package tier
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hitbox-go/hitbox"
+)
+
+// Tier is a hitbox.Backend over levels: L1 first, then L2, L3 and so on,
+// each any Backend (a store, a pipeline, another Tier). It has every
+// optional ability (GetMany, SetMany, DeleteMany, Clear, Close) and is safe
+// for concurrent use.
+type Tier struct {
+	label  string
+	levels []level
+	local  int // levels [0, local) are private to this instance
+
+	read        ReadPolicy
+	losers      Losers
+	write       WritePolicy
+	refill      RefillMode
+	refillStale bool
+	capped      bool // some level has a MaxTTL
+	timeout     time.Duration
+	drain       time.Duration
+	now         func() time.Time
+	log         *slog.Logger
+
+	id      string
+	pub     Publisher
+	stopBus func()
+	own     ownWrites
+
+	guard  guard
+	pool   offload
+	raceMu sync.Mutex
+	raceNo bool           // set by Close: no more race calls may start
+	races  sync.WaitGroup // race calls still running, losers included
+	closed atomic.Bool
+
+	refills, refillsSkipped, refillErrors atomic.Uint64
+	invalidations, gaps                   atomic.Uint64
+}
+
+// level is one level of a tier and its counters.
+type level struct {
+	b        hitbox.Backend
+	label    string
+	maxTTL   time.Duration
+	required bool
+	br       breaker
+
+	hits, misses, errors, skipped atomic.Uint64
+}
+
+// New returns a tier over levels, L1 first, with the default Options:
+//
+//	t := tier.New(l1, l2)
+//
+// It panics when levels is empty or holds a nil Backend.
+func New(levels ...hitbox.Backend) *Tier { return NewWith(Options{}, levels...) }
+
+// NewWith returns a tier over levels, L1 first, tuned by opts. When
+// opts.Bus is set it subscribes to it at once. It panics on a programmer
+// error: no levels, a nil level, or Required, MaxTTL or Local naming levels
+// that do not exist.
+func NewWith(opts Options, levels ...hitbox.Backend) *Tier {
+	if len(levels) == 0 {
+		panic("hitbox/tier: no levels")
+	}
+	if len(opts.MaxTTL) > len(levels) {
+		panic("hitbox/tier: MaxTTL has more entries than there are levels")
+	}
+	if opts.Local < 0 || opts.Local > len(levels) {
+		panic("hitbox/tier: Local out of range")
+	}
+	t := &Tier{
+		label:       opts.Label,
+		levels:      make([]level, len(levels)),
+		local:       opts.Local,
+		read:        opts.Read,
+		losers:      opts.Losers,
+		write:       opts.Write,
+		refill:      opts.Refill,
+		refillStale: opts.RefillStale,
+		timeout:     opts.TaskTimeout,
+		drain:       opts.DrainTimeout,
+		now:         opts.Now,
+		log:         opts.Logger,
+		id:          opts.ID,
+	}
+	if t.label == "" {
+		t.label = defaultLabel
+	}
+	if t.local == 0 {
+		t.local = 1
+	}
+	if t.timeout <= 0 {
+		t.timeout = defaultTimeout
+	}
+	if t.drain == 0 {
+		t.drain = defaultTimeout
+	}
+	if t.now == nil {
+		t.now = time.Now
+	}
+	if t.id == "" {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		t.id = hex.EncodeToString(b[:])
+	}
+	for i, b := range levels {
+		if b == nil {
+			panic("hitbox/tier: nil level")
+		}
+		lv := &t.levels[i]
+		lv.b = b
+		lv.label = b.Label()
+		lv.required = opts.Required == nil
+		lv.br.init(opts.Breaker)
+		if i < len(opts.MaxTTL) && opts.MaxTTL[i] > 0 {
+			lv.maxTTL = opts.MaxTTL[i]
+			t.capped = true
+		}
+	}
+	for _, i := range opts.Required {
+		if i < 0 || i >= len(levels) {
+			panic("hitbox/tier: Required names a level that does not exist")
+		}
+		t.levels[i].required = true
+	}
+	workers, queue := opts.Workers, opts.Queue
+	if workers <= 0 {
+		workers = defaultWorkers
+	}
+	if queue <= 0 {
+		queue = defaultQueue
+	}
+	t.pool.init(workers, queue, t.timeout)
+	t.guard.init()
+	t.own.init(opts.OwnWrites)
+	if opts.Bus != nil {
+		t.pub, _ = opts.Bus.(Publisher)
+		t.stopBus = opts.Bus.Subscribe(t.invalidate)
+	}
+	return t
+}
+
+// Label returns the tier's label, "tier" unless Options.Label says
+// otherwise.
+func (t *Tier) Label() string { return t.label }
+
+// ID returns the tier's identity on its bus.
+func (t *Tier) ID() string { return t.id }
+
+// Len returns the number of levels.
+func (t *Tier) Len() int { return len(t.levels) }
+
+// Level returns level i (0 is L1), as given to New.
+func (t *Tier) Level(i int) hitbox.Backend { return t.levels[i].b }
+
+// Get returns the entry under key from the first level that has it, as the
+// read policy decides, and refills the levels above that one. A level that
+// fails counts as a miss; Get fails only when no level could answer, with
+// an error that wraps each level's error. It returns hitbox.ErrMiss when
+// the levels that answered all missed.
+func (t *Tier) Get(ctx context.Context, key string) (hitbox.Entry, error) {
+	if t.closed.Load() {
+		return hitbox.Entry{}, t.fail("get", hitbox.ErrClosed)
+	}
+	if key == "" {
+		return hitbox.Entry{}, t.fail("get", hitbox.ErrInvalidKey)
+	}
+	switch t.read {
+	case Race:
+		return t.getRace(ctx, key)
+	case Parallel:
+		return t.getParallel(ctx, key)
+	}
+	return t.getSequential(ctx, key)
+}
+
+func (t *Tier) getSequential(ctx context.Context, key string) (hitbox.Entry, error) {
+	src := sourceFrom(ctx)
+	var (
+		errs     []error
+		answered bool
+		st       stamp
+	)
+	for i := range t.levels {
+		lv := &t.levels[i]
+		if i == 1 {
+			st = t.guard.stamp(key)
+		}
+		if !t.allow(lv) {
+			errs = append(errs, openErr("get", lv))
+			continue
+		}
+		var mark int
+		if src != nil {
+			mark = src.mark()
+		}
+		e, err := lv.b.Get(ctx, key)
+		if err == nil {
+			t.answered(lv)
+			lv.hits.Add(1)
+			if src != nil {
+				src.hit(mark, t.label, lv.label, i)
+			}
+			if i > 0 {
+				t.refillAbove(ctx, key, e, i, st)
+			}
+			return e, nil
+		}
+		if src != nil {
+			src.undo(mark)
+		}
+		switch t.classify(ctx, lv, err) {
+		case outcomeMiss:
+			answered = true
+		case outcomeCancelled:
+			return hitbox.Entry{}, err
+		default:
+			errs = append(errs, err)
+		}
+	}
+	return hitbox.Entry{}, t.readFailure("get", answered, errs)
+}
+
+// outcome is how a level's failed call counts.
+type outcome uint8
+
+const (
+	outcomeMiss      outcome = iota // the level answered: nothing there
+	outcomeFailed                   // the level failed: counted, breaker told
+	outcomeCancelled                // the caller gave up: no verdict on the level
+)
+
+// classify counts a level's non-nil error.
+func (t *Tier) classify(ctx context.Context, lv *level, err error) outcome {
+	switch {
+	case errors.Is(err, hitbox.ErrMiss), errors.Is(err, hitbox.ErrCorrupt):
+		lv.misses.Add(1)
+		t.answered(lv)
+		return outcomeMiss
+	case ctx.Err() != nil:
+		lv.br.abort()
+		return outcomeCancelled
+	}
+	t.failed(lv, err)
+	return outcomeFailed
+}
+
+// answered tells lv's breaker that it answered.
+func (t *Tier) answered(lv *level) {
+	if lv.br.success() && t.log != nil {
+		t.log.Info("hitbox/tier: level recovered", "tier", t.label, "level", lv.label)
+	}
+}
+
+// failed counts a failure of lv.
+func (t *Tier) failed(lv *level, err error) {
+	lv.errors.Add(1)
+	t.breakerFailure(lv, err)
+}
+
+// breakerFailure tells lv's breaker of a failure without counting an error.
+func (t *Tier) breakerFailure(lv *level, err error) {
+	if lv.br.failure(t.now) && t.log != nil {
+		t.log.Warn("hitbox/tier: level failing, skipping it", "tier", t.label, "level", lv.label,
+			"cooldown", lv.br.coolDown, "err", err)
+	}
+}
+
+// allow asks lv's breaker, counting a skip.
+func (t *Tier) allow(lv *level) bool {
+	if lv.br.allow(t.now) {
+		return true
+	}
+	lv.skipped.Add(1)
+	return false
+}
+
+// readFailure is the error of a read no level answered with a hit: a plain
+// miss when some level answered, else every level's error.
+func (t *Tier) readFailure(op string, answered bool, errs []error) error {
+	if answered || len(errs) == 0 {
+		return hitbox.ErrMiss
+	}
+	return &hitbox.Error{Op: op, Backend: t.label, Err: errors.Join(errs...)}
+}
+
+func (t *Tier) fail(op string, err error) error {
+	return &hitbox.Error{Op: op, Backend: t.label, Err: err}
+}
+
+func openErr(op string, lv *level) error {
+	return &hitbox.Error{Op: op, Backend: lv.label, Err: ErrOpen}
+}
+
+// capFor returns e as level lv may keep it: its lifetime cut to lv's
+// MaxTTL.
+func (lv *level) capFor(e hitbox.Entry, now time.Time) hitbox.Entry {
+	if lv.maxTTL <= 0 {
+		return e
+	}
+	limit := now.Add(lv.maxTTL)
+	if e.Expire.IsZero() || e.Expire.After(limit) {
+		e.Expire = limit
+	}
+	if e.Stale.After(e.Expire) {
+		e.Stale = e.Expire
+	}
+	return e
+}
+
+// detached returns a context for cleanup that must happen even when the
+// caller's context is done.
+func (t *Tier) detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), t.timeout)
+}
+
+// Close unsubscribes from the bus, lets background work finish for up to
+// Options.DrainTimeout and cancels what is left, waits for every goroutine
+// the tier started, and closes every level, returning their errors joined.
+// It is idempotent; every operation after it fails with hitbox.ErrClosed.
+func (t *Tier) Close() error {
+	if !t.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	if t.stopBus != nil {
+		t.stopBus()
+	}
+	t.raceMu.Lock()
+	t.raceNo = true
+	t.raceMu.Unlock()
+	t.pool.close(t.drain)
+	t.races.Wait()
+	var errs []error
+	for i := range t.levels {
+		if err := hitbox.Close(t.levels[i].b); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return t.fail("close", errors.Join(errs...))
+	}
+	return nil
+}

@@ -1,0 +1,496 @@
+package tier
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/hitbox-go/hitbox"
+)
+
+// Set stores e under key in the levels, as the write policy says (see
+// WriteThrough for the order and why). A level that refuses the value as
+// too large is skipped, and its old copy removed; Set fails with
+// hitbox.ErrTooLarge only when every level refused it. When the bus is a
+// Publisher, Set publishes the change once the shared levels have it.
+func (t *Tier) Set(ctx context.Context, key string, e hitbox.Entry) error {
+	if t.closed.Load() {
+		return t.fail("set", hitbox.ErrClosed)
+	}
+	if key == "" {
+		return t.fail("set", hitbox.ErrInvalidKey)
+	}
+	return t.setItems(ctx, "set", []hitbox.Item{{Key: key, Entry: e}})
+}
+
+// SetMany is Set for many entries, one batch call per level.
+func (t *Tier) SetMany(ctx context.Context, items []hitbox.Item) error {
+	if t.closed.Load() {
+		return t.fail("setmany", hitbox.ErrClosed)
+	}
+	for _, it := range items {
+		if it.Key == "" {
+			return t.fail("setmany", hitbox.ErrInvalidKey)
+		}
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	return t.setItems(ctx, "setmany", items)
+}
+
+// Delete removes key from every level, the lowest first, and returns the
+// errors of every level that failed, joined. Together with the guard on
+// refills, the order means a read running at the same time cannot put the
+// deleted value back into an upper level.
+func (t *Tier) Delete(ctx context.Context, key string) error {
+	if t.closed.Load() {
+		return t.fail("delete", hitbox.ErrClosed)
+	}
+	if key == "" {
+		return t.fail("delete", hitbox.ErrInvalidKey)
+	}
+	return t.deleteKeys(ctx, "delete", []string{key})
+}
+
+// DeleteMany is Delete for many keys, one batch call per level.
+func (t *Tier) DeleteMany(ctx context.Context, keys []string) error {
+	if t.closed.Load() {
+		return t.fail("deletemany", hitbox.ErrClosed)
+	}
+	for _, k := range keys {
+		if k == "" {
+			return t.fail("deletemany", hitbox.ErrInvalidKey)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return t.deleteKeys(ctx, "deletemany", keys)
+}
+
+// Clear empties every level, the lowest first, and publishes that on the
+// bus so other instances clear their L1s. It fails, with every level's
+// error joined, when any level failed or cannot clear.
+func (t *Tier) Clear(ctx context.Context) error {
+	if t.closed.Load() {
+		return t.fail("clear", hitbox.ErrClosed)
+	}
+	if t.write == WriteBehind {
+		t.pool.cancelKind(kindWriteBehind)
+	}
+	t.guard.beginAll()
+	var errs []error
+	for j := len(t.levels) - 1; j >= 0; j-- {
+		lv := &t.levels[j]
+		if !t.allow(lv) {
+			errs = append(errs, openErr("clear", lv))
+			continue
+		}
+		if err := hitbox.Clear(ctx, lv.b); err != nil {
+			if !errors.Is(err, hitbox.ErrNotSupported) {
+				t.wrote(ctx, lv, err)
+			}
+			errs = append(errs, err)
+		}
+	}
+	t.guard.endAll()
+	if err := t.publish(ctx, Invalidation{All: true}); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return t.fail("clear", errors.Join(errs...))
+	}
+	return nil
+}
+
+// setItems writes items under the write policy.
+func (t *Tier) setItems(ctx context.Context, op string, items []hitbox.Item) error {
+	if t.write == WriteBehind {
+		return t.setBehind(ctx, op, items)
+	}
+	stripes := t.begin(items, nil)
+	defer t.end(stripes)
+	shared := t.local < len(t.levels)
+	if shared {
+		t.expectOwn(items)
+	}
+
+	res := make([]levelResult, len(t.levels))
+	if t.write == WriteParallel {
+		var wg sync.WaitGroup
+		for j := len(t.levels) - 1; j > 0; j-- {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res[j] = t.setLevel(ctx, op, j, items)
+			}()
+		}
+		res[0] = t.setLevel(ctx, op, 0, items)
+		wg.Wait()
+	} else {
+		for j := len(t.levels) - 1; j >= 0; j-- {
+			res[j] = t.setLevel(ctx, op, j, items)
+			if res[j].out == outcomeFailed || res[j].out == outcomeCancelled {
+				break // leave the levels above unwritten
+			}
+		}
+	}
+
+	// Find the lowest level whose failure fails the write, and whether any
+	// level (any shared level) stored the items.
+	failedAt := -1
+	stored, sharedStored := false, false
+	var errs, refusals []error
+	for j := range res {
+		r := &res[j]
+		switch r.out {
+		case outcomeOK:
+			stored = true
+			sharedStored = sharedStored || j >= t.local
+		case outcomeRefused:
+			refusals = append(refusals, r.err)
+		case outcomeFailed, outcomeCancelled:
+			if t.write == WriteThrough || t.levels[j].required {
+				failedAt = j
+				errs = append(errs, r.err)
+			} else if t.log != nil {
+				t.log.Debug("hitbox/tier: optional level failed a write", "tier", t.label,
+					"level", t.levels[j].label, "err", r.err)
+			}
+		}
+	}
+	if shared && !sharedStored {
+		t.cancelOwn(items)
+	}
+	if failedAt > 0 {
+		// No level above a failed one may keep serving what the caller
+		// meant to replace, nor hold what the failed level lacks.
+		keys := itemKeys(items)
+		for j := failedAt - 1; j >= 0; j-- {
+			if err := t.dropKeys(ctx, &t.levels[j], keys); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if !stored && len(errs) == 0 {
+		errs = refusals
+	}
+	if sharedStored {
+		if err := t.publish(ctx, Invalidation{Keys: itemKeys(items)}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return t.fail(op, errors.Join(errs...))
+	}
+	return nil
+}
+
+// levelResult is one level's part in a write.
+type levelResult struct {
+	out outcome // zero (outcomeMiss) when the level was not written
+	err error
+}
+
+// setLevel writes items to level j, capped to its MaxTTL. A level that
+// refuses them as too large loses its old copies.
+func (t *Tier) setLevel(ctx context.Context, op string, j int, items []hitbox.Item) levelResult {
+	lv := &t.levels[j]
+	if !t.allow(lv) {
+		return levelResult{outcomeFailed, openErr(op, lv)}
+	}
+	if lv.maxTTL > 0 {
+		now := t.now()
+		capped := make([]hitbox.Item, len(items))
+		for k, it := range items {
+			capped[k] = hitbox.Item{Key: it.Key, Entry: lv.capFor(it.Entry, now)}
+		}
+		items = capped
+	}
+	var err error
+	if len(items) == 1 {
+		err = lv.b.Set(ctx, items[0].Key, items[0].Entry)
+	} else {
+		err = hitbox.SetMany(ctx, lv.b, items)
+	}
+	out := t.wrote(ctx, lv, err)
+	if out == outcomeRefused {
+		_ = t.dropKeys(ctx, lv, itemKeys(items))
+	}
+	return levelResult{out, err}
+}
+
+// dropKeys removes keys from lv even when the caller's context is done.
+func (t *Tier) dropKeys(ctx context.Context, lv *level, keys []string) error {
+	dctx, cancel := t.detached(ctx)
+	defer cancel()
+	var err error
+	if len(keys) == 1 {
+		err = lv.b.Delete(dctx, keys[0])
+	} else {
+		err = hitbox.DeleteMany(dctx, lv.b, keys)
+	}
+	if err != nil {
+		t.wrote(dctx, lv, err)
+	}
+	return err
+}
+
+// setBehind writes L1 now and queues the lower levels, one task per key.
+func (t *Tier) setBehind(ctx context.Context, op string, items []hitbox.Item) error {
+	stripes := t.begin(items, nil)
+	r := t.setLevel(ctx, op, 0, items)
+	t.end(stripes)
+	if r.out == outcomeFailed || r.out == outcomeCancelled {
+		return t.fail(op, r.err)
+	}
+	if len(t.levels) == 1 {
+		if r.out == outcomeRefused {
+			return t.fail(op, r.err)
+		}
+		return nil
+	}
+	for _, it := range items {
+		// Set must not keep the caller's bytes after it returns.
+		key, e := it.Key, it.Entry
+		e.Value = bytes.Clone(e.Value)
+		t.pool.submit(ctx, kindWriteBehind, key, func(ctx context.Context) {
+			t.writeBehind(ctx, key, e)
+		})
+	}
+	return nil
+}
+
+// writeBehind writes one key to the levels below L1, in the background.
+// When a Delete or Clear supersedes it while it runs, it takes back what it
+// wrote.
+func (t *Tier) writeBehind(ctx context.Context, key string, e hitbox.Entry) {
+	if t.pool.superseded(kindWriteBehind, key) {
+		return
+	}
+	items := []hitbox.Item{{Key: key, Entry: e}}
+	s := t.guard.begin(key)
+	defer t.guard.end(s)
+	shared := t.local < len(t.levels)
+	if shared {
+		t.expectOwn(items)
+	}
+	sharedStored := false
+	failedAt := -1
+	for j := len(t.levels) - 1; j > 0; j-- {
+		r := t.setLevel(ctx, "set", j, items)
+		if r.out == outcomeOK {
+			sharedStored = sharedStored || j >= t.local
+			continue
+		}
+		if r.out != outcomeRefused {
+			failedAt = j
+			if t.log != nil {
+				t.log.Debug("hitbox/tier: write-behind failed", "tier", t.label,
+					"level", t.levels[j].label, "err", r.err)
+			}
+			break
+		}
+	}
+	if shared && !sharedStored {
+		t.cancelOwn(items)
+	}
+	keys := []string{key}
+	if t.pool.superseded(kindWriteBehind, key) {
+		for j := len(t.levels) - 1; j > 0; j-- {
+			_ = t.dropKeys(ctx, &t.levels[j], keys)
+		}
+		return
+	}
+	if failedAt > 0 {
+		for j := failedAt - 1; j >= 0; j-- {
+			_ = t.dropKeys(ctx, &t.levels[j], keys)
+		}
+	}
+	if sharedStored {
+		if err := t.publish(ctx, Invalidation{Keys: keys}); err != nil && t.log != nil {
+			t.log.Debug("hitbox/tier: publish failed", "tier", t.label, "err", err)
+		}
+	}
+}
+
+// deleteKeys removes keys from every level, the lowest first.
+func (t *Tier) deleteKeys(ctx context.Context, op string, keys []string) error {
+	if t.write == WriteBehind {
+		for _, k := range keys {
+			t.pool.cancel(kindWriteBehind, k)
+		}
+	}
+	stripes := t.begin(nil, keys)
+	var errs []error
+	for j := len(t.levels) - 1; j >= 0; j-- {
+		lv := &t.levels[j]
+		if !t.allow(lv) {
+			errs = append(errs, openErr(op, lv))
+			continue
+		}
+		var err error
+		if len(keys) == 1 {
+			err = lv.b.Delete(ctx, keys[0])
+		} else {
+			err = hitbox.DeleteMany(ctx, lv.b, keys)
+		}
+		if err != nil {
+			t.wrote(ctx, lv, err)
+			errs = append(errs, err)
+		}
+	}
+	t.end(stripes)
+	if err := t.publish(ctx, Invalidation{Keys: keys}); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return t.fail(op, errors.Join(errs...))
+	}
+	return nil
+}
+
+// publish announces inv on the bus when it is a Publisher and the tier has
+// shared levels, even when the caller's context is done: the change has
+// been made.
+func (t *Tier) publish(ctx context.Context, inv Invalidation) error {
+	if t.pub == nil || t.local >= len(t.levels) {
+		return nil
+	}
+	inv.Origin = t.id
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = t.detached(ctx)
+		defer cancel()
+	}
+	if err := t.pub.Publish(ctx, inv); err != nil {
+		return &hitbox.Error{Op: "publish", Backend: t.label, Err: err}
+	}
+	return nil
+}
+
+// begin marks a change to the keys of items, or to keys; end must follow.
+func (t *Tier) begin(items []hitbox.Item, keys []string) []*stripe {
+	n := len(items) + len(keys)
+	stripes := make([]*stripe, 0, n)
+	for _, it := range items {
+		stripes = append(stripes, t.guard.begin(it.Key))
+	}
+	for _, k := range keys {
+		stripes = append(stripes, t.guard.begin(k))
+	}
+	return stripes
+}
+
+func (t *Tier) end(stripes []*stripe) {
+	for _, s := range stripes {
+		t.guard.end(s)
+	}
+}
+
+func (t *Tier) expectOwn(items []hitbox.Item) {
+	if t.own.window <= 0 {
+		return
+	}
+	now := t.now()
+	for _, it := range items {
+		t.own.expect(it.Key, now)
+	}
+}
+
+func (t *Tier) cancelOwn(items []hitbox.Item) {
+	if t.own.window <= 0 {
+		return
+	}
+	for _, it := range items {
+		t.own.cancel(it.Key)
+	}
+}
+
+func itemKeys(items []hitbox.Item) []string {
+	keys := make([]string, len(items))
+	for i, it := range items {
+		keys[i] = it.Key
+	}
+	return keys
+}
+
+// ownWrites counts this tier's recent writes per key, for a bus whose
+// messages carry no origin: see Options.OwnWrites.
+type ownWrites struct {
+	window time.Duration
+	mu     sync.Mutex
+	m      map[string]ownWrite
+}
+
+type ownWrite struct {
+	n     int
+	until time.Time
+}
+
+// ownSweep is the map size over which expect drops expired entries.
+const ownSweep = 4096
+
+func (o *ownWrites) init(window time.Duration) {
+	o.window = window
+	if window > 0 {
+		o.m = make(map[string]ownWrite)
+	}
+}
+
+func (o *ownWrites) expect(key string, now time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.m) >= ownSweep {
+		for k, w := range o.m {
+			if !now.Before(w.until) {
+				delete(o.m, k)
+			}
+		}
+	}
+	w := o.m[key]
+	w.n++
+	w.until = now.Add(o.window)
+	o.m[key] = w
+}
+
+func (o *ownWrites) cancel(key string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if w, ok := o.m[key]; ok {
+		if w.n <= 1 {
+			delete(o.m, key)
+		} else {
+			w.n--
+			o.m[key] = w
+		}
+	}
+}
+
+// consume reports whether an invalidation of key is the echo of an own
+// write, and uses that write up.
+func (o *ownWrites) consume(key string, now time.Time) bool {
+	if o.window <= 0 {
+		return false
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	w, ok := o.m[key]
+	if !ok {
+		return false
+	}
+	if !now.Before(w.until) {
+		delete(o.m, key)
+		return false
+	}
+	if w.n <= 1 {
+		delete(o.m, key)
+	} else {
+		w.n--
+		o.m[key] = w
+	}
+	return true
+}
