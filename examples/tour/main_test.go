@@ -1,0 +1,48 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hitbox-go/hitbox/internal/redistest"
+)
+
+// The tour is the README's main job: it must run to the end and show each
+// thing it promises, on the in-process store and on Redis.
+func TestTour(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		cfg  func(t *testing.T) config
+	}{
+		{"the tour runs on the in-process store by default", func(*testing.T) config { return config{} }},
+		{"the tour runs on Redis when given an address", func(t *testing.T) config {
+			return config{redisAddr: redistest.Start(t).Addr}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			var out bytes.Buffer
+			if err := run(ctx, &out, tt.cfg(t)); err != nil {
+				t.Fatalf("run: %v\n%s", err, out.String())
+			}
+			for _, want := range []string{
+				"hit (fresh): Ada Lovelace",
+				"miss",
+				"8 callers, 1 load, 8 same answers",
+				"hit: Grace Hopper",
+				"zstd",
+			} {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("the tour's output lacks %q:\n%s", want, out.String())
+				}
+			}
+		})
+	}
+}
