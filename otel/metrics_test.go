@@ -374,6 +374,7 @@ func TestMetricsLabelAndLevel(t *testing.T) {
 	}{
 		{"By default the backend attribute is the wrapped backend's label and there is no level.", nil, "map", nil},
 		{"WithLabel replaces the backend attribute.", []hitboxotel.Option{hitboxotel.WithLabel("sessions")}, "sessions", nil},
+		{"An empty WithLabel keeps the wrapped backend's label.", []hitboxotel.Option{hitboxotel.WithLabel("")}, "map", nil},
 		{"WithLevel adds the level attribute.", []hitboxotel.Option{hitboxotel.WithLevel("l1")}, "map",
 			[]attribute.KeyValue{hitboxotel.LevelKey.String("l1")}},
 	}
