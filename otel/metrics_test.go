@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -464,5 +467,45 @@ func TestMetricsNoop(t *testing.T) {
 	}
 	if fx.fault.Calls("getmany") != 1 {
 		t.Errorf("GetMany reached the store as %d batch calls, want 1", fx.fault.Calls("getmany"))
+	}
+}
+
+// refusing is a meter provider whose meter refuses every instrument.
+type refusing struct{ noop.MeterProvider }
+
+func (refusing) Meter(string, ...metric.MeterOption) metric.Meter { return refusingMeter{} }
+
+type refusingMeter struct{ noop.Meter }
+
+var errRefused = errors.New("refused")
+
+func (refusingMeter) Int64Counter(string, ...metric.Int64CounterOption) (metric.Int64Counter, error) {
+	return nil, errRefused
+}
+
+func (refusingMeter) Float64Histogram(string, ...metric.Float64HistogramOption) (metric.Float64Histogram, error) {
+	return nil, errRefused
+}
+
+// TestMetricsRefused checks that a provider refusing the instruments does
+// not stop the layer: the errors go to otel.Handle and calls pass through.
+// It does not run in parallel: it swaps the global error handler.
+func TestMetricsRefused(t *testing.T) {
+	var handled atomic.Int64
+	prev := otel.GetErrorHandler()
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		if errors.Is(err, errRefused) {
+			handled.Add(1)
+		}
+	}))
+	t.Cleanup(func() { otel.SetErrorHandler(prev) })
+
+	fx := newFixture(t)
+	b := hitboxotel.Metrics(hitboxotel.WithMeterProvider(refusing{}))(fx.store)
+	if e, err := b.Get(context.Background(), keyFresh); err != nil || string(e.Value) != "hello" {
+		t.Fatalf("Get = %q, %v", e.Value, err)
+	}
+	if n := handled.Load(); n != 3 {
+		t.Errorf("%d errors handled, want one per instrument (3)", n)
 	}
 }
