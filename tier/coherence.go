@@ -40,7 +40,7 @@ func (t *Tier) invalidate(inv Invalidation) {
 			continue
 		}
 		t.invalidations.Add(1)
-		s := t.guard.begin(key)
+		ch := t.guard.begin(key)
 		for j := range t.local {
 			lv := &t.levels[j]
 			if err := lv.b.Delete(ctx, key); err != nil {
@@ -51,6 +51,6 @@ func (t *Tier) invalidate(inv Invalidation) {
 				}
 			}
 		}
-		t.guard.end(s)
+		t.guard.end(ch)
 	}
 }

@@ -20,9 +20,16 @@ import (
 // A refill that checks before a change begins wrote before that change's
 // own writes and deletes, which therefore replace what it wrote.
 //
-// Keys share stripes, so a change to one key may cost a refill of another;
-// it never lets a stale value through. Clearing every key bumps one global
-// generation that every stamp includes.
+// Two changes to one key that overlap in time can also leave the levels
+// apart: Set(x) and Set(y) may reach L2 as x, y and L1 as y, x. end reports
+// such an overlap (another change was running when this one began, or began
+// before it ended) and the writer then drops the key from the upper levels;
+// the last of the overlapping writers drops it after every write of all of
+// them, so the levels agree again.
+//
+// Keys share stripes, so a change to one key may cost a refill of another,
+// or an L1 copy; it never lets a stale value through. Clearing every key
+// bumps one global generation that every stamp includes.
 type guard struct {
 	seed    maphash.Seed
 	global  atomic.Uint64
@@ -30,7 +37,7 @@ type guard struct {
 	stripes [guardStripes]stripe
 }
 
-const guardStripes = 256
+const guardStripes = 1024
 
 type stripe struct {
 	gen    atomic.Uint64
@@ -51,15 +58,29 @@ func (g *guard) stripe(key string) *stripe {
 	return &g.stripes[maphash.String(g.seed, key)%guardStripes]
 }
 
-// begin marks the start of a change to key; end must follow.
-func (g *guard) begin(key string) *stripe {
-	s := g.stripe(key)
-	s.active.Add(1)
-	s.gen.Add(1)
-	return s
+// change is one writer's mark on a stripe, from begin to end.
+type change struct {
+	s       *stripe
+	gen     uint64 // the generation this change made
+	overlap bool   // another change was running when it began
 }
 
-func (g *guard) end(s *stripe) { s.active.Add(-1) }
+// begin marks the start of a change to key; end must follow.
+func (g *guard) begin(key string) change {
+	s := g.stripe(key)
+	busy := s.active.Add(1) > 1
+	return change{s: s, gen: s.gen.Add(1), overlap: busy}
+}
+
+// overlapped reports whether another change to the stripe was running when
+// c began, or has begun since. Writers ask it after their last write and
+// before end.
+func (g *guard) overlapped(c change) bool {
+	return c.overlap || c.s.gen.Load() != c.gen
+}
+
+// end marks the end of a change.
+func (g *guard) end(c change) { c.s.active.Add(-1) }
 
 // beginAll marks the start of a change to every key (a clear, a bus gap);
 // endAll must follow.

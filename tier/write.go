@@ -111,8 +111,7 @@ func (t *Tier) setItems(ctx context.Context, op string, items []hitbox.Item) err
 	if t.write == WriteBehind {
 		return t.setBehind(ctx, op, items)
 	}
-	stripes := t.begin(items, nil)
-	defer t.end(stripes)
+	changes := t.begin(items, nil)
 	shared := t.local < len(t.levels)
 	if shared {
 		t.expectOwn(items)
@@ -175,6 +174,7 @@ func (t *Tier) setItems(ctx context.Context, op string, items []hitbox.Item) err
 			}
 		}
 	}
+	t.end(ctx, items, changes)
 	if !stored && len(errs) == 0 {
 		errs = refusals
 	}
@@ -241,9 +241,12 @@ func (t *Tier) dropKeys(ctx context.Context, lv *level, keys []string) error {
 
 // setBehind writes L1 now and queues the lower levels, one task per key.
 func (t *Tier) setBehind(ctx context.Context, op string, items []hitbox.Item) error {
-	stripes := t.begin(items, nil)
+	changes := t.begin(items, nil)
 	r := t.setLevel(ctx, op, 0, items)
-	t.end(stripes)
+	for _, ch := range changes {
+		// The queued tasks set every level again, in order.
+		t.guard.end(ch)
+	}
 	if r.out == outcomeFailed || r.out == outcomeCancelled {
 		return t.fail(op, r.err)
 	}
@@ -264,23 +267,25 @@ func (t *Tier) setBehind(ctx context.Context, op string, items []hitbox.Item) er
 	return nil
 }
 
-// writeBehind writes one key to the levels below L1, in the background.
-// When a Delete or Clear supersedes it while it runs, it takes back what it
-// wrote.
+// writeBehind writes one key to the levels below L1, then L1 again, in the
+// background: the tasks of one key run in the order they were queued, so the
+// last one leaves every level with the same value even when concurrent Sets
+// reached L1 in another order. When a Delete or Clear supersedes it while it
+// runs, it takes back what it wrote.
 func (t *Tier) writeBehind(ctx context.Context, key string, e hitbox.Entry) {
 	if t.pool.superseded(kindWriteBehind, key) {
 		return
 	}
 	items := []hitbox.Item{{Key: key, Entry: e}}
-	s := t.guard.begin(key)
-	defer t.guard.end(s)
+	ch := t.guard.begin(key)
+	defer t.guard.end(ch)
 	shared := t.local < len(t.levels)
 	if shared {
 		t.expectOwn(items)
 	}
 	sharedStored := false
 	failedAt := -1
-	for j := len(t.levels) - 1; j > 0; j-- {
+	for j := len(t.levels) - 1; j >= 0; j-- {
 		r := t.setLevel(ctx, "set", j, items)
 		if r.out == outcomeOK {
 			sharedStored = sharedStored || j >= t.local
@@ -300,7 +305,7 @@ func (t *Tier) writeBehind(ctx context.Context, key string, e hitbox.Entry) {
 	}
 	keys := []string{key}
 	if t.pool.superseded(kindWriteBehind, key) {
-		for j := len(t.levels) - 1; j > 0; j-- {
+		for j := len(t.levels) - 1; j >= 0; j-- {
 			_ = t.dropKeys(ctx, &t.levels[j], keys)
 		}
 		return
@@ -324,7 +329,7 @@ func (t *Tier) deleteKeys(ctx context.Context, op string, keys []string) error {
 			t.pool.cancel(kindWriteBehind, k)
 		}
 	}
-	stripes := t.begin(nil, keys)
+	changes := t.begin(nil, keys)
 	var errs []error
 	for j := len(t.levels) - 1; j >= 0; j-- {
 		lv := &t.levels[j]
@@ -343,7 +348,10 @@ func (t *Tier) deleteKeys(ctx context.Context, op string, keys []string) error {
 			errs = append(errs, err)
 		}
 	}
-	t.end(stripes)
+	// A Set overlapping this Delete drops its own upper copies.
+	for _, ch := range changes {
+		t.guard.end(ch)
+	}
 	if err := t.publish(ctx, Invalidation{Keys: keys}); err != nil {
 		errs = append(errs, err)
 	}
@@ -373,21 +381,33 @@ func (t *Tier) publish(ctx context.Context, inv Invalidation) error {
 }
 
 // begin marks a change to the keys of items, or to keys; end must follow.
-func (t *Tier) begin(items []hitbox.Item, keys []string) []*stripe {
-	n := len(items) + len(keys)
-	stripes := make([]*stripe, 0, n)
+func (t *Tier) begin(items []hitbox.Item, keys []string) []change {
+	changes := make([]change, 0, len(items)+len(keys))
 	for _, it := range items {
-		stripes = append(stripes, t.guard.begin(it.Key))
+		changes = append(changes, t.guard.begin(it.Key))
 	}
 	for _, k := range keys {
-		stripes = append(stripes, t.guard.begin(k))
+		changes = append(changes, t.guard.begin(k))
 	}
-	return stripes
+	return changes
 }
 
-func (t *Tier) end(stripes []*stripe) {
-	for _, s := range stripes {
-		t.guard.end(s)
+// end ends the changes a write of items made, first dropping from every
+// level but the lowest the keys whose change overlapped another: see guard.
+func (t *Tier) end(ctx context.Context, items []hitbox.Item, changes []change) {
+	var keys []string
+	for i, ch := range changes {
+		if t.guard.overlapped(ch) {
+			keys = append(keys, items[i].Key)
+		}
+	}
+	if len(keys) > 0 {
+		for j := len(t.levels) - 2; j >= 0; j-- {
+			_ = t.dropKeys(ctx, &t.levels[j], keys)
+		}
+	}
+	for _, ch := range changes {
+		t.guard.end(ch)
 	}
 }
 

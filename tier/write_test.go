@@ -301,7 +301,7 @@ func TestDeleteDuringRefill(t *testing.T) {
 func TestConcurrentWritesKeepLevelsConsistent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	for _, w := range []WritePolicy{WriteThrough, WriteParallel} {
+	for _, w := range []WritePolicy{WriteThrough, WriteParallel, WriteBehind} {
 		t.Run(w.String(), func(t *testing.T) {
 			t.Parallel()
 			c := newClock()
@@ -327,6 +327,7 @@ func TestConcurrentWritesKeepLevelsConsistent(t *testing.T) {
 				}()
 			}
 			wg.Wait()
+			tr.pool.flush()
 			e1, err1 := l1.Get(ctx, "k")
 			e2, err2 := l2.Get(ctx, "k")
 			if err1 == nil && (err2 != nil || string(e1.Value) != string(e2.Value)) {
