@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"unsafe"
 
 	"github.com/redis/go-redis/v9"
 
@@ -124,6 +125,10 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, er
 		return nil, s.fail("get many", cause(ctx, err))
 	}
 
+	// The values alias the strings go-redis read, as its own
+	// StringCmd.Bytes does: each is a fresh string no one else holds, and
+	// the Backend contract forbids callers to modify a Value they get, so
+	// no second copy is made.
 	now := s.opt.Now()
 	var damaged []string
 	for g, c := range cmds {
@@ -147,7 +152,7 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, er
 				r.Err = s.errMissMany
 				continue
 			}
-			e, err := decode([]byte(str))
+			e, err := decode(unsafe.Slice(unsafe.StringData(str), len(str)))
 			switch {
 			case err != nil:
 				r.Err = s.fail("get many", err)
@@ -186,12 +191,15 @@ func (s *Store) SetMany(ctx context.Context, items []hitbox.Item) error {
 	}
 	var errs []error
 	cmds := make([]redis.Cmder, 0, len(items))
+	bufs := make([]*[]byte, 0, len(items))
 	for i, it := range items {
 		err := hitbox.CheckKey(it.Key)
 		if err == nil {
 			var c redis.Cmder
-			if c, err = s.setCmd(ctx, s.opt.Prefix+it.Key, it.Entry); err == nil {
+			var buf *[]byte
+			if c, buf, err = s.setCmd(ctx, s.opt.Prefix+it.Key, it.Entry); err == nil {
 				cmds = append(cmds, c)
+				bufs = append(bufs, buf)
 			}
 		}
 		if err != nil {
@@ -199,7 +207,11 @@ func (s *Store) SetMany(ctx context.Context, items []hitbox.Item) error {
 		}
 	}
 	if len(cmds) > 0 {
-		if err := s.exec(ctx, cmds); err != nil {
+		err := s.exec(ctx, cmds)
+		for _, b := range bufs {
+			s.release(b)
+		}
+		if err != nil {
 			errs = append(errs, cause(ctx, err))
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -124,39 +125,73 @@ func (s *Store) Set(ctx context.Context, key string, e hitbox.Entry) error {
 	if err := s.check(ctx, key); err != nil {
 		return s.fail("set", err)
 	}
-	cmd, err := s.setCmd(ctx, s.opt.Prefix+key, e)
+	cmd, buf, err := s.setCmd(ctx, s.opt.Prefix+key, e)
 	if err != nil {
 		return s.fail("set", err)
 	}
-	if err := s.rdb.Process(ctx, cmd); err != nil {
+	err = s.rdb.Process(ctx, cmd)
+	s.release(buf)
+	if err != nil {
 		return s.fail("set", cause(ctx, err))
 	}
 	return nil
 }
 
 // setCmd returns the command that stores e under the stored key k: a SET,
-// or an UNLINK when e has already expired.
-func (s *Store) setCmd(ctx context.Context, k string, e hitbox.Entry) (redis.Cmder, error) {
+// or an UNLINK when e has already expired. The SET's value is in buf, to be
+// released once the command has run.
+func (s *Store) setCmd(ctx context.Context, k string, e hitbox.Entry) (cmd redis.Cmder, buf *[]byte, err error) {
 	if len(e.Value) > s.opt.MaxValueSize {
-		return nil, hitbox.TooLarge(len(e.Value), s.opt.MaxValueSize)
+		return nil, nil, hitbox.TooLarge(len(e.Value), s.opt.MaxValueSize)
 	}
 	expire := e.Expire
-	if expire.IsZero() && s.opt.MaxTTL == 0 {
-		return redis.NewStatusCmd(ctx, "set", k, appendValue(nil, expire, e.Stale, e.Value)), nil
-	}
-	now := s.opt.Now()
-	if s.opt.MaxTTL > 0 {
-		if bound := now.Add(s.opt.MaxTTL); expire.IsZero() || bound.Before(expire) {
-			expire = bound
+	var ms int64 // the PX lifetime; 0 for none
+	if !expire.IsZero() || s.opt.MaxTTL > 0 {
+		now := s.opt.Now()
+		if s.opt.MaxTTL > 0 {
+			if bound := now.Add(s.opt.MaxTTL); expire.IsZero() || bound.Before(expire) {
+				expire = bound
+			}
 		}
+		left := expire.Sub(now)
+		if left <= 0 {
+			return redis.NewIntCmd(ctx, "unlink", k), nil, nil
+		}
+		// Round up: a deadline 1.2 ms away lives 2 ms in Redis, never 1.
+		ms = int64((left + time.Millisecond - 1) / time.Millisecond)
 	}
-	left := expire.Sub(now)
-	if left <= 0 {
-		return redis.NewIntCmd(ctx, "unlink", k), nil
+	buf = s.buffer()
+	*buf = appendValue((*buf)[:0], expire, e.Stale, e.Value)
+	if ms == 0 {
+		return redis.NewStatusCmd(ctx, "set", k, *buf), buf, nil
 	}
-	// Round up: a deadline 1.2 ms away lives 2 ms in Redis, never 1.
-	ms := int64((left + time.Millisecond - 1) / time.Millisecond)
-	return redis.NewStatusCmd(ctx, "set", k, appendValue(nil, expire, e.Stale, e.Value), "px", ms), nil
+	return redis.NewStatusCmd(ctx, "set", k, *buf, "px", ms), buf, nil
+}
+
+// bufPool holds the buffers Set assembles header and value in, so a write
+// allocates no more than go-redis's own Set would.
+var bufPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooled is the largest buffer put back in bufPool, so a few huge values
+// do not pin their memory.
+const maxPooled = 1 << 20
+
+// buffer returns a buffer for one SET's value. Buffers are reused only for
+// the go-redis clients known to be done with a command's arguments when it
+// returns; other clients (an AutoPipeliner, a Ring's wrappers) get a fresh
+// one each time.
+func (s *Store) buffer() *[]byte {
+	if s.kind == other {
+		return new([]byte)
+	}
+	return bufPool.Get().(*[]byte)
+}
+
+// release hands back a buffer from buffer once its command has run.
+func (s *Store) release(buf *[]byte) {
+	if buf != nil && s.kind != other && cap(*buf) <= maxPooled {
+		bufPool.Put(buf)
+	}
 }
 
 // Delete removes key. Removing an absent key is not an error. Redis frees

@@ -1,0 +1,182 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/internal/redistest"
+	"github.com/hitbox-go/hitbox/store/redisstore"
+)
+
+// The benchmarks compare the store with go-redis used directly, on the same
+// server, keys and values, in one run: the store's cost is what it adds to
+// a round trip.
+
+var benchSizes = []struct {
+	name string
+	n    int
+}{{"64B", 64}, {"1KiB", 1 << 10}, {"64KiB", 64 << 10}}
+
+const benchKeys = 1000
+
+// benchStore returns a store on the shared server holding benchKeys
+// entries of size bytes, its client, and the stored key of each entry.
+func benchStore(b *testing.B, size int) (*redisstore.Store, []string, []string) {
+	b.Helper()
+	ctx := context.Background()
+	rdb := redistest.Shared(b).Client(b)
+	prefix := redistest.Prefix(b)
+	s, err := redisstore.New(rdb, redisstore.Options{Prefix: prefix})
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys := make([]string, benchKeys)
+	stored := make([]string, benchKeys)
+	items := make([]hitbox.Item, benchKeys)
+	for i := range keys {
+		keys[i] = fmt.Sprint("key", i)
+		stored[i] = prefix + keys[i]
+		items[i] = hitbox.Item{Key: keys[i], Entry: hitbox.Entry{Value: make([]byte, size), Expire: time.Now().Add(time.Hour)}}
+	}
+	if err := s.SetMany(ctx, items); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Clear(ctx) })
+	return s, keys, stored
+}
+
+// BenchmarkGet reads through the store and with go-redis's Get on the same
+// keys, one caller and many.
+func BenchmarkGet(b *testing.B) {
+	ctx := context.Background()
+	for _, sz := range benchSizes {
+		b.Run(sz.name, func(b *testing.B) {
+			s, keys, stored := benchStore(b, sz.n)
+			rdb := redistest.Shared(b).Client(b)
+			b.Run("store", func(b *testing.B) {
+				b.ReportAllocs()
+				for i := 0; b.Loop(); i++ {
+					if _, err := s.Get(ctx, keys[i%benchKeys]); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("go-redis", func(b *testing.B) {
+				b.ReportAllocs()
+				for i := 0; b.Loop(); i++ {
+					if err := rdb.Get(ctx, stored[i%benchKeys]).Err(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("store-parallel", func(b *testing.B) {
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					for i := 0; pb.Next(); i++ {
+						if _, err := s.Get(ctx, keys[i%benchKeys]); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			})
+			b.Run("go-redis-parallel", func(b *testing.B) {
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					for i := 0; pb.Next(); i++ {
+						if err := rdb.Get(ctx, stored[i%benchKeys]).Err(); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			})
+		})
+	}
+}
+
+// BenchmarkSet writes through the store (with an Expire, so with PX) and
+// with go-redis's Set with a lifetime, on the same keys.
+func BenchmarkSet(b *testing.B) {
+	ctx := context.Background()
+	for _, sz := range benchSizes {
+		b.Run(sz.name, func(b *testing.B) {
+			s, keys, stored := benchStore(b, sz.n)
+			rdb := redistest.Shared(b).Client(b)
+			v := make([]byte, sz.n)
+			e := hitbox.Entry{Value: v, Expire: time.Now().Add(time.Hour)}
+			b.Run("store", func(b *testing.B) {
+				b.ReportAllocs()
+				for i := 0; b.Loop(); i++ {
+					if err := s.Set(ctx, keys[i%benchKeys], e); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("go-redis", func(b *testing.B) {
+				b.ReportAllocs()
+				for i := 0; b.Loop(); i++ {
+					if err := rdb.Set(ctx, stored[i%benchKeys], v, time.Hour).Err(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("store-parallel", func(b *testing.B) {
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					for i := 0; pb.Next(); i++ {
+						if err := s.Set(ctx, keys[i%benchKeys], e); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			})
+			b.Run("go-redis-parallel", func(b *testing.B) {
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					for i := 0; pb.Next(); i++ {
+						if err := rdb.Set(ctx, stored[i%benchKeys], v, time.Hour).Err(); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			})
+		})
+	}
+}
+
+// BenchmarkGetMany reads 100 keys of 1 KiB in one GetMany (one MGET), with
+// go-redis's MGet, and as 100 Gets one after another.
+func BenchmarkGetMany(b *testing.B) {
+	ctx := context.Background()
+	s, keys, stored := benchStore(b, 1<<10)
+	rdb := redistest.Shared(b).Client(b)
+	batch := keys[:100]
+	b.Run("GetMany-100", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.GetMany(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("go-redis-MGET-100", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := rdb.MGet(ctx, stored[:100]...).Err(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Get-x100", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, k := range batch {
+				if _, err := s.Get(ctx, k); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+}
