@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,13 +13,22 @@ import (
 // shared holds the servers one test binary shares between its tests. They
 // start on first use, so a package whose Redis tests are all filtered out
 // starts nothing, and Main stops them after the last test.
+//
+// The server and the cluster have locks of their own, so a test waiting for
+// the cluster to form does not hold up one that needs only the server.
 var shared struct {
-	mu      sync.Mutex
-	main    bool // Main is running the tests
-	dir     string
-	server  *Server
-	cluster *Cluster
-	err     error // a failed start, reported to every later caller
+	main atomic.Bool // Main is running the tests
+
+	dirMu sync.Mutex
+	dir   string
+
+	serverMu  sync.Mutex
+	server    *Server
+	serverErr error // a failed start, reported to every later caller
+
+	clusterMu  sync.Mutex
+	cluster    *Cluster
+	clusterErr error
 }
 
 // prefixes numbers the prefixes handed out by Prefix.
@@ -30,9 +40,7 @@ var prefixes atomic.Uint64
 //
 //	func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
 func Main(m *testing.M) int {
-	shared.mu.Lock()
-	shared.main = true
-	shared.mu.Unlock()
+	shared.main.Store(true)
 	code := m.Run()
 	stopShared()
 	return code
@@ -40,20 +48,26 @@ func Main(m *testing.M) int {
 
 // stopShared stops the servers Shared and SharedCluster started.
 func stopShared() {
-	shared.mu.Lock()
-	defer shared.mu.Unlock()
+	shared.serverMu.Lock()
 	if shared.server != nil {
 		shared.server.Stop()
 		shared.server = nil
 	}
+	shared.serverMu.Unlock()
+
+	shared.clusterMu.Lock()
 	if shared.cluster != nil {
 		shared.cluster.Stop()
 		shared.cluster = nil
 	}
+	shared.clusterMu.Unlock()
+
+	shared.dirMu.Lock()
 	if shared.dir != "" {
 		_ = os.RemoveAll(shared.dir)
 		shared.dir = ""
 	}
+	shared.dirMu.Unlock()
 }
 
 // Shared returns the server this test binary's tests share, starting it on
@@ -62,14 +76,20 @@ func stopShared() {
 func Shared(t testing.TB) *Server {
 	t.Helper()
 	bin := lookup(t, "redis-server")
-	shared.mu.Lock()
-	defer shared.mu.Unlock()
-	checkShared(t)
+	checkMain(t)
+	shared.serverMu.Lock()
+	defer shared.serverMu.Unlock()
+	if shared.serverErr != nil {
+		t.Fatalf("redistest: the shared server failed to start earlier: %v", shared.serverErr)
+	}
 	if shared.server == nil {
-		dir := sharedDir(t)
-		shared.server, shared.err = newServer(bin, dir, nil)
-		if shared.err != nil {
-			t.Fatal(shared.err)
+		dir := filepath.Join(sharedDir(t), "server")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		shared.server, shared.serverErr = newServer(bin, dir, nil)
+		if shared.serverErr != nil {
+			t.Fatal(shared.serverErr)
 		}
 	}
 	return shared.server
@@ -80,15 +100,17 @@ func Shared(t testing.TB) *Server {
 func SharedCluster(t testing.TB) *Cluster {
 	t.Helper()
 	server, cli := lookup(t, "redis-server"), lookup(t, "redis-cli")
-	shared.mu.Lock()
-	defer shared.mu.Unlock()
-	checkShared(t)
+	checkMain(t)
+	shared.clusterMu.Lock()
+	defer shared.clusterMu.Unlock()
+	if shared.clusterErr != nil {
+		t.Fatalf("redistest: the shared cluster failed to start earlier: %v", shared.clusterErr)
+	}
 	if shared.cluster == nil {
-		root := sharedDir(t) + string(os.PathSeparator) + "cluster"
-		c, err := newCluster(server, cli, root)
+		c, err := newCluster(server, cli, filepath.Join(sharedDir(t), "cluster"))
 		if err != nil {
 			c.Stop()
-			shared.err = err
+			shared.clusterErr = err
 			t.Fatal(err)
 		}
 		shared.cluster = c
@@ -96,22 +118,21 @@ func SharedCluster(t testing.TB) *Cluster {
 	return shared.cluster
 }
 
-// checkShared ends t when a shared server cannot be used. Callers hold
-// shared.mu.
-func checkShared(t testing.TB) {
+// checkMain ends t unless Main runs the tests, since only Main stops the
+// shared servers.
+func checkMain(t testing.TB) {
 	t.Helper()
-	if !shared.main {
+	if !shared.main.Load() {
 		t.Fatal("redistest: shared servers need TestMain to call redistest.Main, which stops them")
-	}
-	if shared.err != nil {
-		t.Fatalf("redistest: shared server failed to start earlier: %v", shared.err)
 	}
 }
 
 // sharedDir returns the directory of the shared servers, outliving any one
-// test. Callers hold shared.mu.
+// test.
 func sharedDir(t testing.TB) string {
 	t.Helper()
+	shared.dirMu.Lock()
+	defer shared.dirMu.Unlock()
 	if shared.dir == "" {
 		dir, err := os.MkdirTemp("", "redistest-")
 		if err != nil {

@@ -3,8 +3,11 @@ package redisstore_test
 import (
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/hitboxtest"
+	"github.com/hitbox-go/hitbox/internal/redistest"
 	"github.com/hitbox-go/hitbox/store/redisstore"
 )
 
@@ -30,4 +33,24 @@ func TestClusterConformance(t *testing.T) {
 		s, _ := newClusterStore(t, redisstore.Options{MaxValueSize: 1 << 20})
 		return s
 	}, hitboxtest.Options{RealTime: true, MaxValueSize: 1 << 20})
+}
+
+// TestRingConformance runs the backend contract through a go-redis Ring of
+// two servers, a client that routes each command by its first key: the
+// store then cuts batches key by key and clears every shard.
+func TestRingConformance(t *testing.T) {
+	t.Parallel()
+	shards := map[string]string{
+		"shared":  redistest.Shared(t).Addr,
+		"private": redistest.Start(t).Addr,
+	}
+	hitboxtest.TestBackend(t, func(t *testing.T, _ *hitboxtest.Clock) hitbox.Backend {
+		rdb := redis.NewRing(&redis.RingOptions{Addrs: shards, ContextTimeoutEnabled: true})
+		t.Cleanup(func() { _ = rdb.Close() })
+		s, err := redisstore.New(rdb, redisstore.Options{Prefix: redistest.Prefix(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}, hitboxtest.Options{RealTime: true, MaxValueSize: 4 << 20})
 }
