@@ -3,6 +3,7 @@ package redistest
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,17 +55,17 @@ func newCluster(serverBin, cliBin, root string) (*Cluster, error) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return c, err
 		}
-		s, err := newServer(serverBin, dir, func(int) ([]string, error) {
-			// The bus gets its own free port rather than port+10000,
-			// which may be out of range or taken.
-			bus, err := freePort()
-			if err != nil {
-				return nil, err
+		s, err := newServer(serverBin, dir, func(port int) ([]string, error) {
+			// Each node also listens on its cluster bus, at port+10000
+			// (Redis 7 could name another port, but older servers, still
+			// common on laptops, cannot). Try another port when that one
+			// is out of range or taken.
+			if !freeToo(port + busOffset) {
+				return nil, errPortTaken
 			}
 			return []string{
 				"--cluster-enabled", "yes",
 				"--cluster-config-file", filepath.Join(dir, "nodes.conf"),
-				"--cluster-port", strconv.Itoa(bus),
 				"--cluster-node-timeout", "5000",
 			}, nil
 		})
@@ -94,6 +95,22 @@ func newCluster(serverBin, cliBin, root string) (*Cluster, error) {
 		}
 	}
 	return c, nil
+}
+
+// busOffset is how far above a node's port Redis puts its cluster bus.
+const busOffset = 10000
+
+// freeToo reports whether port is a valid port nothing listens on now.
+func freeToo(port int) bool {
+	if port > 65535 {
+		return false
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
 }
 
 // Stop shuts every node down. It does nothing for nodes already stopped.

@@ -23,8 +23,8 @@ const RequireEnv = "HITBOX_REQUIRE_REDIS"
 const installHint = "not installed; to run the Redis tests install it (apt-get install redis-server redis-tools, or brew install redis)"
 
 // startAttempts bounds the retries when a probed port is taken before the
-// server binds it.
-const startAttempts = 8
+// server binds it, or does not suit a cluster node.
+const startAttempts = 30
 
 // Server is one running redis-server on a loopback port, with no
 // persistence. Its methods are safe for concurrent use.
@@ -69,8 +69,9 @@ func lookup(t testing.TB, name string) string {
 	return ""
 }
 
-// newServer starts a server in dir on a free port. extra holds arguments
-// that need the chosen port (cluster settings); it may be nil.
+// newServer starts a server in dir on a free port. extra, which may be nil,
+// returns more arguments for the chosen port (cluster settings), or
+// errPortTaken to have another port chosen.
 func newServer(bin, dir string, extra func(port int) ([]string, error)) (*Server, error) {
 	var lastErr error
 	for range startAttempts {
@@ -88,6 +89,10 @@ func newServer(bin, dir string, extra func(port int) ([]string, error)) (*Server
 		}
 		if extra != nil {
 			more, err := extra(port)
+			if errors.Is(err, errPortTaken) {
+				lastErr = err
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}
