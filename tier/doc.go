@@ -1,4 +1,86 @@
-// Package tier composes backends into levels (L1, L2, L3, ...), with read,
-// write and refill policies, isolation of failing levels, bounded background
-// work and, through a Bus, L1s kept coherent across instances.
+// Package tier composes backends into levels, L1 first, and is itself a
+// hitbox.Backend: the usual end of a pipeline.
+//
+//	l1, _ := memstore.New(memstore.Options{})
+//	l2, _ := redisstore.New(client, redisstore.Options{Prefix: "app:"})
+//	pipeline := hitbox.Chain(layer.Encode()).Then(tier.New(l1, l2))
+//
+// Any backend can be a level: a store, a pipeline (L1 plain in memory, L2
+// compressed in Redis), or another tier, nested to any depth. tier itself
+// knows no concrete store.
+//
+// # Policies
+//
+// Options, given to NewWith, choose how the levels are used; the zero value
+// is the default:
+//
+//	t := tier.NewWith(tier.Options{
+//		Read:   tier.Race,                    // first hit of any level wins
+//		Refill: tier.RefillBackground,        // copy lower hits up off the read path
+//		MaxTTL: []time.Duration{time.Minute}, // an L1 copy lives at most a minute
+//	}, l1, l2)
+//
+// Reads are Sequential (L1, then L2 on a miss: the default), Race or
+// Parallel (the freshest hit wins). A hit in a lower level is copied into
+// the levels above it (refill) with the entry's own deadlines, so a copy
+// never outlives the original, cut to the level's MaxTTL; stale hits are
+// served but not copied up unless RefillStale is set.
+//
+// Writes are WriteThrough (the default: every level, the lowest first, so no
+// level holds what a level below it lacks), WriteParallel (all at once,
+// succeeding when the Required levels do) or WriteBehind (L1 now, the rest
+// in the background). Delete always removes the key from every level, the
+// lowest first, and reports every level's error.
+//
+// Concurrent changes are guarded: a read that copies an L2 value up while a
+// Set or Delete of the same key is running takes its copy back, and two
+// overlapping writes of one key drop it from the upper levels, so a deleted
+// or replaced value is never left behind in L1.
+//
+// # Failures
+//
+// A failing level is a miss for reads, counted in Stats; Get fails only when
+// no level answered, with an error that wraps every level's error, and
+// returns hitbox.ErrMiss when the levels that answered all missed. Each
+// level has a circuit breaker (Options.Breaker): after consecutive failures
+// the level is skipped, failing at once with ErrOpen, for a cool-down, then
+// probed by one call.
+//
+// # Background work
+//
+// Background refills, write-behind and race losers left to finish run on
+// one bounded pool per tier: a few workers, a queue whose overflow is
+// dropped and counted, one pending task per key (a newer one replaces it),
+// a timeout per task, and contexts that keep the caller's values but not
+// its cancellation. Close lets queued work finish for DrainTimeout, cancels
+// the rest and returns once every goroutine the tier started has stopped.
+//
+// # Coherence across instances
+//
+// When several processes each have their own L1 over a shared L2, a Bus
+// tells each tier what the others changed so its L1 drops the copy:
+//
+//	t := tier.NewWith(tier.Options{Bus: bus}, l1, l2)
+//
+// A Bus that is also a Publisher (an application pub/sub channel) carries
+// each tier's writes, tagged with its ID, and a tier ignores its own
+// messages, so its own write keeps its fresh L1 copy. A Bus fed by the
+// shared store itself (Redis server-assisted client tracking) carries every
+// client's writes but no origin; see Options.OwnWrites for a tier's own
+// writes then. Whenever a bus may have lost messages it says so, and the
+// tier clears its local levels. LocalBus connects tiers within one process.
+//
+// # Which level answered
+//
+// A read through a context from WithTrace records where its hit came from,
+// through any layers and nested tiers in between, at no cost to reads
+// without one:
+//
+//	ctx, src := tier.WithTrace(ctx)
+//	e, err := pipeline.Get(ctx, key)
+//	src.Path()  // "tier.memory", or "outer.inner.redis" for nested tiers
+//	src.Level() // 0 for L1
+//
+// Stats returns the tier's counters, and ReportStats hands them to an otel
+// Metrics layer above the tier.
 package tier

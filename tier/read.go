@@ -101,6 +101,11 @@ func (t *Tier) getRace(ctx context.Context, key string) (hitbox.Entry, error) {
 				answered = true
 			case outcomeFailed:
 				errs = append(errs, a.err)
+			case outcomeCancelled:
+				if ctx.Err() != nil {
+					t.decide(r)
+					return hitbox.Entry{}, a.err
+				}
 			}
 			continue
 		}

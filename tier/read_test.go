@@ -279,6 +279,9 @@ func TestNestedTiers(t *testing.T) {
 				if err != nil || string(e.Value) != "v" {
 					t.Fatalf("Get = %q, %v", e.Value, err)
 				}
+				if policy == Race && s.level == 0 {
+					continue // the outer race may go either way once both levels hold it
+				}
 				if src.Path() != s.path || src.Level() != s.level {
 					t.Errorf("source = %q level %d, want %q level %d", src.Path(), src.Level(), s.path, s.level)
 				}

@@ -3,6 +3,7 @@ package tier
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/hitbox-go/hitbox"
 )
@@ -10,7 +11,11 @@ import (
 // refillAbove copies e, found in level i, into the levels above it, as the
 // refill mode says. st was taken before level i was read.
 func (t *Tier) refillAbove(ctx context.Context, key string, e hitbox.Entry, i int, st stamp) {
-	if t.refill == RefillOff || !t.refillable(e) {
+	if t.refill == RefillOff {
+		return
+	}
+	now := t.now()
+	if !t.refillable(e, now) {
 		return
 	}
 	if st.busy {
@@ -19,17 +24,17 @@ func (t *Tier) refillAbove(ctx context.Context, key string, e hitbox.Entry, i in
 	}
 	if t.refill == RefillBackground {
 		t.pool.submit(ctx, kindRefill, key, func(ctx context.Context) {
-			t.refillLevels(ctx, key, e, i, st)
+			t.refillLevels(ctx, key, e, i, st, t.now())
 		})
 		return
 	}
-	t.refillLevels(ctx, key, e, i, st)
+	t.refillLevels(ctx, key, e, i, st, now)
 }
 
-// refillable reports whether e may be copied up now: stale entries only
+// refillable reports whether e may be copied up at now: stale entries only
 // when Options.RefillStale says so.
-func (t *Tier) refillable(e hitbox.Entry) bool {
-	switch e.StateAt(t.now()) {
+func (t *Tier) refillable(e hitbox.Entry, now time.Time) bool {
+	switch e.StateAt(now) {
 	case hitbox.Expired:
 		return false
 	case hitbox.Stale:
@@ -42,8 +47,7 @@ func (t *Tier) refillable(e hitbox.Entry) bool {
 // lifetime (Expire is absolute, so it never grows) cut to the level's
 // MaxTTL. It stops, and takes back what it has just written, as soon as the
 // key changes: see guard.
-func (t *Tier) refillLevels(ctx context.Context, key string, e hitbox.Entry, i int, st stamp) {
-	now := t.now()
+func (t *Tier) refillLevels(ctx context.Context, key string, e hitbox.Entry, i int, st stamp, now time.Time) {
 	if e.ExpiredAt(now) {
 		return
 	}
@@ -96,7 +100,7 @@ func (t *Tier) refillMany(ctx context.Context, keys []string, out []hitbox.Resul
 		items = items[:0]
 		var which []int // the key index of each item
 		for k, i := range hitAt {
-			if i > j && t.refillable(out[k].Entry) && t.guard.valid(stamps[k]) {
+			if i > j && t.refillable(out[k].Entry, now) && t.guard.valid(stamps[k]) {
 				items = append(items, hitbox.Item{Key: keys[k], Entry: lv.capFor(out[k].Entry, now)})
 				which = append(which, k)
 			}

@@ -53,3 +53,37 @@ func (t *Tier) Stats() Stats {
 	}
 	return s
 }
+
+// ReportStats hands the tier's counters to report, one call per figure, in
+// a fixed order: per level ("l1", "l2", ...) the hits, misses, errors,
+// skipped calls, breaker openings and whether the breaker is open; then
+// the refills, invalidations and offload figures. It is the
+// otel.Reporter method, so a Metrics layer over the tier publishes them;
+// tier does not import otel.
+func (t *Tier) ReportStats(report func(name, level, unit string, cumulative bool, value int64)) {
+	for i := range t.levels {
+		lv := &t.levels[i]
+		name := t.levelNames[i]
+		report("tier.hits", name, "{read}", true, int64(lv.hits.Load()))
+		report("tier.misses", name, "{read}", true, int64(lv.misses.Load()))
+		report("tier.errors", name, "{call}", true, int64(lv.errors.Load()))
+		report("tier.skipped", name, "{call}", true, int64(lv.skipped.Load()))
+		report("tier.breaker.opens", name, "{opening}", true, int64(lv.br.opens.Load()))
+		var open int64
+		if lv.br.isOpen() {
+			open = 1
+		}
+		report("tier.breaker.open", name, "{breaker}", false, open)
+	}
+	report("tier.refills", "", "{entry}", true, int64(t.refills.Load()))
+	report("tier.refills.skipped", "", "{entry}", true, int64(t.refillsSkipped.Load()))
+	report("tier.refills.failed", "", "{entry}", true, int64(t.refillErrors.Load()))
+	report("tier.invalidations", "", "{key}", true, int64(t.invalidations.Load()))
+	report("tier.bus.gaps", "", "{gap}", true, int64(t.gaps.Load()))
+	o := t.pool.stats()
+	report("tier.offload.queued", "", "{task}", true, int64(o.Queued))
+	report("tier.offload.merged", "", "{task}", true, int64(o.Merged))
+	report("tier.offload.dropped", "", "{task}", true, int64(o.Dropped))
+	report("tier.offload.done", "", "{task}", true, int64(o.Done))
+	report("tier.offload.pending", "", "{task}", false, int64(o.Pending))
+}

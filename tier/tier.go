@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,9 +19,10 @@ import (
 // optional ability (GetMany, SetMany, DeleteMany, Clear, Close) and is safe
 // for concurrent use.
 type Tier struct {
-	label  string
-	levels []level
-	local  int // levels [0, local) are private to this instance
+	label      string
+	levels     []level
+	levelNames []string // "l1", "l2", ...: bounded names for metrics
+	local      int      // levels [0, local) are private to this instance
 
 	read        ReadPolicy
 	losers      Losers
@@ -121,6 +123,7 @@ func NewWith(opts Options, levels ...hitbox.Backend) *Tier {
 			panic("hitbox/tier: nil level")
 		}
 		lv := &t.levels[i]
+		t.levelNames = append(t.levelNames, "l"+strconv.Itoa(i+1))
 		lv.b = b
 		lv.label = b.Label()
 		lv.required = opts.Required == nil

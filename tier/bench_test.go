@@ -1,0 +1,191 @@
+package tier
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/store/memstore"
+)
+
+// The benchmarks set a tier beside the plain stores it is made of, both
+// levels memstore (an in-process L2 is the strictest case: a network L2
+// would hide the tier's cost). Sub-benchmarks are named size=.../impl=...,
+// so benchstat -col /impl sets them side by side.
+
+var benchSizes = []struct {
+	name string
+	size int
+}{{"64B", 64}, {"1KiB", 1 << 10}, {"64KiB", 64 << 10}}
+
+const benchKeys = 256
+
+var benchKeyNames = func() []string {
+	keys := make([]string, benchKeys)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("bench:key:%d", i)
+	}
+	return keys
+}()
+
+func benchStore(b *testing.B, label string) *memstore.Store {
+	b.Helper()
+	s, err := memstore.New(memstore.Options{Label: label, MaxBytes: 256 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func benchFill(b *testing.B, s hitbox.Backend, size int) hitbox.Entry {
+	b.Helper()
+	e := hitbox.Entry{Value: make([]byte, size), Expire: time.Now().Add(time.Hour)}
+	for _, k := range benchKeyNames {
+		if err := s.Set(context.Background(), k, e); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return e
+}
+
+// BenchmarkGetL1Hit: a read that L1 answers, through a two-level tier and
+// from the L1 store alone.
+func BenchmarkGetL1Hit(b *testing.B) {
+	ctx := context.Background()
+	for _, sz := range benchSizes {
+		b.Run("size="+sz.name, func(b *testing.B) {
+			l1, l2 := benchStore(b, "memory"), benchStore(b, "l2")
+			benchFill(b, l1, sz.size)
+			tr := New(l1, l2)
+			b.Cleanup(func() { _ = tr.Close() })
+			for _, impl := range []struct {
+				name string
+				b    hitbox.Backend
+			}{{"l1", l1}, {"tier", tr}} {
+				b.Run("impl="+impl.name, func(b *testing.B) {
+					b.ReportAllocs()
+					i := 0
+					for b.Loop() {
+						if _, err := impl.b.Get(ctx, benchKeyNames[i%benchKeys]); err != nil {
+							b.Fatal(err)
+						}
+						i++
+					}
+				})
+				b.Run("impl="+impl.name+"/parallel", func(b *testing.B) {
+					b.ReportAllocs()
+					b.RunParallel(func(pb *testing.PB) {
+						i := 0
+						for pb.Next() {
+							if _, err := impl.b.Get(ctx, benchKeyNames[i%benchKeys]); err != nil {
+								b.Error(err)
+								return
+							}
+							i++
+						}
+					})
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkGetL2Hit: a read that misses L1 and hits L2, with a synchronous
+// refill, against the same work done by hand: L2 Get plus one L1 Set. Both
+// remove the key from L1 first, so every read misses it.
+func BenchmarkGetL2Hit(b *testing.B) {
+	ctx := context.Background()
+	for _, sz := range benchSizes {
+		b.Run("size="+sz.name, func(b *testing.B) {
+			l1, l2 := benchStore(b, "memory"), benchStore(b, "l2")
+			benchFill(b, l2, sz.size)
+			tr := New(l1, l2)
+			b.Cleanup(func() { _ = tr.Close() })
+			b.Run("impl=l2+set", func(b *testing.B) {
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					k := benchKeyNames[i%benchKeys]
+					_ = l1.Delete(ctx, k)
+					e, err := l2.Get(ctx, k)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := l1.Set(ctx, k, e); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+			})
+			b.Run("impl=tier", func(b *testing.B) {
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					k := benchKeyNames[i%benchKeys]
+					_ = l1.Delete(ctx, k)
+					if _, err := tr.Get(ctx, k); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+				if st := tr.Stats(); st.Levels[0].Hits != 0 {
+					b.Fatalf("L1 answered %d reads", st.Levels[0].Hits)
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkGetTraced: an L1 hit with a Source in the context, as the otel
+// layers read it.
+func BenchmarkGetTraced(b *testing.B) {
+	ctx := context.Background()
+	l1, l2 := benchStore(b, "memory"), benchStore(b, "l2")
+	benchFill(b, l1, 64)
+	tr := New(l1, l2)
+	b.Cleanup(func() { _ = tr.Close() })
+	src := &Source{level: -1}
+	tctx := ContextWithSource(ctx, src)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		src.Reset()
+		if _, err := tr.Get(tctx, benchKeyNames[i%benchKeys]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkSet: a write-through Set of both levels against the two Sets by
+// hand.
+func BenchmarkSet(b *testing.B) {
+	ctx := context.Background()
+	l1, l2 := benchStore(b, "memory"), benchStore(b, "l2")
+	tr := New(l1, l2)
+	b.Cleanup(func() { _ = tr.Close() })
+	e := hitbox.Entry{Value: make([]byte, 1<<10), Expire: time.Now().Add(time.Hour)}
+	b.Run("impl=l2+l1", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			k := benchKeyNames[i%benchKeys]
+			_ = l2.Set(ctx, k, e)
+			_ = l1.Set(ctx, k, e)
+			i++
+		}
+	})
+	b.Run("impl=tier", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if err := tr.Set(ctx, benchKeyNames[i%benchKeys], e); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+}
