@@ -162,14 +162,23 @@ func classify(err error) outcome {
 	return outOther
 }
 
-// readOutcome returns the outcome of a Get that returned e and err. The
-// clock is read only for an entry that has a Stale deadline; an entry past
-// its deadlines, which no store should return, counts as stale.
+// readOutcome returns the outcome of a Get that returned e and err,
+// reading the clock only for an entry that has a Stale deadline.
 func readOutcome(e hitbox.Entry, err error, now func() time.Time) outcome {
+	if err == nil && !e.Stale.IsZero() {
+		return readOutcomeAt(e, nil, now())
+	}
+	return readOutcomeAt(e, err, time.Time{})
+}
+
+// readOutcomeAt returns the outcome of a Get that returned e and err, as
+// of now. An entry past its deadlines, which no store should return,
+// counts as stale.
+func readOutcomeAt(e hitbox.Entry, err error, now time.Time) outcome {
 	if err != nil {
 		return classify(err)
 	}
-	if e.Stale.IsZero() || e.StateAt(now()) == hitbox.Fresh {
+	if e.Stale.IsZero() || e.StateAt(now) == hitbox.Fresh {
 		return outHit
 	}
 	return outStale

@@ -196,8 +196,8 @@ func (m *metered) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 func (m *metered) get(ctx context.Context, key string) (hitbox.Entry, error) {
 	start := m.now()
 	e, err := m.next.Get(ctx, key)
-	d := m.now().Sub(start)
-	m.record(ctx, opGet, readOutcome(e, err, m.now), 1, d)
+	end := m.now()
+	m.record(ctx, opGet, readOutcomeAt(e, err, end), 1, end.Sub(start))
 	if err == nil {
 		m.bytes(ctx, opGet, len(e.Value))
 	}
@@ -238,7 +238,8 @@ func (m *metered) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, 
 	}
 	start := m.now()
 	rs, err := hitbox.GetMany(ctx, m.next, keys)
-	d := m.now().Sub(start)
+	end := m.now()
+	d := end.Sub(start)
 	if err != nil {
 		m.record(ctx, opGetMany, classify(err), int64(len(keys)), d)
 		return rs, err
@@ -246,7 +247,7 @@ func (m *metered) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, 
 	var counts [numOutcomes]int64
 	read := 0
 	for i := range rs {
-		counts[readOutcome(rs[i].Entry, rs[i].Err, m.now)]++
+		counts[readOutcomeAt(rs[i].Entry, rs[i].Err, end)]++
 		if rs[i].Err == nil {
 			read += len(rs[i].Entry.Value)
 		}
