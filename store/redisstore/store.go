@@ -158,7 +158,12 @@ func (s *Store) setCmd(ctx context.Context, k string, e hitbox.Entry) (cmd redis
 			return redis.NewIntCmd(ctx, "unlink", k), nil, nil
 		}
 		// Round up: a deadline 1.2 ms away lives 2 ms in Redis, never 1.
-		ms = int64((left + time.Millisecond - 1) / time.Millisecond)
+		// (Not by adding 999999 ns first: left may be the largest
+		// Duration, for a deadline centuries away, and would overflow.)
+		ms = int64(left / time.Millisecond)
+		if left%time.Millisecond != 0 {
+			ms++
+		}
 	}
 	buf = s.buffer()
 	*buf = appendValue((*buf)[:0], expire, e.Stale, e.Value)

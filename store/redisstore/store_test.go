@@ -62,6 +62,7 @@ func TestRoundTrip(t *testing.T) {
 		{"a value with a Stale only", hitbox.Entry{Value: []byte("s"), Stale: now.Add(-time.Minute)}},
 		{"1 MiB", hitbox.Entry{Value: bytes.Repeat([]byte("0123456789abcdef"), 1<<16), Expire: now.Add(time.Hour)}},
 		{"binary bytes", hitbox.Entry{Value: []byte{0, 0xff, '\r', '\n', 0xfe}}},
+		{"a deadline centuries away, past what PX can count from now", hitbox.Entry{Value: []byte("far"), Expire: time.Date(9999, 1, 1, 0, 0, 0, 1, time.UTC)}},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
