@@ -170,7 +170,7 @@ func BenchmarkSet(b *testing.B) {
 func BenchmarkGetParallel(b *testing.B) {
 	ctx := context.Background()
 	for _, sz := range benchSizes {
-		s, raw := fullPair(b, sz.size)
+		s, raw := benchPair(b, sz.size)
 		b.Run("size="+sz.name+"/impl=memstore", func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(sz.size))
