@@ -67,6 +67,7 @@ func BenchmarkGetL1Hit(b *testing.B) {
 			}{{"l1", l1}, {"tier", tr}} {
 				b.Run("impl="+impl.name, func(b *testing.B) {
 					b.ReportAllocs()
+					cpu := startCPU(b)
 					i := 0
 					for b.Loop() {
 						if _, err := impl.b.Get(ctx, benchKeyNames[i%benchKeys]); err != nil {
@@ -74,6 +75,7 @@ func BenchmarkGetL1Hit(b *testing.B) {
 						}
 						i++
 					}
+					cpu.report(b, i)
 				})
 				b.Run("impl="+impl.name+"/parallel", func(b *testing.B) {
 					b.ReportAllocs()
@@ -106,7 +108,9 @@ func BenchmarkGetL2Hit(b *testing.B) {
 			b.Cleanup(func() { _ = tr.Close() })
 			b.Run("impl=l2+set", func(b *testing.B) {
 				b.ReportAllocs()
+				cpu := startCPU(b)
 				i := 0
+				defer func() { cpu.report(b, i) }()
 				for b.Loop() {
 					k := benchKeyNames[i%benchKeys]
 					_ = l1.Delete(ctx, k)
@@ -122,7 +126,9 @@ func BenchmarkGetL2Hit(b *testing.B) {
 			})
 			b.Run("impl=tier", func(b *testing.B) {
 				b.ReportAllocs()
+				cpu := startCPU(b)
 				i := 0
+				defer func() { cpu.report(b, i) }()
 				for b.Loop() {
 					k := benchKeyNames[i%benchKeys]
 					_ = l1.Delete(ctx, k)
@@ -188,4 +194,38 @@ func BenchmarkSet(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// fixed answers every Get with the same entry and allocates nothing, so
+// BenchmarkOverhead measures the tier's own cost on an L1 hit without a
+// store's noise.
+type fixed struct{ e hitbox.Entry }
+
+func (f *fixed) Get(context.Context, string) (hitbox.Entry, error) { return f.e, nil }
+func (f *fixed) Set(context.Context, string, hitbox.Entry) error   { return nil }
+func (f *fixed) Delete(context.Context, string) error              { return nil }
+func (f *fixed) Label() string                                     { return "fixed" }
+
+func BenchmarkOverhead(b *testing.B) {
+	ctx := context.Background()
+	l1 := &fixed{e: hitbox.Entry{Value: []byte("v"), Expire: time.Now().Add(time.Hour)}}
+	tr := New(l1, &fixed{})
+	b.Cleanup(func() { _ = tr.Close() })
+	for _, impl := range []struct {
+		name string
+		b    hitbox.Backend
+	}{{"l1", l1}, {"tier", tr}} {
+		b.Run("impl="+impl.name, func(b *testing.B) {
+			b.ReportAllocs()
+			cpu := startCPU(b)
+			i := 0
+			for b.Loop() {
+				if _, err := impl.b.Get(ctx, "k"); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			cpu.report(b, i)
+		})
+	}
 }

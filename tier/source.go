@@ -80,7 +80,9 @@ func (s *Source) mark() int { return len(s.hops) }
 // hit records that level i of the tier labelled tier answered. When a tier
 // inside that level has recorded its own path since mark, that path is
 // kept and the tier's label is put above it; otherwise the level's label
-// is.
+// is. It is kept out of line so it does not weigh on Get's fast path.
+//
+//go:noinline
 func (s *Source) hit(mark int, tier, level string, i int) {
 	if len(s.hops) == mark {
 		s.hops = append(s.hops, level)

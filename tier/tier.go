@@ -175,6 +175,36 @@ func (t *Tier) Level(i int) hitbox.Backend { return t.levels[i].b }
 // an error that wraps each level's error. It returns hitbox.ErrMiss when
 // the levels that answered all missed.
 func (t *Tier) Get(ctx context.Context, key string) (hitbox.Entry, error) {
+	if t.read != Sequential || key == "" || t.closed.Load() {
+		return t.getOther(ctx, key)
+	}
+	// The L1 hit of a sequential read is the path that matters most: it
+	// stays small here, and everything else is out of line.
+	lv := &t.levels[0]
+	src := sourceFrom(ctx)
+	if lv.br.state.Load() != closed {
+		return t.getSequential(ctx, key, src, 0, false, nil)
+	}
+	var mark int
+	if src != nil {
+		mark = len(src.hops)
+	}
+	e, err := lv.b.Get(ctx, key)
+	if err != nil {
+		return t.missL1(ctx, key, src, mark, err)
+	}
+	if lv.br.failures.Load() != 0 {
+		t.answered(lv)
+	}
+	lv.hits.Add(1)
+	if src != nil {
+		src.hit(mark, t.label, lv.label, 0)
+	}
+	return e, nil
+}
+
+// getOther is Get off its fast path.
+func (t *Tier) getOther(ctx context.Context, key string) (hitbox.Entry, error) {
 	if t.closed.Load() {
 		return hitbox.Entry{}, t.fail("get", hitbox.ErrClosed)
 	}
@@ -187,17 +217,32 @@ func (t *Tier) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 	case Parallel:
 		return t.getParallel(ctx, key)
 	}
-	return t.getSequential(ctx, key)
+	return t.getSequential(ctx, key, sourceFrom(ctx), 0, false, nil)
 }
 
-func (t *Tier) getSequential(ctx context.Context, key string) (hitbox.Entry, error) {
-	src := sourceFrom(ctx)
-	var (
-		errs     []error
-		answered bool
-		st       stamp
-	)
-	for i := range t.levels {
+// missL1 goes on with a sequential read after L1 failed to hit with err.
+func (t *Tier) missL1(ctx context.Context, key string, src *Source, mark int, err error) (hitbox.Entry, error) {
+	if src != nil {
+		src.undo(mark)
+	}
+	var errs []error
+	answered := false
+	switch t.classify(ctx, &t.levels[0], err) {
+	case outcomeMiss:
+		answered = true
+	case outcomeCancelled:
+		return hitbox.Entry{}, err
+	default:
+		errs = append(errs, err)
+	}
+	return t.getSequential(ctx, key, src, 1, answered, errs)
+}
+
+// getSequential reads levels from, from+1, ... in turn; answered and errs
+// carry what the levels before from said.
+func (t *Tier) getSequential(ctx context.Context, key string, src *Source, from int, answered bool, errs []error) (hitbox.Entry, error) {
+	var st stamp
+	for i := from; i < len(t.levels); i++ {
 		lv := &t.levels[i]
 		if i == 1 {
 			st = t.guard.stamp(key)
