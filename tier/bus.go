@@ -17,8 +17,9 @@ type Invalidation struct {
 	Keys []string
 	// All says that any key may have changed: messages may have been lost
 	// (the bus reconnected after a drop, or has just connected) or a shared
-	// level was cleared. The tier then clears its local levels. Keys is
-	// ignored when All is set.
+	// level was cleared (Redis tracking reports a flush as a null key
+	// list). The tier then clears its local levels. Keys is ignored when
+	// All is set.
 	All bool
 }
 
@@ -31,7 +32,8 @@ type Invalidation struct {
 // messages carry the writer's Origin), and one where the shared store itself
 // reports changes (Redis server-assisted client tracking: any write by any
 // client invalidates, messages carry keys and no Origin, and there is
-// nothing to publish).
+// nothing to publish; Options.OwnWrites then keeps a tier's own writes from
+// evicting its own fresh L1 copies).
 //
 // A bus must be safe for concurrent use. A tier never closes its bus: one
 // bus may serve several tiers, and whoever built it closes it.

@@ -187,7 +187,8 @@ type Options struct {
 	// itself within that window: one invalidation is ignored per own write
 	// to the shared levels. Without it such a bus makes each Set evict the
 	// L1 copy it has just written (a later read refills it: wasteful, not
-	// wrong). The cost of turning it on: when another instance writes the
+	// wrong); Redis's NOLOOP cannot prevent that, since it applies to the
+	// connection that tracks, and the writes go through the client's pool. The cost of turning it on: when another instance writes the
 	// same key within the window and the server coalesces both
 	// notifications into one, this instance keeps its own value in L1
 	// until the entry expires or MaxTTL ends it. Zero by default.
