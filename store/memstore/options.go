@@ -53,7 +53,9 @@ type Options struct {
 	CleanInterval time.Duration
 
 	// Now is the clock deadlines are checked against. Default time.Now;
-	// tests inject a fake one.
+	// tests inject a fake one. It is read once by each Get that finds an
+	// entry with an Expire and each Set of one (every Set when MaxTTL is
+	// set), never on a miss.
 	Now func() time.Time
 
 	// Logger receives reports of damaged entries found and dropped. Nil

@@ -199,8 +199,12 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// check runs the checks every keyed operation starts with, cheapest first.
+// check runs the checks every keyed operation starts with. The common case
+// is one test of each condition in a single call; why names the failure.
 func (s *Store) check(ctx context.Context, key string) error {
+	if ctx.Err() == nil && !s.closed.Load() && key != "" && len(key) <= s.maxKey {
+		return nil
+	}
 	if err := s.ready(ctx); err != nil {
 		return err
 	}
