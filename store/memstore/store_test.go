@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -572,4 +573,19 @@ func TestConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+func TestLogsDamage(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	s, _ := newStore(t, Options{Label: "l1", Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	if err := s.cache.Set("k", []byte{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(context.Background(), "k"); !errors.Is(err, hitbox.ErrCorrupt) {
+		t.Fatalf("Get: %v, want ErrCorrupt", err)
+	}
+	if out := buf.String(); !strings.Contains(out, "damaged") || !strings.Contains(out, "backend=l1") {
+		t.Fatalf("log = %q, want a warning naming the backend", out)
+	}
 }
