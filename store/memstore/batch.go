@@ -24,7 +24,7 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, er
 			out[i].Err = s.fail("get", err)
 			continue
 		}
-		e, err := s.get(key)
+		e, err := s.get(ctx, key)
 		if err != nil && err != s.errMiss {
 			err = s.fail("get", err)
 		}

@@ -80,7 +80,7 @@ func (s *Store) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 	if err := s.check(ctx, key); err != nil {
 		return hitbox.Entry{}, s.fail("get", err)
 	}
-	e, err := s.get(key)
+	e, err := s.get(ctx, key)
 	if err != nil {
 		if err == s.errMiss {
 			return hitbox.Entry{}, err
@@ -91,8 +91,8 @@ func (s *Store) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 }
 
 // get reads key; it returns s.errMiss itself on a miss, or an unwrapped
-// cause.
-func (s *Store) get(key string) (hitbox.Entry, error) {
+// cause. ctx only carries the caller's values to the log.
+func (s *Store) get(ctx context.Context, key string) (hitbox.Entry, error) {
 	rec, err := s.cache.Get(key)
 	if err != nil {
 		// bigcache returns its sentinel unwrapped; == spares errors.Is's
@@ -106,7 +106,7 @@ func (s *Store) get(key string) (hitbox.Entry, error) {
 	if err != nil {
 		s.drop(key)
 		if s.log != nil {
-			s.log.LogAttrs(context.Background(), slog.LevelWarn, "memstore: dropped a damaged entry",
+			s.log.LogAttrs(ctx, slog.LevelWarn, "memstore: dropped a damaged entry",
 				slog.String("backend", s.label), slog.Any("error", err))
 		}
 		return hitbox.Entry{}, err
