@@ -127,10 +127,10 @@ func (s *Server) Kill() { s.halt(syscall.SIGKILL) }
 
 // Pause freezes the server (SIGSTOP): it keeps its connections but answers
 // nothing, as a hung or overloaded server would, until Resume.
-func (s *Server) Pause() { s.send(syscall.SIGSTOP) }
+func (s *Server) Pause() { s.send(sigStop) }
 
 // Resume lets a paused server run again (SIGCONT).
-func (s *Server) Resume() { s.send(syscall.SIGCONT) }
+func (s *Server) Resume() { s.send(sigCont) }
 
 func (s *Server) send(sig syscall.Signal) {
 	s.mu.Lock()
@@ -144,7 +144,7 @@ func (s *Server) halt(sig syscall.Signal) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.proc != nil {
-		_ = s.proc.cmd.Process.Signal(syscall.SIGCONT) // a paused server must run to exit
+		_ = s.proc.cmd.Process.Signal(sigCont) // a paused server must run to exit
 		s.proc.signal(sig)
 		s.proc = nil
 	}
