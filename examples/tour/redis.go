@@ -24,6 +24,8 @@ func openRedis(ctx context.Context, addr string) (*store, error) {
 	} else {
 		opts = &redis.Options{Addr: addr}
 	}
+	// Without this go-redis ignores context deadlines on the wire.
+	opts.ContextTimeoutEnabled = true
 	client := redis.NewClient(opts)
 	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
