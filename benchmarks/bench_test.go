@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // The benchmarks are named op/size=S/cache=C, so benchstat can put the
@@ -230,6 +231,7 @@ func verify[V any](c cache[V], d *dataset, k kind[V]) error {
 func getLoop[V any](b *testing.B, c cache[V], keys []string, hit bool) {
 	b.ReportAllocs()
 	wrong, i := 0, 0
+	cpu := cpuTime()
 	for b.Loop() {
 		if _, ok := c.get(keys[i]); ok != hit {
 			wrong++
@@ -238,6 +240,7 @@ func getLoop[V any](b *testing.B, c cache[V], keys []string, hit bool) {
 			i = 0
 		}
 	}
+	reportCPU(b, cpu)
 	if wrong > 0 {
 		b.Fatalf("%d of %d reads did not %s", wrong, b.N, map[bool]string{true: "hit", false: "miss"}[hit])
 	}
@@ -249,6 +252,7 @@ func setLoop[V any](b *testing.B, c cache[V], d *dataset, k kind[V]) {
 	b.ReportAllocs()
 	dropped, i := 0, 0
 	var failure error
+	cpu := cpuTime()
 	for b.Loop() {
 		if err := c.set(d.keys[i], k.value(d, i)); err != nil {
 			if !errors.Is(err, errDropped) {
@@ -260,6 +264,7 @@ func setLoop[V any](b *testing.B, c cache[V], d *dataset, k kind[V]) {
 			i = 0
 		}
 	}
+	reportCPU(b, cpu)
 	c.settle()
 	report(b, failure, dropped, b.N)
 }
@@ -273,6 +278,7 @@ func getParallel[V any](b *testing.B, c cache[V], keys []string) {
 	b.ReportAllocs()
 	b.ResetTimer() // the fill before is not part of a read
 	var misses atomic.Int64
+	cpu := cpuTime()
 	b.RunParallel(func(pb *testing.PB) {
 		n := 0
 		i := int(start.Add(7919) % uint64(len(keys)))
@@ -286,6 +292,7 @@ func getParallel[V any](b *testing.B, c cache[V], keys []string) {
 		}
 		misses.Add(int64(n))
 	})
+	reportCPU(b, cpu)
 	if n := misses.Load(); n > 0 {
 		b.Fatalf("%d of %d reads missed", n, b.N)
 	}
@@ -297,6 +304,7 @@ func setParallel[V any](b *testing.B, c cache[V], d *dataset, k kind[V]) {
 	b.ResetTimer() // the fill before is not part of a write
 	var dropped atomic.Int64
 	var failure atomic.Pointer[error]
+	cpu := cpuTime()
 	b.RunParallel(func(pb *testing.PB) {
 		n := 0
 		i := int(start.Add(7919) % uint64(len(d.keys)))
@@ -313,12 +321,25 @@ func setParallel[V any](b *testing.B, c cache[V], d *dataset, k kind[V]) {
 		}
 		dropped.Add(int64(n))
 	})
+	reportCPU(b, cpu)
 	c.settle()
 	var err error
 	if p := failure.Load(); p != nil {
 		err = *p
 	}
 	report(b, err, int(dropped.Load()), b.N)
+}
+
+// reportCPU reports the process CPU time spent after start, per
+// operation, as cpu-ns/op: on a machine other work is loading, ns/op grows
+// with the time spent waiting for a core and this does not. It counts
+// every thread, so for parallel benchmarks it is the CPU cost of an
+// operation, not its latency.
+func reportCPU(b *testing.B, start time.Duration) {
+	if start == 0 || b.N == 0 {
+		return
+	}
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 }
 
 // report fails the benchmark on a real write error and otherwise reports
