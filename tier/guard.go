@@ -54,9 +54,11 @@ type stamp struct {
 
 func (g *guard) init() { g.seed = maphash.MakeSeed() }
 
-func (g *guard) stripe(key string) *stripe {
-	return &g.stripes[maphash.String(g.seed, key)%guardStripes]
+func (g *guard) index(key string) int {
+	return int(maphash.String(g.seed, key) % guardStripes)
 }
+
+func (g *guard) stripe(key string) *stripe { return &g.stripes[g.index(key)] }
 
 // change is one writer's mark on a stripe, from begin to end.
 type change struct {

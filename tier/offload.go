@@ -210,6 +210,15 @@ func (p *offload) superseded(kind uint8, key string) bool {
 	return s != nil && s.superseded
 }
 
+// queuedAfter reports whether a task for kind and key is waiting, which
+// will run after the one running now.
+func (p *offload) queuedAfter(kind uint8, key string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.slots[taskKey{kind, key}]
+	return s != nil && s.next != nil
+}
+
 // adopt counts n race losers left running in the background against the
 // queue limit. It reports false, and counts n drops, when they do not fit;
 // the caller then cancels them.

@@ -14,8 +14,8 @@ func (t *Tier) refillAbove(ctx context.Context, key string, e hitbox.Entry, i in
 	if t.refill == RefillOff {
 		return
 	}
-	now := t.now()
-	if !t.refillable(e, now) {
+	now, ok := t.clockFor(e)
+	if !ok {
 		return
 	}
 	if st.busy {
@@ -24,11 +24,26 @@ func (t *Tier) refillAbove(ctx context.Context, key string, e hitbox.Entry, i in
 	}
 	if t.refill == RefillBackground {
 		t.pool.submit(ctx, kindRefill, key, func(ctx context.Context) {
-			t.refillLevels(ctx, key, e, i, st, t.now())
+			if now, ok := t.clockFor(e); ok {
+				t.refillLevels(ctx, key, e, i, st, now)
+			}
 		})
 		return
 	}
 	t.refillLevels(ctx, key, e, i, st, now)
+}
+
+// clockFor reads the clock only when refilling e needs it (the clock can be
+// costly on virtual machines): to tell whether e has gone stale, and to cut
+// its lifetime to a MaxTTL. It reports false when e must not be refilled.
+// An entry without a Stale deadline that was live when it was read needs
+// no check: a level never stores one that has expired since.
+func (t *Tier) clockFor(e hitbox.Entry) (time.Time, bool) {
+	if e.Stale.IsZero() && !t.capped {
+		return time.Time{}, true
+	}
+	now := t.now()
+	return now, t.refillable(e, now)
 }
 
 // refillable reports whether e may be copied up at now: stale entries only
@@ -48,9 +63,6 @@ func (t *Tier) refillable(e hitbox.Entry, now time.Time) bool {
 // MaxTTL. It stops, and takes back what it has just written, as soon as the
 // key changes: see guard.
 func (t *Tier) refillLevels(ctx context.Context, key string, e hitbox.Entry, i int, st stamp, now time.Time) {
-	if e.ExpiredAt(now) {
-		return
-	}
 	for j := i - 1; j >= 0; j-- {
 		lv := &t.levels[j]
 		if !t.guard.valid(st) {
@@ -100,7 +112,7 @@ func (t *Tier) refillMany(ctx context.Context, keys []string, out []hitbox.Resul
 		items = items[:0]
 		var which []int // the key index of each item
 		for k, i := range hitAt {
-			if i > j && t.refillable(out[k].Entry, now) && t.guard.valid(stamps[k]) {
+			if i > j && t.guard.valid(stamps[k]) && t.refillable(out[k].Entry, now) {
 				items = append(items, hitbox.Item{Key: keys[k], Entry: lv.capFor(out[k].Entry, now)})
 				which = append(which, k)
 			}

@@ -40,12 +40,13 @@ type Tier struct {
 	stopBus func()
 	own     ownWrites
 
-	guard  guard
-	pool   offload
-	raceMu sync.Mutex
-	raceNo bool           // set by Close: no more race calls may start
-	races  sync.WaitGroup // race calls still running, losers included
-	closed atomic.Bool
+	guard   guard
+	pool    offload
+	wbLocks *[guardStripes]sync.Mutex // write-behind only: see setBehind
+	raceMu  sync.Mutex
+	raceNo  bool           // set by Close: no more race calls may start
+	races   sync.WaitGroup // race calls still running, losers included
+	closed  atomic.Bool
 
 	refills, refillsSkipped, refillErrors atomic.Uint64
 	invalidations, gaps                   atomic.Uint64
@@ -147,6 +148,9 @@ func NewWith(opts Options, levels ...hitbox.Backend) *Tier {
 		queue = defaultQueue
 	}
 	t.pool.init(workers, queue, t.timeout)
+	if t.write == WriteBehind {
+		t.wbLocks = new([guardStripes]sync.Mutex)
+	}
 	t.guard.init()
 	t.own.init(opts.OwnWrites)
 	if opts.Bus != nil {

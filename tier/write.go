@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -78,8 +79,14 @@ func (t *Tier) Clear(ctx context.Context) error {
 	if t.closed.Load() {
 		return t.fail("clear", hitbox.ErrClosed)
 	}
-	if t.write == WriteBehind {
+	if t.wbLocks != nil {
+		for i := range t.wbLocks {
+			t.wbLocks[i].Lock()
+		}
 		t.pool.cancelKind(kindWriteBehind)
+		for i := range t.wbLocks {
+			t.wbLocks[i].Unlock()
+		}
 	}
 	t.guard.beginAll()
 	var errs []error
@@ -240,11 +247,14 @@ func (t *Tier) dropKeys(ctx context.Context, lv *level, keys []string) error {
 }
 
 // setBehind writes L1 now and queues the lower levels, one task per key.
+// The key's write-behind lock is held meanwhile, so Sets of one key reach
+// L1 in the order their tasks are queued, and run.
 func (t *Tier) setBehind(ctx context.Context, op string, items []hitbox.Item) error {
+	unlock := t.lockBehind(itemKeys(items))
+	defer unlock()
 	changes := t.begin(items, nil)
 	r := t.setLevel(ctx, op, 0, items)
 	for _, ch := range changes {
-		// The queued tasks set every level again, in order.
 		t.guard.end(ch)
 	}
 	if r.out == outcomeFailed || r.out == outcomeCancelled {
@@ -267,16 +277,17 @@ func (t *Tier) setBehind(ctx context.Context, op string, items []hitbox.Item) er
 	return nil
 }
 
-// writeBehind writes one key to the levels below L1, then L1 again, in the
-// background: the tasks of one key run in the order they were queued, so the
-// last one leaves every level with the same value even when concurrent Sets
-// reached L1 in another order. When a Delete or Clear supersedes it while it
-// runs, it takes back what it wrote.
+// writeBehind writes one key to the levels below L1, in the background.
+// Then, unless a newer Set of the key is queued, it writes L1 again: a read
+// that missed L1 may have copied the old value up from L2 meanwhile. When
+// a Delete or Clear supersedes it while it runs, it takes back what it
+// wrote.
 func (t *Tier) writeBehind(ctx context.Context, key string, e hitbox.Entry) {
 	if t.pool.superseded(kindWriteBehind, key) {
 		return
 	}
 	items := []hitbox.Item{{Key: key, Entry: e}}
+	keys := []string{key}
 	ch := t.guard.begin(key)
 	defer t.guard.end(ch)
 	shared := t.local < len(t.levels)
@@ -285,7 +296,7 @@ func (t *Tier) writeBehind(ctx context.Context, key string, e hitbox.Entry) {
 	}
 	sharedStored := false
 	failedAt := -1
-	for j := len(t.levels) - 1; j >= 0; j-- {
+	for j := len(t.levels) - 1; j > 0; j-- {
 		r := t.setLevel(ctx, "set", j, items)
 		if r.out == outcomeOK {
 			sharedStored = sharedStored || j >= t.local
@@ -303,18 +314,26 @@ func (t *Tier) writeBehind(ctx context.Context, key string, e hitbox.Entry) {
 	if shared && !sharedStored {
 		t.cancelOwn(items)
 	}
-	keys := []string{key}
-	if t.pool.superseded(kindWriteBehind, key) {
-		for j := len(t.levels) - 1; j >= 0; j-- {
+
+	unlock := t.lockBehind(keys)
+	switch {
+	case t.pool.superseded(kindWriteBehind, key):
+		unlock()
+		for j := len(t.levels) - 1; j > 0; j-- {
 			_ = t.dropKeys(ctx, &t.levels[j], keys)
 		}
 		return
-	}
-	if failedAt > 0 {
+	case t.pool.queuedAfter(kindWriteBehind, key):
+		// The newer task sets every level itself.
+	case failedAt > 0:
+		// No level above the failed one may keep what it lacks.
 		for j := failedAt - 1; j >= 0; j-- {
 			_ = t.dropKeys(ctx, &t.levels[j], keys)
 		}
+	default:
+		t.setLevel(ctx, "set", 0, items)
 	}
+	unlock()
 	if sharedStored {
 		if err := t.publish(ctx, Invalidation{Keys: keys}); err != nil && t.log != nil {
 			t.log.Debug("hitbox/tier: publish failed", "tier", t.label, "err", err)
@@ -322,13 +341,45 @@ func (t *Tier) writeBehind(ctx context.Context, key string, e hitbox.Entry) {
 	}
 }
 
-// deleteKeys removes keys from every level, the lowest first.
-func (t *Tier) deleteKeys(ctx context.Context, op string, keys []string) error {
-	if t.write == WriteBehind {
-		for _, k := range keys {
-			t.pool.cancel(kindWriteBehind, k)
+// lockBehind takes the write-behind locks of keys, in one order so two
+// batches cannot deadlock, and returns their release. Without write-behind
+// it does nothing.
+func (t *Tier) lockBehind(keys []string) (unlock func()) {
+	if t.wbLocks == nil {
+		return func() {}
+	}
+	idx := make([]int, len(keys))
+	for i, k := range keys {
+		idx[i] = t.guard.index(k)
+	}
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
+	for _, i := range idx {
+		t.wbLocks[i].Lock()
+	}
+	return func() {
+		for _, i := range idx {
+			t.wbLocks[i].Unlock()
 		}
 	}
+}
+
+// cancelBehind cancels the write-behind tasks of keys, under their locks so
+// a task cannot slip its last L1 write past the Delete.
+func (t *Tier) cancelBehind(keys []string) {
+	if t.wbLocks == nil {
+		return
+	}
+	unlock := t.lockBehind(keys)
+	for _, k := range keys {
+		t.pool.cancel(kindWriteBehind, k)
+	}
+	unlock()
+}
+
+// deleteKeys removes keys from every level, the lowest first.
+func (t *Tier) deleteKeys(ctx context.Context, op string, keys []string) error {
+	t.cancelBehind(keys)
 	changes := t.begin(nil, keys)
 	var errs []error
 	for j := len(t.levels) - 1; j >= 0; j-- {

@@ -194,6 +194,37 @@ func TestWriteBehind(t *testing.T) {
 		}
 	})
 
+	t.Run("a read that copied the old value up meanwhile does not keep it", func(t *testing.T) {
+		t.Parallel()
+		c := newClock()
+		g := newGate()
+		l1 := store(c, "l1")
+		l2 := &hooked{Backend: store(c, "l2")}
+		l2.beforeSet = func(ctx context.Context, key string) {
+			if key == "busy" {
+				g.wait(ctx)
+			}
+		}
+		exp := t0.Add(time.Hour)
+		_ = l2.Backend.Set(ctx, "k", entry("old", exp))
+		tr := NewWith(Options{Write: WriteBehind, Workers: 1, Now: c.Now}, l1, l2)
+		closeT(t, tr)
+		_ = tr.Set(ctx, "busy", entry("v", exp))
+		<-g.reached
+		_ = tr.Set(ctx, "k", entry("new", exp))
+		_ = l1.Delete(ctx, "k") // evicted before the background write
+		if e, _ := tr.Get(ctx, "k"); string(e.Value) != "old" {
+			t.Fatalf("Get = %q, want the old value still in L2", e.Value)
+		}
+		g.open()
+		tr.pool.flush()
+		for _, lv := range []hitbox.Backend{l1, l2} {
+			if e, err := lv.Get(ctx, "k"); err != nil || string(e.Value) != "new" {
+				t.Errorf("%s = %q, %v; want the new value", lv.Label(), e.Value, err)
+			}
+		}
+	})
+
 	t.Run("a newer Set replaces a queued write", func(t *testing.T) {
 		t.Parallel()
 		c := newClock()
