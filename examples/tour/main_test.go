@@ -17,11 +17,13 @@ func TestTour(t *testing.T) {
 	tests := []struct {
 		name string
 		cfg  func(t *testing.T) config
+		want []string
 	}{
-		{"the tour runs on the in-process store by default", func(*testing.T) config { return config{} }},
-		{"the tour runs on Redis when given an address", func(t *testing.T) config {
+		{"the tour runs on the in-process store by default", func(*testing.T) config { return config{} },
+			[]string{"fresh from memory: Ada Lovelace"}},
+		{"the tour runs a tier over Redis when given an address", func(t *testing.T) config {
 			return config{redisAddr: redistest.Start(t).Addr}
-		}},
+		}, []string{"fresh from tier.memory: Ada Lovelace", "fresh from tier.redis: Ada Lovelace"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -32,13 +34,13 @@ func TestTour(t *testing.T) {
 			if err := run(ctx, &out, tt.cfg(t)); err != nil {
 				t.Fatalf("run: %v\n%s", err, out.String())
 			}
-			for _, want := range []string{
-				"hit (fresh): Ada Lovelace",
+			for _, want := range append(tt.want,
 				"miss",
 				"8 callers, 1 load, 8 same answers",
-				"hit: Grace Hopper",
+				"Grace Hopper",
+				"get      hit",
 				"zstd",
-			} {
+			) {
 				if !strings.Contains(out.String(), want) {
 					t.Errorf("the tour's output lacks %q:\n%s", want, out.String())
 				}

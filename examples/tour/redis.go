@@ -9,12 +9,21 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hitbox-go/hitbox/store/redisstore"
+	"github.com/hitbox-go/hitbox/tier"
 )
 
-// openRedis connects to the Redis at addr (host:port or a redis:// URL) and
-// returns a store whose keys live under their own prefix, so the tour never
-// touches anything else on that server.
-func openRedis(ctx context.Context, addr string) (*store, error) {
+// remote is the tour's Redis level and the bus that keeps L1s coherent.
+type remote struct {
+	store    *redisstore.Store
+	bus      tier.Bus
+	describe string
+	close    func()
+}
+
+// openRedis connects to the Redis at addr (host:port or a redis:// URL). Its
+// keys live under their own prefix, so the tour never touches anything else
+// on that server, and it clears that prefix when it is done.
+func openRedis(ctx context.Context, addr string) (*remote, error) {
 	var opts *redis.Options
 	if strings.Contains(addr, "://") {
 		var err error
@@ -33,19 +42,19 @@ func openRedis(ctx context.Context, addr string) (*store, error) {
 		_ = client.Close()
 		return nil, fmt.Errorf("redis at %s: %w", opts.Addr, err)
 	}
-	rs, err := redisstore.New(client, redisstore.Options{Prefix: "hitbox-tour:", CloseClient: true})
+	const prefix = "hitbox-tour:"
+	rs, err := redisstore.New(client, redisstore.Options{Prefix: prefix})
 	if err != nil {
 		_ = client.Close()
 		return nil, err
 	}
-	return &store{
-		backend:  rs,
-		label:    "redis",
-		describe: "Redis at " + opts.Addr + " (keys under hitbox-tour:)",
-		remote:   true,
+	return &remote{
+		store:    rs,
+		describe: "Redis at " + opts.Addr + " (keys under " + prefix + ")",
 		close: func() {
 			_ = rs.Clear(context.Background())
 			_ = rs.Close()
+			_ = client.Close()
 		},
 	}, nil
 }

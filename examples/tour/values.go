@@ -5,13 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
 	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/codec"
 	"github.com/hitbox-go/hitbox/layer"
+	hitboxotel "github.com/hitbox-go/hitbox/otel"
+	"github.com/hitbox-go/hitbox/tier"
 )
 
 // User is the typed value the tour caches.
@@ -23,11 +30,15 @@ type User struct {
 }
 
 // typedValues stores and reads Users through the card's pipeline and
-// prints each operation's outcome and cost.
+// prints each operation's outcome, which level answered, and its cost.
 func typedValues(ctx context.Context, w io.Writer, st *store) error {
-	var tally tally
+	// The tour reads its own metrics back; a service would export them.
+	reader := sdkmetric.NewManualReader()
+	meters := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	defer func() { _ = meters.Shutdown(context.Background()) }()
+
 	pipeline := hitbox.Chain(
-		counting(&tally),
+		hitboxotel.Metrics(hitboxotel.WithMeterProvider(meters)),
 		layer.Compress(codec.Zstd()),
 		layer.Encode(),
 	).Then(st.backend)
@@ -37,10 +48,32 @@ func typedValues(ctx context.Context, w io.Writer, st *store) error {
 		StaleFor: 10 * time.Second,
 	})
 	defer users.Close()
-	fmt.Fprintf(w, "pipeline: %s\n\n", st.pipeline("Count", "Compress(zstd)", "Encode"))
+	fmt.Fprintf(w, "pipeline: Metrics → Compress(zstd) → Encode → %s\n\n", st.label)
 
 	key := func(id int64) string { return hitbox.NewKey("users").Version(1).WithInt("id", id).String() }
 	ada := User{ID: 1, Name: "Ada Lovelace", Email: "ada@example.com", Roles: []string{"admin"}}
+
+	// get reads key and reports the value, its state and the level that
+	// answered it.
+	get := func(id int64) error {
+		tctx, src := tier.WithTrace(ctx)
+		start := time.Now()
+		u, state, err := users.Lookup(tctx, key(id))
+		d := time.Since(start)
+		switch {
+		case errors.Is(err, hitbox.ErrMiss):
+			line(w, "get", key(id), "miss", d)
+		case err != nil:
+			return err
+		default:
+			from := st.label
+			if src.Found() {
+				from = src.Path()
+			}
+			line(w, "get", key(id), fmt.Sprintf("%s from %s: %s", state, from, u.Name), d)
+		}
+		return nil
+	}
 
 	fmt.Fprintln(w, "typed values (Cache[User], CBOR, TTL 1m, stale window 10s)")
 	start := time.Now()
@@ -48,20 +81,26 @@ func typedValues(ctx context.Context, w io.Writer, st *store) error {
 		return err
 	}
 	line(w, "set", key(1), ada.Name, time.Since(start))
-
-	start = time.Now()
-	u, state, err := users.Lookup(ctx, key(1))
-	if err != nil {
+	if err := get(1); err != nil {
 		return err
 	}
-	line(w, "get", key(1), fmt.Sprintf("hit (%s): %s", state, u.Name), time.Since(start))
-
-	start = time.Now()
-	_, err = users.Get(ctx, key(404))
-	if !errors.Is(err, hitbox.ErrMiss) {
-		return fmt.Errorf("want a miss for an absent key, got %v", err)
+	if st.remote {
+		// As if this instance had just started, or L1 had evicted the
+		// value: L2 answers and the tier copies the value back up.
+		if err := st.l1.Delete(ctx, key(1)); err != nil {
+			return err
+		}
+		line(w, "evict", key(1), "dropped from L1 only", 0)
+		if err := get(1); err != nil {
+			return err
+		}
+		if err := get(1); err != nil {
+			return err
+		}
 	}
-	line(w, "get", key(404), "miss", time.Since(start))
+	if err := get(404); err != nil {
+		return err
+	}
 
 	// Eight callers ask for the same absent user at once: one load runs,
 	// all eight get its answer.
@@ -94,62 +133,63 @@ func typedValues(ctx context.Context, w io.Writer, st *store) error {
 		}
 	}
 	line(w, "load", key(2), fmt.Sprintf("%d callers, %d load, %d same answers", callers, loads.Load(), same), time.Since(start))
-
-	start = time.Now()
-	if u, err = users.Get(ctx, key(2)); err != nil {
+	if err := get(2); err != nil {
 		return err
 	}
-	line(w, "get", key(2), "hit: "+u.Name, time.Since(start))
 
 	start = time.Now()
 	if err := users.Delete(ctx, key(1)); err != nil {
 		return err
 	}
-	line(w, "delete", key(1), "gone", time.Since(start))
-	if _, err := users.Get(ctx, key(1)); !errors.Is(err, hitbox.ErrMiss) {
-		return fmt.Errorf("want a miss after delete, got %v", err)
+	line(w, "delete", key(1), "gone from every level", time.Since(start))
+	if err := get(1); err != nil {
+		return err
 	}
 
-	fmt.Fprintf(w, "counted by the pipeline's outer layer: %d hits, %d misses, %d sets, %d deletes\n\n",
-		tally.hits.Load(), tally.misses.Load(), tally.sets.Load(), tally.deletes.Load())
+	fmt.Fprintln(w, "\nwhat the Metrics layer counted (hitbox.operations):")
+	counts, err := operationCounts(ctx, reader)
+	if err != nil {
+		return err
+	}
+	for _, c := range counts {
+		fmt.Fprintf(w, "  %s\n", c)
+	}
+	fmt.Fprintln(w)
 	return nil
 }
 
-func line(w io.Writer, op, key, what string, d time.Duration) {
-	fmt.Fprintf(w, "  %-6s %-28s %-44s %9s\n", op, key, what, d.Round(100*time.Nanosecond))
-}
-
-// tally counts what a pipeline answered.
-type tally struct{ hits, misses, sets, deletes atomic.Int64 }
-
-// counting is a layer written for the tour: a dozen lines are a whole
-// layer. It counts and forwards; it owns nothing else.
-func counting(t *tally) hitbox.Layer {
-	return func(next hitbox.Backend) hitbox.Backend { return &counted{next, t} }
-}
-
-type counted struct {
-	hitbox.Backend
-	t *tally
-}
-
-func (c *counted) Get(ctx context.Context, key string) (hitbox.Entry, error) {
-	e, err := c.Backend.Get(ctx, key)
-	switch {
-	case err == nil:
-		c.t.hits.Add(1)
-	case errors.Is(err, hitbox.ErrMiss):
-		c.t.misses.Add(1)
+// operationCounts reads the hitbox.operations counter from reader, one
+// line per operation and result.
+func operationCounts(ctx context.Context, reader *sdkmetric.ManualReader) ([]string, error) {
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(ctx, &rm); err != nil {
+		return nil, err
 	}
-	return e, err
+	var out []string
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			sum, ok := m.Data.(metricdata.Sum[int64])
+			if !ok || m.Name != "hitbox.operations" {
+				continue
+			}
+			for _, p := range sum.DataPoints {
+				op, _ := p.Attributes.Value(hitboxotel.OperationKey)
+				res, _ := p.Attributes.Value(hitboxotel.ResultKey)
+				out = append(out, fmt.Sprintf("%-8s %-6s %d", op.AsString(), res.AsString(), p.Value))
+			}
+		}
+	}
+	sort.Strings(out)
+	if len(out) == 0 {
+		return nil, errors.New("the Metrics layer counted nothing")
+	}
+	return out, nil
 }
 
-func (c *counted) Set(ctx context.Context, key string, e hitbox.Entry) error {
-	c.t.sets.Add(1)
-	return c.Backend.Set(ctx, key, e)
-}
-
-func (c *counted) Delete(ctx context.Context, key string) error {
-	c.t.deletes.Add(1)
-	return c.Backend.Delete(ctx, key)
+func line(w io.Writer, op, key, what string, d time.Duration) {
+	took := ""
+	if d > 0 {
+		took = d.Round(100 * time.Nanosecond).String()
+	}
+	fmt.Fprintf(w, "  %-6s %-18s %-50s %9s\n", op, key, strings.TrimSpace(what), took)
 }
