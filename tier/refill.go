@@ -72,7 +72,12 @@ func (t *Tier) refillLevels(ctx context.Context, key string, e hitbox.Entry, i i
 		if !t.allow(lv) {
 			continue
 		}
-		err := lv.b.Set(ctx, key, lv.capFor(e, now))
+		var err error
+		if lv.maxTTL > 0 {
+			err = lv.b.Set(ctx, key, lv.capFor(e, now))
+		} else {
+			err = lv.b.Set(ctx, key, e)
+		}
 		switch t.wrote(ctx, lv, err) {
 		case outcomeCancelled:
 			return
