@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/hitbox-go/hitbox/internal/redistest"
 )
 
@@ -31,8 +33,16 @@ func TestTour(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			var out bytes.Buffer
-			if err := run(ctx, &out, tt.cfg(t)); err != nil {
+			cfg := tt.cfg(t)
+			if err := run(ctx, &out, cfg); err != nil {
 				t.Fatalf("run: %v\n%s", err, out.String())
+			}
+			if cfg.redisAddr != "" {
+				client := redis.NewClient(&redis.Options{Addr: cfg.redisAddr})
+				defer client.Close()
+				if n, err := client.DBSize(ctx).Result(); err != nil || n != 0 {
+					t.Errorf("the tour left %d keys in Redis (%v)", n, err)
+				}
 			}
 			for _, want := range append(tt.want,
 				"miss",
