@@ -52,7 +52,7 @@ func openRedis(ctx context.Context, addr string) (*remote, error) {
 	return &remote{
 		store:    rs,
 		describe: "Redis at " + opts.Addr + " (keys under " + prefix + ")",
-		clear: func() { _ = rs.Clear(context.Background()) },
-		close: func() { _ = client.Close() },
+		clear:    func() { _ = rs.Clear(context.Background()) },
+		close:    func() { _ = client.Close() },
 	}, nil
 }

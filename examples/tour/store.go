@@ -47,7 +47,7 @@ func openStore(ctx context.Context, cfg config) (*store, error) {
 		describe: fmt.Sprintf("a tier of the in-process store over %s", r.describe),
 		remote:   true,
 		close: func() {
-			r.clear() // while the store is open
+			r.clear()     // while the store is open
 			_ = t.Close() // closes both levels
 			r.close()
 		},
