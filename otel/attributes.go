@@ -39,6 +39,15 @@ const (
 	// KeyHashKey is a hash of the key, recorded on spans only with
 	// WithKeyHash. The key itself is never recorded.
 	KeyHashKey = attribute.Key("hitbox.key.hash")
+	// TierPathKey is the level path of the tier level that answered a hit
+	// (tier.Source.Path): the labels from the outermost tier below the
+	// span down to the backend that answered, such as "tier.memory" or
+	// "outer.inner.redis". On get spans over a tier only; as bounded as
+	// the levels are few.
+	TierPathKey = attribute.Key("hitbox.tier.path")
+	// TierLevelKey is the index of the level of that tier that answered a
+	// hit (tier.Source.Level), 0 for L1. On get spans over a tier only.
+	TierLevelKey = attribute.Key("hitbox.tier.level")
 	// BatchSizeKey is the number of keys or items in a batch (spans).
 	BatchSizeKey = attribute.Key("hitbox.batch.size")
 	// BatchHitsKey, BatchStaleKey, BatchMissesKey and BatchErrorsKey

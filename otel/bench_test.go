@@ -11,7 +11,9 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/internal/mapstore"
 	hitboxotel "github.com/hitbox-go/hitbox/otel"
+	"github.com/hitbox-go/hitbox/tier"
 )
 
 var sizes = []struct {
@@ -130,5 +132,23 @@ func TestNoAllocs(t *testing.T) {
 				t.Errorf("%v allocations per Get", n)
 			}
 		})
+	}
+}
+
+// BenchmarkGetTier measures L1 hits of a two-level tier of map stores
+// through each layer, and so what naming the level that answered adds to a
+// recorded get span: a Source from the layer's pool, a context to carry
+// it, and the path.
+func BenchmarkGetTier(b *testing.B) {
+	for _, l := range layers(b) {
+		for _, sz := range sizes {
+			t := tier.New(mapstore.New(mapstore.Options{}), mapstore.New(mapstore.Options{}))
+			b.Cleanup(func() { _ = t.Close() })
+			if err := t.Set(context.Background(), "k", hitbox.Entry{Value: make([]byte, sz.n)}); err != nil {
+				b.Fatal(err)
+			}
+			be := l.layer(t)
+			b.Run(l.name+"/"+sz.name, func(b *testing.B) { benchGet(b, be) })
+		}
 	}
 }

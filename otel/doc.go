@@ -76,6 +76,9 @@
 //	.stale, .misses,
 //	.errors
 //	hitbox.key.hash      spans           only with WithKeyHash: 16 hex digits of an HMAC-SHA256 of the key
+//	hitbox.tier.path     get spans       over a tier, on a hit: the level path that answered (tier.memory,
+//	                                     outer.inner.redis)
+//	hitbox.tier.level    get spans       over a tier, on a hit: the index of the level that answered, 0 for L1
 //
 // A hit is a fresh entry; stale is an entry past its Stale deadline (served
 // while it is refreshed). The error classes follow the hitbox sentinel
@@ -105,7 +108,19 @@
 //
 // Which level answered a read then shows as the hit in that level's
 // hitbox.operations series (hitbox.level="l2"), and in a trace as the
-// innermost span with result hit under the pipeline's span. A tier that
+// innermost span with result hit under the pipeline's span.
+//
+// A get span over a tier also says so itself, with no Trace layer inside
+// the tier: the tier reports the level that answered a hit through a
+// tier.Source, and the span records its path and index as
+// hitbox.tier.path ("tier.memory", or "outer.inner.redis" through nested
+// tiers) and hitbox.tier.level (0 for L1). A caller that asked the tier
+// itself, with tier.WithTrace, still gets its answer: the layer uses the
+// caller's Source when the context carries one. Batch reads do not record
+// a path, as a tier reports none for them. Metrics keeps to its fixed
+// attribute sets and does not count by path; per-level series come from a
+// Metrics layer over each level, told which with WithLevel, as above. A
+// tier that
 // implements Reporter publishes its own figures (refills, offloaded work)
 // through the pipeline's Metrics layer, one series per level where a
 // figure is per level.

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"sync"
 	"time"
 
 	global "go.opentelemetry.io/otel"
@@ -14,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/tier"
 )
 
 // Trace returns a layer that starts one span per operation of the backend
@@ -28,7 +30,12 @@ import (
 // The span is the parent of whatever the wrapped backend starts, so Trace
 // layers at several depths of a pipeline (over the pipeline, over each
 // level of a tier, over a network store) give nested spans that show which
-// level answered. Spans are of kind internal unless WithSpanKind says
+// level answered. A get span over a tier (from package tier, at any depth
+// below) also says which of its levels answered a hit: hitbox.tier.path,
+// such as "tier.memory", and hitbox.tier.level, 0 for L1. It asks the
+// tier through the tier.Source of the caller's context when there is one,
+// so a caller of tier.WithTrace still gets its answer, and through one of
+// its own otherwise. Spans are of kind internal unless WithSpanKind says
 // otherwise.
 //
 // The tracer provider is the one given with WithTracerProvider, or the
@@ -137,14 +144,44 @@ func (t *traced) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 func (t *traced) get(ctx context.Context, key string) (hitbox.Entry, error) {
 	ctx, span := t.tracer.Start(ctx, spanNames[opGet], t.start[opGet]...)
 	t.keyHash(span, key)
+	// A recording span asks the tiers below which level answers: through
+	// the caller's Source when the caller asked too, so the answer is not
+	// hidden from it, or else through one of ours.
+	var src *tier.Source
+	own := false
+	if span.IsRecording() {
+		if src = tier.SourceFrom(ctx); src == nil {
+			src = sources.Get().(*tier.Source)
+			ctx = tier.ContextWithSource(ctx, src)
+			own = true
+		}
+	}
 	e, err := t.next.Get(ctx, key)
 	size := -1
 	if err == nil {
 		size = len(e.Value)
+		if src != nil && src.Found() {
+			if p := src.Path(); p != "" {
+				span.SetAttributes(TierPathKey.String(p), TierLevelKey.Int(src.Level()))
+			}
+		}
+	}
+	if own {
+		src.Reset()
+		sources.Put(src)
 	}
 	t.end(span, readOutcome(e, err, t.now), err, size)
 	return e, err
 }
+
+// sources holds the tier.Sources that recorded gets attach when their
+// caller did not, so that tracing a tier costs no Source per read. A get
+// is synchronous: nothing below reads its Source once it has returned.
+var sources = sync.Pool{New: func() any {
+	s := new(tier.Source)
+	s.Reset() // the zero Source is not an empty one
+	return s
+}}
 
 // Set writes e below inside a hitbox.set span.
 func (t *traced) Set(ctx context.Context, key string, e hitbox.Entry) error {

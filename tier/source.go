@@ -29,7 +29,7 @@ func WithTrace(ctx context.Context) (context.Context, *Source) {
 
 // ContextWithSource returns a context that carries s, for callers that keep
 // a Source per goroutine (in a sync.Pool, say) instead of allocating one
-// per read. s must have been Reset.
+// per read. s must be new (a zero Source will do) or Reset.
 func ContextWithSource(ctx context.Context, s *Source) context.Context {
 	return context.WithValue(ctx, sourceKey{}, s)
 }
@@ -39,12 +39,18 @@ func sourceFrom(ctx context.Context) *Source {
 	return s
 }
 
-// Found reports whether a tier level answered with a hit.
-func (s *Source) Found() bool { return s.level >= 0 }
+// Found reports whether a tier level answered with a hit. It looks at the
+// path alone, so a zero Source and one a layer's miss took back both say no.
+func (s *Source) Found() bool { return len(s.hops) > 0 }
 
 // Level returns the index of the level of the outermost tier that
 // answered (0 is L1), or -1 when none did.
-func (s *Source) Level() int { return s.level }
+func (s *Source) Level() int {
+	if !s.Found() {
+		return -1
+	}
+	return s.level
+}
 
 // Path returns the labels from the outermost tier down to the backend that
 // answered, joined with dots: "tier.memory" for an L1 hit in a tier
@@ -94,3 +100,9 @@ func (s *Source) hit(mark int, tier, level string, i int) {
 // undo forgets whatever a level recorded since mark, for a hit that a layer
 // above the nested tier turned into a miss.
 func (s *Source) undo(mark int) { s.hops = s.hops[:mark] }
+
+// SourceFrom returns the Source that ctx carries, or nil when it carries
+// none, for a layer that reports which level answered (the otel Trace
+// layer): it reads the caller's Source rather than attaching its own, which
+// would hide the answer from the caller.
+func SourceFrom(ctx context.Context) *Source { return sourceFrom(ctx) }
