@@ -8,11 +8,11 @@ import (
 	"github.com/hitbox-go/hitbox/internal/mapstore"
 )
 
-// missing is a layer that turns every hit into a miss, as a layer that
+// missAll is a layer that turns every hit into a miss, as a layer that
 // finds damaged bytes would.
-type missing struct{ hitbox.Backend }
+type missAll struct{ hitbox.Backend }
 
-func (missing) Get(context.Context, string) (hitbox.Entry, error) { return hitbox.Entry{}, hitbox.ErrMiss }
+func (missAll) Get(context.Context, string) (hitbox.Entry, error) { return hitbox.Entry{}, hitbox.ErrMiss }
 
 func TestSourceAfterATakenBackHit(t *testing.T) {
 	t.Parallel()
@@ -28,7 +28,7 @@ func TestSourceAfterATakenBackHit(t *testing.T) {
 	store := mapstore.New(mapstore.Options{Label: "redis"})
 	_ = store.Set(ctx, "k", hitbox.Entry{Value: []byte("v")})
 	inner := NewWith(Options{Label: "inner"}, store)
-	outer := NewWith(Options{Label: "outer"}, missing{inner}, mapstore.New(mapstore.Options{Label: "disk"}))
+	outer := NewWith(Options{Label: "outer"}, missAll{inner}, mapstore.New(mapstore.Options{Label: "disk"}))
 	closeT(t, outer)
 
 	tctx, src := WithTrace(ctx)
