@@ -116,12 +116,18 @@ func (c *Cache[T]) Lookup(ctx context.Context, key string) (T, State, error) {
 		}
 		return zero, Expired, err
 	}
-	st := e.StateAt(c.opts.Now())
-	if st == Expired {
-		return zero, Expired, ErrMiss
+	st := Fresh
+	if !e.Expire.IsZero() || !e.Stale.IsZero() {
+		// Only an entry with deadlines needs the clock.
+		if st = e.StateAt(c.opts.Now()); st == Expired {
+			return zero, Expired, ErrMiss
+		}
+	}
+	if c.raw {
+		return c.decodeRaw(e.Value), st, nil
 	}
 	var v T
-	if err := c.decode(e.Value, &v); err != nil {
+	if err := c.format.Unmarshal(e.Value, &v); err != nil {
 		// A value this type cannot read is worth nothing to anyone using
 		// it: drop it so the next load writes one that can be read.
 		_ = c.b.Delete(ctx, key)
@@ -278,18 +284,16 @@ func (c *Cache[T]) encode(v *T) ([]byte, error) {
 	return c.format.Marshal(*v)
 }
 
-func (c *Cache[T]) decode(b []byte, v *T) error {
-	if !c.raw {
-		return c.format.Unmarshal(b, v)
-	}
-	switch p := any(v).(type) {
+// decodeRaw returns b as T, which is []byte or string. It is apart from
+// the formats' path so the value does not escape to the heap.
+func (c *Cache[T]) decodeRaw(b []byte) T {
+	var v T
+	switch p := any(&v).(type) {
 	case *[]byte:
 		// The backend's bytes may be shared; the caller owns what it gets.
 		*p = bytes.Clone(b)
-		return nil
 	case *string:
 		*p = string(b)
-		return nil
 	}
-	return c.format.Unmarshal(b, v)
+	return v
 }
