@@ -1,0 +1,144 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/tier"
+)
+
+// PubSubBus is a tier.Bus and tier.Publisher over an application channel
+// of Redis pub/sub: each tier publishes the keys it set or deleted, tagged
+// with its ID, and every tier subscribed drops them from its local levels
+// (ignoring its own messages, so its own writes keep their fresh copies).
+//
+// It serves where a TrackingBus cannot: a managed Redis that refuses
+// CLIENT TRACKING, a server older than Redis 6, or a cluster where one
+// connection beats one per master. It sees only what tiers publish: a
+// write by another client, an expiry or a flush drops nothing (bound the
+// local copies with tier.Options.MaxTTL if such writes happen).
+//
+// On a Redis Cluster, PUBLISH reaches the subscribers on every node, so
+// one subscriber connection serves, on whichever node the channel's slot
+// maps to. A (re)connection, a dropped or silent connection (see
+// BusOptions.HealthCheck), a message the bus cannot read, or subscribers too
+// slow to keep up (see BusOptions.Queue) become an Invalidation with All
+// set, as tier.Bus requires.
+type PubSubBus struct {
+	h       hub
+	client  redis.UniversalClient
+	channel string
+}
+
+// Compile-time checks that PubSubBus is a tier.Bus and a tier.Publisher.
+var (
+	_ tier.Bus       = (*PubSubBus)(nil)
+	_ tier.Publisher = (*PubSubBus)(nil)
+)
+
+// NewPubSubBus returns a bus over channel, published and subscribed through
+// client, which it does not close. Every process whose tiers share a store
+// must use the same channel, and tiers over different stores (different
+// prefixes) different ones, or they clear each other's keys for nothing.
+//
+// NewPubSubBus sends nothing: the bus subscribes on the first Subscribe or
+// Ready, and runs until Close.
+func NewPubSubBus(client redis.UniversalClient, channel string, opts BusOptions) (*PubSubBus, error) {
+	if client == nil {
+		return nil, errors.New("redisstore: nil client")
+	}
+	if channel == "" {
+		return nil, errors.New("redisstore: empty bus channel")
+	}
+	opt, err := opts.resolve("redis-pubsub")
+	if err != nil {
+		return nil, err
+	}
+	b := &PubSubBus{client: client, channel: channel}
+	b.h.init(opt, b.start)
+	return b, nil
+}
+
+// Subscribe implements tier.Bus. The first call connects the bus. Each
+// subscription's first message is an Invalidation with All set, delivered
+// once the bus is subscribed; subscriptions are called one after another,
+// in the order they were made, from one goroutine. Messages a tier
+// published come back to it too.
+func (b *PubSubBus) Subscribe(fn func(tier.Invalidation)) (stop func()) {
+	return b.h.subscribe(fn)
+}
+
+// Publish implements tier.Publisher: it sends inv on the channel, to every
+// subscriber of every process, this one's included. It fails with an error
+// wrapping hitbox.ErrUnavailable when Redis could not be reached, and with
+// hitbox.ErrClosed after Close.
+func (b *PubSubBus) Publish(ctx context.Context, inv tier.Invalidation) error {
+	if b.isClosed() {
+		return &hitbox.Error{Op: "publish", Backend: b.h.opt.Label, Err: hitbox.ErrClosed}
+	}
+	if inv.All {
+		inv.Keys = nil
+	}
+	msg := appendMessage(make([]byte, 0, messageSize(inv)), inv)
+	if err := b.client.Publish(ctx, b.channel, msg).Err(); err != nil {
+		return &hitbox.Error{Op: "publish", Backend: b.h.opt.Label, Err: cause(ctx, err)}
+	}
+	return nil
+}
+
+// Ready subscribes the bus if it has not yet, and waits until it is. When
+// ctx ends first it returns ctx's error together with the last connection
+// error. Tiers need not wait for it: until it is ready they are told
+// nothing, and when it gets ready they are told to clear their local
+// levels.
+func (b *PubSubBus) Ready(ctx context.Context) error { return b.h.readyWait(ctx) }
+
+// Close unsubscribes, stops the bus's goroutines and ends every
+// subscription; it returns once all have stopped, and later Publish calls
+// fail with hitbox.ErrClosed. It does not close the client. It is
+// idempotent, and must not be called from a subscriber.
+func (b *PubSubBus) Close() error {
+	b.h.close()
+	return nil
+}
+
+func (b *PubSubBus) isClosed() bool {
+	b.h.mu.Lock()
+	defer b.h.mu.Unlock()
+	return b.h.closed
+}
+
+// start subscribes to the channel.
+func (b *PubSubBus) start() {
+	subscribe := func(ctx context.Context) (*redis.PubSub, error) {
+		ps := b.client.Subscribe(ctx)
+		if err := ps.Subscribe(ctx, b.channel); err != nil {
+			_ = ps.Close()
+			return nil, err
+		}
+		return ps, nil
+	}
+	b.h.addListener(newListener(&b.h, b.channel, subscribe, b.handle, nil))
+}
+
+// handle delivers a message. One it cannot read may have meant anything,
+// so it becomes All.
+func (b *PubSubBus) handle(m *redis.Message) {
+	if m.Channel != b.channel {
+		return
+	}
+	inv, err := parseMessage(m.Payload)
+	if err != nil || m.PayloadSlice != nil {
+		if log := b.h.opt.Logger; log != nil {
+			log.Warn("hitbox/redisstore: unreadable bus message; clearing local levels",
+				"bus", b.h.opt.Label, "size", len(m.Payload))
+		}
+		inv = allEvent.inv
+	}
+	if inv.All || len(inv.Keys) > 0 {
+		b.h.push(inv)
+	}
+}

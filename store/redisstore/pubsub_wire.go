@@ -1,0 +1,134 @@
+package redisstore
+
+import (
+	"encoding/binary"
+	"errors"
+
+	"github.com/hitbox-go/hitbox/tier"
+)
+
+// A PubSubBus message carries one tier.Invalidation:
+//
+//	byte     wireVersion
+//	byte     flags: wireAll, or 0; no other bit is defined
+//	uvarint  length of Origin, then Origin's bytes
+//	uvarint  number of keys, then each key as a uvarint length and its bytes
+//
+// and nothing after. A message with All set carries no keys. A reader that
+// meets a version or flag it does not know treats the message as
+// unreadable, which its bus turns into All: a newer writer can never make
+// an older reader keep a stale copy.
+const (
+	wireVersion = 1
+	wireAll     = 1
+)
+
+// errMessage says a bus message is not one parseMessage can read.
+var errMessage = errors.New("redisstore: malformed bus message")
+
+// appendMessage appends the encoding of inv to b.
+func appendMessage(b []byte, inv tier.Invalidation) []byte {
+	var flags byte
+	if inv.All {
+		flags = wireAll
+	}
+	b = append(b, wireVersion, flags)
+	b = binary.AppendUvarint(b, uint64(len(inv.Origin)))
+	b = append(b, inv.Origin...)
+	if inv.All {
+		return append(b, 0)
+	}
+	b = binary.AppendUvarint(b, uint64(len(inv.Keys)))
+	for _, k := range inv.Keys {
+		b = binary.AppendUvarint(b, uint64(len(k)))
+		b = append(b, k...)
+	}
+	return b
+}
+
+// messageSize is the length of appendMessage's output for inv.
+func messageSize(inv tier.Invalidation) int {
+	n := 2 + uvarintLen(len(inv.Origin)) + len(inv.Origin) + 1
+	if !inv.All {
+		n += uvarintLen(len(inv.Keys)) - 1
+		for _, k := range inv.Keys {
+			n += uvarintLen(len(k)) + len(k)
+		}
+	}
+	return n
+}
+
+func uvarintLen(n int) int {
+	l := 1
+	for ; n >= 0x80; n >>= 7 {
+		l++
+	}
+	return l
+}
+
+// parseMessage reads a message appendMessage wrote. Origin and Keys share
+// s's memory (strings are immutable, so that is safe and spares a copy).
+// It returns errMessage for anything else, whatever s holds.
+func parseMessage(s string) (tier.Invalidation, error) {
+	var inv tier.Invalidation
+	if len(s) < 2 || s[0] != wireVersion || s[1]&^wireAll != 0 {
+		return inv, errMessage
+	}
+	inv.All = s[1]&wireAll != 0
+	s = s[2:]
+	origin, s, ok := readString(s)
+	if !ok {
+		return inv, errMessage
+	}
+	inv.Origin = origin
+	n, w := uvarint(s)
+	// Each key takes at least one byte, for its length: a count beyond
+	// what is left is a lie, and must not size an allocation.
+	if w <= 0 || n > uint64(len(s)-w) || (inv.All && n != 0) {
+		return tier.Invalidation{}, errMessage
+	}
+	s = s[w:]
+	if n > 0 {
+		inv.Keys = make([]string, n)
+		for i := range inv.Keys {
+			if inv.Keys[i], s, ok = readString(s); !ok {
+				return tier.Invalidation{}, errMessage
+			}
+		}
+	}
+	if len(s) != 0 {
+		return tier.Invalidation{}, errMessage
+	}
+	return inv, nil
+}
+
+// readString reads a uvarint length and that many bytes from the front of
+// s, and returns them and the rest.
+func readString(s string) (v, rest string, ok bool) {
+	n, w := uvarint(s)
+	if w <= 0 || n > uint64(len(s)-w) {
+		return "", s, false
+	}
+	end := w + int(n)
+	return s[w:end], s[end:], true
+}
+
+// uvarint is binary.Uvarint over a string, so a message is parsed without
+// copying it. It returns the value and the bytes read, or 0 and a count of
+// zero or less when s holds no complete, in-range value.
+func uvarint(s string) (uint64, int) {
+	var x uint64
+	var shift uint
+	for i := 0; i < len(s) && i < binary.MaxVarintLen64; i++ {
+		c := s[i]
+		if c < 0x80 {
+			if i == binary.MaxVarintLen64-1 && c > 1 {
+				return 0, -(i + 1) // overflows 64 bits
+			}
+			return x | uint64(c)<<shift, i + 1
+		}
+		x |= uint64(c&0x7f) << shift
+		shift += 7
+	}
+	return 0, 0
+}
