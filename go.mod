@@ -1,6 +1,6 @@
 module github.com/hitbox-go/hitbox
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/allegro/bigcache/v3 v3.1.0
