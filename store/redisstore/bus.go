@@ -403,6 +403,10 @@ func (h *hub) removeListener(name string) {
 	delete(h.listeners, name)
 	h.mu.Unlock()
 	if l != nil {
+		if h.opt.Logger != nil {
+			h.opt.Logger.Debug("hitbox/redisstore: bus stops tracking a server that left",
+				"bus", h.opt.Label, "server", name)
+		}
 		l.halt()
 	}
 }

@@ -44,6 +44,34 @@
 // context wraps context.Canceled or context.DeadlineExceeded and not
 // ErrUnavailable: the caller gave up, which says nothing about the server.
 //
+// # Keeping tiers coherent
+//
+// When many processes each have a tier (package tier) of their own L1 over
+// one Store, a bus tells every tier what changed elsewhere, so its L1 drops
+// the copy. There are two:
+//
+//   - TrackingBus, the first choice: Redis itself reports each key under
+//     the store's prefix that changes (CLIENT TRACKING in broadcast mode),
+//     whoever changed it (another process, a script, an operator, an
+//     expiry) and a flush. It needs Redis 6 or later and a server that
+//     allows CLIENT TRACKING, and keeps one connection per master on a
+//     cluster. A process's own writes come back to it too: give its tier
+//     tier.Options.OwnWrites.
+//   - PubSubBus, the fallback: tiers publish their own changes on a
+//     channel. It works where tracking is refused, with one connection
+//     whatever the cluster's size, but sees only what tiers publish.
+//
+// A bus is given the store's prefix (or a channel) and handed to the tier:
+//
+//	bus, err := redisstore.NewTrackingBus(rdb, "myapp:cache:", redisstore.BusOptions{})
+//	if err != nil { ... }
+//	defer bus.Close()
+//	t := tier.NewWith(tier.Options{Bus: bus, OwnWrites: time.Second}, l1, l2)
+//
+// Both tell the tiers to clear their L1s whenever a message may have been
+// missed: on every connection and reconnection, when a connection falls
+// silent (BusOptions.HealthCheck) and when subscribers fall behind.
+//
 // # Closing
 //
 // The store does not own the client unless Options.CloseClient says so:

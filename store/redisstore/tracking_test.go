@@ -191,3 +191,39 @@ func TestTrackingRing(t *testing.T) {
 		wantGet(t, b, key, "new")
 	}
 }
+
+// TestTrackingTopology checks that a bus over a Ring (as over a cluster)
+// starts tracking a shard added after it started, with an All since it
+// missed that shard's earlier writes, and stops tracking one removed.
+func TestTrackingTopology(t *testing.T) {
+	t.Parallel()
+	first, second := redistest.Shared(t).Addr, redistest.Start(t).Addr
+	rdb := redis.NewRing(&redis.RingOptions{
+		Addrs:                 map[string]string{"first": first},
+		ContextTimeoutEnabled: true,
+	})
+	t.Cleanup(func() { _ = rdb.Close() })
+	logs := newLogSink()
+	a, b := newPair(t, busKinds[0], rdb, func(o *procOptions) {
+		o.bus.Topology = 10 * time.Millisecond
+		o.bus.Logger = logs.logger()
+	})
+
+	rdb.SetAddrs(map[string]string{"first": first, "second": second})
+	a.obs.waitAll(t)
+	b.obs.waitAll(t)
+	a.sync(t)
+	b.sync(t)
+	for i := range 10 { // some land on the second shard
+		key := fmt.Sprintf("k%d", i)
+		warm(t, a, b, key, "old")
+		set(t, a, key, "new")
+		b.obs.waitKey(t, key)
+		wantGet(t, b, key, "new")
+	}
+
+	rdb.SetAddrs(map[string]string{"second": second})
+	if rec := logs.wait(t, "stops tracking"); rec["server"] != first {
+		t.Fatalf("stopped tracking %v, want %s", rec["server"], first)
+	}
+}
