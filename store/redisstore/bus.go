@@ -236,7 +236,8 @@ func (h *hub) subscribe(fn func(tier.Invalidation)) (stop func()) {
 }
 
 // readyWait waits until every connection of the bus is subscribed, starting
-// the bus if nothing has yet.
+// the bus if nothing has yet, and the subscriptions have been handed what
+// the bus received until then.
 func (h *hub) readyWait(ctx context.Context) error {
 	h.begin()
 	h.mu.Lock()
@@ -247,6 +248,11 @@ func (h *hub) readyWait(ctx context.Context) error {
 	}
 	select {
 	case <-ready:
+		// Let the subscribers act on the Alls that came with connecting,
+		// so that nothing the caller does next is cleared by them.
+		if err := h.flush(ctx); err != nil {
+			return &hitbox.Error{Op: "ready", Backend: h.opt.Label, Err: err}
+		}
 		return nil
 	case <-h.ctx.Done():
 		return &hitbox.Error{Op: "ready", Backend: h.opt.Label, Err: hitbox.ErrClosed}

@@ -69,9 +69,9 @@ func (l *listener) run() {
 			_ = ps.Close()
 			return
 		}
-		wasUp := false
+		var upAt time.Time
 		if err == nil {
-			wasUp, err = l.pump(ps)
+			upAt, err = l.pump(ps)
 		}
 		if ps != nil {
 			l.setConn(nil)
@@ -81,18 +81,23 @@ func (l *listener) run() {
 			return
 		}
 		l.h.lost(l, err)
-		if wasUp {
-			failures = 0
+		if !upAt.IsZero() {
+			// A connection that held for a while earns an immediate retry;
+			// one dropped as soon as it subscribed keeps backing off, so
+			// a server that keeps refusing it is not hammered.
+			if time.Since(upAt) >= l.h.opt.HealthCheck {
+				failures = 0
+			}
 			if log != nil {
-				log.Warn("hitbox/redisstore: bus connection lost; reconnecting",
+				log.Warn("hitbox/redisstore: bus connection lost; reconnecting, then clearing local levels",
 					"bus", l.h.opt.Label, "server", l.name, "err", err)
 			}
 		} else if log != nil {
-			level := "hitbox/redisstore: bus cannot subscribe; retrying"
+			const msg = "hitbox/redisstore: bus cannot subscribe; retrying"
 			if failures == 0 {
-				log.Warn(level, "bus", l.h.opt.Label, "server", l.name, "err", err)
+				log.Warn(msg, "bus", l.h.opt.Label, "server", l.name, "err", err)
 			} else {
-				log.Debug(level, "bus", l.h.opt.Label, "server", l.name, "err", err, "attempt", failures+1)
+				log.Debug(msg, "bus", l.h.opt.Label, "server", l.name, "err", err, "attempt", failures+1)
 			}
 		}
 		if !l.wait(l.h.backoff(failures)) {
@@ -102,23 +107,29 @@ func (l *listener) run() {
 	}
 }
 
-// pump reads from ps until it fails, and reports whether it subscribed.
-func (l *listener) pump(ps *redis.PubSub) (wasUp bool, err error) {
+// pump reads from ps until it fails, and returns when it subscribed (zero
+// if it did not).
+//
+// Among the failures is the null key list Redis tracking sends when the
+// database is flushed: go-redis refuses it as an unsupported payload. The
+// listener then reconnects, and the All that comes with that is the one a
+// flush calls for.
+func (l *listener) pump(ps *redis.PubSub) (upAt time.Time, err error) {
 	ctx, every := l.ctx, l.h.opt.HealthCheck
 	pinged := false
 	for {
 		msg, err := ps.ReceiveTimeout(ctx, every)
 		if err != nil {
 			if !isTimeout(err) {
-				return wasUp, err
+				return upAt, err
 			}
 			// Silence: ask for a reply, and give up on the connection
 			// when even that does not come.
 			if pinged {
-				return wasUp, fmt.Errorf("%w within %v", errSilent, every)
+				return upAt, fmt.Errorf("%w within %v", errSilent, every)
 			}
 			if err := ps.Ping(ctx); err != nil {
-				return wasUp, err
+				return upAt, err
 			}
 			pinged = true
 			continue
@@ -127,11 +138,11 @@ func (l *listener) pump(ps *redis.PubSub) (wasUp bool, err error) {
 		switch m := msg.(type) {
 		case *redis.Subscription:
 			if m.Kind == "subscribe" {
-				if !wasUp && l.h.opt.Logger != nil {
+				if upAt.IsZero() && l.h.opt.Logger != nil {
 					l.h.opt.Logger.Debug("hitbox/redisstore: bus subscribed",
 						"bus", l.h.opt.Label, "server", l.name)
 				}
-				wasUp = true
+				upAt = time.Now()
 				l.h.up(l)
 			}
 		case *redis.Message:

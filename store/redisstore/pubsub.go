@@ -89,11 +89,14 @@ func (b *PubSubBus) Publish(ctx context.Context, inv tier.Invalidation) error {
 	return nil
 }
 
-// Ready subscribes the bus if it has not yet, and waits until it is. When
-// ctx ends first it returns ctx's error together with the last connection
-// error. Tiers need not wait for it: until it is ready they are told
-// nothing, and when it gets ready they are told to clear their local
-// levels.
+// Ready subscribes the bus if it has not yet, and waits until it is and
+// the subscriptions have been handed the All that comes with subscribing:
+// a tier subscribed before the call has cleared its local levels for it by
+// the time Ready returns. When ctx ends first it returns ctx's error
+// together with the last connection error. Tiers need not wait for it to
+// be correct: until the bus is ready they are told nothing, and when it
+// gets ready they are told to clear their local levels. It must not be called
+// from a subscriber.
 func (b *PubSubBus) Ready(ctx context.Context) error { return b.h.readyWait(ctx) }
 
 // Close unsubscribes, stops the bus's goroutines and ends every

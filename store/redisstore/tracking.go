@@ -98,12 +98,16 @@ func (b *TrackingBus) Subscribe(fn func(tier.Invalidation)) (stop func()) {
 }
 
 // Ready connects the bus if it has not yet, and waits until every one of
-// its connections is tracking and subscribed. When ctx ends first it
-// returns ctx's error together with the last connection error, such as a
-// server refusing CLIENT TRACKING. A service can call it at start to choose
-// between this bus and a PubSubBus. Tiers need not wait for it: until it
-// is ready they are told nothing, and when it gets ready they are told to
-// clear their local levels.
+// its connections is tracking and subscribed, and the subscriptions have
+// been handed the All that comes with connecting: a tier subscribed before
+// the call has cleared its local levels for it by the time Ready returns,
+// so what it caches next stays. When ctx ends first, Ready returns ctx's
+// error together with the last connection error, such as a server refusing
+// CLIENT TRACKING (a redis.Error): a service can call it at start to choose
+// between this bus and a PubSubBus. Tiers need not wait for it to be
+// correct: until the bus is ready they are told nothing, and when it gets
+// ready they are told to clear their local levels. It must not be called
+// from a subscriber.
 func (b *TrackingBus) Ready(ctx context.Context) error { return b.h.readyWait(ctx) }
 
 // Close disconnects the bus, stops its goroutines and ends every
