@@ -102,7 +102,8 @@ func (o BusOptions) resolve(label string) (BusOptions, error) {
 type hub struct {
 	opt BusOptions
 
-	// ctx ends with Close; every connection attempt and read runs under it.
+	// ctx ends with Close; every connection attempt and read runs under
+	// it. It is the bus's own: no caller's context spans the bus's life.
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -116,7 +117,6 @@ type hub struct {
 
 	mu        sync.Mutex
 	closed    bool
-	started   bool
 	subs      []*busSub // in subscription order; replaced, never changed in place
 	queue     []event
 	spare     []event // the dispatcher's last batch, reused as the next queue
@@ -164,7 +164,6 @@ func (h *hub) begin() {
 			h.mu.Unlock()
 			return
 		}
-		h.started = true
 		h.wg.Add(1)
 		h.mu.Unlock()
 		go h.dispatch()
