@@ -312,3 +312,29 @@ func TestCloseUnsubscribes(t *testing.T) {
 		t.Error("a closed tier still receives invalidations")
 	}
 }
+
+// TestOwnWritesCoalescedEcho: Redis may send one invalidation for two quick
+// writes of a key. That one echo must use up both own writes, or the
+// leftover would swallow the next foreign write and leave A's L1 stale.
+func TestOwnWritesCoalescedEcho(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newClock()
+	shared := &trackingBus{Backend: store(c, "l2")}
+	l1 := store(c, "l1")
+	a := NewWith(Options{Bus: shared, OwnWrites: time.Minute, Now: c.Now}, l1, shared)
+	closeT(t, a)
+
+	exp := t0.Add(time.Hour)
+	_ = a.Set(ctx, "k", entry("v1", exp))
+	_ = a.Set(ctx, "k", entry("v2", exp))
+	shared.pending = []string{"k"} // the server coalesced both echoes
+	shared.deliver()
+
+	_ = shared.Backend.Set(ctx, "k", entry("foreign", exp))
+	shared.announce("k")
+	shared.deliver()
+	if got := read(t, a, "k"); got != "foreign" {
+		t.Fatalf("A reads %q after a foreign write that followed a coalesced echo, want foreign", got)
+	}
+}

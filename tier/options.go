@@ -184,14 +184,16 @@ type Options struct {
 	Local int
 	// OwnWrites, when positive, lets the tier ignore a bus invalidation
 	// that carries no Origin (server-assisted tracking) for a key it wrote
-	// itself within that window: one invalidation is ignored per own write
-	// to the shared levels. Without it such a bus makes each Set evict the
-	// L1 copy it has just written (a later read refills it: wasteful, not
-	// wrong); Redis's NOLOOP cannot prevent that, since it applies to the
-	// connection that tracks, and the writes go through the client's pool. The cost of turning it on: when another instance writes the
-	// same key within the window and the server coalesces both
+	// itself within that window: the first such invalidation after own
+	// writes of a key uses up all of them. Without it such a bus makes each
+	// Set evict the L1 copy it has just written (a later read refills it:
+	// wasteful, not wrong); Redis's NOLOOP cannot prevent that, since it
+	// applies to the connection that tracks, and the writes go through the
+	// client's pool. The cost of turning it on: when another instance
+	// writes the same key within the window and the server coalesces both
 	// notifications into one, this instance keeps its own value in L1
-	// until the entry expires or MaxTTL ends it. Zero by default.
+	// until the entry expires or MaxTTL ends it, so set an L1 MaxTTL with
+	// it. Zero by default.
 	OwnWrites time.Duration
 
 	// Now is the tier's clock for refill lifetimes, staleness, the breaker
