@@ -12,7 +12,9 @@ import (
 // finds damaged bytes would.
 type missAll struct{ hitbox.Backend }
 
-func (missAll) Get(context.Context, string) (hitbox.Entry, error) { return hitbox.Entry{}, hitbox.ErrMiss }
+func (missAll) Get(context.Context, string) (hitbox.Entry, error) {
+	return hitbox.Entry{}, hitbox.ErrMiss
+}
 
 func TestSourceAfterATakenBackHit(t *testing.T) {
 	t.Parallel()
