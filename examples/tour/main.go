@@ -46,5 +46,8 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 	if err := typedValues(ctx, w, st); err != nil {
 		return err
 	}
+	if err := coherence(ctx, w, st); err != nil {
+		return err
+	}
 	return compression(ctx, w, st)
 }

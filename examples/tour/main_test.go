@@ -25,7 +25,10 @@ func TestTour(t *testing.T) {
 			[]string{"fresh from memory: Ada Lovelace"}},
 		{"the tour runs a tier over Redis when given an address", func(t *testing.T) config {
 			return config{redisAddr: redistest.Start(t).Addr}
-		}, []string{"fresh from tier.memory: Ada Lovelace", "fresh from tier.redis: Ada Lovelace"}},
+		}, []string{
+			"fresh from tier.memory: Ada Lovelace", "fresh from tier.redis: Ada Lovelace",
+			`B reads "hello" from tier.memory`, "B's L1 dropped its copy", `B reads "bonjour" from tier.redis`,
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 type remote struct {
 	store    *redisstore.Store
 	bus      tier.Bus
+	ready    func(context.Context) error // waits until the bus delivers
 	describe string
 	clear    func() // removes the tour's keys
 	close    func()
@@ -49,10 +50,22 @@ func openRedis(ctx context.Context, addr string) (*remote, error) {
 		_ = client.Close()
 		return nil, err
 	}
+	// Redis's own tracking tells every instance's L1 when a key under the
+	// prefix changes, whoever changed it.
+	bus, err := redisstore.NewTrackingBus(client, prefix, redisstore.BusOptions{})
+	if err != nil {
+		_ = client.Close()
+		return nil, err
+	}
 	return &remote{
 		store:    rs,
-		describe: "Redis at " + opts.Addr + " (keys under " + prefix + ")",
+		bus:      bus,
+		ready:    bus.Ready,
+		describe: "Redis at " + opts.Addr + " (keys under " + prefix + ", L1s kept coherent by Redis tracking)",
 		clear:    func() { _ = rs.Clear(context.Background()) },
-		close:    func() { _ = client.Close() },
+		close: func() {
+			_ = bus.Close()
+			_ = client.Close()
+		},
 	}, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/store/memstore"
@@ -17,7 +18,11 @@ type store struct {
 	label    string // short name for tables and the pipeline line
 	describe string // one line for the header
 	remote   bool
-	close    func()
+	// other builds a second instance's tier over the same shared level and
+	// bus, on its own L1; nil without Redis.
+	other func(l1 hitbox.Backend) *tier.Tier
+	bus   tier.Bus
+	close func()
 }
 
 func openStore(ctx context.Context, cfg config) (*store, error) {
@@ -39,13 +44,31 @@ func openStore(ctx context.Context, cfg config) (*store, error) {
 		_ = mem.Close()
 		return nil, err
 	}
-	t := tier.NewWith(tier.Options{Bus: r.bus}, mem, r.store)
+	opts := tier.Options{
+		Bus:       r.bus,
+		OwnWrites: time.Second,                  // this process's own writes keep their L1 copies
+		MaxTTL:    []time.Duration{time.Minute}, // however coherent, an L1 copy lives a minute at most
+	}
+	t := tier.NewWith(opts, mem, r.store)
+	// Connecting clears L1 once; wait for it so it cannot happen mid-tour.
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := r.ready(rctx); err != nil {
+		_ = t.Close()
+		r.close()
+		return nil, fmt.Errorf("redis invalidation bus: %w", err)
+	}
 	return &store{
 		backend:  t,
 		l1:       mem,
 		label:    "Tier(memory, redis)",
 		describe: fmt.Sprintf("a tier of the in-process store over %s", r.describe),
 		remote:   true,
+		bus:      r.bus,
+		other: func(l1 hitbox.Backend) *tier.Tier {
+			// The second tier must not close the shared store: only L1 is its own.
+			return tier.NewWith(opts, l1, unclosable{r.store})
+		},
 		close: func() {
 			r.clear()     // while the store is open
 			_ = t.Close() // closes both levels
@@ -53,3 +76,6 @@ func openStore(ctx context.Context, cfg config) (*store, error) {
 		},
 	}, nil
 }
+
+// unclosable shares a backend with a tier that must not close it.
+type unclosable struct{ hitbox.Backend }
