@@ -12,27 +12,15 @@ import (
 
 	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/codec"
+	"github.com/hitbox-go/hitbox/hitboxtest"
 	"github.com/hitbox-go/hitbox/internal/mapstore"
 )
 
 // fakeClock is a clock tests move by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type fakeClock = hitboxtest.Clock
 
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+func newFakeClock() *fakeClock {
+	return hitboxtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 }
 
 // notifying is a backend that tells a test each time a Set lands.

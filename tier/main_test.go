@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/hitboxtest"
 	"github.com/hitbox-go/hitbox/internal/mapstore"
 	"go.uber.org/goleak"
 )
@@ -16,24 +17,9 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // clock is a fake clock the tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = hitboxtest.Clock
 
-func newClock() *clock { return &clock{t: t0} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *clock { return hitboxtest.NewClock(t0) }
 
 // store returns a mapstore labelled label on clock c.
 func store(c *clock, label string) *mapstore.Store {

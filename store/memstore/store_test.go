@@ -12,28 +12,14 @@ import (
 	"time"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/hitboxtest"
 	"go.uber.org/goleak"
 )
 
 // clock is a fake clock tests move by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type clock = hitboxtest.Clock
 
-func newClock() *clock { return &clock{now: time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *clock { return hitboxtest.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)) }
 
 // newStore returns a store on a fake clock, closed when the test ends.
 func newStore(t *testing.T, opts Options) (*Store, *clock) {

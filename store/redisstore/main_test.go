@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
+	"github.com/hitbox-go/hitbox/hitboxtest"
 	"github.com/hitbox-go/hitbox/internal/redistest"
 	"github.com/hitbox-go/hitbox/store/redisstore"
 )
@@ -62,24 +63,9 @@ func newClusterStore(t testing.TB, opts redisstore.Options) (*redisstore.Store, 
 }
 
 // clock is a settable clock for Options.Now.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type clock = hitboxtest.Clock
 
-func newClock() *clock { return &clock{now: time.Now()} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock() *clock { return hitboxtest.NewClock(time.Now()) }
 
 // recorder is a go-redis hook that keeps the arguments of every command
 // sent, so tests can check what the store asked of Redis.
