@@ -14,8 +14,10 @@ type Backend interface {
 	// Value must not be modified by the caller.
 	Get(ctx context.Context, key string) (Entry, error)
 	// Set stores e under key, replacing what was there. An entry whose
-	// Expire has already passed is not stored (and is not an error). Set
-	// does not keep e.Value after it returns.
+	// Expire has already passed is never returned by a later Get (and is
+	// not an error): a store may skip writing it or drop it when read, but
+	// either way it replaces what key held. Set does not keep e.Value after
+	// it returns.
 	Set(ctx context.Context, key string, e Entry) error
 	// Delete removes key. Deleting an absent key is not an error.
 	Delete(ctx context.Context, key string) error
