@@ -33,7 +33,8 @@
 //
 // Backends: a miss (absent, deleted, expired key) wraps hitbox.ErrMiss;
 // values of 0 B to 64 KiB, binary ones too, and both deadlines round-trip;
-// an entry already expired is not stored; Set replaces and keeps no
+// an entry already expired is never returned and replaces what the key
+// held; Set replaces and keeps no
 // reference to the caller's slice; deleting an absent key is no error; an
 // empty key is refused with hitbox.ErrInvalidKey; a done context fails every
 // operation with an error wrapping context.Canceled or
