@@ -1,6 +1,9 @@
 package hitbox
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // Backend keeps entries by key. Stores, layers and tiers are all Backends,
 // so a pipeline of any depth is one Backend too.
@@ -62,6 +65,29 @@ type BatchDeleter interface {
 // a store with a key prefix clears that prefix, never the whole server.
 type Clearer interface {
 	Clear(ctx context.Context) error
+}
+
+// PrefixClearer is a Backend that can remove every key starting with a
+// prefix, and only those, so one namespace (a tenant, a version, what a
+// layer.Prefix owns) is cleared while the others stay. The prefix is matched
+// against the keys as the backend's callers give them: a store with a key
+// prefix of its own matches under it, never beyond it. An empty prefix is
+// refused with ErrInvalidKey: Clear is the way to remove everything.
+//
+// ClearPrefix is not atomic: a key written under the prefix while it runs
+// may or may not survive it.
+type PrefixClearer interface {
+	ClearPrefix(ctx context.Context, prefix string) error
+}
+
+// Remover is a Backend whose delete says whether there was something to
+// delete, in the same call (an HTTP purge answers 404 for an absent entry).
+type Remover interface {
+	// Remove deletes key and reports whether it held a live entry, one a
+	// Get would have returned just before. An absent or expired key is
+	// removed=false and no error. On an error removed is false and key may
+	// or may not have been removed.
+	Remove(ctx context.Context, key string) (removed bool, err error)
 }
 
 // Closer is a Backend that holds resources (goroutines, connections). Close
@@ -128,6 +154,45 @@ func Clear(ctx context.Context, b Backend) error {
 		return c.Clear(ctx)
 	}
 	return &Error{Op: OpClear, Backend: b.Label(), Err: ErrNotSupported}
+}
+
+// ClearPrefix removes every key of b that starts with prefix when b is a
+// PrefixClearer, and returns an error wrapping ErrNotSupported otherwise:
+// there is no safe fallback (nothing lists a backend's keys, and Clear would
+// remove other namespaces too). An empty prefix is refused with an error
+// wrapping ErrInvalidKey.
+func ClearPrefix(ctx context.Context, b Backend, prefix string) error {
+	if prefix == "" {
+		return &Error{Op: OpClearPrefix, Backend: b.Label(), Err: ErrInvalidKey}
+	}
+	if c, ok := b.(PrefixClearer); ok {
+		return c.ClearPrefix(ctx, prefix)
+	}
+	return &Error{Op: OpClearPrefix, Backend: b.Label(), Err: ErrNotSupported}
+}
+
+// Remove deletes key from b and reports whether b held a live entry under
+// it: in one call when b is a Remover, and otherwise by a Get then a
+// Delete. The fallback is not atomic (a Set between the two is deleted but
+// not reported) and reads the whole value; a damaged entry (ErrCorrupt)
+// counts as absent, and a Get that fails otherwise fails Remove before
+// anything is deleted.
+func Remove(ctx context.Context, b Backend, key string) (removed bool, err error) {
+	if r, ok := b.(Remover); ok {
+		return r.Remove(ctx, key)
+	}
+	_, err = b.Get(ctx, key)
+	switch {
+	case err == nil:
+		removed = true
+	case errors.Is(err, ErrMiss) || errors.Is(err, ErrCorrupt):
+	default:
+		return false, err
+	}
+	if err := b.Delete(ctx, key); err != nil {
+		return false, err
+	}
+	return removed, nil
 }
 
 // Close releases b's resources when it is a Closer, and does nothing

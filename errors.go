@@ -82,14 +82,16 @@ func CheckKey(key string) error {
 // return and the values of the otel layers' operation attribute: one
 // spelling each, so logs and dashboards can be matched on them.
 const (
-	OpGet        = "get"
-	OpSet        = "set"
-	OpDelete     = "delete"
-	OpGetMany    = "getmany"
-	OpSetMany    = "setmany"
-	OpDeleteMany = "deletemany"
-	OpClear      = "clear"
-	OpClose      = "close"
-	OpPublish    = "publish"   // a Publisher announcing an Invalidation
-	OpSubscribe  = "subscribe" // a Bus connecting, or waiting until it is ready
+	OpGet         = "get"
+	OpSet         = "set"
+	OpDelete      = "delete"
+	OpGetMany     = "getmany"
+	OpSetMany     = "setmany"
+	OpDeleteMany  = "deletemany"
+	OpClear       = "clear"
+	OpClearPrefix = "clearprefix" // a PrefixClearer removing one namespace
+	OpRemove      = "remove"      // a Remover: a Delete that says whether it deleted
+	OpClose       = "close"
+	OpPublish     = "publish"   // a Publisher announcing an Invalidation
+	OpSubscribe   = "subscribe" // a Bus connecting, or waiting until it is ready
 )

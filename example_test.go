@@ -86,3 +86,40 @@ func ExampleEntry_StateAt() {
 	// stale
 	// expired
 }
+
+// Remove is a Delete that says whether there was anything to delete, as an
+// HTTP purge needs to answer 404 for an absent entry. A backend without the
+// Remover ability is asked with a Get and a Delete instead.
+func ExampleRemove() {
+	ctx := context.Background()
+	store := mapstore.New(mapstore.Options{})
+	_ = store.Set(ctx, "page:/home", hitbox.Entry{Value: []byte("<html>")})
+
+	for _, key := range []string{"page:/home", "page:/home", "page:/never"} {
+		removed, err := hitbox.Remove(ctx, store, key)
+		fmt.Println(key, removed, err)
+	}
+	// Output:
+	// page:/home true <nil>
+	// page:/home false <nil>
+	// page:/never false <nil>
+}
+
+// ClearPrefix clears one namespace of a store shared by several: here two
+// tenants, each behind its own layer.Prefix-style key prefix.
+func ExampleClearPrefix() {
+	ctx := context.Background()
+	store := mapstore.New(mapstore.Options{})
+	for _, key := range []string{"tenant-1:a", "tenant-1:b", "tenant-2:a"} {
+		_ = store.Set(ctx, key, hitbox.Entry{Value: []byte("v")})
+	}
+
+	err := hitbox.ClearPrefix(ctx, store, "tenant-1:")
+	fmt.Println(err, store.Len())
+
+	err = hitbox.ClearPrefix(ctx, store.Basic(), "tenant-2:") // no ability: no unsafe fallback
+	fmt.Println(errors.Is(err, hitbox.ErrNotSupported), store.Len())
+	// Output:
+	// <nil> 1
+	// true 1
+}

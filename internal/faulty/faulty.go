@@ -39,13 +39,17 @@ func (b *Backend) FailGet(err error) { b.fail(err, hitbox.OpGet, hitbox.OpGetMan
 // FailSet makes Set and SetMany return err. A nil err stops that.
 func (b *Backend) FailSet(err error) { b.fail(err, hitbox.OpSet, hitbox.OpSetMany) }
 
-// FailDelete makes Delete and DeleteMany return err. A nil err stops that.
-func (b *Backend) FailDelete(err error) { b.fail(err, hitbox.OpDelete, hitbox.OpDeleteMany) }
+// FailDelete makes Delete, DeleteMany and Remove return err. A nil err
+// stops that.
+func (b *Backend) FailDelete(err error) {
+	b.fail(err, hitbox.OpDelete, hitbox.OpDeleteMany, hitbox.OpRemove)
+}
 
-// FailAll makes every operation, Clear and Close included, return err. A
-// nil err stops that.
+// FailAll makes every operation, Clear, ClearPrefix and Close included,
+// return err. A nil err stops that.
 func (b *Backend) FailAll(err error) {
-	b.fail(err, hitbox.OpGet, hitbox.OpSet, hitbox.OpDelete, hitbox.OpGetMany, hitbox.OpSetMany, hitbox.OpDeleteMany, hitbox.OpClear, hitbox.OpClose)
+	b.fail(err, hitbox.OpGet, hitbox.OpSet, hitbox.OpDelete, hitbox.OpGetMany, hitbox.OpSetMany, hitbox.OpDeleteMany,
+		hitbox.OpRemove, hitbox.OpClear, hitbox.OpClearPrefix, hitbox.OpClose)
 }
 
 // Heal stops every injected failure. It does not release a Block.
@@ -159,6 +163,22 @@ func (b *Backend) Clear(ctx context.Context) error {
 		return err
 	}
 	return hitbox.Clear(ctx, b.inner)
+}
+
+// Remove forwards through hitbox.Remove.
+func (b *Backend) Remove(ctx context.Context, key string) (bool, error) {
+	if err := b.enter(ctx, hitbox.OpRemove); err != nil {
+		return false, err
+	}
+	return hitbox.Remove(ctx, b.inner, key)
+}
+
+// ClearPrefix forwards through hitbox.ClearPrefix.
+func (b *Backend) ClearPrefix(ctx context.Context, prefix string) error {
+	if err := b.enter(ctx, hitbox.OpClearPrefix); err != nil {
+		return err
+	}
+	return hitbox.ClearPrefix(ctx, b.inner, prefix)
 }
 
 // Close forwards through hitbox.Close.

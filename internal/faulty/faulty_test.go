@@ -27,9 +27,9 @@ func TestInjectedFailures(t *testing.T) {
 	}{
 		{"FailGet fails Get and GetMany only", func(f *faulty.Backend) { f.FailGet(errBoom) }, []string{"get", "getmany"}},
 		{"FailSet fails Set and SetMany only", func(f *faulty.Backend) { f.FailSet(errBoom) }, []string{"set", "setmany"}},
-		{"FailDelete fails Delete and DeleteMany only", func(f *faulty.Backend) { f.FailDelete(errBoom) }, []string{"delete", "deletemany"}},
+		{"FailDelete fails Delete, DeleteMany and Remove only", func(f *faulty.Backend) { f.FailDelete(errBoom) }, []string{"delete", "deletemany", "remove"}},
 		{"FailAll fails every operation", func(f *faulty.Backend) { f.FailAll(errBoom) },
-			[]string{"get", "set", "delete", "getmany", "setmany", "deletemany", "clear", "close"}},
+			[]string{"get", "set", "delete", "getmany", "setmany", "deletemany", "remove", "clearprefix", "clear", "close"}},
 		{"Heal undoes FailAll", func(f *faulty.Backend) { f.FailAll(errBoom); f.Heal() }, nil},
 		{"a nil error undoes FailGet", func(f *faulty.Backend) { f.FailGet(errBoom); f.FailGet(nil) }, nil},
 	}
@@ -41,21 +41,23 @@ func TestInjectedFailures(t *testing.T) {
 			f := faulty.Wrap(s)
 			tt.inject(f)
 			ops := map[string]func() error{
-				"get":        func() error { _, err := f.Get(ctx, "k"); return err },
-				"set":        func() error { return f.Set(ctx, "k", hitbox.Entry{Value: []byte("v")}) },
-				"getmany":    func() error { _, err := f.GetMany(ctx, []string{"k"}); return err },
-				"setmany":    func() error { return f.SetMany(ctx, []hitbox.Item{{Key: "k"}}) },
-				"delete":     func() error { return f.Delete(ctx, "k") },
-				"deletemany": func() error { return f.DeleteMany(ctx, []string{"k"}) },
-				"clear":      func() error { return f.Clear(ctx) },
-				"close":      func() error { return f.Close() },
+				"get":         func() error { _, err := f.Get(ctx, "k"); return err },
+				"set":         func() error { return f.Set(ctx, "k", hitbox.Entry{Value: []byte("v")}) },
+				"getmany":     func() error { _, err := f.GetMany(ctx, []string{"k"}); return err },
+				"setmany":     func() error { return f.SetMany(ctx, []hitbox.Item{{Key: "k"}}) },
+				"delete":      func() error { return f.Delete(ctx, "k") },
+				"deletemany":  func() error { return f.DeleteMany(ctx, []string{"k"}) },
+				"remove":      func() error { _, err := f.Remove(ctx, "k"); return err },
+				"clearprefix": func() error { return f.ClearPrefix(ctx, "k") },
+				"clear":       func() error { return f.Clear(ctx) },
+				"close":       func() error { return f.Close() },
 			}
 			want := map[string]bool{}
 			for _, op := range tt.fails {
 				want[op] = true
 			}
 			// In this order, so that a healthy run still finds "k" for get.
-			for _, op := range []string{"get", "set", "getmany", "setmany", "delete", "deletemany", "clear", "close"} {
+			for _, op := range []string{"get", "set", "getmany", "setmany", "delete", "deletemany", "remove", "clearprefix", "clear", "close"} {
 				err := ops[op]()
 				if got := errors.Is(err, errBoom); got != want[op] {
 					t.Errorf("%s: err = %v, want injected: %v", op, err, want[op])
@@ -157,5 +159,11 @@ func TestForwardsAbilitiesToABasicBackend(t *testing.T) {
 	}
 	if err := hitbox.Clear(ctx, f); !errors.Is(err, hitbox.ErrNotSupported) {
 		t.Fatalf("Clear over a basic backend = %v", err)
+	}
+	if err := hitbox.ClearPrefix(ctx, f, "b"); !errors.Is(err, hitbox.ErrNotSupported) {
+		t.Fatalf("ClearPrefix over a basic backend = %v", err)
+	}
+	if removed, err := hitbox.Remove(ctx, f, "b"); err != nil || !removed || s.Len() != 0 {
+		t.Fatalf("Remove over a basic backend = %v, %v; Len = %d", removed, err, s.Len())
 	}
 }

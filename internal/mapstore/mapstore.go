@@ -3,6 +3,7 @@ package mapstore
 import (
 	"bytes"
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -87,6 +88,21 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// Remove deletes key and reports whether it held a live entry.
+func (s *Store) Remove(ctx context.Context, key string) (bool, error) {
+	if err := s.check(ctx, hitbox.OpRemove, key); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false, s.fail(hitbox.OpRemove, hitbox.ErrClosed)
+	}
+	e, ok := s.m[key]
+	delete(s.m, key)
+	return ok && !e.ExpiredAt(s.now()), nil
+}
+
 // GetMany returns one Result per key, in order; misses are per Result. An
 // empty key fails the whole batch with hitbox.ErrInvalidKey.
 func (s *Store) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, error) {
@@ -157,6 +173,25 @@ func (s *Store) Clear(ctx context.Context) error {
 		return s.fail(hitbox.OpClear, hitbox.ErrClosed)
 	}
 	clear(s.m)
+	return nil
+}
+
+// ClearPrefix removes every key that starts with prefix. An empty prefix is
+// refused with hitbox.ErrInvalidKey.
+func (s *Store) ClearPrefix(ctx context.Context, prefix string) error {
+	if err := s.check(ctx, hitbox.OpClearPrefix, prefix); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return s.fail(hitbox.OpClearPrefix, hitbox.ErrClosed)
+	}
+	for k := range s.m {
+		if strings.HasPrefix(k, prefix) {
+			delete(s.m, k)
+		}
+	}
 	return nil
 }
 
