@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/hitbox-go/hitbox"
 )
@@ -91,5 +92,36 @@ func (s *Store) Clear(ctx context.Context) error {
 		return s.fail(hitbox.OpClear, err)
 	}
 	_ = s.cache.Reset() // always nil
+	return nil
+}
+
+// ClearPrefix removes every key that starts with prefix. bigcache keeps no
+// order of keys, so it walks every entry the store holds (a copy of each,
+// shard by shard, under the shard's lock for the copy only) and deletes
+// those that match: its cost grows with the whole store, not with the keys
+// it removes. Entries set while it runs may or may not be removed. An
+// empty prefix is refused with hitbox.ErrInvalidKey: Clear is much cheaper.
+func (s *Store) ClearPrefix(ctx context.Context, prefix string) error {
+	if err := s.ready(ctx); err != nil {
+		return s.fail(hitbox.OpClearPrefix, err)
+	}
+	if prefix == "" {
+		return s.fail(hitbox.OpClearPrefix, hitbox.ErrInvalidKey)
+	}
+	it := s.cache.Iterator()
+	for n := 0; it.SetNext(); n++ {
+		if n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return s.fail(hitbox.OpClearPrefix, err)
+			}
+		}
+		e, err := it.Value()
+		if err != nil {
+			continue // gone since the shard's keys were listed
+		}
+		if strings.HasPrefix(e.Key(), prefix) {
+			_ = s.del(e.Key())
+		}
+	}
 	return nil
 }

@@ -33,12 +33,14 @@ type Store struct {
 }
 
 var (
-	_ hitbox.Backend      = (*Store)(nil)
-	_ hitbox.BatchGetter  = (*Store)(nil)
-	_ hitbox.BatchSetter  = (*Store)(nil)
-	_ hitbox.BatchDeleter = (*Store)(nil)
-	_ hitbox.Clearer      = (*Store)(nil)
-	_ hitbox.Closer       = (*Store)(nil)
+	_ hitbox.Backend       = (*Store)(nil)
+	_ hitbox.BatchGetter   = (*Store)(nil)
+	_ hitbox.BatchSetter   = (*Store)(nil)
+	_ hitbox.BatchDeleter  = (*Store)(nil)
+	_ hitbox.Clearer       = (*Store)(nil)
+	_ hitbox.PrefixClearer = (*Store)(nil)
+	_ hitbox.Remover       = (*Store)(nil)
+	_ hitbox.Closer        = (*Store)(nil)
 )
 
 // New returns a store configured by opts, or an error naming the option
@@ -180,6 +182,30 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		return s.fail(hitbox.OpDelete, err)
 	}
 	return nil
+}
+
+// Remove deletes key and reports whether it held a live entry: one a Get
+// would have returned. It reads the entry first (a copy of it, as Get
+// makes) to tell a live entry from an expired or damaged one that bigcache
+// still holds; a Set of key racing Remove may be deleted without being
+// reported.
+func (s *Store) Remove(ctx context.Context, key string) (bool, error) {
+	if err := s.check(ctx, key); err != nil {
+		return false, s.fail(hitbox.OpRemove, err)
+	}
+	live := false
+	if rec, err := s.cache.Get(key); err == nil {
+		e, err := readRecord(rec)
+		live = err == nil && (e.Expire.IsZero() || s.now().Before(e.Expire))
+	}
+	err := s.cache.Delete(key)
+	switch err {
+	case nil:
+		return live, nil
+	case bigcache.ErrEntryNotFound:
+		return false, nil
+	}
+	return false, s.fail(hitbox.OpRemove, err)
 }
 
 func (s *Store) del(key string) error {

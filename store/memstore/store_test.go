@@ -575,3 +575,69 @@ func TestLogsDamage(t *testing.T) {
 		t.Fatalf("log = %q, want a warning naming the backend", out)
 	}
 }
+
+// Remove reports a live entry as removed, and an expired or damaged one
+// bigcache still holds as not: a Get would not have returned it.
+func TestRemove(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tests := []struct {
+		name  string
+		plant func(s *Store, c *clock)
+		want  bool
+	}{
+		{"A live entry is removed.", func(s *Store, c *clock) {
+			_ = s.Set(ctx, "k", hitbox.Entry{Value: []byte("v"), Expire: c.Now().Add(time.Minute)})
+		}, true},
+		{"An entry past its Expire, still held by bigcache, was not there.", func(s *Store, c *clock) {
+			_ = s.Set(ctx, "k", hitbox.Entry{Value: []byte("v"), Expire: c.Now().Add(time.Minute)})
+			c.Advance(time.Minute)
+		}, false},
+		{"A damaged record was not there.", func(s *Store, _ *clock) { _ = s.cache.Set("k", []byte{1}) }, false},
+		{"An absent key was not there.", func(*Store, *clock) {}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, c := newStore(t, Options{})
+			tt.plant(s, c)
+			removed, err := s.Remove(ctx, "k")
+			if err != nil || removed != tt.want {
+				t.Fatalf("Remove = %v, %v; want %v, nil", removed, err, tt.want)
+			}
+			if _, err := s.cache.Get("k"); err == nil {
+				t.Error("bigcache still holds the key after Remove")
+			}
+		})
+	}
+}
+
+// ClearPrefix walks every shard: of many keys spread over all of them, it
+// removes exactly those under the prefix.
+func TestClearPrefix(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := newStore(t, Options{})
+	const n = 5000
+	for i := range n {
+		for _, p := range []string{"drop:", "keep:"} {
+			if err := s.Set(ctx, fmt.Sprint(p, i), hitbox.Entry{Value: []byte("v")}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := s.ClearPrefix(ctx, "drop:"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if _, err := s.Get(ctx, fmt.Sprint("drop:", i)); !errors.Is(err, hitbox.ErrMiss) {
+			t.Fatalf("drop:%d after ClearPrefix: %v, want a miss", i, err)
+		}
+		if _, err := s.Get(ctx, fmt.Sprint("keep:", i)); err != nil {
+			t.Fatalf("keep:%d after ClearPrefix: %v", i, err)
+		}
+	}
+	if got := s.cache.Len(); got != n {
+		t.Errorf("bigcache holds %d entries, want %d", got, n)
+	}
+}

@@ -11,7 +11,8 @@ import (
 )
 
 // scanCount is the COUNT hint of each SCAN: how many keys the server looks
-// at per call, and so about how many one UNLINK of Clear removes.
+// at per call, and so about how many one UNLINK of Clear or ClearPrefix
+// removes.
 const scanCount = 1000
 
 // Clear removes every key under the store's Prefix, and nothing else: it
@@ -29,28 +30,53 @@ func (s *Store) Clear(ctx context.Context) error {
 	if s.opt.Prefix == "" {
 		return s.fail(hitbox.OpClear, fmt.Errorf("%w: Clear needs Options.Prefix, or it would remove the whole database", hitbox.ErrNotSupported))
 	}
+	return s.clearUnder(ctx, hitbox.OpClear, "")
+}
+
+// ClearPrefix removes every key of the store that starts with prefix: the
+// stored keys under the store's Prefix followed by prefix, and nothing
+// else. It works as Clear does (SCAN MATCH over every master of a cluster
+// and every shard of a ring, UNLINK page by page, never a flush), so its
+// cost grows with the keys the server holds, not only with those removed;
+// a store prefix of its own is not needed, since the match never goes
+// beyond prefix. An empty prefix is refused with an error wrapping
+// hitbox.ErrInvalidKey. Like Clear, it is not atomic.
+func (s *Store) ClearPrefix(ctx context.Context, prefix string) error {
+	if err := s.ready(ctx); err != nil {
+		return s.fail(hitbox.OpClearPrefix, err)
+	}
+	if prefix == "" {
+		return s.fail(hitbox.OpClearPrefix, hitbox.ErrInvalidKey)
+	}
+	return s.clearUnder(ctx, hitbox.OpClearPrefix, prefix)
+}
+
+// clearUnder removes the stored keys that start with the store's Prefix
+// followed by prefix, from every server that may hold one.
+func (s *Store) clearUnder(ctx context.Context, op, prefix string) error {
+	match := escapeGlob(s.opt.Prefix+prefix) + "*"
+	clearNode := func(ctx context.Context, node *redis.Client) error { return s.clearNode(ctx, node, match) }
 	var err error
 	switch c := s.rdb.(type) {
 	case *redis.Client:
-		err = s.clearNode(ctx, c)
+		err = clearNode(ctx, c)
 	case *redis.ClusterClient:
-		err = c.ForEachMaster(ctx, s.clearNode)
+		err = c.ForEachMaster(ctx, clearNode)
 	case *redis.Ring:
-		err = c.ForEachShard(ctx, s.clearNode)
+		err = c.ForEachShard(ctx, clearNode)
 	default:
-		return s.fail(hitbox.OpClear, fmt.Errorf("%w: Clear cannot reach every server through a %T", hitbox.ErrNotSupported, s.rdb))
+		return s.fail(op, fmt.Errorf("%w: cannot reach every server through a %T", hitbox.ErrNotSupported, s.rdb))
 	}
 	if err != nil {
-		return s.fail(hitbox.OpClear, cause(ctx, err))
+		return s.fail(op, cause(ctx, err))
 	}
 	return nil
 }
 
-// clearNode removes the keys under the prefix held by one server. On a
-// cluster node the keys of a page may lie in several slots, so they are
-// removed by slot, in one pipeline.
-func (s *Store) clearNode(ctx context.Context, node *redis.Client) error {
-	match := escapeGlob(s.opt.Prefix) + "*"
+// clearNode removes the keys matching the SCAN pattern match held by one
+// server. On a cluster node the keys of a page may lie in several slots,
+// so they are removed by slot, in one pipeline.
+func (s *Store) clearNode(ctx context.Context, node *redis.Client, match string) error {
 	var cursor uint64
 	for {
 		keys, next, err := node.Scan(ctx, cursor, match, scanCount).Result()

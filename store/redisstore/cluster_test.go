@@ -184,6 +184,51 @@ func TestClusterClear(t *testing.T) {
 	}
 }
 
+// TestClusterClearPrefix checks that ClearPrefix removes the keys under
+// the store prefix and its own from every master, and leaves the store's
+// other keys and another store's keys under the same relative prefix.
+func TestClusterClearPrefix(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := newClusterStore(t, redisstore.Options{})
+	other, _ := newClusterStore(t, redisstore.Options{})
+	var gone, kept []string
+	items := make([]hitbox.Item, 0, 3000)
+	for i := range 3000 {
+		k := fmt.Sprint("keep:", i)
+		if i%2 == 0 {
+			k = fmt.Sprint("drop:", i)
+			gone = append(gone, k)
+		} else {
+			kept = append(kept, k)
+		}
+		items = append(items, hitbox.Item{Key: k, Entry: hitbox.Entry{Value: []byte("v")}})
+	}
+	for _, st := range []*redisstore.Store{s, other} {
+		if err := st.SetMany(ctx, items); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.ClearPrefix(ctx, "drop:"); err != nil {
+		t.Fatal(err)
+	}
+	check := func(st *redisstore.Store, keys []string, wantMiss bool, what string) {
+		t.Helper()
+		res, err := st.GetMany(ctx, keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range res {
+			if errors.Is(r.Err, hitbox.ErrMiss) != wantMiss {
+				t.Fatalf("%s: key %s: %v", what, keys[i], r.Err)
+			}
+		}
+	}
+	check(s, gone, true, "a key under the cleared prefix survived")
+	check(s, kept, false, "a key outside the cleared prefix was lost")
+	check(other, gone, false, "another store lost a key")
+}
+
 // TestClusterHashTagPrefix checks a store whose prefix is a hash tag: every
 // key in one slot, on one node, and the batches still work.
 func TestClusterHashTagPrefix(t *testing.T) {

@@ -13,7 +13,9 @@ import (
 
 // The store keeps its entries on a server that expires them by its own
 // clock, so the suite runs in real time; each backend it asks for gets a
-// key prefix of its own on the shared server or cluster.
+// key prefix of its own on the shared server or cluster, and so does each
+// sibling, which is how the suite checks that clearing one prefix leaves
+// the others.
 
 // TestConformance runs the backend contract on a single server, with the
 // default size limit.
@@ -22,7 +24,10 @@ func TestConformance(t *testing.T) {
 	hitboxtest.TestBackend(t, func(t *testing.T, _ *hitboxtest.Clock) hitbox.Backend {
 		s, _ := newStore(t, redisstore.Options{})
 		return s
-	}, hitboxtest.Options{RealTime: true, MaxValueSize: 4 << 20})
+	}, hitboxtest.Options{RealTime: true, MaxValueSize: 4 << 20, Sibling: func(t *testing.T, _ hitbox.Backend) hitbox.Backend {
+		s, _ := newStore(t, redisstore.Options{}) // the same server, a prefix of its own
+		return s
+	}})
 }
 
 // TestClusterConformance runs the backend contract on a three-master
@@ -32,7 +37,10 @@ func TestClusterConformance(t *testing.T) {
 	hitboxtest.TestBackend(t, func(t *testing.T, _ *hitboxtest.Clock) hitbox.Backend {
 		s, _ := newClusterStore(t, redisstore.Options{MaxValueSize: 1 << 20})
 		return s
-	}, hitboxtest.Options{RealTime: true, MaxValueSize: 1 << 20})
+	}, hitboxtest.Options{RealTime: true, MaxValueSize: 1 << 20, Sibling: func(t *testing.T, _ hitbox.Backend) hitbox.Backend {
+		s, _ := newClusterStore(t, redisstore.Options{MaxValueSize: 1 << 20})
+		return s
+	}})
 }
 
 // TestRingConformance runs the backend contract through a go-redis Ring of
@@ -44,7 +52,7 @@ func TestRingConformance(t *testing.T) {
 		"shared":  redistest.Shared(t).Addr,
 		"private": redistest.Start(t).Addr,
 	}
-	hitboxtest.TestBackend(t, func(t *testing.T, _ *hitboxtest.Clock) hitbox.Backend {
+	newRingStore := func(t *testing.T) *redisstore.Store {
 		rdb := redis.NewRing(&redis.RingOptions{Addrs: shards, ContextTimeoutEnabled: true})
 		t.Cleanup(func() { _ = rdb.Close() })
 		s, err := redisstore.New(rdb, redisstore.Options{Prefix: redistest.Prefix(t)})
@@ -52,5 +60,10 @@ func TestRingConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		return s
-	}, hitboxtest.Options{RealTime: true, MaxValueSize: 4 << 20})
+	}
+	hitboxtest.TestBackend(t, func(t *testing.T, _ *hitboxtest.Clock) hitbox.Backend {
+		return newRingStore(t)
+	}, hitboxtest.Options{RealTime: true, MaxValueSize: 4 << 20, Sibling: func(t *testing.T, _ hitbox.Backend) hitbox.Backend {
+		return newRingStore(t)
+	}})
 }

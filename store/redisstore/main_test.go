@@ -109,3 +109,16 @@ func (r *recorder) last(name string) []any {
 	}
 	return nil
 }
+
+// count returns how many commands named name were sent.
+func (r *recorder) count(name string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, c := range r.cmds {
+		if s, _ := c[0].(string); s == name {
+			n++
+		}
+	}
+	return n
+}

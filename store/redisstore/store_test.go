@@ -541,3 +541,104 @@ func TestClear(t *testing.T) {
 		}
 	})
 }
+
+// TestClearPrefix checks that ClearPrefix removes the keys under the store
+// prefix followed by its own, over several SCAN pages, and nothing else:
+// not keys a glob would match, not another store's keys under the same
+// relative prefix, and, for a store without a prefix, not keys of the
+// database that do not start with it.
+func TestClearPrefix(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb := redistest.Shared(t).Client(t)
+	base := redistest.Prefix(t)
+	mk := func(prefix string) *redisstore.Store {
+		s, err := redisstore.New(rdb, redisstore.Options{Prefix: prefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	mine, other, bare := mk(base+"mine:"), mk(base+"other:"), mk("")
+	items := func(prefix string, n int) []hitbox.Item {
+		out := make([]hitbox.Item, n)
+		for i := range out {
+			out[i] = hitbox.Item{Key: fmt.Sprint(prefix, i), Entry: hitbox.Entry{Value: []byte("v")}}
+		}
+		return out
+	}
+	for _, s := range []*redisstore.Store{mine, other} {
+		for _, p := range []string{"t*:", "tx:", "t[*]:"} {
+			if err := s.SetMany(ctx, items(p, 2500)); err != nil { // several SCAN pages
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := mine.ClearPrefix(ctx, "t*:"); err != nil {
+		t.Fatal(err)
+	}
+	count := func(pattern string) int {
+		n := 0
+		iter := rdb.Scan(ctx, 0, pattern, 1000).Iterator()
+		for iter.Next(ctx) {
+			n++
+		}
+		if err := iter.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, tc := range []struct {
+		pattern string
+		want    int
+	}{
+		{base + `mine:t\*:*`, 0},
+		{base + "mine:tx:*", 2500},
+		{base + `mine:t\[\*\]:*`, 2500},
+		{base + "other:*", 7500},
+	} {
+		if n := count(tc.pattern); n != tc.want {
+			t.Errorf("%d keys match %s after ClearPrefix, want %d", n, tc.pattern, tc.want)
+		}
+	}
+
+	// A store without a prefix clears only what starts with the given one.
+	if err := bare.ClearPrefix(ctx, base+"mine:"); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(base + "mine:*"); n != 0 {
+		t.Errorf("%d keys left under a prefix cleared through a store without one", n)
+	}
+	if n := count(base + "other:*"); n != 7500 {
+		t.Errorf("%d keys left under another prefix, want 7500", n)
+	}
+	if err := bare.ClearPrefix(ctx, ""); !errors.Is(err, hitbox.ErrInvalidKey) {
+		t.Errorf("ClearPrefix(\"\") = %v, want ErrInvalidKey", err)
+	}
+	_ = other.Clear(ctx)
+}
+
+// TestRemove checks that Remove says whether Redis held the key, in one
+// UNLINK.
+func TestRemove(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, rdb := newStore(t, redisstore.Options{})
+	rec := &recorder{}
+	rdb.AddHook(rec)
+	if err := s.Set(ctx, "k", hitbox.Entry{Value: []byte("v")}); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []bool{true, false} {
+		removed, err := s.Remove(ctx, "k")
+		if err != nil || removed != want {
+			t.Fatalf("Remove %d = %v, %v; want %v, nil", i+1, removed, err, want)
+		}
+	}
+	if got := rec.last("unlink"); len(got) != 2 {
+		t.Errorf("Remove sent %v, want one UNLINK of the key", got)
+	}
+	if n := rec.count("get"); n != 0 {
+		t.Errorf("Remove read the key %d times, want none", n)
+	}
+}
