@@ -56,6 +56,9 @@ func TestBackend(t *testing.T, newBackend func(t *testing.T, clock *Clock) hitbo
 		{"empty batches do nothing", s.emptyBatches},
 		{"values over MaxValueSize are refused", s.maxSize},
 		{"Clear leaves the backend empty", s.clear},
+		{"ClearPrefix removes exactly the keys under the prefix", s.clearPrefix},
+		{"Clear and ClearPrefix stay inside the backend's namespace", s.namespace},
+		{"Remove says whether it removed", s.remove},
 		{"Close is idempotent and later operations fail with ErrClosed", s.close},
 		{"concurrent sets and gets of many keys are safe", s.concurrent},
 	} {
@@ -338,6 +341,11 @@ func (s *backendSuite) doneCtx(t *testing.T, ctx context.Context, want error) {
 			t.Errorf("Clear under a done context: %v, want an error wrapping %v", err, want)
 		}
 	}
+	if _, ok := b.(hitbox.PrefixClearer); ok {
+		if err := hitbox.ClearPrefix(ctx, b, "k"); !errors.Is(err, want) && !errors.Is(err, hitbox.ErrNotSupported) {
+			t.Errorf("ClearPrefix under a done context: %v, want an error wrapping %v", err, want)
+		}
+	}
 }
 
 func (s *backendSuite) batchGet(t *testing.T) {
@@ -484,6 +492,152 @@ func (s *backendSuite) clear(t *testing.T) {
 	mustGet(t, b, "after")
 }
 
+// prefixKeys are the keys clearPrefix writes: some under each prefix it
+// clears, and some that only a prefix read as a pattern, a prefix cut
+// short or a match anywhere in the key would remove.
+var prefixKeys = []string{"a:1", "a:2", "a:", "ab", "b:a:1", "A:1", "a*1", "a?", "[a]1", "a1", `a\1`, "xa:1"}
+
+func (s *backendSuite) clearPrefix(t *testing.T) {
+	b, _ := s.fresh(t)
+	pc, ok := b.(hitbox.PrefixClearer)
+	if !ok {
+		t.Skip("not a hitbox.PrefixClearer")
+	}
+	ctx := context.Background()
+	for _, k := range prefixKeys {
+		mustSet(t, b, k, hitbox.Entry{Value: []byte(k)})
+	}
+	if err := pc.ClearPrefix(ctx, ""); !errors.Is(err, hitbox.ErrInvalidKey) {
+		t.Errorf("ClearPrefix with an empty prefix: %v, want ErrInvalidKey (Clear removes everything)", err)
+	}
+	if err := hitbox.ClearPrefix(ctx, b, ""); !errors.Is(err, hitbox.ErrInvalidKey) {
+		t.Errorf("hitbox.ClearPrefix with an empty prefix: %v, want ErrInvalidKey", err)
+	}
+	gone := map[string]bool{}
+	for _, step := range []struct {
+		prefix string
+		clears []string
+	}{
+		{"a:", []string{"a:1", "a:2", "a:"}},
+		{"a*", []string{"a*1"}},
+		{"a?", []string{"a?"}},
+		{"[a]", []string{"[a]1"}},
+		{`a\`, []string{`a\1`}},
+	} {
+		err := hitbox.ClearPrefix(ctx, b, step.prefix)
+		if errors.Is(err, hitbox.ErrNotSupported) {
+			t.Skipf("ClearPrefix refused: %v", err)
+		}
+		if err != nil {
+			t.Fatalf("ClearPrefix(%q): %v", step.prefix, err)
+		}
+		for _, k := range step.clears {
+			gone[k] = true
+		}
+		for _, k := range prefixKeys {
+			e, err := b.Get(ctx, k)
+			switch {
+			case gone[k] && !isMiss(err):
+				t.Errorf("after ClearPrefix(%q), Get %q = %s, %v; want a miss", step.prefix, k, show(e.Value), err)
+			case !gone[k] && err != nil:
+				t.Errorf("after ClearPrefix(%q), Get %q: %v; the key is not under the prefix and must stay", step.prefix, k, err)
+			}
+		}
+		if t.Failed() {
+			return
+		}
+	}
+	mustSet(t, b, "a:after", hitbox.Entry{Value: []byte("v")})
+	mustGet(t, b, "a:after")
+}
+
+// namespace writes the same keys through the backend and its sibling and
+// clears the backend: the sibling's keys must stay.
+func (s *backendSuite) namespace(t *testing.T) {
+	if s.opts.Sibling == nil {
+		t.Skip("Options.Sibling is not set")
+	}
+	b, _ := s.fresh(t)
+	sib := s.opts.Sibling(t, b)
+	if sib == nil {
+		t.Fatal("Sibling returned nil")
+	}
+	ctx := context.Background()
+	keys := []string{"a:1", "z"}
+	write := func() {
+		for _, k := range keys {
+			mustSet(t, b, k, hitbox.Entry{Value: []byte("mine")})
+			mustSet(t, sib, k, hitbox.Entry{Value: []byte("sibling's")})
+		}
+	}
+	check := func(what string, mine []string) {
+		t.Helper()
+		for _, k := range mine {
+			wantMiss(t, b, k)
+		}
+		for _, k := range keys {
+			if e, err := sib.Get(ctx, k); err != nil || string(e.Value) != "sibling's" {
+				t.Errorf("after %s, the sibling's %q = %s, %v; want it untouched", what, k, show(e.Value), err)
+			}
+		}
+	}
+	tried := false
+	if _, ok := b.(hitbox.Clearer); ok {
+		write()
+		if err := hitbox.Clear(ctx, b); err == nil {
+			tried = true
+			check("Clear", keys)
+		} else if !errors.Is(err, hitbox.ErrNotSupported) {
+			t.Fatalf("Clear: %v", err)
+		}
+	}
+	if _, ok := b.(hitbox.PrefixClearer); ok {
+		write()
+		if err := hitbox.ClearPrefix(ctx, b, "a:"); err == nil {
+			tried = true
+			check(`ClearPrefix("a:")`, keys[:1])
+		} else if !errors.Is(err, hitbox.ErrNotSupported) {
+			t.Fatalf("ClearPrefix: %v", err)
+		}
+	}
+	if !tried {
+		t.Skip("neither Clear nor ClearPrefix is supported")
+	}
+}
+
+func (s *backendSuite) remove(t *testing.T) {
+	b, c := s.fresh(t)
+	ctx := context.Background()
+	for _, path := range paths(b) {
+		p := path.name + ":"
+		mustSet(t, b, p+"k", hitbox.Entry{Value: []byte("v")})
+		for _, step := range []struct {
+			key  string
+			want bool
+		}{
+			{p + "k", true},
+			{p + "k", false},
+			{p + "absent", false},
+		} {
+			removed, err := hitbox.Remove(ctx, path.b, step.key)
+			if err != nil {
+				t.Fatalf("%s Remove(%q): %v", path.name, step.key, err)
+			}
+			if removed != step.want {
+				t.Errorf("%s Remove(%q) = %v, want %v", path.name, step.key, removed, step.want)
+			}
+			wantMiss(t, b, step.key)
+		}
+		if !s.opts.RealTime {
+			mustSet(t, b, p+"old", hitbox.Entry{Value: []byte("v"), Expire: c.Now().Add(time.Minute)})
+			c.Advance(time.Minute)
+			if removed, err := hitbox.Remove(ctx, path.b, p+"old"); err != nil || removed {
+				t.Errorf("%s Remove of an expired entry = %v, %v; want false, nil", path.name, removed, err)
+			}
+		}
+	}
+}
+
 func (s *backendSuite) close(t *testing.T) {
 	b, _ := s.fresh(t)
 	cl, ok := b.(hitbox.Closer)
@@ -507,6 +661,11 @@ func (s *backendSuite) close(t *testing.T) {
 	if _, ok := b.(hitbox.Clearer); ok {
 		if err := hitbox.Clear(context.Background(), b); !errors.Is(err, hitbox.ErrClosed) && !errors.Is(err, hitbox.ErrNotSupported) {
 			t.Errorf("Clear after Close: %v, want ErrClosed", err)
+		}
+	}
+	if _, ok := b.(hitbox.PrefixClearer); ok {
+		if err := hitbox.ClearPrefix(context.Background(), b, "k"); !errors.Is(err, hitbox.ErrClosed) && !errors.Is(err, hitbox.ErrNotSupported) {
+			t.Errorf("ClearPrefix after Close: %v, want ErrClosed", err)
 		}
 	}
 }
@@ -608,7 +767,13 @@ func everyOpCtx(ctx context.Context, b hitbox.Backend, key string, e hitbox.Entr
 		"GetMany":    manyErr,
 		"SetMany":    hitbox.SetMany(ctx, b, []hitbox.Item{{Key: key, Entry: e}}),
 		"DeleteMany": hitbox.DeleteMany(ctx, b, []string{key}),
+		"Remove":     removeErr(ctx, b, key),
 	}
+}
+
+func removeErr(ctx context.Context, b hitbox.Backend, key string) error {
+	_, err := hitbox.Remove(ctx, b, key)
+	return err
 }
 
 func isMiss(err error) bool { return errors.Is(err, hitbox.ErrMiss) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path"
 	"strings"
 	"sync"
 	"testing"
@@ -59,7 +60,7 @@ func TestBroken(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			switch {
 			case b.store != nil:
-				hitboxtest.TestBackend(t, func(t *testing.T, c *hitboxtest.Clock) hitbox.Backend { return b.store(c) }, hitboxtest.Options{})
+				hitboxtest.TestBackend(t, func(t *testing.T, c *hitboxtest.Clock) hitbox.Backend { return b.store(c) }, b.opts)
 			case b.layer != nil:
 				hitboxtest.TestLayer(t, b.layer)
 			}
@@ -71,6 +72,7 @@ var broken = []struct {
 	name     string
 	store    func(c *hitboxtest.Clock) hitbox.Backend
 	layer    hitbox.Layer
+	opts     hitboxtest.Options
 	caughtBy []string // subtests that must fail
 }{
 	{
@@ -104,6 +106,26 @@ var broken = []struct {
 		name:     "a store whose batch reads come back reversed",
 		store:    func(c *hitboxtest.Clock) hitbox.Backend { return reversed{mapstore.New(mapstore.Options{Now: c.Now})} },
 		caughtBy: []string{"batch reads answer like single reads"},
+	},
+	{
+		name: "a store whose Clear reaches beyond its prefix",
+		store: func(c *hitboxtest.Clock) hitbox.Backend {
+			return &leaky{shared: mapstore.New(mapstore.Options{Now: c.Now}), prefix: "mine:"}
+		},
+		opts: hitboxtest.Options{Sibling: func(_ *testing.T, b hitbox.Backend) hitbox.Backend {
+			return &leaky{shared: b.(*leaky).shared, prefix: "other:"}
+		}},
+		caughtBy: []string{"Clear and ClearPrefix stay inside the backend's namespace"},
+	},
+	{
+		name:     "a store whose ClearPrefix reads the prefix as a pattern",
+		store:    func(c *hitboxtest.Clock) hitbox.Backend { return &naive{now: c.Now, glob: true} },
+		caughtBy: []string{"ClearPrefix removes exactly the keys under the prefix"},
+	},
+	{
+		name:     "a store whose Remove always says it removed",
+		store:    func(c *hitboxtest.Clock) hitbox.Backend { return boasting{mapstore.New(mapstore.Options{Now: c.Now})} },
+		caughtBy: []string{"Remove says whether it removed"},
 	},
 	{
 		name:     "a layer that replaces errors",
@@ -166,6 +188,7 @@ func (r reversed) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, 
 type naive struct {
 	now                                 func() time.Time
 	alias, immortal, dropStale, nilMiss bool
+	glob                                bool // ClearPrefix reads the prefix as a pattern, as an unescaped SCAN MATCH does
 
 	mu sync.Mutex
 	m  map[string]hitbox.Entry
@@ -215,5 +238,60 @@ func (n *naive) Delete(ctx context.Context, k string) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	delete(n.m, k)
+	return nil
+}
+
+// leaky keeps its keys under prefix in a map it shares with its siblings,
+// as stores on one server do, but clears the whole map, and clears by a
+// prefix without its own before it.
+type leaky struct {
+	shared *mapstore.Store
+	prefix string
+}
+
+func (l *leaky) Label() string { return "leaky" }
+func (l *leaky) Get(ctx context.Context, k string) (hitbox.Entry, error) {
+	if k == "" {
+		return hitbox.Entry{}, hitbox.ErrInvalidKey
+	}
+	return l.shared.Get(ctx, l.prefix+k)
+}
+func (l *leaky) Set(ctx context.Context, k string, e hitbox.Entry) error {
+	if k == "" {
+		return hitbox.ErrInvalidKey
+	}
+	return l.shared.Set(ctx, l.prefix+k, e)
+}
+func (l *leaky) Delete(ctx context.Context, k string) error {
+	if k == "" {
+		return hitbox.ErrInvalidKey
+	}
+	return l.shared.Delete(ctx, l.prefix+k)
+}
+func (l *leaky) Clear(ctx context.Context) error { return l.shared.Clear(ctx) }
+
+// boasting reports every Remove as having removed something.
+type boasting struct{ *mapstore.Store }
+
+func (b boasting) Remove(ctx context.Context, k string) (bool, error) {
+	_, err := b.Store.Remove(ctx, k)
+	return err == nil, err
+}
+
+func (n *naive) ClearPrefix(ctx context.Context, prefix string) error {
+	if err := errors.Join(ctx.Err(), hitbox.CheckKey(prefix)); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for k := range n.m {
+		match := strings.HasPrefix(k, prefix)
+		if n.glob {
+			match, _ = path.Match(prefix+"*", k)
+		}
+		if match {
+			delete(n.m, k)
+		}
+	}
 	return nil
 }

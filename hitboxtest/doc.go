@@ -41,6 +41,11 @@
 // context.DeadlineExceeded (even a store that does no I/O must look); batch
 // abilities answer exactly as the hitbox helpers' fallback loops do;
 // MaxValueSize is enforced with a *hitbox.SizeError; Clear empties;
+// ClearPrefix removes exactly the keys under its prefix (one read as a
+// pattern, as an unescaped Redis SCAN MATCH would, is caught) and refuses an
+// empty one; with Options.Sibling, Clear and ClearPrefix leave the keys of
+// another instance in the same storage under another namespace; Remove
+// says whether it removed a live entry, natively as through the fallback;
 // Close is idempotent and followed by hitbox.ErrClosed; concurrent use is
 // safe under -race.
 //
@@ -49,5 +54,6 @@
 // from the store stay visible to errors.Is, context values and deadlines
 // reach the store, cancelling a call held in the store returns
 // context.Canceled promptly, every optional ability is forwarded and a
-// batch reaches the store as a batch, and Clear and Close reach the store.
+// batch reaches the store as a batch, Remove reaches it as one Remove,
+// and Clear, ClearPrefix and Close reach the store.
 package hitboxtest

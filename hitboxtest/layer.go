@@ -36,9 +36,11 @@ const smallValue = 256
 // The layer may change values, keys and how entries are kept below it
 // (compress, encode, prefix); the suite only looks at what comes out of the
 // top and at which calls, errors and contexts reach the store. A layer may
-// refuse Clear with an error wrapping hitbox.ErrNotSupported and may refuse
-// values it finds too large with hitbox.ErrTooLarge (though it must accept
-// values of 256 bytes); everything else must pass through.
+// refuse Clear and ClearPrefix with an error wrapping hitbox.ErrNotSupported
+// (a layer that owns part of the keys clears its part with the store's
+// ClearPrefix instead) and may refuse values it finds too large with
+// hitbox.ErrTooLarge (though it must accept values of 256 bytes);
+// everything else must pass through.
 func TestLayer(t *testing.T, l hitbox.Layer) {
 	t.Helper()
 	if l == nil {
@@ -64,6 +66,7 @@ func TestLayer(t *testing.T, l hitbox.Layer) {
 		{"cancelling a call held in the store returns Canceled", s.cancelHeld},
 		{"batch calls reach the store as batches and answer like loops", s.batches},
 		{"Clear forwards", s.clear},
+		{"ClearPrefix and Remove forward", s.prefixAndRemove},
 		{"Close forwards and is idempotent", s.close},
 		{"concurrent calls through the layer are safe", s.concurrent},
 	} {
@@ -126,6 +129,12 @@ func (s *layerSuite) abilities(t *testing.T) {
 	}
 	if _, ok := top.(hitbox.Clearer); !ok {
 		t.Error("not a hitbox.Clearer: Clear would not reach the store")
+	}
+	if _, ok := top.(hitbox.PrefixClearer); !ok {
+		t.Error("not a hitbox.PrefixClearer: ClearPrefix would not reach the store")
+	}
+	if _, ok := top.(hitbox.Remover); !ok {
+		t.Error("not a hitbox.Remover: Remove would turn into a Get and a Delete above the store")
 	}
 	if _, ok := top.(hitbox.Closer); !ok {
 		t.Error("not a hitbox.Closer: Close would not reach the store")
@@ -274,6 +283,13 @@ func (s *layerSuite) failures(t *testing.T) {
 		{"DeleteMany", (*faulty.Backend).FailDelete, func(b hitbox.Backend) error {
 			return hitbox.DeleteMany(ctx, b, []string{"k", "j"})
 		}},
+		{"Remove", (*faulty.Backend).FailDelete, func(b hitbox.Backend) error {
+			_, err := hitbox.Remove(ctx, b, "k")
+			return err
+		}},
+		{"ClearPrefix", (*faulty.Backend).FailAll, func(b hitbox.Backend) error {
+			return hitbox.ClearPrefix(ctx, b, "k")
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -299,10 +315,19 @@ func (s *layerSuite) failures(t *testing.T) {
 	})
 }
 
-// refusedClear reports whether the layer itself refused Clear, which it may
-// do when clearing the store would clear more than its own keys.
+// refusedClear reports whether the layer itself refused Clear (or
+// ClearPrefix), which it may do when clearing the store would clear more
+// than its own keys: the call reached the store neither as a Clear nor as
+// a ClearPrefix.
 func refusedClear(st stack, err error) bool {
-	return errors.Is(err, hitbox.ErrNotSupported) && st.fault.Calls(hitbox.OpClear) == 0
+	return errors.Is(err, hitbox.ErrNotSupported) && clears(st) == 0
+}
+
+// clears counts the calls that reached the store as a Clear or a
+// ClearPrefix: a layer that owns part of the keys (Prefix) clears its part
+// with ClearPrefix.
+func clears(st stack) int {
+	return st.fault.Calls(hitbox.OpClear) + st.fault.Calls(hitbox.OpClearPrefix)
 }
 
 type ctxKey struct{}
@@ -316,9 +341,9 @@ func (s *layerSuite) contexts(t *testing.T) {
 			deadline := time.Now().Add(time.Hour)
 			ctx, cancel := context.WithDeadline(context.WithValue(context.Background(), ctxKey{}, "marked"), deadline)
 			defer cancel()
-			before := st.fault.Calls(hitbox.OpClear)
+			before := clears(st)
 			err := call(ctx, st.top)
-			if name == "Clear" && st.fault.Calls(hitbox.OpClear) == before && refusedClear(st, err) {
+			if (name == "Clear" || name == "ClearPrefix") && clears(st) == before && refusedClear(st, err) {
 				t.Skipf("the layer refuses Clear: %v", err)
 			}
 			seen := st.fault.Seen()
@@ -353,7 +378,12 @@ func ctxCalls() map[string]func(ctx context.Context, b hitbox.Backend) error {
 		"DeleteMany": func(ctx context.Context, b hitbox.Backend) error {
 			return hitbox.DeleteMany(ctx, b, []string{"k", "absent"})
 		},
-		"Clear": func(ctx context.Context, b hitbox.Backend) error { return hitbox.Clear(ctx, b) },
+		"Remove": func(ctx context.Context, b hitbox.Backend) error {
+			_, err := hitbox.Remove(ctx, b, "k")
+			return err
+		},
+		"Clear":       func(ctx context.Context, b hitbox.Backend) error { return hitbox.Clear(ctx, b) },
+		"ClearPrefix": func(ctx context.Context, b hitbox.Backend) error { return hitbox.ClearPrefix(ctx, b, "k") },
 	}
 }
 
@@ -363,8 +393,8 @@ func (s *layerSuite) cancelHeld(t *testing.T) {
 			t.Parallel()
 			st := s.fresh(t)
 			mustSet(t, st.top, "k", hitbox.Entry{Value: []byte("v")})
-			if name == "Clear" {
-				if err := hitbox.Clear(context.Background(), st.top); refusedClear(st, err) {
+			if name == "Clear" || name == "ClearPrefix" {
+				if err := call(context.Background(), st.top); refusedClear(st, err) {
 					t.Skipf("the layer refuses Clear: %v", err)
 				}
 			}
@@ -477,10 +507,57 @@ func (s *layerSuite) clear(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Clear: %v", err)
 	}
-	if n := st.fault.Calls(hitbox.OpClear); n != 1 {
-		t.Errorf("Clear reached the store %d times, want once", n)
+	if n := clears(st); n != 1 {
+		t.Errorf("Clear reached the store as %d Clear or ClearPrefix calls, want one", n)
 	}
 	wantMiss(t, st.top, "a")
+}
+
+// prefixAndRemove checks that ClearPrefix removes what the layer wrote
+// under the prefix and no more, and that Remove reaches the store as one
+// Remove and says whether there was an entry.
+func (s *layerSuite) prefixAndRemove(t *testing.T) {
+	st := s.fresh(t)
+	ctx := context.Background()
+	f := st.fault
+	for _, k := range []string{"p:1", "p:2", "q:1", "pq"} {
+		mustSet(t, st.top, k, hitbox.Entry{Value: []byte(k)})
+	}
+	before := clears(st)
+	err := hitbox.ClearPrefix(ctx, st.top, "p:")
+	switch {
+	case refusedClear(st, err):
+		t.Logf("the layer refuses ClearPrefix: %v", err)
+	case err != nil:
+		t.Fatalf("ClearPrefix: %v", err)
+	default:
+		if n := clears(st) - before; n != 1 {
+			t.Errorf("ClearPrefix reached the store as %d Clear or ClearPrefix calls, want one", n)
+		}
+		wantMiss(t, st.top, "p:1")
+		wantMiss(t, st.top, "p:2")
+		mustGet(t, st.top, "q:1")
+		mustGet(t, st.top, "pq")
+	}
+
+	gets, dels, removes := f.Calls(hitbox.OpGet), f.Calls(hitbox.OpDelete), f.Calls(hitbox.OpRemove)
+	for _, step := range []struct {
+		key  string
+		want bool
+	}{{"q:1", true}, {"q:1", false}, {"absent", false}} {
+		removed, err := hitbox.Remove(ctx, st.top, step.key)
+		if err != nil {
+			t.Fatalf("Remove(%q): %v", step.key, err)
+		}
+		if removed != step.want {
+			t.Errorf("Remove(%q) = %v, want %v", step.key, removed, step.want)
+		}
+	}
+	if f.Calls(hitbox.OpRemove)-removes != 3 || f.Calls(hitbox.OpGet) != gets || f.Calls(hitbox.OpDelete) != dels {
+		t.Errorf("three Removes reached the store as %d Remove, %d Get and %d Delete calls, want Remove only",
+			f.Calls(hitbox.OpRemove)-removes, f.Calls(hitbox.OpGet)-gets, f.Calls(hitbox.OpDelete)-dels)
+	}
+	wantMiss(t, st.top, "q:1")
 }
 
 func (s *layerSuite) close(t *testing.T) {

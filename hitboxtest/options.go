@@ -1,5 +1,11 @@
 package hitboxtest
 
+import (
+	"testing"
+
+	"github.com/hitbox-go/hitbox"
+)
+
 // Options tune the suite; the zero value suits an in-process store on the
 // fake clock.
 type Options struct {
@@ -20,4 +26,13 @@ type Options struct {
 	// zero Stale back instead of the one set. Leave it false when the store
 	// keeps Stale: then it must come back exactly.
 	DropsStale bool
+
+	// Sibling, when set, returns a second backend over the same storage as
+	// b (the same server and database, the same shared map) in a namespace
+	// of its own, such as a store with another key prefix; neither
+	// namespace may contain the other. The suite writes through both and
+	// checks that Clear and ClearPrefix of b leave the sibling's keys.
+	// Register cleanup with t.Cleanup. Leave it nil for a backend that is
+	// alone in its storage (an in-process store).
+	Sibling func(t *testing.T, b hitbox.Backend) hitbox.Backend
 }

@@ -30,8 +30,20 @@ func (f forward) DeleteMany(ctx context.Context, keys []string) error {
 	return hitbox.DeleteMany(ctx, f.next, keys)
 }
 
+// Remove removes key from the wrapped backend and says whether it held a
+// live entry, in one call when it can.
+func (f forward) Remove(ctx context.Context, key string) (bool, error) {
+	return hitbox.Remove(ctx, f.next, key)
+}
+
 // Clear empties the wrapped backend when it is a Clearer.
 func (f forward) Clear(ctx context.Context) error { return hitbox.Clear(ctx, f.next) }
+
+// ClearPrefix removes the wrapped backend's keys under prefix when it is a
+// PrefixClearer.
+func (f forward) ClearPrefix(ctx context.Context, prefix string) error {
+	return hitbox.ClearPrefix(ctx, f.next, prefix)
+}
 
 // Close releases the wrapped backend's resources when it is a Closer.
 func (f forward) Close() error { return hitbox.Close(f.next) }

@@ -15,9 +15,11 @@ import (
 // of a stored key always ends the namespace. Without a separator, "ab" +
 // "c" and "a" + "bc" would meet.
 //
-// Clear is refused with an error wrapping hitbox.ErrNotSupported: the store
-// below would clear every namespace, not only p. Prefix panics when p is
-// empty.
+// Clear removes exactly the keys under p, through the store's ClearPrefix
+// (hitbox.PrefixClearer): other namespaces stay. Over a store without that
+// ability Clear fails with an error wrapping hitbox.ErrNotSupported rather
+// than clear every namespace. ClearPrefix(q) clears p+q. Prefix panics when
+// p is empty.
 func Prefix(p string) hitbox.Layer {
 	if p == "" {
 		panic("hitbox/layer: Prefix needs a non-empty prefix")
@@ -79,9 +81,27 @@ func (l *prefixed) DeleteMany(ctx context.Context, keys []string) error {
 	return hitbox.DeleteMany(ctx, l.next, ks)
 }
 
-func (l *prefixed) Clear(context.Context) error {
-	return &hitbox.Error{Op: hitbox.OpClear, Backend: l.Label(),
-		Err: fmt.Errorf("prefix %q: the store below would clear every namespace: %w", l.p, hitbox.ErrNotSupported)}
+func (l *prefixed) Remove(ctx context.Context, key string) (bool, error) {
+	if key == "" {
+		return false, l.invalid(hitbox.OpRemove)
+	}
+	return hitbox.Remove(ctx, l.next, l.p+key)
+}
+
+func (l *prefixed) Clear(ctx context.Context) error {
+	if _, ok := l.next.(hitbox.PrefixClearer); !ok {
+		return &hitbox.Error{Op: hitbox.OpClear, Backend: l.Label(),
+			Err: fmt.Errorf("prefix %q: the store below cannot clear one namespace, and Clear would clear them all: %w", l.p, hitbox.ErrNotSupported)}
+	}
+	return hitbox.ClearPrefix(ctx, l.next, l.p)
+}
+
+// An empty q is refused, as everywhere: Clear is the way to clear all of p.
+func (l *prefixed) ClearPrefix(ctx context.Context, q string) error {
+	if q == "" {
+		return l.invalid(hitbox.OpClearPrefix)
+	}
+	return hitbox.ClearPrefix(ctx, l.next, l.p+q)
 }
 
 func (l *prefixed) keys(op string, keys []string) ([]string, error) {

@@ -3,6 +3,7 @@ package layer_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -96,14 +97,91 @@ func TestPrefixReads(t *testing.T) {
 	}
 }
 
+// A namespace is cleared through the store's ClearPrefix, so the
+// neighbours stay; ClearPrefix and Remove map their argument into the
+// namespace.
+func TestPrefixClearAndRemove(t *testing.T) {
+	t.Parallel()
+	v := hitbox.Entry{Value: []byte("v")}
+	tests := []struct {
+		name string
+		run  func(ctx context.Context, users hitbox.Backend) error
+		want []string // the store's keys afterwards
+	}{
+		{"Clear removes every key of its namespace and no other.",
+			func(ctx context.Context, users hitbox.Backend) error { return hitbox.Clear(ctx, users) },
+			[]string{"orders:1", "orders:users:1", "users"}},
+		{"ClearPrefix(q) removes the namespace's keys that start with q.",
+			func(ctx context.Context, users hitbox.Backend) error { return hitbox.ClearPrefix(ctx, users, "a") },
+			[]string{"users:1", "orders:1", "orders:users:1", "users"}},
+		{"ClearPrefix with an empty prefix is refused rather than clearing the namespace.",
+			func(ctx context.Context, users hitbox.Backend) error {
+				if err := hitbox.ClearPrefix(ctx, users, ""); !errors.Is(err, hitbox.ErrInvalidKey) {
+					return fmt.Errorf("ClearPrefix(\"\") = %v, want ErrInvalidKey", err)
+				}
+				return nil
+			},
+			[]string{"users:1", "users:a1", "users:a2", "orders:1", "orders:users:1", "users"}},
+		{"Remove removes the namespace's key and says so.",
+			func(ctx context.Context, users hitbox.Backend) error {
+				if removed, err := hitbox.Remove(ctx, users, "1"); err != nil || !removed {
+					return fmt.Errorf("Remove = %v, %v; want true", removed, err)
+				}
+				if removed, err := hitbox.Remove(ctx, users, "1"); err != nil || removed {
+					return fmt.Errorf("second Remove = %v, %v; want false", removed, err)
+				}
+				return nil
+			},
+			[]string{"users:a1", "users:a2", "orders:1", "orders:users:1", "users"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			store := mapstore.New(mapstore.Options{})
+			for _, k := range []string{"users:1", "users:a1", "users:a2", "orders:1", "orders:users:1", "users"} {
+				if err := store.Set(ctx, k, v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := tt.run(ctx, layer.Prefix("users:")(store)); err != nil {
+				t.Fatal(err)
+			}
+			if n := store.Len(); n != len(tt.want) {
+				t.Errorf("the store holds %d keys, want %d", n, len(tt.want))
+			}
+			for _, k := range tt.want {
+				if _, err := store.Get(ctx, k); err != nil {
+					t.Errorf("Get %q: %v", k, err)
+				}
+			}
+		})
+	}
+}
+
+// clearOnly is a store that can clear everything but not one prefix.
+type clearOnly struct {
+	*mapstore.Basic
+	s *mapstore.Store
+}
+
+func (c clearOnly) Clear(ctx context.Context) error { return c.s.Clear(ctx) }
+
 // Clearing one namespace through a store that can only clear everything
 // would wipe its neighbours, so Prefix refuses.
 func TestPrefixClearRefused(t *testing.T) {
 	t.Parallel()
+	ctx := context.Background()
 	store := mapstore.New(mapstore.Options{})
-	err := hitbox.Clear(context.Background(), layer.Prefix("users:")(store))
+	if err := store.Set(ctx, "orders:1", hitbox.Entry{Value: []byte("v")}); err != nil {
+		t.Fatal(err)
+	}
+	err := hitbox.Clear(ctx, layer.Prefix("users:")(clearOnly{store.Basic(), store}))
 	if !errors.Is(err, hitbox.ErrNotSupported) {
 		t.Fatalf("got %v, want ErrNotSupported", err)
+	}
+	if store.Len() != 1 {
+		t.Fatalf("the store holds %d keys after a refused Clear, want 1", store.Len())
 	}
 }
 

@@ -70,6 +70,19 @@ func (l *timed) Clear(ctx context.Context) error {
 	return l.check(ctx, c, hitbox.Clear(c, l.next))
 }
 
+func (l *timed) Remove(ctx context.Context, key string) (bool, error) {
+	c, cancel := l.bound(ctx)
+	defer cancel()
+	removed, err := hitbox.Remove(c, l.next, key)
+	return removed, l.check(ctx, c, err)
+}
+
+func (l *timed) ClearPrefix(ctx context.Context, prefix string) error {
+	c, cancel := l.bound(ctx)
+	defer cancel()
+	return l.check(ctx, c, hitbox.ClearPrefix(c, l.next, prefix))
+}
+
 func nop() {}
 
 // bound returns ctx itself when its deadline is no later than d from now,

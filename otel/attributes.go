@@ -17,7 +17,8 @@ import (
 // ended with, absent on success.
 const (
 	// OperationKey names the operation: get, set, delete, getmany,
-	// setmany, deletemany or clear (the Op of a *hitbox.Error).
+	// setmany, deletemany, remove, clear or clearprefix (the Op of a
+	// *hitbox.Error).
 	OperationKey = attribute.Key("hitbox.operation")
 	// BackendKey is the label of the wrapped backend (its Label(), or the
 	// one given with WithLabel).
@@ -62,7 +63,7 @@ const (
 const (
 	ResultHit   = "hit"   // a fresh entry was returned
 	ResultStale = "stale" // an entry past its Stale deadline was returned
-	ResultMiss  = "miss"  // nothing under the key: an answer, not an error
+	ResultMiss  = "miss"  // nothing under the key: an answer, not an error (a remove of an absent key, too)
 	ResultOK    = "ok"    // a write, delete, clear or batch succeeded
 	ResultError = "error" // the operation failed; ErrorTypeKey says how
 )
@@ -84,11 +85,14 @@ const (
 	opSetMany
 	opDeleteMany
 	opClear
+	opRemove
+	opClearPrefix
 	numOps
 )
 
 // opNames match the Op of a *hitbox.Error.
-var opNames = [numOps]string{hitbox.OpGet, hitbox.OpSet, hitbox.OpDelete, hitbox.OpGetMany, hitbox.OpSetMany, hitbox.OpDeleteMany, hitbox.OpClear}
+var opNames = [numOps]string{hitbox.OpGet, hitbox.OpSet, hitbox.OpDelete, hitbox.OpGetMany, hitbox.OpSetMany, hitbox.OpDeleteMany, hitbox.OpClear,
+	hitbox.OpRemove, hitbox.OpClearPrefix}
 
 // outcome is how one operation (or one key of a batch) ended: a result and,
 // for errors, an error class. It indexes pre-built attribute sets.
@@ -169,6 +173,15 @@ func classify(err error) outcome {
 		return outNotSupported
 	}
 	return outOther
+}
+
+// removeOutcome returns the outcome of a Remove: ok when it removed an
+// entry, a miss when there was none.
+func removeOutcome(removed bool, err error) outcome {
+	if err == nil && !removed {
+		return outMiss
+	}
+	return classify(err)
 }
 
 // readOutcome returns the outcome of a Get that returned e and err,

@@ -48,8 +48,8 @@
 // # Spans
 //
 // The Trace layer starts one span per call, named hitbox.get, hitbox.set,
-// hitbox.delete, hitbox.getmany, hitbox.setmany, hitbox.deletemany or
-// hitbox.clear, of kind internal (WithSpanKind changes it, for a store
+// hitbox.delete, hitbox.getmany, hitbox.setmany, hitbox.deletemany,
+// hitbox.remove, hitbox.clear or hitbox.clearprefix, of kind internal (WithSpanKind changes it, for a store
 // that does network I/O). A failed call records its error and sets the
 // span's status to Error; a miss is an answer, not an error, and leaves the
 // status unset. Trace layers at several depths of a pipeline give nested
@@ -63,10 +63,12 @@
 // general conventions, for what they define it as.
 //
 //	Attribute            On              Values
-//	hitbox.operation     metrics, spans  get, set, delete, getmany, setmany, deletemany, clear
+//	hitbox.operation     metrics, spans  get, set, delete, getmany, setmany, deletemany, remove, clear,
+//	                                     clearprefix
 //	hitbox.backend       metrics, spans  the wrapped backend's Label(), or WithLabel's value
 //	hitbox.level         metrics, spans  WithLevel's value (a tier level such as l1); absent by default
-//	hitbox.result        metrics, spans  hit, stale, miss (gets); ok (writes, deletes, clears, batches); error
+//	hitbox.result        metrics, spans  hit, stale, miss (gets; a remove of an absent key);
+//	                                     ok (writes, deletes, clears, batches); error
 //	error.type           metrics, spans  only with result error: corrupt, too_large, unavailable, timeout,
 //	                                     canceled, closed, invalid_key, not_supported, other
 //	hitbox.io.direction  hitbox.io       read, write

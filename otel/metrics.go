@@ -304,6 +304,30 @@ func (m *metered) Clear(ctx context.Context) error {
 	return err
 }
 
+// Remove removes key below, in one call when it can, and counts a
+// removed entry as ok and an absent one as a miss.
+func (m *metered) Remove(ctx context.Context, key string) (bool, error) {
+	if !m.on(ctx) {
+		return hitbox.Remove(ctx, m.next, key)
+	}
+	start := m.now()
+	removed, err := hitbox.Remove(ctx, m.next, key)
+	m.record(ctx, opRemove, removeOutcome(removed, err), 1, m.now().Sub(start))
+	return removed, err
+}
+
+// ClearPrefix removes the keys under prefix below, when it can, and counts
+// it.
+func (m *metered) ClearPrefix(ctx context.Context, prefix string) error {
+	if !m.on(ctx) {
+		return hitbox.ClearPrefix(ctx, m.next, prefix)
+	}
+	start := m.now()
+	err := hitbox.ClearPrefix(ctx, m.next, prefix)
+	m.record(ctx, opClearPrefix, classify(err), 1, m.now().Sub(start))
+	return err
+}
+
 // Close stops publishing the figures of a Reporter below, then closes the
 // backend below. Close is not counted: it takes no context.
 func (m *metered) Close() error {

@@ -308,6 +308,34 @@ func metricsCases() []metricsCase {
 			},
 			ops: []point{{"clear", "ok", "", 1}},
 		},
+		{
+			name: "A prefix clear counts once as ok.",
+			do: func(ctx context.Context, b hitbox.Backend, _ fixture) error {
+				return hitbox.ClearPrefix(ctx, b, "f")
+			},
+			ops: []point{{"clearprefix", "ok", "", 1}},
+		},
+		{
+			name: "A remove of a present key counts as ok.",
+			do: func(ctx context.Context, b hitbox.Backend, _ fixture) error {
+				if removed, err := hitbox.Remove(ctx, b, keyFresh); err != nil || !removed {
+					return fmt.Errorf("Remove = %v, %v; want true", removed, err)
+				}
+				return nil
+			},
+			ops:  []point{{"remove", "ok", "", 1}},
+			durs: []point{{"remove", "ok", "", 1}},
+		},
+		{
+			name: "A remove of an absent key counts as a miss.",
+			do: func(ctx context.Context, b hitbox.Backend, _ fixture) error {
+				if removed, err := hitbox.Remove(ctx, b, keyAbsent); err != nil || removed {
+					return fmt.Errorf("Remove = %v, %v; want false", removed, err)
+				}
+				return nil
+			},
+			ops: []point{{"remove", "miss", "", 1}},
+		},
 	}
 	for _, c := range errorClasses {
 		cases = append(cases, metricsCase{

@@ -19,9 +19,10 @@ import (
 
 // Trace returns a layer that starts one span per operation of the backend
 // it wraps, named after it: hitbox.get, hitbox.set, hitbox.delete,
-// hitbox.getmany, hitbox.setmany, hitbox.deletemany and hitbox.clear. Each
-// span carries the backend label, the result (hit, stale, miss, ok or
-// error) and the value size (see the package doc); a failure is recorded
+// hitbox.getmany, hitbox.setmany, hitbox.deletemany, hitbox.remove,
+// hitbox.clear and hitbox.clearprefix. Each span carries the backend label,
+// the result (hit, stale, miss, ok or error; a remove of an absent key is a
+// miss) and the value size (see the package doc); a failure is recorded
 // on its span with an error status and error.type, while a miss is an
 // answer and leaves the status unset. Keys are never recorded; WithKeyHash
 // records a hash instead.
@@ -274,6 +275,33 @@ func (t *traced) Clear(ctx context.Context) error {
 	}
 	ctx, span := t.tracer.Start(ctx, spanNames[opClear], t.start[opClear]...)
 	err := hitbox.Clear(ctx, t.next)
+	t.end(span, classify(err), err, -1)
+	return err
+}
+
+// Remove removes key below, in one call when it can, inside a
+// hitbox.remove span whose result is ok when an entry was removed and miss
+// when there was none.
+func (t *traced) Remove(ctx context.Context, key string) (bool, error) {
+	if t.off {
+		return hitbox.Remove(ctx, t.next, key)
+	}
+	ctx, span := t.tracer.Start(ctx, spanNames[opRemove], t.start[opRemove]...)
+	t.keyHash(span, key)
+	removed, err := hitbox.Remove(ctx, t.next, key)
+	t.end(span, removeOutcome(removed, err), err, -1)
+	return removed, err
+}
+
+// ClearPrefix removes the keys under prefix below, when it can, inside a
+// hitbox.clearprefix span. The prefix is not recorded: like a key, it may
+// name a tenant.
+func (t *traced) ClearPrefix(ctx context.Context, prefix string) error {
+	if t.off {
+		return hitbox.ClearPrefix(ctx, t.next, prefix)
+	}
+	ctx, span := t.tracer.Start(ctx, spanNames[opClearPrefix], t.start[opClearPrefix]...)
+	err := hitbox.ClearPrefix(ctx, t.next, prefix)
 	t.end(span, classify(err), err, -1)
 	return err
 }

@@ -130,6 +130,36 @@ func traceCases() []traceCase {
 			span:  "hitbox.clear",
 			attrs: kv(res("ok")),
 		},
+		{
+			name: "A prefix clear span says ok and does not record the prefix.",
+			do: func(ctx context.Context, b hitbox.Backend, _ fixture) error {
+				return hitbox.ClearPrefix(ctx, b, "f")
+			},
+			span:  "hitbox.clearprefix",
+			attrs: kv(res("ok")),
+		},
+		{
+			name: "A remove span of a present key says ok.",
+			do: func(ctx context.Context, b hitbox.Backend, _ fixture) error {
+				if removed, err := hitbox.Remove(ctx, b, keyFresh); err != nil || !removed {
+					return fmt.Errorf("Remove = %v, %v; want true", removed, err)
+				}
+				return nil
+			},
+			span:  "hitbox.remove",
+			attrs: kv(res("ok")),
+		},
+		{
+			name: "A remove span of an absent key says miss, which is no error.",
+			do: func(ctx context.Context, b hitbox.Backend, _ fixture) error {
+				if removed, err := hitbox.Remove(ctx, b, keyAbsent); err != nil || removed {
+					return fmt.Errorf("Remove = %v, %v; want false", removed, err)
+				}
+				return nil
+			},
+			span:  "hitbox.remove",
+			attrs: kv(res("miss")),
+		},
 	}
 	for _, c := range errorClasses {
 		cases = append(cases, traceCase{
