@@ -27,10 +27,12 @@
 // bytes, so each is written once for every type.
 //
 // A Backend may also have optional abilities, each a small interface of its
-// own: BatchGetter, BatchSetter, BatchDeleter, Clearer, Closer. The package
-// helpers GetMany, SetMany, DeleteMany, Clear and Close use an ability when
-// the backend has it and fall back to a loop when it does not, so callers
-// never test for one.
+// own: BatchGetter, BatchSetter, BatchDeleter, Remover, Clearer,
+// PrefixClearer, Closer. The package helpers GetMany, SetMany, DeleteMany,
+// Remove, Clear, ClearPrefix and Close use an ability when the backend has
+// it and fall back (a loop; a Get then a Delete for Remove) when it does
+// not, so callers never test for one. Clear and ClearPrefix have no safe
+// fallback and say ErrNotSupported instead.
 //
 // # Shared contracts
 //

@@ -20,8 +20,9 @@
 // Every layer is transparent to what it does not own: misses and errors
 // pass up wrapped, never replaced; contexts pass down; batch reads and
 // writes stay batches (each layer implements BatchGetter, BatchSetter,
-// BatchDeleter, Clearer and Closer through the hitbox helpers); Label is the
-// store's, and Unwrap returns the next backend down. Bytes a layer cannot
-// read back are an error wrapping hitbox.ErrCorrupt, never a panic, and the
-// layer deletes the damaged key so the next read is a plain miss.
+// BatchDeleter, Remover, Clearer, PrefixClearer and Closer through the
+// hitbox helpers); Label is the store's, and Unwrap returns the next
+// backend down. Bytes a layer cannot read back are an error wrapping
+// hitbox.ErrCorrupt, never a panic, and the layer deletes the damaged key so
+// the next read is a plain miss.
 package layer

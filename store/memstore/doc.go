@@ -46,4 +46,11 @@
 //
 // Options.MaxTTL bounds every entry's life and lets bigcache's cleaning
 // goroutine reclaim old entries; Close stops that goroutine.
+//
+// # Abilities
+//
+// The store reads, writes and deletes in batches, clears, and removes
+// (Remove says whether a live entry was there). ClearPrefix works, but
+// bigcache keeps no index of keys: it walks and copies every entry the
+// store holds, so it costs as much as the whole store, not the namespace.
 package memstore

@@ -30,8 +30,11 @@
 // grouped by hash slot and the commands pipelined, which go-redis sends to
 // every node at once, so no command ever spans slots. Clear walks the keys
 // under Prefix with SCAN on every master and removes them with UNLINK; it
-// never flushes a database, and refuses to run without a Prefix. See
-// Options.Prefix for hash tags.
+// never flushes a database, and refuses to run without a Prefix.
+// ClearPrefix does the same for the keys under Prefix followed by its
+// argument (one namespace: a tenant, a version, a layer.Prefix's keys).
+// Remove is Delete that says whether the key was there, from UNLINK's count.
+// See Options.Prefix for hash tags.
 //
 // # Errors
 //
