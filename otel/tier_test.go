@@ -88,7 +88,7 @@ func TestTraceTierPath(t *testing.T) {
 		},
 		{
 			name: "A race read names the level that won it.",
-			opts: tier.Options{Read: tier.Race},
+			opts: tier.Options{Read: tier.ReadRace},
 			prepare: func(t *testing.T, fx tierFixture) {
 				must(t, fx.l1.Delete(context.Background(), keyFresh))
 			},
@@ -98,7 +98,7 @@ func TestTraceTierPath(t *testing.T) {
 		},
 		{
 			name: "A parallel read names the level whose answer it kept.",
-			opts: tier.Options{Read: tier.Parallel},
+			opts: tier.Options{Read: tier.ReadParallel},
 			key:  keyFresh,
 			path: "tier.l1",
 		},
@@ -241,7 +241,7 @@ func TestTraceNoTier(t *testing.T) {
 // key, and none another's.
 func TestTraceTierConcurrent(t *testing.T) {
 	t.Parallel()
-	fx := newTierFixture(t, tier.Options{Read: tier.Race})
+	fx := newTierFixture(t, tier.Options{Read: tier.ReadRace})
 	ctx := context.Background()
 	// keyStale starts in L2 only, and is copied to L1 by the first hit.
 	must(t, fx.l2.Set(ctx, keyStale, hitbox.Entry{Value: []byte("l2"), Expire: t0.Add(time.Hour)}))

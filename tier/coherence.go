@@ -2,6 +2,8 @@ package tier
 
 import (
 	"context"
+	"sync"
+	"time"
 
 	"github.com/hitbox-go/hitbox"
 )
@@ -53,4 +55,98 @@ func (t *Tier) invalidate(inv hitbox.Invalidation) {
 		}
 		t.guard.end(ch)
 	}
+}
+
+// expectOwn notes that the tier is writing items, so the bus echo of the
+// write (one with no origin) is not taken for another instance's change.
+func (t *Tier) expectOwn(items []hitbox.Item) {
+	if t.own.window <= 0 {
+		return
+	}
+	now := t.now()
+	for _, it := range items {
+		t.own.expect(it.Key, now)
+	}
+}
+
+// cancelOwn takes back expectOwn for items no shared level stored: no
+// echo will come.
+func (t *Tier) cancelOwn(items []hitbox.Item) {
+	if t.own.window <= 0 {
+		return
+	}
+	for _, it := range items {
+		t.own.cancel(it.Key)
+	}
+}
+
+// ownWrites counts this tier's recent writes per key, for a bus whose
+// messages carry no origin: see Options.OwnWrites.
+type ownWrites struct {
+	window time.Duration
+	mu     sync.Mutex
+	m      map[string]ownWrite
+}
+
+type ownWrite struct {
+	n     int
+	until time.Time
+}
+
+// ownSweep is the map size over which expect drops expired entries.
+const ownSweep = 4096
+
+func (o *ownWrites) init(window time.Duration) {
+	o.window = window
+	if window > 0 {
+		o.m = make(map[string]ownWrite)
+	}
+}
+
+func (o *ownWrites) expect(key string, now time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.m) >= ownSweep {
+		for k, w := range o.m {
+			if !now.Before(w.until) {
+				delete(o.m, k)
+			}
+		}
+	}
+	w := o.m[key]
+	w.n++
+	w.until = now.Add(o.window)
+	o.m[key] = w
+}
+
+func (o *ownWrites) cancel(key string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if w, ok := o.m[key]; ok {
+		if w.n <= 1 {
+			delete(o.m, key)
+		} else {
+			w.n--
+			o.m[key] = w
+		}
+	}
+}
+
+// consume reports whether an invalidation of key is the echo of an own
+// write, and forgets every own write of key pending. Redis may coalesce the
+// echoes of two quick writes into one message: one echo taking all of them
+// costs at worst one needless L1 drop, while one echo taking one would let
+// the leftover swallow another instance's write for the whole window.
+func (o *ownWrites) consume(key string, now time.Time) bool {
+	if o.window <= 0 {
+		return false
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	w, ok := o.m[key]
+	if !ok {
+		return false
+	}
+	delete(o.m, key)
+	return now.Before(w.until)
 }

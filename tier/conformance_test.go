@@ -15,9 +15,9 @@ func TestConformance(t *testing.T) {
 		opts Options
 	}{
 		{"sequential reads, write-through", Options{}},
-		{"race reads, parallel writes", Options{Read: Race, Write: WriteParallel}},
-		{"race reads with finishing losers, background refill", Options{Read: Race, Losers: Finish, Refill: RefillBackground}},
-		{"parallel reads, write-behind", Options{Read: Parallel, Write: WriteBehind}},
+		{"race reads, parallel writes", Options{Read: ReadRace, Write: WriteParallel}},
+		{"race reads with finishing losers, background refill", Options{Read: ReadRace, Losers: LosersFinish, Refill: RefillBackground}},
+		{"parallel reads, write-behind", Options{Read: ReadParallel, Write: WriteBehind}},
 		{"with a bus", Options{Bus: hitbox.NewLocalBus()}},
 	}
 	for _, cfg := range configs {

@@ -15,13 +15,13 @@
 // is the default:
 //
 //	t := tier.NewWith(tier.Options{
-//		Read:   tier.Race,                    // first hit of any level wins
+//		Read:   tier.ReadRace,                // first hit of any level wins
 //		Refill: tier.RefillBackground,        // copy lower hits up off the read path
 //		MaxTTL: []time.Duration{time.Minute}, // an L1 copy lives at most a minute
 //	}, l1, l2)
 //
-// Reads are Sequential (L1, then L2 on a miss: the default), Race or
-// Parallel (the freshest hit wins). A hit in a lower level is copied into
+// Reads are ReadSequential (L1, then L2 on a miss: the default), ReadRace or
+// ReadParallel (the freshest hit wins). A hit in a lower level is copied into
 // the levels above it (refill) with the entry's own deadlines, so a copy
 // never outlives the original, cut to the level's MaxTTL; stale hits are
 // served but not copied up unless RefillStale is set.

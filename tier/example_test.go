@@ -42,7 +42,7 @@ func ExampleNewWith() {
 	ctx := context.Background()
 	l1, l2 := newStore("memory"), newStore("redis")
 	t := tier.NewWith(tier.Options{
-		Read:   tier.Parallel,                // ask both levels, keep the freshest
+		Read:   tier.ReadParallel,            // ask both levels, keep the freshest
 		MaxTTL: []time.Duration{time.Minute}, // an L1 copy lives at most a minute
 	}, l1, l2)
 	defer t.Close()

@@ -11,47 +11,47 @@ import (
 type ReadPolicy uint8
 
 const (
-	// Sequential asks L1, then L2 on a miss, and so on: the first hit
+	// ReadSequential asks L1, then L2 on a miss, and so on: the first hit
 	// wins. It is the default and the cheapest: a hit in L1 costs one call.
-	Sequential ReadPolicy = iota
-	// Race asks every level at once and the first hit wins, whichever
+	ReadSequential ReadPolicy = iota
+	// ReadRace asks every level at once and the first hit wins, whichever
 	// level it comes from; the others are cancelled or left to finish, as
 	// Options.Losers says. It trades load on the lower levels for latency
 	// when L1 is slow or often misses.
-	Race
-	// Parallel asks every level at once, waits for all and returns the
+	ReadRace
+	// ReadParallel asks every level at once, waits for all and returns the
 	// freshest hit: a fresh entry beats a stale one, then the later
 	// deadline wins (Stale, or Expire when there is no Stale), then the
 	// upper level. An expired value never wins: backends never return one.
-	Parallel
+	ReadParallel
 )
 
 // String returns "sequential", "race" or "parallel".
 func (p ReadPolicy) String() string {
 	switch p {
-	case Sequential:
+	case ReadSequential:
 		return "sequential"
-	case Race:
+	case ReadRace:
 		return "race"
-	case Parallel:
+	case ReadParallel:
 		return "parallel"
 	}
 	return "unknown"
 }
 
-// Losers says what a Race does with the levels that did not win.
+// Losers says what a ReadRace does with the levels that did not win.
 type Losers uint8
 
 const (
-	// Cancel cancels the losers' contexts as soon as a level wins. It is
+	// LosersCancel cancels the losers' contexts as soon as a level wins. It is
 	// the default.
-	Cancel Losers = iota
-	// Finish lets the losers run to completion in the background, under a
+	LosersCancel Losers = iota
+	// LosersFinish lets the losers run to completion in the background, under a
 	// context detached from the caller's with Options.TaskTimeout, counted
 	// against the offload queue limit (when the queue is full they are
 	// cancelled and counted as dropped). Use it for backends whose
 	// connections do not survive a cancelled call.
-	Finish
+	LosersFinish
 )
 
 // WritePolicy says how Set, SetMany, Delete and DeleteMany reach the levels.
@@ -130,9 +130,9 @@ type Options struct {
 	// element of the level paths that a hitbox.Answer reports; "tier" when empty.
 	Label string
 
-	// Read is the read policy; Sequential when zero.
+	// Read is the read policy; ReadSequential when zero.
 	Read ReadPolicy
-	// Losers says what Race does with the levels that did not win.
+	// Losers says what ReadRace does with the levels that did not win.
 	Losers Losers
 	// Write is the write policy; WriteThrough when zero.
 	Write WritePolicy

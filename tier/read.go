@@ -18,11 +18,11 @@ type answer struct {
 }
 
 // race is the state a race read shares with its level calls, which may
-// outlive it (Finish mode).
+// outlive it (LosersFinish mode).
 type race struct {
 	answers chan answer
 	cancel  context.CancelFunc
-	stop    func() bool // unhooks cancel from the pool's root; nil in Cancel mode
+	stop    func() bool // unhooks cancel from the pool's root; nil in LosersCancel mode
 
 	mu       sync.Mutex
 	launched int
@@ -66,7 +66,7 @@ func (t *Tier) getRace(ctx context.Context, key string) (hitbox.Entry, error) {
 	}
 	r := &race{answers: make(chan answer, len(idx)), launched: len(idx)}
 	var lctx context.Context
-	if t.losers == Finish {
+	if t.losers == LosersFinish {
 		lctx, r.cancel = t.detached(ctx)
 		r.stop = context.AfterFunc(t.pool.root, r.cancel)
 	} else {
@@ -127,7 +127,7 @@ func (t *Tier) getRace(ctx context.Context, key string) (hitbox.Entry, error) {
 }
 
 // raceLevel asks level i for key and reports to r. It does its own
-// accounting, since in Finish mode nobody may be listening any more.
+// accounting, since in LosersFinish mode nobody may be listening any more.
 func (t *Tier) raceLevel(ctx context.Context, r *race, i int, key string, src *hitbox.Answer) {
 	defer t.races.Done()
 	lv := &t.levels[i]
@@ -154,13 +154,13 @@ func (t *Tier) raceLevel(ctx context.Context, r *race, i int, key string, src *h
 }
 
 // decide ends the wait for a race: the level calls still running are
-// cancelled, or in Finish mode left to finish as background work when the
+// cancelled, or in LosersFinish mode left to finish as background work when the
 // pool has room for them.
 func (t *Tier) decide(r *race) {
 	r.mu.Lock()
 	r.decided = true
 	running := r.launched - r.finished
-	keep := running > 0 && t.losers == Finish && t.pool.adopt(running)
+	keep := running > 0 && t.losers == LosersFinish && t.pool.adopt(running)
 	r.adopted = keep
 	r.mu.Unlock()
 	switch {

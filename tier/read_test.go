@@ -44,7 +44,7 @@ func TestReadMatrix(t *testing.T) {
 		{"a missing L1 and a failing L2 are a miss", misses, fails, "", 0, true},
 		{"failures everywhere are an error wrapping both", fails, fails, "", 0, false},
 	}
-	for _, policy := range []ReadPolicy{Sequential, Race, Parallel} {
+	for _, policy := range []ReadPolicy{ReadSequential, ReadRace, ReadParallel} {
 		for _, tc := range cases {
 			t.Run(policy.String()+"/"+tc.name, func(t *testing.T) {
 				t.Parallel()
@@ -89,7 +89,7 @@ func TestReadMatrix(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Get: %v", err)
 				}
-				if policy == Race && tc.l1 == holds && tc.l2 == holds {
+				if policy == ReadRace && tc.l1 == holds && tc.l2 == holds {
 					return // either level may win a race
 				}
 				if string(e.Value) != tc.want {
@@ -110,7 +110,7 @@ func TestReadMatrix(t *testing.T) {
 						t.Errorf("L1 after refill = %q, %v; want %q", got.Value, err, tc.want)
 					}
 				}
-				if policy == Sequential && tc.level == 0 && l2.Calls(hitbox.OpGet) != 0 {
+				if policy == ReadSequential && tc.level == 0 && l2.Calls(hitbox.OpGet) != 0 {
 					t.Error("a sequential L1 hit asked L2")
 				}
 			})
@@ -125,8 +125,8 @@ func TestRaceLosers(t *testing.T) {
 		name   string
 		losers Losers
 	}{
-		{"a cancelled loser sees its context end as soon as L2 wins", Cancel},
-		{"a finishing loser runs on after L2 wins, counted as background work", Finish},
+		{"a cancelled loser sees its context end as soon as L2 wins", LosersCancel},
+		{"a finishing loser runs on after L2 wins, counted as background work", LosersFinish},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -136,7 +136,7 @@ func TestRaceLosers(t *testing.T) {
 			_ = l2.Set(ctx, "k", entry("two", t0.Add(time.Hour)))
 			release := l1.Block()
 			defer release()
-			tr := NewWith(Options{Read: Race, Losers: tc.losers, Refill: RefillOff, Now: c.Now}, l1, l2)
+			tr := NewWith(Options{Read: ReadRace, Losers: tc.losers, Refill: RefillOff, Now: c.Now}, l1, l2)
 
 			e, err := tr.Get(ctx, "k")
 			if err != nil || string(e.Value) != "two" {
@@ -144,7 +144,7 @@ func TestRaceLosers(t *testing.T) {
 			}
 			<-l1.Waiting() // the loser reached L1
 			seen := l1.Seen()
-			if tc.losers == Cancel {
+			if tc.losers == LosersCancel {
 				<-seen.Done()
 				release()
 				if err := tr.Close(); err != nil {
@@ -183,7 +183,7 @@ func TestRaceLoserDroppedWhenQueueFull(t *testing.T) {
 	_ = l2.Set(ctx, "k", entry("two", t0.Add(time.Hour)))
 	release := l1.Block()
 	defer release()
-	tr := NewWith(Options{Read: Race, Losers: Finish, Queue: 1, Refill: RefillOff, Now: c.Now}, l1, l2)
+	tr := NewWith(Options{Read: ReadRace, Losers: LosersFinish, Queue: 1, Refill: RefillOff, Now: c.Now}, l1, l2)
 	closeT(t, tr)
 
 	for range 2 {
@@ -227,7 +227,7 @@ func TestParallelFreshestWins(t *testing.T) {
 			l1, l2 := store(c, "l1"), store(c, "l2")
 			_ = l1.Set(ctx, "k", tc.l1)
 			_ = l2.Set(ctx, "k", tc.l2)
-			tr := NewWith(Options{Read: Parallel, RefillStale: true, Now: c.Now}, l1, l2)
+			tr := NewWith(Options{Read: ReadParallel, RefillStale: true, Now: c.Now}, l1, l2)
 			closeT(t, tr)
 			e, err := tr.Get(ctx, "k")
 			if err != nil || string(e.Value) != tc.want {
@@ -245,7 +245,7 @@ func TestExpiredLowerEntryNeverBeatsLiveUpper(t *testing.T) {
 	_ = l1.Set(ctx, "k", entry("live", t0.Add(time.Hour)))
 	_ = l2.Set(ctx, "k", entry("old", t0.Add(time.Minute)))
 	c.Advance(2 * time.Minute)
-	tr := NewWith(Options{Read: Parallel, Now: c.Now}, l1, l2)
+	tr := NewWith(Options{Read: ReadParallel, Now: c.Now}, l1, l2)
 	closeT(t, tr)
 	e, err := tr.Get(ctx, "k")
 	if err != nil || string(e.Value) != "live" {
@@ -256,7 +256,7 @@ func TestExpiredLowerEntryNeverBeatsLiveUpper(t *testing.T) {
 func TestNestedTiers(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	for _, policy := range []ReadPolicy{Sequential, Race, Parallel} {
+	for _, policy := range []ReadPolicy{ReadSequential, ReadRace, ReadParallel} {
 		t.Run(policy.String(), func(t *testing.T) {
 			t.Parallel()
 			c := newClock()
@@ -279,7 +279,7 @@ func TestNestedTiers(t *testing.T) {
 				if err != nil || string(e.Value) != "v" {
 					t.Fatalf("Get = %q, %v", e.Value, err)
 				}
-				if policy == Race && s.level == 0 {
+				if policy == ReadRace && s.level == 0 {
 					continue // the outer race may go either way once both levels hold it
 				}
 				if src.Path() != s.path || src.Level() != s.level {
@@ -293,7 +293,7 @@ func TestNestedTiers(t *testing.T) {
 			tctx, src := hitbox.TrackAnswer(ctx)
 			_, err := outer.Get(tctx, "k")
 			// A race inside the inner tier may go either way.
-			if err != nil || src.Path() != "outer.inner.disk" && (policy != Race || src.Path() != "outer.inner.redis") {
+			if err != nil || src.Path() != "outer.inner.disk" && (policy != ReadRace || src.Path() != "outer.inner.redis") {
 				t.Errorf("after an outer L1 eviction: %v, path %q; want outer.inner.disk", err, src.Path())
 			}
 

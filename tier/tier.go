@@ -179,7 +179,7 @@ func (t *Tier) Level(i int) hitbox.Backend { return t.levels[i].b }
 // an error that wraps each level's error. It returns hitbox.ErrMiss when
 // the levels that answered all missed.
 func (t *Tier) Get(ctx context.Context, key string) (hitbox.Entry, error) {
-	if t.read != Sequential || key == "" || t.closed.Load() {
+	if t.read != ReadSequential || key == "" || t.closed.Load() {
 		return t.getOther(ctx, key)
 	}
 	// The L1 hit of a sequential read is the path that matters most: it
@@ -216,9 +216,9 @@ func (t *Tier) getOther(ctx context.Context, key string) (hitbox.Entry, error) {
 		return hitbox.Entry{}, t.fail(hitbox.OpGet, hitbox.ErrInvalidKey)
 	}
 	switch t.read {
-	case Race:
+	case ReadRace:
 		return t.getRace(ctx, key)
-	case Parallel:
+	case ReadParallel:
 		return t.getParallel(ctx, key)
 	}
 	return t.getSequential(ctx, key, hitbox.AnswerFrom(ctx), 0, false, nil)
