@@ -49,6 +49,8 @@
 //     reads Path and Level. It costs nothing when nobody asks.
 //   - The Op constants name operations, one spelling each, in every *Error
 //     and in the otel layers' attributes.
+//   - Stat is one figure a backend reports about itself (a tier's hits per
+//     level, say), which the otel Metrics layer publishes.
 //
 // # Errors
 //

@@ -14,12 +14,13 @@ import (
 // Reporter is implemented by a backend that keeps figures about itself
 // (entries held, bytes held, background work queued or dropped, a level's
 // breaker) so the Metrics layer above it publishes them as observable
-// instruments. Its method uses only built-in types, so a store or a tier
-// implements it without importing this package or OpenTelemetry:
+// instruments. Its method uses only the root package's hitbox.Stat, so a
+// store or a tier implements it without importing this package or
+// OpenTelemetry:
 //
-//	func (s *Store) ReportStats(report func(name, level, unit string, cumulative bool, value int64)) {
-//		report("entries", "", "{entry}", false, int64(s.Len()))
-//		report("evictions", "", "{entry}", true, s.evictions.Load())
+//	func (s *Store) ReportStats(report func(hitbox.Stat)) {
+//		report(hitbox.Stat{Name: "entries", Unit: "{entry}", Value: int64(s.Len())})
+//		report(hitbox.Stat{Name: "evictions", Unit: "{entry}", Cumulative: true, Value: s.evictions.Load()})
 //	}
 //
 // ReportStats calls report once per figure, with the same names, levels,
@@ -28,22 +29,23 @@ import (
 // collection.
 //
 // The Metrics layer asks for the figures once, when it is built, and makes
-// one instrument per name, "hitbox." + name (so "entries" becomes
-// hitbox.entries), with the given UCUM unit ("By", "{entry}"). A cumulative
-// figure, a running total since the backend started, becomes an observable
-// counter; any other, a level that goes up and down, an observable gauge.
-// Each observation carries the layer's hitbox.backend attribute and, when
-// level is not empty, hitbox.level set to it: a tier reports one figure
-// per level under one name, such as report("tier.breaker.open", "l2", ...).
-// Otherwise hitbox.level is the layer's own, from WithLevel. A figure first
-// reported after the layer was built is ignored.
+// one instrument per Name, "hitbox." + Name (so "entries" becomes
+// hitbox.entries), with the given UCUM Unit ("By", "{entry}"). A
+// Cumulative figure, a running total since the backend started, becomes an
+// observable counter; any other, a level that goes up and down, an
+// observable gauge. Each observation carries the layer's hitbox.backend
+// attribute and, when Level is not empty, hitbox.level set to it: a tier
+// reports one figure per level under one name, such as
+// hitbox.Stat{Name: "tier.breaker.open", Level: "l2", ...}. Otherwise
+// hitbox.level is the layer's own, from WithLevel. A figure first reported
+// after the layer was built is ignored.
 //
 // The Metrics layer looks for a Reporter in the backend it wraps and, down
 // the Unwrap chain, in the backends under it, stopping at another Metrics
 // layer (which publishes what is under it itself). Close on the layer
 // stops the publishing.
 type Reporter interface {
-	ReportStats(report func(name, level, unit string, cumulative bool, value int64))
+	ReportStats(report func(hitbox.Stat))
 }
 
 // findReporter returns the first Reporter at or under b, or nil.
@@ -80,7 +82,7 @@ type statsObserver struct {
 	r       Reporter
 	figures []figure
 	index   map[[2]string]int // name, level -> figures index
-	report  func(name, level, unit string, cumulative bool, value int64)
+	report  func(hitbox.Stat)
 	reg     metric.Registration
 
 	mu   sync.Mutex // one collection at a time uses obs and next
@@ -97,7 +99,8 @@ func observeStats(meter metric.Meter, r Reporter, base []attribute.KeyValue) *st
 	s := &statsObserver{r: r, index: make(map[[2]string]int)}
 	insts := make(map[string]metric.Int64Observable)
 	var observables []metric.Observable
-	r.ReportStats(func(name, level, unit string, cumulative bool, _ int64) {
+	r.ReportStats(func(st hitbox.Stat) {
+		name, level, unit, cumulative := st.Name, st.Level, st.Unit, st.Cumulative
 		if _, dup := s.index[[2]string{name, level}]; dup {
 			return
 		}
@@ -151,7 +154,8 @@ func (s *statsObserver) callback(_ context.Context, o metric.Observer) error {
 	return nil
 }
 
-func (s *statsObserver) observe(name, level, _ string, _ bool, value int64) {
+func (s *statsObserver) observe(st hitbox.Stat) {
+	name, level, value := st.Name, st.Level, st.Value
 	i := s.next
 	if i >= len(s.figures) || s.figures[i].name != name || s.figures[i].level != level {
 		var ok bool

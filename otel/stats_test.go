@@ -23,15 +23,15 @@ type reporting struct {
 
 func (r *reporting) Unwrap() hitbox.Backend { return r.Backend }
 
-func (r *reporting) ReportStats(report func(name, level, unit string, cumulative bool, value int64)) {
+func (r *reporting) ReportStats(report func(hitbox.Stat)) {
 	r.calls.Add(1)
 	if r.reversed {
-		report("offload.dropped", "", "{task}", true, r.dropped.Load())
-		report("entries", "", "{entry}", false, r.entries.Load())
+		report(hitbox.Stat{Name: "offload.dropped", Unit: "{task}", Cumulative: true, Value: r.dropped.Load()})
+		report(hitbox.Stat{Name: "entries", Unit: "{entry}", Value: r.entries.Load()})
 		return
 	}
-	report("entries", "", "{entry}", false, r.entries.Load())
-	report("offload.dropped", "", "{task}", true, r.dropped.Load())
+	report(hitbox.Stat{Name: "entries", Unit: "{entry}", Value: r.entries.Load()})
+	report(hitbox.Stat{Name: "offload.dropped", Unit: "{task}", Cumulative: true, Value: r.dropped.Load()})
 }
 
 var _ hitboxotel.Reporter = (*reporting)(nil)
@@ -122,9 +122,9 @@ func TestStatsOnce(t *testing.T) {
 // leveled reports one figure per level, as a tier does.
 type leveled struct{ hitbox.Backend }
 
-func (leveled) ReportStats(report func(name, level, unit string, cumulative bool, value int64)) {
-	report("tier.breaker.open", "l1", "{breaker}", false, 0)
-	report("tier.breaker.open", "l2", "{breaker}", false, 1)
+func (leveled) ReportStats(report func(hitbox.Stat)) {
+	report(hitbox.Stat{Name: "tier.breaker.open", Level: "l1", Unit: "{breaker}", Value: 0})
+	report(hitbox.Stat{Name: "tier.breaker.open", Level: "l2", Unit: "{breaker}", Value: 1})
 }
 
 // TestStatsLevels checks that a figure reported per level is one

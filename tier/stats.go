@@ -1,5 +1,7 @@
 package tier
 
+import "github.com/hitbox-go/hitbox"
+
 // Stats is a snapshot of a tier's counters, for dashboards and tests. The
 // otel layers may expose them as observable gauges.
 type Stats struct {
@@ -60,30 +62,30 @@ func (t *Tier) Stats() Stats {
 // the refills, invalidations and offload figures. It is the
 // otel.Reporter method, so a Metrics layer over the tier publishes them;
 // tier does not import otel.
-func (t *Tier) ReportStats(report func(name, level, unit string, cumulative bool, value int64)) {
+func (t *Tier) ReportStats(report func(hitbox.Stat)) {
 	for i := range t.levels {
 		lv := &t.levels[i]
 		name := t.levelNames[i]
-		report("tier.hits", name, "{read}", true, int64(lv.hits.Load()))
-		report("tier.misses", name, "{read}", true, int64(lv.misses.Load()))
-		report("tier.errors", name, "{call}", true, int64(lv.errors.Load()))
-		report("tier.skipped", name, "{call}", true, int64(lv.skipped.Load()))
-		report("tier.breaker.opens", name, "{opening}", true, int64(lv.br.opens.Load()))
+		report(hitbox.Stat{Name: "tier.hits", Level: name, Unit: "{read}", Cumulative: true, Value: int64(lv.hits.Load())})
+		report(hitbox.Stat{Name: "tier.misses", Level: name, Unit: "{read}", Cumulative: true, Value: int64(lv.misses.Load())})
+		report(hitbox.Stat{Name: "tier.errors", Level: name, Unit: "{call}", Cumulative: true, Value: int64(lv.errors.Load())})
+		report(hitbox.Stat{Name: "tier.skipped", Level: name, Unit: "{call}", Cumulative: true, Value: int64(lv.skipped.Load())})
+		report(hitbox.Stat{Name: "tier.breaker.opens", Level: name, Unit: "{opening}", Cumulative: true, Value: int64(lv.br.opens.Load())})
 		var open int64
 		if lv.br.isOpen() {
 			open = 1
 		}
-		report("tier.breaker.open", name, "{breaker}", false, open)
+		report(hitbox.Stat{Name: "tier.breaker.open", Level: name, Unit: "{breaker}", Value: open})
 	}
-	report("tier.refills", "", "{entry}", true, int64(t.refills.Load()))
-	report("tier.refills.skipped", "", "{entry}", true, int64(t.refillsSkipped.Load()))
-	report("tier.refills.failed", "", "{entry}", true, int64(t.refillErrors.Load()))
-	report("tier.invalidations", "", "{key}", true, int64(t.invalidations.Load()))
-	report("tier.bus.gaps", "", "{gap}", true, int64(t.gaps.Load()))
+	report(hitbox.Stat{Name: "tier.refills", Unit: "{entry}", Cumulative: true, Value: int64(t.refills.Load())})
+	report(hitbox.Stat{Name: "tier.refills.skipped", Unit: "{entry}", Cumulative: true, Value: int64(t.refillsSkipped.Load())})
+	report(hitbox.Stat{Name: "tier.refills.failed", Unit: "{entry}", Cumulative: true, Value: int64(t.refillErrors.Load())})
+	report(hitbox.Stat{Name: "tier.invalidations", Unit: "{key}", Cumulative: true, Value: int64(t.invalidations.Load())})
+	report(hitbox.Stat{Name: "tier.bus.gaps", Unit: "{gap}", Cumulative: true, Value: int64(t.gaps.Load())})
 	o := t.pool.stats()
-	report("tier.offload.queued", "", "{task}", true, int64(o.Queued))
-	report("tier.offload.merged", "", "{task}", true, int64(o.Merged))
-	report("tier.offload.dropped", "", "{task}", true, int64(o.Dropped))
-	report("tier.offload.done", "", "{task}", true, int64(o.Done))
-	report("tier.offload.pending", "", "{task}", false, int64(o.Pending))
+	report(hitbox.Stat{Name: "tier.offload.queued", Unit: "{task}", Cumulative: true, Value: int64(o.Queued)})
+	report(hitbox.Stat{Name: "tier.offload.merged", Unit: "{task}", Cumulative: true, Value: int64(o.Merged)})
+	report(hitbox.Stat{Name: "tier.offload.dropped", Unit: "{task}", Cumulative: true, Value: int64(o.Dropped)})
+	report(hitbox.Stat{Name: "tier.offload.done", Unit: "{task}", Cumulative: true, Value: int64(o.Done)})
+	report(hitbox.Stat{Name: "tier.offload.pending", Unit: "{task}", Value: int64(o.Pending)})
 }

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/hitbox-go/hitbox"
 )
 
 func TestReportStats(t *testing.T) {
@@ -24,8 +26,8 @@ func TestReportStats(t *testing.T) {
 	}
 	collect := func() []fig {
 		var out []fig
-		tr.ReportStats(func(name, level, _ string, _ bool, value int64) {
-			out = append(out, fig{name, level, value})
+		tr.ReportStats(func(st hitbox.Stat) {
+			out = append(out, fig{st.Name, st.Level, st.Value})
 		})
 		return out
 	}

@@ -177,8 +177,8 @@ func userHandler(cache *hitbox.Cache[User], tracer trace.Tracer) http.HandlerFun
 // store.
 type reporting struct{ *memstore.Store }
 
-func (s reporting) ReportStats(report func(name, level, unit string, cumulative bool, value int64)) {
+func (s reporting) ReportStats(report func(hitbox.Stat)) {
 	st := s.Stats()
-	report("entries", "", "{entry}", false, int64(st.Entries))
-	report("memory.allocated", "", "By", false, int64(st.Allocated))
+	report(hitbox.Stat{Name: "entries", Unit: "{entry}", Value: int64(st.Entries)})
+	report(hitbox.Stat{Name: "memory.allocated", Unit: "By", Value: int64(st.Allocated)})
 }
