@@ -1,7 +1,10 @@
 package tier
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/hitbox-go/hitbox"
@@ -214,3 +217,53 @@ const (
 	defaultQueue    = 1024
 	defaultTimeout  = 5 * time.Second
 )
+
+// Validate reports the first option that cannot work for a tier of levels
+// levels, with the message NewWith panics with:
+// "hitbox/tier: Options.<field>: <why>". A program that reads options from
+// configuration calls it first to get an error rather than a panic. Zero
+// values are never invalid: they mean the defaults.
+func (o Options) Validate(levels int) error {
+	switch {
+	case levels <= 0:
+		return invalid("levels", "a tier needs at least one level")
+	case o.Read > ReadParallel:
+		return invalid("Options.Read", "unknown read policy %d", o.Read)
+	case o.Losers > LosersFinish:
+		return invalid("Options.Losers", "unknown losers mode %d", o.Losers)
+	case o.Write > WriteBehind:
+		return invalid("Options.Write", "unknown write policy %d", o.Write)
+	case o.Refill > RefillOff:
+		return invalid("Options.Refill", "unknown refill mode %d", o.Refill)
+	case len(o.MaxTTL) > levels:
+		return invalid("Options.MaxTTL", "%d entries for %d levels", len(o.MaxTTL), levels)
+	case o.Local < 0 || o.Local > levels:
+		return invalid("Options.Local", "%d local levels of %d", o.Local, levels)
+	case o.Breaker.CoolDown < 0:
+		return invalid("Options.Breaker.CoolDown", "negative (%v)", o.Breaker.CoolDown)
+	case o.Workers < 0:
+		return invalid("Options.Workers", "negative (%d)", o.Workers)
+	case o.Queue < 0:
+		return invalid("Options.Queue", "negative (%d)", o.Queue)
+	case o.TaskTimeout < 0:
+		return invalid("Options.TaskTimeout", "negative (%v)", o.TaskTimeout)
+	case o.OwnWrites < 0:
+		return invalid("Options.OwnWrites", "negative (%v)", o.OwnWrites)
+	}
+	for i, d := range o.MaxTTL {
+		if d < 0 {
+			return invalid("Options.MaxTTL["+strconv.Itoa(i)+"]", "negative (%v)", d)
+		}
+	}
+	for i, j := range o.Required {
+		if j < 0 || j >= levels {
+			return invalid("Options.Required["+strconv.Itoa(i)+"]", "level %d of %d does not exist", j, levels)
+		}
+	}
+	return nil
+}
+
+// invalid is the error of an option that cannot work.
+func invalid(field, why string, args ...any) error {
+	return errors.New("hitbox/tier: " + field + ": " + fmt.Sprintf(why, args...))
+}

@@ -67,22 +67,23 @@ type level struct {
 //
 //	t := tier.New(l1, l2)
 //
-// It panics when levels is empty or holds a nil Backend.
+// It panics when levels is empty or holds a nil Backend: a programmer
+// error, as with NewWith.
 func New(levels ...hitbox.Backend) *Tier { return NewWith(Options{}, levels...) }
 
 // NewWith returns a tier over levels, L1 first, tuned by opts. When
-// opts.Bus is set it subscribes to it at once. It panics on a programmer
-// error: no levels, a nil level, or Required, MaxTTL or Local naming levels
-// that do not exist.
+// opts.Bus is set it subscribes to it at once. Invalid options are a
+// programmer error: NewWith panics with the message opts.Validate returns
+// (as it does for no levels), and with "hitbox/tier: levels[i]: nil
+// Backend" for a nil level.
 func NewWith(opts Options, levels ...hitbox.Backend) *Tier {
-	if len(levels) == 0 {
-		panic("hitbox/tier: no levels")
+	if err := opts.Validate(len(levels)); err != nil {
+		panic(err.Error())
 	}
-	if len(opts.MaxTTL) > len(levels) {
-		panic("hitbox/tier: MaxTTL has more entries than there are levels")
-	}
-	if opts.Local < 0 || opts.Local > len(levels) {
-		panic("hitbox/tier: Local out of range")
+	for i, b := range levels {
+		if b == nil {
+			panic("hitbox/tier: levels[" + strconv.Itoa(i) + "]: nil Backend")
+		}
 	}
 	t := &Tier{
 		label:       opts.Label,
@@ -114,15 +115,15 @@ func NewWith(opts Options, levels ...hitbox.Backend) *Tier {
 	if t.now == nil {
 		t.now = time.Now
 	}
+	if t.log == nil {
+		t.log = slog.New(slog.DiscardHandler)
+	}
 	if t.id == "" {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
 		t.id = hex.EncodeToString(b[:])
 	}
 	for i, b := range levels {
-		if b == nil {
-			panic("hitbox/tier: nil level")
-		}
 		lv := &t.levels[i]
 		t.levelNames = append(t.levelNames, "l"+strconv.Itoa(i+1))
 		lv.b = b
@@ -135,9 +136,6 @@ func NewWith(opts Options, levels ...hitbox.Backend) *Tier {
 		}
 	}
 	for _, i := range opts.Required {
-		if i < 0 || i >= len(levels) {
-			panic("hitbox/tier: Required names a level that does not exist")
-		}
 		t.levels[i].required = true
 	}
 	workers, queue := opts.Workers, opts.Queue
@@ -312,7 +310,7 @@ func (t *Tier) classify(ctx context.Context, lv *level, err error) outcome {
 
 // answered tells lv's breaker that it answered.
 func (t *Tier) answered(lv *level) {
-	if lv.br.success() && t.log != nil {
+	if lv.br.success() {
 		t.log.Info("hitbox/tier: level recovered", "tier", t.label, "level", lv.label)
 	}
 }
@@ -325,7 +323,7 @@ func (t *Tier) failed(lv *level, err error) {
 
 // breakerFailure tells lv's breaker of a failure without counting an error.
 func (t *Tier) breakerFailure(lv *level, err error) {
-	if lv.br.failure(t.now) && t.log != nil {
+	if lv.br.failure(t.now) {
 		t.log.Warn("hitbox/tier: level failing, skipping it", "tier", t.label, "level", lv.label,
 			"cooldown", lv.br.coolDown, "err", err)
 	}

@@ -211,7 +211,7 @@ func (t *Tier) setItems(ctx context.Context, op string, items []hitbox.Item) err
 			if t.write == WriteThrough || t.levels[j].required {
 				failedAt = j
 				errs = append(errs, r.err)
-			} else if t.log != nil {
+			} else {
 				t.log.Debug("hitbox/tier: optional level failed a write", "tier", t.label,
 					"level", t.levels[j].label, "err", r.err)
 			}
@@ -353,10 +353,8 @@ func (t *Tier) writeBehind(ctx context.Context, key string, e hitbox.Entry) {
 		}
 		if r.out != outcomeRefused {
 			failedAt = j
-			if t.log != nil {
-				t.log.Debug("hitbox/tier: write-behind failed", "tier", t.label,
-					"level", t.levels[j].label, "err", r.err)
-			}
+			t.log.Debug("hitbox/tier: write-behind failed", "tier", t.label,
+				"level", t.levels[j].label, "err", r.err)
 			break
 		}
 	}
@@ -384,7 +382,7 @@ func (t *Tier) writeBehind(ctx context.Context, key string, e hitbox.Entry) {
 	}
 	unlock()
 	if sharedStored {
-		if err := t.publish(ctx, hitbox.Invalidation{Keys: keys}); err != nil && t.log != nil {
+		if err := t.publish(ctx, hitbox.Invalidation{Keys: keys}); err != nil {
 			t.log.Debug("hitbox/tier: publish failed", "tier", t.label, "err", err)
 		}
 	}
