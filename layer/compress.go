@@ -48,13 +48,15 @@ type CompressOptions struct {
 // effort: a failed delete is tried again on the next read).
 func Compress(c codec.Compressor) hitbox.Layer { return CompressWith(c, CompressOptions{}) }
 
-// CompressWith is Compress with options.
+// CompressWith is Compress with options. Invalid options are a programmer
+// error: it panics with the message o.Validate returns, and with
+// "hitbox/layer: Compress: nil compressor" when c is nil.
 func CompressWith(c codec.Compressor, o CompressOptions) hitbox.Layer {
 	if c == nil {
-		panic("hitbox/layer: Compress needs a compressor")
+		panic("hitbox/layer: Compress: nil compressor")
 	}
-	if o.MinSize < 0 || o.MaxDecompressed < 0 {
-		panic("hitbox/layer: Compress: negative size in CompressOptions")
+	if err := o.Validate(); err != nil {
+		panic(err.Error())
 	}
 	if o.MinSize == 0 {
 		o.MinSize = DefaultMinSize
@@ -65,6 +67,19 @@ func CompressWith(c codec.Compressor, o CompressOptions) hitbox.Layer {
 	return func(next hitbox.Backend) hitbox.Backend {
 		return &compressed{forward: forward{next}, c: c, id: c.ID(), opt: o}
 	}
+}
+
+// Validate reports the first option that cannot work, with the message
+// CompressWith panics with: "hitbox/layer: CompressOptions.<field>: <why>".
+// Zero values are valid: they mean the defaults.
+func (o CompressOptions) Validate() error {
+	switch {
+	case o.MinSize < 0:
+		return fmt.Errorf("hitbox/layer: CompressOptions.MinSize: negative (%d)", o.MinSize)
+	case o.MaxDecompressed < 0:
+		return fmt.Errorf("hitbox/layer: CompressOptions.MaxDecompressed: negative (%d)", o.MaxDecompressed)
+	}
+	return nil
 }
 
 type compressed struct {

@@ -248,26 +248,3 @@ func TestCompressBatch(t *testing.T) {
 		t.Fatal("the damaged key was not deleted")
 	}
 }
-
-func TestCompressPanics(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		call func()
-	}{
-		{"A nil compressor is a programmer error.", func() { layer.Compress(nil) }},
-		{"A negative MinSize is a programmer error.", func() { layer.CompressWith(codec.Zstd(), layer.CompressOptions{MinSize: -1}) }},
-		{"A negative MaxDecompressed is a programmer error.", func() { layer.CompressWith(codec.Zstd(), layer.CompressOptions{MaxDecompressed: -1}) }},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			defer func() {
-				if r, _ := recover().(string); !strings.HasPrefix(r, "hitbox/layer: ") {
-					t.Fatalf("panicked with %q, want the hitbox/layer: prefix", r)
-				}
-			}()
-			tt.call()
-		})
-	}
-}

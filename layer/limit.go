@@ -3,6 +3,7 @@ package layer
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/hitbox-go/hitbox"
 )
@@ -14,7 +15,7 @@ import (
 // the others. MaxSize panics when n is not positive.
 func MaxSize(n int) hitbox.Layer {
 	if n <= 0 {
-		panic("hitbox/layer: MaxSize needs a positive size")
+		panic(fmt.Sprintf("hitbox/layer: MaxSize: n is %d, want a positive size", n))
 	}
 	return func(next hitbox.Backend) hitbox.Backend { return &limited{forward{next}, n} }
 }

@@ -3,7 +3,6 @@ package layer_test
 import (
 	"context"
 	"errors"
-	"strings"
 	"testing"
 
 	"github.com/hitbox-go/hitbox"
@@ -61,14 +60,4 @@ func TestMaxSizeBatch(t *testing.T) {
 	if _, ok := store.entry("big"); ok {
 		t.Fatal("the refused item's old value is still there")
 	}
-}
-
-func TestMaxSizePanicsOnZero(t *testing.T) {
-	t.Parallel()
-	defer func() {
-		if r, _ := recover().(string); !strings.HasPrefix(r, "hitbox/layer: ") {
-			t.Fatalf("panicked with %q, want the hitbox/layer: prefix", r)
-		}
-	}()
-	layer.MaxSize(0)
 }

@@ -22,7 +22,7 @@ import (
 // p is empty.
 func Prefix(p string) hitbox.Layer {
 	if p == "" {
-		panic("hitbox/layer: Prefix needs a non-empty prefix")
+		panic("hitbox/layer: Prefix: empty prefix")
 	}
 	return func(next hitbox.Backend) hitbox.Backend { return &prefixed{forward{next}, p} }
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/hitbox-go/hitbox"
@@ -183,14 +182,4 @@ func TestPrefixClearRefused(t *testing.T) {
 	if store.Len() != 1 {
 		t.Fatalf("the store holds %d keys after a refused Clear, want 1", store.Len())
 	}
-}
-
-func TestPrefixPanicsOnEmpty(t *testing.T) {
-	t.Parallel()
-	defer func() {
-		if r, _ := recover().(string); !strings.HasPrefix(r, "hitbox/layer: ") {
-			t.Fatalf("panicked with %q, want the hitbox/layer: prefix", r)
-		}
-	}()
-	layer.Prefix("")
 }

@@ -16,7 +16,7 @@ import (
 // bounded: it takes no context. Timeout panics when d is not positive.
 func Timeout(d time.Duration) hitbox.Layer {
 	if d <= 0 {
-		panic("hitbox/layer: Timeout needs a positive duration")
+		panic(fmt.Sprintf("hitbox/layer: Timeout: d is %v, want a positive duration", d))
 	}
 	return func(next hitbox.Backend) hitbox.Backend { return &timed{forward{next}, d} }
 }

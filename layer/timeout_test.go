@@ -101,13 +101,3 @@ func TestTimeoutDeadlines(t *testing.T) {
 		})
 	}
 }
-
-func TestTimeoutPanicsOnZero(t *testing.T) {
-	t.Parallel()
-	defer func() {
-		if r, _ := recover().(string); !strings.HasPrefix(r, "hitbox/layer: ") {
-			t.Fatalf("panicked with %q, want the hitbox/layer: prefix", r)
-		}
-	}()
-	layer.Timeout(0)
-}
