@@ -32,7 +32,7 @@ type Options struct {
 	// MaxValueSize is the largest value Set accepts, in bytes; a bigger
 	// one is refused with an error wrapping hitbox.ErrTooLarge that names
 	// this limit. A record must fit in half a shard (bigcache can fail to
-	// place bigger ones), so New refuses a limit above that. Default 1 MiB,
+	// place bigger ones), so a limit above that is invalid. Default 1 MiB,
 	// or a quarter of a shard when that is smaller: 256 KiB with the other
 	// defaults.
 	MaxValueSize int
@@ -58,8 +58,8 @@ type Options struct {
 	// set), never on a miss.
 	Now func() time.Time
 
-	// Logger receives reports of damaged entries found and dropped. Nil
-	// means no logging.
+	// Logger receives reports of damaged entries found and dropped.
+	// Default: discard.
 	Logger *slog.Logger
 }
 
@@ -111,6 +111,20 @@ type settings struct {
 	log        *slog.Logger
 }
 
+// Validate reports the first option that cannot work, with the message New
+// panics with: "hitbox/memstore: Options.<field>: <why>". A program that
+// reads options from configuration calls it first to get an error rather
+// than a panic. Zero values are never invalid: they mean the defaults.
+func (o Options) Validate() error {
+	_, err := o.resolve()
+	return err
+}
+
+// invalid is the error of an option that cannot work.
+func invalid(field, why string, args ...any) error {
+	return errors.New("hitbox/memstore: Options." + field + ": " + fmt.Sprintf(why, args...))
+}
+
 // resolve applies defaults to o and checks that the result can work.
 func (o Options) resolve() (settings, error) {
 	s := settings{
@@ -127,48 +141,51 @@ func (o Options) resolve() (settings, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
 	maxBytes := o.MaxBytes
 	switch {
 	case maxBytes == 0:
 		maxBytes = defaultMaxBytes
 	case maxBytes < mib:
-		return s, fmt.Errorf("MaxBytes %d is under 1 MiB, the smallest cap bigcache can keep", maxBytes)
+		return s, invalid("MaxBytes", "%d is under 1 MiB, the smallest cap bigcache can keep", maxBytes)
 	}
 	if s.shards == 0 {
 		s.shards = defaultShards
 	}
 	if s.shards < 0 || s.shards&(s.shards-1) != 0 {
-		return s, fmt.Errorf("the shard count %d (Shards) is not a power of two", s.shards)
+		return s, invalid("Shards", "%d is not a power of two", s.shards)
 	}
 	if maxBytes/mib > math.MaxInt32 {
-		return s, fmt.Errorf("MaxBytes %d is too large", maxBytes)
+		return s, invalid("MaxBytes", "%d is too large", maxBytes)
 	}
 	s.megabytes = int(maxBytes / mib)
 	s.limit = int64(s.megabytes) * mib
 	s.shardBytes = int(s.limit / int64(s.shards))
 	if s.shardBytes > math.MaxUint32 {
 		// bigcache indexes a shard with 32 bits.
-		return s, fmt.Errorf("a shard of %d bytes is over 4 GiB: raise Shards", s.shardBytes)
+		return s, invalid("Shards", "a shard of %d bytes is over 4 GiB: raise Shards", s.shardBytes)
 	}
 	// bigcache cannot always place a record over half a shard without
 	// first evicting the whole shard, so records stay within half.
 	room := s.shardBytes/2 - recordOverhead
 	largest := room - minKeyRoom
 	if largest < 1 {
-		return s, fmt.Errorf("a shard of %d bytes (MaxBytes/Shards) is too small: lower Shards or raise MaxBytes", s.shardBytes)
+		return s, invalid("Shards", "a shard of %d bytes (MaxBytes/Shards) is too small: lower Shards or raise MaxBytes", s.shardBytes)
 	}
 	switch {
 	case s.maxValue == 0:
 		s.maxValue = min(defaultMaxValueSize, s.shardBytes/4)
 	case s.maxValue < 0:
-		return s, errors.New("MaxValueSize is negative")
+		return s, invalid("MaxValueSize", "negative (%d)", s.maxValue)
 	case s.maxValue > largest:
-		return s, fmt.Errorf("MaxValueSize %d does not fit a shard of %d bytes: at most %d, or raise MaxBytes or lower Shards",
+		return s, invalid("MaxValueSize", "%d does not fit a shard of %d bytes: at most %d, or raise MaxBytes or lower Shards",
 			s.maxValue, s.shardBytes, largest)
 	}
 	s.maxKey = min(maxKeyLen, room-s.maxValue)
 	if s.maxTTL < 0 {
-		return s, errors.New("MaxTTL is negative")
+		return s, invalid("MaxTTL", "negative (%v)", s.maxTTL)
 	}
 	if s.maxTTL > 0 {
 		switch {

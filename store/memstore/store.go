@@ -43,19 +43,20 @@ var (
 	_ hitbox.Closer        = (*Store)(nil)
 )
 
-// New returns a store configured by opts, or an error naming the option
-// that cannot work. When opts.MaxTTL is set it starts bigcache's cleaning
-// goroutine, which runs until Close.
+// New returns a store configured by opts. Invalid options are a programmer
+// error: New panics with the message opts.Validate returns. It returns an
+// error only when bigcache cannot allocate the store. When opts.MaxTTL is
+// set it starts bigcache's cleaning goroutine, which runs until Close.
 func New(opts Options) (*Store, error) {
 	set, err := opts.resolve()
 	if err != nil {
-		return nil, fmt.Errorf("memstore: %w", err)
+		panic(err.Error())
 	}
 	// The Store owns the cleaner's lifetime through Close. Its context is
 	// never cancelled on purpose: bigcache prints to stdout when it is.
 	cache, err := bigcache.New(context.Background(), set.bigcacheConfig())
 	if err != nil {
-		return nil, fmt.Errorf("memstore: %w", err)
+		return nil, fmt.Errorf("hitbox/memstore: %w", err)
 	}
 	return &Store{
 		cache:    cache,
@@ -107,10 +108,8 @@ func (s *Store) get(ctx context.Context, key string) (hitbox.Entry, error) {
 	e, err := readRecord(rec)
 	if err != nil {
 		s.drop(key)
-		if s.log != nil {
-			s.log.LogAttrs(ctx, slog.LevelWarn, "memstore: dropped a damaged entry",
-				slog.String("backend", s.label), slog.Any("error", err))
-		}
+		s.log.LogAttrs(ctx, slog.LevelWarn, "memstore: dropped a damaged entry",
+			slog.String("backend", s.label), slog.Any("error", err))
 		return hitbox.Entry{}, err
 	}
 	if !e.Expire.IsZero() && !s.now().Before(e.Expire) {

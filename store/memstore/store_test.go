@@ -41,7 +41,7 @@ func TestNewOptions(t *testing.T) {
 	tests := []struct {
 		name      string
 		opts      Options
-		wantErr   string // a part of the error, or "" for success
+		wantErr   string // the panic and Validate's error, or "" for success
 		wantLimit int64
 		wantValue int
 	}{
@@ -54,34 +54,38 @@ func TestNewOptions(t *testing.T) {
 		{name: "an explicit value limit that fits half a shard is kept",
 			opts: Options{MaxBytes: 8 << 20, Shards: 8, MaxValueSize: 400 << 10}, wantLimit: 8 << 20, wantValue: 400 << 10},
 		{name: "a cap under 1 MiB is refused: bigcache counts whole MiB",
-			opts: Options{MaxBytes: 1<<20 - 1}, wantErr: "under 1 MiB"},
+			opts: Options{MaxBytes: 1<<20 - 1}, wantErr: "hitbox/memstore: Options.MaxBytes: 1048575 is under 1 MiB, the smallest cap bigcache can keep"},
 		{name: "a negative cap is refused",
-			opts: Options{MaxBytes: -1}, wantErr: "under 1 MiB"},
+			opts: Options{MaxBytes: -1}, wantErr: "hitbox/memstore: Options.MaxBytes: -1 is under 1 MiB, the smallest cap bigcache can keep"},
 		{name: "a shard count that is not a power of two is refused",
-			opts: Options{Shards: 48}, wantErr: "power of two"},
+			opts: Options{Shards: 48}, wantErr: "hitbox/memstore: Options.Shards: 48 is not a power of two"},
 		{name: "a value limit over half a shard is refused, naming the largest that fits",
-			opts: Options{MaxBytes: 1 << 20, Shards: 2, MaxValueSize: 300 << 10}, wantErr: "at most 261841"},
+			opts: Options{MaxBytes: 1 << 20, Shards: 2, MaxValueSize: 300 << 10}, wantErr: "hitbox/memstore: Options.MaxValueSize: 307200 does not fit a shard of 524288 bytes: at most 261841, or raise MaxBytes or lower Shards"},
 		{name: "shards too small for any value are refused",
-			opts: Options{MaxBytes: 1 << 20, Shards: 2048}, wantErr: "too small"},
+			opts: Options{MaxBytes: 1 << 20, Shards: 2048}, wantErr: "hitbox/memstore: Options.Shards: a shard of 512 bytes (MaxBytes/Shards) is too small: lower Shards or raise MaxBytes"},
 		{name: "a negative value limit is refused",
-			opts: Options{MaxValueSize: -1}, wantErr: "negative"},
+			opts: Options{MaxValueSize: -1}, wantErr: "hitbox/memstore: Options.MaxValueSize: negative (-1)"},
 		{name: "a negative MaxTTL is refused",
-			opts: Options{MaxTTL: -time.Second}, wantErr: "negative"},
+			opts: Options{MaxTTL: -time.Second}, wantErr: "hitbox/memstore: Options.MaxTTL: negative (-1s)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s, err := New(tt.opts)
 			if tt.wantErr != "" {
-				if err == nil {
-					s.Close()
-					t.Fatalf("New succeeded, want an error containing %q", tt.wantErr)
+				// Invalid options are a programmer error: New panics with
+				// exactly what Validate returns.
+				if err := tt.opts.Validate(); err == nil || err.Error() != tt.wantErr {
+					t.Errorf("Validate = %v, want %q", err, tt.wantErr)
 				}
-				if !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("New error %q, want it to contain %q", err, tt.wantErr)
+				if got := newPanic(tt.opts); got != tt.wantErr {
+					t.Errorf("New panicked with %q, want %q", got, tt.wantErr)
 				}
 				return
 			}
+			if err := tt.opts.Validate(); err != nil {
+				t.Fatalf("Validate: %v", err)
+			}
+			s, err := New(tt.opts)
 			if err != nil {
 				t.Fatalf("New: %v", err)
 			}
@@ -640,4 +644,17 @@ func TestClearPrefix(t *testing.T) {
 	if got := s.cache.Len(); got != n {
 		t.Errorf("bigcache holds %d entries, want %d", got, n)
 	}
+}
+
+// newPanic calls New with opts and returns what it panicked with.
+func newPanic(opts Options) (msg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg = fmt.Sprint(r)
+		}
+	}()
+	if s, err := New(opts); err == nil {
+		s.Close()
+	}
+	return ""
 }
