@@ -65,15 +65,36 @@ type Cache[T any] struct {
 	closed  bool
 }
 
-// New returns a typed cache over b.
+// Validate reports the first option that cannot work, with the message New
+// panics with: "hitbox: Options.<field>: <why>". A program that reads
+// options from configuration calls it first to get an error rather than a
+// panic. Zero values are never invalid: they mean the defaults.
+func (o Options) Validate() error {
+	switch {
+	case o.TTL < 0:
+		return fmt.Errorf("hitbox: Options.TTL: negative (%v)", o.TTL)
+	case o.StaleFor < 0:
+		return fmt.Errorf("hitbox: Options.StaleFor: negative (%v)", o.StaleFor)
+	case o.LoadTimeout < 0:
+		return fmt.Errorf("hitbox: Options.LoadTimeout: negative (%v)", o.LoadTimeout)
+	}
+	return nil
+}
+
+// New returns a typed cache over b. A nil b and invalid options are
+// programmer errors: New panics, with "hitbox: New: nil Backend" or the
+// message opts.Validate returns.
 func New[T any](b Backend, opts Options) *Cache[T] {
 	if b == nil {
-		panic("hitbox: New with a nil Backend")
+		panic("hitbox: New: nil Backend")
+	}
+	if err := opts.Validate(); err != nil {
+		panic(err.Error())
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.LoadTimeout <= 0 {
+	if opts.LoadTimeout == 0 {
 		opts.LoadTimeout = 30 * time.Second
 	}
 	if opts.Logger == nil {

@@ -52,6 +52,25 @@
 //   - Stat is one figure a backend reports about itself (a tier's hits per
 //     level, say), which the otel Metrics layer publishes.
 //
+// # Constructors
+//
+// Every constructor in this module follows one rule. Zero values mean
+// defaults: an Options{} (or a field left zero) is always valid. Options
+// that cannot work (a negative size, an index out of range, an unknown
+// enum value, contradictory settings) are programmer errors, and every
+// constructor reports them the same way: it panics with a message
+// "hitbox/<package>: <Options field>: <why>", such as
+// "hitbox/tier: Options.Required[1]: level 2 of 2 does not exist" (this
+// package's own messages start "hitbox: "). Each Options type has a
+// Validate method that returns exactly that message as an error (tier's
+// takes the number of levels, which its options refer to), for a
+// program that reads its options from configuration and wants an error
+// rather than a panic. A constructor returns an error only for what can
+// fail outside the program: I/O, a server, a resource. Loggers and clocks
+// are resolved once, at construction: a nil Logger is a discarding one and
+// a nil Now is time.Now. The otel package keeps functional options, the
+// OpenTelemetry convention, under the same rule.
+//
 // # Errors
 //
 // A miss is the sentinel ErrMiss, never a nil value. Failures wrap the

@@ -17,6 +17,15 @@
 //
 // Both layers use the global providers as they stand when the pipeline is
 // built, or the ones given with WithMeterProvider and WithTracerProvider.
+//
+// Unlike the rest of hitbox, which takes an Options struct, this package
+// takes functional options (WithLabel, WithClock, ...): that is the
+// OpenTelemetry ecosystem's convention (otelhttp, otelgrpc), so the layers
+// read like their neighbours in an instrumented program. The module's
+// constructor rule (see package hitbox) holds all the same: no option is
+// required, an option that cannot work makes Metrics and Trace panic with
+// "hitbox/otel: <option>: <why>", and Validate returns that message as an
+// error.
 // With the API's no-op providers each layer adds a few nanoseconds and no
 // allocation to a call; keys are never recorded.
 //

@@ -1,6 +1,7 @@
 package otel
 
 import (
+	"fmt"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -16,6 +17,18 @@ const scope = "github.com/hitbox-go/hitbox/otel"
 // ignored by the other.
 type Option func(*config)
 
+// Validate reports the first option in opts that cannot work, with the
+// message Metrics and Trace panic with: "hitbox/otel: <option>: <why>".
+// The only such option today is WithSpanKind with a kind OpenTelemetry does
+// not define.
+func Validate(opts ...Option) error {
+	c := config{kind: trace.SpanKindInternal}
+	for _, o := range opts {
+		o(&c)
+	}
+	return c.validate()
+}
+
 type config struct {
 	mp      metric.MeterProvider
 	tp      trace.TracerProvider
@@ -27,12 +40,23 @@ type config struct {
 	secret  []byte
 }
 
+// newConfig applies opts, and panics on an option that cannot work.
 func newConfig(opts []Option) config {
 	c := config{now: time.Now, kind: trace.SpanKindInternal}
 	for _, o := range opts {
 		o(&c)
 	}
+	if err := c.validate(); err != nil {
+		panic(err.Error())
+	}
 	return c
+}
+
+func (c *config) validate() error {
+	if c.kind < trace.SpanKindUnspecified || c.kind > trace.SpanKindConsumer {
+		return fmt.Errorf("hitbox/otel: WithSpanKind: unknown span kind %d", int(c.kind))
+	}
+	return nil
 }
 
 // WithMeterProvider makes Metrics create its instruments with mp instead of
@@ -75,7 +99,7 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithSpanKind sets the kind of the spans Trace starts: internal by
-// default. Pass trace.SpanKindClient when Trace wraps a store that does
+// default (as it is for trace.SpanKindUnspecified). Pass trace.SpanKindClient when Trace wraps a store that does
 // network I/O, so the span shows the client side of the call.
 func WithSpanKind(kind trace.SpanKind) Option {
 	return func(c *config) { c.kind = kind }

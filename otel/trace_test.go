@@ -346,3 +346,42 @@ func TestTraceNoop(t *testing.T) {
 		t.Fatalf("Get: %v, want the store's error", err)
 	}
 }
+
+// TestInvalidOptions checks the constructor rule for the functional
+// options: an option that cannot work makes both layers panic with exactly
+// the message Validate returns.
+func TestInvalidOptions(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		opts []hitboxotel.Option
+		want string
+	}{
+		{"A span kind OpenTelemetry does not define cannot work.",
+			[]hitboxotel.Option{hitboxotel.WithLabel("x"), hitboxotel.WithSpanKind(trace.SpanKind(9))},
+			"hitbox/otel: WithSpanKind: unknown span kind 9"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if err := hitboxotel.Validate(tc.opts...); err == nil || err.Error() != tc.want {
+				t.Errorf("Validate = %v, want %q", err, tc.want)
+			}
+			for name, layer := range map[string]func(...hitboxotel.Option) hitbox.Layer{
+				"Metrics": hitboxotel.Metrics, "Trace": hitboxotel.Trace,
+			} {
+				got := func() (msg string) {
+					defer func() { msg = fmt.Sprint(recover()) }()
+					layer(tc.opts...)
+					return ""
+				}()
+				if got != tc.want {
+					t.Errorf("%s panicked with %q, want %q", name, got, tc.want)
+				}
+			}
+		})
+	}
+	if err := hitboxotel.Validate(hitboxotel.WithSpanKind(trace.SpanKindClient), hitboxotel.WithClock(nil)); err != nil {
+		t.Errorf("Validate of valid options = %v, want nil", err)
+	}
+}

@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -51,7 +50,7 @@ type BusOptions struct {
 
 	// Logger receives lost and restored connections, refusals (a server
 	// with CLIENT TRACKING disabled, say), messages the bus could not read
-	// and queue overflows. Nothing is logged when nil.
+	// and queue overflows. Default: discard.
 	Logger *slog.Logger
 }
 
@@ -66,13 +65,35 @@ const (
 	minBackoff = 10 * time.Millisecond
 )
 
-// resolve applies defaults to o, with label as the default Label.
-func (o BusOptions) resolve(label string) (BusOptions, error) {
+// Validate reports the first option that cannot work, with the message
+// NewTrackingBus and NewPubSubBus panic with:
+// "hitbox/redisstore: BusOptions.<field>: <why>". Zero values are never
+// invalid: they mean the defaults.
+func (o BusOptions) Validate() error {
+	switch {
+	case o.HealthCheck < 0:
+		return invalid("BusOptions.HealthCheck", "negative (%v)", o.HealthCheck)
+	case o.MaxBackoff < 0:
+		return invalid("BusOptions.MaxBackoff", "negative (%v)", o.MaxBackoff)
+	case o.Queue < 0:
+		return invalid("BusOptions.Queue", "negative (%d)", o.Queue)
+	case o.Topology < 0:
+		return invalid("BusOptions.Topology", "negative (%v)", o.Topology)
+	}
+	return nil
+}
+
+// resolve applies defaults to o, with label as the default Label, and
+// panics on invalid options.
+func (o BusOptions) resolve(label string) BusOptions {
+	if err := o.Validate(); err != nil {
+		panic(err.Error())
+	}
 	if o.Label == "" {
 		o.Label = label
 	}
-	if o.HealthCheck < 0 || o.MaxBackoff < 0 || o.Queue < 0 || o.Topology < 0 {
-		return o, errors.New("redisstore: BusOptions hold a negative value")
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.HealthCheck == 0 {
 		o.HealthCheck = defaultHealthCheck
@@ -86,7 +107,7 @@ func (o BusOptions) resolve(label string) (BusOptions, error) {
 	if o.Topology == 0 {
 		o.Topology = defaultTopology
 	}
-	return o, nil
+	return o
 }
 
 // hub is what both buses share: the subscriptions, the queue between the
@@ -320,10 +341,8 @@ func (h *hub) pushLocked(ev event) {
 	}
 	if !h.collapsed {
 		h.collapsed = true
-		if h.opt.Logger != nil {
-			h.opt.Logger.Warn("hitbox/redisstore: bus subscribers fell behind; invalidations replaced by one clear",
-				"bus", h.opt.Label, "queue", h.opt.Queue)
-		}
+		h.opt.Logger.Warn("hitbox/redisstore: bus subscribers fell behind; invalidations replaced by one clear",
+			"bus", h.opt.Label, "queue", h.opt.Queue)
 	}
 }
 
@@ -407,10 +426,8 @@ func (h *hub) removeListener(name string) {
 	delete(h.listeners, name)
 	h.mu.Unlock()
 	if l != nil {
-		if h.opt.Logger != nil {
-			h.opt.Logger.Debug("hitbox/redisstore: bus stops tracking a server that left",
-				"bus", h.opt.Label, "server", name)
-		}
+		h.opt.Logger.Debug("hitbox/redisstore: bus stops tracking a server that left",
+			"bus", h.opt.Label, "server", name)
 		l.halt()
 	}
 }

@@ -88,11 +88,9 @@ func (l *listener) run() {
 			if time.Since(upAt) >= l.h.opt.HealthCheck {
 				failures = 0
 			}
-			if log != nil {
-				log.Warn("hitbox/redisstore: bus connection lost; reconnecting, then clearing local levels",
-					"bus", l.h.opt.Label, "server", l.name, "err", err)
-			}
-		} else if log != nil {
+			log.Warn("hitbox/redisstore: bus connection lost; reconnecting, then clearing local levels",
+				"bus", l.h.opt.Label, "server", l.name, "err", err)
+		} else {
 			const msg = "hitbox/redisstore: bus cannot subscribe; retrying"
 			if failures == 0 {
 				log.Warn(msg, "bus", l.h.opt.Label, "server", l.name, "err", err)
@@ -138,7 +136,7 @@ func (l *listener) pump(ps *redis.PubSub) (upAt time.Time, err error) {
 		switch m := msg.(type) {
 		case *redis.Subscription:
 			if m.Kind == "subscribe" {
-				if upAt.IsZero() && l.h.opt.Logger != nil {
+				if upAt.IsZero() {
 					l.h.opt.Logger.Debug("hitbox/redisstore: bus subscribed",
 						"bus", l.h.opt.Label, "server", l.name)
 				}

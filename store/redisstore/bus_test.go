@@ -82,11 +82,12 @@ type process struct {
 
 // procOptions tune newProcess.
 type procOptions struct {
-	id      string
-	prefix  string
-	bus     redisstore.BusOptions
-	tier    tier.Options
-	noReady bool // do not wait for the bus and its first All
+	id           string
+	prefix       string
+	bus          redisstore.BusOptions
+	tier         tier.Options
+	noReady      bool // do not wait for the bus and its first All
+	ownWritesOff bool // leave tier.Options.OwnWrites off on a tracking bus
 }
 
 // newProcess builds a process on rdb and, unless told not to, waits until
@@ -111,7 +112,10 @@ func newProcess(t testing.TB, kind busKind, rdb redis.UniversalClient, o procOpt
 	p.bus = kind.new(t, rdb, o.prefix, o.bus)
 	opts := o.tier
 	opts.ID, opts.Bus = o.id, p.bus
-	if kind.tracking && opts.OwnWrites == 0 {
+	switch {
+	case o.ownWritesOff:
+		opts.OwnWrites = 0
+	case kind.tracking && opts.OwnWrites == 0:
 		opts.OwnWrites = time.Minute
 	}
 	p.t = tier.NewWith(opts, p.l1, p.l2)
@@ -340,7 +344,7 @@ func TestBusOwnWritesOff(t *testing.T) {
 	t.Parallel()
 	rdb := redistest.Shared(t).Client(t)
 	kind := busKinds[0]
-	p := newProcess(t, kind, rdb, procOptions{id: "a", prefix: redistest.Prefix(t), tier: tier.Options{OwnWrites: -1}})
+	p := newProcess(t, kind, rdb, procOptions{id: "a", prefix: redistest.Prefix(t), ownWritesOff: true})
 	set(t, p, "k", "v")
 	p.obs.waitKey(t, "k")
 	wantL1(t, p, "k", "")
@@ -540,30 +544,54 @@ func TestBusClose(t *testing.T) {
 	}
 }
 
-// TestBusOptions checks the options the constructors refuse.
+// TestBusOptions checks what the bus constructors refuse: programmer
+// errors, each a panic naming the argument or option, whose message is
+// BusOptions.Validate's error where an option is at fault.
 func TestBusOptions(t *testing.T) {
 	t.Parallel()
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never dialled
 	t.Cleanup(func() { _ = rdb.Close() })
-	neg := redisstore.BusOptions{HealthCheck: -time.Second}
+	var none redisstore.BusOptions
 	cases := []struct {
 		name string
-		new  func() error
+		opts redisstore.BusOptions // checked with Validate when not the zero value
+		new  func(redisstore.BusOptions)
+		want string
 	}{
-		{"a tracking bus without a client", func() error { _, err := redisstore.NewTrackingBus(nil, "p:", redisstore.BusOptions{}); return err }},
-		{"a tracking bus over a client it cannot walk", func() error {
-			_, err := redisstore.NewTrackingBus(wrapped{rdb}, "p:", redisstore.BusOptions{})
-			return err
-		}},
-		{"a tracking bus with a negative option", func() error { _, err := redisstore.NewTrackingBus(rdb, "p:", neg); return err }},
-		{"a pub/sub bus without a client", func() error { _, err := redisstore.NewPubSubBus(nil, "ch", redisstore.BusOptions{}); return err }},
-		{"a pub/sub bus without a channel", func() error { _, err := redisstore.NewPubSubBus(rdb, "", redisstore.BusOptions{}); return err }},
-		{"a pub/sub bus with a negative option", func() error { _, err := redisstore.NewPubSubBus(rdb, "ch", neg); return err }},
+		{"A tracking bus needs a client.", none,
+			func(o redisstore.BusOptions) { _, _ = redisstore.NewTrackingBus(nil, "p:", o) },
+			"hitbox/redisstore: NewTrackingBus: nil client"},
+		{"A tracking bus must be able to walk the client's servers.", none,
+			func(o redisstore.BusOptions) { _, _ = redisstore.NewTrackingBus(wrapped{rdb}, "p:", o) },
+			"hitbox/redisstore: NewTrackingBus: client: a redisstore_test.wrapped, want a *redis.Client, *redis.ClusterClient or *redis.Ring"},
+		{"A negative HealthCheck cannot work.", redisstore.BusOptions{HealthCheck: -time.Second},
+			func(o redisstore.BusOptions) { _, _ = redisstore.NewTrackingBus(rdb, "p:", o) },
+			"hitbox/redisstore: BusOptions.HealthCheck: negative (-1s)"},
+		{"A negative MaxBackoff cannot work.", redisstore.BusOptions{MaxBackoff: -time.Second},
+			func(o redisstore.BusOptions) { _, _ = redisstore.NewPubSubBus(rdb, "ch", o) },
+			"hitbox/redisstore: BusOptions.MaxBackoff: negative (-1s)"},
+		{"A negative Queue cannot work.", redisstore.BusOptions{Queue: -1},
+			func(o redisstore.BusOptions) { _, _ = redisstore.NewPubSubBus(rdb, "ch", o) },
+			"hitbox/redisstore: BusOptions.Queue: negative (-1)"},
+		{"A negative Topology cannot work.", redisstore.BusOptions{Topology: -time.Second},
+			func(o redisstore.BusOptions) { _, _ = redisstore.NewTrackingBus(rdb, "p:", o) },
+			"hitbox/redisstore: BusOptions.Topology: negative (-1s)"},
+		{"A pub/sub bus needs a client.", none,
+			func(o redisstore.BusOptions) { _, _ = redisstore.NewPubSubBus(nil, "ch", o) },
+			"hitbox/redisstore: NewPubSubBus: nil client"},
+		{"A pub/sub bus needs a channel.", none,
+			func(o redisstore.BusOptions) { _, _ = redisstore.NewPubSubBus(rdb, "", o) },
+			"hitbox/redisstore: NewPubSubBus: empty channel"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if c.new() == nil {
-				t.Fatal("accepted")
+			if c.opts != none {
+				if err := c.opts.Validate(); err == nil || err.Error() != c.want {
+					t.Errorf("Validate = %v, want %q", err, c.want)
+				}
+			}
+			if got := panicked(func() { c.new(c.opts) }); got != c.want {
+				t.Errorf("panicked with %q, want %q", got, c.want)
 			}
 		})
 	}

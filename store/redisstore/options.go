@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -66,22 +67,38 @@ const (
 	maxValueLimit = maxBulk - headerSize
 )
 
-// resolve applies defaults to o and checks that the result can work.
-func (o Options) resolve() (Options, error) {
+// Validate reports the first option that cannot work, with the message New
+// panics with: "hitbox/redisstore: Options.<field>: <why>". A program that
+// reads options from configuration calls it first to get an error rather
+// than a panic. Zero values are never invalid: they mean the defaults.
+func (o Options) Validate() error {
+	switch {
+	case o.MaxValueSize < 0 || o.MaxValueSize > maxValueLimit:
+		return invalid("Options.MaxValueSize", "%d is outside 1 to %d bytes", o.MaxValueSize, maxValueLimit)
+	case o.MaxTTL < 0:
+		return invalid("Options.MaxTTL", "negative (%v)", o.MaxTTL)
+	}
+	return nil
+}
+
+// invalid is the error of an option that cannot work.
+func invalid(field, why string, args ...any) error {
+	return errors.New("hitbox/redisstore: " + field + ": " + fmt.Sprintf(why, args...))
+}
+
+// resolve applies defaults to o, and panics on invalid options.
+func (o Options) resolve() Options {
+	if err := o.Validate(); err != nil {
+		panic(err.Error())
+	}
 	if o.Label == "" {
 		o.Label = defaultLabel
 	}
-	switch {
-	case o.MaxValueSize == 0:
+	if o.MaxValueSize == 0 {
 		o.MaxValueSize = defaultMaxValueSize
-	case o.MaxValueSize < 0 || o.MaxValueSize > maxValueLimit:
-		return o, fmt.Errorf("redisstore: MaxValueSize %d is outside 1 to %d bytes", o.MaxValueSize, maxValueLimit)
-	}
-	if o.MaxTTL < 0 {
-		return o, fmt.Errorf("redisstore: MaxTTL %v is negative", o.MaxTTL)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return o, nil
+	return o
 }

@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"errors"
 
 	"github.com/redis/go-redis/v9"
 
@@ -44,18 +43,19 @@ var (
 // prefixes) different ones, or they clear each other's keys for nothing.
 //
 // NewPubSubBus sends nothing: the bus subscribes on the first Subscribe or
-// Ready, and runs until Close.
+// Ready, and runs until Close. So it cannot fail at run time: a nil
+// client, an empty channel and invalid options are programmer errors,
+// which panic ("hitbox/redisstore: NewPubSubBus: empty channel", or the
+// message opts.Validate returns). The error result is kept for checks a
+// later version may make.
 func NewPubSubBus(client redis.UniversalClient, channel string, opts BusOptions) (*PubSubBus, error) {
 	if client == nil {
-		return nil, errors.New("redisstore: nil client")
+		panic("hitbox/redisstore: NewPubSubBus: nil client")
 	}
 	if channel == "" {
-		return nil, errors.New("redisstore: empty bus channel")
+		panic("hitbox/redisstore: NewPubSubBus: empty channel")
 	}
-	opt, err := opts.resolve("redis-pubsub")
-	if err != nil {
-		return nil, err
-	}
+	opt := opts.resolve("redis-pubsub")
 	b := &PubSubBus{client: client, channel: channel}
 	b.h.init(opt, b.start)
 	return b, nil
@@ -134,10 +134,8 @@ func (b *PubSubBus) handle(m *redis.Message) {
 	}
 	inv, err := parseMessage(m.Payload)
 	if err != nil || m.PayloadSlice != nil {
-		if log := b.h.opt.Logger; log != nil {
-			log.Warn("hitbox/redisstore: unreadable bus message; clearing local levels",
-				"bus", b.h.opt.Label, "size", len(m.Payload))
-		}
+		b.h.opt.Logger.Warn("hitbox/redisstore: unreadable bus message; clearing local levels",
+			"bus", b.h.opt.Label, "size", len(m.Payload))
 		inv = allEvent.inv
 	}
 	if inv.All || len(inv.Keys) > 0 {

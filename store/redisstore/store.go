@@ -52,17 +52,20 @@ var (
 // (standalone or Sentinel failover), a *redis.ClusterClient or a
 // *redis.Ring. New sends nothing to the server.
 //
+// Since it sends nothing, New cannot fail at run time: a nil client and
+// invalid options are programmer errors, which panic
+// ("hitbox/redisstore: New: nil client", or the message opts.Validate
+// returns). The error result is kept for checks a later version may make.
+//
 // For context deadlines to bound network I/O, create the client with
 // ContextTimeoutEnabled set; without it go-redis applies only its own
-// read and write timeouts.
+// read and write timeouts. ClientOptions returns the settings a cache
+// should start from.
 func New(client redis.UniversalClient, opts Options) (*Store, error) {
 	if client == nil {
-		return nil, errors.New("redisstore: nil client")
+		panic("hitbox/redisstore: New: nil client")
 	}
-	opt, err := opts.resolve()
-	if err != nil {
-		return nil, err
-	}
+	opt := opts.resolve()
 	k := other
 	switch client.(type) {
 	case *redis.Client:

@@ -17,6 +17,8 @@ import (
 )
 
 // TestNew checks the options New refuses and the defaults it applies.
+// What it refuses is a programmer error: New panics with the message
+// Options.Validate returns.
 func TestNew(t *testing.T) {
 	t.Parallel()
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}) // never dialled
@@ -25,16 +27,27 @@ func TestNew(t *testing.T) {
 		name   string
 		client redis.UniversalClient
 		opts   redisstore.Options
+		want   string
 	}{
-		{"a nil client", nil, redisstore.Options{}},
-		{"a negative MaxValueSize", rdb, redisstore.Options{MaxValueSize: -1}},
-		{"a MaxValueSize no Redis string can hold", rdb, redisstore.Options{MaxValueSize: 512 << 20}},
-		{"a negative MaxTTL", rdb, redisstore.Options{MaxTTL: -time.Second}},
+		{"A nil client cannot work.", nil, redisstore.Options{},
+			"hitbox/redisstore: New: nil client"},
+		{"A negative MaxValueSize cannot work.", rdb, redisstore.Options{MaxValueSize: -1},
+			"hitbox/redisstore: Options.MaxValueSize: -1 is outside 1 to 536870886 bytes"},
+		{"A MaxValueSize no Redis string can hold cannot work.", rdb, redisstore.Options{MaxValueSize: 512 << 20},
+			"hitbox/redisstore: Options.MaxValueSize: 536870912 is outside 1 to 536870886 bytes"},
+		{"A negative MaxTTL cannot work.", rdb, redisstore.Options{MaxTTL: -time.Second},
+			"hitbox/redisstore: Options.MaxTTL: negative (-1s)"},
 	}
 	for _, c := range bad {
 		t.Run(c.name, func(t *testing.T) {
-			if _, err := redisstore.New(c.client, c.opts); err == nil {
-				t.Fatal("New accepted it")
+			if c.client != nil {
+				if err := c.opts.Validate(); err == nil || err.Error() != c.want {
+					t.Errorf("Validate = %v, want %q", err, c.want)
+				}
+			}
+			got := panicked(func() { _, _ = redisstore.New(c.client, c.opts) })
+			if got != c.want {
+				t.Errorf("New panicked with %q, want %q", got, c.want)
 			}
 		})
 	}
@@ -641,4 +654,15 @@ func TestRemove(t *testing.T) {
 	if n := rec.count("get"); n != 0 {
 		t.Errorf("Remove read the key %d times, want none", n)
 	}
+}
+
+// panicked runs fn and returns what it panicked with, as a string.
+func panicked(fn func()) (msg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg = fmt.Sprint(r)
+		}
+	}()
+	fn()
+	return ""
 }

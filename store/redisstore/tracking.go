@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -66,12 +67,13 @@ var _ hitbox.Bus = (*TrackingBus)(nil)
 // connections of its own, and does not close it.
 //
 // NewTrackingBus sends nothing: the bus connects on the first Subscribe or
-// Ready, and runs until Close.
+// Ready, and runs until Close. So it cannot fail at run time: a nil
+// client, a client of another type and invalid options are programmer
+// errors, which panic ("hitbox/redisstore: NewTrackingBus: nil client", or
+// the message opts.Validate returns). The error result is kept for checks
+// a later version may make.
 func NewTrackingBus(client redis.UniversalClient, prefix string, opts BusOptions) (*TrackingBus, error) {
-	opt, err := opts.resolve("redis-tracking")
-	if err != nil {
-		return nil, err
-	}
+	opt := opts.resolve("redis-tracking")
 	b := &TrackingBus{prefix: prefix}
 	switch c := client.(type) {
 	case *redis.Client:
@@ -81,9 +83,9 @@ func NewTrackingBus(client redis.UniversalClient, prefix string, opts BusOptions
 	case *redis.Ring:
 		b.forEach = c.ForEachShard
 	case nil:
-		return nil, errors.New("redisstore: nil client")
+		panic("hitbox/redisstore: NewTrackingBus: nil client")
 	default:
-		return nil, errors.New("redisstore: a TrackingBus needs a *redis.Client, *redis.ClusterClient or *redis.Ring")
+		panic(fmt.Sprintf("hitbox/redisstore: NewTrackingBus: client: a %T, want a *redis.Client, *redis.ClusterClient or *redis.Ring", client))
 	}
 	b.h.init(opt, b.start)
 	return b, nil
@@ -145,10 +147,8 @@ func (b *TrackingBus) watch() {
 			b.h.mu.Lock()
 			b.h.lastErr = err
 			b.h.mu.Unlock()
-			if log := b.h.opt.Logger; log != nil {
-				log.Warn("hitbox/redisstore: bus cannot list the servers to track; retrying",
-					"bus", b.h.opt.Label, "err", err)
-			}
+			b.h.opt.Logger.Warn("hitbox/redisstore: bus cannot list the servers to track; retrying",
+				"bus", b.h.opt.Label, "err", err)
 			failures++
 			t.Reset(max(b.h.backoff(failures), minBackoff))
 			continue
@@ -220,10 +220,8 @@ func (b *TrackingBus) handle(m *redis.Message) {
 	if keys == nil {
 		// Not the key list tracking sends: someone published here. What
 		// it meant is unknown, so assume the worst.
-		if log := b.h.opt.Logger; log != nil {
-			log.Warn("hitbox/redisstore: unexpected message on the tracking channel; clearing local levels",
-				"bus", b.h.opt.Label)
-		}
+		b.h.opt.Logger.Warn("hitbox/redisstore: unexpected message on the tracking channel; clearing local levels",
+			"bus", b.h.opt.Label)
 		b.h.push(allEvent.inv)
 		return
 	}
