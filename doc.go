@@ -1,7 +1,7 @@
 // Package hitbox is a cache framework in the shape of an HTTP middleware
 // stack: every concern of caching is a Layer that wraps a Backend, and a
 // whole pipeline is one expression, outermost layer first, ending in a store
-// or a tier.
+// or a tier (the package's Example, where db stands for the source):
 //
 //	store, _ := memstore.New(memstore.Options{MaxBytes: 256 << 20})
 //	pipeline := hitbox.Chain(

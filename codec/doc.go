@@ -14,18 +14,28 @@
 // Decoding is written for bytes an attacker may have chosen. Decompress
 // takes a limit and fails with ErrTooLarge before restoring more than it,
 // and with ErrCorrupt on damaged input; Unmarshal returns an error, never
-// panics, and bounds nesting and declared lengths.
+// panics, and bounds nesting and declared lengths. The package's Example:
 //
 //	f, z := codec.CBOR(), codec.Zstd()
-//	data, err := f.Marshal(user)
-//	...
+//	data, err := f.Marshal(User{ID: 42, Name: "Ada"})
+//	if err != nil {
+//		panic(err)
+//	}
 //	stored, err := z.Compress([]byte{z.ID()}, data) // the ID, then the value
-//	...
+//	if err != nil {
+//		panic(err)
+//	}
+//
 //	// Later, maybe in a process configured with another compressor:
 //	c, ok := codec.CompressorByID(stored[0])
-//	...
+//	if !ok {
+//		panic("unknown compressor")
+//	}
 //	data, err = c.Decompress(nil, stored[1:], 1<<20) // refuse over 1 MiB
-//	if errors.Is(err, codec.ErrTooLarge) { ... }
+//	if err != nil {
+//		panic(err) // errors.Is(err, codec.ErrTooLarge) over the limit
+//	}
 //	var u User
 //	err = f.Unmarshal(data, &u)
+//	fmt.Println(c.Name(), u.ID, u.Name, err)
 package codec

@@ -84,3 +84,32 @@ func mustCompress(c codec.Compressor, b []byte) []byte {
 	}
 	return out
 }
+
+// A value made bytes by a format, compressed with its compressor's ID in
+// front, and read back by whoever finds the ID: the package doc shows this
+// example.
+func Example() {
+	f, z := codec.CBOR(), codec.Zstd()
+	data, err := f.Marshal(User{ID: 42, Name: "Ada"})
+	if err != nil {
+		panic(err)
+	}
+	stored, err := z.Compress([]byte{z.ID()}, data) // the ID, then the value
+	if err != nil {
+		panic(err)
+	}
+
+	// Later, maybe in a process configured with another compressor:
+	c, ok := codec.CompressorByID(stored[0])
+	if !ok {
+		panic("unknown compressor")
+	}
+	data, err = c.Decompress(nil, stored[1:], 1<<20) // refuse over 1 MiB
+	if err != nil {
+		panic(err) // errors.Is(err, codec.ErrTooLarge) over the limit
+	}
+	var u User
+	err = f.Unmarshal(data, &u)
+	fmt.Println(c.Name(), u.ID, u.Name, err)
+	// Output: zstd 42 Ada <nil>
+}

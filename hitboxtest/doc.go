@@ -5,17 +5,19 @@
 //
 // A store calls TestBackend with a constructor for fresh, empty instances;
 // a store that takes a clock uses the suite's fake one, so expiry is
-// checked without sleeping:
+// checked without sleeping. Here memstore does, as a third-party store
+// would from its own tests:
 //
-//	func TestConformance(t *testing.T) {
+//	func TestStoreConforms(t *testing.T) {
+//		t.Parallel()
 //		hitboxtest.TestBackend(t, func(t *testing.T, clock *hitboxtest.Clock) hitbox.Backend {
-//			s, err := mystore.New(mystore.Options{Now: clock.Now, MaxValueSize: 1 << 20})
+//			s, err := memstore.New(memstore.Options{Now: clock.Now, MaxValueSize: 64 << 10})
 //			if err != nil {
 //				t.Fatal(err)
 //			}
-//			t.Cleanup(func() { s.Close() })
+//			t.Cleanup(func() { _ = s.Close() })
 //			return s
-//		}, hitboxtest.Options{MaxValueSize: 1 << 20})
+//		}, hitboxtest.Options{MaxValueSize: 64 << 10})
 //	}
 //
 // A store on a server that keeps its own clock (Redis, say) sets
@@ -25,8 +27,9 @@
 // A layer calls TestLayer; the suite wraps an in-memory store of its own,
 // with faults it can inject, in the layer:
 //
-//	func TestConformance(t *testing.T) {
-//		hitboxtest.TestLayer(t, mylayer.New(mylayer.Options{}))
+//	func TestLayerConforms(t *testing.T) {
+//		t.Parallel()
+//		hitboxtest.TestLayer(t, layer.Compress(codec.Zstd()))
 //	}
 //
 // What the suite checks, each as a subtest named for it:

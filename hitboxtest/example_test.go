@@ -6,19 +6,32 @@ import (
 	"time"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/codec"
 	"github.com/hitbox-go/hitbox/hitboxtest"
 	"github.com/hitbox-go/hitbox/internal/mapstore"
+	"github.com/hitbox-go/hitbox/layer"
+	"github.com/hitbox-go/hitbox/store/memstore"
 )
 
 // This is how a store runs the suite from its own tests: a fresh, empty
-// store per call, on the suite's clock, closed when the subtest ends.
-func TestMapstoreConforms(t *testing.T) {
+// store per call, on the suite's clock, closed when the subtest ends. The
+// package doc shows it.
+func TestStoreConforms(t *testing.T) {
 	t.Parallel()
 	hitboxtest.TestBackend(t, func(t *testing.T, clock *hitboxtest.Clock) hitbox.Backend {
-		s := mapstore.New(mapstore.Options{Now: clock.Now})
+		s, err := memstore.New(memstore.Options{Now: clock.Now, MaxValueSize: 64 << 10})
+		if err != nil {
+			t.Fatal(err)
+		}
 		t.Cleanup(func() { _ = s.Close() })
 		return s
-	}, hitboxtest.Options{})
+	}, hitboxtest.Options{MaxValueSize: 64 << 10})
+}
+
+// This is how a layer runs the suite. The package doc shows it.
+func TestLayerConforms(t *testing.T) {
+	t.Parallel()
+	hitboxtest.TestLayer(t, layer.Compress(codec.Zstd()))
 }
 
 func ExampleClock() {

@@ -2,7 +2,7 @@
 // concern per file: Compress, Encode, Prefix, Timeout and MaxSize.
 //
 // Each constructor returns a hitbox.Layer, and a pipeline lists them
-// outermost first, ending in a store:
+// outermost first, ending in a store (the package's Example):
 //
 //	pipeline := hitbox.Chain(
 //		layer.Timeout(50*time.Millisecond), // bounds each call below

@@ -13,20 +13,26 @@ import (
 	"github.com/hitbox-go/hitbox/layer"
 )
 
-// A pipeline compresses the value, packs it with its deadlines into one
-// envelope, and stores that; a read undoes both steps.
+// A pipeline bounds each call, puts the key in a namespace, compresses the
+// value, packs it with its deadlines into one envelope, and stores that; a
+// read undoes every step. The package doc shows this example.
 func Example() {
 	ctx := context.Background()
 	store := mapstore.New(mapstore.Options{})
-	pipeline := hitbox.Chain(layer.Compress(codec.Zstd()), layer.Encode()).Then(store)
+	pipeline := hitbox.Chain(
+		layer.Timeout(50*time.Millisecond), // bounds each call below
+		layer.Prefix("users:"),             // one namespace of a shared store
+		layer.Compress(codec.Zstd()),       // values of 192 B and more
+		layer.Encode(),                     // value and both deadlines in one checked envelope
+	).Then(store)
 
 	expire := time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 	value := []byte(strings.Repeat(`{"id":42,"name":"a user"},`, 40))
-	if err := pipeline.Set(ctx, "users:42", hitbox.Entry{Value: value, Expire: expire, Stale: expire.Add(-time.Hour)}); err != nil {
+	if err := pipeline.Set(ctx, "42", hitbox.Entry{Value: value, Expire: expire, Stale: expire.Add(-time.Hour)}); err != nil {
 		fmt.Println(err)
 		return
 	}
-	e, err := pipeline.Get(ctx, "users:42")
+	e, err := pipeline.Get(ctx, "42")
 	if err != nil {
 		fmt.Println(err)
 		return

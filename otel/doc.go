@@ -2,12 +2,9 @@
 // Metrics and Trace are layers, so any pipeline, or any level of one,
 // becomes observable by listing them in its chain. It uses the
 // OpenTelemetry API only; the application picks the SDK and the
-// exporters. Import it under an alias beside the OpenTelemetry API:
-//
-//	import (
-//		"go.opentelemetry.io/otel"
-//		hitboxotel "github.com/hitbox-go/hitbox/otel"
-//	)
+// exporters. Import it under an alias, hitboxotel, so it does not collide
+// with the OpenTelemetry API's own otel package beside it (the package's
+// Example):
 //
 //	pipeline := hitbox.Chain(
 //		hitboxotel.Trace(),   // one span per operation of the whole pipeline
@@ -105,7 +102,7 @@
 //
 // A tier is a backend like any other, so the layers wrap it whole; they
 // wrap each of its levels as well, each told which level it is with
-// WithLevel, so nothing new is needed to see inside a tier:
+// WithLevel, so nothing new is needed to see inside a tier (Example_tier):
 //
 //	l1 := hitbox.Chain(
 //		hitboxotel.Trace(hitboxotel.WithLevel("l1")),

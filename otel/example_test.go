@@ -10,10 +10,13 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/layer"
 	hitboxotel "github.com/hitbox-go/hitbox/otel"
 	"github.com/hitbox-go/hitbox/store/memstore"
+	"github.com/hitbox-go/hitbox/tier"
 )
 
 // Metrics counts every operation by result; here a manual reader shows
@@ -96,4 +99,51 @@ func ExampleTrace() {
 	// hitbox.set memory ok 5 Unset
 	// hitbox.get memory hit 5 Unset
 	// hitbox.get memory miss  Unset
+}
+
+// The layers in a pipeline, on the global providers (no-op until the
+// application installs an SDK). The package doc shows this example.
+func Example() {
+	ctx := context.Background()
+	store, err := memstore.New(memstore.Options{})
+	if err != nil {
+		panic(err)
+	}
+	pipeline := hitbox.Chain(
+		hitboxotel.Trace(),   // one span per operation of the whole pipeline
+		hitboxotel.Metrics(), // counts, durations and bytes, by result
+		layer.Encode(),
+	).Then(store)
+	defer hitbox.Close(pipeline)
+
+	_ = pipeline.Set(ctx, "greeting", hitbox.Entry{Value: []byte("hello")})
+	e, err := pipeline.Get(ctx, "greeting")
+	fmt.Println(string(e.Value), err)
+	// Output: hello <nil>
+}
+
+// Layers around a tier and around each of its levels, each level told
+// which it is. The package doc shows this example; memory and redis are
+// both in-process stores here.
+func Example_tier() {
+	ctx := context.Background()
+	memory, _ := memstore.New(memstore.Options{Label: "memory"})
+	redis, _ := memstore.New(memstore.Options{Label: "redis"})
+
+	l1 := hitbox.Chain(
+		hitboxotel.Trace(hitboxotel.WithLevel("l1")),
+		hitboxotel.Metrics(hitboxotel.WithLevel("l1")),
+	).Then(memory)
+	l2 := hitbox.Chain(
+		hitboxotel.Trace(hitboxotel.WithLevel("l2"), hitboxotel.WithSpanKind(trace.SpanKindClient)),
+		hitboxotel.Metrics(hitboxotel.WithLevel("l2")),
+	).Then(redis)
+	pipeline := hitbox.Chain(hitboxotel.Trace(), hitboxotel.Metrics()).Then(tier.New(l1, l2))
+	defer hitbox.Close(pipeline)
+
+	_ = redis.Set(ctx, "k", hitbox.Entry{Value: []byte("v")})
+	tctx, answer := hitbox.TrackAnswer(ctx)
+	e, err := pipeline.Get(tctx, "k")
+	fmt.Println(string(e.Value), err, answer.Path())
+	// Output: v <nil> tier.redis
 }

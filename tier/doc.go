@@ -1,8 +1,8 @@
 // Package tier composes backends into levels, L1 first, and is itself a
-// hitbox.Backend: the usual end of a pipeline.
+// hitbox.Backend: the usual end of a pipeline (the package's Example):
 //
-//	l1, _ := memstore.New(memstore.Options{})
-//	l2, _ := redisstore.New(client, redisstore.Options{Prefix: "app:"})
+//	l1, _ := memstore.New(memstore.Options{Label: "memory"})
+//	l2, _ := memstore.New(memstore.Options{Label: "redis"}) // in production, a redisstore.Store
 //	pipeline := hitbox.Chain(layer.Encode()).Then(tier.New(l1, l2))
 //
 // Any backend can be a level: a store, a pipeline (L1 plain in memory, L2
@@ -12,11 +12,10 @@
 // # Policies
 //
 // Options, given to NewWith, choose how the levels are used; the zero value
-// is the default:
+// is the default (ExampleNewWith):
 //
 //	t := tier.NewWith(tier.Options{
-//		Read:   tier.ReadRace,                // first hit of any level wins
-//		Refill: tier.RefillBackground,        // copy lower hits up off the read path
+//		Read:   tier.ReadParallel,            // ask both levels, keep the freshest
 //		MaxTTL: []time.Duration{time.Minute}, // an L1 copy lives at most a minute
 //	}, l1, l2)
 //
@@ -58,9 +57,12 @@
 // # Coherence across instances
 //
 // When several processes each have their own L1 over a shared L2, a hitbox.Bus
-// tells each tier what the others changed so its L1 drops the copy:
+// tells each tier what the others changed so its L1 drops the copy
+// (ExampleLocalBus):
 //
-//	t := tier.NewWith(tier.Options{Bus: bus}, l1, l2)
+//	bus := hitbox.NewLocalBus()
+//	a := tier.NewWith(tier.Options{Bus: bus}, l1a, shared)
+//	b := tier.NewWith(tier.Options{Bus: bus}, l1b, shared)
 //
 // A hitbox.Bus that is also a hitbox.Publisher (an application pub/sub channel) carries
 // each tier's writes, tagged with its ID, and a tier ignores its own
@@ -74,12 +76,19 @@
 //
 // A tier records which level answered a read in the hitbox.Answer that
 // the read's context carries (see hitbox.TrackAnswer), through any layers
-// and nested tiers in between, at no cost to reads without one:
+// and nested tiers in between, at no cost to reads without one (the
+// package's Example, whose L1 lost its copy):
 //
-//	ctx, src := hitbox.TrackAnswer(ctx)
-//	e, err := pipeline.Get(ctx, key)
-//	src.Path()  // "tier.memory", or "outer.inner.redis" for nested tiers
-//	src.Level() // 0 for L1
+//	for range 2 {
+//		tctx, src := hitbox.TrackAnswer(ctx)
+//		e, err := pipeline.Get(tctx, "user:1")
+//		fmt.Println(string(e.Value), err, src.Path(), src.Level())
+//	}
+//	// Output:
+//	// alice <nil> tier.redis 1
+//	// alice <nil> tier.memory 0
+//
+// Path names nested tiers too: "outer.inner.redis".
 //
 // Stats returns the tier's counters, and ReportStats hands them to an otel
 // Metrics layer above the tier.

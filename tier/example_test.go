@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/layer"
 	"github.com/hitbox-go/hitbox/store/memstore"
 	"github.com/hitbox-go/hitbox/tier"
 )
@@ -19,23 +20,26 @@ func newStore(label string) *memstore.Store {
 	return s
 }
 
+// A tier at the end of a pipeline, and which level answered each read. The
+// package doc shows this example.
 func Example() {
 	ctx := context.Background()
-	l1, l2 := newStore("memory"), newStore("redis")
-	t := tier.New(l1, l2)
-	defer t.Close()
+	l1, _ := memstore.New(memstore.Options{Label: "memory"})
+	l2, _ := memstore.New(memstore.Options{Label: "redis"}) // in production, a redisstore.Store
+	pipeline := hitbox.Chain(layer.Encode()).Then(tier.New(l1, l2))
+	defer hitbox.Close(pipeline)
 
-	// Another instance put the entry in the shared L2.
-	_ = l2.Set(ctx, "user:1", hitbox.Entry{Value: []byte("alice"), Expire: time.Now().Add(time.Hour)})
+	_ = pipeline.Set(ctx, "user:1", hitbox.Entry{Value: []byte("alice"), Expire: time.Now().Add(time.Hour)})
+	_ = l1.Delete(ctx, "user:1") // L1 lost its copy; L2 has it
 
 	for range 2 {
 		tctx, src := hitbox.TrackAnswer(ctx)
-		e, err := t.Get(tctx, "user:1")
-		fmt.Println(string(e.Value), err, src.Path())
+		e, err := pipeline.Get(tctx, "user:1")
+		fmt.Println(string(e.Value), err, src.Path(), src.Level())
 	}
 	// Output:
-	// alice <nil> tier.redis
-	// alice <nil> tier.memory
+	// alice <nil> tier.redis 1
+	// alice <nil> tier.memory 0
 }
 
 func ExampleNewWith() {
@@ -59,11 +63,11 @@ func ExampleNewWith() {
 
 func ExampleLocalBus() {
 	ctx := context.Background()
-	shared := newStore("redis")
-	bus := hitbox.NewLocalBus()
 	// Two instances, each with its own L1, over one shared L2.
-	a := tier.NewWith(tier.Options{Bus: bus}, newStore("memory"), shared)
-	b := tier.NewWith(tier.Options{Bus: bus}, newStore("memory"), shared)
+	l1a, l1b, shared := newStore("memory"), newStore("memory"), newStore("redis")
+	bus := hitbox.NewLocalBus()
+	a := tier.NewWith(tier.Options{Bus: bus}, l1a, shared)
+	b := tier.NewWith(tier.Options{Bus: bus}, l1b, shared)
 	defer a.Close() // closes shared too; closing it twice is harmless
 	defer b.Close()
 

@@ -4,16 +4,24 @@
 // It keeps every field of an Entry (Value, Expire and Stale), copies values
 // in and out, honours Expire on its Now clock, and implements every optional
 // ability. Basic returns a view of the same store with none of them, so a
-// test can drive the hitbox helpers down their fallback loops:
+// test can drive the hitbox helpers down their fallback loops (the
+// package's Example):
 //
-//	clock := hitboxtest.NewClock(start)
-//	s := mapstore.New(mapstore.Options{Now: clock.Now})
-//	_ = s.Set(ctx, "k", hitbox.Entry{Value: []byte("v"), Expire: start.Add(time.Minute)})
-//	clock.Advance(time.Minute)
-//	_, err := s.Get(ctx, "k") // errors.Is(err, hitbox.ErrMiss)
+//	ctx := context.Background()
+//	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+//	s := mapstore.New(mapstore.Options{Now: func() time.Time { return now }})
 //
-//	plain := s.Basic() // Get, Set, Delete, Label only
-//	res, err := hitbox.GetMany(ctx, plain, keys) // loops over plain.Get
+//	_ = s.Set(ctx, "greeting", hitbox.Entry{Value: []byte("hello"), Expire: now.Add(time.Minute)})
+//	e, _ := s.Get(ctx, "greeting")
+//	fmt.Println(string(e.Value), s.Len())
+//
+//	now = now.Add(time.Minute) // the fake clock reaches Expire
+//	_, err := s.Get(ctx, "greeting")
+//	fmt.Println(errors.Is(err, hitbox.ErrMiss))
+//
+//	// Basic hides the batch abilities, so GetMany loops over Get.
+//	_, isBatch := hitbox.Backend(s.Basic()).(hitbox.BatchGetter)
+//	fmt.Println(isBatch)
 //
 // It is not fast and not meant to be: the real in-process store is
 // store/memstore.

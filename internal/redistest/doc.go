@@ -2,26 +2,13 @@
 // server or a three-master Redis Cluster, each on free loopback ports, torn
 // down when the test (or the test binary) ends.
 //
-// A test that needs its own server, for example to kill it:
-//
-//	func TestOutage(t *testing.T) {
-//		srv := redistest.Start(t) // skips when redis-server is not installed
-//		rdb := srv.Client(t)      // closed at cleanup
-//		srv.Kill()                // SIGKILL
-//		srv.Restart(t)            // same port; rdb reconnects
-//	}
-//
+// A test that needs its own server, to kill or freeze it, starts one with
+// Start (which skips the test when redis-server is not installed), talks to
+// it through Client (closed at cleanup) and breaks it with Kill, Pause and
+// Restart; this package's TestServerKillRestart shows the whole round.
 // Tests that only need some server share one per package, started on first
-// use and stopped by Main, and keep apart through per-test key prefixes:
-//
-//	func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
-//
-//	func TestSomething(t *testing.T) {
-//		t.Parallel()
-//		rdb := redistest.Shared(t).Client(t)
-//		prefix := redistest.Prefix(t) // unique to this test
-//		...
-//	}
+// use by Shared and stopped by Main, which the package's TestMain calls;
+// they keep apart through Prefix, a key prefix unique to each test.
 //
 // When redis-server (or, for a cluster, redis-cli) is not on the PATH, the
 // tests skip with one line saying how to install it, unless the environment

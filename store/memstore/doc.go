@@ -1,14 +1,26 @@
 // Package memstore is the in-process hitbox store, built on
 // github.com/allegro/bigcache/v3: entries live in a few large byte arrays the
 // garbage collector does not scan, so millions of them cost little GC time.
+// The package's Example:
 //
-//	store, err := memstore.New(memstore.Options{MaxBytes: 256 << 20})
+//	store, err := memstore.New(memstore.Options{MaxBytes: 16 << 20})
 //	if err != nil {
-//		return err
+//		panic(err)
 //	}
 //	defer store.Close()
-//	err = store.Set(ctx, "user:42", hitbox.Entry{Value: b, Expire: time.Now().Add(time.Minute)})
-//	e, err := store.Get(ctx, "user:42") // errors.Is(err, hitbox.ErrMiss) when absent
+//
+//	err = store.Set(ctx, "greeting", hitbox.Entry{
+//		Value:  []byte("hello"),
+//		Expire: time.Now().Add(time.Minute),
+//	})
+//	if err != nil {
+//		panic(err)
+//	}
+//	e, err := store.Get(ctx, "greeting")
+//	fmt.Println(string(e.Value), err)
+//
+//	_, err = store.Get(ctx, "absent")
+//	fmt.Println(errors.Is(err, hitbox.ErrMiss), err)
 //
 // # What it keeps
 //
