@@ -25,7 +25,7 @@ func Example_pipeline() {
 	if err != nil {
 		panic(err)
 	}
-	client := redis.NewClient(&redis.Options{Addr: "localhost:6379", ContextTimeoutEnabled: true})
+	client := redis.NewClient(redisstore.ClientOptions("localhost:6379")) // short timeouts, no retries
 	l2, err := redisstore.New(client, redisstore.Options{Prefix: "app:"})
 	if err != nil {
 		panic(err)
@@ -70,4 +70,37 @@ func Example_tier() {
 	// Output:
 	// Grace <nil> from tier.l2
 	// Grace <nil> from tier.l1
+}
+
+// database stands for the source of truth a cache sits in front of.
+type database struct{}
+
+func (database) User(_ context.Context, id int) (User, error) {
+	return User{ID: id, Name: "Ada"}, nil
+}
+
+var db database
+
+// A typed cache over a pipeline of an in-process store: the package doc
+// shows this example.
+func Example() {
+	ctx := context.Background()
+	store, _ := memstore.New(memstore.Options{MaxBytes: 256 << 20})
+	pipeline := hitbox.Chain(
+		layer.Compress(codec.Zstd()),
+		layer.Encode(),
+	).Then(store)
+
+	users := hitbox.New[User](pipeline, hitbox.Options{
+		Format:   codec.CBOR(),
+		TTL:      time.Minute,
+		StaleFor: 10 * time.Second,
+	})
+	u, err := users.GetOrLoad(ctx, hitbox.NewKey("users").WithInt("id", 42).String(),
+		func(ctx context.Context) (User, error) { return db.User(ctx, 42) })
+	fmt.Println(u.Name, err)
+
+	users.Close()
+	_ = hitbox.Close(pipeline)
+	// Output: Ada <nil>
 }

@@ -1,16 +1,19 @@
 // Package redisstore is a hitbox store on Redis, for a cache shared by many
 // processes: a standalone server, a Sentinel-managed one or a Redis Cluster,
-// through any go-redis v9 UniversalClient.
+// through any go-redis v9 UniversalClient. The package's Example:
 //
-//	rdb := redis.NewClient(&redis.Options{
-//		Addr:                  "localhost:6379",
-//		ContextTimeoutEnabled: true, // let context deadlines bound network I/O
-//	})
-//	defer rdb.Close() // the store does not own the client
+//	rdb := redis.NewClient(redisstore.ClientOptions("localhost:6379")) // short timeouts, no retries
+//	defer rdb.Close()                                                  // the store does not own the client
 //
 //	store, err := redisstore.New(rdb, redisstore.Options{Prefix: "myapp:cache:"})
-//	if err != nil { ... }
-//	pipeline := hitbox.Chain(layer.Encode(codec.CBOR())).Then(store)
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	pipeline := hitbox.Chain(layer.Encode()).Then(store)
+//
+// ClientOptions holds the go-redis settings a cache should start from: an
+// outage costs a call a short, bounded stall rather than seconds of
+// timeouts, retries and dial attempts.
 //
 // # What it keeps
 //
@@ -64,12 +67,14 @@
 //     channel. It works where tracking is refused, with one connection
 //     whatever the cluster's size, but sees only what tiers publish.
 //
-// A bus is given the store's prefix (or a channel) and handed to the tier:
+// A bus is given the store's prefix (or a channel) and handed to the tier
+// as tier.Options.Bus (ExampleNewTrackingBus shows the whole tier):
 //
-//	bus, err := redisstore.NewTrackingBus(rdb, "myapp:cache:", redisstore.BusOptions{})
-//	if err != nil { ... }
-//	defer bus.Close()
-//	t := tier.NewWith(tier.Options{Bus: bus, OwnWrites: time.Second}, l1, l2)
+//	bus, err := redisstore.NewTrackingBus(rdb, prefix, redisstore.BusOptions{}) // the store's prefix
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	defer bus.Close() // after the tier's Close, which unsubscribes
 //
 // Both tell the tiers to clear their L1s whenever a message may have been
 // missed: on every connection and reconnection, when a connection falls

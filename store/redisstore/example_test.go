@@ -10,32 +10,33 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/layer"
 	"github.com/hitbox-go/hitbox/store/redisstore"
 )
 
-// A store on a single Redis server. The client is the caller's: the store
-// uses it and leaves closing it to whoever created it. (This example needs
-// a server, so it is compiled but not run by go test.)
+// A store on a single Redis server, at the end of a pipeline. The client is
+// the caller's: the store uses it and leaves closing it to whoever created
+// it. The package doc shows this example. (It needs a server, so it is
+// compiled but not run by go test.)
 func Example() {
 	ctx := context.Background()
-	rdb := redis.NewClient(&redis.Options{
-		Addr:                  "localhost:6379",
-		ContextTimeoutEnabled: true, // context deadlines bound network I/O
-	})
-	defer rdb.Close()
+	rdb := redis.NewClient(redisstore.ClientOptions("localhost:6379")) // short timeouts, no retries
+	defer rdb.Close()                                                  // the store does not own the client
 
 	store, err := redisstore.New(rdb, redisstore.Options{Prefix: "myapp:cache:"})
 	if err != nil {
 		log.Fatal(err)
 	}
-	err = store.Set(ctx, "greeting", hitbox.Entry{
+	pipeline := hitbox.Chain(layer.Encode()).Then(store)
+
+	err = pipeline.Set(ctx, "greeting", hitbox.Entry{
 		Value:  []byte("hello"),
 		Expire: time.Now().Add(10 * time.Minute), // sent as PX 600000
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	e, err := store.Get(ctx, "greeting")
+	e, err := pipeline.Get(ctx, "greeting")
 	switch {
 	case errors.Is(err, hitbox.ErrMiss):
 		fmt.Println("not cached")

@@ -1,0 +1,53 @@
+package redisstore
+
+import (
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Settings of ClientOptions, for a cache whose server is on the same
+// network: a healthy Redis answers in well under a millisecond there, so
+// these leave a wide margin and still bound what an outage costs a call.
+const (
+	clientDialTimeout = 250 * time.Millisecond
+	clientIOTimeout   = 200 * time.Millisecond
+)
+
+// ClientOptions returns the go-redis options a cache should start from for
+// the server at addr, chosen so that an outage costs each call a bounded,
+// short stall (a cache that answers late is worse than a miss, since the
+// source can answer instead):
+//
+//   - ContextTimeoutEnabled: context deadlines bound network I/O.
+//   - DialTimeout 250ms and DialerRetries 1: one dial attempt, not go-redis's
+//     five 100ms-spaced ones per new connection (5s each by default), so a
+//     killed server costs a call one refused dial.
+//   - ReadTimeout and WriteTimeout 200ms (default 5s): the longest a frozen
+//     server holds one command.
+//   - MaxRetries -1: no retries (default 3, after timeouts too, with backoffs
+//     between MinRetryBackoff and MaxRetryBackoff): a failed command is a
+//     miss at once, and a tier's breaker counts it.
+//   - PoolTimeout 200ms (default ReadTimeout + 1s): the longest a call waits
+//     for a connection when all are busy on a slow server.
+//
+// PoolSize keeps go-redis's default, 10 connections per CPU; raise it when
+// more goroutines than that use the cache at once. Change any field before
+// redis.NewClient; the same fields exist in redis.ClusterOptions and
+// redis.FailoverOptions. With these settings, a tier of memstore over this
+// store under a GetOrLoad load kept every call's stall within two
+// ReadTimeouts (one read, one write's reply) plus scheduling through a
+// killed and a frozen server, and no call failed (see the README's
+// "Outages").
+func ClientOptions(addr string) *redis.Options {
+	return &redis.Options{
+		Addr:                  addr,
+		ContextTimeoutEnabled: true,
+		DialTimeout:           clientDialTimeout,
+		DialerRetries:         1,
+		ReadTimeout:           clientIOTimeout,
+		WriteTimeout:          clientIOTimeout,
+		MaxRetries:            -1,
+		PoolTimeout:           clientIOTimeout,
+	}
+}
