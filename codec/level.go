@@ -37,7 +37,7 @@ func (l Level) String() string {
 // programmer error and panics, as a constructor given a bad constant should.
 func (l Level) index() int {
 	if l < LevelFastest || l > LevelBest {
-		panic(fmt.Sprintf("codec: unknown compression level %d", int(l)))
+		panic(fmt.Sprintf("hitbox/codec: Level: unknown compression level %d", int(l)))
 	}
 	return int(l - LevelFastest)
 }
