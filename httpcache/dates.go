@@ -73,8 +73,11 @@ func parseHTTPDate(s string) (time.Time, bool) {
 func fullYear(yy int) int {
 	now := time.Now().UTC().Year()
 	y := now - now%100 + yy
-	if y > now+50 {
+	switch {
+	case y > now+50:
 		y -= 100
+	case y <= now-50:
+		y += 100 // e.g. "05" read in 2095 is 2105, not 2005
 	}
 	return y
 }
