@@ -31,7 +31,7 @@ func TestParseDirectives(t *testing.T) {
 			d.present, d.maxAge = true, 3600
 		}},
 		{"§1.2.2: delta-seconds beyond 2^31 is 2^31", []string{"s-maxage=99999999999999999999999"}, func(d *directives) {
-			d.present, d.sMaxAge = true, 1 << 31
+			d.present, d.sMaxAge = true, 1<<31
 		}},
 		{"§4.2.1: a non-integer max-age is invalid freshness: stale", []string{"max-age=3600.5"}, func(d *directives) {
 			d.present, d.maxAge, d.invalidFreshness = true, 0, true
