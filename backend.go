@@ -127,7 +127,7 @@ func Clear(ctx context.Context, b Backend) error {
 	if c, ok := b.(Clearer); ok {
 		return c.Clear(ctx)
 	}
-	return &Error{Op: "clear", Backend: b.Label(), Err: ErrNotSupported}
+	return &Error{Op: OpClear, Backend: b.Label(), Err: ErrNotSupported}
 }
 
 // Close releases b's resources when it is a Closer, and does nothing

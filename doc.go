@@ -32,6 +32,22 @@
 // the backend has it and fall back to a loop when it does not, so callers
 // never test for one.
 //
+// # Shared contracts
+//
+// A few contracts are shared by the packages around this one, so they live
+// here and no sibling imports another:
+//
+//   - Invalidation, Bus and Publisher carry "these keys changed elsewhere"
+//     between instances that share a store, so local copies (a tier's L1,
+//     an HTTP cache's, a decoded-object front) drop them. LocalBus connects
+//     subscribers within one process; store/redisstore has the Redis buses.
+//   - Answer records which part of a composite (a tier, nested tiers, any
+//     backend made of others) answered a Get: TrackAnswer attaches one to a
+//     context, a composite records into AnswerFrom(ctx), and the observer
+//     reads Path and Level. It costs nothing when nobody asks.
+//   - The Op constants name operations, one spelling each, in every *Error
+//     and in the otel layers' attributes.
+//
 // # Errors
 //
 // A miss is the sentinel ErrMiss, never a nil value. Failures wrap the

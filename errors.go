@@ -59,7 +59,7 @@ func (e *SizeError) Is(target error) bool { return target == ErrTooLarge }
 // operation and the backend so logs tell which level of a pipeline failed,
 // and wraps the cause so errors.Is still sees the sentinel.
 type Error struct {
-	Op      string // "get", "set", "delete", ...
+	Op      string // one of the Op constants, such as OpGet
 	Backend string // the backend's Label
 	Err     error  // the cause, often wrapping a sentinel
 }
@@ -77,3 +77,19 @@ func CheckKey(key string) error {
 	}
 	return nil
 }
+
+// Operation names, the Op of every *Error the packages of this module
+// return and the values of the otel layers' operation attribute: one
+// spelling each, so logs and dashboards can be matched on them.
+const (
+	OpGet        = "get"
+	OpSet        = "set"
+	OpDelete     = "delete"
+	OpGetMany    = "getmany"
+	OpSetMany    = "setmany"
+	OpDeleteMany = "deletemany"
+	OpClear      = "clear"
+	OpClose      = "close"
+	OpPublish    = "publish"   // a Publisher announcing an Invalidation
+	OpSubscribe  = "subscribe" // a Bus connecting, or waiting until it is ready
+)

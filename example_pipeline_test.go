@@ -63,7 +63,7 @@ func Example_tier() {
 	_ = l1.Delete(ctx, key) // L1 loses it; L2 still has it
 
 	for range 2 {
-		tctx, src := tier.WithTrace(ctx)
+		tctx, src := hitbox.TrackAnswer(ctx)
 		u, err := users.Get(tctx, key)
 		fmt.Println(u.Name, err, "from", src.Path())
 	}

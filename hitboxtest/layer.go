@@ -302,7 +302,7 @@ func (s *layerSuite) failures(t *testing.T) {
 // refusedClear reports whether the layer itself refused Clear, which it may
 // do when clearing the store would clear more than its own keys.
 func refusedClear(st stack, err error) bool {
-	return errors.Is(err, hitbox.ErrNotSupported) && st.fault.Calls(faulty.OpClear) == 0
+	return errors.Is(err, hitbox.ErrNotSupported) && st.fault.Calls(hitbox.OpClear) == 0
 }
 
 type ctxKey struct{}
@@ -316,9 +316,9 @@ func (s *layerSuite) contexts(t *testing.T) {
 			deadline := time.Now().Add(time.Hour)
 			ctx, cancel := context.WithDeadline(context.WithValue(context.Background(), ctxKey{}, "marked"), deadline)
 			defer cancel()
-			before := st.fault.Calls(faulty.OpClear)
+			before := st.fault.Calls(hitbox.OpClear)
 			err := call(ctx, st.top)
-			if name == "Clear" && st.fault.Calls(faulty.OpClear) == before && refusedClear(st, err) {
+			if name == "Clear" && st.fault.Calls(hitbox.OpClear) == before && refusedClear(st, err) {
 				t.Skipf("the layer refuses Clear: %v", err)
 			}
 			seen := st.fault.Seen()
@@ -413,13 +413,13 @@ func (s *layerSuite) batches(t *testing.T) {
 		{Key: "b", Entry: hitbox.Entry{Value: []byte("last wins")}},
 	}
 
-	sets, setManys := f.Calls(faulty.OpSet), f.Calls(faulty.OpSetMany)
+	sets, setManys := f.Calls(hitbox.OpSet), f.Calls(hitbox.OpSetMany)
 	if err := hitbox.SetMany(ctx, st.top, items); err != nil {
 		t.Fatalf("SetMany: %v", err)
 	}
-	if f.Calls(faulty.OpSetMany) == setManys || f.Calls(faulty.OpSet) != sets {
+	if f.Calls(hitbox.OpSetMany) == setManys || f.Calls(hitbox.OpSet) != sets {
 		t.Errorf("SetMany reached the store as %d SetMany and %d Set calls, want SetMany only",
-			f.Calls(faulty.OpSetMany)-setManys, f.Calls(faulty.OpSet)-sets)
+			f.Calls(hitbox.OpSetMany)-setManys, f.Calls(hitbox.OpSet)-sets)
 	}
 	if err := hitbox.SetMany(ctx, basic{st.top}, []hitbox.Item{{Key: "fa", Entry: items[0].Entry}, {Key: "fb", Entry: items[3].Entry}}); err != nil {
 		t.Fatalf("SetMany by loop: %v", err)
@@ -433,26 +433,26 @@ func (s *layerSuite) batches(t *testing.T) {
 	if d := diffResults(loopGet(ctx, st.top, keys), want, 0, false); d != "" {
 		t.Errorf("one Get per key after SetMany: %s", d)
 	}
-	gets, getManys := f.Calls(faulty.OpGet), f.Calls(faulty.OpGetMany)
+	gets, getManys := f.Calls(hitbox.OpGet), f.Calls(hitbox.OpGetMany)
 	got, err := hitbox.GetMany(ctx, st.top, keys)
 	if err != nil {
 		t.Fatalf("GetMany: %v", err)
 	}
-	if f.Calls(faulty.OpGetMany) == getManys || f.Calls(faulty.OpGet) != gets {
+	if f.Calls(hitbox.OpGetMany) == getManys || f.Calls(hitbox.OpGet) != gets {
 		t.Errorf("GetMany reached the store as %d GetMany and %d Get calls, want GetMany only",
-			f.Calls(faulty.OpGetMany)-getManys, f.Calls(faulty.OpGet)-gets)
+			f.Calls(hitbox.OpGetMany)-getManys, f.Calls(hitbox.OpGet)-gets)
 	}
 	if d := diffResults(got, want, 0, false); d != "" {
 		t.Errorf("GetMany%q differs from one Get per key: %s", keys, d)
 	}
 
-	dels, delManys := f.Calls(faulty.OpDelete), f.Calls(faulty.OpDeleteMany)
+	dels, delManys := f.Calls(hitbox.OpDelete), f.Calls(hitbox.OpDeleteMany)
 	if err := hitbox.DeleteMany(ctx, st.top, []string{"a", "absent", "c", "a"}); err != nil {
 		t.Fatalf("DeleteMany: %v", err)
 	}
-	if f.Calls(faulty.OpDeleteMany) == delManys || f.Calls(faulty.OpDelete) != dels {
+	if f.Calls(hitbox.OpDeleteMany) == delManys || f.Calls(hitbox.OpDelete) != dels {
 		t.Errorf("DeleteMany reached the store as %d DeleteMany and %d Delete calls, want DeleteMany only",
-			f.Calls(faulty.OpDeleteMany)-delManys, f.Calls(faulty.OpDelete)-dels)
+			f.Calls(hitbox.OpDeleteMany)-delManys, f.Calls(hitbox.OpDelete)-dels)
 	}
 	if err := hitbox.DeleteMany(ctx, basic{st.top}, []string{"fa", "absent"}); err != nil {
 		t.Fatalf("DeleteMany by loop: %v", err)
@@ -477,7 +477,7 @@ func (s *layerSuite) clear(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Clear: %v", err)
 	}
-	if n := st.fault.Calls(faulty.OpClear); n != 1 {
+	if n := st.fault.Calls(hitbox.OpClear); n != 1 {
 		t.Errorf("Clear reached the store %d times, want once", n)
 	}
 	wantMiss(t, st.top, "a")
@@ -488,7 +488,7 @@ func (s *layerSuite) close(t *testing.T) {
 	if err := hitbox.Close(st.top); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if st.fault.Calls(faulty.OpClose) == 0 {
+	if st.fault.Calls(hitbox.OpClose) == 0 {
 		t.Fatal("Close did not reach the store")
 	}
 	if err := hitbox.Close(st.top); err != nil {

@@ -83,7 +83,7 @@ func (l *compressed) Get(ctx context.Context, key string) (hitbox.Entry, error) 
 		// Best effort: a damaged value would fail every read until it
 		// expires, and a failed delete is tried again on the next read.
 		_ = l.next.Delete(ctx, key)
-		return hitbox.Entry{}, l.fail("get", err)
+		return hitbox.Entry{}, l.fail(hitbox.OpGet, err)
 	}
 	return e, nil
 }
@@ -93,7 +93,7 @@ func (l *compressed) Set(ctx context.Context, key string, e hitbox.Entry) error 
 	v, err := l.pack(*b, e.Value)
 	if err != nil {
 		putBuf(b, v)
-		return l.fail("set", err)
+		return l.fail(hitbox.OpSet, err)
 	}
 	e.Value = v
 	err = l.next.Set(ctx, key, e)
@@ -114,7 +114,7 @@ func (l *compressed) GetMany(ctx context.Context, keys []string) ([]hitbox.Resul
 			continue
 		}
 		if out[i].Entry.Value, out[i].Err = l.unpack(r.Entry.Value); out[i].Err != nil {
-			out[i].Entry, out[i].Err = hitbox.Entry{}, l.fail("get", out[i].Err)
+			out[i].Entry, out[i].Err = hitbox.Entry{}, l.fail(hitbox.OpGet, out[i].Err)
 			bad = append(bad, keys[i])
 		}
 	}
@@ -140,7 +140,7 @@ func (l *compressed) SetMany(ctx context.Context, items []hitbox.Item) error {
 		packed[i] = hitbox.Item{Key: it.Key, Entry: it.Entry}
 		packed[i].Entry.Value = v
 		if err != nil {
-			return l.fail("setmany", err)
+			return l.fail(hitbox.OpSetMany, err)
 		}
 	}
 	return hitbox.SetMany(ctx, l.next, packed)

@@ -51,7 +51,7 @@ func (l *encoded) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 	}
 	if e, err = openEnvelope(e.Value); err != nil {
 		_ = l.next.Delete(ctx, key) // best effort, see Encode
-		return e, l.fail("get", err)
+		return e, l.fail(hitbox.OpGet, err)
 	}
 	return e, nil
 }
@@ -76,7 +76,7 @@ func (l *encoded) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, 
 			continue
 		}
 		if out[i].Entry, out[i].Err = openEnvelope(r.Entry.Value); out[i].Err != nil {
-			out[i].Err = l.fail("get", out[i].Err)
+			out[i].Err = l.fail(hitbox.OpGet, out[i].Err)
 			bad = append(bad, keys[i])
 		}
 	}

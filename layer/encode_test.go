@@ -139,7 +139,7 @@ func TestEncodeCorruptDeleteFails(t *testing.T) {
 	if !errors.Is(err, hitbox.ErrCorrupt) || errors.Is(err, errDown) {
 		t.Fatalf("got %v, want ErrCorrupt alone", err)
 	}
-	if f.Calls(faulty.OpDelete) != 1 {
+	if f.Calls(hitbox.OpDelete) != 1 {
 		t.Fatal("no delete was tried")
 	}
 }

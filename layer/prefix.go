@@ -33,27 +33,27 @@ type prefixed struct {
 // An empty key stays refused: prefixing it would make a valid key of it.
 func (l *prefixed) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 	if key == "" {
-		return hitbox.Entry{}, l.invalid("get")
+		return hitbox.Entry{}, l.invalid(hitbox.OpGet)
 	}
 	return l.next.Get(ctx, l.p+key)
 }
 
 func (l *prefixed) Set(ctx context.Context, key string, e hitbox.Entry) error {
 	if key == "" {
-		return l.invalid("set")
+		return l.invalid(hitbox.OpSet)
 	}
 	return l.next.Set(ctx, l.p+key, e)
 }
 
 func (l *prefixed) Delete(ctx context.Context, key string) error {
 	if key == "" {
-		return l.invalid("delete")
+		return l.invalid(hitbox.OpDelete)
 	}
 	return l.next.Delete(ctx, l.p+key)
 }
 
 func (l *prefixed) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, error) {
-	ks, err := l.keys("get", keys)
+	ks, err := l.keys(hitbox.OpGetMany, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +64,7 @@ func (l *prefixed) SetMany(ctx context.Context, items []hitbox.Item) error {
 	out := make([]hitbox.Item, len(items))
 	for i, it := range items {
 		if it.Key == "" {
-			return l.invalid("set")
+			return l.invalid(hitbox.OpSetMany)
 		}
 		out[i] = hitbox.Item{Key: l.p + it.Key, Entry: it.Entry}
 	}
@@ -72,7 +72,7 @@ func (l *prefixed) SetMany(ctx context.Context, items []hitbox.Item) error {
 }
 
 func (l *prefixed) DeleteMany(ctx context.Context, keys []string) error {
-	ks, err := l.keys("delete", keys)
+	ks, err := l.keys(hitbox.OpDeleteMany, keys)
 	if err != nil {
 		return err
 	}
@@ -80,7 +80,7 @@ func (l *prefixed) DeleteMany(ctx context.Context, keys []string) error {
 }
 
 func (l *prefixed) Clear(context.Context) error {
-	return &hitbox.Error{Op: "clear", Backend: l.Label(),
+	return &hitbox.Error{Op: hitbox.OpClear, Backend: l.Label(),
 		Err: fmt.Errorf("prefix %q: the store below would clear every namespace: %w", l.p, hitbox.ErrNotSupported)}
 }
 

@@ -39,14 +39,14 @@ const (
 	// KeyHashKey is a hash of the key, recorded on spans only with
 	// WithKeyHash. The key itself is never recorded.
 	KeyHashKey = attribute.Key("hitbox.key.hash")
-	// TierPathKey is the level path of the tier level that answered a hit
-	// (tier.Source.Path): the labels from the outermost tier below the
+	// TierPathKey is the path of the part of a composite (a tier, at any
+	// depth) that answered a hit (hitbox.Answer.Path): the labels from the outermost tier below the
 	// span down to the backend that answered, such as "tier.memory" or
 	// "outer.inner.redis". On get spans over a tier only; as bounded as
 	// the levels are few.
 	TierPathKey = attribute.Key("hitbox.tier.path")
 	// TierLevelKey is the index of the level of that tier that answered a
-	// hit (tier.Source.Level), 0 for L1. On get spans over a tier only.
+	// hit (hitbox.Answer.Level), 0 for L1. On get spans over a tier only.
 	TierLevelKey = attribute.Key("hitbox.tier.level")
 	// BatchSizeKey is the number of keys or items in a batch (spans).
 	BatchSizeKey = attribute.Key("hitbox.batch.size")
@@ -88,7 +88,7 @@ const (
 )
 
 // opNames match the Op of a *hitbox.Error.
-var opNames = [numOps]string{"get", "set", "delete", "getmany", "setmany", "deletemany", "clear"}
+var opNames = [numOps]string{hitbox.OpGet, hitbox.OpSet, hitbox.OpDelete, hitbox.OpGetMany, hitbox.OpSetMany, hitbox.OpDeleteMany, hitbox.OpClear}
 
 // outcome is how one operation (or one key of a batch) ended: a result and,
 // for errors, an error class. It indexes pre-built attribute sets.

@@ -112,11 +112,11 @@
 //
 // A get span over a tier also says so itself, with no Trace layer inside
 // the tier: the tier reports the level that answered a hit through a
-// tier.Source, and the span records its path and index as
+// hitbox.Answer, and the span records its path and index as
 // hitbox.tier.path ("tier.memory", or "outer.inner.redis" through nested
 // tiers) and hitbox.tier.level (0 for L1). A caller that asked the tier
-// itself, with tier.WithTrace, still gets its answer: the layer uses the
-// caller's Source when the context carries one. Batch reads do not record
+// itself, with hitbox.TrackAnswer, still gets its answer: the layer uses
+// the caller's Answer when the context carries one. Batch reads do not record
 // a path, as a tier reports none for them. Metrics keeps to its fixed
 // attribute sets and does not count by path; per-level series come from a
 // Metrics layer over each level, told which with WithLevel, as above. A

@@ -143,7 +143,7 @@ func TestTraceTierCallerSource(t *testing.T) {
 	sr, tp := newTracerProvider()
 	b := hitboxotel.Trace(hitboxotel.WithTracerProvider(tp))(fx.tier)
 
-	ctx, src := tier.WithTrace(context.Background())
+	ctx, src := hitbox.TrackAnswer(context.Background())
 	if _, err := b.Get(ctx, keyFresh); err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestTraceNoTier(t *testing.T) {
 	fx := newFixture(t)
 	sr, tp := newTracerProvider()
 	b := hitbox.Chain(hitboxotel.Trace(hitboxotel.WithTracerProvider(tp))).Then(fx.store)
-	traceCtx, src := tier.WithTrace(context.Background())
+	traceCtx, src := hitbox.TrackAnswer(context.Background())
 	for _, ctx := range []context.Context{context.Background(), traceCtx} {
 		if _, err := b.Get(ctx, keyFresh); err != nil {
 			t.Fatal(err)

@@ -15,7 +15,6 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/hitbox-go/hitbox"
-	"github.com/hitbox-go/hitbox/tier"
 )
 
 // Trace returns a layer that starts one span per operation of the backend
@@ -33,8 +32,8 @@ import (
 // level answered. A get span over a tier (from package tier, at any depth
 // below) also says which of its levels answered a hit: hitbox.tier.path,
 // such as "tier.memory", and hitbox.tier.level, 0 for L1. It asks the
-// tier through the tier.Source of the caller's context when there is one,
-// so a caller of tier.WithTrace still gets its answer, and through one of
+// tier through the hitbox.Answer of the caller's context when there is one,
+// so a caller of hitbox.TrackAnswer still gets its answer, and through one of
 // its own otherwise. Spans are of kind internal unless WithSpanKind says
 // otherwise.
 //
@@ -145,14 +144,14 @@ func (t *traced) get(ctx context.Context, key string) (hitbox.Entry, error) {
 	ctx, span := t.tracer.Start(ctx, spanNames[opGet], t.start[opGet]...)
 	t.keyHash(span, key)
 	// A recording span asks the tiers below which level answers: through
-	// the caller's Source when the caller asked too, so the answer is not
+	// the caller's Answer when the caller asked too, so the answer is not
 	// hidden from it, or else through one of ours.
-	var src *tier.Source
+	var src *hitbox.Answer
 	own := false
 	if span.IsRecording() {
-		if src = tier.SourceFrom(ctx); src == nil {
-			src = sources.Get().(*tier.Source)
-			ctx = tier.ContextWithSource(ctx, src)
+		if src = hitbox.AnswerFrom(ctx); src == nil {
+			src = sources.Get().(*hitbox.Answer)
+			ctx = hitbox.ContextWithAnswer(ctx, src)
 			own = true
 		}
 	}
@@ -174,13 +173,11 @@ func (t *traced) get(ctx context.Context, key string) (hitbox.Entry, error) {
 	return e, err
 }
 
-// sources holds the tier.Sources that recorded gets attach when their
-// caller did not, so that tracing a tier costs no Source per read. A get
-// is synchronous: nothing below reads its Source once it has returned.
+// sources holds the Answers that recorded gets attach when their caller
+// did not, so that tracing a tier costs no Answer per read. A get is
+// synchronous: nothing below reads its Answer once it has returned.
 var sources = sync.Pool{New: func() any {
-	s := new(tier.Source)
-	s.Reset() // the zero Source is not an empty one
-	return s
+	return new(hitbox.Answer)
 }}
 
 // Set writes e below inside a hitbox.set span.

@@ -15,11 +15,11 @@ import (
 // answered. The returned error is for the caller's context alone.
 func (t *Tier) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, error) {
 	if t.closed.Load() {
-		return nil, t.fail("getmany", hitbox.ErrClosed)
+		return nil, t.fail(hitbox.OpGetMany, hitbox.ErrClosed)
 	}
 	for _, k := range keys {
 		if k == "" {
-			return nil, t.fail("getmany", hitbox.ErrInvalidKey)
+			return nil, t.fail(hitbox.OpGetMany, hitbox.ErrInvalidKey)
 		}
 	}
 	out := make([]hitbox.Result, len(keys))
@@ -57,7 +57,7 @@ func (t *Tier) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, err
 		}
 		if !t.allow(lv) {
 			for _, k := range todo {
-				addErr(k, openErr("getmany", lv))
+				addErr(k, openErr(hitbox.OpGetMany, lv))
 			}
 			continue
 		}
@@ -67,7 +67,7 @@ func (t *Tier) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, err
 		}
 		res, err := hitbox.GetMany(ctx, lv.b, sub)
 		if err == nil && len(res) != len(sub) {
-			err = &hitbox.Error{Op: "getmany", Backend: lv.label,
+			err = &hitbox.Error{Op: hitbox.OpGetMany, Backend: lv.label,
 				Err: fmt.Errorf("%d results for %d keys", len(res), len(sub))}
 		}
 		if err != nil {
@@ -112,7 +112,7 @@ func (t *Tier) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, err
 		if answered[k] || errs == nil {
 			out[k].Err = hitbox.ErrMiss
 		} else {
-			out[k].Err = t.fail("get", errors.Join(errs[k]...))
+			out[k].Err = t.fail(hitbox.OpGet, errors.Join(errs[k]...))
 		}
 	}
 	t.refillMany(ctx, keys, out, hitAt, stamps)

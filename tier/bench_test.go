@@ -153,8 +153,8 @@ func BenchmarkGetTraced(b *testing.B) {
 	benchFill(b, l1, 64)
 	tr := New(l1, l2)
 	b.Cleanup(func() { _ = tr.Close() })
-	src := &Source{level: -1}
-	tctx := ContextWithSource(ctx, src)
+	src := new(hitbox.Answer)
+	tctx := hitbox.ContextWithAnswer(ctx, src)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {

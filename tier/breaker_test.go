@@ -53,7 +53,7 @@ func TestBreaker(t *testing.T) {
 			}
 		}
 		st := tr.Stats().Levels[1]
-		if got := l2.Calls(faulty.OpGet); got != s.calls || st.Open != s.open || st.Opens != s.opens {
+		if got := l2.Calls(hitbox.OpGet); got != s.calls || st.Open != s.open || st.Opens != s.opens {
 			t.Errorf("%s: L2 calls %d, open %v, opens %d; want %d, %v, %d",
 				s.name, got, st.Open, st.Opens, s.calls, s.open, s.opens)
 		}
@@ -115,7 +115,7 @@ func TestBreakerDisabled(t *testing.T) {
 	for range 10 {
 		_, _ = tr.Get(ctx, "k")
 	}
-	if l1.Calls(faulty.OpGet) != 10 || tr.Stats().Levels[0].Open {
+	if l1.Calls(hitbox.OpGet) != 10 || tr.Stats().Levels[0].Open {
 		t.Error("a disabled breaker skipped the level")
 	}
 }

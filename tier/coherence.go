@@ -9,7 +9,7 @@ import (
 // invalidate is the tier's bus subscriber: it drops the keys another
 // instance changed from the local levels, or clears them after a gap. Its
 // own messages are ignored, so its own writes keep their fresh L1 copies.
-func (t *Tier) invalidate(inv Invalidation) {
+func (t *Tier) invalidate(inv hitbox.Invalidation) {
 	if inv.Origin != "" && inv.Origin == t.id {
 		return
 	}

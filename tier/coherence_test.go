@@ -13,7 +13,7 @@ import (
 
 // instances builds two tiers, as two processes would have, each with its own
 // L1 over one shared L2, joined by bus.
-func instances(t *testing.T, c *clock, bus Bus, opts Options) (a, b *Tier, l1a, l1b, l2 *mapstore.Store) {
+func instances(t *testing.T, c *clock, bus hitbox.Bus, opts Options) (a, b *Tier, l1a, l1b, l2 *mapstore.Store) {
 	t.Helper()
 	l2 = store(c, "l2")
 	l1a, l1b = store(c, "l1a"), store(c, "l1b")
@@ -48,7 +48,7 @@ func TestCoherenceLocalBus(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := newClock()
-	bus := NewLocalBus()
+	bus := hitbox.NewLocalBus()
 	a, b, l1a, l1b, _ := instances(t, c, bus, Options{})
 	exp := t0.Add(time.Hour)
 
@@ -110,7 +110,7 @@ func TestCoherenceBatch(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := newClock()
-	a, b, _, _, _ := instances(t, c, NewLocalBus(), Options{})
+	a, b, _, _, _ := instances(t, c, hitbox.NewLocalBus(), Options{})
 	exp := t0.Add(time.Hour)
 	_ = a.SetMany(ctx, []hitbox.Item{{Key: "p", Entry: entry("0", exp)}, {Key: "q", Entry: entry("0", exp)}})
 	if _, err := b.GetMany(ctx, []string{"p", "q"}); err != nil {
@@ -139,11 +139,11 @@ func TestCoherenceBatch(t *testing.T) {
 type trackingBus struct {
 	hitbox.Backend
 	mu      sync.Mutex
-	subs    []func(Invalidation)
+	subs    []func(hitbox.Invalidation)
 	pending []string
 }
 
-func (b *trackingBus) Subscribe(fn func(Invalidation)) func() {
+func (b *trackingBus) Subscribe(fn func(hitbox.Invalidation)) func() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.subs = append(b.subs, fn)
@@ -168,7 +168,7 @@ func (b *trackingBus) deliver() {
 	for _, key := range b.pending {
 		for _, fn := range b.subs {
 			if fn != nil {
-				fn(Invalidation{Keys: []string{key}})
+				fn(hitbox.Invalidation{Keys: []string{key}})
 			}
 		}
 	}
@@ -262,7 +262,7 @@ func TestInvalidationDuringRefill(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := newClock()
-	bus := NewLocalBus()
+	bus := hitbox.NewLocalBus()
 	l2 := store(c, "l2")
 	exp := t0.Add(time.Hour)
 	_ = l2.Set(ctx, "k", entry("old", exp))
@@ -300,7 +300,7 @@ func TestCloseUnsubscribes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c := newClock()
-	bus := NewLocalBus()
+	bus := hitbox.NewLocalBus()
 	a, b, _, _, _ := instances(t, c, bus, Options{})
 	if err := b.Close(); err != nil {
 		t.Fatal(err)

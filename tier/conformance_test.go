@@ -18,7 +18,7 @@ func TestConformance(t *testing.T) {
 		{"race reads, parallel writes", Options{Read: Race, Write: WriteParallel}},
 		{"race reads with finishing losers, background refill", Options{Read: Race, Losers: Finish, Refill: RefillBackground}},
 		{"parallel reads, write-behind", Options{Read: Parallel, Write: WriteBehind}},
-		{"with a bus", Options{Bus: NewLocalBus()}},
+		{"with a bus", Options{Bus: hitbox.NewLocalBus()}},
 	}
 	for _, cfg := range configs {
 		t.Run(cfg.name, func(t *testing.T) {

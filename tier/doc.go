@@ -57,26 +57,26 @@
 //
 // # Coherence across instances
 //
-// When several processes each have their own L1 over a shared L2, a Bus
+// When several processes each have their own L1 over a shared L2, a hitbox.Bus
 // tells each tier what the others changed so its L1 drops the copy:
 //
 //	t := tier.NewWith(tier.Options{Bus: bus}, l1, l2)
 //
-// A Bus that is also a Publisher (an application pub/sub channel) carries
+// A hitbox.Bus that is also a hitbox.Publisher (an application pub/sub channel) carries
 // each tier's writes, tagged with its ID, and a tier ignores its own
-// messages, so its own write keeps its fresh L1 copy. A Bus fed by the
+// messages, so its own write keeps its fresh L1 copy. A hitbox.Bus fed by the
 // shared store itself (Redis server-assisted client tracking) carries every
 // client's writes but no origin; see Options.OwnWrites for a tier's own
 // writes then. Whenever a bus may have lost messages it says so, and the
-// tier clears its local levels. LocalBus connects tiers within one process.
+// tier clears its local levels. hitbox.LocalBus connects tiers within one process.
 //
 // # Which level answered
 //
-// A read through a context from WithTrace records where its hit came from,
-// through any layers and nested tiers in between, at no cost to reads
-// without one:
+// A tier records which level answered a read in the hitbox.Answer that
+// the read's context carries (see hitbox.TrackAnswer), through any layers
+// and nested tiers in between, at no cost to reads without one:
 //
-//	ctx, src := tier.WithTrace(ctx)
+//	ctx, src := hitbox.TrackAnswer(ctx)
 //	e, err := pipeline.Get(ctx, key)
 //	src.Path()  // "tier.memory", or "outer.inner.redis" for nested tiers
 //	src.Level() // 0 for L1

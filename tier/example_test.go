@@ -29,7 +29,7 @@ func Example() {
 	_ = l2.Set(ctx, "user:1", hitbox.Entry{Value: []byte("alice"), Expire: time.Now().Add(time.Hour)})
 
 	for range 2 {
-		tctx, src := tier.WithTrace(ctx)
+		tctx, src := hitbox.TrackAnswer(ctx)
 		e, err := t.Get(tctx, "user:1")
 		fmt.Println(string(e.Value), err, src.Path())
 	}
@@ -60,7 +60,7 @@ func ExampleNewWith() {
 func ExampleLocalBus() {
 	ctx := context.Background()
 	shared := newStore("redis")
-	bus := tier.NewLocalBus()
+	bus := hitbox.NewLocalBus()
 	// Two instances, each with its own L1, over one shared L2.
 	a := tier.NewWith(tier.Options{Bus: bus}, newStore("memory"), shared)
 	b := tier.NewWith(tier.Options{Bus: bus}, newStore("memory"), shared)

@@ -3,6 +3,8 @@ package tier
 import (
 	"log/slog"
 	"time"
+
+	"github.com/hitbox-go/hitbox"
 )
 
 // ReadPolicy says how Get consults the levels.
@@ -125,7 +127,7 @@ type Breaker struct {
 // four background workers and no bus.
 type Options struct {
 	// Label names the tier in metrics, traces and errors, and is the first
-	// element of the level paths that Source reports; "tier" when empty.
+	// element of the level paths that a hitbox.Answer reports; "tier" when empty.
 	Label string
 
 	// Read is the read policy; Sequential when zero.
@@ -173,8 +175,8 @@ type Options struct {
 
 	// Bus carries invalidations between instances: the tier subscribes in
 	// New and unsubscribes in Close (it never closes the bus itself). When
-	// it is also a Publisher the tier publishes its own writes on it.
-	Bus Bus
+	// it is also a hitbox.Publisher the tier publishes its own writes on it.
+	Bus hitbox.Bus
 	// ID identifies this tier on the bus, so it can ignore its own
 	// messages; a random one when empty.
 	ID string

@@ -13,8 +13,8 @@ type answer struct {
 	i   int
 	e   hitbox.Entry
 	err error
-	out outcome // for err != nil
-	src *Source // the level's own trace, when tracing
+	out outcome        // for err != nil
+	src *hitbox.Answer // the level's own trace, when tracing
 }
 
 // race is the state a race read shares with its level calls, which may
@@ -50,7 +50,7 @@ func (t *Tier) startRaces(n int) bool {
 }
 
 func (t *Tier) getRace(ctx context.Context, key string) (hitbox.Entry, error) {
-	src := sourceFrom(ctx)
+	src := hitbox.AnswerFrom(ctx)
 	st := t.guard.stamp(key)
 	var errs []error
 	idx := make([]int, 0, len(t.levels))
@@ -58,11 +58,11 @@ func (t *Tier) getRace(ctx context.Context, key string) (hitbox.Entry, error) {
 		if lv := &t.levels[i]; t.allow(lv) {
 			idx = append(idx, i)
 		} else {
-			errs = append(errs, openErr("get", lv))
+			errs = append(errs, openErr(hitbox.OpGet, lv))
 		}
 	}
 	if len(idx) == 0 {
-		return hitbox.Entry{}, t.readFailure("get", false, errs)
+		return hitbox.Entry{}, t.readFailure(hitbox.OpGet, false, errs)
 	}
 	r := &race{answers: make(chan answer, len(idx)), launched: len(idx)}
 	var lctx context.Context
@@ -74,14 +74,14 @@ func (t *Tier) getRace(ctx context.Context, key string) (hitbox.Entry, error) {
 	}
 	if !t.startRaces(len(idx)) {
 		r.cleanup()
-		return hitbox.Entry{}, t.fail("get", hitbox.ErrClosed)
+		return hitbox.Entry{}, t.fail(hitbox.OpGet, hitbox.ErrClosed)
 	}
 	for _, i := range idx {
 		c := lctx
-		var child *Source
+		var child *hitbox.Answer
 		if src != nil {
-			child = &Source{level: -1}
-			c = ContextWithSource(lctx, child)
+			child = new(hitbox.Answer)
+			c = hitbox.ContextWithAnswer(lctx, child)
 		}
 		go t.raceLevel(c, r, i, key, child)
 	}
@@ -93,7 +93,7 @@ func (t *Tier) getRace(ctx context.Context, key string) (hitbox.Entry, error) {
 		case a = <-r.answers:
 		case <-ctx.Done():
 			t.decide(r)
-			return hitbox.Entry{}, t.fail("get", ctx.Err())
+			return hitbox.Entry{}, t.fail(hitbox.OpGet, ctx.Err())
 		}
 		if a.err != nil {
 			switch a.out {
@@ -113,9 +113,9 @@ func (t *Tier) getRace(ctx context.Context, key string) (hitbox.Entry, error) {
 		lv := &t.levels[a.i]
 		lv.hits.Add(1)
 		if src != nil {
-			mark := src.mark()
-			src.hops = append(src.hops, a.src.hops...)
-			src.hit(mark, t.label, lv.label, a.i)
+			mark := src.Mark()
+			src.Adopt(a.src)
+			src.Record(mark, t.label, lv.label, a.i)
 		}
 		if a.i > 0 {
 			t.refillAbove(ctx, key, a.e, a.i, st)
@@ -123,12 +123,12 @@ func (t *Tier) getRace(ctx context.Context, key string) (hitbox.Entry, error) {
 		return a.e, nil
 	}
 	t.decide(r)
-	return hitbox.Entry{}, t.readFailure("get", answered, errs)
+	return hitbox.Entry{}, t.readFailure(hitbox.OpGet, answered, errs)
 }
 
 // raceLevel asks level i for key and reports to r. It does its own
 // accounting, since in Finish mode nobody may be listening any more.
-func (t *Tier) raceLevel(ctx context.Context, r *race, i int, key string, src *Source) {
+func (t *Tier) raceLevel(ctx context.Context, r *race, i int, key string, src *hitbox.Answer) {
 	defer t.races.Done()
 	lv := &t.levels[i]
 	a := answer{i: i, src: src}
@@ -173,7 +173,7 @@ func (t *Tier) decide(r *race) {
 }
 
 func (t *Tier) getParallel(ctx context.Context, key string) (hitbox.Entry, error) {
-	src := sourceFrom(ctx)
+	src := hitbox.AnswerFrom(ctx)
 	st := t.guard.stamp(key)
 	answers := make([]answer, len(t.levels))
 	var wg sync.WaitGroup
@@ -182,13 +182,13 @@ func (t *Tier) getParallel(ctx context.Context, key string) (hitbox.Entry, error
 		a := &answers[i]
 		a.i = i
 		if !t.allow(lv) {
-			a.err, a.out = openErr("get", lv), outcomeFailed
+			a.err, a.out = openErr(hitbox.OpGet, lv), outcomeFailed
 			continue
 		}
 		c := ctx
 		if src != nil {
-			a.src = &Source{level: -1}
-			c = ContextWithSource(ctx, a.src)
+			a.src = new(hitbox.Answer)
+			c = hitbox.ContextWithAnswer(ctx, a.src)
 		}
 		if i == 0 {
 			t.parallelLevel(c, lv, key, a)
@@ -222,15 +222,15 @@ func (t *Tier) getParallel(ctx context.Context, key string) (hitbox.Entry, error
 		}
 	}
 	if best < 0 {
-		return hitbox.Entry{}, t.readFailure("get", answered, errs)
+		return hitbox.Entry{}, t.readFailure(hitbox.OpGet, answered, errs)
 	}
 	a := &answers[best]
 	lv := &t.levels[best]
 	lv.hits.Add(1)
 	if src != nil {
-		mark := src.mark()
-		src.hops = append(src.hops, a.src.hops...)
-		src.hit(mark, t.label, lv.label, best)
+		mark := src.Mark()
+		src.Adopt(a.src)
+		src.Record(mark, t.label, lv.label, best)
 	}
 	if best > 0 {
 		t.refillAbove(ctx, key, a.e, best, st)

@@ -70,7 +70,7 @@ func TestReadMatrix(t *testing.T) {
 				tr := NewWith(Options{Read: policy, Now: c.Now}, l1, l2)
 				closeT(t, tr)
 
-				tctx, src := WithTrace(ctx)
+				tctx, src := hitbox.TrackAnswer(ctx)
 				e, err := tr.Get(tctx, "k")
 				if tc.want == "" {
 					switch {
@@ -110,7 +110,7 @@ func TestReadMatrix(t *testing.T) {
 						t.Errorf("L1 after refill = %q, %v; want %q", got.Value, err, tc.want)
 					}
 				}
-				if policy == Sequential && tc.level == 0 && l2.Calls(faulty.OpGet) != 0 {
+				if policy == Sequential && tc.level == 0 && l2.Calls(hitbox.OpGet) != 0 {
 					t.Error("a sequential L1 hit asked L2")
 				}
 			})
@@ -274,7 +274,7 @@ func TestNestedTiers(t *testing.T) {
 				{"outer.memory", 0},
 			}
 			for _, s := range steps {
-				tctx, src := WithTrace(ctx)
+				tctx, src := hitbox.TrackAnswer(ctx)
 				e, err := outer.Get(tctx, "k")
 				if err != nil || string(e.Value) != "v" {
 					t.Fatalf("Get = %q, %v", e.Value, err)
@@ -290,7 +290,7 @@ func TestNestedTiers(t *testing.T) {
 				t.Errorf("the inner tier did not refill its L1: %v", err)
 			}
 			_ = mem.Delete(ctx, "k")
-			tctx, src := WithTrace(ctx)
+			tctx, src := hitbox.TrackAnswer(ctx)
 			_, err := outer.Get(tctx, "k")
 			// A race inside the inner tier may go either way.
 			if err != nil || src.Path() != "outer.inner.disk" && (policy != Race || src.Path() != "outer.inner.redis") {
@@ -321,7 +321,7 @@ func TestSourceThroughLayers(t *testing.T) {
 	closeT(t, outer)
 	_ = inner.Set(ctx, "k", entry("v", t0.Add(time.Hour)))
 	_ = outer.Level(1).Set(ctx, "k", entry("w", t0.Add(time.Hour)))
-	tctx, src := WithTrace(ctx)
+	tctx, src := hitbox.TrackAnswer(ctx)
 	if e, err := outer.Get(tctx, "k"); err != nil || string(e.Value) != "w" {
 		t.Fatalf("Get = %q, %v", e.Value, err)
 	}
@@ -383,7 +383,7 @@ func TestGetMany(t *testing.T) {
 	if _, err := l2.Get(ctx, "c"); err != nil {
 		t.Errorf("L2 lacks c after the batch: %v", err)
 	}
-	if n := l2.Calls(faulty.OpGetMany); n != 1 {
+	if n := l2.Calls(hitbox.OpGetMany); n != 1 {
 		t.Errorf("L2 got %d batch reads, want 1", n)
 	}
 

@@ -20,7 +20,7 @@ func TestSourceAfterATakenBackHit(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 
-	var zero Source
+	var zero hitbox.Answer
 	if zero.Found() || zero.Level() != -1 || zero.Path() != "" {
 		t.Fatalf("a zero Source says found=%v level=%d path=%q, want nothing found", zero.Found(), zero.Level(), zero.Path())
 	}
@@ -33,7 +33,7 @@ func TestSourceAfterATakenBackHit(t *testing.T) {
 	outer := NewWith(Options{Label: "outer"}, missAll{inner}, mapstore.New(mapstore.Options{Label: "disk"}))
 	closeT(t, outer)
 
-	tctx, src := WithTrace(ctx)
+	tctx, src := hitbox.TrackAnswer(ctx)
 	if _, err := outer.Get(tctx, "k"); err != hitbox.ErrMiss {
 		t.Fatalf("Get = %v, want a miss", err)
 	}

@@ -36,7 +36,7 @@ type Tier struct {
 	log         *slog.Logger
 
 	id      string
-	pub     Publisher
+	pub     hitbox.Publisher
 	stopBus func()
 	own     ownWrites
 
@@ -154,7 +154,7 @@ func NewWith(opts Options, levels ...hitbox.Backend) *Tier {
 	t.guard.init()
 	t.own.init(opts.OwnWrites)
 	if opts.Bus != nil {
-		t.pub, _ = opts.Bus.(Publisher)
+		t.pub, _ = opts.Bus.(hitbox.Publisher)
 		t.stopBus = opts.Bus.Subscribe(t.invalidate)
 	}
 	return t
@@ -185,13 +185,13 @@ func (t *Tier) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 	// The L1 hit of a sequential read is the path that matters most: it
 	// stays small here, and everything else is out of line.
 	lv := &t.levels[0]
-	src := sourceFrom(ctx)
+	src := hitbox.AnswerFrom(ctx)
 	if lv.br.state.Load() != closed {
 		return t.getSequential(ctx, key, src, 0, false, nil)
 	}
 	var mark int
 	if src != nil {
-		mark = len(src.hops)
+		mark = src.Mark()
 	}
 	e, err := lv.b.Get(ctx, key)
 	if err != nil {
@@ -202,7 +202,7 @@ func (t *Tier) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 	}
 	lv.hits.Add(1)
 	if src != nil {
-		src.hit(mark, t.label, lv.label, 0)
+		src.Record(mark, t.label, lv.label, 0)
 	}
 	return e, nil
 }
@@ -210,10 +210,10 @@ func (t *Tier) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 // getOther is Get off its fast path.
 func (t *Tier) getOther(ctx context.Context, key string) (hitbox.Entry, error) {
 	if t.closed.Load() {
-		return hitbox.Entry{}, t.fail("get", hitbox.ErrClosed)
+		return hitbox.Entry{}, t.fail(hitbox.OpGet, hitbox.ErrClosed)
 	}
 	if key == "" {
-		return hitbox.Entry{}, t.fail("get", hitbox.ErrInvalidKey)
+		return hitbox.Entry{}, t.fail(hitbox.OpGet, hitbox.ErrInvalidKey)
 	}
 	switch t.read {
 	case Race:
@@ -221,13 +221,13 @@ func (t *Tier) getOther(ctx context.Context, key string) (hitbox.Entry, error) {
 	case Parallel:
 		return t.getParallel(ctx, key)
 	}
-	return t.getSequential(ctx, key, sourceFrom(ctx), 0, false, nil)
+	return t.getSequential(ctx, key, hitbox.AnswerFrom(ctx), 0, false, nil)
 }
 
 // missL1 goes on with a sequential read after L1 failed to hit with err.
-func (t *Tier) missL1(ctx context.Context, key string, src *Source, mark int, err error) (hitbox.Entry, error) {
+func (t *Tier) missL1(ctx context.Context, key string, src *hitbox.Answer, mark int, err error) (hitbox.Entry, error) {
 	if src != nil {
-		src.undo(mark)
+		src.Undo(mark)
 	}
 	var errs []error
 	answered := false
@@ -244,7 +244,7 @@ func (t *Tier) missL1(ctx context.Context, key string, src *Source, mark int, er
 
 // getSequential reads levels from, from+1, ... in turn; answered and errs
 // carry what the levels before from said.
-func (t *Tier) getSequential(ctx context.Context, key string, src *Source, from int, answered bool, errs []error) (hitbox.Entry, error) {
+func (t *Tier) getSequential(ctx context.Context, key string, src *hitbox.Answer, from int, answered bool, errs []error) (hitbox.Entry, error) {
 	var st stamp
 	for i := from; i < len(t.levels); i++ {
 		lv := &t.levels[i]
@@ -252,19 +252,19 @@ func (t *Tier) getSequential(ctx context.Context, key string, src *Source, from 
 			st = t.guard.stamp(key)
 		}
 		if !t.allow(lv) {
-			errs = append(errs, openErr("get", lv))
+			errs = append(errs, openErr(hitbox.OpGet, lv))
 			continue
 		}
 		var mark int
 		if src != nil {
-			mark = src.mark()
+			mark = src.Mark()
 		}
 		e, err := lv.b.Get(ctx, key)
 		if err == nil {
 			t.answered(lv)
 			lv.hits.Add(1)
 			if src != nil {
-				src.hit(mark, t.label, lv.label, i)
+				src.Record(mark, t.label, lv.label, i)
 			}
 			if i > 0 {
 				t.refillAbove(ctx, key, e, i, st)
@@ -272,7 +272,7 @@ func (t *Tier) getSequential(ctx context.Context, key string, src *Source, from 
 			return e, nil
 		}
 		if src != nil {
-			src.undo(mark)
+			src.Undo(mark)
 		}
 		switch t.classify(ctx, lv, err) {
 		case outcomeMiss:
@@ -283,7 +283,7 @@ func (t *Tier) getSequential(ctx context.Context, key string, src *Source, from 
 			errs = append(errs, err)
 		}
 	}
-	return hitbox.Entry{}, t.readFailure("get", answered, errs)
+	return hitbox.Entry{}, t.readFailure(hitbox.OpGet, answered, errs)
 }
 
 // outcome is how a level's failed call counts.
@@ -402,7 +402,7 @@ func (t *Tier) Close() error {
 		}
 	}
 	if len(errs) > 0 {
-		return t.fail("close", errors.Join(errs...))
+		return t.fail(hitbox.OpClose, errors.Join(errs...))
 	}
 	return nil
 }

@@ -15,31 +15,31 @@ import (
 // WriteThrough for the order and why). A level that refuses the value as
 // too large is skipped, and its old copy removed; Set fails with
 // hitbox.ErrTooLarge only when every level refused it. When the bus is a
-// Publisher, Set publishes the change once the shared levels have it.
+// hitbox.Publisher, Set publishes the change once the shared levels have it.
 func (t *Tier) Set(ctx context.Context, key string, e hitbox.Entry) error {
 	if t.closed.Load() {
-		return t.fail("set", hitbox.ErrClosed)
+		return t.fail(hitbox.OpSet, hitbox.ErrClosed)
 	}
 	if key == "" {
-		return t.fail("set", hitbox.ErrInvalidKey)
+		return t.fail(hitbox.OpSet, hitbox.ErrInvalidKey)
 	}
-	return t.setItems(ctx, "set", []hitbox.Item{{Key: key, Entry: e}})
+	return t.setItems(ctx, hitbox.OpSet, []hitbox.Item{{Key: key, Entry: e}})
 }
 
 // SetMany is Set for many entries, one batch call per level.
 func (t *Tier) SetMany(ctx context.Context, items []hitbox.Item) error {
 	if t.closed.Load() {
-		return t.fail("setmany", hitbox.ErrClosed)
+		return t.fail(hitbox.OpSetMany, hitbox.ErrClosed)
 	}
 	for _, it := range items {
 		if it.Key == "" {
-			return t.fail("setmany", hitbox.ErrInvalidKey)
+			return t.fail(hitbox.OpSetMany, hitbox.ErrInvalidKey)
 		}
 	}
 	if len(items) == 0 {
 		return nil
 	}
-	return t.setItems(ctx, "setmany", items)
+	return t.setItems(ctx, hitbox.OpSetMany, items)
 }
 
 // Delete removes key from every level, the lowest first, and returns the
@@ -48,28 +48,28 @@ func (t *Tier) SetMany(ctx context.Context, items []hitbox.Item) error {
 // deleted value back into an upper level.
 func (t *Tier) Delete(ctx context.Context, key string) error {
 	if t.closed.Load() {
-		return t.fail("delete", hitbox.ErrClosed)
+		return t.fail(hitbox.OpDelete, hitbox.ErrClosed)
 	}
 	if key == "" {
-		return t.fail("delete", hitbox.ErrInvalidKey)
+		return t.fail(hitbox.OpDelete, hitbox.ErrInvalidKey)
 	}
-	return t.deleteKeys(ctx, "delete", []string{key})
+	return t.deleteKeys(ctx, hitbox.OpDelete, []string{key})
 }
 
 // DeleteMany is Delete for many keys, one batch call per level.
 func (t *Tier) DeleteMany(ctx context.Context, keys []string) error {
 	if t.closed.Load() {
-		return t.fail("deletemany", hitbox.ErrClosed)
+		return t.fail(hitbox.OpDeleteMany, hitbox.ErrClosed)
 	}
 	for _, k := range keys {
 		if k == "" {
-			return t.fail("deletemany", hitbox.ErrInvalidKey)
+			return t.fail(hitbox.OpDeleteMany, hitbox.ErrInvalidKey)
 		}
 	}
 	if len(keys) == 0 {
 		return nil
 	}
-	return t.deleteKeys(ctx, "deletemany", keys)
+	return t.deleteKeys(ctx, hitbox.OpDeleteMany, keys)
 }
 
 // Clear empties every level, the lowest first, and publishes that on the
@@ -77,7 +77,7 @@ func (t *Tier) DeleteMany(ctx context.Context, keys []string) error {
 // error joined, when any level failed or cannot clear.
 func (t *Tier) Clear(ctx context.Context) error {
 	if t.closed.Load() {
-		return t.fail("clear", hitbox.ErrClosed)
+		return t.fail(hitbox.OpClear, hitbox.ErrClosed)
 	}
 	if t.wbLocks != nil {
 		for i := range t.wbLocks {
@@ -93,7 +93,7 @@ func (t *Tier) Clear(ctx context.Context) error {
 	for j := len(t.levels) - 1; j >= 0; j-- {
 		lv := &t.levels[j]
 		if !t.allow(lv) {
-			errs = append(errs, openErr("clear", lv))
+			errs = append(errs, openErr(hitbox.OpClear, lv))
 			continue
 		}
 		if err := hitbox.Clear(ctx, lv.b); err != nil {
@@ -104,11 +104,11 @@ func (t *Tier) Clear(ctx context.Context) error {
 		}
 	}
 	t.guard.endAll()
-	if err := t.publish(ctx, Invalidation{All: true}); err != nil {
+	if err := t.publish(ctx, hitbox.Invalidation{All: true}); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
-		return t.fail("clear", errors.Join(errs...))
+		return t.fail(hitbox.OpClear, errors.Join(errs...))
 	}
 	return nil
 }
@@ -186,7 +186,7 @@ func (t *Tier) setItems(ctx context.Context, op string, items []hitbox.Item) err
 		errs = refusals
 	}
 	if sharedStored {
-		if err := t.publish(ctx, Invalidation{Keys: itemKeys(items)}); err != nil {
+		if err := t.publish(ctx, hitbox.Invalidation{Keys: itemKeys(items)}); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -297,7 +297,7 @@ func (t *Tier) writeBehind(ctx context.Context, key string, e hitbox.Entry) {
 	sharedStored := false
 	failedAt := -1
 	for j := len(t.levels) - 1; j > 0; j-- {
-		r := t.setLevel(ctx, "set", j, items)
+		r := t.setLevel(ctx, hitbox.OpSet, j, items)
 		if r.out == outcomeOK {
 			sharedStored = sharedStored || j >= t.local
 			continue
@@ -331,11 +331,11 @@ func (t *Tier) writeBehind(ctx context.Context, key string, e hitbox.Entry) {
 			_ = t.dropKeys(ctx, &t.levels[j], keys)
 		}
 	default:
-		t.setLevel(ctx, "set", 0, items)
+		t.setLevel(ctx, hitbox.OpSet, 0, items)
 	}
 	unlock()
 	if sharedStored {
-		if err := t.publish(ctx, Invalidation{Keys: keys}); err != nil && t.log != nil {
+		if err := t.publish(ctx, hitbox.Invalidation{Keys: keys}); err != nil && t.log != nil {
 			t.log.Debug("hitbox/tier: publish failed", "tier", t.label, "err", err)
 		}
 	}
@@ -403,7 +403,7 @@ func (t *Tier) deleteKeys(ctx context.Context, op string, keys []string) error {
 	for _, ch := range changes {
 		t.guard.end(ch)
 	}
-	if err := t.publish(ctx, Invalidation{Keys: keys}); err != nil {
+	if err := t.publish(ctx, hitbox.Invalidation{Keys: keys}); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
@@ -412,10 +412,10 @@ func (t *Tier) deleteKeys(ctx context.Context, op string, keys []string) error {
 	return nil
 }
 
-// publish announces inv on the bus when it is a Publisher and the tier has
+// publish announces inv on the bus when it is a hitbox.Publisher and the tier has
 // shared levels, even when the caller's context is done: the change has
 // been made.
-func (t *Tier) publish(ctx context.Context, inv Invalidation) error {
+func (t *Tier) publish(ctx context.Context, inv hitbox.Invalidation) error {
 	if t.pub == nil || t.local >= len(t.levels) {
 		return nil
 	}
@@ -426,7 +426,7 @@ func (t *Tier) publish(ctx context.Context, inv Invalidation) error {
 		defer cancel()
 	}
 	if err := t.pub.Publish(ctx, inv); err != nil {
-		return &hitbox.Error{Op: "publish", Backend: t.label, Err: err}
+		return &hitbox.Error{Op: hitbox.OpPublish, Backend: t.label, Err: err}
 	}
 	return nil
 }

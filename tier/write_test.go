@@ -268,7 +268,7 @@ func TestDeleteJoinsErrors(t *testing.T) {
 		t.Errorf("Delete = %v, want both levels' errors", err)
 	}
 	// L1 was still asked after L2 failed.
-	if l1.Calls(faulty.OpDelete) != 1 {
+	if l1.Calls(hitbox.OpDelete) != 1 {
 		t.Error("Delete stopped at the failing lower level")
 	}
 }
@@ -463,8 +463,8 @@ func TestBatchWrites(t *testing.T) {
 					t.Errorf("%s lacks a key after SetMany: %v", f.Label(), res)
 				}
 			}
-			if w != WriteBehind && l2.Calls(faulty.OpSetMany) != 1 {
-				t.Errorf("L2 got %d batch writes, want 1", l2.Calls(faulty.OpSetMany))
+			if w != WriteBehind && l2.Calls(hitbox.OpSetMany) != 1 {
+				t.Errorf("L2 got %d batch writes, want 1", l2.Calls(hitbox.OpSetMany))
 			}
 			if err := tr.DeleteMany(ctx, []string{"a", "b"}); err != nil {
 				t.Fatal(err)

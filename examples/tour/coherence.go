@@ -9,7 +9,6 @@ import (
 
 	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/store/memstore"
-	"github.com/hitbox-go/hitbox/tier"
 )
 
 // coherence starts a second instance — its own in-process L1 over the same
@@ -32,7 +31,7 @@ func coherence(ctx context.Context, w io.Writer, st *store) error {
 	// listens as well, to let the echo of its first write pass before B
 	// reads, so B's L1 copy is not dropped under the reader's eyes.
 	echo := make(chan struct{}, 8)
-	stop := st.bus.Subscribe(func(inv tier.Invalidation) {
+	stop := st.bus.Subscribe(func(inv hitbox.Invalidation) {
 		for _, k := range inv.Keys {
 			if k == key {
 				echo <- struct{}{}
@@ -81,7 +80,7 @@ func coherence(ctx context.Context, w io.Writer, st *store) error {
 }
 
 func readFrom(ctx context.Context, w io.Writer, who string, b hitbox.Backend, key string) error {
-	tctx, src := tier.WithTrace(ctx)
+	tctx, src := hitbox.TrackAnswer(ctx)
 	e, err := b.Get(tctx, key)
 	if err != nil {
 		return err

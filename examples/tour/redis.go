@@ -8,14 +8,14 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/store/redisstore"
-	"github.com/hitbox-go/hitbox/tier"
 )
 
 // remote is the tour's Redis level and the bus that keeps L1s coherent.
 type remote struct {
 	store    *redisstore.Store
-	bus      tier.Bus
+	bus      hitbox.Bus
 	ready    func(context.Context) error // waits until the bus delivers
 	describe string
 	clear    func() // removes the tour's keys

@@ -21,7 +21,7 @@ type store struct {
 	// other builds a second instance's tier over the same shared level and
 	// bus, on its own L1; nil without Redis.
 	other func(l1 hitbox.Backend) *tier.Tier
-	bus   tier.Bus
+	bus   hitbox.Bus
 	close func()
 }
 

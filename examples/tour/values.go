@@ -18,7 +18,6 @@ import (
 	"github.com/hitbox-go/hitbox/codec"
 	"github.com/hitbox-go/hitbox/layer"
 	hitboxotel "github.com/hitbox-go/hitbox/otel"
-	"github.com/hitbox-go/hitbox/tier"
 )
 
 // User is the typed value the tour caches.
@@ -56,7 +55,7 @@ func typedValues(ctx context.Context, w io.Writer, st *store) error {
 	// get reads key and reports the value, its state and the level that
 	// answered it.
 	get := func(id int64) error {
-		tctx, src := tier.WithTrace(ctx)
+		tctx, src := hitbox.TrackAnswer(ctx)
 		start := time.Now()
 		u, state, err := users.Lookup(tctx, key(id))
 		d := time.Since(start)

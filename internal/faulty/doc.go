@@ -14,7 +14,7 @@
 //	<-f.Waiting()             // the call has reached f
 //	release()
 //
-//	f.Calls(faulty.OpGetMany) // how many GetMany reached f
+//	f.Calls(hitbox.OpGetMany) // how many GetMany reached f
 //	f.Seen()                  // the context of the last call, to check values and deadlines
 //
 // Every method is safe for concurrent use, so a test may change faults

@@ -22,7 +22,7 @@ func Example() {
 
 	f.Heal()
 	e, err := f.Get(ctx, "k")
-	fmt.Println(string(e.Value), err, f.Calls(faulty.OpGet))
+	fmt.Println(string(e.Value), err, f.Calls(hitbox.OpGet))
 
 	// A blocked call returns once its context is done.
 	release := f.Block()

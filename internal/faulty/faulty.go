@@ -7,19 +7,6 @@ import (
 	"github.com/hitbox-go/hitbox"
 )
 
-// Operation names, as Calls takes them and as *hitbox.Error.Op carries
-// them for injected failures.
-const (
-	OpGet        = "get"
-	OpSet        = "set"
-	OpDelete     = "delete"
-	OpGetMany    = "getmany"
-	OpSetMany    = "setmany"
-	OpDeleteMany = "deletemany"
-	OpClear      = "clear"
-	OpClose      = "close"
-)
-
 // Backend is a hitbox.Backend that forwards every call, and every optional
 // ability through the hitbox helpers, to the backend it wraps, unless a test
 // told it to fail or to block.
@@ -47,18 +34,18 @@ func Wrap(inner hitbox.Backend) *Backend {
 
 // FailGet makes Get and GetMany return err (wrapped in a *hitbox.Error)
 // without reaching the inner backend. A nil err stops that.
-func (b *Backend) FailGet(err error) { b.fail(err, OpGet, OpGetMany) }
+func (b *Backend) FailGet(err error) { b.fail(err, hitbox.OpGet, hitbox.OpGetMany) }
 
 // FailSet makes Set and SetMany return err. A nil err stops that.
-func (b *Backend) FailSet(err error) { b.fail(err, OpSet, OpSetMany) }
+func (b *Backend) FailSet(err error) { b.fail(err, hitbox.OpSet, hitbox.OpSetMany) }
 
 // FailDelete makes Delete and DeleteMany return err. A nil err stops that.
-func (b *Backend) FailDelete(err error) { b.fail(err, OpDelete, OpDeleteMany) }
+func (b *Backend) FailDelete(err error) { b.fail(err, hitbox.OpDelete, hitbox.OpDeleteMany) }
 
 // FailAll makes every operation, Clear and Close included, return err. A
 // nil err stops that.
 func (b *Backend) FailAll(err error) {
-	b.fail(err, OpGet, OpSet, OpDelete, OpGetMany, OpSetMany, OpDeleteMany, OpClear, OpClose)
+	b.fail(err, hitbox.OpGet, hitbox.OpSet, hitbox.OpDelete, hitbox.OpGetMany, hitbox.OpSetMany, hitbox.OpDeleteMany, hitbox.OpClear, hitbox.OpClose)
 }
 
 // Heal stops every injected failure. It does not release a Block.
@@ -96,7 +83,7 @@ func (b *Backend) Block() (release func()) {
 // the last 256 such names; older ones are dropped rather than stall a call.
 func (b *Backend) Waiting() <-chan string { return b.waiting }
 
-// Calls returns how many calls of op (OpGet, OpGetMany, ...) have reached
+// Calls returns how many calls of op (hitbox.OpGet, hitbox.OpGetMany, ...) have reached
 // b, failed or blocked ones included.
 func (b *Backend) Calls(op string) int {
 	b.mu.Lock()
@@ -120,7 +107,7 @@ func (b *Backend) Label() string { return b.inner.Label() }
 
 // Get forwards to the inner Get.
 func (b *Backend) Get(ctx context.Context, key string) (hitbox.Entry, error) {
-	if err := b.enter(ctx, OpGet); err != nil {
+	if err := b.enter(ctx, hitbox.OpGet); err != nil {
 		return hitbox.Entry{}, err
 	}
 	return b.inner.Get(ctx, key)
@@ -128,7 +115,7 @@ func (b *Backend) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 
 // Set forwards to the inner Set.
 func (b *Backend) Set(ctx context.Context, key string, e hitbox.Entry) error {
-	if err := b.enter(ctx, OpSet); err != nil {
+	if err := b.enter(ctx, hitbox.OpSet); err != nil {
 		return err
 	}
 	return b.inner.Set(ctx, key, e)
@@ -136,7 +123,7 @@ func (b *Backend) Set(ctx context.Context, key string, e hitbox.Entry) error {
 
 // Delete forwards to the inner Delete.
 func (b *Backend) Delete(ctx context.Context, key string) error {
-	if err := b.enter(ctx, OpDelete); err != nil {
+	if err := b.enter(ctx, hitbox.OpDelete); err != nil {
 		return err
 	}
 	return b.inner.Delete(ctx, key)
@@ -144,7 +131,7 @@ func (b *Backend) Delete(ctx context.Context, key string) error {
 
 // GetMany forwards through hitbox.GetMany.
 func (b *Backend) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, error) {
-	if err := b.enter(ctx, OpGetMany); err != nil {
+	if err := b.enter(ctx, hitbox.OpGetMany); err != nil {
 		return nil, err
 	}
 	return hitbox.GetMany(ctx, b.inner, keys)
@@ -152,7 +139,7 @@ func (b *Backend) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, 
 
 // SetMany forwards through hitbox.SetMany.
 func (b *Backend) SetMany(ctx context.Context, items []hitbox.Item) error {
-	if err := b.enter(ctx, OpSetMany); err != nil {
+	if err := b.enter(ctx, hitbox.OpSetMany); err != nil {
 		return err
 	}
 	return hitbox.SetMany(ctx, b.inner, items)
@@ -160,7 +147,7 @@ func (b *Backend) SetMany(ctx context.Context, items []hitbox.Item) error {
 
 // DeleteMany forwards through hitbox.DeleteMany.
 func (b *Backend) DeleteMany(ctx context.Context, keys []string) error {
-	if err := b.enter(ctx, OpDeleteMany); err != nil {
+	if err := b.enter(ctx, hitbox.OpDeleteMany); err != nil {
 		return err
 	}
 	return hitbox.DeleteMany(ctx, b.inner, keys)
@@ -168,7 +155,7 @@ func (b *Backend) DeleteMany(ctx context.Context, keys []string) error {
 
 // Clear forwards through hitbox.Clear.
 func (b *Backend) Clear(ctx context.Context) error {
-	if err := b.enter(ctx, OpClear); err != nil {
+	if err := b.enter(ctx, hitbox.OpClear); err != nil {
 		return err
 	}
 	return hitbox.Clear(ctx, b.inner)
@@ -178,7 +165,7 @@ func (b *Backend) Clear(ctx context.Context) error {
 func (b *Backend) Close() error {
 	// Close takes no context; Background never ends, so a Block holds Close
 	// until release.
-	if err := b.enter(context.Background(), OpClose); err != nil {
+	if err := b.enter(context.Background(), hitbox.OpClose); err != nil {
 		return err
 	}
 	return hitbox.Close(b.inner)
@@ -189,7 +176,7 @@ func (b *Backend) Close() error {
 func (b *Backend) enter(ctx context.Context, op string) error {
 	b.mu.Lock()
 	b.calls[op]++
-	if op != OpClose {
+	if op != hitbox.OpClose {
 		b.seen = ctx
 	}
 	block := b.block

@@ -82,7 +82,7 @@ func TestBlock(t *testing.T) {
 		release := f.Block()
 		done := make(chan error)
 		go func() { done <- f.Set(ctx, "k", hitbox.Entry{Value: []byte("v")}) }()
-		if op := <-f.Waiting(); op != faulty.OpSet {
+		if op := <-f.Waiting(); op != hitbox.OpSet {
 			t.Fatalf("Waiting gave %q", op)
 		}
 		release()

@@ -47,13 +47,13 @@ func (s *Store) Label() string { return s.label }
 // Get returns a copy of the live entry under key, or an error wrapping
 // hitbox.ErrMiss.
 func (s *Store) Get(ctx context.Context, key string) (hitbox.Entry, error) {
-	if err := s.check(ctx, "get", key); err != nil {
+	if err := s.check(ctx, hitbox.OpGet, key); err != nil {
 		return hitbox.Entry{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return hitbox.Entry{}, s.fail("get", hitbox.ErrClosed)
+		return hitbox.Entry{}, s.fail(hitbox.OpGet, hitbox.ErrClosed)
 	}
 	return s.getLocked(key, s.now())
 }
@@ -61,13 +61,13 @@ func (s *Store) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 // Set stores a copy of e under key. An entry already expired is not stored,
 // and removes what was there, as any Set replaces it.
 func (s *Store) Set(ctx context.Context, key string, e hitbox.Entry) error {
-	if err := s.check(ctx, "set", key); err != nil {
+	if err := s.check(ctx, hitbox.OpSet, key); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return s.fail("set", hitbox.ErrClosed)
+		return s.fail(hitbox.OpSet, hitbox.ErrClosed)
 	}
 	s.setLocked(key, e, s.now())
 	return nil
@@ -75,13 +75,13 @@ func (s *Store) Set(ctx context.Context, key string, e hitbox.Entry) error {
 
 // Delete removes key; an absent key is not an error.
 func (s *Store) Delete(ctx context.Context, key string) error {
-	if err := s.check(ctx, "delete", key); err != nil {
+	if err := s.check(ctx, hitbox.OpDelete, key); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return s.fail("delete", hitbox.ErrClosed)
+		return s.fail(hitbox.OpDelete, hitbox.ErrClosed)
 	}
 	delete(s.m, key)
 	return nil
@@ -90,13 +90,13 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // GetMany returns one Result per key, in order; misses are per Result. An
 // empty key fails the whole batch with hitbox.ErrInvalidKey.
 func (s *Store) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, error) {
-	if err := s.checkMany(ctx, "getmany", keys); err != nil {
+	if err := s.checkMany(ctx, hitbox.OpGetMany, keys); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, s.fail("getmany", hitbox.ErrClosed)
+		return nil, s.fail(hitbox.OpGetMany, hitbox.ErrClosed)
 	}
 	now := s.now()
 	out := make([]hitbox.Result, len(keys))
@@ -110,17 +110,17 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, er
 // the same key. An empty key fails the batch before anything is stored.
 func (s *Store) SetMany(ctx context.Context, items []hitbox.Item) error {
 	if err := ctx.Err(); err != nil {
-		return s.fail("setmany", err)
+		return s.fail(hitbox.OpSetMany, err)
 	}
 	for _, it := range items {
 		if err := hitbox.CheckKey(it.Key); err != nil {
-			return s.fail("setmany", err)
+			return s.fail(hitbox.OpSetMany, err)
 		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return s.fail("setmany", hitbox.ErrClosed)
+		return s.fail(hitbox.OpSetMany, hitbox.ErrClosed)
 	}
 	now := s.now()
 	for _, it := range items {
@@ -132,13 +132,13 @@ func (s *Store) SetMany(ctx context.Context, items []hitbox.Item) error {
 // DeleteMany removes every key. An empty key fails the batch before
 // anything is removed.
 func (s *Store) DeleteMany(ctx context.Context, keys []string) error {
-	if err := s.checkMany(ctx, "deletemany", keys); err != nil {
+	if err := s.checkMany(ctx, hitbox.OpDeleteMany, keys); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return s.fail("deletemany", hitbox.ErrClosed)
+		return s.fail(hitbox.OpDeleteMany, hitbox.ErrClosed)
 	}
 	for _, k := range keys {
 		delete(s.m, k)
@@ -149,12 +149,12 @@ func (s *Store) DeleteMany(ctx context.Context, keys []string) error {
 // Clear removes every entry.
 func (s *Store) Clear(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
-		return s.fail("clear", err)
+		return s.fail(hitbox.OpClear, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return s.fail("clear", hitbox.ErrClosed)
+		return s.fail(hitbox.OpClear, hitbox.ErrClosed)
 	}
 	clear(s.m)
 	return nil
@@ -191,11 +191,11 @@ func (s *Store) Basic() *Basic { return &Basic{s: s} }
 func (s *Store) getLocked(key string, now time.Time) (hitbox.Entry, error) {
 	e, ok := s.m[key]
 	if !ok {
-		return hitbox.Entry{}, s.fail("get", hitbox.ErrMiss)
+		return hitbox.Entry{}, s.fail(hitbox.OpGet, hitbox.ErrMiss)
 	}
 	if e.ExpiredAt(now) {
 		delete(s.m, key)
-		return hitbox.Entry{}, s.fail("get", hitbox.ErrMiss)
+		return hitbox.Entry{}, s.fail(hitbox.OpGet, hitbox.ErrMiss)
 	}
 	e.Value = bytes.Clone(e.Value)
 	return e, nil

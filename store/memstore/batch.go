@@ -13,20 +13,20 @@ import (
 // the error is for a done context or a closed store.
 func (s *Store) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, error) {
 	if err := s.ready(ctx); err != nil {
-		return nil, s.fail("get many", err)
+		return nil, s.fail(hitbox.OpGetMany, err)
 	}
 	out := make([]hitbox.Result, len(keys))
 	for i, key := range keys {
 		if err := ctx.Err(); err != nil {
-			return nil, s.fail("get many", err)
+			return nil, s.fail(hitbox.OpGetMany, err)
 		}
 		if err := s.checkKey(key); err != nil {
-			out[i].Err = s.fail("get", err)
+			out[i].Err = s.fail(hitbox.OpGet, err)
 			continue
 		}
 		e, err := s.get(ctx, key)
 		if err != nil && err != s.errMiss {
-			err = s.fail("get", err)
+			err = s.fail(hitbox.OpGet, err)
 		}
 		out[i] = hitbox.Result{Entry: e, Err: err}
 	}
@@ -38,12 +38,12 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, er
 // failures, each naming its item's index. A done context stops it.
 func (s *Store) SetMany(ctx context.Context, items []hitbox.Item) error {
 	if err := s.ready(ctx); err != nil {
-		return s.fail("set many", err)
+		return s.fail(hitbox.OpSetMany, err)
 	}
 	var errs []error
 	for i, it := range items {
 		if err := ctx.Err(); err != nil {
-			return s.fail("set many", err)
+			return s.fail(hitbox.OpSetMany, err)
 		}
 		err := s.checkKey(it.Key)
 		if err == nil {
@@ -54,7 +54,7 @@ func (s *Store) SetMany(ctx context.Context, items []hitbox.Item) error {
 		}
 	}
 	if errs != nil {
-		return s.fail("set many", errors.Join(errs...))
+		return s.fail(hitbox.OpSetMany, errors.Join(errs...))
 	}
 	return nil
 }
@@ -63,12 +63,12 @@ func (s *Store) SetMany(ctx context.Context, items []hitbox.Item) error {
 // refused keys are, joined as for SetMany. A done context stops it.
 func (s *Store) DeleteMany(ctx context.Context, keys []string) error {
 	if err := s.ready(ctx); err != nil {
-		return s.fail("delete many", err)
+		return s.fail(hitbox.OpDeleteMany, err)
 	}
 	var errs []error
 	for i, key := range keys {
 		if err := ctx.Err(); err != nil {
-			return s.fail("delete many", err)
+			return s.fail(hitbox.OpDeleteMany, err)
 		}
 		err := s.checkKey(key)
 		if err == nil {
@@ -79,7 +79,7 @@ func (s *Store) DeleteMany(ctx context.Context, keys []string) error {
 		}
 	}
 	if errs != nil {
-		return s.fail("delete many", errors.Join(errs...))
+		return s.fail(hitbox.OpDeleteMany, errors.Join(errs...))
 	}
 	return nil
 }
@@ -88,7 +88,7 @@ func (s *Store) DeleteMany(ctx context.Context, keys []string) error {
 // store, ready for new entries.
 func (s *Store) Clear(ctx context.Context) error {
 	if err := s.ready(ctx); err != nil {
-		return s.fail("clear", err)
+		return s.fail(hitbox.OpClear, err)
 	}
 	_ = s.cache.Reset() // always nil
 	return nil

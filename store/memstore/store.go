@@ -64,7 +64,7 @@ func New(opts Options) (*Store, error) {
 		limit:    set.limit,
 		now:      set.now,
 		log:      set.log,
-		errMiss:  &hitbox.Error{Op: "get", Backend: set.label, Err: hitbox.ErrMiss},
+		errMiss:  &hitbox.Error{Op: hitbox.OpGet, Backend: set.label, Err: hitbox.ErrMiss},
 	}, nil
 }
 
@@ -78,14 +78,14 @@ func (s *Store) Label() string { return s.label }
 // hitbox.ErrCorrupt.
 func (s *Store) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 	if err := s.check(ctx, key); err != nil {
-		return hitbox.Entry{}, s.fail("get", err)
+		return hitbox.Entry{}, s.fail(hitbox.OpGet, err)
 	}
 	e, err := s.get(ctx, key)
 	if err != nil {
 		if err == s.errMiss {
 			return hitbox.Entry{}, err
 		}
-		return hitbox.Entry{}, s.fail("get", err)
+		return hitbox.Entry{}, s.fail(hitbox.OpGet, err)
 	}
 	return e, nil
 }
@@ -127,10 +127,10 @@ func (s *Store) get(ctx context.Context, key string) (hitbox.Entry, error) {
 // Storing may evict the oldest entries of the shard when it is full.
 func (s *Store) Set(ctx context.Context, key string, e hitbox.Entry) error {
 	if err := s.check(ctx, key); err != nil {
-		return s.fail("set", err)
+		return s.fail(hitbox.OpSet, err)
 	}
 	if err := s.set(key, e); err != nil {
-		return s.fail("set", err)
+		return s.fail(hitbox.OpSet, err)
 	}
 	return nil
 }
@@ -174,10 +174,10 @@ func (s *Store) set(key string, e hitbox.Entry) error {
 // Delete removes key. Removing an absent key is not an error.
 func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := s.check(ctx, key); err != nil {
-		return s.fail("delete", err)
+		return s.fail(hitbox.OpDelete, err)
 	}
 	if err := s.del(key); err != nil {
-		return s.fail("delete", err)
+		return s.fail(hitbox.OpDelete, err)
 	}
 	return nil
 }

@@ -363,13 +363,13 @@ func TestContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	ops := map[string]error{}
-	_, ops["get"] = s.Get(ctx, "k")
-	ops["set"] = s.Set(ctx, "k", hitbox.Entry{Value: []byte("v")})
-	ops["delete"] = s.Delete(ctx, "k")
-	_, ops["get many"] = s.GetMany(ctx, []string{"k"})
-	ops["set many"] = s.SetMany(ctx, []hitbox.Item{{Key: "k"}})
-	ops["delete many"] = s.DeleteMany(ctx, []string{"k"})
-	ops["clear"] = s.Clear(ctx)
+	_, ops[hitbox.OpGet] = s.Get(ctx, "k")
+	ops[hitbox.OpSet] = s.Set(ctx, "k", hitbox.Entry{Value: []byte("v")})
+	ops[hitbox.OpDelete] = s.Delete(ctx, "k")
+	_, ops[hitbox.OpGetMany] = s.GetMany(ctx, []string{"k"})
+	ops[hitbox.OpSetMany] = s.SetMany(ctx, []hitbox.Item{{Key: "k"}})
+	ops[hitbox.OpDeleteMany] = s.DeleteMany(ctx, []string{"k"})
+	ops[hitbox.OpClear] = s.Clear(ctx)
 	for op, err := range ops {
 		var he *hitbox.Error
 		if !errors.Is(err, context.Canceled) || !errors.As(err, &he) || he.Op != op {
@@ -488,13 +488,13 @@ func TestCloseStopsCleaner(t *testing.T) {
 		}
 	}
 	ops := map[string]error{}
-	_, ops["get"] = s.Get(ctx, "k")
-	ops["set"] = s.Set(ctx, "k", hitbox.Entry{Value: []byte("v")})
-	ops["delete"] = s.Delete(ctx, "k")
-	_, ops["get many"] = s.GetMany(ctx, []string{"k"})
-	ops["set many"] = s.SetMany(ctx, []hitbox.Item{{Key: "k"}})
-	ops["delete many"] = s.DeleteMany(ctx, []string{"k"})
-	ops["clear"] = s.Clear(ctx)
+	_, ops[hitbox.OpGet] = s.Get(ctx, "k")
+	ops[hitbox.OpSet] = s.Set(ctx, "k", hitbox.Entry{Value: []byte("v")})
+	ops[hitbox.OpDelete] = s.Delete(ctx, "k")
+	_, ops[hitbox.OpGetMany] = s.GetMany(ctx, []string{"k"})
+	ops[hitbox.OpSetMany] = s.SetMany(ctx, []hitbox.Item{{Key: "k"}})
+	ops[hitbox.OpDeleteMany] = s.DeleteMany(ctx, []string{"k"})
+	ops[hitbox.OpClear] = s.Clear(ctx)
 	for op, err := range ops {
 		if !errors.Is(err, hitbox.ErrClosed) {
 			t.Errorf("%s after Close: %v, want ErrClosed", op, err)

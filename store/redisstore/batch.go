@@ -94,14 +94,14 @@ func (s *Store) exec(ctx context.Context, cmds []redis.Cmder) error {
 // closed store, a done context, or a failure of every command.
 func (s *Store) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, error) {
 	if err := s.ready(ctx); err != nil {
-		return nil, s.fail("get many", err)
+		return nil, s.fail(hitbox.OpGetMany, err)
 	}
 	out := make([]hitbox.Result, len(keys))
 	stored := make([]string, 0, len(keys))
 	idx := make([]int, 0, len(keys)) // stored[j] is keys[idx[j]]
 	for i, key := range keys {
 		if err := hitbox.CheckKey(key); err != nil {
-			out[i].Err = s.fail("get many", err)
+			out[i].Err = s.fail(hitbox.OpGetMany, err)
 			continue
 		}
 		stored = append(stored, s.opt.Prefix+key)
@@ -122,7 +122,7 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, er
 		cmds[g] = redis.NewSliceCmd(ctx, args...)
 	}
 	if err := s.exec(ctx, cmds); err != nil && (ctx.Err() != nil || allFailed(cmds)) {
-		return nil, s.fail("get many", cause(ctx, err))
+		return nil, s.fail(hitbox.OpGetMany, cause(ctx, err))
 	}
 
 	// The values alias the strings go-redis read, as its own
@@ -134,7 +134,7 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, er
 	for g, c := range cmds {
 		pos := gs[g].pos
 		if err := c.Err(); err != nil {
-			err = s.fail("get many", cause(ctx, err))
+			err = s.fail(hitbox.OpGetMany, cause(ctx, err))
 			for _, p := range pos {
 				out[idx[p]].Err = err
 			}
@@ -155,7 +155,7 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, er
 			e, err := decode(unsafe.Slice(unsafe.StringData(str), len(str)))
 			switch {
 			case err != nil:
-				r.Err = s.fail("get many", err)
+				r.Err = s.fail(hitbox.OpGetMany, err)
 				damaged = append(damaged, stored[p])
 			case e.ExpiredAt(now):
 				r.Err = s.errMissMany
@@ -187,7 +187,7 @@ func allFailed(cmds []redis.Cmder) bool {
 // naming its item's index, with the first failure from Redis.
 func (s *Store) SetMany(ctx context.Context, items []hitbox.Item) error {
 	if err := s.ready(ctx); err != nil {
-		return s.fail("set many", err)
+		return s.fail(hitbox.OpSetMany, err)
 	}
 	var errs []error
 	cmds := make([]redis.Cmder, 0, len(items))
@@ -216,7 +216,7 @@ func (s *Store) SetMany(ctx context.Context, items []hitbox.Item) error {
 		}
 	}
 	if errs != nil {
-		return s.fail("set many", errors.Join(errs...))
+		return s.fail(hitbox.OpSetMany, errors.Join(errs...))
 	}
 	return nil
 }
@@ -226,7 +226,7 @@ func (s *Store) SetMany(ctx context.Context, items []hitbox.Item) error {
 // naming their index, while the others are still removed.
 func (s *Store) DeleteMany(ctx context.Context, keys []string) error {
 	if err := s.ready(ctx); err != nil {
-		return s.fail("delete many", err)
+		return s.fail(hitbox.OpDeleteMany, err)
 	}
 	var errs []error
 	stored := make([]string, 0, len(keys))
@@ -243,7 +243,7 @@ func (s *Store) DeleteMany(ctx context.Context, keys []string) error {
 		}
 	}
 	if errs != nil {
-		return s.fail("delete many", errors.Join(errs...))
+		return s.fail(hitbox.OpDeleteMany, errors.Join(errs...))
 	}
 	return nil
 }

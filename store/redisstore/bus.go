@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/hitbox-go/hitbox"
-	"github.com/hitbox-go/hitbox/tier"
 )
 
 // BusOptions tune a TrackingBus or a PubSubBus. The zero value is a working
@@ -131,7 +130,7 @@ type hub struct {
 // busSub is one subscription.
 type busSub struct {
 	mu      sync.Mutex // serialises calls of fn and guards stopped
-	fn      func(tier.Invalidation)
+	fn      func(hitbox.Invalidation)
 	stopped bool
 }
 
@@ -139,12 +138,12 @@ type busSub struct {
 // or, when done is set, a mark closed once everything before it has been
 // delivered.
 type event struct {
-	inv  tier.Invalidation
+	inv  hitbox.Invalidation
 	to   *busSub // nil for every subscription
 	done chan struct{}
 }
 
-var allEvent = event{inv: tier.Invalidation{All: true}}
+var allEvent = event{inv: hitbox.Invalidation{All: true}}
 
 func (h *hub) init(opt BusOptions, start func()) {
 	h.opt = opt
@@ -199,10 +198,10 @@ func (h *hub) goLocked(fn func()) bool {
 	return true
 }
 
-// subscribe implements tier.Bus.Subscribe. A subscription made while every
+// subscribe implements hitbox.Bus.Subscribe. A subscription made while every
 // connection of the bus is up starts with an All of its own, so that its
 // first message always says the bus is live, whenever it subscribed.
-func (h *hub) subscribe(fn func(tier.Invalidation)) (stop func()) {
+func (h *hub) subscribe(fn func(hitbox.Invalidation)) (stop func()) {
 	s := &busSub{fn: fn}
 	h.mu.Lock()
 	if h.closed {
@@ -243,18 +242,18 @@ func (h *hub) readyWait(ctx context.Context) error {
 	closed, ready := h.closed, h.ready
 	h.mu.Unlock()
 	if closed {
-		return &hitbox.Error{Op: "ready", Backend: h.opt.Label, Err: hitbox.ErrClosed}
+		return &hitbox.Error{Op: hitbox.OpSubscribe, Backend: h.opt.Label, Err: hitbox.ErrClosed}
 	}
 	select {
 	case <-ready:
 		// Let the subscribers act on the Alls that came with connecting,
 		// so that nothing the caller does next is cleared by them.
 		if err := h.flush(ctx); err != nil {
-			return &hitbox.Error{Op: "ready", Backend: h.opt.Label, Err: err}
+			return &hitbox.Error{Op: hitbox.OpSubscribe, Backend: h.opt.Label, Err: err}
 		}
 		return nil
 	case <-h.ctx.Done():
-		return &hitbox.Error{Op: "ready", Backend: h.opt.Label, Err: hitbox.ErrClosed}
+		return &hitbox.Error{Op: hitbox.OpSubscribe, Backend: h.opt.Label, Err: hitbox.ErrClosed}
 	case <-ctx.Done():
 		h.mu.Lock()
 		last := h.lastErr
@@ -263,7 +262,7 @@ func (h *hub) readyWait(ctx context.Context) error {
 		if last != nil {
 			err = fmt.Errorf("%w (last connection error: %w)", err, last)
 		}
-		return &hitbox.Error{Op: "ready", Backend: h.opt.Label, Err: err}
+		return &hitbox.Error{Op: hitbox.OpSubscribe, Backend: h.opt.Label, Err: err}
 	}
 }
 
@@ -290,7 +289,7 @@ func (h *hub) flush(ctx context.Context) error {
 }
 
 // push queues inv for every subscription.
-func (h *hub) push(inv tier.Invalidation) {
+func (h *hub) push(inv hitbox.Invalidation) {
 	h.mu.Lock()
 	h.pushLocked(event{inv: inv})
 	h.mu.Unlock()
@@ -377,7 +376,7 @@ func (h *hub) dispatch() {
 	}
 }
 
-func (s *busSub) deliver(inv tier.Invalidation) {
+func (s *busSub) deliver(inv hitbox.Invalidation) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.stopped {

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/internal/redistest"
 	"github.com/hitbox-go/hitbox/store/redisstore"
-	"github.com/hitbox-go/hitbox/tier"
 )
 
 // TestBusDelay measures, for each bus, the invalidation delay: from the
@@ -35,7 +35,7 @@ func TestBusDelay(t *testing.T) {
 			seen := make(chan time.Time, 1)
 			var want atomic.Pointer[string]
 			want.Store(new(string))
-			stop := b.bus.Subscribe(func(inv tier.Invalidation) {
+			stop := b.bus.Subscribe(func(inv hitbox.Invalidation) {
 				if slices.Contains(inv.Keys, *want.Load()) {
 					seen <- time.Now()
 				}

@@ -62,7 +62,7 @@ func ExampleNewPubSubBus() {
 	defer rdb.Close()
 
 	const prefix = "myapp:cache:"
-	var bus tier.Bus
+	var bus hitbox.Bus
 	tracking, err := redisstore.NewTrackingBus(rdb, prefix, redisstore.BusOptions{})
 	if err != nil {
 		log.Fatal(err)

@@ -7,9 +7,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
+	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/internal/redistest"
 	"github.com/hitbox-go/hitbox/store/redisstore"
-	"github.com/hitbox-go/hitbox/tier"
 )
 
 // TestBusCloseLeavesNoGoroutine checks that nothing a bus started outlives
@@ -25,7 +25,7 @@ func TestBusCloseLeavesNoGoroutine(t *testing.T) {
 			clients := []redis.UniversalClient{redis.NewClient(srv.Options()), redis.NewClusterClient(cl.Options())}
 			for _, rdb := range clients {
 				bus := kind.new(t, rdb, redistest.Prefix(t), redisstore.BusOptions{})
-				stop := bus.Subscribe(func(tier.Invalidation) {})
+				stop := bus.Subscribe(func(hitbox.Invalidation) {})
 				if err := bus.Ready(context.Background()); err != nil {
 					t.Fatal(err)
 				}

@@ -31,7 +31,7 @@ const testHealthCheck = 10 * time.Second
 
 // testBus is what both buses offer.
 type testBus interface {
-	tier.Bus
+	hitbox.Bus
 	Ready(ctx context.Context) error
 	Close() error
 }
@@ -168,13 +168,13 @@ func newPair(t testing.TB, kind busKind, rdb redis.UniversalClient, tune func(*p
 
 // observer records what a bus delivers.
 type observer struct {
-	ch   chan tier.Invalidation
+	ch   chan hitbox.Invalidation
 	stop func()
 }
 
-func observe(bus tier.Bus) *observer {
-	o := &observer{ch: make(chan tier.Invalidation, 1<<14)}
-	o.stop = bus.Subscribe(func(inv tier.Invalidation) {
+func observe(bus hitbox.Bus) *observer {
+	o := &observer{ch: make(chan hitbox.Invalidation, 1<<14)}
+	o.stop = bus.Subscribe(func(inv hitbox.Invalidation) {
 		inv.Keys = slices.Clone(inv.Keys) // the bus may reuse them
 		o.ch <- inv
 	})
@@ -182,7 +182,7 @@ func observe(bus tier.Bus) *observer {
 }
 
 // next returns the next invalidation, failing t when none comes.
-func (o *observer) next(t testing.TB) tier.Invalidation {
+func (o *observer) next(t testing.TB) hitbox.Invalidation {
 	t.Helper()
 	timer := time.NewTimer(waitLimit)
 	defer timer.Stop()
@@ -191,7 +191,7 @@ func (o *observer) next(t testing.TB) tier.Invalidation {
 		return inv
 	case <-timer.C:
 		t.Fatalf("no invalidation within %v", waitLimit)
-		return tier.Invalidation{}
+		return hitbox.Invalidation{}
 	}
 }
 
@@ -204,7 +204,7 @@ func (o *observer) waitAll(t testing.TB) {
 
 // waitKey waits for an invalidation of key and returns it. Tests write
 // each key once before they wait for it, so the message is that write's.
-func (o *observer) waitKey(t testing.TB, key string) tier.Invalidation {
+func (o *observer) waitKey(t testing.TB, key string) hitbox.Invalidation {
 	t.Helper()
 	for {
 		inv := o.next(t)
@@ -273,7 +273,7 @@ func warm(t testing.TB, a, b *process, key, v string) {
 	wantL1(t, b, key, v)
 }
 
-// TestBusCoherence checks, for both buses, the promise of tier.Bus: after
+// TestBusCoherence checks, for both buses, the promise of hitbox.Bus: after
 // one process writes, another reads the new value and never its old L1
 // copy, and the writer keeps its own fresh copy.
 func TestBusCoherence(t *testing.T) {
@@ -442,16 +442,16 @@ func TestBusSlowSubscriber(t *testing.T) {
 			bus := kind.new(t, rdb, prefix, redisstore.BusOptions{Queue: 2, HealthCheck: testHealthCheck, Logger: logs.logger()})
 			held, gate := make(chan struct{}), make(chan struct{})
 			var mu sync.Mutex
-			var got []tier.Invalidation
+			var got []hitbox.Invalidation
 			first := true
-			stop := bus.Subscribe(func(inv tier.Invalidation) {
+			stop := bus.Subscribe(func(inv hitbox.Invalidation) {
 				if first {
 					first = false
 					close(held)
 					<-gate // hold the bus up on the first All
 				}
 				mu.Lock()
-				got = append(got, tier.Invalidation{All: inv.All, Keys: slices.Clone(inv.Keys)})
+				got = append(got, hitbox.Invalidation{All: inv.All, Keys: slices.Clone(inv.Keys)})
 				mu.Unlock()
 			})
 			defer stop()
@@ -491,7 +491,7 @@ func writer(t testing.TB, kind busKind, rdb redis.UniversalClient, bus testBus, 
 		if kind.tracking {
 			err = rdb.Set(ctx, prefix+key, "x", 0).Err()
 		} else {
-			err = bus.(tier.Publisher).Publish(ctx, tier.Invalidation{Origin: "w", Keys: []string{key}})
+			err = bus.(hitbox.Publisher).Publish(ctx, hitbox.Invalidation{Origin: "w", Keys: []string{key}})
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -520,13 +520,13 @@ func TestBusClose(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			late := bus.Subscribe(func(tier.Invalidation) { t.Error("a subscription made after Close was called") })
+			late := bus.Subscribe(func(hitbox.Invalidation) { t.Error("a subscription made after Close was called") })
 			late()
 			if err := bus.Ready(context.Background()); !errors.Is(err, hitbox.ErrClosed) {
 				t.Fatalf("Ready after Close = %v, want ErrClosed", err)
 			}
-			if p, ok := bus.(tier.Publisher); ok {
-				err := p.Publish(context.Background(), tier.Invalidation{Keys: []string{"k"}})
+			if p, ok := bus.(hitbox.Publisher); ok {
+				err := p.Publish(context.Background(), hitbox.Invalidation{Keys: []string{"k"}})
 				if !errors.Is(err, hitbox.ErrClosed) {
 					t.Fatalf("Publish after Close = %v, want ErrClosed", err)
 				}

@@ -24,10 +24,10 @@ const scanCount = 1000
 // may not survive it.
 func (s *Store) Clear(ctx context.Context) error {
 	if err := s.ready(ctx); err != nil {
-		return s.fail("clear", err)
+		return s.fail(hitbox.OpClear, err)
 	}
 	if s.opt.Prefix == "" {
-		return s.fail("clear", fmt.Errorf("%w: Clear needs Options.Prefix, or it would remove the whole database", hitbox.ErrNotSupported))
+		return s.fail(hitbox.OpClear, fmt.Errorf("%w: Clear needs Options.Prefix, or it would remove the whole database", hitbox.ErrNotSupported))
 	}
 	var err error
 	switch c := s.rdb.(type) {
@@ -38,10 +38,10 @@ func (s *Store) Clear(ctx context.Context) error {
 	case *redis.Ring:
 		err = c.ForEachShard(ctx, s.clearNode)
 	default:
-		return s.fail("clear", fmt.Errorf("%w: Clear cannot reach every server through a %T", hitbox.ErrNotSupported, s.rdb))
+		return s.fail(hitbox.OpClear, fmt.Errorf("%w: Clear cannot reach every server through a %T", hitbox.ErrNotSupported, s.rdb))
 	}
 	if err != nil {
-		return s.fail("clear", cause(ctx, err))
+		return s.fail(hitbox.OpClear, cause(ctx, err))
 	}
 	return nil
 }

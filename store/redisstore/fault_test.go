@@ -24,15 +24,15 @@ const opDeadline = 30 * time.Second
 func storeOps(s *redisstore.Store, mk func() (context.Context, context.CancelFunc)) map[string]error {
 	v := hitbox.Entry{Value: []byte("v")}
 	ops := map[string]func(context.Context) error{
-		"get":      func(ctx context.Context) error { _, err := s.Get(ctx, "k"); return err },
-		"set":      func(ctx context.Context) error { return s.Set(ctx, "k", v) },
-		"delete":   func(ctx context.Context) error { return s.Delete(ctx, "k") },
-		"get many": func(ctx context.Context) error { _, err := s.GetMany(ctx, []string{"a", "b"}); return err },
-		"set many": func(ctx context.Context) error {
+		hitbox.OpGet:     func(ctx context.Context) error { _, err := s.Get(ctx, "k"); return err },
+		hitbox.OpSet:     func(ctx context.Context) error { return s.Set(ctx, "k", v) },
+		hitbox.OpDelete:  func(ctx context.Context) error { return s.Delete(ctx, "k") },
+		hitbox.OpGetMany: func(ctx context.Context) error { _, err := s.GetMany(ctx, []string{"a", "b"}); return err },
+		hitbox.OpSetMany: func(ctx context.Context) error {
 			return s.SetMany(ctx, []hitbox.Item{{Key: "a", Entry: v}, {Key: "b", Entry: v}})
 		},
-		"delete many": func(ctx context.Context) error { return s.DeleteMany(ctx, []string{"a", "b"}) },
-		"clear":       func(ctx context.Context) error { return s.Clear(ctx) },
+		hitbox.OpDeleteMany: func(ctx context.Context) error { return s.DeleteMany(ctx, []string{"a", "b"}) },
+		hitbox.OpClear:      func(ctx context.Context) error { return s.Clear(ctx) },
 	}
 	// All at once, as a busy service would, which also keeps the test short:
 	// each operation spends a while on go-redis's dial retries.

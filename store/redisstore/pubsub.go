@@ -7,10 +7,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hitbox-go/hitbox"
-	"github.com/hitbox-go/hitbox/tier"
 )
 
-// PubSubBus is a tier.Bus and tier.Publisher over an application channel
+// PubSubBus is a hitbox.Bus and hitbox.Publisher over an application channel
 // of Redis pub/sub: each tier publishes the keys it set or deleted, tagged
 // with its ID, and every tier subscribed drops them from its local levels
 // (ignoring its own messages, so its own writes keep their fresh copies).
@@ -26,17 +25,17 @@ import (
 // maps to. A (re)connection, a dropped or silent connection (see
 // BusOptions.HealthCheck), a message the bus cannot read, or subscribers too
 // slow to keep up (see BusOptions.Queue) become an Invalidation with All
-// set, as tier.Bus requires.
+// set, as hitbox.Bus requires.
 type PubSubBus struct {
 	h       hub
 	client  redis.UniversalClient
 	channel string
 }
 
-// Compile-time checks that PubSubBus is a tier.Bus and a tier.Publisher.
+// Compile-time checks that PubSubBus is a hitbox.Bus and a hitbox.Publisher.
 var (
-	_ tier.Bus       = (*PubSubBus)(nil)
-	_ tier.Publisher = (*PubSubBus)(nil)
+	_ hitbox.Bus       = (*PubSubBus)(nil)
+	_ hitbox.Publisher = (*PubSubBus)(nil)
 )
 
 // NewPubSubBus returns a bus over channel, published and subscribed through
@@ -62,29 +61,29 @@ func NewPubSubBus(client redis.UniversalClient, channel string, opts BusOptions)
 	return b, nil
 }
 
-// Subscribe implements tier.Bus. The first call connects the bus. Each
+// Subscribe implements hitbox.Bus. The first call connects the bus. Each
 // subscription's first message is an Invalidation with All set, delivered
 // once the bus is subscribed; subscriptions are called one after another,
 // in the order they were made, from one goroutine. Messages a tier
 // published come back to it too.
-func (b *PubSubBus) Subscribe(fn func(tier.Invalidation)) (stop func()) {
+func (b *PubSubBus) Subscribe(fn func(hitbox.Invalidation)) (stop func()) {
 	return b.h.subscribe(fn)
 }
 
-// Publish implements tier.Publisher: it sends inv on the channel, to every
+// Publish implements hitbox.Publisher: it sends inv on the channel, to every
 // subscriber of every process, this one's included. It fails with an error
 // wrapping hitbox.ErrUnavailable when Redis could not be reached, and with
 // hitbox.ErrClosed after Close.
-func (b *PubSubBus) Publish(ctx context.Context, inv tier.Invalidation) error {
+func (b *PubSubBus) Publish(ctx context.Context, inv hitbox.Invalidation) error {
 	if b.isClosed() {
-		return &hitbox.Error{Op: "publish", Backend: b.h.opt.Label, Err: hitbox.ErrClosed}
+		return &hitbox.Error{Op: hitbox.OpPublish, Backend: b.h.opt.Label, Err: hitbox.ErrClosed}
 	}
 	if inv.All {
 		inv.Keys = nil
 	}
 	msg := appendMessage(make([]byte, 0, messageSize(inv)), inv)
 	if err := b.client.Publish(ctx, b.channel, msg).Err(); err != nil {
-		return &hitbox.Error{Op: "publish", Backend: b.h.opt.Label, Err: cause(ctx, err)}
+		return &hitbox.Error{Op: hitbox.OpPublish, Backend: b.h.opt.Label, Err: cause(ctx, err)}
 	}
 	return nil
 }

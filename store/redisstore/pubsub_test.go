@@ -9,7 +9,6 @@ import (
 	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/internal/redistest"
 	"github.com/hitbox-go/hitbox/store/redisstore"
-	"github.com/hitbox-go/hitbox/tier"
 )
 
 // TestPubSubForeignMessages checks how the bus takes messages it did not
@@ -29,7 +28,7 @@ func TestPubSubForeignMessages(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = other.Close() })
 	warm(t, a, b, "k", "v")
-	if err := other.Publish(ctx, tier.Invalidation{Origin: "c", Keys: []string{"k"}}); err != nil {
+	if err := other.Publish(ctx, hitbox.Invalidation{Origin: "c", Keys: []string{"k"}}); err != nil {
 		t.Fatal(err)
 	}
 	if inv := b.obs.waitKey(t, "k"); inv.All || inv.Origin != "c" {
@@ -56,7 +55,7 @@ func TestPubSubUnavailable(t *testing.T) {
 	rdb := srv.Client(t)
 	p := newProcess(t, busKinds[1], rdb, procOptions{id: "a", prefix: redistest.Prefix(t)})
 	srv.Kill()
-	err := p.bus.(tier.Publisher).Publish(context.Background(), tier.Invalidation{Keys: []string{"k"}})
+	err := p.bus.(hitbox.Publisher).Publish(context.Background(), hitbox.Invalidation{Keys: []string{"k"}})
 	var he *hitbox.Error
 	if !errors.Is(err, hitbox.ErrUnavailable) || !errors.As(err, &he) || he.Op != "publish" {
 		t.Fatalf("Publish = %v, want a publish error wrapping ErrUnavailable", err)

@@ -4,10 +4,10 @@ import (
 	"encoding/binary"
 	"errors"
 
-	"github.com/hitbox-go/hitbox/tier"
+	"github.com/hitbox-go/hitbox"
 )
 
-// A PubSubBus message carries one tier.Invalidation:
+// A PubSubBus message carries one hitbox.Invalidation:
 //
 //	byte     wireVersion
 //	byte     flags: wireAll, or 0; no other bit is defined
@@ -27,7 +27,7 @@ const (
 var errMessage = errors.New("redisstore: malformed bus message")
 
 // appendMessage appends the encoding of inv to b.
-func appendMessage(b []byte, inv tier.Invalidation) []byte {
+func appendMessage(b []byte, inv hitbox.Invalidation) []byte {
 	var flags byte
 	if inv.All {
 		flags = wireAll
@@ -47,7 +47,7 @@ func appendMessage(b []byte, inv tier.Invalidation) []byte {
 }
 
 // messageSize is the length of appendMessage's output for inv.
-func messageSize(inv tier.Invalidation) int {
+func messageSize(inv hitbox.Invalidation) int {
 	n := 2 + uvarintLen(len(inv.Origin)) + len(inv.Origin) + 1
 	if !inv.All {
 		n += uvarintLen(len(inv.Keys)) - 1
@@ -69,8 +69,8 @@ func uvarintLen(n int) int {
 // parseMessage reads a message appendMessage wrote. Origin and Keys share
 // s's memory (strings are immutable, so that is safe and spares a copy).
 // It returns errMessage for anything else, whatever s holds.
-func parseMessage(s string) (tier.Invalidation, error) {
-	var inv tier.Invalidation
+func parseMessage(s string) (hitbox.Invalidation, error) {
+	var inv hitbox.Invalidation
 	if len(s) < 2 || s[0] != wireVersion || s[1]&^wireAll != 0 {
 		return inv, errMessage
 	}
@@ -85,19 +85,19 @@ func parseMessage(s string) (tier.Invalidation, error) {
 	// Each key takes at least one byte, for its length: a count beyond
 	// what is left is a lie, and must not size an allocation.
 	if w <= 0 || n > uint64(len(s)-w) || (inv.All && n != 0) {
-		return tier.Invalidation{}, errMessage
+		return hitbox.Invalidation{}, errMessage
 	}
 	s = s[w:]
 	if n > 0 {
 		inv.Keys = make([]string, n)
 		for i := range inv.Keys {
 			if inv.Keys[i], s, ok = readString(s); !ok {
-				return tier.Invalidation{}, errMessage
+				return hitbox.Invalidation{}, errMessage
 			}
 		}
 	}
 	if len(s) != 0 {
-		return tier.Invalidation{}, errMessage
+		return hitbox.Invalidation{}, errMessage
 	}
 	return inv, nil
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hitbox-go/hitbox/tier"
+	"github.com/hitbox-go/hitbox"
 )
 
 // TestMessageRoundTrip checks that every invalidation comes back as it was
@@ -15,13 +15,13 @@ func TestMessageRoundTrip(t *testing.T) {
 	long := strings.Repeat("k", 300) // a length of two varint bytes
 	cases := []struct {
 		name string
-		inv  tier.Invalidation
+		inv  hitbox.Invalidation
 	}{
-		{"one key from a tier", tier.Invalidation{Origin: "a", Keys: []string{"user:42"}}},
-		{"many keys, one long, one with every byte value", tier.Invalidation{Origin: "node-7", Keys: []string{"x", long, "\x00\xff:{tag}"}}},
-		{"a clear", tier.Invalidation{Origin: "a", All: true}},
-		{"no origin", tier.Invalidation{Keys: []string{"k"}}},
-		{"nothing at all", tier.Invalidation{}},
+		{"one key from a tier", hitbox.Invalidation{Origin: "a", Keys: []string{"user:42"}}},
+		{"many keys, one long, one with every byte value", hitbox.Invalidation{Origin: "node-7", Keys: []string{"x", long, "\x00\xff:{tag}"}}},
+		{"a clear", hitbox.Invalidation{Origin: "a", All: true}},
+		{"no origin", hitbox.Invalidation{Keys: []string{"k"}}},
+		{"nothing at all", hitbox.Invalidation{}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -44,7 +44,7 @@ func TestMessageRoundTrip(t *testing.T) {
 // or allocating for lies, everything appendMessage would not write.
 func TestMessageMalformed(t *testing.T) {
 	t.Parallel()
-	valid := string(appendMessage(nil, tier.Invalidation{Origin: "a", Keys: []string{"k1", "k2"}}))
+	valid := string(appendMessage(nil, hitbox.Invalidation{Origin: "a", Keys: []string{"k1", "k2"}}))
 	cases := []struct {
 		name, msg string
 	}{
@@ -73,8 +73,8 @@ func TestMessageMalformed(t *testing.T) {
 // FuzzParseMessage checks that no message panics the parser, and that what
 // it accepts survives another round trip unchanged.
 func FuzzParseMessage(f *testing.F) {
-	f.Add(appendMessage(nil, tier.Invalidation{Origin: "a", Keys: []string{"user:42"}}))
-	f.Add(appendMessage(nil, tier.Invalidation{Origin: "a", All: true}))
+	f.Add(appendMessage(nil, hitbox.Invalidation{Origin: "a", Keys: []string{"user:42"}}))
+	f.Add(appendMessage(nil, hitbox.Invalidation{Origin: "a", All: true}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		inv, err := parseMessage(string(b))
 		if err != nil {

@@ -72,8 +72,8 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 		rdb:         client,
 		kind:        k,
 		opt:         opt,
-		errMiss:     &hitbox.Error{Op: "get", Backend: opt.Label, Err: hitbox.ErrMiss},
-		errMissMany: &hitbox.Error{Op: "get many", Backend: opt.Label, Err: hitbox.ErrMiss},
+		errMiss:     &hitbox.Error{Op: hitbox.OpGet, Backend: opt.Label, Err: hitbox.ErrMiss},
+		errMissMany: &hitbox.Error{Op: hitbox.OpGetMany, Backend: opt.Label, Err: hitbox.ErrMiss},
 	}, nil
 }
 
@@ -89,7 +89,7 @@ func (s *Store) Label() string { return s.opt.Label }
 // with an error wrapping hitbox.ErrCorrupt.
 func (s *Store) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 	if err := s.check(ctx, key); err != nil {
-		return hitbox.Entry{}, s.fail("get", err)
+		return hitbox.Entry{}, s.fail(hitbox.OpGet, err)
 	}
 	k := s.opt.Prefix + key
 	raw, err := s.rdb.Get(ctx, k).Bytes()
@@ -99,14 +99,14 @@ func (s *Store) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 			return hitbox.Entry{}, s.errMiss
 		case wrongType(err):
 			s.drop(ctx, k)
-			return hitbox.Entry{}, s.fail("get", fmt.Errorf("%w: %w", hitbox.ErrCorrupt, err))
+			return hitbox.Entry{}, s.fail(hitbox.OpGet, fmt.Errorf("%w: %w", hitbox.ErrCorrupt, err))
 		}
-		return hitbox.Entry{}, s.fail("get", cause(ctx, err))
+		return hitbox.Entry{}, s.fail(hitbox.OpGet, cause(ctx, err))
 	}
 	e, err := decode(raw)
 	if err != nil {
 		s.drop(ctx, k)
-		return hitbox.Entry{}, s.fail("get", err)
+		return hitbox.Entry{}, s.fail(hitbox.OpGet, err)
 	}
 	if e.ExpiredAt(s.opt.Now()) {
 		return hitbox.Entry{}, s.errMiss
@@ -123,16 +123,16 @@ func (s *Store) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 // removes what key held.
 func (s *Store) Set(ctx context.Context, key string, e hitbox.Entry) error {
 	if err := s.check(ctx, key); err != nil {
-		return s.fail("set", err)
+		return s.fail(hitbox.OpSet, err)
 	}
 	cmd, buf, err := s.setCmd(ctx, s.opt.Prefix+key, e)
 	if err != nil {
-		return s.fail("set", err)
+		return s.fail(hitbox.OpSet, err)
 	}
 	err = s.rdb.Process(ctx, cmd)
 	s.release(buf)
 	if err != nil {
-		return s.fail("set", cause(ctx, err))
+		return s.fail(hitbox.OpSet, cause(ctx, err))
 	}
 	return nil
 }
@@ -203,10 +203,10 @@ func (s *Store) release(buf *[]byte) {
 // the value's memory in the background (UNLINK).
 func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := s.check(ctx, key); err != nil {
-		return s.fail("delete", err)
+		return s.fail(hitbox.OpDelete, err)
 	}
 	if err := s.rdb.Unlink(ctx, s.opt.Prefix+key).Err(); err != nil {
-		return s.fail("delete", cause(ctx, err))
+		return s.fail(hitbox.OpDelete, cause(ctx, err))
 	}
 	return nil
 }
@@ -220,7 +220,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	if err := s.rdb.Close(); err != nil {
-		return s.fail("close", err)
+		return s.fail(hitbox.OpClose, err)
 	}
 	return nil
 }

@@ -291,9 +291,9 @@ func TestErrors(t *testing.T) {
 
 	ops := func(s *redisstore.Store, ctx context.Context, key string) map[string]error {
 		errs := map[string]error{}
-		_, errs["get"] = s.Get(ctx, key)
-		errs["set"] = s.Set(ctx, key, hitbox.Entry{Value: []byte("v")})
-		errs["delete"] = s.Delete(ctx, key)
+		_, errs[hitbox.OpGet] = s.Get(ctx, key)
+		errs[hitbox.OpSet] = s.Set(ctx, key, hitbox.Entry{Value: []byte("v")})
+		errs[hitbox.OpDelete] = s.Delete(ctx, key)
 		return errs
 	}
 	batchOps := func(s *redisstore.Store, ctx context.Context, key string) map[string]error {
@@ -302,9 +302,9 @@ func TestErrors(t *testing.T) {
 		if err == nil && len(res) == 1 {
 			err = res[0].Err
 		}
-		errs["get many"] = err
-		errs["set many"] = s.SetMany(ctx, []hitbox.Item{{Key: key, Entry: hitbox.Entry{Value: []byte("v")}}})
-		errs["delete many"] = s.DeleteMany(ctx, []string{key})
+		errs[hitbox.OpGetMany] = err
+		errs[hitbox.OpSetMany] = s.SetMany(ctx, []hitbox.Item{{Key: key, Entry: hitbox.Entry{Value: []byte("v")}}})
+		errs[hitbox.OpDeleteMany] = s.DeleteMany(ctx, []string{key})
 		return errs
 	}
 	check := func(t *testing.T, errs map[string]error, want error, label string) {
@@ -336,7 +336,7 @@ func TestErrors(t *testing.T) {
 		for op, err := range batchOps(s, cctx, "k") {
 			errs[op] = err
 		}
-		errs["clear"] = s.Clear(cctx)
+		errs[hitbox.OpClear] = s.Clear(cctx)
 		check(t, errs, context.Canceled, "redis")
 	})
 
@@ -353,7 +353,7 @@ func TestErrors(t *testing.T) {
 		for op, err := range batchOps(s, ctx, "k") {
 			errs[op] = err
 		}
-		errs["clear"] = s.Clear(ctx)
+		errs[hitbox.OpClear] = s.Clear(ctx)
 		check(t, errs, hitbox.ErrClosed, "redis")
 		if err := rdb.Ping(ctx).Err(); err != nil {
 			t.Fatalf("Close closed a client the store does not own: %v", err)
@@ -390,9 +390,9 @@ func TestErrors(t *testing.T) {
 		t.Parallel()
 		s, _ := newStore(t, redisstore.Options{})
 		errs := map[string]error{}
-		_, errs["get"] = s.Get(ctx, "absent")
+		_, errs[hitbox.OpGet] = s.Get(ctx, "absent")
 		res, _ := s.GetMany(ctx, []string{"absent"})
-		errs["get many"] = res[0].Err
+		errs[hitbox.OpGetMany] = res[0].Err
 		check(t, errs, hitbox.ErrMiss, "redis")
 	})
 }

@@ -11,18 +11,18 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
 
-	"github.com/hitbox-go/hitbox/tier"
+	"github.com/hitbox-go/hitbox"
 )
 
 // trackingChannel is where Redis sends invalidation messages to a RESP2
 // connection that asked for them with CLIENT TRACKING ... REDIRECT.
 const trackingChannel = "__redis__:invalidate"
 
-// TrackingBus is a tier.Bus fed by Redis itself, through server-assisted
+// TrackingBus is a hitbox.Bus fed by Redis itself, through server-assisted
 // client tracking: Redis reports every key under the store's prefix that
 // changes, whoever changed it (another hitbox process, a script, redis-cli,
 // an expiry or an eviction), so every tier over the store drops its local
-// copy. It is not a tier.Publisher: there is nothing to announce.
+// copy. It is not a hitbox.Publisher: there is nothing to announce.
 //
 // It keeps one connection per server (per master on a Redis Cluster, per
 // shard on a Ring) of its own, apart from the client's pool, with
@@ -35,7 +35,7 @@ const trackingChannel = "__redis__:invalidate"
 // keys. A flush of the database, a dropped or silent connection (see
 // BusOptions.HealthCheck), or subscribers too slow to keep up (see
 // BusOptions.Queue) become an Invalidation with All set, and so does each
-// (re)connection, as tier.Bus requires.
+// (re)connection, as hitbox.Bus requires.
 //
 // A tier's own writes come back too: tracking cannot tell them apart, as
 // NOLOOP only spares writes made on the tracking connection itself, and
@@ -54,8 +54,8 @@ type TrackingBus struct {
 	forEach func(ctx context.Context, fn func(ctx context.Context, c *redis.Client) error) error
 }
 
-// Compile-time check that TrackingBus is a tier.Bus.
-var _ tier.Bus = (*TrackingBus)(nil)
+// Compile-time check that TrackingBus is a hitbox.Bus.
+var _ hitbox.Bus = (*TrackingBus)(nil)
 
 // NewTrackingBus returns a bus that reports the changes to the keys under
 // prefix, which must be the Prefix of the Store the tiers share (empty for
@@ -89,11 +89,11 @@ func NewTrackingBus(client redis.UniversalClient, prefix string, opts BusOptions
 	return b, nil
 }
 
-// Subscribe implements tier.Bus. The first call connects the bus. Each
+// Subscribe implements hitbox.Bus. The first call connects the bus. Each
 // subscription's first message is an Invalidation with All set, delivered
 // once every connection of the bus is tracking; subscriptions are called
 // one after another, in the order they were made, from one goroutine.
-func (b *TrackingBus) Subscribe(fn func(tier.Invalidation)) (stop func()) {
+func (b *TrackingBus) Subscribe(fn func(hitbox.Invalidation)) (stop func()) {
 	return b.h.subscribe(fn)
 }
 
@@ -235,7 +235,7 @@ func (b *TrackingBus) handle(m *redis.Message) {
 		}
 	}
 	if n > 0 {
-		b.h.push(tier.Invalidation{Keys: keys[:n]})
+		b.h.push(hitbox.Invalidation{Keys: keys[:n]})
 	}
 }
 

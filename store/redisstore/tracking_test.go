@@ -15,7 +15,6 @@ import (
 	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/internal/redistest"
 	"github.com/hitbox-go/hitbox/store/redisstore"
-	"github.com/hitbox-go/hitbox/tier"
 )
 
 // TestTrackingForeignWrites checks what only server-assisted tracking can
@@ -124,7 +123,7 @@ func TestTrackingRefused(t *testing.T) {
 
 	logs := newLogSink()
 	bus := busKinds[0].new(t, rdb, redistest.Prefix(t), redisstore.BusOptions{Logger: logs.logger()})
-	stop := bus.Subscribe(func(inv tier.Invalidation) { t.Errorf("got %+v from a bus that cannot track", inv) })
+	stop := bus.Subscribe(func(inv hitbox.Invalidation) { t.Errorf("got %+v from a bus that cannot track", inv) })
 	defer stop()
 	rec := logs.wait(t, "cannot subscribe")
 	if err, _ := rec["err"].(error); !isNoPerm(err) {

@@ -1,12 +1,10 @@
-package tier
+package hitbox
 
 import (
 	"context"
 	"errors"
 	"slices"
 	"testing"
-
-	"github.com/hitbox-go/hitbox"
 )
 
 func TestLocalBus(t *testing.T) {
@@ -41,7 +39,7 @@ func TestLocalBus(t *testing.T) {
 	if err := bus.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	if err := bus.Publish(ctx, Invalidation{All: true}); !errors.Is(err, hitbox.ErrClosed) {
+	if err := bus.Publish(ctx, Invalidation{All: true}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Publish after Close = %v, want ErrClosed", err)
 	}
 	called := false

@@ -1,31 +1,34 @@
-package tier
+package hitbox
 
 import "context"
 
-// Invalidation tells a tier that keys changed somewhere else, so the copies
-// its local levels (see Options.Local) hold may be out of date.
+// Invalidation tells a subscriber (a tier, an HTTP cache, a decoded-object
+// front) that keys changed somewhere else, so the copies it holds locally
+// may be out of date.
 type Invalidation struct {
-	// Origin is the ID of the tier that made the change (Options.ID), or ""
-	// when the bus cannot tell: with server-assisted tracking the server
-	// reports keys, not writers. A tier ignores messages carrying its own
-	// ID, so its own write never evicts the value it has just cached.
+	// Origin is the ID of the writer that made the change (a tier's ID), or
+	// "" when the bus cannot tell: with server-assisted tracking the server
+	// reports keys, not writers. A subscriber ignores messages carrying its
+	// own ID, so its own write never evicts the value it has just cached.
 	Origin string
-	// Keys are the changed keys as the tier knows them: the keys given to
-	// its Set and Delete. A bus that observes engine keys (a store prefix
+	// Keys are the changed keys as the writer's callers know them: the keys
+	// given to its Set and Delete. A bus that observes engine keys (a store prefix
 	// added below the tier, for one) maps them back before delivering.
 	// Receivers must neither modify Keys nor keep it after they return.
 	Keys []string
 	// All says that any key may have changed: messages may have been lost
 	// (the bus reconnected after a drop, or has just connected) or a shared
 	// level was cleared (Redis tracking reports a flush as a null key
-	// list). The tier then clears its local levels. Keys is ignored when
+	// list). A subscriber then drops everything it holds locally. Keys is ignored when
 	// All is set.
 	All bool
 }
 
-// Bus carries invalidations between tier instances, typically one per
-// process, that share their lower levels, so every instance's L1 drops its
-// copy of a key another instance set or deleted.
+// Bus carries invalidations between instances, typically one per process,
+// that share a store, so every instance's local copy (a tier's L1, a
+// decoded-object front) drops a key another instance set or deleted. It is
+// the contract; implementations live where they fit: LocalBus in this
+// package, the Redis buses in store/redisstore.
 //
 // Two kinds of bus fit: one where tiers publish what they change (an
 // application pub/sub channel; the bus is then also a Publisher, and
@@ -35,14 +38,14 @@ type Invalidation struct {
 // nothing to publish; Options.OwnWrites then keeps a tier's own writes from
 // evicting its own fresh L1 copies).
 //
-// A bus must be safe for concurrent use. A tier never closes its bus: one
-// bus may serve several tiers, and whoever built it closes it.
+// A bus must be safe for concurrent use. A subscriber never closes its bus:
+// one bus may serve several, and whoever built it closes it.
 type Bus interface {
 	// Subscribe registers fn and returns at once; it does not fail.
 	// Connecting and reconnecting are the bus's business: whenever
 	// delivery may have had a gap, including the first connection after
 	// Subscribe when the bus was not yet connected, the bus delivers an
-	// Invalidation with All set, so nothing a tier cached while messages
+	// Invalidation with All set, so nothing a subscriber cached while messages
 	// could be missed survives.
 	//
 	// fn is called from one goroutine at a time per subscription, in the
@@ -62,6 +65,6 @@ type Bus interface {
 type Publisher interface {
 	// Publish announces inv to every subscriber, this process's included.
 	// It returns once the bus has sent the message, not once it has been
-	// delivered, and wraps hitbox.ErrUnavailable when it could not send.
+	// delivered, and wraps ErrUnavailable when it could not send.
 	Publish(ctx context.Context, inv Invalidation) error
 }

@@ -1,14 +1,12 @@
-package tier
+package hitbox
 
 import (
 	"context"
 	"sync"
-
-	"github.com/hitbox-go/hitbox"
 )
 
-// LocalBus is an in-process Bus and Publisher: it connects tiers that live
-// in one process (tests, or several tiers over one shared store) and
+// LocalBus is an in-process Bus and Publisher: it connects tiers (and other
+// subscribers) that live in one process (tests, or several tiers over one shared store) and
 // delivers each message synchronously, inside Publish, to every
 // subscriber. It never loses a message, so it only reports a gap when told
 // to (Gap). The zero value is not usable; call NewLocalBus.
@@ -49,7 +47,7 @@ func (b *LocalBus) Subscribe(fn func(Invalidation)) (stop func()) {
 }
 
 // Publish implements Publisher: it calls every subscriber, the publisher's
-// own included, before it returns. It fails with hitbox.ErrClosed after
+// own included, before it returns. It fails with ErrClosed after
 // Close.
 func (b *LocalBus) Publish(ctx context.Context, inv Invalidation) error {
 	if err := ctx.Err(); err != nil {
@@ -66,7 +64,7 @@ func (b *LocalBus) Gap() {
 }
 
 // Close ends every subscription; later Publish calls fail with
-// hitbox.ErrClosed. It is idempotent.
+// ErrClosed. It is idempotent.
 func (b *LocalBus) Close() error {
 	b.mu.Lock()
 	subs := b.subs
@@ -85,7 +83,7 @@ func (b *LocalBus) deliver(inv Invalidation) error {
 	b.mu.RLock()
 	if b.closed {
 		b.mu.RUnlock()
-		return &hitbox.Error{Op: "publish", Backend: "localbus", Err: hitbox.ErrClosed}
+		return &Error{Op: OpPublish, Backend: "localbus", Err: ErrClosed}
 	}
 	subs := make([]*localSub, 0, len(b.subs))
 	for s := range b.subs {
