@@ -194,15 +194,15 @@ func (c *Cache) storable(r *http.Request, req *directives, status int, h http.He
 // hopByHop lists the fields never stored (RFC 9111 §3.1, RFC 9110
 // §7.6.1): connection-specific ones and those proper to a proxy.
 var hopByHop = map[string]bool{
-	"Connection":                 true,
-	"Keep-Alive":                 true,
-	"Proxy-Connection":           true,
-	"Te":                         true,
-	"Transfer-Encoding":          true,
-	"Upgrade":                    true,
-	"Trailer":                    true,
-	"Proxy-Authenticate":         true,
-	"Proxy-Authentication-Info":  true,
+	"Connection":                true,
+	"Keep-Alive":                true,
+	"Proxy-Connection":          true,
+	"Te":                        true,
+	"Transfer-Encoding":         true,
+	"Upgrade":                   true,
+	"Trailer":                   true,
+	"Proxy-Authenticate":        true,
+	"Proxy-Authentication-Info": true,
 	"Proxy-Authorization":       true,
 }
 
