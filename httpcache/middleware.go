@@ -28,6 +28,8 @@ type exchange struct {
 	idx       *indexRecord
 	idxEntry  hitbox.Entry
 
+	ans hitbox.Answer  // which level of the pipeline answered the lookup
+
 	sr *storedResponse // the selected stored response, if any
 	v  view
 
@@ -141,7 +143,7 @@ func (x *exchange) serve() {
 		x.cs.hit = true
 		x.serveStored(x.sr, v, false)
 		return
-	case v.staleBy() <= c.swrWindow(&v.cc):
+	case c.swrWindow(&v.cc) > 0 && v.staleBy() <= c.swrWindow(&v.cc):
 		// RFC 5861 §3: serve at once, then refresh, unless a refresh of
 		// this response is already running or too many are.
 		x.result = resStale
@@ -161,7 +163,8 @@ func (x *exchange) serve() {
 // the primary key holds a response, or the index of the variants, one of
 // which the request's header fields select.
 func (x *exchange) lookup() {
-	c, ctx := x.c, x.r.Context()
+	c := x.c
+	ctx := hitbox.ContextWithAnswer(x.r.Context(), &x.ans)
 	x.lookupKey = x.key
 	x.cs.fwd = fwdURIMiss
 	e, err := c.b.Get(ctx, x.key)
@@ -179,6 +182,7 @@ func (x *exchange) lookup() {
 		vals := varyValues(idx.names, x.r.Header)
 		x.lookupKey = variantKey(x.key, idx.epoch, vals)
 		x.cs.fwd = fwdVaryMiss
+		x.ans.Reset()
 		e, err = c.b.Get(ctx, x.lookupKey)
 		if err != nil {
 			x.getFailed(err)
@@ -197,6 +201,9 @@ func (x *exchange) lookup() {
 	}
 	x.sr = sr
 	x.v = c.viewOf(sr, x.now)
+	if x.ans.Found() && x.cs.detail == "" {
+		x.cs.detail = x.ans.Path() // RFC 9211 §2.8: which level answered
+	}
 }
 
 // getFailed records a failed read: a miss is a miss; anything else is a
@@ -392,6 +399,12 @@ func (x *exchange) onHeader(w *writer, code int) {
 	}
 	x.cs.fwdStatus = code
 	if x.result != resBypass {
+		dropConnectionNamed(h)
+		if len(h["Date"]) == 0 {
+			// RFC 9110 §6.6.1: the cache gives a Date to a response that
+			// has none, the one it stores it with.
+			h["Date"] = []string{x.respTime.UTC().Format(http.TimeFormat)}
+		}
 		cc, targeted := c.directivesOf(h)
 		if why := c.storable(x.r, &x.req, code, h, &cc, targeted); why == "" {
 			sr := c.newStored(x.r, code, h, x.pre, &cc, x.reqTime, x.respTime)
@@ -700,6 +713,17 @@ func isErrorStatus(code int) bool {
 		return true
 	}
 	return false
+}
+
+// dropConnectionNamed removes the fields a Connection field names (RFC
+// 9110 §7.6.1): they were meant for one hop. The connection options close
+// and keep-alive stay for net/http to act on.
+func dropConnectionNamed(h http.Header) {
+	for name := range connectionNamed(h) {
+		if name != "Close" && name != "Keep-Alive" {
+			delete(h, name)
+		}
+	}
 }
 
 // pragmaNoCache reports whether Pragma carries no-cache (RFC 9111 §5.4).

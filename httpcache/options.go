@@ -129,7 +129,7 @@ func (o Options) resolve() Options {
 	}
 	switch o.TargetField {
 	case "":
-		o.TargetField = defaultTargetField
+		o.TargetField = textproto.CanonicalMIMEHeaderKey(defaultTargetField)
 	case "-":
 		o.TargetField = ""
 	default:

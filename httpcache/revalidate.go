@@ -110,9 +110,13 @@ func (x *exchange) refresh(r2 *http.Request, cancel context.CancelFunc) {
 	validating := addValidators(r2.Header, x.v.hdr)
 	rec := &recorder{header: make(http.Header), max: c.opts.MaxBodySize}
 	x.reqTime = c.opts.Now()
-	if !x.runQuietly(rec, r2) || ctx.Err() != nil {
+	if !x.runQuietly(rec, r2) {
 		return // a failed refresh leaves the stale response for the next one
 	}
+	// A handler that returned normally gave a whole response even if Close
+	// or the timeout fired meanwhile: one cut short by the cancellation
+	// shows as a panic (http.ErrAbortHandler), an error status or a short
+	// Content-Length, all refused below.
 	x.respTime = c.opts.Now()
 	x.pre = nil
 	status := rec.status
