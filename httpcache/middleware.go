@@ -28,7 +28,7 @@ type exchange struct {
 	idx       *indexRecord
 	idxEntry  hitbox.Entry
 
-	ans hitbox.Answer  // which level of the pipeline answered the lookup
+	ans hitbox.Answer // which level of the pipeline answered the lookup
 
 	sr *storedResponse // the selected stored response, if any
 	v  view
