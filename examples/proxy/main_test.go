@@ -1,0 +1,371 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// origin is a scripted origin server on loopback: it counts the requests
+// each path gets and remembers the Via lines it was sent.
+type origin struct {
+	mu      sync.Mutex
+	version int
+	calls   map[string]int
+	via     []string
+}
+
+func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	o.mu.Lock()
+	o.calls[r.Method+" "+r.URL.Path]++
+	n := o.calls[r.Method+" "+r.URL.Path]
+	o.via = append(o.via, r.Header.Values("Via")...)
+	version := o.version
+	if r.Method == http.MethodPut && r.URL.Path == "/item" {
+		o.version++
+	}
+	o.mu.Unlock()
+
+	switch {
+	case r.URL.Path == "/item" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		w.Header().Set("Cache-Control", "max-age=300")
+		w.Header().Set("ETag", fmt.Sprintf(`"v%d"`, version))
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = fmt.Fprintf(w, "item v%d", version)
+	case r.URL.Path == "/item" && r.Method == http.MethodPut:
+		w.WriteHeader(http.StatusNoContent)
+	case r.URL.Path == "/aged":
+		// A cache nearer the origin held it for 30 seconds already.
+		w.Header().Set("Cache-Control", "max-age=300")
+		w.Header().Set("Age", "30")
+		_, _ = io.WriteString(w, "aged")
+	case r.URL.Path == "/flaky":
+		// Stale at once, but usable for ten minutes when the origin fails
+		// (RFC 5861 §4); every call after the first fails.
+		if n > 1 {
+			http.Error(w, "down", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Cache-Control", "max-age=0, stale-if-error=600")
+		w.Header().Set("ETag", `"f"`)
+		_, _ = io.WriteString(w, "flaky ok")
+	case r.URL.Path == "/echo" && r.Method == http.MethodPost:
+		w.Header().Set("X-Echo-Header", r.Header.Get("X-Custom"))
+		_, _ = io.Copy(w, r.Body)
+	case r.URL.Path == "/private":
+		w.Header().Set("Cache-Control", "private, max-age=300")
+		_, _ = fmt.Fprintf(w, "private %d", n)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (o *origin) count(key string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.calls[key]
+}
+
+// addrs collects the addresses run prints to stdout.
+type addrs struct {
+	w    *io.PipeWriter
+	main chan string
+	adm  chan string
+}
+
+func newAddrs() *addrs {
+	r, w := io.Pipe()
+	a := &addrs{w: w, main: make(chan string, 1), adm: make(chan string, 1)}
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "listening on "):
+				a.main <- strings.TrimPrefix(line, "listening on ")
+			case strings.HasPrefix(line, "admin listening on "):
+				a.adm <- strings.TrimPrefix(line, "admin listening on ")
+			}
+		}
+		_, _ = io.Copy(io.Discard, r)
+	}()
+	return a
+}
+
+// startProxy runs the proxy in-process on free loopback ports and returns
+// its base URL, its admin base URL, and a stop function that shuts it down
+// and returns run's error.
+func startProxy(t *testing.T, originURL string, extra ...string) (base, admin string, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	a := newAddrs()
+	args := append([]string{"-origin", originURL, "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-memory", "8MiB", "-quiet"}, extra...)
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, args, a.w, io.Discard)
+		_ = a.w.Close()
+		done <- err
+	}()
+	select {
+	case base = <-a.main:
+	case err := <-done:
+		cancel()
+		t.Fatalf("run: %v", err)
+	}
+	admin = <-a.adm
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			err = <-done
+		})
+		return err
+	}
+	t.Cleanup(func() { _ = stop() })
+	return "http://" + base, "http://" + admin, stop
+}
+
+type result struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func do(t *testing.T, c *http.Client, method, url string, body string, hdr ...string) result {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Add(hdr[i], hdr[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading body: %v", method, url, err)
+	}
+	return result{resp.StatusCode, resp.Header, string(b)}
+}
+
+// hit reports whether the proxy's Cache-Status member (the last: RFC 9211
+// §2) says hit.
+func hit(r result) bool {
+	members := strings.Split(strings.Join(r.header.Values("Cache-Status"), ","), ",")
+	for _, p := range strings.Split(members[len(members)-1], ";") {
+		if strings.TrimSpace(p) == "hit" {
+			return true
+		}
+	}
+	return false
+}
+
+// TestProxy runs the proxy against a real origin on loopback and checks
+// what clients see: misses and hits by Cache-Status, Age, bodies, Via,
+// unsafe methods passing through and invalidating, stale-if-error, and
+// the metrics on the admin listener; then that shutdown returns cleanly
+// (TestMain checks that no goroutine is left).
+func TestProxy(t *testing.T) {
+	o := &origin{calls: map[string]int{}}
+	srv := httptest.NewServer(o)
+	defer srv.Close()
+	base, admin, stop := startProxy(t, srv.URL)
+	c := &http.Client{Transport: &http.Transport{}}
+	defer c.CloseIdleConnections()
+
+	r := do(t, c, "GET", base+"/item", "")
+	if r.status != 200 || r.body != "item v0" || hit(r) {
+		t.Fatalf("first GET: %d %q, Cache-Status %q; want 200 \"item v0\", a miss", r.status, r.body, r.header.Get("Cache-Status"))
+	}
+	if cs := r.header.Get("Cache-Status"); !strings.Contains(cs, "fwd=uri-miss") || !strings.Contains(cs, "stored") {
+		t.Errorf("first GET Cache-Status %q: want fwd=uri-miss and stored", cs)
+	}
+	if via := strings.Join(r.header.Values("Via"), ", "); !strings.Contains(via, "1.1 hitbox") {
+		t.Errorf("response Via %q: want the proxy's 1.1 hitbox (RFC 9110 §7.6.3)", via)
+	}
+
+	r = do(t, c, "GET", base+"/item", "")
+	if r.status != 200 || r.body != "item v0" || !hit(r) {
+		t.Fatalf("second GET: %d %q, Cache-Status %q; want 200 \"item v0\" from the cache", r.status, r.body, r.header.Get("Cache-Status"))
+	}
+	if age, err := strconv.Atoi(r.header.Get("Age")); err != nil || age < 0 || age > 300 {
+		t.Errorf("hit Age %q: want a small non-negative integer (RFC 9111 §4.2.3, §5.1)", r.header.Get("Age"))
+	}
+	if n := o.count("GET /item"); n != 1 {
+		t.Errorf("origin saw %d GET /item, want 1", n)
+	}
+
+	r = do(t, c, "HEAD", base+"/item", "")
+	if r.status != 200 || r.body != "" || !hit(r) {
+		t.Errorf("HEAD: %d %q, Cache-Status %q; want a 200 without body from the stored GET", r.status, r.body, r.header.Get("Cache-Status"))
+	}
+
+	r = do(t, c, "GET", base+"/item", "", "If-None-Match", `"v0"`)
+	if r.status != http.StatusNotModified || !hit(r) {
+		t.Errorf("conditional GET: %d, Cache-Status %q; want 304 from the cache (RFC 9111 §4.3.2)", r.status, r.header.Get("Cache-Status"))
+	}
+
+	// A PUT passes through and invalidates (RFC 9111 §4.4).
+	r = do(t, c, "PUT", base+"/item", "new")
+	if r.status != http.StatusNoContent || hit(r) {
+		t.Fatalf("PUT: %d, Cache-Status %q; want 204 from the origin", r.status, r.header.Get("Cache-Status"))
+	}
+	r = do(t, c, "GET", base+"/item", "")
+	if r.status != 200 || r.body != "item v1" || hit(r) {
+		t.Errorf("GET after PUT: %d %q, Cache-Status %q; want the origin's \"item v1\"", r.status, r.body, r.header.Get("Cache-Status"))
+	}
+
+	// Age counts what the origin said (RFC 9111 §4.2.3).
+	do(t, c, "GET", base+"/aged", "")
+	r = do(t, c, "GET", base+"/aged", "")
+	if age, err := strconv.Atoi(r.header.Get("Age")); !hit(r) || err != nil || age < 30 {
+		t.Errorf("aged hit: Age %q, Cache-Status %q; want a hit with Age >= 30", r.header.Get("Age"), r.header.Get("Cache-Status"))
+	}
+
+	// A POST goes through with its body and header fields.
+	r = do(t, c, "POST", base+"/echo", "hello", "X-Custom", "abc")
+	if r.status != 200 || r.body != "hello" || r.header.Get("X-Echo-Header") != "abc" {
+		t.Errorf("POST: %d %q, X-Echo-Header %q; want 200 \"hello\" abc", r.status, r.body, r.header.Get("X-Echo-Header"))
+	}
+
+	// A private response is not stored by a shared cache (RFC 9111 §5.2.2.7).
+	do(t, c, "GET", base+"/private", "")
+	if r = do(t, c, "GET", base+"/private", ""); r.body != "private 2" {
+		t.Errorf("private: second GET %q, want the origin's \"private 2\"", r.body)
+	}
+
+	// The origin fails: the stored response is served stale (RFC 5861 §4).
+	do(t, c, "GET", base+"/flaky", "")
+	r = do(t, c, "GET", base+"/flaky", "")
+	if r.status != 200 || r.body != "flaky ok" {
+		t.Errorf("stale-if-error: %d %q, Cache-Status %q; want the stored 200", r.status, r.body, r.header.Get("Cache-Status"))
+	}
+
+	o.mu.Lock()
+	via := strings.Join(o.via, ", ")
+	o.mu.Unlock()
+	if !strings.Contains(via, "1.1 hitbox") {
+		t.Errorf("origin saw Via %q, want 1.1 hitbox", via)
+	}
+
+	r = do(t, c, "GET", admin+"/metrics", "")
+	if r.status != 200 || !strings.Contains(r.body, "hitbox_operations_total") {
+		t.Errorf("/metrics: %d, want 200 with hitbox_operations_total; got\n%.500s", r.status, r.body)
+	}
+
+	c.CloseIdleConnections()
+	if err := stop(); err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+}
+
+// TestProxyOriginDown: with no origin listening, clients get 502 Bad
+// Gateway, not a hang or a dropped connection.
+func TestProxyOriginDown(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close() // nothing listens there now
+	base, _, stop := startProxy(t, url)
+	c := &http.Client{Transport: &http.Transport{}, Timeout: 30 * time.Second}
+	defer c.CloseIdleConnections()
+	if r := do(t, c, "GET", base+"/", ""); r.status != http.StatusBadGateway {
+		t.Errorf("origin down: %d, want 502", r.status)
+	}
+	c.CloseIdleConnections()
+	if err := stop(); err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+}
+
+func TestFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		ok   bool
+	}{
+		{"an origin alone is enough", []string{"-origin", "http://127.0.0.1:8000"}, true},
+		{"every flag", []string{"-origin", "https://example.test", "-listen", ":0", "-memory", "1GiB", "-redis", "127.0.0.1:6379", "-admin", ":0", "-name", "edge-1"}, true},
+		{"the origin is required", nil, false},
+		{"the origin must be an http URL", []string{"-origin", "ftp://x"}, false},
+		{"the origin needs a host", []string{"-origin", "http://"}, false},
+		{"a size needs a number", []string{"-origin", "http://x", "-memory", "lots"}, false},
+		{"memstore needs at least 1 MiB", []string{"-origin", "http://x", "-memory", "512KiB"}, false},
+		{"the name goes in Via and Cache-Status, so it is a token", []string{"-origin", "http://x", "-name", "a b"}, false},
+		{"the name starts with a letter (an sf-token)", []string{"-origin", "http://x", "-name", "1st"}, false},
+		{"stray arguments are refused", []string{"-origin", "http://x", "extra"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseFlags(tt.args, io.Discard)
+			if (err == nil) != tt.ok {
+				t.Errorf("parseFlags(%q) error %v, want ok=%v", tt.args, err, tt.ok)
+			}
+		})
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+	}{
+		{"256MiB", 256 << 20},
+		{"1GiB", 1 << 30},
+		{"64 KiB", 64 << 10},
+		{"2m", 2 << 20},
+		{"10MB", 10e6},
+		{"1048576", 1 << 20},
+		{"0", 0},
+		{"-1MiB", 0},
+		{"MiB", 0},
+		{"99999999999GiB", 0},
+	}
+	for _, tt := range tests {
+		got, err := parseSize(tt.in)
+		if tt.want == 0 {
+			if err == nil {
+				t.Errorf("parseSize(%q) = %d, want an error", tt.in, got)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestViaEntry(t *testing.T) {
+	for _, tt := range []struct {
+		major, minor int
+		want         string
+	}{
+		{1, 1, "1.1 hitbox"},
+		{1, 0, "1.0 hitbox"},
+		{2, 0, "2 hitbox"},
+	} {
+		if got := viaEntry(tt.major, tt.minor, "hitbox"); got != tt.want {
+			t.Errorf("viaEntry(%d, %d) = %q, want %q", tt.major, tt.minor, got, tt.want)
+		}
+	}
+}
