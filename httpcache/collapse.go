@@ -10,6 +10,8 @@ import "sync"
 type flights struct {
 	mu sync.Mutex
 	m  map[string]*flight
+
+	waiting func() // test hook: called when a request starts waiting
 }
 
 // flight is one leader's handler call that others wait for.
@@ -24,6 +26,9 @@ func (f *flights) join(key string) (*flight, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if fl, ok := f.m[key]; ok {
+		if f.waiting != nil {
+			f.waiting()
+		}
 		return fl, false
 	}
 	fl := &flight{done: make(chan struct{})}
