@@ -107,9 +107,11 @@ func parseRangeInt(s string) (int64, bool) {
 		if c < '0' || c > '9' {
 			return 0, false
 		}
-		if n < limit {
-			n = n*10 + int64(c-'0')
+		if n > limit/10 {
+			n = limit // saturated; keep checking the digits
+			continue
 		}
+		n = n*10 + int64(c-'0')
 	}
 	return min(n, limit), true
 }

@@ -21,15 +21,12 @@ func parseVary(h http.Header) (names []string, star bool) {
 			case m == "*":
 				star = true
 			case isToken(m):
-				m = lowerASCII(m)
-				if !slices.Contains(names, m) {
-					names = append(names, m)
-				}
+				names = append(names, lowerASCII(m))
 			}
 		}
 	}
 	slices.Sort(names)
-	return names, star
+	return slices.Compact(names), star
 }
 
 // varyValues returns, for each lower-case field name, the normalised value of
@@ -59,12 +56,12 @@ func varyValues(names []string, req http.Header) []string {
 		if negotiationField(name) {
 			v = normaliseNegotiation(lines, name != "accept")
 		} else {
-			v = normaliseList(lines)
+			v = "=" + normaliseList(lines)
 		}
 		if strings.IndexByte(v, 0) >= 0 {
 			v = strings.ReplaceAll(v, "\x00", `\x00`)
 		}
-		out[i] = "=" + v
+		out[i] = v
 	}
 	return out
 }
@@ -158,15 +155,54 @@ func cleanList(s string) bool {
 	return true
 }
 
-// normaliseNegotiation normalises an Accept-style field (see varyValues).
+// normaliseNegotiation normalises an Accept-style field (see varyValues)
+// and returns it with the "=" prefix of a present field. Members already in
+// normal form are used as they are, so the usual value costs two
+// allocations whatever its length.
 func normaliseNegotiation(lines []string, foldValues bool) string {
-	var members []string
+	var buf [16]string
+	members := buf[:0]
+	size := 1
 	splitList(lines, func(m string) {
-		members = append(members, normaliseMember(m, foldValues))
+		if !memberClean(m) {
+			m = normaliseMember(m, foldValues)
+		}
+		members = append(members, m)
+		size += len(m) + 1
 	})
 	slices.Sort(members)
 	members = slices.Compact(members)
-	return strings.Join(members, ",")
+	var b strings.Builder
+	b.Grow(size)
+	b.WriteByte('=')
+	for i, m := range members {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(m)
+	}
+	return b.String()
+}
+
+// memberClean reports whether an Accept-style member is already in the form
+// normaliseMember gives: no upper case, no whitespace, no empty parameter
+// and no q=1.
+func memberClean(m string) bool {
+	for i := 0; i < len(m); i++ {
+		switch c := m[i]; {
+		case 'A' <= c && c <= 'Z', c == ' ', c == '\t', c == '"':
+			return false
+		case c == ';':
+			p := m[i+1:]
+			if j := strings.IndexByte(p, ';'); j >= 0 {
+				p = p[:j]
+			}
+			if p == "" || len(p) > 2 && p[0] == 'q' && p[1] == '=' && qIsOne(p[2:]) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // normaliseMember lower-cases one Accept-style member, removes whitespace
@@ -176,31 +212,38 @@ func normaliseNegotiation(lines []string, foldValues bool) string {
 func normaliseMember(m string, foldValues bool) string {
 	var b strings.Builder
 	b.Grow(len(m))
-	for i, p := range strings.Split(m, ";") {
-		p = trimOWS(p)
-		if i > 0 {
-			k, v, hasV := strings.Cut(p, "=")
-			k, v = lowerASCII(trimOWS(k)), trimOWS(v)
-			if k == "" {
-				continue
-			}
-			if k == "q" && hasV && qIsOne(v) {
-				continue
-			}
-			b.WriteByte(';')
-			b.WriteString(k)
-			if hasV {
-				b.WriteByte('=')
-				if foldValues || k == "q" {
-					v = lowerASCII(v)
-				}
-				b.WriteString(v)
-			}
+	p, rest, more := strings.Cut(m, ";")
+	writeLower(&b, trimOWS(p))
+	for more {
+		p, rest, more = strings.Cut(rest, ";")
+		k, v, hasV := strings.Cut(trimOWS(p), "=")
+		k, v = trimOWS(k), trimOWS(v)
+		if k == "" || (hasV && eqFold(k, "q") && qIsOne(v)) {
 			continue
 		}
-		b.WriteString(lowerASCII(p))
+		b.WriteByte(';')
+		writeLower(&b, k)
+		if hasV {
+			b.WriteByte('=')
+			if foldValues || eqFold(k, "q") {
+				writeLower(&b, v)
+			} else {
+				b.WriteString(v)
+			}
+		}
 	}
 	return b.String()
+}
+
+// writeLower writes s lower-cased (ASCII) without an intermediate string.
+func writeLower(b *strings.Builder, s string) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
 }
 
 // qIsOne reports whether a qvalue is 1 ("1", "1.", "1.0", ... "1.000").
