@@ -16,7 +16,7 @@ const maxDelta = 1 << 31
 // (§5.2.2.4, §5.2.2.7). When both forms appear, the unqualified one is set
 // too and governs: it is the more restrictive (§4.2.1).
 type directives struct {
-	present bool // the field had at least one non-empty line
+	present bool // the field had at least one line with content (§5.4: then Pragma is ignored)
 
 	maxAge, sMaxAge int64 // -1 when absent; 0 when invalid or conflicting (see invalidFreshness)
 	maxStale        int64 // request: -1 absent
@@ -46,12 +46,14 @@ func parseDirectives(lines []string) directives {
 	d := directives{maxAge: -1, sMaxAge: -1, maxStale: -1, minFresh: -1, staleWhileRevalidate: -1, staleIfError: -1}
 	for _, line := range lines {
 		s := line
+		if trimOWS(s) != "" {
+			d.present = true // a field with content, even if none of it parses
+		}
 		for {
 			var name, arg string
 			var hasArg, bad, more bool
 			name, arg, hasArg, bad, s, more = nextDirective(s)
 			if name != "" {
-				d.present = true
 				d.apply(name, arg, hasArg, bad)
 			}
 			if !more {

@@ -17,7 +17,9 @@ func TestParseDirectives(t *testing.T) {
 		want  func(d *directives)
 	}{
 		{"§5.2: no field means no directives", nil, func(d *directives) {}},
-		{"§5.2: an empty line is no directive", []string{"", " , ,"}, func(d *directives) {}},
+		{"§5.2: empty lines are no field", []string{"", " \t"}, func(d *directives) {}},
+		{"§5.2: empty list members are no directive", []string{" , ,"}, func(d *directives) { d.present = true }},
+		{"§5.4: a field of garbage is still present", []string{"=5"}, func(d *directives) { d.present = true }},
 		{"§5.2.2.1: max-age gives seconds", []string{"max-age=60"}, func(d *directives) {
 			d.present, d.maxAge = true, 60
 		}},
