@@ -722,6 +722,21 @@ func TestConformanceFreshness(t *testing.T) {
 				hitAt(100*sec, "a", "100"),
 				missAt(100000*sec, ok("b")),
 			}},
+		{name: "RFC 9111 §4.2.2, RFC 9110 §5.6.7: Last-Modified in asctime format still gives heuristic freshness",
+			ex: []ex{
+				miss(ok("a", "Last-Modified", t0.Add(-100000*sec).Format(time.ANSIC))),
+				hitAt(100*sec, "a", "100"),
+			}},
+		{name: "RFC 9111 §4.2.2: a Last-Modified that is not a date gives no heuristic freshness",
+			ex: []ex{
+				miss(ok("a", "Last-Modified", "a while ago")),
+				missAt(10*sec, ok("b")),
+			}},
+		{name: "RFC 9111 §5.3: Expires: -1 is invalid, so already expired",
+			ex: []ex{
+				miss(ok("a", "Expires", "-1")),
+				missAt(sec, ok("b")),
+			}},
 		{name: "RFC 9111 §4.2.2: no heuristic freshness when max-age is present",
 			ex: []ex{
 				miss(ok("a", "Cache-Control", "max-age=1", "Last-Modified", ago(100000*sec))),
@@ -856,6 +871,44 @@ func TestConformanceFreshness(t *testing.T) {
 				miss(ok("a", "Cache-Control", "max-age=100")).to("POST", "/r"),
 				missAt(1*sec, ok("b", "Cache-Control", "max-age=100")),
 			}},
+		{name: "RFC 9111 §4.2.1: two Expires lines, the first in the past: stale whichever rule is used (first occurrence or stale)",
+			ex: []ex{
+				miss(ok("a", "Expires", ago(time.Hour), "Expires", httpDate(t0.Add(time.Hour)))),
+				missAt(sec, ok("b")),
+			}},
+		{name: "RFC 9111 §4.2.1: public and private together: the more restrictive (private) is followed by a shared cache",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "public, private, max-age=100")),
+				missAt(sec, ok("b")),
+			}},
+		{name: "RFC 9111 §5.2.2.10: s-maxage=0 makes the response stale at once for a shared cache, whatever max-age says",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=100, s-maxage=0")),
+				missAt(sec, ok("b")),
+			}},
+		{name: "RFC 9111 §5.2.2.1: max-age=0 makes the response stale at once",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=0")),
+				missAt(sec, ok("b")),
+			}},
+		{name: "RFC 9111 §4.2.2: heuristic freshness applies to a URI with a query too (the RFC 2616 exception is gone)",
+			ex: []ex{
+				miss(ok("a", "Last-Modified", ago(100000*sec))).to("GET", "/r?q=1"),
+				hitAt(100*sec, "a", "100").to("GET", "/r?q=1"),
+			}},
+		{name: "RFC 9111 §4.1, §2: the target URI's host is part of the key: another host is another resource",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=100")),
+				missAt(sec, ok("b", "Cache-Control", "max-age=100")).to("GET", "http://other.test/r"),
+				hitAt(sec, "a", "2"),
+				hitAt(sec, "b", "2").to("GET", "http://other.test/r"),
+			}},
+		{name: "RFC 9111 §4.1, §2: the query is part of the key",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=100")).to("GET", "/r?x=1"),
+				missAt(sec, ok("b", "Cache-Control", "max-age=100")).to("GET", "/r?x=2"),
+				hitAt(sec, "a", "2").to("GET", "/r?x=1"),
+			}},
 		{name: "hitbox Options.MaxBodySize: a larger body passes through whole and is not stored",
 			opts: httpcache.Options{MaxBodySize: 10},
 			ex: []ex{
@@ -931,6 +984,9 @@ func TestConformanceCacheControlParsing(t *testing.T) {
 		fresh("RFC 9111 §5.2: a directive name is matched whole (max-agex is not max-age, no-storex not no-store)", `no-storex, max-age=100, max-agex=1`),
 		fresh("RFC 9111 §1.2.2: a delta-seconds beyond 2^31 is taken as 2^31 (fresh a long time)", "max-age=99999999999999999999"),
 		stale("RFC 9111 §4.2.1: max-age twice with different values: the first (1) is used or the response is stale", "max-age=1, max-age=100"),
+		fresh("RFC 9111 §1.2.2: delta-seconds with leading zeros is a valid number (0100 is 100)", "max-age=0100"),
+		stale("RFC 9111 §5.2: single quotes are not quoting: max-age='100' is invalid", "max-age='100'"),
+		stale("RFC 9111 §1.2.2: a max-age with trailing garbage (100s) is invalid", "max-age=100s"),
 		stale("RFC 9111 §1.2.2, §4.2.1: a negative max-age is invalid: the response is not fresh", "max-age=-1"),
 		stale("RFC 9111 §1.2.2, §4.2.1: a max-age that is not a number is invalid: the response is not fresh", "max-age=abc"),
 		stale("RFC 9111 §1.2.2, §4.2.1: a fractional max-age is invalid: the response is not fresh", "max-age=1.5"),
@@ -989,6 +1045,11 @@ func TestConformanceAge(t *testing.T) {
 		{name: "RFC 9111 §5.1: a list-valued Age: the first member is used",
 			ex: []ex{
 				miss(ok("a", "Cache-Control", "max-age=100", "Age", "30, 60")),
+				hitAt(10*sec, "a", "40"),
+			}},
+		{name: "RFC 9111 §5.1: several Age lines: the first is used",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=100", "Age", "30", "Age", "90")),
 				hitAt(10*sec, "a", "40"),
 			}},
 		{name: "RFC 9111 §1.2.2, §5.1: a huge Age makes the response stale, not fresh by overflow",
@@ -1088,6 +1149,11 @@ func TestConformanceRequestDirectives(t *testing.T) {
 				miss(ok("a", "Cache-Control", "max-age=1")),
 				ex{after: 10 * sec, status: http.StatusGatewayTimeout}.with("Cache-Control", "only-if-cached"),
 			}},
+		{name: "RFC 9111 §5.2.1.7, §5.2.1.2: only-if-cached with max-stale: a stale stored response is served",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=1")),
+				hitAt(10*sec, "a", "10").with("Cache-Control", "only-if-cached, max-stale"),
+			}},
 		{name: "RFC 9111 §5.4 (as the issue asks): Pragma: no-cache without Cache-Control is request no-cache",
 			ex: []ex{
 				stored,
@@ -1166,6 +1232,11 @@ func TestConformanceVary(t *testing.T) {
 				hitAt(sec, "a", "1").with("Accept-Language", "en", "X-Foo", "1"),
 				miss(ok("b", "Cache-Control", "max-age=100", "Vary", "accept-language, X-Foo")).with("Accept-Language", "en", "X-Foo", "2"),
 			}},
+		{name: "RFC 9111 §4.1: a Vary list containing * never matches",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=100", "Vary", "Accept-Language, *")).with("Accept-Language", "en"),
+				missAt(sec, ok("b", "Cache-Control", "max-age=100")).with("Accept-Language", "en"),
+			}},
 		{name: "RFC 9111 §4.1: a request field not named in Vary does not matter",
 			ex: []ex{
 				miss(v("a")).with("Accept-Language", "en", "X-Other", "1"),
@@ -1225,6 +1296,34 @@ func TestConformanceValidation(t *testing.T) {
 					expect("X-Version", "2", "X-Keep", "k", "Content-Type", "text/plain"),
 				hitAt(sec, "a", "1").expect("X-Version", "2", "X-Keep", "k", "Cache-Control", "max-age=100"),
 			}},
+		{name: "RFC 9111 §3.2: a 304 updates Content-Type like any other field (the Content- prefix is no exception) and Date",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=10", "ETag", `"v1"`, "Content-Type", "text/plain")),
+				ex{after: 20 * sec, origin: notModified("ETag", `"v1"`, "Cache-Control", "max-age=100", "Content-Type", "text/html"), status: 200, body: str("a")}.
+					expect("Content-Type", "text/html", "Date", httpDate(t0.Add(20*sec))),
+				hitAt(sec, "a", "1").expect("Content-Type", "text/html"),
+			}},
+		{name: "RFC 9111 §4.3.4: a 304 to the cache's validation is not a 304 to the client's unconditional request",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=10", "ETag", `"v1"`)),
+				ex{after: 20 * sec, origin: notModified("ETag", `"v1"`, "Cache-Control", "max-age=100"), status: 200, body: str("a"), has: hdr("ETag", `"v1"`)},
+			}},
+		{name: "RFC 9111 §4.3.2: a client's own conditional on a stale response: the cache validates, and the client gets 304",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=10", "ETag", `"v1"`)),
+				ex{after: 20 * sec, origin: notModified("ETag", `"v1"`, "Cache-Control", "max-age=100"), status: 304, body: str("")}.with("If-None-Match", `"v1"`),
+				hitAt(sec, "a", "1"),
+			}},
+		{name: "RFC 9111 §3, §4.3.2: a 304 answering a client's conditional on a miss reaches the client and stores nothing",
+			ex: []ex{
+				ex{origin: notModified("ETag", `"v1"`, "Cache-Control", "max-age=100"), status: 304, body: str("")}.with("If-None-Match", `"v1"`),
+				missAt(sec, ok("a", "Cache-Control", "max-age=100", "ETag", `"v1"`)),
+			}},
+		{name: "RFC 9110 §13.1.3: an If-Modified-Since that is not a valid date is ignored",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=100", "Last-Modified", lm)),
+				hitAt(sec, "a", "1").with("If-Modified-Since", "yesterday"),
+			}},
 		{name: "RFC 9111 §3.2: a 304 does not update Content-Length",
 			ex: []ex{
 				miss(ok("hello", "Cache-Control", "max-age=10", "ETag", `"v1"`, "Content-Length", "5")),
@@ -1247,6 +1346,12 @@ func TestConformanceValidation(t *testing.T) {
 			ex: []ex{
 				miss(ok("a", "Cache-Control", "max-age=100", "ETag", `"v1"`)),
 				ex{after: sec, status: 304, body: str(""), has: hdr("ETag", `"v1"`)}.with("If-None-Match", `"v1"`),
+			}},
+		{name: "RFC 9110 §15.4.5: a 304 from the cache carries the fields a 200 would: Cache-Control, Date, ETag, Expires, Vary",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=100", "ETag", `"v1"`, "Vary", "Accept-Language", "Expires", httpDate(t0.Add(time.Hour)))),
+				ex{after: sec, status: 304, body: str(""), has: hdr("ETag", `"v1"`, "Cache-Control", "max-age=100", "Vary", "Accept-Language",
+					"Expires", httpDate(t0.Add(time.Hour)), "Date", httpDate(t0))}.with("If-None-Match", `"v1"`),
 			}},
 		{name: "RFC 9110 §13.1.2: If-None-Match uses the weak comparison (W/\"v1\" matches \"v1\")",
 			ex: []ex{
@@ -1369,6 +1474,11 @@ func TestConformanceHEAD(t *testing.T) {
 				ex{method: "HEAD", after: 10 * sec, origin: ok("abcd", "Cache-Control", "max-age=100", "ETag", `"v2"`), status: 200, body: str("")},
 				missAt(sec, ok("abcd", "Cache-Control", "max-age=100", "ETag", `"v2"`)),
 			}},
+		{name: "RFC 9110 §9.3.2, RFC 9111 §4: a GET after a HEAD miss gets the whole body, never an empty one stored from the HEAD",
+			ex: []ex{
+				{method: "HEAD", origin: ok("abc", "Cache-Control", "max-age=100"), status: 200, body: str("")},
+				{after: sec, maybe: true, origin: ok("abc", "Cache-Control", "max-age=100"), status: 200, body: str("abc")},
+			}},
 		{name: "RFC 9110 §9.3.2: the response to a HEAD miss has no body",
 			ex: []ex{
 				{method: "HEAD", origin: ok("abc", "Cache-Control", "max-age=100"), status: 200, body: str("")},
@@ -1392,6 +1502,30 @@ func TestConformanceRange(t *testing.T) {
 			ex: []ex{stored, part("bytes=7-", "789", "bytes 7-9/10")}},
 		{name: "RFC 9110 §14.1.2: a last-pos beyond the end is cut to the end",
 			ex: []ex{stored, part("bytes=5-100", "56789", "bytes 5-9/10")}},
+		{name: "RFC 9110 §14.2, §14.6: several ranges: a multipart/byteranges 206 with each part, or the whole 200 (a server may ignore Range)",
+			ex: []ex{stored, ex{after: sec}.with("Range", "bytes=0-1,5-6").then(func(t *testing.T, r *result) {
+				switch r.status {
+				case 200:
+					if r.body != full {
+						t.Errorf("200 body %q, want %q", r.body, full)
+					}
+				case 206:
+					ct := r.header.Get("Content-Type")
+					if !strings.HasPrefix(ct, "multipart/byteranges; boundary=") {
+						if r.header.Get("Content-Range") == "" {
+							t.Errorf("206 with Content-Type %q and no Content-Range", ct)
+						}
+						return
+					}
+					for _, want := range []string{"Content-Range: bytes 0-1/10\r\n\r\n01\r\n", "Content-Range: bytes 5-6/10\r\n\r\n56\r\n"} {
+						if !strings.Contains(r.body, want) {
+							t.Errorf("multipart body %q lacks %q", r.body, want)
+						}
+					}
+				default:
+					t.Errorf("status %d, want 206 or 200", r.status)
+				}
+			})}},
 		{name: "RFC 9110 §15.5.17: an unsatisfiable range gets 416 with Content-Range bytes */size",
 			ex: []ex{stored, ex{after: sec, status: 416, has: hdr("Content-Range", "bytes */10")}.with("Range", "bytes=20-30")}},
 		{name: "RFC 9110 §14.2: a Range of an unknown unit is ignored: the full response",
@@ -1448,7 +1582,11 @@ func TestConformanceStale(t *testing.T) {
 			ex: []ex{
 				miss(ok("a", "Cache-Control", swr, "ETag", `"v1"`)),
 				ex{after: 10 * sec, status: 200, body: str("a"), age: "10",
-					background: ok("b", "Cache-Control", "max-age=100", "ETag", `"v2"`)},
+					background: ok("b", "Cache-Control", "max-age=100", "ETag", `"v2"`)}.then(func(t *testing.T, r *result) {
+					if r.member["ttl"] != "-9" {
+						t.Errorf("Cache-Status %q: ttl=%q, want -9 (RFC 9211 §2.6: negative when stale)", r.header.Values("Cache-Status"), r.member["ttl"])
+					}
+				}),
 				hitAt(sec, "b", ""),
 			}},
 		{name: "RFC 5861 §3: past the stale-while-revalidate window the origin is asked before answering",
@@ -1534,6 +1672,16 @@ func TestConformanceTargeted(t *testing.T) {
 		{name: "RFC 9213 §2.2: a shorter max-age in CDN-Cache-Control wins over Cache-Control",
 			ex: []ex{
 				miss(ok("a", "CDN-Cache-Control", "max-age=5", "Cache-Control", "max-age=100")),
+				missAt(10*sec, ok("b")),
+			}},
+		{name: "RFC 9213 §2.2: no-cache in CDN-Cache-Control makes this cache validate, whatever Cache-Control says",
+			ex: []ex{
+				miss(ok("a", "CDN-Cache-Control", "no-cache", "Cache-Control", "max-age=100", "ETag", `"v1"`)),
+				ex{after: sec, origin: notModified("ETag", `"v1"`), status: 200, body: str("a")}.sending("If-None-Match", `"v1"`),
+			}},
+		{name: "RFC 9213 §2.2: s-maxage in Cache-Control does not apply when CDN-Cache-Control is valid",
+			ex: []ex{
+				miss(ok("a", "CDN-Cache-Control", "max-age=5", "Cache-Control", "s-maxage=100")),
 				missAt(10*sec, ok("b")),
 			}},
 		{name: "RFC 9213 §2.2: with a valid CDN-Cache-Control, Expires is ignored",
