@@ -101,7 +101,10 @@ func (c *Cache) viewOf(sr *storedResponse, now time.Time) view {
 	var targeted bool
 	v.cc, targeted = c.directivesOf(v.hdr)
 	v.lifetime, v.hasLife = c.lifetime(sr.status, v.hdr, v.cc, targeted, sr.requestTime, sr.responseTime)
-	v.age = currentAge(correctedInitialAge(v.hdr, sr.requestTime, sr.responseTime), sr.responseTime, now)
+	// Ages are whole seconds (RFC 9111 §1.2.2): a Date has no finer
+	// grain, so the fraction of a second it loses must not age a response
+	// just received.
+	v.age = currentAge(correctedInitialAge(v.hdr, sr.requestTime, sr.responseTime), sr.responseTime, now).Truncate(time.Second)
 	return v
 }
 
