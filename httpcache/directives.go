@@ -1,6 +1,9 @@
 package httpcache
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // maxDelta is the value RFC 9111 §1.2.2 gives a delta-seconds too large to
 // represent: 2^31, "infinity" (over 68 years).
@@ -370,4 +373,70 @@ func lowerASCII(s string) string {
 		}
 	}
 	return s
+}
+
+// parseTargetedDirectives parses a targeted cache-control field such as
+// CDN-Cache-Control (RFC 9213), whose value is a Structured Fields
+// Dictionary (RFC 8941 §3.2) the caller has already found valid. It differs
+// from Cache-Control in three ways that matter: parameters on a directive
+// are ignored (RFC 9213 §2.2), a Boolean false (no-store=?0) means the
+// directive is absent and true (=?1) that it is present, and a key given
+// twice keeps its last value (RFC 8941 §4.2.2). Values that break a
+// directive's inferred type (a Decimal max-age) are not consumed: they make
+// the freshness invalid, as in Cache-Control.
+func parseTargetedDirectives(lines []string) directives {
+	type member struct{ key, value string }
+	var members []member
+	for _, line := range lines {
+		splitList([]string{line}, func(m string) {
+			m = cutSFParams(m)
+			key, value, hasValue := strings.Cut(m, "=")
+			key = trimOWS(key)
+			if key == "" {
+				return
+			}
+			// RFC 8941 §4.2.2: a later instance of a key replaces the earlier.
+			members = slices.DeleteFunc(members, func(x member) bool { return x.key == key })
+			switch {
+			case !hasValue || value == "?1":
+				members = append(members, member{key: key})
+			case value == "?0":
+				// Boolean false: as if the directive were not sent.
+			default:
+				members = append(members, member{key: key, value: value})
+			}
+		})
+	}
+	if len(members) == 0 {
+		d := parseDirectives(nil)
+		d.present = len(lines) > 0
+		return d
+	}
+	var b strings.Builder
+	for i, m := range members {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(m.key)
+		if m.value != "" {
+			b.WriteByte('=')
+			b.WriteString(m.value)
+		}
+	}
+	return parseDirectives([]string{b.String()})
+}
+
+// cutSFParams drops the parameters (";name=value" outside quotes) of one
+// Structured Fields dictionary member.
+func cutSFParams(m string) string {
+	for i := 0; i < len(m); i++ {
+		switch m[i] {
+		case '"':
+			_, j, _ := readQuoted(m, i)
+			i = j - 1
+		case ';':
+			return trimOWS(m[:i])
+		}
+	}
+	return trimOWS(m)
 }

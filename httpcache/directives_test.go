@@ -157,3 +157,45 @@ func BenchmarkParseDirectives(b *testing.B) {
 		parseDirectives(lines)
 	}
 }
+
+func TestParseTargetedDirectives(t *testing.T) {
+	tests := []struct {
+		why   string
+		lines []string
+		want  func(d *directives)
+	}{
+		{"RFC 9213 §2.1: the same directives as Cache-Control", []string{"max-age=60, public"}, func(d *directives) {
+			d.present, d.maxAge, d.public = true, 60, true
+		}},
+		{"RFC 9213 §2.2: parameters on a directive are ignored", []string{`max-age=60;a=1, no-cache="x";b`}, func(d *directives) {
+			d.present, d.maxAge, d.noCacheFields = true, 60, []string{"x"}
+		}},
+		{"RFC 9213 §2.2: a Boolean true is the directive", []string{"no-store=?1"}, func(d *directives) {
+			d.present, d.noStore = true, true
+		}},
+		{"RFC 9213 §2.2: a Boolean false is no directive", []string{"no-store=?0, max-age=5"}, func(d *directives) {
+			d.present, d.maxAge = true, 5
+		}},
+		{"RFC 8941 §4.2.2: a repeated key keeps its last value", []string{"max-age=5", "max-age=60"}, func(d *directives) {
+			d.present, d.maxAge = true, 60
+		}},
+		{"RFC 9213 §2.2: a Decimal max-age is not consumed: stale", []string{"max-age=5.5"}, func(d *directives) {
+			d.present, d.maxAge, d.invalidFreshness = true, 0, true
+		}},
+		{"RFC 9213 §2.2: a ';' inside a String is no parameter", []string{`private="a;b", max-age=1`}, func(d *directives) {
+			d.present, d.maxAge, d.private = true, 1, true
+		}},
+		{"RFC 9213 §2.2: only false members: present, with nothing", []string{"no-store=?0"}, func(d *directives) {
+			d.present = true
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.why, func(t *testing.T) {
+			want := absentDirectives()
+			tt.want(&want)
+			if got := parseTargetedDirectives(tt.lines); !reflect.DeepEqual(got, want) {
+				t.Errorf("parseTargetedDirectives(%q)\n got %+v\nwant %+v", tt.lines, got, want)
+			}
+		})
+	}
+}

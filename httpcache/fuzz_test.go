@@ -23,6 +23,7 @@ func FuzzParseDirectives(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {
 		d := parseDirectives([]string{a, b})
+		_ = parseTargetedDirectives([]string{a, b}) // RFC 9213's reading of the same bytes: no panic
 		for _, v := range []int64{d.maxAge, d.sMaxAge, d.maxStale, d.minFresh, d.staleWhileRevalidate, d.staleIfError} {
 			if v < -1 || v > maxDelta {
 				t.Fatalf("value %d out of range in %+v", v, d)
