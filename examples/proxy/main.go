@@ -292,6 +292,7 @@ func newReverseProxy(origin *url.URL, transport http.RoundTripper, name string, 
 		Transport: transport,
 		ModifyResponse: func(resp *http.Response) error {
 			resp.Header.Add("Via", viaEntry(resp.ProtoMajor, resp.ProtoMinor, name))
+			rewriteLocations(resp, origin)
 			return nil
 		},
 		// Flush as the origin sends: -1 flushes after each write, so a
@@ -313,6 +314,45 @@ func newReverseProxy(origin *url.URL, transport http.RoundTripper, name string, 
 			_, _ = io.WriteString(w, http.StatusText(status)+"\n")
 		},
 	}
+}
+
+// rewriteLocations points absolute Location and Content-Location URLs on
+// the origin back at this proxy, as the client addressed it (as nginx's
+// proxy_redirect does by default): redirects then stay on the proxy, and
+// the cache can invalidate the URIs they name after an unsafe request,
+// which RFC 9111 §4.4 allows only within the request's own origin.
+func rewriteLocations(resp *http.Response, origin *url.URL) {
+	if resp.Request == nil {
+		return
+	}
+	host := resp.Request.Header.Get("X-Forwarded-Host")
+	proto := resp.Request.Header.Get("X-Forwarded-Proto")
+	if host == "" || proto == "" {
+		return
+	}
+	for _, name := range []string{"Location", "Content-Location"} {
+		v := resp.Header.Get(name)
+		if v == "" {
+			continue
+		}
+		u, err := url.Parse(v)
+		if err != nil || !u.IsAbs() || canonicalHost(u) != canonicalHost(origin) {
+			continue
+		}
+		u.Scheme, u.Host = proto, host
+		resp.Header.Set(name, u.String())
+	}
+}
+
+// canonicalHost is scheme://host:port in lower case, with the scheme's
+// default port written out, so equal origins compare equal.
+func canonicalHost(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[scheme]
+	}
+	return scheme + "://" + strings.ToLower(u.Hostname()) + ":" + port
 }
 
 // viaEntry is one Via member: the protocol the message was received with

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,6 +65,13 @@ func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/echo" && r.Method == http.MethodPost:
 		w.Header().Set("X-Echo-Header", r.Header.Get("X-Custom"))
 		_, _ = io.Copy(w, r.Body)
+	case r.URL.Path == "/move" && r.Method == http.MethodPost:
+		// Names /item by an absolute URL on the origin, as origins do.
+		o.mu.Lock()
+		o.version++
+		o.mu.Unlock()
+		w.Header().Set("Location", "http://"+r.Host+"/item")
+		w.WriteHeader(http.StatusCreated)
 	case r.URL.Path == "/private":
 		w.Header().Set("Cache-Control", "private, max-age=300")
 		_, _ = fmt.Fprintf(w, "private %d", n)
@@ -236,6 +244,19 @@ func TestProxy(t *testing.T) {
 		t.Errorf("GET after PUT: %d %q, Cache-Status %q; want the origin's \"item v1\"", r.status, r.body, r.header.Get("Cache-Status"))
 	}
 
+	// A POST elsewhere whose Location names /item invalidates it too
+	// (RFC 9111 §4.4): the proxy rewrote the origin's absolute URL to its
+	// own address, which is the origin of the request.
+	do(t, c, "GET", base+"/item", "")
+	r = do(t, c, "POST", base+"/move", "x")
+	if want := base + "/item"; r.status != http.StatusCreated || r.header.Get("Location") != want {
+		t.Errorf("POST /move: %d, Location %q; want 201, %q", r.status, r.header.Get("Location"), want)
+	}
+	r = do(t, c, "GET", base+"/item", "")
+	if r.body != "item v2" || hit(r) {
+		t.Errorf("GET after POST with Location: %q, Cache-Status %q; want the origin's \"item v2\"", r.body, r.header.Get("Cache-Status"))
+	}
+
 	// Age counts what the origin said (RFC 9111 §4.2.3).
 	do(t, c, "GET", base+"/aged", "")
 	r = do(t, c, "GET", base+"/aged", "")
@@ -366,6 +387,25 @@ func TestViaEntry(t *testing.T) {
 	} {
 		if got := viaEntry(tt.major, tt.minor, "hitbox"); got != tt.want {
 			t.Errorf("viaEntry(%d, %d) = %q, want %q", tt.major, tt.minor, got, tt.want)
+		}
+	}
+}
+
+func TestCanonicalHost(t *testing.T) {
+	for _, tt := range []struct {
+		a, b string
+		same bool
+	}{
+		{"http://Example.test/x", "http://example.test:80/", true},
+		{"https://example.test/", "https://example.test:443/y", true},
+		{"http://example.test/", "https://example.test/", false},
+		{"http://example.test:8000/", "http://example.test/", false},
+		{"http://127.0.0.1:8000/a", "http://127.0.0.1:8000", true},
+	} {
+		a, _ := url.Parse(tt.a)
+		b, _ := url.Parse(tt.b)
+		if got := canonicalHost(a) == canonicalHost(b); got != tt.same {
+			t.Errorf("same origin %s, %s = %v, want %v", tt.a, tt.b, got, tt.same)
 		}
 	}
 }
