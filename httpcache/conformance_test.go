@@ -820,6 +820,40 @@ func TestConformanceFreshness(t *testing.T) {
 				ex{after: 10 * sec, origin: notModified("ETag", `"v1"`, "Cache-Control", "max-age=1, must-revalidate"), status: 200, body: str("a")}.
 					with("Cache-Control", "max-stale=1000").sending("If-None-Match", `"v1"`),
 			}},
+		{name: "RFC 9111 §5.2.2.10: s-maxage carries proxy-revalidate: a shared cache does not serve it stale, even to max-stale",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "s-maxage=1")),
+				missAt(10*sec, ok("b", "Cache-Control", "s-maxage=1")).with("Cache-Control", "max-stale=1000"),
+			}},
+		{name: "RFC 9111 §5.2.2.4: a no-cache response is validated even for a request with max-stale",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "no-cache, max-age=100")),
+				missAt(sec, ok("b", "Cache-Control", "no-cache, max-age=100")).with("Cache-Control", "max-stale=1000"),
+			}},
+		{name: "hitbox Options.MaxHeuristic (24h by default) caps heuristic freshness",
+			ex: []ex{
+				miss(ok("a", "Last-Modified", ago(1000*24*time.Hour))),
+				hitAt(23*time.Hour, "a", "82800"),
+				missAt(2*time.Hour, ok("b")),
+			}},
+		{name: "RFC 9111 §4.2.2: Options.DefaultTTL is a heuristic, so it gives no freshness to a status that is not heuristically cacheable",
+			opts: httpcache.Options{DefaultTTL: time.Minute},
+			ex: []ex{
+				miss(status(500)),
+				missAt(sec, status(500)),
+			}},
+		{name: "RFC 9111 §4.2.2: Options.DefaultTTL never overrides an explicit max-age=0",
+			opts: httpcache.Options{DefaultTTL: time.Minute},
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=0")),
+				missAt(sec, ok("b")),
+			}},
+		{name: "RFC 9111 §4.2.3: Age from upstream counts against a lifetime from Expires too",
+			ex: []ex{
+				miss(ok("a", "Expires", httpDate(t0.Add(100*sec)), "Age", "30")),
+				hitAt(60*sec, "a", "90"),
+				missAt(11*sec, ok("b")),
+			}},
 		{name: "RFC 9111 §5.2.2.8: proxy-revalidate binds a shared cache like must-revalidate",
 			ex: []ex{
 				miss(ok("a", "Cache-Control", "max-age=1, proxy-revalidate")),
@@ -1324,6 +1358,34 @@ func TestConformanceValidation(t *testing.T) {
 				miss(ok("a", "Cache-Control", "max-age=100", "Last-Modified", lm)),
 				hitAt(sec, "a", "1").with("If-Modified-Since", "yesterday"),
 			}},
+		{name: "RFC 9111 §4.2.3, §4.3.4: after a 304 the response's age starts again from the validation",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=10", "ETag", `"v1"`)),
+				ex{after: 20 * sec, origin: notModified("ETag", `"v1"`, "Cache-Control", "max-age=100"), status: 200, body: str("a")}.
+					then(func(t *testing.T, r *result) {
+						if a := r.header.Get("Age"); a != "" && a != "0" {
+							t.Errorf("Age %q right after validation, want 0 or none", a)
+						}
+					}),
+				hitAt(5*sec, "a", "5"),
+			}},
+		{name: "RFC 9111 §4.3.1, §4.3.4: with Vary, the stored variant that matches is validated with its own ETag and freshened",
+			ex: []ex{
+				miss(ok("en", "Cache-Control", "max-age=10", "Vary", "Accept-Language", "ETag", `"en"`)).with("Accept-Language", "en"),
+				miss(ok("fr", "Cache-Control", "max-age=10", "Vary", "Accept-Language", "ETag", `"fr"`)).with("Accept-Language", "fr"),
+				ex{after: 20 * sec, origin: notModified("ETag", `"fr"`, "Cache-Control", "max-age=100", "Vary", "Accept-Language"), status: 200, body: str("fr")}.
+					with("Accept-Language", "fr").then(func(t *testing.T, r *result) {
+					if inm := r.originReq.Get("If-None-Match"); !strings.Contains(inm, `"fr"`) {
+						t.Errorf("the origin was sent If-None-Match %q, want one with \"fr\"", inm)
+					}
+				}),
+				hitAt(sec, "fr", "1").with("Accept-Language", "fr"),
+			}},
+		{name: "RFC 9111 §4, §5.1: a 304 generated from a stored response carries Age",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=100", "ETag", `"v1"`)),
+				ex{after: sec, status: 304, age: "1"}.with("If-None-Match", `"v1"`),
+			}},
 		{name: "RFC 9111 §3.2: a 304 does not update Content-Length",
 			ex: []ex{
 				miss(ok("hello", "Cache-Control", "max-age=10", "ETag", `"v1"`, "Content-Length", "5")),
@@ -1540,6 +1602,11 @@ func TestConformanceRange(t *testing.T) {
 			ex: []ex{stored, hitAt(sec, full, "1").with("Range", "bytes=0-1", "If-Range", `W/"v1"`)}},
 		{name: "RFC 9110 §13.1.5, §8.8.2.2: If-Range with the stored Last-Modified (strong: a second before Date) gets the range",
 			ex: []ex{stored, part("bytes=0-1", "01", "bytes 0-1/10").with("If-Range", ago(time.Hour))}},
+		{name: "RFC 9110 §13.1.5, §8.8.2.2: If-Range with a Last-Modified equal to Date is weak, so the full response",
+			ex: []ex{
+				miss(ok(full, "Cache-Control", "max-age=100", "Last-Modified", httpDate(t0))),
+				hitAt(sec, full, "1").with("Range", "bytes=0-1", "If-Range", httpDate(t0)),
+			}},
 		{name: "RFC 9111 §3.3, §3.4: a 206 from the origin is passed through and not stored as a complete response",
 			ex: []ex{
 				ex{origin: &resp{status: 206, body: "01", header: hdr("Cache-Control", "max-age=100", "Content-Range", "bytes 0-1/10")}, status: 206, body: str("01")}.with("Range", "bytes=0-1"),
