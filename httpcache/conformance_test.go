@@ -788,6 +788,21 @@ func TestConformanceFreshness(t *testing.T) {
 						}
 					}),
 			}},
+		{name: "RFC 9111 §5.2.2.4, §3.1: a fresh response with no-cache=\"a\" (on its own Cache-Control line) is reused without field a",
+			ex: []ex{
+				miss(ok("x", "Cache-Control", `no-cache="a"`, "Cache-Control", "max-age=100", "a", "1", "b", "2")),
+				hitAt(sec, "x", "1").without("a").expect("b", "2"),
+			}},
+		{name: "RFC 9111 §5.2.2.4, §3.1: no-cache=\"a, b\" names two fields, both left out on reuse",
+			ex: []ex{
+				miss(ok("x", "Cache-Control", `no-cache="a, b", max-age=100`, "a", "1", "b", "2", "c", "3")),
+				hitAt(sec, "x", "1").without("a", "b").expect("c", "3"),
+			}},
+		{name: "RFC 9111 §4.1: a request Cookie does not stop reuse (it is not in Vary)",
+			ex: []ex{
+				miss(ok("x", "Cache-Control", "max-age=100")),
+				hitAt(sec, "x", "1").with("Cookie", "a=b"),
+			}},
 		{name: "RFC 9111 §5.2.2.7: a shared cache does not store a private response",
 			ex: []ex{
 				miss(ok("a", "Cache-Control", "private, max-age=100")).then(notStored),
@@ -1016,6 +1031,8 @@ func TestConformanceCacheControlParsing(t *testing.T) {
 		fresh("RFC 9111 §5.2.3: unknown directives, with and without arguments, are ignored", `foo, max-age=100, bar=baz, qux="a, b"`),
 		fresh("RFC 9111 §5.2, RFC 9110 §5.6.4: a comma inside a quoted argument does not end the directive (no-store there is not a directive)", `ext="x,no-store,y", max-age=100`),
 		fresh("RFC 9111 §5.2: a directive name is matched whole (max-agex is not max-age, no-storex not no-store)", `no-storex, max-age=100, max-agex=1`),
+		stale("RFC 9111 §5.2, RFC 9110 §5.6.4: max-age inside an extension's quoted string, before the real max-age=1, is not a directive", `extension="max-age=3600", max-age=1`),
+		stale("RFC 9111 §5.2, RFC 9110 §5.6.4: max-age inside an extension's quoted string, after the real max-age=1, is not a directive", `max-age=1, extension="max-age=3600"`),
 		fresh("RFC 9111 §1.2.2: a delta-seconds beyond 2^31 is taken as 2^31 (fresh a long time)", "max-age=99999999999999999999"),
 		stale("RFC 9111 §4.2.1: max-age twice with different values: the first (1) is used or the response is stale", "max-age=1, max-age=100"),
 		fresh("RFC 9111 §1.2.2: delta-seconds with leading zeros is a valid number (0100 is 100)", "max-age=0100"),
@@ -1759,6 +1776,32 @@ func TestConformanceTargeted(t *testing.T) {
 		{name: "RFC 9213 §2.1: a targeted field that fails to parse as a Dictionary is ignored (Cache-Control applies)",
 			ex: []ex{
 				miss(ok("a", "CDN-Cache-Control", "no-store,", "Cache-Control", "max-age=100")),
+				hitAt(10*sec, "a", "10"),
+			}},
+		{name: "RFC 9213 §2.1: a targeted field with a member that is no Structured Field (&&&) is ignored as a whole: no-store in Cache-Control applies",
+			ex: []ex{
+				miss(ok("a", "CDN-Cache-Control", "max-age=100, &&&&&", "Cache-Control", "no-store")),
+				missAt(sec, ok("b", "Cache-Control", "no-store")),
+			}},
+		{name: "RFC 9213 §2.1, RFC 8941: max-age as a String (\"100\") in a targeted field is not the Integer it must be: no freshness from it, and no-store in Cache-Control is not overridden by a valid policy",
+			ex: []ex{
+				miss(ok("a", "CDN-Cache-Control", `max-age="100"`, "Cache-Control", "no-store")),
+				missAt(sec, ok("b", "Cache-Control", "no-store")),
+			},
+			skip: "known gap: the targeted field is read with the Cache-Control parser, which accepts a quoted max-age"},
+		{name: "RFC 9213 §2.2: CDN-Cache-Control: max-age=0 is stale at once, whatever Expires says",
+			ex: []ex{
+				miss(ok("a", "CDN-Cache-Control", "max-age=0", "Expires", httpDate(t0.Add(time.Hour)))),
+				missAt(sec, ok("b")),
+			}},
+		{name: "RFC 9213 §2.2, RFC 9111 §4.2.3: Age counts against a CDN-Cache-Control max-age",
+			ex: []ex{
+				miss(ok("a", "CDN-Cache-Control", "max-age=100", "Age", "200")),
+				missAt(sec, ok("b")),
+			}},
+		{name: "RFC 9213 §2.2: a large CDN-Cache-Control max-age (beyond 2^31) is fresh",
+			ex: []ex{
+				miss(ok("a", "CDN-Cache-Control", "max-age=99999999999")),
 				hitAt(10*sec, "a", "10"),
 			}},
 		{name: "RFC 9213 §2.1: an empty targeted field is ignored",
