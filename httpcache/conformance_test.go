@@ -1730,6 +1730,18 @@ func TestConformanceStale(t *testing.T) {
 				miss(ok("a", "Cache-Control", "max-age=1")),
 				ex{after: 10 * sec, origin: status(500), status: 200, body: str("a")},
 			}},
+		{name: "RFC 9111 §4.2.4: a default stale-if-error (Options.StaleIfError) never overrides must-revalidate, proxy-revalidate, no-cache or s-maxage",
+			opts: httpcache.Options{StaleIfError: time.Hour},
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=1, must-revalidate")).to("GET", "/mr"),
+				ex{after: 10 * sec, origin: status(503), status: 503}.to("GET", "/mr"),
+				miss(ok("a", "Cache-Control", "max-age=1, proxy-revalidate")).to("GET", "/pr"),
+				ex{after: 10 * sec, origin: status(503), status: 503}.to("GET", "/pr"),
+				miss(ok("a", "Cache-Control", "max-age=1, no-cache")).to("GET", "/nc"),
+				ex{after: 10 * sec, origin: status(503), status: 503}.to("GET", "/nc"),
+				miss(ok("a", "Cache-Control", "s-maxage=1")).to("GET", "/sm"),
+				ex{after: 10 * sec, origin: status(503), status: 503}.to("GET", "/sm"),
+			}},
 		{name: "hitbox Options.StaleWhileRevalidate: a default window for origins that send none",
 			opts: httpcache.Options{StaleWhileRevalidate: time.Minute},
 			ex: []ex{

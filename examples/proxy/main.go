@@ -64,6 +64,8 @@ type config struct {
 	redis         string
 	name          string
 	quiet         bool
+	staleIfError  time.Duration
+	staleRevalid  time.Duration
 	originTimeout time.Duration
 	shutdown      time.Duration
 }
@@ -87,6 +89,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.redis, "redis", "", "Redis address (host:port or redis:// URL) for a shared level under the in-process one")
 	fs.StringVar(&cfg.name, "name", "hitbox", "this cache's name in Cache-Status and Via")
 	fs.BoolVar(&cfg.quiet, "quiet", false, "do not log each request")
+	fs.DurationVar(&cfg.staleIfError, "stale-if-error", 0, "serve a stored response this long past its freshness when the origin fails or cannot be reached, for responses that say nothing (RFC 5861)")
+	fs.DurationVar(&cfg.staleRevalid, "stale-while-revalidate", 0, "serve a stored response this long past its freshness while it is refreshed in the background, for responses that say nothing (RFC 5861)")
 	fs.DurationVar(&cfg.originTimeout, "origin-timeout", time.Minute, "how long to wait for the origin's response header")
 	fs.DurationVar(&cfg.shutdown, "shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in flight")
 	if err := fs.Parse(args); err != nil {
@@ -108,6 +112,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if cfg.memory < 1<<20 {
 		return cfg, fmt.Errorf("-memory %s: at least 1MiB", memory)
+	}
+	if cfg.staleIfError < 0 || cfg.staleRevalid < 0 || cfg.originTimeout <= 0 || cfg.shutdown < 0 {
+		return cfg, errors.New("durations must not be negative, and -origin-timeout must be positive")
 	}
 	if !validToken(cfg.name) {
 		return cfg, fmt.Errorf("-name %q: want a token (letters, digits, . _ -)", cfg.name)
@@ -155,10 +162,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		pipeline = hitbox.Chain(hitboxotel.Metrics(hitboxotel.WithMeterProvider(mp))).Then(st.backend)
 	}
 	cache := httpcache.NewCache(pipeline, httpcache.Options{
-		CacheName:     cfg.name,
-		MaxBodySize:   st.maxValue - 64<<10, // room for the stored header fields
-		Logger:        logger,
-		MeterProvider: mp,
+		CacheName:            cfg.name,
+		StaleIfError:         cfg.staleIfError,
+		StaleWhileRevalidate: cfg.staleRevalid,
+		MaxBodySize:          st.maxValue - 64<<10, // room for the stored header fields
+		Logger:               logger,
+		MeterProvider:        mp,
 	})
 
 	transport := originTransport(cfg.originTimeout)

@@ -62,6 +62,18 @@ func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=0, stale-if-error=600")
 		w.Header().Set("ETag", `"f"`)
 		_, _ = io.WriteString(w, "flaky ok")
+	case r.URL.Path == "/drop":
+		// Every call after the first drops the connection unanswered: the
+		// origin is unreachable, and the response may be served stale.
+		if n > 1 {
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				_ = conn.Close()
+			}
+			return
+		}
+		w.Header().Set("Cache-Control", "max-age=0, stale-if-error=600")
+		_, _ = io.WriteString(w, "drop ok")
 	case r.URL.Path == "/echo" && r.Method == http.MethodPost:
 		w.Header().Set("X-Echo-Header", r.Header.Get("X-Custom"))
 		_, _ = io.Copy(w, r.Body)
@@ -283,6 +295,14 @@ func TestProxy(t *testing.T) {
 		t.Errorf("stale-if-error: %d %q, Cache-Status %q; want the stored 200", r.status, r.body, r.header.Get("Cache-Status"))
 	}
 
+	// The origin drops the connection: the proxy's 502 is replaced by the
+	// stored response (RFC 5861 §4, RFC 9111 §4.2.4).
+	do(t, c, "GET", base+"/drop", "")
+	r = do(t, c, "GET", base+"/drop", "")
+	if r.status != 200 || r.body != "drop ok" {
+		t.Errorf("stale-if-error on a dropped connection: %d %q, Cache-Status %q; want the stored 200", r.status, r.body, r.header.Get("Cache-Status"))
+	}
+
 	o.mu.Lock()
 	via := strings.Join(o.via, ", ")
 	o.mu.Unlock()
@@ -326,7 +346,9 @@ func TestFlags(t *testing.T) {
 		ok   bool
 	}{
 		{"an origin alone is enough", []string{"-origin", "http://127.0.0.1:8000"}, true},
-		{"every flag", []string{"-origin", "https://example.test", "-listen", ":0", "-memory", "1GiB", "-redis", "127.0.0.1:6379", "-admin", ":0", "-name", "edge-1"}, true},
+		{"every flag", []string{"-origin", "https://example.test", "-listen", ":0", "-memory", "1GiB", "-redis", "127.0.0.1:6379", "-admin", ":0", "-name", "edge-1",
+			"-stale-if-error", "1m", "-stale-while-revalidate", "10s", "-origin-timeout", "5s", "-shutdown-timeout", "1s", "-quiet"}, true},
+		{"negative durations are refused", []string{"-origin", "http://x", "-stale-if-error", "-1s"}, false},
 		{"the origin is required", nil, false},
 		{"the origin must be an http URL", []string{"-origin", "ftp://x"}, false},
 		{"the origin needs a host", []string{"-origin", "http://"}, false},
