@@ -34,7 +34,8 @@ type exchange struct {
 	v  view
 
 	cs      cacheStatus
-	csValue string // cs rendered, once the response header went out
+	csValue string    // cs rendered, once the response header went out
+	slots   [3]string // backing for single-line fields the cache sets (no allocation each)
 	result  result
 
 	// Forwarding.
@@ -409,7 +410,7 @@ func (x *exchange) onHeader(w *writer, code int) {
 		if why := c.storable(x.r, &x.req, code, h, &cc, targeted); why == "" {
 			sr := c.newStored(x.r, code, h, x.pre, &cc, x.reqTime, x.respTime)
 			x.newSR = sr
-			x.newView = c.viewOf(sr, x.respTime)
+			x.newView = c.viewOfHeader(h, code, x.reqTime, x.respTime, x.respTime)
 			if _, _, ok := c.deadlines(sr, &x.newView, x.respTime); ok {
 				w.storing = true
 				x.cs.stored = true
@@ -433,8 +434,14 @@ func (x *exchange) finishStatus(h http.Header) {
 		// one closest to the client.
 		h["Cache-Status"] = append(old[:len(old):len(old)], x.csValue)
 	} else {
-		h["Cache-Status"] = []string{x.csValue}
+		h["Cache-Status"] = x.slot(0, x.csValue)
 	}
+}
+
+// slot returns a one-line field value backed by the exchange itself.
+func (x *exchange) slot(i int, v string) []string {
+	x.slots[i] = v
+	return x.slots[i : i+1 : i+1]
 }
 
 // finish runs after the handler returned normally.
@@ -460,8 +467,10 @@ func (x *exchange) finish() {
 		sr := x.newSR
 		sr.body = w.buf
 		x.store(sr, &x.newView, x.respTime)
-		sr.body = append([]byte(nil), w.buf...) // waiters keep their own copy; buf goes back to the pool
-		x.release(sr, w.status)
+		if x.fl != nil {
+			sr.body = append([]byte(nil), w.buf...) // waiters keep their own copy; buf goes back to the pool
+			x.release(sr, w.status)
+		}
 	} else {
 		x.release(nil, 0)
 	}
@@ -654,10 +663,20 @@ func (x *exchange) store(sr *storedResponse, v *view, now time.Time) bool {
 	if !ok {
 		return false
 	}
-	ctx := context.WithoutCancel(x.r.Context())
-	buf := getBuf()
-	defer func() { putBuf(buf) }()
-	buf = appendResponse(buf, sr)
+	// The response is whole: store it even if the client leaves meanwhile.
+	ctx := x.r.Context()
+	if ctx.Err() != nil {
+		ctx = context.WithoutCancel(ctx)
+	}
+	buf := appendResponse(getBuf(), sr)
+	ok = x.put(ctx, sr, buf, stale, expire)
+	putBuf(buf)
+	return ok
+}
+
+// put writes the stored form buf of sr (see store).
+func (x *exchange) put(ctx context.Context, sr *storedResponse, buf []byte, stale, expire time.Time) bool {
+	c := x.c
 	key := x.key
 	if len(sr.varyNames) > 0 {
 		idx := indexRecord{names: sr.varyNames, epoch: newEpoch()}

@@ -97,14 +97,20 @@ var noDirectives = parseDirectives(nil)
 
 // viewOf computes the freshness of a stored response at now.
 func (c *Cache) viewOf(sr *storedResponse, now time.Time) view {
-	v := view{hdr: sr.header()}
+	return c.viewOfHeader(sr.header(), sr.status, sr.requestTime, sr.responseTime, now)
+}
+
+// viewOfHeader computes the freshness at now of a response with header h,
+// requested at reqTime and received at respTime.
+func (c *Cache) viewOfHeader(h http.Header, status int, reqTime, respTime, now time.Time) view {
+	v := view{hdr: h}
 	var targeted bool
-	v.cc, targeted = c.directivesOf(v.hdr)
-	v.lifetime, v.hasLife = c.lifetime(sr.status, v.hdr, v.cc, targeted, sr.requestTime, sr.responseTime)
+	v.cc, targeted = c.directivesOf(h)
+	v.lifetime, v.hasLife = c.lifetime(status, h, v.cc, targeted, reqTime, respTime)
 	// Ages are whole seconds (RFC 9111 §1.2.2): a Date has no finer
 	// grain, so the fraction of a second it loses must not age a response
 	// just received.
-	v.age = currentAge(correctedInitialAge(v.hdr, sr.requestTime, sr.responseTime), sr.responseTime, now).Truncate(time.Second)
+	v.age = currentAge(correctedInitialAge(h, reqTime, respTime), respTime, now).Truncate(time.Second)
 	return v
 }
 
@@ -188,7 +194,7 @@ func (c *Cache) storable(r *http.Request, req *directives, status int, h http.He
 	}
 	_, hasExpires := h["Expires"]
 	if cc.public || (!shared && cc.private) || (hasExpires && !targeted) || cc.maxAge >= 0 ||
-		(shared && cc.sMaxAge >= 0) || heuristicallyCacheable(status) || cc.mustUnderstand {
+		(shared && cc.sMaxAge >= 0) || heuristicallyCacheable(status) {
 		return ""
 	}
 	return whyNotCacheable

@@ -24,7 +24,7 @@ func (x *exchange) serveStored(sr *storedResponse, v *view, validated bool) {
 		}
 		h[name] = vals
 	}
-	h["Age"] = []string{ageValue(v.age)}
+	h["Age"] = x.slot(1, ageValue(v.age))
 	if !x.cs.hasTTL {
 		x.cs.ttl, x.cs.hasTTL = v.ttl(), true
 	}
@@ -53,13 +53,22 @@ func (x *exchange) serveStored(sr *storedResponse, v *view, validated bool) {
 		}
 	}
 	if bodyAllowed(sr.status) {
-		h["Content-Length"] = []string{strconv.Itoa(len(sr.body))}
+		if cl := h["Content-Length"]; len(cl) != 1 || !isLength(cl[0], len(sr.body)) {
+			h["Content-Length"] = x.slot(2, strconv.Itoa(len(sr.body)))
+		}
 	}
 	x.finishStatus(h)
 	x.rw.WriteHeader(sr.status)
 	if r.Method != http.MethodHead && len(sr.body) > 0 {
 		_, _ = x.rw.Write(sr.body)
 	}
+}
+
+// isLength reports whether s is the decimal n, so a stored Content-Length
+// that is right is sent as it is.
+func isLength(s string, n int) bool {
+	v, err := strconv.Atoi(s)
+	return err == nil && v == n
 }
 
 // bodyAllowed reports whether a response with status has content.
