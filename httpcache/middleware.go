@@ -48,6 +48,7 @@ type exchange struct {
 	newView    view
 	fl         *flight // set while this request leads a collapsed miss
 	unsafe     bool    // an unsafe method: invalidate on success
+	faulted    bool    // the backend failed a read: do not wait on it again to store
 }
 
 // Cache-Status fwd reasons (RFC 9211 §2.2).
@@ -218,6 +219,7 @@ func (x *exchange) getFailed(err error) {
 }
 
 func (x *exchange) fault(err error) {
+	x.faulted = true
 	x.c.obs.fault(x.r.Context())
 	if x.cs.detail == "" {
 		x.cs.detail = errDetail(err)
@@ -407,7 +409,9 @@ func (x *exchange) onHeader(w *writer, code int) {
 			h["Date"] = []string{x.respTime.UTC().Format(http.TimeFormat)}
 		}
 		cc, targeted := c.directivesOf(h)
-		if why := c.storable(x.r, &x.req, code, h, &cc, targeted); why == "" {
+		// After a failed read nothing is stored: a backend that is down
+		// would make the request wait out its timeout a second time.
+		if why := c.storable(x.r, &x.req, code, h, &cc, targeted); why == "" && !x.faulted {
 			sr := c.newStored(x.r, code, h, x.pre, &cc, x.reqTime, x.respTime)
 			x.newSR = sr
 			x.newView = c.viewOfHeader(h, code, x.reqTime, x.respTime, x.respTime)
