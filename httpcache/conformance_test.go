@@ -1288,6 +1288,38 @@ func TestConformanceVary(t *testing.T) {
 				miss(ok("a", "Cache-Control", "max-age=100", "Vary", "Accept-Language, *")).with("Accept-Language", "en"),
 				missAt(sec, ok("b", "Cache-Control", "max-age=100")).with("Accept-Language", "en"),
 			}},
+		{name: "RFC 9111 §4.1: leading and trailing whitespace of any selecting field is not part of its value (RFC 9110 §5.5)",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=100", "Vary", "X-Foo")).with("X-Foo", "1"),
+				hitAt(sec, "a", "1").with("X-Foo", "  1\t"),
+			}},
+		{name: "RFC 9111 §4.1: whitespace around commas in an unknown selecting field is normalised (1,2 matches \" 1, 2 \")",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=100", "Vary", "X-Foo")).with("X-Foo", "1,2"),
+				hitAt(sec, "a", "1").with("X-Foo", " 1, 2 "),
+			}},
+		{name: "RFC 9111 §4.1: repeated lines of an unknown selecting field are combined (1 + 2 matches \"1, 2\")",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=100", "Vary", "X-Foo")).with("X-Foo", "1, 2"),
+				hitAt(sec, "a", "1").with("X-Foo", "1", "X-Foo", "2"),
+			}},
+		{name: "RFC 9111 §4.1: a three-field Vary does not match when one value differs, whatever the order of the request's fields",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=100", "Vary", "Foo, Bar, Baz")).with("Foo", "1", "Bar", "abc4", "Baz", "789"),
+				miss(ok("b", "Cache-Control", "max-age=100", "Vary", "Foo, Bar, Baz")).with("Baz", "789", "Foo", "1", "Bar", "abc"),
+				hitAt(sec, "a", "1").with("Bar", "abc4", "Baz", "789", "Foo", "1"),
+			}},
+		{name: "RFC 9111 §4.1: a field named in Vary but present in neither request matches (three-way Vary)",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=100", "Vary", "Foo, Bar, Baz")).with("Foo", "1", "Baz", "789"),
+				hitAt(sec, "a", "1").with("Foo", "1", "Baz", "789"),
+				miss(ok("b", "Cache-Control", "max-age=100", "Vary", "Foo, Bar, Baz")).with("Foo", "1", "Bar", "x", "Baz", "789"),
+			}},
+		{name: "RFC 9111 §4.1, RFC 9110 §12.5.4: Accept-Language members of equal weight in another order match",
+			ex: []ex{
+				miss(v("a")).with("Accept-Language", "en, de"),
+				hitAt(sec, "a", "1").with("Accept-Language", "de, en"),
+			}},
 		{name: "RFC 9111 §4.1: a request field not named in Vary does not matter",
 			ex: []ex{
 				miss(v("a")).with("Accept-Language", "en", "X-Other", "1"),
@@ -1484,7 +1516,7 @@ func TestConformanceInvalidation(t *testing.T) {
 	stored := miss(ok("a", "Cache-Control", "max-age=100"))
 	again := missAt(sec, ok("b", "Cache-Control", "max-age=100"))
 	var cases []conformanceCase
-	for _, m := range []string{"POST", "PUT", "DELETE", "PATCH", "FROB"} {
+	for _, m := range []string{"POST", "PUT", "DELETE", "PATCH", "M-SEARCH", "FROB"} {
 		cases = append(cases, conformanceCase{
 			name: fmt.Sprintf("RFC 9111 §4.4: a non-error response to %s invalidates the target URI", m),
 			ex:   []ex{stored, miss(ok("done")).to(m, "/r"), again},
