@@ -73,6 +73,10 @@ type ex struct {
 	// origin is the origin's answer. Nil means the cache must answer
 	// without asking the origin; non-nil means it must ask, unless maybe.
 	origin *resp
+	// origin2 is the origin's answer to a second request within this
+	// exchange (a cache that retries unconditionally after an unusable
+	// 304); origin answers it when nil.
+	origin2 *resp
 	// maybe: the RFC lets the cache either ask the origin or not.
 	maybe bool
 	// background is the origin's answer to a refresh the cache must make
@@ -174,6 +178,8 @@ func (h *harness) origin(w http.ResponseWriter, r *http.Request) {
 	case cur == nil:
 	case cur.background != nil && h.bgCalled != nil:
 		answer, background = cur.background, true
+	case cur.origin2 != nil && h.asked > 0:
+		answer = cur.origin2
 	default:
 		answer = cur.origin
 	}
@@ -1435,6 +1441,39 @@ func TestConformanceValidation(t *testing.T) {
 				miss(ok("a", "Cache-Control", "max-age=100", "ETag", `"v1"`)),
 				ex{after: sec, status: 304, age: "1"}.with("If-None-Match", `"v1"`),
 			}},
+		{name: "RFC 9111 §3.2: a 304 (validated by Last-Modified) updates every field it carries, Expires included, for the response served and for later hits",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=10", "Last-Modified", lm, "Content-Location", "/foo",
+					"Content-MD5", "rL0Y20zC+Fzt72VPzMSk2A==", "Content-Security-Policy", "default-src 'self'", "X-Frame-Options", "deny",
+					"Clear-Site-Data", "cache", "Expires", httpDate(t0.Add(5*sec)))),
+				ex{after: 20 * sec, origin: notModified("Cache-Control", "max-age=100", "Last-Modified", lm, "Content-Location", "/bar",
+					"Content-MD5", "N7UdGUp1E+RbVvZSTy1R8g==", "Content-Security-Policy", "default-src 'self' cdn.example.com", "X-Frame-Options", "sameorigin",
+					"Clear-Site-Data", "cookies", "Expires", httpDate(t0.Add(time.Hour))), status: 200, body: str("a")}.
+					sending("If-Modified-Since", lm).
+					expect("Content-Location", "/bar", "Content-MD5", "N7UdGUp1E+RbVvZSTy1R8g==",
+						"Content-Security-Policy", "default-src 'self' cdn.example.com", "X-Frame-Options", "sameorigin",
+						"Clear-Site-Data", "cookies", "Expires", httpDate(t0.Add(time.Hour))),
+				hitAt(sec, "a", "1").expect("Content-Location", "/bar", "X-Frame-Options", "sameorigin", "Clear-Site-Data", "cookies"),
+			}},
+		{name: "RFC 9111 §4.3.4: a 304 whose strong ETag differs from the stored one updates nothing; the client still gets a full response",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=10", "ETag", `"v1"`, "X-Version", "1")),
+				ex{after: 20 * sec, origin: notModified("ETag", `"v2"`, "Cache-Control", "max-age=100", "X-Version", "2"),
+					origin2: ok("b", "Cache-Control", "max-age=100", "ETag", `"v2"`), status: 200, body: str("b")}.
+					then(func(t *testing.T, r *result) {
+						if r.header.Get("X-Version") == "2" && r.body == "a" {
+							t.Errorf("the stored response was served with the 304's fields though the ETags differ")
+						}
+					}),
+				hitAt(sec, "b", "1").expect("ETag", `"v2"`).without("X-Version"),
+			}},
+		{name: "RFC 9111 §3.1, §3.2: hop-by-hop fields in a 304 are not stored by the update",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=10", "ETag", `"v1"`)),
+				ex{after: 20 * sec, origin: notModified("ETag", `"v1"`, "Cache-Control", "max-age=100", "Connection", "X-Hop", "X-Hop", "1",
+					"Keep-Alive", "timeout=5", "Proxy-Authenticate", "Basic", "TE", "trailers", "Upgrade", "h2c"), status: 200, body: str("a")},
+				hitAt(sec, "a", "1").without("Connection", "X-Hop", "Keep-Alive", "Proxy-Authenticate", "TE", "Upgrade"),
+			}},
 		{name: "RFC 9111 §3.2: a 304 does not update Content-Length",
 			ex: []ex{
 				miss(ok("hello", "Cache-Control", "max-age=10", "ETag", `"v1"`, "Content-Length", "5")),
@@ -1493,6 +1532,23 @@ func TestConformanceValidation(t *testing.T) {
 			ex: []ex{
 				miss(ok("a", "Cache-Control", "max-age=100", "Last-Modified", lm)),
 				hitAt(sec, "a", "1").with("If-Modified-Since", ago(2*time.Hour)),
+			}},
+		{name: "RFC 9110 §13.2.2: If-None-Match takes precedence: a match gives 304 even with an If-Modified-Since before Last-Modified",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=100", "ETag", `"v1"`, "Last-Modified", lm)),
+				ex{after: sec, status: 304, body: str("")}.with("If-None-Match", `"v1"`, "If-Modified-Since", ago(2*time.Hour)),
+			}},
+		{name: "RFC 9111 §4.3.1: a stale response with a weak ETag is validated with If-None-Match carrying it",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=10", "ETag", `W/"v1"`)),
+				ex{after: 20 * sec, origin: notModified("ETag", `W/"v1"`, "Cache-Control", "max-age=100"), status: 200, body: str("a")}.
+					sending("If-None-Match", `W/"v1"`),
+			}},
+		{name: "RFC 9111 §4.3.1: the validation request carries the request's own selecting (Vary) fields",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=10", "ETag", `"v1"`, "Vary", "Abc")).with("Abc", "123"),
+				ex{after: 20 * sec, origin: notModified("ETag", `"v1"`, "Cache-Control", "max-age=100", "Vary", "Abc"), status: 200, body: str("a")}.
+					with("Abc", "123").sending("Abc", "123", "If-None-Match", `"v1"`),
 			}},
 		{name: "RFC 9110 §13.1.3: If-Modified-Since is ignored when If-None-Match is present",
 			ex: []ex{
