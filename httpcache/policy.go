@@ -81,7 +81,7 @@ func (c *Cache) sieWindow(cc, req *directives) time.Duration {
 func (c *Cache) directivesOf(h http.Header) (cc directives, targeted bool) {
 	if c.opts.TargetField != "" {
 		if lines := h[c.opts.TargetField]; len(lines) > 0 && validTargeted(lines) {
-			if cc = parseDirectives(lines); cc.present {
+			if cc = parseTargetedDirectives(lines); cc.present {
 				return cc, true
 			}
 		}
