@@ -1104,6 +1104,16 @@ func TestConformanceAge(t *testing.T) {
 				miss(ok("a", "Cache-Control", "max-age=100", "Age", "30, 60")),
 				hitAt(10*sec, "a", "40"),
 			}},
+		{name: "RFC 9111 §5.1: a fractional Age is not a non-negative integer: ignored",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=100", "Age", "7200.0")),
+				hitAt(10*sec, "a", "10"),
+			}},
+		{name: "RFC 9111 §5.1: a list-valued Age whose first member is 0: 0 is used",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=100", "Age", "0,7200")),
+				hitAt(10*sec, "a", "10"),
+			}},
 		{name: "RFC 9111 §5.1: several Age lines: the first is used",
 			ex: []ex{
 				miss(ok("a", "Cache-Control", "max-age=100", "Age", "30", "Age", "90")),

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -74,6 +76,13 @@ func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Cache-Control", "max-age=0, stale-if-error=600")
 		_, _ = io.WriteString(w, "drop ok")
+	case r.URL.Path == "/interim":
+		// An early hint before the final response (RFC 9110 §15.2).
+		w.Header().Set("Link", "</styles.css>; rel=preload; as=style")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Del("Link")
+		w.Header().Set("Cache-Control", "max-age=300")
+		_, _ = io.WriteString(w, "final")
 	case r.URL.Path == "/echo" && r.Method == http.MethodPost:
 		w.Header().Set("X-Echo-Header", r.Header.Get("X-Custom"))
 		_, _ = io.Copy(w, r.Body)
@@ -410,6 +419,53 @@ func TestViaEntry(t *testing.T) {
 		if got := viaEntry(tt.major, tt.minor, "hitbox"); got != tt.want {
 			t.Errorf("viaEntry(%d, %d) = %q, want %q", tt.major, tt.minor, got, tt.want)
 		}
+	}
+}
+
+// TestProxyInterim: a 103 from the origin reaches the client before the
+// final response, which is stored (interim responses are never stored).
+func TestProxyInterim(t *testing.T) {
+	o := &origin{calls: map[string]int{}}
+	srv := httptest.NewServer(o)
+	defer srv.Close()
+	base, _, stop := startProxy(t, srv.URL)
+	c := &http.Client{Transport: &http.Transport{}}
+	defer c.CloseIdleConnections()
+
+	var mu sync.Mutex
+	var interim []string
+	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+		mu.Lock()
+		defer mu.Unlock()
+		interim = append(interim, fmt.Sprintf("%d %s", code, h.Get("Link")))
+		return nil
+	}}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", base+"/interim", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	mu.Lock()
+	got := strings.Join(interim, "; ")
+	mu.Unlock()
+	if want := "103 </styles.css>; rel=preload; as=style"; got != want {
+		t.Errorf("interim responses %q, want %q", got, want)
+	}
+	if resp.StatusCode != 200 || string(body) != "final" {
+		t.Errorf("final response %d %q, want 200 \"final\"", resp.StatusCode, body)
+	}
+	r := do(t, c, "GET", base+"/interim", "")
+	if r.status != 200 || r.body != "final" || !hit(r) {
+		t.Errorf("second GET: %d %q, Cache-Status %q; want the stored 200", r.status, r.body, r.header.Get("Cache-Status"))
+	}
+	c.CloseIdleConnections()
+	if err := stop(); err != nil {
+		t.Errorf("shutdown: %v", err)
 	}
 }
 
