@@ -964,6 +964,11 @@ func TestConformanceFreshness(t *testing.T) {
 				missAt(sec, ok("b", "Cache-Control", "max-age=100")).to("GET", "/r?x=2"),
 				hitAt(sec, "a", "2").to("GET", "/r?x=1"),
 			}},
+		{name: "RFC 9111 §3: an empty 200 body is stored and served empty",
+			ex: []ex{
+				miss(ok("", "Cache-Control", "max-age=100")),
+				hitAt(sec, "", "1").then(contentLength(0)),
+			}},
 		{name: "hitbox Options.MaxBodySize: a larger body passes through whole and is not stored",
 			opts: httpcache.Options{MaxBodySize: 10},
 			ex: []ex{
@@ -1656,6 +1661,12 @@ func TestConformanceHEAD(t *testing.T) {
 				{method: "HEAD", origin: ok("abc", "Cache-Control", "max-age=100"), status: 200, body: str("")},
 				{after: sec, maybe: true, origin: ok("abc", "Cache-Control", "max-age=100"), status: 200, body: str("abc")},
 			}},
+		{name: "RFC 9111 §4.3: a HEAD on a stale stored response is validated; the 304 freshens the stored GET",
+			ex: []ex{
+				miss(ok("abc", "Cache-Control", "max-age=1", "ETag", `"v1"`)),
+				ex{method: "HEAD", after: 10 * sec, origin: notModified("ETag", `"v1"`, "Cache-Control", "max-age=100"), status: 200, body: str("")},
+				hitAt(sec, "abc", "1"),
+			}},
 		{name: "RFC 9110 §9.3.2: the response to a HEAD miss has no body",
 			ex: []ex{
 				{method: "HEAD", origin: ok("abc", "Cache-Control", "max-age=100"), status: 200, body: str("")},
@@ -1721,6 +1732,12 @@ func TestConformanceRange(t *testing.T) {
 			ex: []ex{
 				miss(ok(full, "Cache-Control", "max-age=100", "Last-Modified", httpDate(t0))),
 				hitAt(sec, full, "1").with("Range", "bytes=0-1", "If-Range", httpDate(t0)),
+			}},
+		{name: "RFC 9111 §4.3, RFC 9110 §14.2: a Range request on a stale stored response is validated first, then answered from it",
+			ex: []ex{
+				miss(ok(full, "Cache-Control", "max-age=1", "ETag", `"v1"`)),
+				ex{after: 10 * sec, origin: notModified("ETag", `"v1"`, "Cache-Control", "max-age=100"), status: 206, body: str("2345"),
+					has: hdr("Content-Range", "bytes 2-5/10")}.with("Range", "bytes=2-5"),
 			}},
 		{name: "RFC 9111 §3.3, §3.4: a 206 from the origin is passed through and not stored as a complete response",
 			ex: []ex{
