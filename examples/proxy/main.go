@@ -189,8 +189,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	closeAll := func(err error) error {
+		// The cache first: background refreshes still use the transport
+		// and the store; then the connections they left idle.
+		err = errors.Join(err, cache.Close())
 		transport.CloseIdleConnections()
-		return shutdownMetrics(sdkMP, errors.Join(err, cache.Close(), st.close()))
+		return shutdownMetrics(sdkMP, errors.Join(err, st.close()))
 	}
 
 	ln, err := net.Listen("tcp", cfg.listen)

@@ -83,6 +83,11 @@ func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Del("Link")
 		w.Header().Set("Cache-Control", "max-age=300")
 		_, _ = io.WriteString(w, "final")
+	case r.URL.Path == "/swr":
+		// Stale at once, served stale while a background request
+		// refreshes it (RFC 5861 §3).
+		w.Header().Set("Cache-Control", "max-age=0, stale-while-revalidate=600")
+		_, _ = fmt.Fprintf(w, "swr %d", n)
 	case r.URL.Path == "/echo" && r.Method == http.MethodPost:
 		w.Header().Set("X-Echo-Header", r.Header.Get("X-Custom"))
 		_, _ = io.Copy(w, r.Body)
@@ -310,6 +315,13 @@ func TestProxy(t *testing.T) {
 	r = do(t, c, "GET", base+"/drop", "")
 	if r.status != 200 || r.body != "drop ok" {
 		t.Errorf("stale-if-error on a dropped connection: %d %q, Cache-Status %q; want the stored 200", r.status, r.body, r.header.Get("Cache-Status"))
+	}
+
+	// Served stale at once while refreshed in the background; shutdown
+	// below waits for the refresh (TestMain checks no goroutine is left).
+	do(t, c, "GET", base+"/swr", "")
+	if r = do(t, c, "GET", base+"/swr", ""); r.status != 200 || r.body != "swr 1" {
+		t.Errorf("stale-while-revalidate: %d %q, Cache-Status %q; want the stored \"swr 1\"", r.status, r.body, r.header.Get("Cache-Status"))
 	}
 
 	o.mu.Lock()
