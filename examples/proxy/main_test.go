@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/hitbox-go/hitbox/internal/redistest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -189,6 +192,10 @@ func do(t *testing.T, c *http.Client, method, url string, body string, hdr ...st
 		t.Fatal(err)
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i] == "Host" {
+			req.Host = hdr[i+1]
+			continue
+		}
 		req.Header.Add(hdr[i], hdr[i+1])
 	}
 	resp, err := c.Do(req)
@@ -431,6 +438,37 @@ func TestViaEntry(t *testing.T) {
 		if got := viaEntry(tt.major, tt.minor, "hitbox"); got != tt.want {
 			t.Errorf("viaEntry(%d, %d) = %q, want %q", tt.major, tt.minor, got, tt.want)
 		}
+	}
+}
+
+// TestProxyRedis runs two proxies over one real Redis (skipped without
+// redis-server): a response one of them stored is a hit for the other,
+// read from the shared level. Clients name the site by one Host, as they
+// would behind a load balancer: the key is the target URI.
+func TestProxyRedis(t *testing.T) {
+	rs := redistest.Start(t)
+	o := &origin{calls: map[string]int{}}
+	srv := httptest.NewServer(o)
+	defer srv.Close()
+	baseA, _, stopA := startProxy(t, srv.URL, "-redis", rs.Addr, "-name", "edge-a")
+	baseB, _, stopB := startProxy(t, srv.URL, "-redis", rs.Addr, "-name", "edge-b")
+	c := &http.Client{Transport: &http.Transport{}}
+	defer c.CloseIdleConnections()
+
+	const site = "www.example.test"
+	if r := do(t, c, "GET", baseA+"/item", "", "Host", site); r.body != "item v0" || hit(r) {
+		t.Fatalf("A: %q, Cache-Status %q; want a miss", r.body, r.header.Get("Cache-Status"))
+	}
+	r := do(t, c, "GET", baseB+"/item", "", "Host", site)
+	if r.body != "item v0" || !hit(r) {
+		t.Errorf("B: %q, Cache-Status %q; want a hit from Redis", r.body, r.header.Get("Cache-Status"))
+	}
+	if n := o.count("GET /item"); n != 1 {
+		t.Errorf("origin saw %d GET /item, want 1", n)
+	}
+	c.CloseIdleConnections()
+	if err := errors.Join(stopA(), stopB()); err != nil {
+		t.Errorf("shutdown: %v", err)
 	}
 }
 
