@@ -267,3 +267,25 @@ func TestContentLengthOnHit(t *testing.T) {
 		t.Errorf("§4: HEAD from a stored GET: %q, body %q", cacheStatusOf(head), head.Body)
 	}
 }
+
+func TestFieldsOfAnOuterHandlerAreNotStored(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Options{})
+	h.origin.set(200, "Cache-Control: max-age=60")
+	n := 0
+	inner := h.h
+	outer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n++
+		w.Header().Set("X-Request-Id", strconv.Itoa(n))
+		inner.ServeHTTP(w, r)
+	})
+	h.h = outer
+	h.get("/r")
+	rec := h.get("/r")
+	if !isHit(rec) {
+		t.Fatalf("not a hit: %q", cacheStatusOf(rec))
+	}
+	if got := rec.Header().Values("X-Request-Id"); len(got) != 1 || got[0] != "2" {
+		t.Errorf("X-Request-Id = %q: a field set around the middleware was stored with the response", got)
+	}
+}
