@@ -414,3 +414,27 @@ func TestFailedClientWriteIsNotStored(t *testing.T) {
 		t.Error("a response the client never got was stored")
 	}
 }
+
+// plainWriter is a ResponseWriter with nothing but the three methods, as
+// some wrappers are.
+type plainWriter struct{ rec *httptest.ResponseRecorder }
+
+func (p plainWriter) Header() http.Header         { return p.rec.Header() }
+func (p plainWriter) WriteHeader(code int)        { p.rec.WriteHeader(code) }
+func (p plainWriter) Write(b []byte) (int, error) { return p.rec.Write(b) }
+
+func TestFlushOnAWriterThatCannotStillStores(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Options{})
+	h.origin.fn = func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		_, _ = w.Write([]byte("a"))
+		w.(http.Flusher).Flush()
+		_, _ = w.Write([]byte("b"))
+	}
+	req := httptest.NewRequest("GET", "http://example.com/r", nil)
+	h.h.ServeHTTP(plainWriter{httptest.NewRecorder()}, req)
+	if rec := h.get("/r"); !isHit(rec) || rec.Body.String() != "ab" {
+		t.Errorf("a Flush the writer below could not do stopped storing: %q %q", cacheStatusOf(rec), rec.Body)
+	}
+}

@@ -135,11 +135,10 @@ func (w *writer) FlushError() error {
 	if w.held || w.hijacked {
 		return nil
 	}
-	err := http.NewResponseController(w.rw).Flush()
-	if err != nil && err != http.ErrNotSupported {
-		w.failed = true
-	}
-	return err
+	// A failed flush marks nothing: a writer below that cannot flush is
+	// no fault of the response, and a client that is gone makes the next
+	// write fail, which does.
+	return http.NewResponseController(w.rw).Flush()
 }
 
 // Hijack hands the connection to the handler; the response is then not
