@@ -880,6 +880,18 @@ func TestConformanceFreshness(t *testing.T) {
 				miss(ok("a", "Cache-Control", "max-age=1, proxy-revalidate")),
 				missAt(10*sec, ok("b", "Cache-Control", "max-age=1, proxy-revalidate")).with("Cache-Control", "max-stale=1000"),
 			}},
+		{name: "RFC 9111 §5.2.2.8: a private cache ignores proxy-revalidate: a request with max-stale gets the stale response",
+			opts: httpcache.Options{Private: true},
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=1, proxy-revalidate")),
+				hitAt(10*sec, "a", "10").with("Cache-Control", "max-stale=1000"),
+			}},
+		{name: "RFC 9111 §5.2.2.7: a private cache keeps the fields a qualified private names",
+			opts: httpcache.Options{Private: true},
+			ex: []ex{
+				miss(ok("a", "Cache-Control", `private="X-Secret", max-age=100`, "X-Secret", "s")),
+				hitAt(sec, "a", "1").expect("X-Secret", "s"),
+			}},
 		{name: "RFC 9111 §3.5: a response to a request with Authorization is not stored by a shared cache without public, s-maxage or must-revalidate",
 			ex: []ex{
 				miss(ok("a", "Cache-Control", "max-age=100")).with("Authorization", "Basic dTpw"),

@@ -426,6 +426,33 @@ func TestParseSize(t *testing.T) {
 	}
 }
 
+// TestOpenStorage: every size the flag accepts makes a memory store, with
+// room for responses of up to 8 MiB once the store is big enough.
+func TestOpenStorage(t *testing.T) {
+	for _, tt := range []struct {
+		size    int64
+		atLeast int64
+	}{
+		{1 << 20, 256 << 10},
+		{3<<20 + 12345, 1 << 20},
+		{64 << 20, 8<<20 - 1024},
+		{256 << 20, 8<<20 - 1024},
+		{8 << 30, 8<<20 - 1024},
+	} {
+		st, err := openStorage(context.Background(), tt.size, "")
+		if err != nil {
+			t.Errorf("openStorage(%d): %v", tt.size, err)
+			continue
+		}
+		if st.maxValue < tt.atLeast || st.maxValue > 8<<20 {
+			t.Errorf("openStorage(%d): largest value %d, want %d to 8 MiB", tt.size, st.maxValue, tt.atLeast)
+		}
+		if err := st.close(); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
 func TestViaEntry(t *testing.T) {
 	for _, tt := range []struct {
 		major, minor int

@@ -37,7 +37,12 @@ type storage struct {
 func openStorage(ctx context.Context, memBytes int64, redisAddr string) (*storage, error) {
 	// A stored response must fit in half a shard (memstore's rule): fewer,
 	// larger shards than the default let responses up to 8 MiB be stored.
+	// Many shards for a big store (less lock contention, and bigcache
+	// indexes a shard with 32 bits), fewer for a small one.
 	shards := 16
+	for shards < 1024 && (memBytes&^(1<<20-1))/int64(shards) > 1<<30 {
+		shards *= 2
+	}
 	for shards > 1 && (memBytes&^(1<<20-1))/int64(shards) < 2*(8<<20) {
 		shards /= 2
 	}
