@@ -9,6 +9,10 @@
 //	r := chi.NewRouter()
 //	r.Use(httpcache.New(store, httpcache.Options{}))
 //
+// (stale-while-revalidate refreshes run on a goroutine of their own after
+// the request ended; a handler that reads chi's URL parameters needs
+// Options.RefreshInline, as chi recycles them with the request.)
+//
 // With the standard library, keeping the Cache to close it at shutdown:
 //
 //	cache := httpcache.NewCache(pipeline, httpcache.Options{StaleIfError: time.Minute})
