@@ -486,6 +486,12 @@ func TestProxyRedis(t *testing.T) {
 	if r := do(t, c, "GET", baseA+"/item", "", "Host", site); r.body != "item v0" || hit(r) {
 		t.Fatalf("A: %q, Cache-Status %q; want a miss", r.body, r.header.Get("Cache-Status"))
 	}
+	// The cache stores a response after the client has read it. A second
+	// request on the same keep-alive connection is only read once the
+	// first's handler returned, so after it Redis has the response.
+	if r := do(t, c, "GET", baseA+"/item", "", "Host", site); !hit(r) {
+		t.Fatalf("A again: Cache-Status %q; want a hit", r.header.Get("Cache-Status"))
+	}
 	r := do(t, c, "GET", baseB+"/item", "", "Host", site)
 	if r.body != "item v0" || !hit(r) {
 		t.Errorf("B: %q, Cache-Status %q; want a hit from Redis", r.body, r.header.Get("Cache-Status"))
