@@ -49,6 +49,7 @@ type exchange struct {
 	fl         *flight // set while this request leads a collapsed miss
 	unsafe     bool    // an unsafe method: invalidate on success
 	faulted    bool    // the backend failed a read: do not wait on it again to store
+	asIs       bool    // forward the request unchanged, without the stored validators
 }
 
 // Cache-Status fwd reasons (RFC 9211 §2.2).
@@ -113,8 +114,10 @@ func (x *exchange) serve() {
 		return
 	}
 	if len(r.Header["If-Match"]) > 0 || len(r.Header["If-Unmodified-Since"]) > 0 {
-		// Preconditions only the origin can evaluate (RFC 9111 §4.3.2).
+		// Preconditions only the origin can evaluate (RFC 9111 §4.3.2):
+		// the request goes on as it came.
 		x.cs.fwd = fwdRequest
+		x.asIs = true
 		x.forward()
 		return
 	}
@@ -299,7 +302,7 @@ func (x *exchange) forward() {
 		}
 	}
 	r2 := r
-	if x.sr != nil {
+	if x.sr != nil && !x.asIs {
 		r2 = x.validationRequest(r.Context())
 		win := x.c.sieWindow(&x.v.cc, &x.req)
 		x.fallback = win > 0 && x.v.staleBy() <= win

@@ -342,3 +342,17 @@ func TestTargetedField(t *testing.T) {
 		}
 	})
 }
+
+func TestOriginPreconditionsGoThroughUnchanged(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Options{})
+	h.origin.set(200, "Cache-Control: max-age=60", `ETag: "v1"`)
+	h.get("/r")
+	h.origin.set(412)
+	rec := h.get("/r", `If-Match: "v0"`)
+	req := h.origin.lastRequest()
+	if rec.Code != 412 || req.Header.Get("If-Match") != `"v0"` || req.Header.Get("If-None-Match") != "" {
+		t.Errorf("§4.3.2: If-Match is for the origin: %d, origin saw If-Match %q If-None-Match %q",
+			rec.Code, req.Header.Get("If-Match"), req.Header.Get("If-None-Match"))
+	}
+}
