@@ -2073,3 +2073,178 @@ func TestCacheStatusParser(t *testing.T) {
 		}
 	}
 }
+
+// FuzzConformanceInvariants drives the middleware with random sequences of
+// requests, origin answers and clock moves, and checks what must hold
+// whatever the sequence:
+//
+//   - it never panics, and every response has a well-formed Cache-Status
+//     whose last member is this cache's (RFC 9211 §2);
+//   - Age, when sent, is a non-negative integer (RFC 9111 §5.1);
+//   - a HEAD response has no body (RFC 9110 §9.3.2);
+//   - a body the origin sent in an earlier step is only served again if
+//     that response could be stored: not no-store or private (RFC 9111
+//     §3, §5.2.2.5, §5.2.2.7), not a 206 (§3.3), not a 5xx or 302 without
+//     explicit freshness, not the answer to a POST (§3, §4.4), and not
+//     older than a successful unsafe request to its URI (§4.4).
+//
+// Each step ends with the cache closed and reopened over the same store,
+// so background refreshes finish within their step.
+func FuzzConformanceInvariants(f *testing.F) {
+	f.Add([]byte{0, 1, 0, 0, 10, 0, 1, 0, 0, 10})
+	f.Add([]byte{0, 2, 3, 1, 50, 0, 2, 3, 1, 50, 3, 2, 0, 0, 0, 0, 2, 0, 0, 5})
+	f.Add([]byte{0, 0, 7, 2, 200, 1, 0, 7, 2, 3, 0, 0, 9, 4, 100, 0, 0, 9, 4, 100})
+	f.Add([]byte{2, 1, 1, 5, 1, 0, 1, 6, 5, 1, 0, 1, 8, 6, 250, 0, 1, 8, 6, 250})
+	f.Fuzz(checkInvariants)
+}
+
+// checkInvariants runs one program for FuzzConformanceInvariants.
+func checkInvariants(t *testing.T, program []byte) {
+	{
+		if len(program) > 200 {
+			program = program[:200]
+		}
+		clock := hitboxtest.NewClock(t0)
+		store, err := memstore.New(memstore.Options{MaxBytes: 1 << 20, Shards: 1, Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer store.Close()
+		opts := httpcache.Options{Now: clock.Now}
+
+		type origin struct {
+			status int
+			header [][2]string
+		}
+		// Pools the program picks from.
+		methods := []string{"GET", "GET", "HEAD", "POST", "PUT"}
+		paths := []string{"/a", "/b", "/c"}
+		reqCC := []string{"", "", "no-cache", "max-age=0", "max-stale", "min-fresh=30", "only-if-cached", "max-age=60"}
+		statuses := []int{200, 200, 200, 203, 204, 206, 301, 302, 404, 500, 503}
+		respCC := []string{"", "max-age=100", "max-age=100", "no-store", "private, max-age=100", "no-cache", "s-maxage=20",
+			"max-age=5, must-revalidate", "max-age=1, stale-while-revalidate=50", "max-age=1, stale-if-error=50", "public, max-age=30", "max-age=abc"}
+		extras := [][][2]string{
+			nil,
+			hdr("ETag", `"e"`),
+			hdr("Last-Modified", ago(time.Hour)),
+			hdr("Vary", "X-V"),
+			hdr("Age", "40"),
+			hdr("ETag", `"e"`, "Last-Modified", ago(100000*sec)),
+			hdr("Expires", httpDate(t0.Add(time.Hour))),
+		}
+
+		type sent struct {
+			path     string
+			step     int
+			storable bool
+			what     string
+		}
+		bodies := map[string]sent{}     // body -> where and when the origin sent it
+		invalidated := map[string]int{} // path -> step of the last successful unsafe request
+		var mu sync.Mutex
+		var script origin
+		var step int
+
+		handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			sc, n := script, step
+			mu.Unlock()
+			body := fmt.Sprintf("b%d-%s", n, r.Method)
+			for _, h := range sc.header {
+				w.Header().Add(h[0], h[1])
+			}
+			w.Header().Set("Date", httpDate(clock.Now()))
+			cc := strings.ToLower(w.Header().Get("Cache-Control"))
+			storable := r.Method == "GET" && !strings.Contains(cc, "no-store") && !strings.Contains(cc, "private") && sc.status != 206
+			if sc.status >= 500 || sc.status == 302 {
+				// §3: explicit freshness lets any final status be stored; an
+				// invalid max-age still is a max-age directive (the response
+				// is stored stale, usable with max-stale).
+				storable = storable && (strings.Contains(cc, "max-age") || strings.Contains(cc, "s-maxage") ||
+					w.Header().Get("Expires") != "")
+			}
+			if sc.status == 206 {
+				w.Header().Set("Content-Range", fmt.Sprintf("bytes 0-%d/100", len(body)-1))
+			}
+			mu.Lock()
+			bodies[body] = sent{path: r.URL.Path, step: n, storable: storable, what: fmt.Sprintf("%s %d %v", r.Method, sc.status, sc.header)}
+			mu.Unlock()
+			w.WriteHeader(sc.status)
+			if r.Method != "HEAD" && sc.status != 204 {
+				_, _ = io.WriteString(w, body)
+			}
+		})
+
+		cache := httpcache.NewCache(store, opts)
+		defer func() { _ = cache.Close() }()
+		for i := 0; i+4 < len(program); i += 5 {
+			p := program[i : i+5]
+			method := methods[int(p[0])%len(methods)]
+			path := paths[int(p[1])%len(paths)]
+			cc := respCC[int(p[2])%len(respCC)]
+			extra := extras[int(p[3]>>4)%len(extras)]
+			rcc := reqCC[int(p[3]&0xf)%len(reqCC)]
+			advance := time.Duration(p[4]) * sec
+
+			clock.Advance(advance)
+			sc := origin{status: statuses[int(p[2]>>4)%len(statuses)]}
+			if cc != "" {
+				sc.header = append(sc.header, [2]string{"Cache-Control", cc})
+			}
+			sc.header = append(sc.header, extra...)
+			mu.Lock()
+			script, step = sc, i
+			mu.Unlock()
+
+			req := httptest.NewRequest(method, host+path, nil)
+			if rcc != "" {
+				req.Header.Set("Cache-Control", rcc)
+			}
+			if p[4]%3 == 0 {
+				req.Header.Set("X-V", "1")
+			}
+			rec := httptest.NewRecorder()
+			cache.Middleware(handler).ServeHTTP(rec, req)
+			res := rec.Result()
+			body := rec.Body.String()
+			label := fmt.Sprintf("step %d: %s %s (Cache-Control %q; origin %d %v)", i/5+1, method, path, rcc, sc.status, sc.header)
+
+			ms, err := parseCacheStatus(strings.Join(res.Header.Values("Cache-Status"), ", "))
+			switch {
+			case err != nil:
+				t.Errorf("%s: Cache-Status %q: %v", label, res.Header.Values("Cache-Status"), err)
+			case len(ms) == 0 && res.StatusCode != http.StatusGatewayTimeout:
+				t.Errorf("%s: no Cache-Status", label)
+			case len(ms) > 0 && ms[len(ms)-1].name != "hitbox":
+				t.Errorf("%s: Cache-Status %q: last member is not this cache's", label, res.Header.Values("Cache-Status"))
+			}
+			if a := res.Header.Values("Age"); len(a) > 0 {
+				if n, err := strconv.ParseInt(a[0], 10, 64); len(a) != 1 || err != nil || n < 0 {
+					t.Errorf("%s: Age %q", label, a)
+				}
+			}
+			if method == "HEAD" && body != "" {
+				t.Errorf("%s: HEAD response with body %q", label, body)
+			}
+			mu.Lock()
+			src, known := bodies[body]
+			mu.Unlock()
+			if known && src.step != i {
+				switch {
+				case src.path != path:
+					t.Errorf("%s: served %q, which the origin sent for %s", label, body, src.path)
+				case !src.storable:
+					t.Errorf("%s: served %q from the cache, but that response (%s) could not be stored", label, body, src.what)
+				case invalidated[path] > src.step:
+					t.Errorf("%s: served %q (step %d) after an unsafe request invalidated %s (step %d)", label, body, src.step/5+1, path, invalidated[path]/5+1)
+				}
+			}
+			if (method == "POST" || method == "PUT") && res.StatusCode < 400 {
+				invalidated[path] = i
+			}
+			// Background work finishes inside its step.
+			_ = cache.Close()
+			cache = httpcache.NewCache(store, opts)
+		}
+	}
+}
