@@ -2086,7 +2086,8 @@ func TestCacheStatusParser(t *testing.T) {
 //     that response could be stored: not no-store or private (RFC 9111
 //     §3, §5.2.2.5, §5.2.2.7), not a 206 (§3.3), not a 5xx or 302 without
 //     explicit freshness, not the answer to a POST (§3, §4.4), and not
-//     older than a successful unsafe request to its URI (§4.4).
+//     older than a successful unsafe request to its URI (§4.4), and only
+//     to a request whose Vary-named field matches (§4.1).
 //
 // Each step ends with the cache closed and reopened over the same store,
 // so background refreshes finish within their step.
@@ -2138,6 +2139,8 @@ func checkInvariants(t *testing.T, program []byte) {
 			step     int
 			storable bool
 			what     string
+			varies   bool   // the response had Vary: X-V
+			xv       string // the X-V of the request it answered
 		}
 		bodies := map[string]sent{}     // body -> where and when the origin sent it
 		invalidated := map[string]int{} // path -> step of the last successful unsafe request
@@ -2167,7 +2170,8 @@ func checkInvariants(t *testing.T, program []byte) {
 				w.Header().Set("Content-Range", fmt.Sprintf("bytes 0-%d/100", len(body)-1))
 			}
 			mu.Lock()
-			bodies[body] = sent{path: r.URL.Path, step: n, storable: storable, what: fmt.Sprintf("%s %d %v", r.Method, sc.status, sc.header)}
+			bodies[body] = sent{path: r.URL.Path, step: n, storable: storable, what: fmt.Sprintf("%s %d %v", r.Method, sc.status, sc.header),
+				varies: w.Header().Get("Vary") != "", xv: r.Header.Get("X-V")}
 			mu.Unlock()
 			w.WriteHeader(sc.status)
 			if r.Method != "HEAD" && sc.status != 204 {
@@ -2235,6 +2239,8 @@ func checkInvariants(t *testing.T, program []byte) {
 					t.Errorf("%s: served %q, which the origin sent for %s", label, body, src.path)
 				case !src.storable:
 					t.Errorf("%s: served %q from the cache, but that response (%s) could not be stored", label, body, src.what)
+				case src.varies && src.xv != req.Header.Get("X-V"):
+					t.Errorf("%s: served %q, stored for X-V %q, to a request with X-V %q (RFC 9111 §4.1)", label, body, src.xv, req.Header.Get("X-V"))
 				case invalidated[path] > src.step:
 					t.Errorf("%s: served %q (step %d) after an unsafe request invalidated %s (step %d)", label, body, src.step/5+1, path, invalidated[path]/5+1)
 				}
