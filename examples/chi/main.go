@@ -1,12 +1,13 @@
 // Command chi is a go-chi server that caches some routes' responses with
 // the hitbox httpcache middleware and not others: the middleware is added
-// per route group with r.With, so /articles and /static are cached as their
-// Cache-Control allows, while /now and the write routes are not touched.
+// per route group with r.With, so GET /articles/{id} and /static/* are
+// cached as their Cache-Control allows, PUT and DELETE on /articles pass
+// through it and invalidate what it stored, and /now has no cache in front.
 //
 //	go run ./examples/chi                                # in-process store
 //	go run ./examples/chi -redis 127.0.0.1:6379          # memory over Redis
-//	curl -i localhost:8080/articles/1                    # Cache-Status: hitbox; fwd=uri-miss; stored
-//	curl -i localhost:8080/articles/1                    # Cache-Status: hitbox; hit; ttl=...
+//	curl -i localhost:8080/articles/1                    # Cache-Status: hitbox; fwd=uri-miss; fwd-status=200; stored; ttl=60
+//	curl -i localhost:8080/articles/1                    # Cache-Status: hitbox; hit; ttl=59
 //	curl -i -X PUT -d 'new text' localhost:8080/articles/1  # invalidates /articles/1
 package main
 
