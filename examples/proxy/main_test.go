@@ -146,12 +146,23 @@ func newAddrs() *addrs {
 // and returns run's error.
 func startProxy(t *testing.T, originURL string, extra ...string) (base, admin string, stop func() error) {
 	t.Helper()
+	return startProxyLogging(t, io.Discard, originURL, extra...)
+}
+
+// startProxyLogging is startProxy with the proxy's log written to stderr
+// and each request logged.
+func startProxyLogging(t *testing.T, stderr io.Writer, originURL string, extra ...string) (base, admin string, stop func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	a := newAddrs()
-	args := append([]string{"-origin", originURL, "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-memory", "8MiB", "-quiet"}, extra...)
+	args := []string{"-origin", originURL, "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-memory", "8MiB"}
+	if stderr == io.Discard {
+		args = append(args, "-quiet")
+	}
+	args = append(args, extra...)
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, args, a.w, io.Discard)
+		err := run(ctx, args, a.w, stderr)
 		_ = a.w.Close()
 		done <- err
 	}()
@@ -502,6 +513,61 @@ func TestProxyRedis(t *testing.T) {
 	c.CloseIdleConnections()
 	if err := errors.Join(stopA(), stopB()); err != nil {
 		t.Errorf("shutdown: %v", err)
+	}
+}
+
+// syncBuffer collects the log lines the proxy's goroutines write.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestProxyLogs: each request is logged through slog once answered, with
+// method, path, status and Cache-Status.
+func TestProxyLogs(t *testing.T) {
+	o := &origin{calls: map[string]int{}}
+	srv := httptest.NewServer(o)
+	defer srv.Close()
+	var logs syncBuffer
+	base, _, stop := startProxyLogging(t, &logs, srv.URL)
+	c := &http.Client{Transport: &http.Transport{}}
+	defer c.CloseIdleConnections()
+	do(t, c, "GET", base+"/item?x=1", "")
+	do(t, c, "GET", base+"/item?x=1", "")
+	c.CloseIdleConnections()
+	if err := stop(); err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+	var lines []string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "msg=request") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 2 {
+		t.Fatalf("%d request lines, want 2:\n%s", len(lines), logs.String())
+	}
+	for i, want := range []string{`cache_status="hitbox; fwd=uri-miss`, `cache_status="hitbox; hit`} {
+		for _, part := range []string{"method=GET", "path=\"/item?x=1\"", "status=200", "bytes=7", "duration=", want} {
+			if !strings.Contains(lines[i], part) {
+				t.Errorf("log line %d %q lacks %q", i+1, lines[i], part)
+			}
+		}
+	}
+	if !strings.Contains(logs.String(), "shutting down") {
+		t.Errorf("no shutdown line in the log:\n%s", logs.String())
 	}
 }
 
