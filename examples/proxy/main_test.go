@@ -91,6 +91,15 @@ func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// refreshes it (RFC 5861 §3).
 		w.Header().Set("Cache-Control", "max-age=0, stale-while-revalidate=600")
 		_, _ = fmt.Fprintf(w, "swr %d", n)
+	case r.URL.Path == "/etag":
+		// Stale at once, revalidated each time (RFC 9111 §4.3).
+		w.Header().Set("Cache-Control", "max-age=0")
+		w.Header().Set("ETag", `"e1"`)
+		if r.Header.Get("If-None-Match") == `"e1"` {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		_, _ = io.WriteString(w, "etag body")
 	case r.URL.Path == "/echo" && r.Method == http.MethodPost:
 		w.Header().Set("X-Echo-Header", r.Header.Get("X-Custom"))
 		_, _ = io.Copy(w, r.Body)
@@ -299,6 +308,14 @@ func TestProxy(t *testing.T) {
 	r = do(t, c, "GET", base+"/item", "")
 	if r.body != "item v2" || hit(r) {
 		t.Errorf("GET after POST with Location: %q, Cache-Status %q; want the origin's \"item v2\"", r.body, r.header.Get("Cache-Status"))
+	}
+
+	// A stale response is revalidated through the proxy: the origin's 304
+	// freshens it and the stored body is served (RFC 9111 §4.3.3, §4.3.4).
+	do(t, c, "GET", base+"/etag", "")
+	r = do(t, c, "GET", base+"/etag", "")
+	if cs := r.header.Get("Cache-Status"); r.status != 200 || r.body != "etag body" || !strings.Contains(cs, "fwd-status=304") {
+		t.Errorf("revalidation: %d %q, Cache-Status %q; want 200 \"etag body\" after a 304", r.status, r.body, cs)
 	}
 
 	// Age counts what the origin said (RFC 9111 §4.2.3).
