@@ -1577,6 +1577,16 @@ func TestConformanceValidation(t *testing.T) {
 				ex{after: 20 * sec, origin: notModified("ETag", `"v1"`, "Cache-Control", "max-age=100", "Vary", "Abc"), status: 200, body: str("a")}.
 					with("Abc", "123").sending("Abc", "123", "If-None-Match", `"v1"`),
 			}},
+		{name: "RFC 9110 §13.1.1, §13.2.2: an If-Match that fails is never answered with the stored 200: 412 from the cache, or the origin decides",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=100", "ETag", `"v1"`)),
+				ex{after: sec, maybe: true, origin: status(412), status: 412}.with("If-Match", `"other"`),
+			}},
+		{name: "RFC 9110 §13.1.4, §13.2.2: an If-Unmodified-Since before Last-Modified is never answered with the stored 200",
+			ex: []ex{
+				miss(ok("a", "Cache-Control", "max-age=100", "Last-Modified", lm)),
+				ex{after: sec, maybe: true, origin: status(412), status: 412}.with("If-Unmodified-Since", ago(2*time.Hour)),
+			}},
 		{name: "RFC 9110 §13.1.3: If-Modified-Since is ignored when If-None-Match is present",
 			ex: []ex{
 				miss(ok("a", "Cache-Control", "max-age=100", "ETag", `"v1"`, "Last-Modified", lm)),
