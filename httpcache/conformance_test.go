@@ -15,6 +15,7 @@ package httpcache_test
 // for a well-formed Cache-Status member of this cache.
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,8 +27,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/hitboxtest"
 	"github.com/hitbox-go/hitbox/httpcache"
+	"github.com/hitbox-go/hitbox/internal/faulty"
 	"github.com/hitbox-go/hitbox/store/memstore"
 )
 
@@ -87,6 +90,8 @@ type ex struct {
 	// reopen closes the cache after this exchange (waiting for background
 	// work) and opens a new one over the same store.
 	reopen bool
+	// setup runs before the request (to make the backend fail, say).
+	setup func()
 
 	// Expectations. Zero values are not checked, except where said.
 	status int
@@ -135,9 +140,11 @@ type harness struct {
 	t     *testing.T
 	clock *hitboxtest.Clock
 	store *memstore.Store
-	opts  httpcache.Options
-	cache *httpcache.Cache
-	h     http.Handler
+	// backend is what the cache runs over: the store, or a wrapper of it.
+	backend hitbox.Backend
+	opts    httpcache.Options
+	cache   *httpcache.Cache
+	h       http.Handler
 
 	mu       sync.Mutex
 	current  *ex
@@ -164,7 +171,10 @@ func newHarness(t *testing.T, opts httpcache.Options) *harness {
 }
 
 func (h *harness) open() {
-	h.cache = httpcache.NewCache(h.store, h.opts)
+	if h.backend == nil {
+		h.backend = h.store
+	}
+	h.cache = httpcache.NewCache(h.backend, h.opts)
 	h.h = h.cache.Middleware(http.HandlerFunc(h.origin))
 }
 
@@ -219,6 +229,9 @@ func (h *harness) do(i int, e ex) {
 	t := h.t
 	t.Helper()
 	h.clock.Advance(e.after)
+	if e.setup != nil {
+		e.setup()
+	}
 	method := e.method
 	if method == "" {
 		method = http.MethodGet
@@ -2263,4 +2276,41 @@ func checkInvariants(t *testing.T, program []byte) {
 			cache = httpcache.NewCache(store, opts)
 		}
 	}
+}
+
+// TestConformanceBackendFaults: when the store fails, requests are served
+// as misses, never as errors, with the failure in Cache-Status's detail
+// (RFC 9211 §2.8); when it heals, what it held is used again.
+func TestConformanceBackendFaults(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, httpcache.Options{})
+	f := faulty.Wrap(h.store)
+	_ = h.cache.Close()
+	h.backend = f
+	h.open()
+	errDown := errors.New("store down")
+	detail := func(t *testing.T, r *result) {
+		t.Helper()
+		if r.member["detail"] == "" {
+			t.Errorf("Cache-Status %q: no detail naming the failure (RFC 9211 §2.8)", r.header.Values("Cache-Status"))
+		}
+	}
+	steps := []ex{
+		miss(ok("a", "Cache-Control", "max-age=100")),
+		ex{after: sec, setup: func() { f.FailGet(errDown) }, origin: ok("b", "Cache-Control", "max-age=100"), status: 200, body: str("b")}.then(detail),
+		ex{after: sec, setup: func() { f.Heal() }, status: 200}.then(func(t *testing.T, r *result) {
+			// The stored response, or the newer one if the cache stored it
+			// while the store could not be read.
+			if got := r.body + " " + r.header.Get("Age"); got != "a 2" && got != "b 1" {
+				t.Errorf("body and Age %q, want \"a 2\" or \"b 1\"", got)
+			}
+		}),
+		ex{after: sec, setup: func() { f.FailSet(errDown) }, origin: ok("c", "Cache-Control", "max-age=100"), status: 200, body: str("c")}.to("GET", "/other"),
+		ex{after: sec, setup: func() { f.Heal() }, origin: ok("c2", "Cache-Control", "max-age=100"), status: 200, body: str("c2")}.to("GET", "/other"),
+		ex{after: sec, setup: func() { f.FailDelete(errDown) }, origin: ok("done"), status: 200, body: str("done")}.to("PUT", "/r"),
+	}
+	for i, e := range steps {
+		h.do(i, e)
+	}
+	f.Heal()
 }
