@@ -67,6 +67,7 @@ type config struct {
 	quiet         bool
 	staleIfError  time.Duration
 	staleRevalid  time.Duration
+	storeCookies  bool
 	originTimeout time.Duration
 	shutdown      time.Duration
 }
@@ -92,6 +93,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&cfg.quiet, "quiet", false, "do not log each request")
 	fs.DurationVar(&cfg.staleIfError, "stale-if-error", 0, "serve a stored response this long past its freshness when the origin fails or cannot be reached, for responses that say nothing (RFC 5861)")
 	fs.DurationVar(&cfg.staleRevalid, "stale-while-revalidate", 0, "serve a stored response this long past its freshness while it is refreshed in the background, for responses that say nothing (RFC 5861)")
+	fs.BoolVar(&cfg.storeCookies, "store-set-cookie", false, "store responses that carry Set-Cookie (by default they pass through unstored, so no user's cookie reaches another)")
 	fs.DurationVar(&cfg.originTimeout, "origin-timeout", time.Minute, "how long to wait for the origin's response header")
 	fs.DurationVar(&cfg.shutdown, "shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in flight")
 	if err := fs.Parse(args); err != nil {
@@ -166,6 +168,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		CacheName:            cfg.name,
 		StaleIfError:         cfg.staleIfError,
 		StaleWhileRevalidate: cfg.staleRevalid,
+		StoreSetCookie:       cfg.storeCookies,
 		MaxBodySize:          st.maxValue - 64<<10, // room for the stored header fields
 		Logger:               logger,
 		MeterProvider:        mp,
