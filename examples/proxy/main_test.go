@@ -27,6 +27,9 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // origin is a scripted origin server on loopback: it counts the requests
 // each path gets and remembers the Via lines it was sent.
 type origin struct {
+	// release lets /stream finish; nil for tests that do not use it.
+	release chan struct{}
+
 	mu      sync.Mutex
 	version int
 	calls   map[string]int
@@ -100,6 +103,13 @@ func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		_, _ = io.WriteString(w, "etag body")
+	case r.URL.Path == "/stream":
+		// The first part, then the rest once the test allows it.
+		w.Header().Set("Cache-Control", "max-age=300")
+		_, _ = io.WriteString(w, "first,")
+		_ = http.NewResponseController(w).Flush()
+		<-o.release
+		_, _ = io.WriteString(w, "rest")
 	case r.URL.Path == "/echo" && r.Method == http.MethodPost:
 		w.Header().Set("X-Echo-Header", r.Header.Get("X-Custom"))
 		_, _ = io.Copy(w, r.Body)
@@ -585,6 +595,40 @@ func TestProxyLogs(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "shutting down") {
 		t.Errorf("no shutdown line in the log:\n%s", logs.String())
+	}
+}
+
+// TestProxyStreaming: the client gets the first bytes while the origin is
+// still sending (the proxy and the cache stream), and the whole response
+// is stored once it has ended.
+func TestProxyStreaming(t *testing.T) {
+	o := &origin{calls: map[string]int{}, release: make(chan struct{})}
+	srv := httptest.NewServer(o)
+	defer srv.Close()
+	base, _, stop := startProxy(t, srv.URL)
+	c := &http.Client{Transport: &http.Transport{}, Timeout: time.Minute}
+	defer c.CloseIdleConnections()
+
+	resp, err := c.Get(base + "/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make([]byte, len("first,"))
+	if _, err := io.ReadFull(resp.Body, first); err != nil || string(first) != "first," {
+		t.Fatalf("first bytes %q, %v; want \"first,\" before the origin finished", first, err)
+	}
+	close(o.release)
+	rest, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil || string(rest) != "rest" {
+		t.Fatalf("rest %q, %v", rest, err)
+	}
+	if r := do(t, c, "GET", base+"/stream", ""); r.body != "first,rest" || !hit(r) {
+		t.Errorf("second GET: %q, Cache-Status %q; want the whole stored body", r.body, r.header.Get("Cache-Status"))
+	}
+	c.CloseIdleConnections()
+	if err := stop(); err != nil {
+		t.Errorf("shutdown: %v", err)
 	}
 }
 
