@@ -1,0 +1,397 @@
+// Command proxy is a caching reverse proxy: an httputil.ReverseProxy to one
+// origin behind the hitbox httpcache middleware, which stores responses as
+// RFC 9111 lets a shared cache, over an in-process store or a tier of it
+// over Redis.
+//
+//	go run ./examples/proxy -origin http://127.0.0.1:8000 -listen 127.0.0.1:8080
+//	go run ./examples/proxy -origin http://127.0.0.1:8000 -memory 1GiB -redis 127.0.0.1:6379 -admin 127.0.0.1:9090
+//
+// Every method and header field is forwarded; responses to unsafe methods
+// (POST, PUT, DELETE, ...) pass through and invalidate what the cache holds
+// for their target. Each request is logged through slog on stderr with its
+// Cache-Status. With -admin, Prometheus metrics are served on /metrics of
+// that separate listener. SIGINT or SIGTERM shut it down gracefully.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
+	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/httpcache"
+	hitboxotel "github.com/hitbox-go/hitbox/otel"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0) // -h: the usage was printed
+		}
+		fmt.Fprintln(os.Stderr, "proxy:", err)
+		os.Exit(2)
+	}
+}
+
+// config is what the command line sets.
+type config struct {
+	origin        *url.URL
+	listen        string
+	admin         string
+	memory        int64
+	redis         string
+	name          string
+	quiet         bool
+	staleIfError  time.Duration
+	staleRevalid  time.Duration
+	storeCookies  bool
+	originTimeout time.Duration
+	shutdown      time.Duration
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: proxy -origin URL [-listen ADDR] [-memory SIZE] [-redis ADDR] [-admin ADDR]")
+		fs.PrintDefaults()
+	}
+	var (
+		cfg    config
+		origin string
+		memory string
+	)
+	fs.StringVar(&origin, "origin", "", "origin server URL, such as http://127.0.0.1:8000 (required)")
+	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:8080", "address to serve on; port 0 picks a free port")
+	fs.StringVar(&cfg.admin, "admin", "", "address of a separate listener for Prometheus /metrics; none when empty")
+	fs.StringVar(&memory, "memory", "256MiB", "in-process cache size (KiB, MiB, GiB)")
+	fs.StringVar(&cfg.redis, "redis", "", "Redis address (host:port or redis:// URL) for a shared level under the in-process one")
+	fs.StringVar(&cfg.name, "name", "hitbox", "this cache's name in Cache-Status and Via")
+	fs.BoolVar(&cfg.quiet, "quiet", false, "do not log each request")
+	fs.DurationVar(&cfg.staleIfError, "stale-if-error", 0, "serve a stored response this long past its freshness when the origin fails or cannot be reached, for responses that say nothing (RFC 5861)")
+	fs.DurationVar(&cfg.staleRevalid, "stale-while-revalidate", 0, "serve a stored response this long past its freshness while it is refreshed in the background, for responses that say nothing (RFC 5861)")
+	fs.BoolVar(&cfg.storeCookies, "store-set-cookie", false, "store responses that carry Set-Cookie (by default they pass through unstored, so no user's cookie reaches another)")
+	fs.DurationVar(&cfg.originTimeout, "origin-timeout", time.Minute, "how long to wait for the origin's response header")
+	fs.DurationVar(&cfg.shutdown, "shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in flight")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if origin == "" {
+		return cfg, errors.New("-origin is required, such as -origin http://127.0.0.1:8000")
+	}
+	u, err := url.Parse(origin)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return cfg, fmt.Errorf("-origin %q: want an http:// or https:// URL with a host", origin)
+	}
+	cfg.origin = u
+	if cfg.memory, err = parseSize(memory); err != nil {
+		return cfg, fmt.Errorf("-memory: %w", err)
+	}
+	if cfg.memory < 1<<20 {
+		return cfg, fmt.Errorf("-memory %s: at least 1MiB", memory)
+	}
+	if cfg.staleIfError < 0 || cfg.staleRevalid < 0 || cfg.originTimeout <= 0 || cfg.shutdown < 0 {
+		return cfg, errors.New("durations must not be negative, and -origin-timeout must be positive")
+	}
+	if !validToken(cfg.name) {
+		return cfg, fmt.Errorf("-name %q: want a token (letters, digits, . _ -)", cfg.name)
+	}
+	return cfg, nil
+}
+
+// run serves the proxy until ctx is done, then shuts down: the servers
+// stop taking requests and wait for those in flight, then the cache stops
+// its background refreshes, then the store closes. It prints "listening on
+// ADDR" (and "admin listening on ADDR") to stdout once it accepts
+// connections, so a caller that asked for port 0 learns the address.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+
+	// Metrics: the OpenTelemetry Prometheus exporter is a reader of the
+	// SDK's meter provider and registers with our own registry, which the
+	// admin listener serves. Without -admin nothing is measured.
+	var (
+		mp       metric.MeterProvider = noop.NewMeterProvider()
+		sdkMP    *sdkmetric.MeterProvider
+		registry *prometheus.Registry
+	)
+	if cfg.admin != "" {
+		registry = prometheus.NewRegistry()
+		exp, err := otelprom.New(otelprom.WithRegisterer(registry))
+		if err != nil {
+			return err
+		}
+		sdkMP = sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp))
+		mp = sdkMP
+	}
+
+	st, err := openStorage(ctx, cfg.memory, cfg.redis)
+	if err != nil {
+		return shutdownMetrics(sdkMP, err)
+	}
+	pipeline := st.backend
+	if sdkMP != nil {
+		// Store operations (hits, misses, bytes, durations) by level.
+		pipeline = hitbox.Chain(hitboxotel.Metrics(hitboxotel.WithMeterProvider(mp))).Then(st.backend)
+	}
+	cache := httpcache.NewCache(pipeline, httpcache.Options{
+		CacheName:            cfg.name,
+		StaleIfError:         cfg.staleIfError,
+		StaleWhileRevalidate: cfg.staleRevalid,
+		StoreSetCookie:       cfg.storeCookies,
+		MaxBodySize:          st.maxValue - 64<<10, // room for the stored header fields
+		Logger:               logger,
+		MeterProvider:        mp,
+	})
+
+	transport := originTransport(cfg.originTimeout)
+	handler := cache.Middleware(newReverseProxy(cfg.origin, transport, cfg.name, logger))
+	if !cfg.quiet {
+		handler = logRequests(logger, handler)
+	}
+	srv := &http.Server{
+		Handler: handler,
+		// A client gets this long to send its header fields; the body may
+		// take longer (uploads), bounded by ReadTimeout.
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute,
+		// No WriteTimeout: a response streams from the origin for as long
+		// as the origin keeps sending; the transport bounds the wait for
+		// its header.
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 1 << 20,
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	closeAll := func(err error) error {
+		// The cache first: background refreshes still use the transport
+		// and the store; then the connections they left idle.
+		err = errors.Join(err, cache.Close())
+		transport.CloseIdleConnections()
+		return shutdownMetrics(sdkMP, errors.Join(err, st.close()))
+	}
+
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return closeAll(err)
+	}
+	var (
+		adminSrv *http.Server
+		adminLn  net.Listener
+	)
+	if cfg.admin != "" {
+		if adminLn, err = net.Listen("tcp", cfg.admin); err != nil {
+			_ = ln.Close()
+			return closeAll(err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+		adminSrv = &http.Server{
+			Handler:           mux,
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       10 * time.Second,
+			WriteTimeout:      30 * time.Second,
+			IdleTimeout:       time.Minute,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		}
+	}
+
+	served := make(chan error, 2)
+	go func() { served <- srv.Serve(ln) }()
+	servers := 1
+	if adminSrv != nil {
+		go func() { served <- adminSrv.Serve(adminLn) }()
+		servers++
+	}
+	logger.Info("proxy started", "origin", cfg.origin.String(), "listen", ln.Addr().String(), "store", st.describe)
+	fmt.Fprintf(stdout, "listening on %s\n", ln.Addr())
+	if adminLn != nil {
+		fmt.Fprintf(stdout, "admin listening on %s\n", adminLn.Addr())
+	}
+
+	var serveErr error
+	select {
+	case serveErr = <-served: // a listener failed: shut the rest down too
+		servers--
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdown)
+	defer cancel()
+	errs := []error{serveErr, srv.Shutdown(sctx)}
+	if adminSrv != nil {
+		errs = append(errs, adminSrv.Shutdown(sctx))
+	}
+	for ; servers > 0; servers-- {
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	}
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		errs[0] = nil
+	}
+	return closeAll(errors.Join(errs...))
+}
+
+func shutdownMetrics(mp *sdkmetric.MeterProvider, err error) error {
+	if mp == nil {
+		return err
+	}
+	return errors.Join(err, mp.Shutdown(context.Background()))
+}
+
+// originTransport keeps HTTP/1.1 connections to the origin alive and
+// reuses them. It forwards Accept-Encoding untouched: the default
+// transport's transparent gzip would hand clients (and the cache) a body
+// other than the origin's.
+func originTransport(headerTimeout time.Duration) *http.Transport {
+	return &http.Transport{
+		Proxy: nil, // the origin is reached directly, whatever $HTTP_PROXY says
+		DialContext: (&net.Dialer{
+			Timeout:   5 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		MaxIdleConns:          512,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ResponseHeaderTimeout: headerTimeout,
+		DisableCompression:    true,
+		// A non-nil empty map keeps TLS origins on HTTP/1.1 as well.
+		TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{},
+	}
+}
+
+// newReverseProxy forwards every request to origin. It adds this proxy to
+// Via on the request it forwards and on the response it returns (RFC 9110
+// §7.6.3), after what earlier hops wrote.
+func newReverseProxy(origin *url.URL, transport http.RoundTripper, name string, logger *slog.Logger) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(origin)
+			pr.SetXForwarded()
+			// Rewrite runs after ReverseProxy removed hop-by-hop fields;
+			// Via is end-to-end and the inbound lines are still there.
+			pr.Out.Header.Add("Via", viaEntry(pr.In.ProtoMajor, pr.In.ProtoMinor, name))
+		},
+		Transport: transport,
+		ModifyResponse: func(resp *http.Response) error {
+			resp.Header.Add("Via", viaEntry(resp.ProtoMajor, resp.ProtoMinor, name))
+			rewriteLocations(resp, origin)
+			return nil
+		},
+		// Flush as the origin sends: -1 flushes after each write, so a
+		// streamed response reaches the client (and the cache) as it comes.
+		FlushInterval: -1,
+		ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			status := http.StatusBadGateway
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				status = http.StatusGatewayTimeout
+			}
+			if r.Context().Err() == nil {
+				logger.Warn("origin request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			}
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-store")
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, http.StatusText(status)+"\n")
+		},
+	}
+}
+
+// rewriteLocations points absolute Location and Content-Location URLs on
+// the origin back at this proxy, as the client addressed it (as nginx's
+// proxy_redirect does by default): redirects then stay on the proxy, and
+// the cache can invalidate the URIs they name after an unsafe request,
+// which RFC 9111 §4.4 allows only within the request's own origin.
+func rewriteLocations(resp *http.Response, origin *url.URL) {
+	if resp.Request == nil {
+		return
+	}
+	host := resp.Request.Header.Get("X-Forwarded-Host")
+	proto := resp.Request.Header.Get("X-Forwarded-Proto")
+	if host == "" || proto == "" {
+		return
+	}
+	for _, name := range []string{"Location", "Content-Location"} {
+		v := resp.Header.Get(name)
+		if v == "" {
+			continue
+		}
+		u, err := url.Parse(v)
+		if err != nil || !u.IsAbs() || canonicalHost(u) != canonicalHost(origin) {
+			continue
+		}
+		u.Scheme, u.Host = proto, host
+		resp.Header.Set(name, u.String())
+	}
+}
+
+// canonicalHost is scheme://host:port in lower case, with the scheme's
+// default port written out, so equal origins compare equal.
+func canonicalHost(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[scheme]
+	}
+	return scheme + "://" + strings.ToLower(u.Hostname()) + ":" + port
+}
+
+// viaEntry is one Via member: the protocol the message was received with
+// ("1.1", or "2" for HTTP/2: the name is omitted for HTTP) and this
+// proxy's pseudonym.
+func viaEntry(major, minor int, name string) string {
+	if major >= 2 {
+		return strconv.Itoa(major) + " " + name
+	}
+	return strconv.Itoa(major) + "." + strconv.Itoa(minor) + " " + name
+}
+
+// validToken accepts names that are both a Via pseudonym (an RFC 9110
+// token) and a Cache-Status member (an sf-token, which starts with a
+// letter).
+func validToken(s string) bool {
+	if s == "" || !(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z') {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,83 @@
+package httpcache
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/hitbox-go/hitbox"
+)
+
+// Cache is an HTTP response cache over a hitbox pipeline (RFC 9111). Its
+// Middleware caches the responses of the handler it wraps. A Cache is safe
+// for concurrent use; one Cache may wrap many handlers, which then share
+// its stored responses by URI.
+type Cache struct {
+	b    hitbox.Backend
+	opts Options // resolved
+	log  *slog.Logger
+	obs  observer
+
+	flights flights
+	bg      background
+}
+
+// NewCache returns a Cache storing responses in b. It panics, with the
+// prefix "hitbox/httpcache:", when b is nil or an option is out of range (a
+// negative duration or size, a CacheName that is not an sf-token).
+func NewCache(b hitbox.Backend, opts Options) *Cache {
+	if b == nil {
+		panic("hitbox/httpcache: nil Backend")
+	}
+	opts = opts.resolve()
+	c := &Cache{b: b, opts: opts, log: opts.Logger}
+	c.obs = newObserver(opts)
+	c.flights.m = make(map[string]*flight)
+	c.bg.init(opts.MaxBackground)
+	return c
+}
+
+// New returns middleware caching the responses of the handler it wraps in
+// b: NewCache(b, opts).Middleware. It suits chi's r.Use and r.With as well
+// as plain net/http. Use NewCache when the background refreshes of
+// stale-while-revalidate must be stopped with Close at shutdown.
+func New(b hitbox.Backend, opts Options) func(http.Handler) http.Handler {
+	return NewCache(b, opts).Middleware
+}
+
+// Middleware returns next wrapped by the cache.
+func (c *Cache) Middleware(next http.Handler) http.Handler {
+	if next == nil {
+		panic("hitbox/httpcache: nil Handler")
+	}
+	return &handler{c: c, next: next}
+}
+
+// Close stops the background refreshes (stale-while-revalidate) and waits
+// for them to end. The middleware keeps serving after Close, without
+// background work. Close is idempotent and always returns nil.
+func (c *Cache) Close() error {
+	c.bg.close()
+	return nil
+}
+
+// logError logs a failure that the cache absorbed (the response still
+// went out).
+func (c *Cache) logError(ctx context.Context, msg string, args ...any) {
+	if c.log != nil {
+		c.log.Log(ctx, slog.LevelWarn, "hitbox/httpcache: "+msg, args...)
+	}
+}
+
+// logDebug logs a routine event at debug level.
+func (c *Cache) logDebug(ctx context.Context, msg string, args ...any) {
+	if c.log != nil {
+		c.log.Log(ctx, slog.LevelDebug, "hitbox/httpcache: "+msg, args...)
+	}
+}
+
+// handler is the http.Handler the middleware returns.
+type handler struct {
+	c    *Cache
+	next http.Handler
+}

@@ -1,0 +1,49 @@
+package httpcache
+
+import "sync"
+
+// flights collapses concurrent misses for one key into one handler call
+// (a "collapsed" request in RFC 9211's words). The first request leads: it
+// runs the handler as usual. The others wait, each bounded by its own
+// context, and share the leader's response when it is storable and their
+// request matches its Vary; otherwise they go to the handler themselves.
+type flights struct {
+	mu sync.Mutex
+	m  map[string]*flight
+
+	waiting func() // test hook: called when a request starts waiting
+}
+
+// flight is one leader's handler call that others wait for.
+type flight struct {
+	done   chan struct{}
+	res    *storedResponse // set before done is closed; nil: not shareable
+	status int             // the status the leader received (200, 304)
+}
+
+// join returns the flight for key, and whether the caller leads it.
+func (f *flights) join(key string) (*flight, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fl, ok := f.m[key]; ok {
+		if f.waiting != nil {
+			f.waiting()
+		}
+		return fl, false
+	}
+	fl := &flight{done: make(chan struct{})}
+	f.m[key] = fl
+	return fl, true
+}
+
+// finish ends a flight with its result. Waiters read res after done is
+// closed, so they never see it half written.
+func (f *flights) finish(key string, fl *flight, res *storedResponse, status int) {
+	f.mu.Lock()
+	if f.m[key] == fl {
+		delete(f.m, key)
+	}
+	f.mu.Unlock()
+	fl.res, fl.status = res, status
+	close(fl.done)
+}

@@ -1,0 +1,81 @@
+// Package httpcache is an HTTP response cache (RFC 9111) as net/http
+// middleware, over any hitbox pipeline: responses can be compressed, tiered
+// across memory and Redis, measured and traced by the layers the pipeline
+// has.
+//
+// With chi, on every route or on some:
+//
+//	store, _ := memstore.New(memstore.Options{MaxBytes: 256 << 20})
+//	r := chi.NewRouter()
+//	r.Use(httpcache.New(store, httpcache.Options{}))
+//
+// (stale-while-revalidate refreshes run on a goroutine of their own after
+// the request ended; a handler that reads chi's URL parameters needs
+// Options.RefreshInline, as chi recycles them with the request.)
+//
+// With the standard library, keeping the Cache to close it at shutdown:
+//
+//	cache := httpcache.NewCache(pipeline, httpcache.Options{StaleIfError: time.Minute})
+//	defer cache.Close()
+//	http.ListenAndServe(addr, cache.Middleware(mux))
+//
+// It is a shared cache by default (Options.Private gives private-cache
+// semantics) and follows the RFCs rule by rule:
+//
+//   - what may be stored (RFC 9111 §3, §3.5, §5.2.2): GET responses with a
+//     final status that is cacheable by default or made cacheable by
+//     explicit freshness; never no-store, private (a qualified private only
+//     drops the fields it names), responses to requests with Authorization
+//     unless public, s-maxage or must-revalidate allow it, responses with
+//     Set-Cookie unless Options.StoreSetCookie, or a 206 as if complete;
+//     must-understand is honoured. Header fields are kept as received,
+//     repeated lines and their order included, minus hop-by-hop fields and
+//     those Connection names (§3.1).
+//   - freshness and age (§4.2): s-maxage, max-age, Expires minus Date, a
+//     heuristic from Last-Modified, then Options.DefaultTTL; every response
+//     from the cache carries a correct Age, and a Date when the origin sent
+//     none.
+//   - keys and variants (§4.1): the target URI (see Options.Key,
+//     IgnoreHost, IgnoreQuery and KeyQuery); a varying response is stored
+//     per normalised value of the request fields its Vary names, and many
+//     variants of one URI coexist.
+//   - request directives (§5.2.1): max-age, max-stale, min-fresh,
+//     no-cache, no-store, only-if-cached (504 when nothing usable is
+//     stored), and Pragma: no-cache without Cache-Control.
+//   - validation (§4.3): a stale response with validators is revalidated
+//     with If-None-Match and If-Modified-Since; a 304 updates the stored
+//     fields and the stored body answers. Clients' own conditional requests
+//     are answered 304 from the cache, and a HEAD response freshens (or
+//     invalidates) a stored GET response.
+//   - invalidation (§4.4): a success to an unsafe method removes what is
+//     stored for its target URI and its same-origin Location and
+//     Content-Location, through every level of the pipeline.
+//   - stale content (RFC 5861): stale-while-revalidate serves at once and
+//     refreshes once per key in the background; stale-if-error answers a
+//     5xx, a handler panic or an unreachable origin (a reverse proxy's 502)
+//     with the stale response; Options give windows for origins that send
+//     neither, and must-revalidate and proxy-revalidate forbid both.
+//   - ranges (RFC 9110 §14): Range and If-Range are answered from a stored
+//     complete response; partial responses from the handler pass through.
+//   - targeted fields (RFC 9213): CDN-Cache-Control (Options.TargetField)
+//     takes precedence over Cache-Control and Expires, and is not sent on.
+//   - Cache-Status (RFC 9211) on every response: hit, fwd, fwd-status,
+//     stored, collapsed, ttl, key on request, and a detail naming the level
+//     of the pipeline that answered or the backend failure.
+//
+// Concurrent misses for one URI make one handler call; the other requests
+// wait, each bounded by its own context, and share the response when it may
+// be stored and their request matches its Vary. Responses stream to the
+// client while they are stored; a body over Options.MaxBodySize streams on
+// unstored, and a response cut short (a client gone, a handler panic, a
+// cancelled request, a body shorter than its Content-Length) is never
+// stored. The writer the handler sees keeps http.Flusher, http.Hijacker,
+// io.ReaderFrom and http.ResponseController working, and passes 1xx
+// interim responses through.
+//
+// A failing pipeline (Redis down) never becomes the user's error: the
+// request goes to the handler as on a miss, and Cache-Status names the
+// failure. The package counts requests by result through the OpenTelemetry
+// metric API and puts its Cache-Status member on the request's span; it
+// imports no SDK.
+package httpcache

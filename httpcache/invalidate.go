@@ -1,0 +1,41 @@
+package httpcache
+
+import (
+	"context"
+	"net/http"
+)
+
+// invalidate removes what is stored for the target URI of an unsafe
+// request that succeeded, and for the URIs in its Location and
+// Content-Location when they share the target's origin (RFC 9111 §4.4).
+// Deleting the primary key drops the response or, for a varying resource,
+// the index through which every variant is found. The deletes go down the
+// whole pipeline (every level of a tier; a tier's bus tells the other
+// instances). They run before the response header is sent, so a client
+// that saw the response cannot read the old one after it.
+func (x *exchange) invalidate(h http.Header) {
+	c := x.c
+	ctx := context.WithoutCancel(x.r.Context())
+	keys := make([]string, 1, 3)
+	keys[0] = c.primaryKey(x.r)
+	var base = targetURI(x.r)
+	for _, f := range [...]string{"Location", "Content-Location"} {
+		v := h[f]
+		if len(v) == 0 || v[0] == "" {
+			continue
+		}
+		u, err := base.Parse(v[0])
+		if err != nil || !sameOrigin(u, base) {
+			continue // §4.4: never another origin's responses
+		}
+		if k := c.keyOfURL(u); k != keys[0] {
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range keys {
+		if err := c.b.Delete(ctx, k); err != nil {
+			x.fault(err)
+			c.logError(ctx, "invalidating a stored response failed", "err", err)
+		}
+	}
+}

@@ -1,0 +1,197 @@
+package httpcache
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// keyPrefix starts every key this package writes. It renders as
+// hitbox.NewKey("http").With("u", uri) does, so HTTP responses never share
+// a key with the typed values of a Cache[T] over the same pipeline.
+const keyPrefix = "http:v0:u="
+
+// maxVariantPart is the longest variant selector kept verbatim in a key;
+// longer ones (Vary: Cookie, User-Agent) are hashed so keys stay bounded.
+// The stored response keeps the values themselves and they are compared on
+// every read, so a hash collision is a miss, never a wrong answer.
+const maxVariantPart = 200
+
+// primaryKey returns the cache key of r's target URI (RFC 9111 §4.1's
+// "primary cache key"), the same for GET and HEAD.
+func (c *Cache) primaryKey(r *http.Request) string {
+	if c.opts.Key != nil {
+		return escapeKey(c.opts.Key(r))
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	} else if r.URL.Scheme != "" {
+		scheme = strings.ToLower(r.URL.Scheme)
+	}
+	host := r.Host
+	if host == "" {
+		host = r.URL.Host
+	}
+	return c.uriKey(scheme, host, r.URL.EscapedPath(), r.URL.RawQuery)
+}
+
+// uriKey renders the default key of a URI's parts.
+func (c *Cache) uriKey(scheme, host, path, rawQuery string) string {
+	var b strings.Builder
+	b.Grow(len(keyPrefix) + len(scheme) + len(host) + len(path) + len(rawQuery) + 16)
+	b.WriteString(keyPrefix)
+	if !c.opts.IgnoreHost {
+		writeEscaped(&b, scheme)
+		b.WriteString("%3A//")
+		writeEscaped(&b, normalHost(scheme, host))
+	}
+	if path == "" {
+		path = "/"
+	}
+	writeEscaped(&b, path)
+	switch {
+	case c.opts.IgnoreQuery:
+	case len(c.opts.KeyQuery) > 0:
+		if q := selectQuery(rawQuery, c.opts.KeyQuery); q != "" {
+			b.WriteByte('?')
+			writeEscaped(&b, q)
+		}
+	case rawQuery != "":
+		b.WriteByte('?')
+		writeEscaped(&b, rawQuery)
+	}
+	return b.String()
+}
+
+// normalHost lower-cases a host (RFC 3986 §3.2.2: case-insensitive) and
+// drops the scheme's default port, so equivalent URIs share a key.
+func normalHost(scheme, host string) string {
+	host = lowerASCII(host)
+	switch {
+	case scheme == "http" && strings.HasSuffix(host, ":80"):
+		return host[:len(host)-3]
+	case scheme == "https" && strings.HasSuffix(host, ":443"):
+		return host[:len(host)-4]
+	}
+	return host
+}
+
+// selectQuery keeps the named parameters of a query, sorted by name (and
+// by value within a name), so their order in the URI does not matter.
+func selectQuery(rawQuery string, keep []string) string {
+	if rawQuery == "" {
+		return ""
+	}
+	q, _ := url.ParseQuery(rawQuery) // keep what parsed: a bad pair is not part of the key
+	out := make(url.Values, len(keep))
+	for _, k := range keep {
+		if v, ok := q[k]; ok {
+			v = append([]string(nil), v...)
+			sort.Strings(v)
+			out[k] = v
+		}
+	}
+	return out.Encode()
+}
+
+// escapeKey escapes a user key as a part of hitbox.Key, so it too lives
+// under the "http" prefix.
+func escapeKey(k string) string {
+	var b strings.Builder
+	b.Grow(len(keyPrefix) + len(k) + 8)
+	b.WriteString(keyPrefix)
+	writeEscaped(&b, k)
+	return b.String()
+}
+
+// writeEscaped writes s with ':', '=' and '%' percent-escaped, as
+// hitbox.Key escapes its parts.
+func writeEscaped(b *strings.Builder, s string) {
+	const hexDigits = "0123456789ABCDEF"
+	start := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case ':', '=', '%':
+			b.WriteString(s[start:i])
+			b.WriteByte('%')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&15])
+			start = i + 1
+		}
+	}
+	b.WriteString(s[start:])
+}
+
+// variantKey returns the key of the variant that values select under the
+// index written at primary with the given epoch (RFC 9111 §4.1). The epoch
+// changes whenever the index is written anew, so variants stored before an
+// invalidation are never found again through the next index.
+func variantKey(primary string, epoch uint64, values []string) string {
+	n := len(primary) + 18
+	for _, v := range values {
+		n += len(v) + 1
+	}
+	var b strings.Builder
+	b.Grow(min(n, len(primary)+18+2*sha256.Size+2))
+	b.WriteString(primary)
+	b.WriteByte(0)
+	var ebuf [16]byte
+	b.Write(strconv.AppendUint(ebuf[:0], epoch, 16))
+	b.WriteByte(0)
+	if n-len(primary)-18 <= maxVariantPart {
+		for i, v := range values {
+			if i > 0 {
+				b.WriteByte(0)
+			}
+			b.WriteString(v)
+		}
+		return b.String()
+	}
+	h := sha256.New()
+	for _, v := range values {
+		h.Write([]byte(v))
+		h.Write([]byte{0})
+	}
+	var sum [sha256.Size]byte
+	b.WriteString("#")
+	b.WriteString(hex.EncodeToString(h.Sum(sum[:0])))
+	return b.String()
+}
+
+// targetURI is the request's target URI as an absolute URL, the base
+// against which Location and Content-Location are resolved (RFC 9110 §7.1).
+func targetURI(r *http.Request) *url.URL {
+	u := *r.URL
+	if u.Scheme == "" {
+		u.Scheme = "http"
+		if r.TLS != nil {
+			u.Scheme = "https"
+		}
+	}
+	if r.Host != "" {
+		u.Host = r.Host
+	}
+	return &u
+}
+
+// sameOrigin reports whether u and base share an origin (RFC 9110 §4.3.1):
+// scheme, host and port.
+func sameOrigin(u, base *url.URL) bool {
+	s := strings.ToLower(u.Scheme)
+	return s == strings.ToLower(base.Scheme) && normalHost(s, u.Host) == normalHost(s, base.Host)
+}
+
+// keyOfURL returns the primary key of a GET for u, through Options.Key when
+// it is set.
+func (c *Cache) keyOfURL(u *url.URL) string {
+	if c.opts.Key != nil {
+		r := &http.Request{Method: http.MethodGet, URL: u, Host: u.Host, Header: http.Header{}}
+		return escapeKey(c.opts.Key(r))
+	}
+	return c.uriKey(strings.ToLower(u.Scheme), u.Host, u.EscapedPath(), u.RawQuery)
+}

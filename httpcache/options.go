@@ -1,0 +1,165 @@
+package httpcache
+
+import (
+	"log/slog"
+	"net/http"
+	"net/textproto"
+	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Options tune a Cache. The zero value is a shared cache (RFC 9111 §1)
+// named "hitbox" with the defaults each field states.
+type Options struct {
+	// Private gives the cache private-cache semantics: a service caching
+	// calls on behalf of one user. It stores responses marked private and
+	// ignores s-maxage and proxy-revalidate, as RFC 9111 §5.2.2 asks of a
+	// private cache.
+	Private bool
+
+	// CacheName names this cache in the Cache-Status field (RFC 9211);
+	// "hitbox" when empty. It must be an sf-token (a letter or '*', then
+	// token characters).
+	CacheName string
+
+	// TargetField is the targeted cache-control field (RFC 9213) that takes
+	// precedence over Cache-Control and Expires for this cache;
+	// "CDN-Cache-Control" when empty, and "-" turns targeting off.
+	TargetField string
+	// ForwardTargetField keeps the targeted field in responses sent
+	// downstream. By default it is removed: it was meant for this cache.
+	ForwardTargetField bool
+
+	// MaxBodySize is the largest body stored; larger bodies stream through
+	// unstored. 8 MiB when zero.
+	MaxBodySize int64
+
+	// DefaultTTL is the freshness given to a storable response that carries
+	// none, explicit or heuristic. Zero gives none: such a response is only
+	// stored when it has validators, to be revalidated.
+	DefaultTTL time.Duration
+	// HeuristicFraction is the share of (Date - Last-Modified) used as
+	// heuristic freshness (RFC 9111 §4.2.2); 0.1 when zero.
+	HeuristicFraction float64
+	// MaxHeuristic caps heuristic freshness; 24h when zero.
+	MaxHeuristic time.Duration
+	// MaxKeep is how long past its freshness a response is kept so it can
+	// be revalidated or served to a request that accepts it stale
+	// (max-stale); 24h when zero.
+	MaxKeep time.Duration
+
+	// StaleWhileRevalidate is the stale-while-revalidate window (RFC 5861)
+	// for responses that send none; zero gives none.
+	StaleWhileRevalidate time.Duration
+	// StaleIfError is the stale-if-error window (RFC 5861) for responses
+	// that send none; zero gives none.
+	StaleIfError time.Duration
+
+	// StoreSetCookie lets responses carrying Set-Cookie be stored. By
+	// default they never are: a shared cache would hand one user's cookie
+	// to the next.
+	StoreSetCookie bool
+
+	// Key computes the primary cache key of a request. It replaces the
+	// default, which is the target URI (scheme, host, path and query) as
+	// shaped by IgnoreHost, IgnoreQuery and KeyQuery. It must give GET and
+	// HEAD of one resource the same key.
+	Key func(r *http.Request) string
+	// IgnoreHost leaves the scheme and host out of the default key, for a
+	// service reached under several names.
+	IgnoreHost bool
+	// IgnoreQuery leaves the query out of the default key.
+	IgnoreQuery bool
+	// KeyQuery, when not empty, keeps only these query parameters in the
+	// default key, sorted, so their order in the URI does not matter.
+	KeyQuery []string
+	// ShowKey adds key= to Cache-Status. Keys can reveal URIs: leave it off
+	// outside debugging.
+	ShowKey bool
+
+	// Now is the clock; time.Now when nil. Tests pass a fake one.
+	Now func() time.Time
+	// Logger receives backend failures and recovered panics; nothing is
+	// logged when nil.
+	Logger *slog.Logger
+	// MeterProvider creates the request counter; the global one when nil.
+	MeterProvider metric.MeterProvider
+	// TracerProvider traces background revalidations; the global one when
+	// nil. Requests are not given spans of their own: the Cache-Status value
+	// goes on the span already in the request's context.
+	TracerProvider trace.TracerProvider
+
+	// RevalidateTimeout bounds one background refresh
+	// (stale-while-revalidate); 30s when zero.
+	RevalidateTimeout time.Duration
+	// RefreshInline runs the stale-while-revalidate refresh on the
+	// request's goroutine once the stale response is flushed, instead of on
+	// a goroutine of its own. Set it when the handler reads request-scoped
+	// values that its router recycles when the request ends (chi's URL
+	// parameters): a background goroutine could read them after reuse. On
+	// HTTP/1.1 the next request on that connection then waits for the
+	// refresh.
+	RefreshInline bool
+	// MaxBackground bounds the background refreshes running at once; when
+	// all are busy a stale response is still served, just not refreshed.
+	// 64 when zero.
+	MaxBackground int
+}
+
+const (
+	defaultCacheName         = "hitbox"
+	defaultTargetField       = "CDN-Cache-Control"
+	defaultMaxBodySize       = 8 << 20
+	defaultMaxKeep           = 24 * time.Hour
+	defaultRevalidateTimeout = 30 * time.Second
+	defaultMaxBackground     = 64
+)
+
+// resolve fills in the defaults and panics, with the package's prefix, on
+// options no cache could honour: a programmer error, as a layer
+// constructor reports it.
+func (o Options) resolve() Options {
+	if o.CacheName == "" {
+		o.CacheName = defaultCacheName
+	}
+	if !isSFToken(o.CacheName) {
+		panic("hitbox/httpcache: CacheName " + o.CacheName + " is not an sf-token")
+	}
+	switch o.TargetField {
+	case "":
+		o.TargetField = textproto.CanonicalMIMEHeaderKey(defaultTargetField)
+	case "-":
+		o.TargetField = ""
+	default:
+		o.TargetField = textproto.CanonicalMIMEHeaderKey(o.TargetField)
+	}
+	if o.MaxBodySize < 0 || o.DefaultTTL < 0 || o.HeuristicFraction < 0 || o.MaxHeuristic < 0 ||
+		o.MaxKeep < 0 || o.StaleWhileRevalidate < 0 || o.StaleIfError < 0 ||
+		o.RevalidateTimeout < 0 || o.MaxBackground < 0 {
+		panic("hitbox/httpcache: negative option")
+	}
+	if o.MaxBodySize == 0 {
+		o.MaxBodySize = defaultMaxBodySize
+	}
+	if o.HeuristicFraction == 0 {
+		o.HeuristicFraction = defaultHeuristicFraction
+	}
+	if o.MaxHeuristic == 0 {
+		o.MaxHeuristic = defaultMaxHeuristic
+	}
+	if o.MaxKeep == 0 {
+		o.MaxKeep = defaultMaxKeep
+	}
+	if o.RevalidateTimeout == 0 {
+		o.RevalidateTimeout = defaultRevalidateTimeout
+	}
+	if o.MaxBackground == 0 {
+		o.MaxBackground = defaultMaxBackground
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
