@@ -5,7 +5,6 @@
 //
 // With chi, on every route or on some:
 //
-//	store, _ := memstore.New(memstore.Options{MaxBytes: 256 << 20})
 //	r := chi.NewRouter()
 //	r.Use(httpcache.New(store, httpcache.Options{}))
 //
@@ -15,9 +14,10 @@
 //
 // With the standard library, keeping the Cache to close it at shutdown:
 //
-//	cache := httpcache.NewCache(pipeline, httpcache.Options{StaleIfError: time.Minute})
+//	cache := httpcache.NewCache(store, httpcache.Options{CacheName: "edge"})
 //	defer cache.Close()
-//	http.ListenAndServe(addr, cache.Middleware(mux))
+//
+// and cache.Middleware(mux) as the server's handler.
 //
 // It is a shared cache by default (Options.Private gives private-cache
 // semantics) and follows the RFCs rule by rule:
