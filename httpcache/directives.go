@@ -402,6 +402,13 @@ func parseTargetedDirectives(lines []string) directives {
 				members = append(members, member{key: key})
 			case value == "?0":
 				// Boolean false: as if the directive were not sent.
+			case integerDirective(key) && !isSFInteger(value):
+				// RFC 9213 §2.1: a value of the wrong type (max-age="100",
+				// a Decimal, a Token) SHOULD NOT be consumed. It is not
+				// coerced: it reaches the Cache-Control rules as an
+				// invalid value, which makes a freshness directive stale
+				// (§4.2.1 of RFC 9111), the conservative reading.
+				members = append(members, member{key: key, value: "invalid"})
 			default:
 				members = append(members, member{key: key, value: value})
 			}
@@ -439,4 +446,29 @@ func cutSFParams(m string) string {
 		}
 	}
 	return trimOWS(m)
+}
+
+// integerDirective reports whether the response directive key takes an
+// Integer in a targeted field (delta-seconds in Cache-Control).
+func integerDirective(key string) bool {
+	switch key {
+	case "max-age", "s-maxage", "stale-while-revalidate", "stale-if-error":
+		return true
+	}
+	return false
+}
+
+// isSFInteger reports whether v is a Structured Fields Integer (RFC 8941
+// §3.3.1): an optional minus and 1 to 15 digits.
+func isSFInteger(v string) bool {
+	v = strings.TrimPrefix(v, "-")
+	if len(v) == 0 || len(v) > 15 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
