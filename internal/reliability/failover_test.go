@@ -55,10 +55,10 @@ func failover(t *testing.T, newClient func() redis.UniversalClient, kill func(ke
 	ctx := context.Background()
 	before := goleak.IgnoreCurrent() // the servers' output readers
 	src := newSource(256)
-	ks := keys(300)
+	ks := keys(t, 300)
 	var ins []*instance
 	for i := range 3 {
-		ins = append(ins, newInstance(t, fmt.Sprintf("app%d", i), newClient(), true))
+		ins = append(ins, newInstance(t, fmt.Sprintf("app%d", i), newClient(), true, time.Second))
 	}
 	probeClient := newClient()
 	probe, err := redisstore.New(probeClient, redisstore.Options{Prefix: prefix})
@@ -76,7 +76,7 @@ func failover(t *testing.T, newClient func() redis.UniversalClient, kill func(ke
 	}
 	ready("the buses track the masters")
 
-	l := startLoad(src, ins, ks, 8)
+	l := startLoad(t, src, ins, ks, 8)
 	waitFor(t, failoverBound, "warm-up", func() error {
 		if n := l.reads.Load(); n < 2000 {
 			return fmt.Errorf("%d reads", n)

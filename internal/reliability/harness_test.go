@@ -165,8 +165,9 @@ type instance struct {
 }
 
 // newInstance builds an instance over client. With bus set, it tracks the
-// store's keys with a TrackingBus on client.
-func newInstance(t testing.TB, name string, client redis.UniversalClient, bus bool) *instance {
+// store's keys with a TrackingBus on client. l1TTL caps how long L1 keeps
+// an entry: short, so the load keeps reading L2 and a fault there shows.
+func newInstance(t testing.TB, name string, client redis.UniversalClient, bus bool, l1TTL time.Duration) *instance {
 	t.Helper()
 	in := &instance{logs: &counter{}}
 	log := slog.New(in.logs)
@@ -180,7 +181,7 @@ func newInstance(t testing.TB, name string, client redis.UniversalClient, bus bo
 	opts := tier.Options{
 		Label:   name,
 		Breaker: tier.Breaker{CoolDown: coolDown},
-		MaxTTL:  []time.Duration{time.Minute},
+		MaxTTL:  []time.Duration{l1TTL},
 		Logger:  log,
 	}
 	if bus {
@@ -252,18 +253,26 @@ type load struct {
 	mu       sync.Mutex
 	firstErr []string
 
-	stop chan struct{}
-	wg   sync.WaitGroup
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
 }
 
 // startLoad runs readers reader goroutines and one writer over keys until
-// Stop. The writer pauses a millisecond between writes, so reads dominate.
-func startLoad(src *source, ins []*instance, keys []string, readers int) *load {
+// Stop, or t's end. The writer pauses a millisecond between writes, so
+// reads dominate.
+func startLoad(t testing.TB, src *source, ins []*instance, keys []string, readers int) *load {
 	l := &load{src: src, ins: ins, keys: keys, stop: make(chan struct{})}
 	for range readers {
 		l.wg.Go(l.read)
 	}
 	l.wg.Go(l.write)
+	t.Cleanup(func() {
+		l.Stop()
+		if t.Failed() {
+			t.Logf("load: %s; first problems:\n%s", l, strings.Join(l.firstErr, "\n"))
+		}
+	})
 	return l
 }
 
@@ -335,7 +344,7 @@ func (l *load) write() {
 
 // Stop ends the load and waits for its goroutines.
 func (l *load) Stop() {
-	close(l.stop)
+	l.stopOnce.Do(func() { close(l.stop) })
 	l.wg.Wait()
 }
 
@@ -372,11 +381,11 @@ func verifyNone(t testing.TB, before goleak.Option) {
 	goleak.VerifyNone(t, before)
 }
 
-// keys returns n keys.
-func keys(n int) []string {
+// keys returns n keys of t's own, so no test reads what another wrote.
+func keys(t testing.TB, n int) []string {
 	ks := make([]string, n)
 	for i := range ks {
-		ks[i] = fmt.Sprintf("user:%d", i)
+		ks[i] = fmt.Sprintf("%suser:%d", strings.TrimPrefix(redistest.Prefix(t), "test:"), i)
 	}
 	return ks
 }
