@@ -41,45 +41,47 @@ type quiet struct{}
 
 func (quiet) Printf(context.Context, string, ...any) {}
 
-// The client settings the figures are measured with: a cache gives up on
-// Redis quickly, since the loader can answer instead. Every timeout is a
-// quarter of a second, a dial is tried once, a failed command is retried
-// once. RELIABILITY.md lists them.
-const (
-	dialTimeout = 250 * time.Millisecond
-	ioTimeout   = 250 * time.Millisecond
-	poolTimeout = 250 * time.Millisecond
-	retries     = 1
-	dialTries   = 1
-	// clusterReload is how often a cluster client reloads the topology by
-	// itself. go-redis reloads on a MOVED reply, not when a master stops
-	// answering, and by default only every minute otherwise.
-	clusterReload = time.Second
-)
-
-// withCacheSettings applies the settings above to client options.
-func withCacheSettings(o *redis.Options) *redis.Options {
-	o.DialTimeout, o.DialerRetries = dialTimeout, dialTries
-	o.ReadTimeout, o.WriteTimeout, o.PoolTimeout = ioTimeout, ioTimeout, poolTimeout
-	o.MaxRetries = retries
-	o.ContextTimeoutEnabled = true
-	return o
+// clientOptions returns the go-redis settings the figures are measured
+// with, those the README recommends for a cache (redisstore.ClientOptions
+// on the branch that adds them): a cache gives up on Redis quickly, since
+// the loader can answer instead. RELIABILITY.md lists them.
+func clientOptions(addr string) *redis.Options {
+	return &redis.Options{
+		Addr:                  addr,
+		ContextTimeoutEnabled: true,
+		ReadTimeout:           200 * time.Millisecond,
+		WriteTimeout:          200 * time.Millisecond,
+		DialTimeout:           250 * time.Millisecond,
+		DialerRetries:         1,
+		MaxRetries:            -1,
+		PoolTimeout:           200 * time.Millisecond,
+		DisableIdentity:       true,
+	}
 }
 
+// clusterReload is how often a cluster client reloads the topology by
+// itself. go-redis reloads on a MOVED reply, not when a master stops
+// answering, and otherwise only every minute by default: without this, a
+// failed-over shard stays unreachable for up to that minute.
+const clusterReload = time.Second
+
+// withClusterSettings applies clientOptions's settings to cluster options.
 func withClusterSettings(o *redis.ClusterOptions) *redis.ClusterOptions {
-	o.DialTimeout, o.DialerRetries = dialTimeout, dialTries
-	o.ReadTimeout, o.WriteTimeout, o.PoolTimeout = ioTimeout, ioTimeout, poolTimeout
-	o.MaxRetries = retries
-	o.ContextTimeoutEnabled = true
+	b := clientOptions("")
+	o.ContextTimeoutEnabled = b.ContextTimeoutEnabled
+	o.ReadTimeout, o.WriteTimeout, o.PoolTimeout = b.ReadTimeout, b.WriteTimeout, b.PoolTimeout
+	o.DialTimeout, o.DialerRetries, o.MaxRetries = b.DialTimeout, b.DialerRetries, b.MaxRetries
 	o.ClusterStateReloadInterval = clusterReload
 	return o
 }
 
+// withFailoverSettings applies clientOptions's settings to Sentinel
+// failover options.
 func withFailoverSettings(o *redis.FailoverOptions) *redis.FailoverOptions {
-	o.DialTimeout, o.DialerRetries = dialTimeout, dialTries
-	o.ReadTimeout, o.WriteTimeout, o.PoolTimeout = ioTimeout, ioTimeout, poolTimeout
-	o.MaxRetries = retries
-	o.ContextTimeoutEnabled = true
+	b := clientOptions("")
+	o.ContextTimeoutEnabled = b.ContextTimeoutEnabled
+	o.ReadTimeout, o.WriteTimeout, o.PoolTimeout = b.ReadTimeout, b.WriteTimeout, b.PoolTimeout
+	o.DialTimeout, o.DialerRetries, o.MaxRetries = b.DialTimeout, b.DialerRetries, b.MaxRetries
 	return o
 }
 

@@ -42,7 +42,7 @@ func TestMemoryPressure(t *testing.T) {
 			}
 
 			before := goleak.IgnoreCurrent()
-			client := redis.NewClient(withCacheSettings(&redis.Options{Addr: srv.Addr, DisableIdentity: true}))
+			client := redis.NewClient(clientOptions(srv.Addr))
 			in := newInstance(t, "app", client, false, 100*time.Millisecond)
 			ins := []*instance{in}
 			src := newSource(8 << 10)

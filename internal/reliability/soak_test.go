@@ -54,7 +54,7 @@ func TestSoak(t *testing.T) {
 
 	var ins []*instance
 	for i := range 2 {
-		client := redis.NewClient(withCacheSettings(&redis.Options{Addr: p.Addr, DisableIdentity: true}))
+		client := redis.NewClient(clientOptions(p.Addr))
 		ins = append(ins, newInstance(t, fmt.Sprintf("app%d", i), client, true, time.Second))
 	}
 	defer func() {
