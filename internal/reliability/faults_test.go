@@ -103,7 +103,7 @@ func TestNetworkFaults(t *testing.T) {
 				underFault.Round(time.Millisecond), opens, errs, skipped)
 			t.Logf("after healing: L2 answers again in %v; whole run: %s", healed.Round(time.Millisecond), l)
 			l.checkReads(t)
-			if w := time.Duration(l.worstRead.Load()); w > stallBound {
+			if w := time.Duration(l.maxRead.Load()); w > stallBound {
 				t.Errorf("worst read %v, over the %v bound", w, stallBound)
 			}
 			switch {

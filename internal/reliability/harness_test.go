@@ -250,7 +250,10 @@ type load struct {
 	keys []string
 
 	reads, readErrs, wrong, writes, writeErrs atomic.Int64
-	worstRead, worstWrite                     atomic.Int64 // nanoseconds
+	// The worst stalls, in nanoseconds: since the last resetWorst, and
+	// over the whole run.
+	worstRead, worstWrite atomic.Int64
+	maxRead, maxWrite     atomic.Int64
 
 	mu       sync.Mutex
 	firstErr []string
@@ -310,7 +313,9 @@ func (l *load) read() {
 		key := l.keys[rand.IntN(len(l.keys))]
 		start := time.Now()
 		v, err := in.cache.GetOrLoad(context.Background(), key, l.src.load(key))
-		worst(&l.worstRead, time.Since(start))
+		d := time.Since(start)
+		worst(&l.worstRead, d)
+		worst(&l.maxRead, d)
 		l.reads.Add(1)
 		if err != nil {
 			l.readErrs.Add(1)
@@ -332,7 +337,9 @@ func (l *load) write() {
 		key := l.keys[rand.IntN(len(l.keys))]
 		start := time.Now()
 		err := in.cache.Set(context.Background(), key, l.src.bump(key))
-		worst(&l.worstWrite, time.Since(start))
+		d := time.Since(start)
+		worst(&l.worstWrite, d)
+		worst(&l.maxWrite, d)
 		l.writes.Add(1)
 		if err != nil {
 			l.writeErrs.Add(1)
@@ -356,8 +363,8 @@ func (l *load) resetWorst() { l.worstRead.Store(0); l.worstWrite.Store(0) }
 // String sums the load up for the test log.
 func (l *load) String() string {
 	return fmt.Sprintf("%d reads (%d failed, %d wrong), worst read %v; %d writes (%d failed), worst write %v; %d loads",
-		l.reads.Load(), l.readErrs.Load(), l.wrong.Load(), time.Duration(l.worstRead.Load()).Round(time.Millisecond),
-		l.writes.Load(), l.writeErrs.Load(), time.Duration(l.worstWrite.Load()).Round(time.Millisecond), l.src.loads.Load())
+		l.reads.Load(), l.readErrs.Load(), l.wrong.Load(), time.Duration(l.maxRead.Load()).Round(time.Millisecond),
+		l.writes.Load(), l.writeErrs.Load(), time.Duration(l.maxWrite.Load()).Round(time.Millisecond), l.src.loads.Load())
 }
 
 // checkReads fails t when a read failed or returned a wrong value.

@@ -88,6 +88,16 @@ func TestSoak(t *testing.T) {
 
 	var samples []sample
 	var events []string
+	// The worst stalls by phase, over every time the phase came round;
+	// "healthy" is the time between faults, recovery included.
+	worstBy := map[string][2]time.Duration{}
+	noteWorst := func(name string) {
+		w := worstBy[name]
+		w[0] = max(w[0], time.Duration(l.worstRead.Load()))
+		w[1] = max(w[1], time.Duration(l.worstWrite.Load()))
+		worstBy[name] = w
+		l.resetWorst()
+	}
 	lm := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	start := time.Now()
 	tick := time.NewTicker(time.Second)
@@ -106,15 +116,27 @@ func TestSoak(t *testing.T) {
 		})
 		switch sec % (faultFor + healthyFor) {
 		case 0:
+			noteWorst("healthy")
 			ph := phases[next%len(phases)]
 			events = append(events, fmt.Sprintf("%v %s", time.Since(start).Round(time.Second), ph.name))
 			ph.start()
 		case faultFor:
-			phases[next%len(phases)].end()
+			ph := phases[next%len(phases)]
+			ph.end()
+			noteWorst(ph.name) // the fault's window
 			next++
 		}
 	}
 	l.Stop()
+	noteWorst("healthy")
+	names := []string{"healthy"}
+	for _, ph := range phases {
+		names = append(names, ph.name)
+	}
+	for _, name := range names {
+		w := worstBy[name]
+		t.Logf("worst read %-13s %v, worst write %v", name+":", w[0].Round(time.Millisecond), w[1].Round(time.Millisecond))
+	}
 	t.Logf("load: %s", l)
 	opens, errs, skipped, hits, _ := l2Stats(ins)
 	t.Logf("L2: %d hits, %d errors, breaker opened %d times, %d calls skipped; %d fault phases", hits, errs, opens, skipped, len(events))
