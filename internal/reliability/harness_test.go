@@ -42,22 +42,9 @@ type quiet struct{}
 func (quiet) Printf(context.Context, string, ...any) {}
 
 // clientOptions returns the go-redis settings the figures are measured
-// with, those the README recommends for a cache (redisstore.ClientOptions
-// on the branch that adds them): a cache gives up on Redis quickly, since
-// the loader can answer instead. RELIABILITY.md lists them.
-func clientOptions(addr string) *redis.Options {
-	return &redis.Options{
-		Addr:                  addr,
-		ContextTimeoutEnabled: true,
-		ReadTimeout:           200 * time.Millisecond,
-		WriteTimeout:          200 * time.Millisecond,
-		DialTimeout:           250 * time.Millisecond,
-		DialerRetries:         1,
-		MaxRetries:            -1,
-		PoolTimeout:           200 * time.Millisecond,
-		DisableIdentity:       true,
-	}
-}
+// with: the README's recommendation for a cache, redisstore.ClientOptions
+// (200ms timeouts, one dial attempt, no retries). RELIABILITY.md lists them.
+func clientOptions(addr string) *redis.Options { return redisstore.ClientOptions(addr) }
 
 // clusterReload is how often a cluster client reloads the topology by
 // itself. go-redis reloads on a MOVED reply, not when a master stops
