@@ -244,6 +244,8 @@ type load struct {
 
 	mu       sync.Mutex
 	firstErr []string
+	slow     []string // the first calls that took over slowCall
+	start    time.Time
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -254,7 +256,7 @@ type load struct {
 // Stop, or t's end. The writer pauses a millisecond between writes, so
 // reads dominate.
 func startLoad(t testing.TB, src *source, ins []*instance, keys []string, readers int) *load {
-	l := &load{src: src, ins: ins, keys: keys, stop: make(chan struct{})}
+	l := &load{src: src, ins: ins, keys: keys, stop: make(chan struct{}), start: time.Now()}
 	for range readers {
 		l.wg.Go(l.read)
 	}
@@ -285,6 +287,21 @@ func (l *load) note(format string, args ...any) {
 	}
 }
 
+// slowCall is how long a call may take before the load notes when it
+// happened, for a soak to tell which phase it fell in.
+const slowCall = time.Second
+
+func (l *load) slowCall(op string, start time.Time, d time.Duration) {
+	if d < slowCall {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.slow) < 20 {
+		l.slow = append(l.slow, fmt.Sprintf("%s took %v from %v", op, d.Round(time.Millisecond), start.Sub(l.start).Round(time.Millisecond)))
+	}
+}
+
 func worst(w *atomic.Int64, d time.Duration) {
 	for {
 		old := w.Load()
@@ -303,6 +320,7 @@ func (l *load) read() {
 		d := time.Since(start)
 		worst(&l.worstRead, d)
 		worst(&l.maxRead, d)
+		l.slowCall("GetOrLoad", start, d)
 		l.reads.Add(1)
 		if err != nil {
 			l.readErrs.Add(1)
@@ -327,6 +345,7 @@ func (l *load) write() {
 		d := time.Since(start)
 		worst(&l.worstWrite, d)
 		worst(&l.maxWrite, d)
+		l.slowCall("Set", start, d)
 		l.writes.Add(1)
 		if err != nil {
 			l.writeErrs.Add(1)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/metrics"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,6 +130,11 @@ func TestSoak(t *testing.T) {
 	}
 	l.Stop()
 	noteWorst("healthy")
+	l.mu.Lock()
+	if len(l.slow) > 0 {
+		t.Logf("calls over %v (load start = soak start):\n%s\nphases:\n%s", slowCall, strings.Join(l.slow, "\n"), strings.Join(events, "\n"))
+	}
+	l.mu.Unlock()
 	names := []string{"healthy"}
 	for _, ph := range phases {
 		names = append(names, ph.name)
