@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +36,12 @@ type process struct {
 // startProcess runs redis-server with args in dir and returns once it
 // accepts connections on port.
 func startProcess(bin, dir string, port int, args []string) (*process, error) {
+	// A server says it is ready; a sentinel only names itself, once it
+	// listens and monitors.
+	readyLine := "Ready to accept connections"
+	if slices.Contains(args, "--sentinel") {
+		readyLine = "Sentinel ID is"
+	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -53,7 +60,7 @@ func startProcess(bin, dir string, port int, args []string) (*process, error) {
 
 	p := &process{cmd: cmd, done: make(chan struct{})}
 	ready := make(chan struct{})
-	go p.read(r, ready)
+	go p.read(r, readyLine, ready)
 
 	timer := time.NewTimer(readyTimeout)
 	defer timer.Stop()
@@ -78,8 +85,8 @@ func startProcess(bin, dir string, port int, args []string) (*process, error) {
 }
 
 // read drains the server's output until it exits, keeping the last lines
-// and closing ready at the line that says the server listens.
-func (p *process) read(r *os.File, ready chan struct{}) {
+// and closing ready at the first line holding readyLine.
+func (p *process) read(r *os.File, readyLine string, ready chan struct{}) {
 	defer close(p.done)
 	defer r.Close()
 	sc := bufio.NewScanner(r)
@@ -93,7 +100,7 @@ func (p *process) read(r *os.File, ready chan struct{}) {
 		}
 		p.tail = append(p.tail, line)
 		p.mu.Unlock()
-		if !signalled && strings.Contains(line, "Ready to accept connections") {
+		if !signalled && strings.Contains(line, readyLine) {
 			signalled = true
 			close(ready)
 		}

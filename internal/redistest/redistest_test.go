@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
@@ -145,4 +146,96 @@ func TestPrefix(t *testing.T) {
 			t.Fatalf("prefix %q holds a hash tag or glob character", a)
 		}
 	})
+}
+
+// TestReplicatedClusterFailover checks that a replicated cluster has a
+// replica per master, and that killing the master of a key promotes its
+// replica, which then serves the key it had replicated.
+func TestReplicatedClusterFailover(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := redistest.StartReplicatedCluster(t)
+	if len(c.Nodes) != 3 || len(c.Replicas) != 3 {
+		t.Fatalf("got %d masters and %d replicas, want 3 and 3", len(c.Nodes), len(c.Replicas))
+	}
+	// go-redis reloads a cluster's topology on a MOVED reply or at this
+	// interval (a minute by default), not when a master stops answering.
+	opts := c.Options()
+	opts.ClusterStateReloadInterval = 500 * time.Millisecond
+	rdb := redis.NewClusterClient(opts)
+	t.Cleanup(func() { _ = rdb.Close() })
+	if err := rdb.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	old, err := c.MasterOf("k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The replica must hold the key before its master dies.
+	if err := old.Client(t).Do(ctx, "WAIT", 1, 5000).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	old.Kill()
+	c.WaitHealthy(t)
+	now, err := c.MasterOf("k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now == old {
+		t.Fatalf("%s still serves k after it was killed", old.Addr)
+	}
+	// The client learns the new topology after its first failed calls.
+	var got string
+	err = poll(func() (err error) { got, err = rdb.Get(ctx, "k").Result(); return err })
+	if err != nil || got != "v" {
+		t.Fatalf("get k from the promoted replica: %q, %v", got, err)
+	}
+}
+
+// TestSentinelFailover checks that the sentinels promote the replica when
+// the master dies, and that a failover client follows them to it.
+func TestSentinelFailover(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := redistest.StartSentinel(t)
+	if addr, err := s.MasterAddr(); err != nil || addr != s.Master.Addr {
+		t.Fatalf("sentinels see the master at %q (%v), want %s", addr, err, s.Master.Addr)
+	}
+	rdb := s.Client(t)
+	if err := rdb.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.Do(ctx, "WAIT", 1, 5000).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	s.Master.Kill()
+	var got string
+	err := poll(func() error {
+		addr, err := s.MasterAddr()
+		if err == nil && addr != s.Replica.Addr {
+			err = fmt.Errorf("master still at %s", addr)
+		}
+		if err == nil {
+			got, err = rdb.Get(ctx, "k").Result()
+		}
+		return err
+	})
+	if err != nil || got != "v" {
+		t.Fatalf("after the failover: %q, %v", got, err)
+	}
+}
+
+// poll retries f until it succeeds or a minute has passed (a sentinel
+// failover takes a few seconds; the bound only ends a hung test).
+func poll(f func() error) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := f()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond) // paces the retries; nothing is measured
+	}
 }

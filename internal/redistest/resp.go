@@ -16,7 +16,8 @@ import (
 const pollInterval = 20 * time.Millisecond
 
 // do sends one command to addr on a fresh connection and returns the reply
-// as text: a status, a bulk string, or an error for an error reply. It
+// as text: a status, an integer, a bulk string, or an error for an error
+// reply. It
 // speaks just enough RESP for the start-up checks, so starting a server
 // needs no client and leaves no pool or goroutine behind.
 func do(addr string, args ...string) (string, error) {
@@ -46,7 +47,7 @@ func do(addr string, args ...string) (string, error) {
 		return "", errors.New("empty reply")
 	}
 	switch line[0] {
-	case '+':
+	case '+', ':': // status, integer
 		return line[1:], nil
 	case '-':
 		return "", errors.New(line[1:])

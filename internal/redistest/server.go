@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -46,7 +47,7 @@ type Server struct {
 func Start(t testing.TB) *Server {
 	t.Helper()
 	bin := lookup(t, "redis-server")
-	s, err := newServer(bin, t.TempDir(), nil)
+	s, err := newServer(bin, t.TempDir(), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,24 +70,25 @@ func lookup(t testing.TB, name string) string {
 	return ""
 }
 
-// newServer starts a server in dir on a free port. extra, which may be nil,
-// returns more arguments for the chosen port (cluster settings), or
-// errPortTaken to have another port chosen.
-func newServer(bin, dir string, extra func(port int) ([]string, error)) (*Server, error) {
+// newServer starts a server in dir on a free port. lead, which may be nil,
+// goes first on the command line (a configuration file, --sentinel). extra,
+// which may be nil, returns more arguments for the chosen port (cluster
+// settings), or errPortTaken to have another port chosen.
+func newServer(bin, dir string, lead []string, extra func(port int) ([]string, error)) (*Server, error) {
 	var lastErr error
 	for range startAttempts {
 		port, err := freePort()
 		if err != nil {
 			return nil, err
 		}
-		args := []string{
+		args := append(slices.Clip(lead),
 			"--port", strconv.Itoa(port),
 			"--bind", "127.0.0.1",
 			"--save", "",
 			"--appendonly", "no",
 			"--daemonize", "no",
 			"--dir", dir,
-		}
+		)
 		if extra != nil {
 			more, err := extra(port)
 			if errors.Is(err, errPortTaken) {
@@ -131,6 +133,14 @@ func (s *Server) Pause() { s.send(sigStop) }
 
 // Resume lets a paused server run again (SIGCONT).
 func (s *Server) Resume() { s.send(sigCont) }
+
+// Running reports whether the server has been started and not stopped or
+// killed since. A paused server is running.
+func (s *Server) Running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.proc != nil
+}
 
 func (s *Server) send(sig syscall.Signal) {
 	s.mu.Lock()

@@ -87,7 +87,7 @@ func Shared(t testing.TB) *Server {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		shared.server, shared.serverErr = newServer(bin, dir, nil)
+		shared.server, shared.serverErr = newServer(bin, dir, nil, nil)
 		if shared.serverErr != nil {
 			t.Fatal(shared.serverErr)
 		}
@@ -107,7 +107,7 @@ func SharedCluster(t testing.TB) *Cluster {
 		t.Fatalf("redistest: the shared cluster failed to start earlier: %v", shared.clusterErr)
 	}
 	if shared.cluster == nil {
-		c, err := newCluster(server, cli, filepath.Join(sharedDir(t), "cluster"))
+		c, err := newCluster(server, cli, filepath.Join(sharedDir(t), "cluster"), 0)
 		if err != nil {
 			c.Stop()
 			shared.clusterErr = err
