@@ -78,3 +78,22 @@ func (e Entry) TTL(now time.Time) time.Duration {
 	}
 	return 0
 }
+
+// CapTTL returns e with its lifetime at now cut to at most maxTTL: an Expire
+// that is zero or later than now+maxTTL becomes now+maxTTL, and a Stale after the
+// new Expire becomes it too (an entry is never stale past its end). It never
+// lengthens a lifetime, and a maxTTL of zero or less returns e as it is. It is
+// the rule of every MaxTTL option: stores and tiers apply it on Set, and a
+// third-party store with such an option can too.
+func (e Entry) CapTTL(now time.Time, maxTTL time.Duration) Entry {
+	if maxTTL <= 0 {
+		return e
+	}
+	if limit := now.Add(maxTTL); e.Expire.IsZero() || e.Expire.After(limit) {
+		e.Expire = limit
+	}
+	if e.Stale.After(e.Expire) {
+		e.Stale = e.Expire
+	}
+	return e
+}

@@ -123,3 +123,19 @@ func ExampleClearPrefix() {
 	// <nil> 1
 	// true 1
 }
+
+// A store with a MaxTTL option caps each entry on Set.
+func ExampleEntry_CapTTL() {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	for _, e := range []hitbox.Entry{
+		{Value: []byte("no deadline")},
+		{Value: []byte("a day"), Expire: now.Add(24 * time.Hour)},
+		{Value: []byte("a second"), Expire: now.Add(time.Second)},
+	} {
+		fmt.Println(string(e.Value), e.CapTTL(now, time.Hour).TTL(now))
+	}
+	// Output:
+	// no deadline 1h0m0s
+	// a day 1h0m0s
+	// a second 1s
+}

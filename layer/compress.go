@@ -1,7 +1,6 @@
 package layer
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
@@ -64,9 +63,8 @@ func CompressWith(c codec.Compressor, o CompressOptions) hitbox.Layer {
 	if o.MaxDecompressed == 0 {
 		o.MaxDecompressed = DefaultMaxDecompressed
 	}
-	return func(next hitbox.Backend) hitbox.Backend {
-		return &compressed{forward: forward{next}, c: c, id: c.ID(), opt: o}
-	}
+	t := &compressor{c: c, id: c.ID(), opt: o}
+	return func(next hitbox.Backend) hitbox.Backend { return &transformed{forward{next}, t} }
 }
 
 // Validate reports the first option that cannot work, with the message
@@ -82,92 +80,38 @@ func (o CompressOptions) Validate() error {
 	return nil
 }
 
-type compressed struct {
-	forward
+// compressor is Compress's transform.
+type compressor struct {
 	c   codec.Compressor
 	id  byte
 	opt CompressOptions
 }
 
-func (l *compressed) Get(ctx context.Context, key string) (hitbox.Entry, error) {
-	e, err := l.next.Get(ctx, key)
+func (t *compressor) seal(dst []byte, e hitbox.Entry) (hitbox.Entry, error) {
+	v, err := t.pack(dst, e.Value)
 	if err != nil {
-		return e, err
+		return hitbox.Entry{}, err
 	}
-	if e.Value, err = l.unpack(e.Value); err != nil {
-		// Best effort: a damaged value would fail every read until it
-		// expires, and a failed delete is tried again on the next read.
-		_ = l.next.Delete(ctx, key)
-		return hitbox.Entry{}, l.fail(hitbox.OpGet, err)
-	}
+	e.Value = v
 	return e, nil
 }
 
-func (l *compressed) Set(ctx context.Context, key string, e hitbox.Entry) error {
-	b := getBuf()
-	v, err := l.pack(*b, e.Value)
+func (t *compressor) open(e hitbox.Entry) (hitbox.Entry, error) {
+	v, err := t.unpack(e.Value)
 	if err != nil {
-		putBuf(b, v)
-		return l.fail(hitbox.OpSet, err)
+		return hitbox.Entry{}, err
 	}
 	e.Value = v
-	err = l.next.Set(ctx, key, e)
-	putBuf(b, v)
-	return err
-}
-
-func (l *compressed) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, error) {
-	rs, err := hitbox.GetMany(ctx, l.next, keys)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]hitbox.Result, len(rs))
-	var bad []string
-	for i, r := range rs {
-		out[i] = r
-		if r.Err != nil {
-			continue
-		}
-		if out[i].Entry.Value, out[i].Err = l.unpack(r.Entry.Value); out[i].Err != nil {
-			out[i].Entry, out[i].Err = hitbox.Entry{}, l.fail(hitbox.OpGet, out[i].Err)
-			bad = append(bad, keys[i])
-		}
-	}
-	if len(bad) > 0 {
-		_ = hitbox.DeleteMany(ctx, l.next, bad) // best effort, as in Get
-	}
-	return out, nil
-}
-
-func (l *compressed) SetMany(ctx context.Context, items []hitbox.Item) error {
-	packed := make([]hitbox.Item, len(items))
-	held := make([]*[]byte, len(items))
-	defer func() {
-		for i, b := range held {
-			if b != nil {
-				putBuf(b, packed[i].Entry.Value)
-			}
-		}
-	}()
-	for i, it := range items {
-		held[i] = getBuf()
-		v, err := l.pack(*held[i], it.Entry.Value)
-		packed[i] = hitbox.Item{Key: it.Key, Entry: it.Entry}
-		packed[i].Entry.Value = v
-		if err != nil {
-			return l.fail(hitbox.OpSetMany, err)
-		}
-	}
-	return hitbox.SetMany(ctx, l.next, packed)
+	return e, nil
 }
 
 // pack appends the stored form of v to dst: the compressor's id and the
 // compressed bytes, or rawID and v itself when v is small or does not shrink.
-func (l *compressed) pack(dst, v []byte) ([]byte, error) {
-	if len(v) >= l.opt.MinSize && l.id != rawID {
-		out, err := l.c.Compress(append(dst, l.id), v)
+func (t *compressor) pack(dst, v []byte) ([]byte, error) {
+	if len(v) >= t.opt.MinSize && t.id != rawID {
+		out, err := t.c.Compress(append(dst, t.id), v)
 		if err != nil {
-			return dst[:0], fmt.Errorf("hitbox/layer: compress: %s: %w", l.c.Name(), err)
+			return dst[:0], fmt.Errorf("hitbox/layer: compress: %s: %w", t.c.Name(), err)
 		}
 		if len(out) < 1+len(v) {
 			return out, nil
@@ -180,7 +124,7 @@ func (l *compressed) pack(dst, v []byte) ([]byte, error) {
 // unpack restores a value written by pack, by this compressor or by any
 // other that codec knows. The result is a fresh slice or, for a value stored
 // as it is, a subslice of v; either way the caller may keep it.
-func (l *compressed) unpack(v []byte) ([]byte, error) {
+func (t *compressor) unpack(v []byte) ([]byte, error) {
 	if len(v) == 0 {
 		return nil, corrupt("compress", nil, "empty value, no compressor id")
 	}
@@ -188,17 +132,17 @@ func (l *compressed) unpack(v []byte) ([]byte, error) {
 	if id == rawID {
 		return body[:len(body):len(body)], nil
 	}
-	c := l.c
-	if id != l.id {
+	c := t.c
+	if id != t.id {
 		var ok bool
 		if c, ok = codec.CompressorByID(id); !ok {
 			return nil, corrupt("compress", nil, "unknown compressor id %d", id)
 		}
 	}
-	out, err := c.Decompress(nil, body, l.opt.MaxDecompressed)
+	out, err := c.Decompress(nil, body, t.opt.MaxDecompressed)
 	if err != nil {
 		if errors.Is(err, codec.ErrTooLarge) {
-			return nil, corrupt("compress", err, "%s value restores to over the %d-byte limit", c.Name(), l.opt.MaxDecompressed)
+			return nil, corrupt("compress", err, "%s value restores to over the %d-byte limit", c.Name(), t.opt.MaxDecompressed)
 		}
 		return nil, corrupt("compress", err, "%s value cannot be restored", c.Name())
 	}

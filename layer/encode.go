@@ -1,7 +1,6 @@
 package layer
 
 import (
-	"context"
 	"encoding/binary"
 	"hash/crc32"
 	"math"
@@ -39,67 +38,19 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // stays ErrCorrupt, and the delete is tried again on the next read. The
 // Value Get returns shares memory with what the backend below returned.
 func Encode() hitbox.Layer {
-	return func(next hitbox.Backend) hitbox.Backend { return &encoded{forward{next}} }
+	return func(next hitbox.Backend) hitbox.Backend { return &transformed{forward{next}, envelope{}} }
 }
 
-type encoded struct{ forward }
+// envelope is Encode's transform.
+type envelope struct{}
 
-func (l *encoded) Get(ctx context.Context, key string) (hitbox.Entry, error) {
-	e, err := l.next.Get(ctx, key)
-	if err != nil {
-		return e, err
-	}
-	if e, err = openEnvelope(e.Value); err != nil {
-		_ = l.next.Delete(ctx, key) // best effort, see Encode
-		return e, l.fail(hitbox.OpGet, err)
-	}
-	return e, nil
+// seal packs e into an envelope; only Expire stays outside it, for the
+// store below to honour.
+func (envelope) seal(dst []byte, e hitbox.Entry) (hitbox.Entry, error) {
+	return hitbox.Entry{Value: appendEnvelope(dst, e), Expire: e.Expire}, nil
 }
 
-func (l *encoded) Set(ctx context.Context, key string, e hitbox.Entry) error {
-	b := getBuf()
-	v := appendEnvelope(*b, e)
-	err := l.next.Set(ctx, key, hitbox.Entry{Value: v, Expire: e.Expire})
-	putBuf(b, v)
-	return err
-}
-
-func (l *encoded) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, error) {
-	rs, err := hitbox.GetMany(ctx, l.next, keys)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]hitbox.Result, len(rs))
-	var bad []string
-	for i, r := range rs {
-		if out[i] = r; r.Err != nil {
-			continue
-		}
-		if out[i].Entry, out[i].Err = openEnvelope(r.Entry.Value); out[i].Err != nil {
-			out[i].Err = l.fail(hitbox.OpGet, out[i].Err)
-			bad = append(bad, keys[i])
-		}
-	}
-	if len(bad) > 0 {
-		_ = hitbox.DeleteMany(ctx, l.next, bad) // best effort, see Encode
-	}
-	return out, nil
-}
-
-func (l *encoded) SetMany(ctx context.Context, items []hitbox.Item) error {
-	sealed := make([]hitbox.Item, len(items))
-	held := make([]*[]byte, len(items))
-	for i, it := range items {
-		held[i] = getBuf()
-		v := appendEnvelope(*held[i], it.Entry)
-		sealed[i] = hitbox.Item{Key: it.Key, Entry: hitbox.Entry{Value: v, Expire: it.Entry.Expire}}
-	}
-	err := hitbox.SetMany(ctx, l.next, sealed)
-	for i, b := range held {
-		putBuf(b, sealed[i].Entry.Value)
-	}
-	return err
-}
+func (envelope) open(e hitbox.Entry) (hitbox.Entry, error) { return openEnvelope(e.Value) }
 
 // appendEnvelope appends the envelope of e to dst.
 func appendEnvelope(dst []byte, e hitbox.Entry) []byte {

@@ -3,7 +3,6 @@ package layer
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/hitbox-go/hitbox"
 )
@@ -62,24 +61,4 @@ func corrupt(layer string, cause error, format string, args ...any) error {
 		return fmt.Errorf("hitbox/layer: %s: %w: %s", layer, hitbox.ErrCorrupt, msg)
 	}
 	return fmt.Errorf("hitbox/layer: %s: %w: %s: %w", layer, hitbox.ErrCorrupt, msg, cause)
-}
-
-// maxPooled bounds the buffers kept for reuse, so one huge value does not
-// pin its buffer for the life of the process.
-const maxPooled = 1 << 20
-
-// bufs holds scratch buffers for values on their way down to Set. The
-// Backend contract says Set does not keep e.Value after it returns, so a
-// buffer goes back to the pool as soon as the inner Set is done.
-var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
-
-func getBuf() *[]byte { return bufs.Get().(*[]byte) }
-
-// putBuf returns b to the pool, keeping the grown slice given as last.
-func putBuf(b *[]byte, last []byte) {
-	if cap(last) > maxPooled {
-		return
-	}
-	*b = last[:0]
-	bufs.Put(b)
 }

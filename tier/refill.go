@@ -74,7 +74,7 @@ func (t *Tier) refillLevels(ctx context.Context, key string, e hitbox.Entry, i i
 		}
 		var err error
 		if lv.maxTTL > 0 {
-			err = lv.b.Set(ctx, key, lv.capFor(e, now))
+			err = lv.b.Set(ctx, key, e.CapTTL(now, lv.maxTTL))
 		} else {
 			err = lv.b.Set(ctx, key, e)
 		}
@@ -118,7 +118,7 @@ func (t *Tier) refillMany(ctx context.Context, keys []string, out []hitbox.Resul
 		var which []int // the key index of each item
 		for k, i := range hitAt {
 			if i > j && t.guard.valid(stamps[k]) && t.refillable(out[k].Entry, now) {
-				items = append(items, hitbox.Item{Key: keys[k], Entry: lv.capFor(out[k].Entry, now)})
+				items = append(items, hitbox.Item{Key: keys[k], Entry: out[k].Entry.CapTTL(now, lv.maxTTL)})
 				which = append(which, k)
 			}
 		}

@@ -355,22 +355,6 @@ func openErr(op string, lv *level) error {
 	return &hitbox.Error{Op: op, Backend: lv.label, Err: ErrOpen}
 }
 
-// capFor returns e as level lv may keep it: its lifetime cut to lv's
-// MaxTTL.
-func (lv *level) capFor(e hitbox.Entry, now time.Time) hitbox.Entry {
-	if lv.maxTTL <= 0 {
-		return e
-	}
-	limit := now.Add(lv.maxTTL)
-	if e.Expire.IsZero() || e.Expire.After(limit) {
-		e.Expire = limit
-	}
-	if e.Stale.After(e.Expire) {
-		e.Stale = e.Expire
-	}
-	return e
-}
-
 // detached returns a context for cleanup that must happen even when the
 // caller's context is done.
 func (t *Tier) detached(ctx context.Context) (context.Context, context.CancelFunc) {

@@ -262,7 +262,7 @@ func (t *Tier) setLevel(ctx context.Context, op string, j int, items []hitbox.It
 		now := t.now()
 		capped := make([]hitbox.Item, len(items))
 		for k, it := range items {
-			capped[k] = hitbox.Item{Key: it.Key, Entry: lv.capFor(it.Entry, now)}
+			capped[k] = hitbox.Item{Key: it.Key, Entry: it.Entry.CapTTL(now, lv.maxTTL)}
 		}
 		items = capped
 	}

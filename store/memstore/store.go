@@ -10,6 +10,7 @@ import (
 
 	"github.com/allegro/bigcache/v3"
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/internal/bufpool"
 )
 
 // Store is a hitbox.Backend that keeps entries in this process, in a
@@ -136,18 +137,10 @@ func (s *Store) Set(ctx context.Context, key string, e hitbox.Entry) error {
 	return nil
 }
 
-// bufPool holds record buffers so Set adds no allocation over bigcache's.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
-// maxPooled is the largest buffer put back in bufPool, so a few huge values
-// do not pin their buffers.
-const maxPooled = 1 << 20
-
 func (s *Store) set(key string, e hitbox.Entry) error {
 	if len(e.Value) > s.maxValue {
 		return hitbox.TooLarge(len(e.Value), s.maxValue)
 	}
-	expire := e.Expire
 	// An entry already past its Expire is not kept: with MaxTTL the clock
 	// is read anyway and it is not written; otherwise it is written, and
 	// the first Get finds it expired and drops it. Both read as a miss and
@@ -155,20 +148,16 @@ func (s *Store) set(key string, e hitbox.Entry) error {
 	// which costs as much as the rest of Set's own work on some machines.
 	if s.maxTTL > 0 {
 		now := s.now()
-		if !expire.IsZero() && !now.Before(expire) {
+		if !e.Expire.IsZero() && !now.Before(e.Expire) {
 			return s.del(key)
 		}
-		if bound := now.Add(s.maxTTL); expire.IsZero() || bound.Before(expire) {
-			expire = bound
-		}
+		e = e.CapTTL(now, s.maxTTL)
 	}
-	bp := bufPool.Get().(*[]byte)
-	rec := appendRecord((*bp)[:0], expire, e.Stale, e.Value)
-	err := s.cache.Set(key, rec)
-	if cap(rec) <= maxPooled {
-		*bp = rec
-		bufPool.Put(bp)
-	}
+	// The record buffer is reused: bigcache copies it into its shard.
+	b := bufpool.Get()
+	*b = appendRecord(*b, e.Expire, e.Stale, e.Value)
+	err := s.cache.Set(key, *b)
+	bufpool.Put(b)
 	return err
 }
 

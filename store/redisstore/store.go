@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/internal/bufpool"
 )
 
 // Store keeps entries in Redis or a Redis Cluster, through any go-redis
@@ -149,16 +149,11 @@ func (s *Store) setCmd(ctx context.Context, k string, e hitbox.Entry) (cmd redis
 	if len(e.Value) > s.opt.MaxValueSize {
 		return nil, nil, hitbox.TooLarge(len(e.Value), s.opt.MaxValueSize)
 	}
-	expire := e.Expire
 	var ms int64 // the PX lifetime; 0 for none
-	if !expire.IsZero() || s.opt.MaxTTL > 0 {
+	if !e.Expire.IsZero() || s.opt.MaxTTL > 0 {
 		now := s.opt.Now()
-		if s.opt.MaxTTL > 0 {
-			if bound := now.Add(s.opt.MaxTTL); expire.IsZero() || bound.Before(expire) {
-				expire = bound
-			}
-		}
-		left := expire.Sub(now)
+		e = e.CapTTL(now, s.opt.MaxTTL)
+		left := e.Expire.Sub(now)
 		if left <= 0 {
 			return redis.NewIntCmd(ctx, "unlink", k), nil, nil
 		}
@@ -171,36 +166,29 @@ func (s *Store) setCmd(ctx context.Context, k string, e hitbox.Entry) (cmd redis
 		}
 	}
 	buf = s.buffer()
-	*buf = appendValue((*buf)[:0], expire, e.Stale, e.Value)
+	*buf = appendValue(*buf, e.Expire, e.Stale, e.Value)
 	if ms == 0 {
 		return redis.NewStatusCmd(ctx, "set", k, *buf), buf, nil
 	}
 	return redis.NewStatusCmd(ctx, "set", k, *buf, "px", ms), buf, nil
 }
 
-// bufPool holds the buffers Set assembles header and value in, so a write
-// allocates no more than go-redis's own Set would.
-var bufPool = sync.Pool{New: func() any { return new([]byte) }}
-
-// maxPooled is the largest buffer put back in bufPool, so a few huge values
-// do not pin their memory.
-const maxPooled = 1 << 20
-
-// buffer returns a buffer for one SET's value. Buffers are reused only for
-// the go-redis clients known to be done with a command's arguments when it
-// returns; other clients (an AutoPipeliner, a Ring's wrappers) get a fresh
-// one each time.
+// buffer returns a buffer for one SET's value, header and value assembled
+// in it so a write allocates no more than go-redis's own Set would. Buffers
+// are reused only for the go-redis clients known to be done with a
+// command's arguments when it returns; other clients (an AutoPipeliner, a
+// Ring's wrappers) get a fresh one each time.
 func (s *Store) buffer() *[]byte {
 	if s.kind == other {
 		return new([]byte)
 	}
-	return bufPool.Get().(*[]byte)
+	return bufpool.Get()
 }
 
 // release hands back a buffer from buffer once its command has run.
 func (s *Store) release(buf *[]byte) {
-	if buf != nil && s.kind != other && cap(*buf) <= maxPooled {
-		bufPool.Put(buf)
+	if buf != nil && s.kind != other {
+		bufpool.Put(buf)
 	}
 }
 
