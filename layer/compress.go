@@ -29,8 +29,9 @@ type CompressOptions struct {
 	// MinSize is the smallest value, in bytes, worth compressing; smaller
 	// values are stored as they are. Zero means DefaultMinSize.
 	MinSize int
-	// MaxDecompressed bounds the restored size of one value, in bytes, so a
-	// hostile or damaged value cannot exhaust memory. Zero means
+	// MaxDecompressed bounds the size of one value, in bytes: Get restores
+	// no more, so a hostile or damaged value cannot exhaust memory, and Set
+	// refuses a longer value, which Get could not return. Zero means
 	// DefaultMaxDecompressed.
 	MaxDecompressed int
 }
@@ -45,6 +46,11 @@ type CompressOptions struct {
 // compressor, damaged bytes, a restored size over MaxDecompressed) is an
 // error wrapping hitbox.ErrCorrupt, and the key is deleted below (best
 // effort: a failed delete is tried again on the next read).
+//
+// What Set accepts, Get returns: Set refuses a value over MaxDecompressed,
+// however well it would compress, with a *hitbox.SizeError naming that
+// limit (errors.Is hitbox.ErrTooLarge), and deletes the key below so a
+// reader never sees the value the refused write was meant to replace.
 func Compress(c codec.Compressor) hitbox.Layer { return CompressWith(c, CompressOptions{}) }
 
 // CompressWith is Compress with options. Invalid options are a programmer
@@ -88,6 +94,9 @@ type compressor struct {
 }
 
 func (t *compressor) seal(dst []byte, e hitbox.Entry) (hitbox.Entry, error) {
+	if len(e.Value) > t.opt.MaxDecompressed {
+		return hitbox.Entry{}, hitbox.TooLarge(len(e.Value), t.opt.MaxDecompressed)
+	}
 	v, err := t.pack(dst, e.Value)
 	if err != nil {
 		return hitbox.Entry{}, err

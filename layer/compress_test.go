@@ -248,3 +248,107 @@ func TestCompressBatch(t *testing.T) {
 		t.Fatal("the damaged key was not deleted")
 	}
 }
+// TestCompressSetRefusesWhatGetWould is the reported case scaled down: a run
+// of zeros over MaxDecompressed compresses to little, so a store takes it,
+// but Get could never restore it. Set must refuse it instead.
+func TestCompressSetRefusesWhatGetWould(t *testing.T) {
+	t.Parallel()
+	const limit = 1 << 20
+	ctx := context.Background()
+	random := make([]byte, limit+1)
+	for i := range random {
+		random[i] = byte(i*7919>>3) ^ byte(i>>11)
+	}
+	for _, c := range []codec.Compressor{codec.Zstd(), codec.Gzip(), codec.Snappy(), codec.None()} {
+		for _, tc := range []struct {
+			name    string
+			value   []byte
+			refused bool
+		}{
+			{"A run of zeros of exactly MaxDecompressed bytes is stored and comes back.", make([]byte, limit), false},
+			{"A run of zeros one byte over MaxDecompressed is refused, though it compresses to little.", make([]byte, limit+1), true},
+			{"A value over MaxDecompressed is refused even when it would be stored as it is.", random, true},
+		} {
+			t.Run(c.Name()+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				store := newRawStore()
+				p := layer.CompressWith(c, layer.CompressOptions{MaxDecompressed: limit})(store)
+				if err := p.Set(ctx, "k", hitbox.Entry{Value: []byte("old")}); err != nil {
+					t.Fatal(err)
+				}
+				err := p.Set(ctx, "k", hitbox.Entry{Value: tc.value})
+				if !tc.refused {
+					if err != nil {
+						t.Fatalf("Set: %v", err)
+					}
+					got, err := p.Get(ctx, "k")
+					if err != nil || !bytes.Equal(got.Value, tc.value) {
+						t.Fatalf("Get after an accepted Set: %d bytes, %v; want the value back", len(got.Value), err)
+					}
+					return
+				}
+				var se *hitbox.SizeError
+				if !errors.As(err, &se) || !errors.Is(err, hitbox.ErrTooLarge) || se.Limit != limit || se.Size != len(tc.value) {
+					t.Fatalf("Set of %d bytes: %v; want a *hitbox.SizeError{Size: %d, Limit: %d}", len(tc.value), err, len(tc.value), limit)
+				}
+				if !strings.Contains(err.Error(), "1048576") {
+					t.Errorf("%q does not name the limit", err)
+				}
+				if _, err := p.Get(ctx, "k"); !errors.Is(err, hitbox.ErrMiss) {
+					t.Errorf("Get after a refused Set: %v; want a miss, not the value it was meant to replace", err)
+				}
+			})
+		}
+	}
+}
+
+// TestCompressSetManyRefusesWhatGetWould checks a batch ends as a loop of
+// Set would: the items within the limit written, the others reported by
+// index, and a key whose last item was refused holding nothing.
+func TestCompressSetManyRefusesWhatGetWould(t *testing.T) {
+	t.Parallel()
+	const limit = 4 << 10
+	ctx := context.Background()
+	store := newRawStore()
+	p := layer.CompressWith(codec.Zstd(), layer.CompressOptions{MaxDecompressed: limit})(store)
+	over, fits := make([]byte, limit+1), jsonish(limit)
+	for _, k := range []string{"over", "then-over", "over-then-fits"} {
+		if err := p.Set(ctx, k, hitbox.Entry{Value: []byte("old")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := hitbox.SetMany(ctx, p, []hitbox.Item{
+		{Key: "fits", Entry: hitbox.Entry{Value: fits}},
+		{Key: "over", Entry: hitbox.Entry{Value: over}},
+		{Key: "then-over", Entry: hitbox.Entry{Value: fits}},
+		{Key: "then-over", Entry: hitbox.Entry{Value: over}},
+		{Key: "over-then-fits", Entry: hitbox.Entry{Value: over}},
+		{Key: "over-then-fits", Entry: hitbox.Entry{Value: fits}},
+	})
+	var se *hitbox.SizeError
+	if !errors.As(err, &se) || se.Limit != limit {
+		t.Fatalf("SetMany: %v; want a *hitbox.SizeError naming the %d-byte limit", err, limit)
+	}
+	for _, item := range []string{"item 1:", "item 3:", "item 4:"} {
+		if !strings.Contains(err.Error(), item) {
+			t.Errorf("SetMany's error %q does not name %s", err, item)
+		}
+	}
+	for _, tc := range []struct {
+		key  string
+		want []byte // nil: a miss
+	}{
+		{"fits", fits},
+		{"over", nil},
+		{"then-over", nil},
+		{"over-then-fits", fits},
+	} {
+		got, err := p.Get(ctx, tc.key)
+		switch {
+		case tc.want == nil && !errors.Is(err, hitbox.ErrMiss):
+			t.Errorf("%s: %d bytes, %v; want a miss", tc.key, len(got.Value), err)
+		case tc.want != nil && (err != nil || !bytes.Equal(got.Value, tc.want)):
+			t.Errorf("%s: %d bytes, %v; want the %d bytes written", tc.key, len(got.Value), err, len(tc.want))
+		}
+	}
+}
