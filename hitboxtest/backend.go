@@ -55,6 +55,7 @@ func TestBackend(t *testing.T, newBackend func(t *testing.T, clock *Clock) hitbo
 		{"batch deletes remove like single deletes", s.batchDelete},
 		{"empty batches do nothing", s.emptyBatches},
 		{"values over MaxValueSize are refused", s.maxSize},
+		{"a value Set accepts, Get returns", s.accepted},
 		{"Clear leaves the backend empty", s.clear},
 		{"ClearPrefix removes exactly the keys under the prefix", s.clearPrefix},
 		{"Clear and ClearPrefix stay inside the backend's namespace", s.namespace},
@@ -466,6 +467,11 @@ func (s *backendSuite) maxSize(t *testing.T) {
 		checkTooLarge(path.name+" SetMany", hitbox.SetMany(ctx, path.b, []hitbox.Item{{Key: "over", Entry: over}}))
 	}
 	wantMiss(t, b, "over")
+}
+
+func (s *backendSuite) accepted(t *testing.T) {
+	b, _ := s.fresh(t)
+	checkAccepted(t, b, s.opts.MaxValueSize, s.opts)
 }
 
 func (s *backendSuite) clear(t *testing.T) {

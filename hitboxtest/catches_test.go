@@ -3,6 +3,7 @@ package hitboxtest_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path"
@@ -62,7 +63,7 @@ func TestBroken(t *testing.T) {
 			case b.store != nil:
 				hitboxtest.TestBackend(t, func(t *testing.T, c *hitboxtest.Clock) hitbox.Backend { return b.store(c) }, b.opts)
 			case b.layer != nil:
-				hitboxtest.TestLayer(t, b.layer)
+				hitboxtest.TestLayerWith(t, b.layer, b.opts)
 			}
 		})
 	}
@@ -128,6 +129,16 @@ var broken = []struct {
 		caughtBy: []string{"Remove says whether it removed"},
 	},
 	{
+		name:     "a store whose Get refuses what its Set accepted",
+		store:    func(c *hitboxtest.Clock) hitbox.Backend { return &naive{now: c.Now, readLimit: 1 << 20} },
+		caughtBy: []string{"a value Set accepts, Get returns"},
+	},
+	{
+		name:     "a layer whose Set accepts what its Get refuses",
+		layer:    func(b hitbox.Backend) hitbox.Backend { return readLimited{b} },
+		caughtBy: []string{"a value Set accepts, Get returns"},
+	},
+	{
 		name:     "a layer that replaces errors",
 		layer:    func(b hitbox.Backend) hitbox.Backend { return replacer{b} },
 		caughtBy: []string{"a failure below stays visible through the layer", "every optional ability is forwarded"},
@@ -173,6 +184,37 @@ func (r replacer) Set(ctx context.Context, k string, e hitbox.Entry) error {
 }
 func (r replacer) Delete(ctx context.Context, k string) error { return replace(r.b.Delete(ctx, k)) }
 
+// readLimited is the reported Compress bug in miniature: its Set takes a
+// value of any size, its Get refuses one over 1 MiB as damaged. It is
+// transparent otherwise, so that is the one thing the suite must catch.
+type readLimited struct{ hitbox.Backend }
+
+func (r readLimited) check(e hitbox.Entry, err error) (hitbox.Entry, error) {
+	if err == nil && len(e.Value) > 1<<20 {
+		return hitbox.Entry{}, fmt.Errorf("%w: %d bytes restore to over the 1 MiB limit", hitbox.ErrCorrupt, len(e.Value))
+	}
+	return e, err
+}
+
+func (r readLimited) Get(ctx context.Context, k string) (hitbox.Entry, error) {
+	return r.check(r.Backend.Get(ctx, k))
+}
+func (r readLimited) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, error) {
+	res, err := hitbox.GetMany(ctx, r.Backend, keys)
+	for i := range res {
+		res[i].Entry, res[i].Err = r.check(res[i].Entry, res[i].Err)
+	}
+	return res, err
+}
+func (r readLimited) SetMany(ctx context.Context, items []hitbox.Item) error {
+	return hitbox.SetMany(ctx, r.Backend, items)
+}
+func (r readLimited) DeleteMany(ctx context.Context, keys []string) error {
+	return hitbox.DeleteMany(ctx, r.Backend, keys)
+}
+func (r readLimited) Clear(ctx context.Context) error { return hitbox.Clear(ctx, r.Backend) }
+func (r readLimited) Close() error                    { return hitbox.Close(r.Backend) }
+
 // reversed answers GetMany in the wrong order.
 type reversed struct{ *mapstore.Store }
 
@@ -189,6 +231,7 @@ type naive struct {
 	now                                 func() time.Time
 	alias, immortal, dropStale, nilMiss bool
 	glob                                bool // ClearPrefix reads the prefix as a pattern, as an unescaped SCAN MATCH does
+	readLimit                           int  // Get refuses longer values, when positive
 
 	mu sync.Mutex
 	m  map[string]hitbox.Entry
@@ -208,6 +251,9 @@ func (n *naive) Get(ctx context.Context, k string) (hitbox.Entry, error) {
 			return hitbox.Entry{}, nil
 		}
 		return hitbox.Entry{}, hitbox.ErrMiss
+	}
+	if n.readLimit > 0 && len(e.Value) > n.readLimit {
+		return hitbox.Entry{}, hitbox.TooLarge(len(e.Value), n.readLimit)
 	}
 	return e, nil
 }

@@ -43,7 +43,10 @@
 // operation with an error wrapping context.Canceled or
 // context.DeadlineExceeded (even a store that does no I/O must look); batch
 // abilities answer exactly as the hitbox helpers' fallback loops do;
-// MaxValueSize is enforced with a *hitbox.SizeError; Clear empties;
+// MaxValueSize is enforced with a *hitbox.SizeError; what Set accepts, Get
+// returns (a run of zeros just under, at and over MaxValueSize and one of
+// Options.LargeValue bytes, 4 MiB by default, each through Set and SetMany:
+// refused with a *hitbox.SizeError, or read back whole); Clear empties;
 // ClearPrefix removes exactly the keys under its prefix (one read as a
 // pattern, as an unescaped Redis SCAN MATCH would, is caught) and refuses an
 // empty one; with Options.Sibling, Clear and ClearPrefix leave the keys of
@@ -53,7 +56,10 @@
 // safe under -race.
 //
 // Layers: misses, round trips of values and deadlines, expiry, empty keys
-// and done contexts, seen through the layer; plus transparency: errors
+// and done contexts, seen through the layer; what Set accepts, Get returns,
+// as for backends (a layer with a limit of its own passes it to
+// TestLayerWith as MaxValueSize, and a LargeValue above any limit only its
+// reader applies); plus transparency: errors
 // from the store stay visible to errors.Is, context values and deadlines
 // reach the store, cancelling a call held in the store returns
 // context.Canceled promptly, every optional ability is forwarded and a

@@ -39,14 +39,22 @@ const smallValue = 256
 // refuse Clear and ClearPrefix with an error wrapping hitbox.ErrNotSupported
 // (a layer that owns part of the keys clears its part with the store's
 // ClearPrefix instead) and may refuse values it finds too large with
-// hitbox.ErrTooLarge (though it must accept values of 256 bytes);
-// everything else must pass through.
+// hitbox.ErrTooLarge (though it must accept values of 256 bytes, and a
+// value it accepts must come back); everything else must pass through.
 func TestLayer(t *testing.T, l hitbox.Layer) {
+	t.Helper()
+	TestLayerWith(t, l, Options{})
+}
+
+// TestLayerWith is TestLayer with options: MaxValueSize for a layer with a
+// size limit of its own, LargeValue for one whose limit is above
+// DefaultLargeValue.
+func TestLayerWith(t *testing.T, l hitbox.Layer, opts Options) {
 	t.Helper()
 	if l == nil {
 		t.Fatal("TestLayer: nil Layer")
 	}
-	s := &layerSuite{l: l}
+	s := &layerSuite{l: l, opts: opts}
 	for _, c := range []struct {
 		name string
 		run  func(t *testing.T)
@@ -58,6 +66,7 @@ func TestLayer(t *testing.T, l hitbox.Layer) {
 		{"an empty key is still refused by every operation", s.emptyKey},
 		{"a done context fails every operation", s.doneCtx},
 		{"values round-trip through the layer", s.values},
+		{"a value Set accepts, Get returns", s.accepted},
 		{"deadlines round-trip through the layer", s.deadlines},
 		{"an expired entry is a miss through the layer", s.expired},
 		{"a value read stays intact while other calls run", s.readIntact},
@@ -77,7 +86,10 @@ func TestLayer(t *testing.T, l hitbox.Layer) {
 	}
 }
 
-type layerSuite struct{ l hitbox.Layer }
+type layerSuite struct {
+	l    hitbox.Layer
+	opts Options
+}
 
 // stack is one layer over a faulty mapstore on a fake clock.
 type stack struct {
@@ -207,6 +219,10 @@ func (s *layerSuite) values(t *testing.T) {
 			}
 		})
 	}
+}
+
+func (s *layerSuite) accepted(t *testing.T) {
+	checkAccepted(t, s.fresh(t).top, s.opts.MaxValueSize, s.opts)
 }
 
 func (s *layerSuite) deadlines(t *testing.T) {

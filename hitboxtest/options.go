@@ -7,7 +7,8 @@ import (
 )
 
 // Options tune the suite; the zero value suits an in-process store on the
-// fake clock.
+// fake clock. TestLayerWith reads MaxValueSize and LargeValue only: the
+// store under the layer is the suite's own.
 type Options struct {
 	// RealTime: the backend keeps its own clock (a server's, e.g. Redis),
 	// so the suite checks expiry with short real lifetimes (tens of ms) and
@@ -18,8 +19,19 @@ type Options struct {
 	// MaxValueSize: the store's configured limit, if any; the suite then
 	// checks that limit+1 is refused with ErrTooLarge naming the limit and
 	// that a value of exactly the limit is stored. Larger round-trip sizes
-	// are skipped.
+	// are skipped. For TestLayerWith it is the layer's own limit, checked
+	// the same way.
 	MaxValueSize int
+
+	// LargeValue: the size in bytes of the large, highly compressible value
+	// (a run of zeros) the suite writes to check that what Set accepts,
+	// Get returns: Set may refuse it with ErrTooLarge, but once accepted it
+	// must come back whole. Set it above every size limit of the backend or
+	// layer under test, including limits only its reader applies (such as
+	// layer.CompressOptions.MaxDecompressed), so the check crosses them; the
+	// suite holds a few copies at a time. Zero means DefaultLargeValue
+	// (4 MiB); negative is a mistake the suite reports.
+	LargeValue int
 
 	// DropsStale: the store keeps Expire but not Stale, as its doc says
 	// (keeping Stale is then the Encode layer's job). The suite accepts a
