@@ -20,7 +20,9 @@ type Backend interface {
 	// Expire has already passed is never returned by a later Get (and is
 	// not an error): a store may skip writing it or drop it when read, but
 	// either way it replaces what key held. Set does not keep e.Value after
-	// it returns.
+	// it returns. What Set accepts, Get returns: a value the backend could
+	// not give back (over a limit its reader applies, say) is refused with
+	// an error wrapping a *SizeError that names the limit.
 	Set(ctx context.Context, key string, e Entry) error
 	// Delete removes key. Deleting an absent key is not an error.
 	Delete(ctx context.Context, key string) error
