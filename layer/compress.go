@@ -86,7 +86,7 @@ func (o CompressOptions) Validate() error {
 	return nil
 }
 
-// compressor is Compress's transform.
+// compressor is Compress's value transform (see transformed).
 type compressor struct {
 	c   codec.Compressor
 	id  byte
@@ -98,20 +98,14 @@ func (t *compressor) seal(dst []byte, e hitbox.Entry) (hitbox.Entry, error) {
 		return hitbox.Entry{}, hitbox.TooLarge(len(e.Value), t.opt.MaxDecompressed)
 	}
 	v, err := t.pack(dst, e.Value)
-	if err != nil {
-		return hitbox.Entry{}, err
-	}
 	e.Value = v
-	return e, nil
+	return e, err
 }
 
 func (t *compressor) open(e hitbox.Entry) (hitbox.Entry, error) {
 	v, err := t.unpack(e.Value)
-	if err != nil {
-		return hitbox.Entry{}, err
-	}
 	e.Value = v
-	return e, nil
+	return e, err
 }
 
 // pack appends the stored form of v to dst: the compressor's id and the

@@ -248,6 +248,7 @@ func TestCompressBatch(t *testing.T) {
 		t.Fatal("the damaged key was not deleted")
 	}
 }
+
 // TestCompressSetRefusesWhatGetWould is the reported case scaled down: a run
 // of zeros over MaxDecompressed compresses to little, so a store takes it,
 // but Get could never restore it. Set must refuse it instead.

@@ -38,19 +38,14 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // stays ErrCorrupt, and the delete is tried again on the next read. The
 // Value Get returns shares memory with what the backend below returned.
 func Encode() hitbox.Layer {
-	return func(next hitbox.Backend) hitbox.Backend { return &transformed{forward{next}, envelope{}} }
+	return func(next hitbox.Backend) hitbox.Backend { return &transformed{forward: forward{next}} }
 }
 
-// envelope is Encode's transform.
-type envelope struct{}
-
-// seal packs e into an envelope; only Expire stays outside it, for the
-// store below to honour.
-func (envelope) seal(dst []byte, e hitbox.Entry) (hitbox.Entry, error) {
-	return hitbox.Entry{Value: appendEnvelope(dst, e), Expire: e.Expire}, nil
+// sealEnvelope packs e into an envelope appended to dst; only Expire stays
+// outside it, for the store below to honour.
+func sealEnvelope(dst []byte, e hitbox.Entry) hitbox.Entry {
+	return hitbox.Entry{Value: appendEnvelope(dst, e), Expire: e.Expire}
 }
-
-func (envelope) open(e hitbox.Entry) (hitbox.Entry, error) { return openEnvelope(e.Value) }
 
 // appendEnvelope appends the envelope of e to dst.
 func appendEnvelope(dst []byte, e hitbox.Entry) []byte {

@@ -5,9 +5,9 @@
 // such steps reuse the same few buffers.
 //
 //	b := bufpool.Get()
-//	*b = appendRecord(*b, e) // grow it as needed
-//	err := store.Set(key, *b) // a call that does not keep the bytes
-//	bufpool.Put(b)
+//	rec := appendRecord(*b, e) // grows it as needed
+//	err := store.Set(key, rec) // a call that does not keep the bytes
+//	bufpool.Put(b, rec)
 package bufpool
 
 import "sync"
@@ -27,13 +27,14 @@ var pool = sync.Pool{New: func() any { b := make([]byte, 0, initial); return &b 
 // use left it.
 func Get() *[]byte { return pool.Get().(*[]byte) }
 
-// Put hands b back for reuse once nothing refers to its bytes any more.
-// Store the grown slice in *b first, so its capacity is kept. A buffer over
-// MaxKept is left to the garbage collector.
-func Put(b *[]byte) {
-	if cap(*b) > MaxKept {
+// Put hands b back for reuse once nothing refers to its bytes any more,
+// with grown, the slice appended to *b, as its contents, so the capacity
+// it grew to is kept. A buffer over MaxKept is left to the garbage
+// collector.
+func Put(b *[]byte, grown []byte) {
+	if cap(grown) > MaxKept {
 		return
 	}
-	*b = (*b)[:0]
+	*b = grown[:0]
 	pool.Put(b)
 }

@@ -16,14 +16,13 @@ func TestPut(t *testing.T) {
 			if len(*b) != 0 {
 				t.Fatalf("Get returned a buffer of length %d, want 0", len(*b))
 			}
-			*b = append(*b, make([]byte, tc.size)...)
-			grown := *b
-			Put(b)
-			if tc.kept && len(*b) != 0 {
-				t.Errorf("a kept buffer has length %d, want 0", len(*b))
-			}
-			if !tc.kept && len(*b) != len(grown) {
-				t.Errorf("a dropped buffer was changed to length %d", len(*b))
+			grown := append(*b, make([]byte, tc.size)...)
+			Put(b, grown)
+			switch {
+			case tc.kept && (len(*b) != 0 || cap(*b) != cap(grown)):
+				t.Errorf("a kept buffer has length %d and capacity %d, want 0 and %d", len(*b), cap(*b), cap(grown))
+			case !tc.kept && cap(*b) == cap(grown):
+				t.Errorf("a dropped buffer was changed to capacity %d", cap(*b))
 			}
 		})
 	}
@@ -33,7 +32,6 @@ func BenchmarkGetPut(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		p := Get()
-		*p = append(*p, "a value"...)
-		Put(p)
+		Put(p, append(*p, "a value"...))
 	}
 }

@@ -155,9 +155,9 @@ func (s *Store) set(key string, e hitbox.Entry) error {
 	}
 	// The record buffer is reused: bigcache copies it into its shard.
 	b := bufpool.Get()
-	*b = appendRecord(*b, e.Expire, e.Stale, e.Value)
-	err := s.cache.Set(key, *b)
-	bufpool.Put(b)
+	rec := appendRecord(*b, e.Expire, e.Stale, e.Value)
+	err := s.cache.Set(key, rec)
+	bufpool.Put(b, rec)
 	return err
 }
 

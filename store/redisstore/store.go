@@ -188,7 +188,7 @@ func (s *Store) buffer() *[]byte {
 // release hands back a buffer from buffer once its command has run.
 func (s *Store) release(buf *[]byte) {
 	if buf != nil && s.kind != other {
-		bufpool.Put(buf)
+		bufpool.Put(buf, *buf)
 	}
 }
 
