@@ -34,7 +34,9 @@ type aStep struct {
 	body   string      // request body
 
 	// The origin's answer. Header values "@N" are HTTP dates N seconds
-	// from the origin's now.
+	// from the origin's now, "~/x" the request's path followed by /x, and
+	// "-" sends no such field (not even the Date and Content-Type net/http
+	// would add).
 	status     int // 200 when zero
 	resp       [][2]string
 	respBody   string // "body<step>" when empty, unless noBody
@@ -111,6 +113,10 @@ func (o *auditOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if f[0] == "Date" || f[0] == "Content-Type" {
 			h.Del(f[0])
+		}
+		if v == "-" {
+			h[f[0]] = nil // none, and net/http adds none either
+			continue
 		}
 		h.Add(f[0], v)
 	}
@@ -338,6 +344,7 @@ func kv(pairs ...string) [][2]string {
 func TestAuditProxy(t *testing.T) {
 	fresh := kv("Expires", "@100000", "Cache-Control", "max-age=100000", "Last-Modified", "@0", "Date", "@0")
 	stale := kv("Expires", "@-5000", "Last-Modified", "@-100000", "Date", "@0")
+	lm := time.Now().Add(-24 * time.Hour).UTC().Format(http.TimeFormat)
 	var cases []aCase
 
 	cases = append(cases,
@@ -423,11 +430,11 @@ func TestAuditProxy(t *testing.T) {
 				{resp: kv("Cache-Control", "max-age=3600", "Last-Modified", "@-3000", "Date", "@0"), notCached: true},
 				{req: kv("If-Modified-Since", time.Now().UTC().Format(http.TimeFormat)), wantCode: 304, cached: true},
 			}},
-		aCase{name: "RFC 9111 §4.3.1: a stale response with Last-Modified is validated with If-Modified-Since; the 304 updates stored fields (Content-Type too) and the stored body answers",
+		aCase{name: "RFC 9111 §4.3.1: a stale response with Last-Modified is validated with If-Modified-Since naming that date; the 304 updates stored fields (Content-Type too) and the stored body answers",
 			steps: []aStep{
-				{resp: kv("Cache-Control", "max-age=0", "Last-Modified", "@-86400", "Test-Header", "A", "Content-Type", "text/plain"), notCached: true},
-				{status: 304, noBody: true, resp: kv("Cache-Control", "max-age=3600", "Last-Modified", "@-86400", "Test-Header", "B", "Content-Type", "text/plain;charset=utf-8"),
-					wantCode: 200, wantBody: sp("body1"), sent: kv("If-Modified-Since", "*"), has: kv("Test-Header", "B", "Content-Type", "text/plain;charset=utf-8")},
+				{resp: kv("Cache-Control", "max-age=0", "Last-Modified", lm, "Test-Header", "A", "Content-Type", "text/plain"), notCached: true},
+				{status: 304, noBody: true, resp: kv("Cache-Control", "max-age=3600", "Last-Modified", lm, "Test-Header", "B", "Content-Type", "text/plain;charset=utf-8"),
+					wantCode: 200, wantBody: sp("body1"), sent: kv("If-Modified-Since", lm), has: kv("Test-Header", "B", "Content-Type", "text/plain;charset=utf-8")},
 				{cached: true, wantBody: sp("body1"), has: kv("Test-Header", "B", "Content-Type", "text/plain;charset=utf-8")},
 			}},
 		aCase{name: "RFC 9111 §3.2: a 304 that omits a stored field leaves it as stored",
@@ -493,6 +500,89 @@ func TestAuditProxy(t *testing.T) {
 			steps: []aStep{
 				{resp: kv("Cache-Control", "max-age=0, must-revalidate, stale-if-error=60"), notCached: true},
 				{disconnect: true, wantCode: 502},
+			}},
+		aCase{name: "RFC 9110 §8.3: a response without Content-Type gets none from the proxy, on a miss or a hit (no sniffing)",
+			steps: []aStep{
+				{resp: kv("Cache-Control", "max-age=3600", "Content-Type", "-"), respBody: "<html>", notCached: true, hasNot: []string{"Content-Type"}},
+				{cached: true, wantBody: sp("<html>"), hasNot: []string{"Content-Type"}},
+			}},
+		aCase{name: "RFC 9110 §6.6.1: a response without Date gets one on a miss, and a hit keeps the same Date",
+			steps: []aStep{
+				{resp: kv("Cache-Control", "max-age=3600", "Date", "-"), notCached: true, has: kv("Date", "*")},
+				{cached: true, has: kv("Date", "*")},
+			}},
+		aCase{name: "RFC 9111 §4.3.1: a validation carries the request's Vary-selected fields (here the client's own Abc)",
+			steps: []aStep{
+				{req: kv("Abc", "123"), resp: kv("Cache-Control", "max-age=0", "ETag", `"abcdef"`, "Vary", "Abc"), notCached: true},
+				{req: kv("Abc", "123"), status: 304, noBody: true, resp: kv("ETag", `"abcdef"`), wantCode: 200, wantBody: sp("body1"), sent: kv("Abc", "123", "If-None-Match", `"abcdef"`)},
+			}},
+		aCase{name: "RFC 9111 §4.3.1, RFC 9110 §8.8.3: a stale response with a weak ETag is validated with exactly that ETag",
+			steps: []aStep{
+				{resp: kv("Cache-Control", "max-age=0", "ETag", `W/"abcdef"`), notCached: true},
+				{status: 304, noBody: true, resp: kv("ETag", `W/"abcdef"`), wantCode: 200, wantBody: sp("body1"), sent: kv("If-None-Match", `W/"abcdef"`)},
+			}},
+		aCase{name: "RFC 9110 §13.2.2: If-None-Match takes precedence over an If-Modified-Since before Last-Modified: 304 from the cache",
+			steps: []aStep{
+				{resp: kv("Cache-Control", "max-age=3600", "ETag", `"abcdef"`, "Last-Modified", "@-5000"), notCached: true},
+				{req: kv("If-None-Match", `"abcdef"`, "If-Modified-Since", time.Now().Add(-time.Hour*24).UTC().Format(http.TimeFormat)), cached: true, wantCode: 304, has: kv("ETag", `"abcdef"`)},
+			}},
+		aCase{name: "RFC 9110 §13.1.2: If-None-Match with several entity tags matches any of them",
+			steps: []aStep{
+				{resp: kv("Cache-Control", "max-age=3600", "ETag", `"abcdef"`), notCached: true},
+				{req: kv("If-None-Match", `"1234", "abcdef", "5678"`), cached: true, wantCode: 304},
+			}},
+		aCase{name: "RFC 9111 §4.3.2: a client's If-None-Match on a miss reaches the origin as sent",
+			steps: []aStep{{req: kv("If-None-Match", `"abcdef"`), notCached: true, sent: kv("If-None-Match", `"abcdef"`)}}},
+		aCase{name: "RFC 9111 §4.1: a three-field Vary does not match when one value differs; a request that also lacks a field the first lacked matches",
+			steps: []aStep{
+				{req: kv("Foo", "1", "Baz", "789"), resp: kv("Cache-Control", "max-age=5000", "Vary", "Foo, Bar, Baz"), notCached: true},
+				{req: kv("Foo", "1", "Baz", "789"), cached: true},
+				{req: kv("Foo", "1", "Bar", "abc", "Baz", "789"), resp: kv("Cache-Control", "max-age=5000", "Vary", "Foo, Bar, Baz"), notCached: true},
+			}},
+		aCase{name: "RFC 9111 §4.1: Vary: * never matches",
+			steps: []aStep{
+				{req: kv("Foo", "1"), resp: kv("Cache-Control", "max-age=5000", "Vary", "*"), notCached: true},
+				{req: kv("Foo", "1"), notCached: true},
+			}},
+		aCase{name: "RFC 9111 §4.1: whitespace in a selecting field's value is normalised (1,2 matches \" 1, 2 \")",
+			steps: []aStep{
+				{req: kv("Foo", "1,2"), resp: kv("Cache-Control", "max-age=5000", "Vary", "Foo"), notCached: true},
+				{req: kv("Foo", " 1, 2 "), cached: true},
+			}},
+		aCase{name: "RFC 9213 §2.2: CDN-Cache-Control: private binds this cache over Cache-Control max-age",
+			steps: []aStep{
+				{resp: kv("CDN-Cache-Control", "private", "Cache-Control", "max-age=10000"), notCached: true},
+				{notCached: true},
+			}},
+		aCase{name: "RFC 9213 §2.2, RFC 9111 §4.2.3: an Age of 7200 makes a CDN-Cache-Control max-age=3600 stale on arrival",
+			steps: []aStep{
+				{resp: kv("CDN-Cache-Control", "max-age=3600", "Age", "7200"), notCached: true},
+				{notCached: true},
+			}},
+		aCase{name: "RFC 9213 §2.1: a CDN-Cache-Control that is no valid Dictionary is ignored: Cache-Control no-store applies",
+			steps: []aStep{
+				{resp: kv("CDN-Cache-Control", "max-age=10000, &&&&&", "Cache-Control", "no-store"), notCached: true},
+				{notCached: true},
+			}},
+		aCase{name: "RFC 9111 §5.4: Pragma: no-cache in a response means nothing; max-age decides",
+			steps: []aStep{
+				{resp: kv("Cache-Control", "max-age=3600", "Pragma", "no-cache"), notCached: true},
+				{cached: true},
+			}},
+		aCase{name: "RFC 9111 §5.2.1.1: request max-age=600 does not accept a response with Age 1800",
+			steps: []aStep{
+				{resp: kv("Cache-Control", "max-age=3600", "Age", "1800"), notCached: true},
+				{req: kv("Cache-Control", "max-age=600"), resp: kv("Cache-Control", "max-age=3600"), notCached: true},
+			}},
+		aCase{name: "RFC 9111 §5.2.1.2: request max-stale=1000 accepts a response 500 s stale (Age 2000, max-age=1500)",
+			steps: []aStep{
+				{resp: kv("Cache-Control", "max-age=1500", "Age", "2000"), notCached: true},
+				{req: kv("Cache-Control", "max-stale=1000"), cached: true},
+			}},
+		aCase{name: "RFC 9111 §5.2.1.3: request min-fresh=1000 does not accept a response fresh for 500 s more",
+			steps: []aStep{
+				{resp: kv("Cache-Control", "max-age=1500", "Age", "1000"), notCached: true},
+				{req: kv("Cache-Control", "min-fresh=1000"), resp: kv("Cache-Control", "max-age=1500"), notCached: true},
 			}},
 	)
 

@@ -175,7 +175,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	})
 
 	transport := originTransport(cfg.originTimeout)
-	handler := cache.Middleware(newReverseProxy(cfg.origin, transport, cfg.name, logger))
+	handler := noSniff(cache.Middleware(newReverseProxy(cfg.origin, transport, cfg.name, logger)))
 	if !cfg.quiet {
 		handler = logRequests(logger, handler)
 	}
@@ -330,6 +330,17 @@ func newReverseProxy(origin *url.URL, transport http.RoundTripper, name string, 
 			_, _ = io.WriteString(w, http.StatusText(status)+"\n")
 		},
 	}
+}
+
+// noSniff keeps net/http from adding a Content-Type the origin did not
+// send: a response is passed on with the header fields it came with (RFC
+// 9111 §3.1), the same from the cache as on a miss. A nil value is
+// net/http's way to say "none"; a Content-Type set later replaces it.
+func noSniff(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Content-Type"] = nil
+		h.ServeHTTP(w, r)
+	})
 }
 
 // rewriteLocations points absolute Location and Content-Location URLs on
