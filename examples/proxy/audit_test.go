@@ -639,6 +639,23 @@ func TestAuditProxy(t *testing.T) {
 	runAudit(t, cases)
 }
 
+// TestAuditProxyForwardCDN runs the proxy with -forward-cdn-cache-control:
+// the targeted field still binds this cache, and now reaches the client.
+func TestAuditProxyForwardCDN(t *testing.T) {
+	runAudit(t, []aCase{
+		{name: "RFC 9213 §2.2, §3.1: CDN-Cache-Control: private binds this cache and is forwarded downstream",
+			steps: []aStep{
+				{resp: kv("CDN-Cache-Control", "private", "Cache-Control", "max-age=10000"), notCached: true, has: kv("CDN-Cache-Control", "private")},
+				{resp: kv("CDN-Cache-Control", "private", "Cache-Control", "max-age=10000"), notCached: true, has: kv("CDN-Cache-Control", "private")},
+			}},
+		{name: "RFC 9213 §2.2, §3.1: CDN-Cache-Control: max-age=3600 over Cache-Control: no-store is stored, and forwarded on a miss and a hit",
+			steps: []aStep{
+				{resp: kv("CDN-Cache-Control", "max-age=3600", "Cache-Control", "no-store"), notCached: true, has: kv("CDN-Cache-Control", "max-age=3600")},
+				{cached: true, has: kv("CDN-Cache-Control", "max-age=3600", "Cache-Control", "no-store")},
+			}},
+	}, "-forward-cdn-cache-control")
+}
+
 // TestAuditProxyRealTime runs the cases that are about real seconds: a
 // response with max-age=1 is stale two seconds later, and Age counts
 // whole seconds resident here. The cases pause together, so the test
