@@ -491,6 +491,11 @@ func TestAuditProxy(t *testing.T) {
 				{interim: []int{102}, resp: kv("Cache-Control", "max-age=100000"), notCached: true, interimOK: []int{102}},
 				{cached: true},
 			}},
+		aCase{name: "RFC 9110 §15.2: after a 103 the final response still gets no Content-Type the origin did not send",
+			steps: []aStep{
+				{interim: []int{103}, resp: kv("Cache-Control", "max-age=100000", "Content-Type", "-"), respBody: "<html>", notCached: true, interimOK: []int{103}, hasNot: []string{"Content-Type"}},
+				{cached: true, hasNot: []string{"Content-Type"}},
+			}},
 		aCase{name: "RFC 9111 §4.2.4, RFC 5861 §4: an origin that closes the connection: stale-if-error serves the stored response",
 			steps: []aStep{
 				{resp: kv("Cache-Control", "max-age=0, stale-if-error=60"), notCached: true},
