@@ -190,3 +190,22 @@ func TestAuditHEAD(t *testing.T) {
 			}},
 	})
 }
+
+func TestAuditVaryStar(t *testing.T) {
+	t.Parallel()
+	var cases []conformanceCase
+	for _, lines := range [][]string{{"*, *"}, {"*", "*"}, {", *"}, {"", "*"}, {"*, Foo"}, {"Foo, *"}} {
+		fields := []string{"Cache-Control", "max-age=5000"}
+		for _, l := range lines {
+			fields = append(fields, "Vary", l)
+		}
+		cases = append(cases, conformanceCase{
+			name: fmt.Sprintf("RFC 9111 §4.1: a Vary of %q (list members over the lines) contains *, so it never matches", lines),
+			ex: []ex{
+				miss(ok("a", fields...)).with("Foo", "1", "Baz", "789"),
+				missAt(1*sec, ok("b", "Cache-Control", "max-age=5000")).with("Foo", "1", "Baz", "789"),
+			},
+		})
+	}
+	runCases(t, cases)
+}
