@@ -68,6 +68,7 @@ type config struct {
 	staleIfError  time.Duration
 	staleRevalid  time.Duration
 	storeCookies  bool
+	forwardCDNCC  bool
 	originTimeout time.Duration
 	shutdown      time.Duration
 }
@@ -94,6 +95,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.staleIfError, "stale-if-error", 0, "serve a stored response this long past its freshness when the origin fails or cannot be reached, for responses that say nothing (RFC 5861)")
 	fs.DurationVar(&cfg.staleRevalid, "stale-while-revalidate", 0, "serve a stored response this long past its freshness while it is refreshed in the background, for responses that say nothing (RFC 5861)")
 	fs.BoolVar(&cfg.storeCookies, "store-set-cookie", false, "store responses that carry Set-Cookie (by default they pass through unstored, so no user's cookie reaches another)")
+	fs.BoolVar(&cfg.forwardCDNCC, "forward-cdn-cache-control", false, "pass CDN-Cache-Control on to clients, for caches further downstream (RFC 9213 §3.1); by default it is removed: it was meant for this cache")
 	fs.DurationVar(&cfg.originTimeout, "origin-timeout", time.Minute, "how long to wait for the origin's response header")
 	fs.DurationVar(&cfg.shutdown, "shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in flight")
 	if err := fs.Parse(args); err != nil {
@@ -169,13 +171,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		StaleIfError:         cfg.staleIfError,
 		StaleWhileRevalidate: cfg.staleRevalid,
 		StoreSetCookie:       cfg.storeCookies,
+		ForwardTargetField:   cfg.forwardCDNCC,
 		MaxBodySize:          st.maxValue - 64<<10, // room for the stored header fields
 		Logger:               logger,
 		MeterProvider:        mp,
 	})
 
 	transport := originTransport(cfg.originTimeout)
-	handler := cache.Middleware(newReverseProxy(cfg.origin, transport, cfg.name, logger))
+	handler := noSniff(cache.Middleware(newReverseProxy(cfg.origin, transport, cfg.name, logger)))
 	if !cfg.quiet {
 		handler = logRequests(logger, handler)
 	}
@@ -330,6 +333,17 @@ func newReverseProxy(origin *url.URL, transport http.RoundTripper, name string, 
 			_, _ = io.WriteString(w, http.StatusText(status)+"\n")
 		},
 	}
+}
+
+// noSniff keeps net/http from adding a Content-Type the origin did not
+// send: a response is passed on with the header fields it came with (RFC
+// 9111 §3.1), the same from the cache as on a miss. A nil value is
+// net/http's way to say "none"; a Content-Type set later replaces it.
+func noSniff(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Content-Type"] = nil
+		h.ServeHTTP(w, r)
+	})
 }
 
 // rewriteLocations points absolute Location and Content-Location URLs on
