@@ -95,7 +95,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.staleIfError, "stale-if-error", 0, "serve a stored response this long past its freshness when the origin fails or cannot be reached, for responses that say nothing (RFC 5861)")
 	fs.DurationVar(&cfg.staleRevalid, "stale-while-revalidate", 0, "serve a stored response this long past its freshness while it is refreshed in the background, for responses that say nothing (RFC 5861)")
 	fs.BoolVar(&cfg.storeCookies, "store-set-cookie", false, "store responses that carry Set-Cookie (by default they pass through unstored, so no user's cookie reaches another)")
-	fs.BoolVar(&cfg.forwardCDNCC, "forward-cdn-cache-control", false, "pass CDN-Cache-Control on to clients, for caches further downstream (RFC 9213 §3.1); by default it is removed: it was meant for this cache")
+	fs.BoolVar(&cfg.forwardCDNCC, "forward-cdn-cache-control", true, "pass CDN-Cache-Control on to clients, for CDN caches further downstream, as RFC 9213 §3.1 says CDN caches typically do; =false removes it")
 	fs.DurationVar(&cfg.originTimeout, "origin-timeout", time.Minute, "how long to wait for the origin's response header")
 	fs.DurationVar(&cfg.shutdown, "shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in flight")
 	if err := fs.Parse(args); err != nil {
