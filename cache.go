@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
-
-	"golang.org/x/sync/singleflight"
 
 	"github.com/hitbox-go/hitbox/codec"
 )
@@ -38,31 +38,44 @@ type Options struct {
 	// Logger receives what the cache cannot return: failed background
 	// refreshes, failed writes after a load. Default: discard.
 	Logger *slog.Logger
-}
 
-// Cache is a typed cache over any pipeline: it turns values of type T into
-// bytes once, at the top, and leaves everything below to the pipeline.
-//
-// GetOrLoad adds stampede protection (one load per key at a time, however
-// many callers wait for it), stale-while-revalidate and stale-if-error.
-// A Cache is safe for concurrent use. It does not own its backend: Close
-// stops the cache's own background refreshes, and closing the pipeline is
-// left to whoever built it.
-type Cache[T any] struct {
-	b      Backend
-	opts   Options
-	format codec.Format
-	raw    bool // T is []byte or string and the format is raw: no encoding at all
-	group  singleflight.Group
-
-	// Background work: loads started by GetOrLoad run under done and are
-	// counted in running, so Close can cancel and wait for them.
-	done    context.Context
-	cancel  context.CancelFunc
-	mu      sync.Mutex
-	idle    *sync.Cond
-	running int
-	closed  bool
+	// TTLJitter spreads expiries so keys written together do not all
+	// expire together: every TTL the cache applies (TTL, a per-call
+	// WithTTL, MissTTL) is shortened by a random fraction of itself of at
+	// most TTLJitter. From 0 (none, the default) to below 1.
+	TTLJitter float64
+	// MissTTL caches a loader's "not found": when the load given to
+	// GetOrLoad or GetOrLoadMany answers with an error wrapping ErrMiss,
+	// the cache stores that answer for MissTTL, and Get, Lookup and
+	// GetOrLoad report it as a miss (an error wrapping ErrMiss) without
+	// calling the loader again until it expires. Zero: not cached.
+	MissTTL time.Duration
+	// EarlyRefresh turns on probabilistic early refresh (XFetch, from
+	// Vattani, Chierichetti and Lowenstein, "Optimal Probabilistic Cache
+	// Stampede Prevention", VLDB 2015) in GetOrLoad: a fresh hit starts a
+	// background refresh when now - delta*EarlyRefresh*ln(rand) reaches
+	// the end of the value's freshness, delta being how long loads take
+	// (a moving average of this cache's recent loads: entries do not carry
+	// their own). Hot keys are then refreshed shortly before they expire,
+	// by one caller, rather than by a stampede after. 1 is the paper's
+	// choice; above 1 refreshes earlier. Zero: off.
+	EarlyRefresh float64
+	// LockTTL makes GetOrLoad agree across processes, when the pipeline
+	// has the lock ability (see Locker; store/redisstore has it), on which
+	// one loads a missing key: the others wait for the value to appear
+	// rather than load it too. It is the lock's lifetime, so a process
+	// that dies while loading delays the others by at most LockTTL; make
+	// it longer than a typical load. A lock that cannot be taken for any
+	// other reason (no ability, an outage) never fails a read: the caller
+	// loads. Zero: no lock.
+	LockTTL time.Duration
+	// LockWait bounds how long GetOrLoad waits for another process's load
+	// before loading itself. Default: LockTTL.
+	LockWait time.Duration
+	// Front keeps decoded values in memory, in front of the pipeline, so
+	// a fresh hit costs neither a trip down the pipeline nor decoding. It
+	// is a Front[T] for the cache's T; nil: no front. See Front.
+	Front FrontOptions
 }
 
 // Validate reports the first option that cannot work, with the message New
@@ -77,13 +90,62 @@ func (o Options) Validate() error {
 		return fmt.Errorf("hitbox: Options.StaleFor: negative (%v)", o.StaleFor)
 	case o.LoadTimeout < 0:
 		return fmt.Errorf("hitbox: Options.LoadTimeout: negative (%v)", o.LoadTimeout)
+	case o.TTLJitter < 0 || o.TTLJitter >= 1 || o.TTLJitter != o.TTLJitter:
+		return fmt.Errorf("hitbox: Options.TTLJitter: outside [0, 1) (%v)", o.TTLJitter)
+	case o.MissTTL < 0:
+		return fmt.Errorf("hitbox: Options.MissTTL: negative (%v)", o.MissTTL)
+	case o.EarlyRefresh < 0 || o.EarlyRefresh != o.EarlyRefresh:
+		return fmt.Errorf("hitbox: Options.EarlyRefresh: negative (%v)", o.EarlyRefresh)
+	case o.LockTTL < 0:
+		return fmt.Errorf("hitbox: Options.LockTTL: negative (%v)", o.LockTTL)
+	case o.LockWait < 0:
+		return fmt.Errorf("hitbox: Options.LockWait: negative (%v)", o.LockWait)
+	case o.LockWait > 0 && o.LockTTL == 0:
+		return errors.New("hitbox: Options.LockWait: set without LockTTL")
+	}
+	if o.Front != nil {
+		if err := o.Front.validate(); err != nil {
+			return fmt.Errorf("hitbox: Options.Front: %v", err)
+		}
 	}
 	return nil
 }
 
+// Cache is a typed cache over any pipeline: it turns values of type T into
+// bytes once, at the top, and leaves everything below to the pipeline.
+//
+// GetOrLoad adds stampede protection (one load per key at a time, however
+// many callers wait for it, and with LockTTL about one across processes),
+// stale-while-revalidate, stale-if-error, early refresh and negative
+// caching; GetOrLoadMany does the same for a batch of keys. An optional
+// front (Options.Front) keeps decoded values in memory.
+//
+// A Cache is safe for concurrent use. It does not own its backend: Close
+// stops the cache's own background work and its front, and closing the
+// pipeline is left to whoever built it.
+type Cache[T any] struct {
+	b       Backend
+	opts    Options
+	format  codec.Format
+	raw     bool      // T is []byte or string and the format is raw: no encoding at all
+	front   *front[T] // nil without Options.Front
+	flights flights[T]
+	rand    func() float64 // uniform in [0, 1): jitter and early refresh
+	loadNs  atomic.Int64   // moving average of load durations, for early refresh
+
+	// Background work: loads started by GetOrLoad run under done and are
+	// counted in running, so Close can cancel and wait for them.
+	done    context.Context
+	cancel  context.CancelFunc
+	mu      sync.Mutex
+	idle    *sync.Cond
+	running int
+	closed  bool
+}
+
 // New returns a typed cache over b. A nil b and invalid options are
 // programmer errors: New panics, with "hitbox: New: nil Backend" or the
-// message opts.Validate returns.
+// message opts.Validate returns; so does a Front of another type than T.
 func New[T any](b Backend, opts Options) *Cache[T] {
 	if b == nil {
 		panic("hitbox: New: nil Backend")
@@ -97,6 +159,9 @@ func New[T any](b Backend, opts Options) *Cache[T] {
 	if opts.LoadTimeout == 0 {
 		opts.LoadTimeout = 30 * time.Second
 	}
+	if opts.LockWait == 0 {
+		opts.LockWait = opts.LockTTL
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -109,7 +174,18 @@ func New[T any](b Backend, opts Options) *Cache[T] {
 			f = codec.JSON()
 		}
 	}
-	c := &Cache[T]{b: b, opts: opts, format: f, raw: f.ID() == codec.Raw().ID()}
+	c := &Cache[T]{b: b, opts: opts, format: f, raw: f.ID() == codec.Raw().ID(), rand: rand.Float64}
+	c.flights.m = make(map[string]*flight[T])
+	if opts.Front != nil {
+		fo, ok := opts.Front.(Front[T])
+		if p, isPtr := opts.Front.(*Front[T]); isPtr && p != nil {
+			fo, ok = *p, true
+		}
+		if !ok {
+			panic(fmt.Sprintf("hitbox: Options.Front: a %T for a Cache[%T]", opts.Front, *new(T)))
+		}
+		c.front = newFront(fo)
+	}
 	c.done, c.cancel = context.WithCancel(context.Background())
 	c.idle = sync.NewCond(&c.mu)
 	return c
@@ -119,42 +195,88 @@ func New[T any](b Backend, opts Options) *Cache[T] {
 func (c *Cache[T]) Backend() Backend { return c.b }
 
 // Get returns the value under key while it is live, fresh or stale. A
-// missing key gives an error wrapping ErrMiss. Bytes that cannot be decoded
-// also give an error wrapping ErrMiss (and ErrCorrupt), and are deleted, so
-// a caller that treats a miss as a miss moves on.
+// missing key gives an error wrapping ErrMiss, and so does a cached "not
+// found" (see Options.MissTTL). Bytes that cannot be decoded also give an
+// error wrapping ErrMiss (and ErrCorrupt), and are deleted, so a caller
+// that treats a miss as a miss moves on.
+//
+// With a front, a fresh value may come from it: the value is then shared
+// with every other caller, and must be treated as read-only (see Front).
 func (c *Cache[T]) Get(ctx context.Context, key string) (T, error) {
-	v, _, err := c.Lookup(ctx, key)
-	return v, err
+	h, err := c.read(ctx, key)
+	return h.v, err
 }
 
 // Lookup is Get that also says whether the value is fresh or stale.
 func (c *Cache[T]) Lookup(ctx context.Context, key string) (T, State, error) {
-	var zero T
+	h, err := c.read(ctx, key)
+	return h.v, h.st, err
+}
+
+// hit is what read found: the value, its state, and when its freshness
+// ends (Unix nanoseconds, 0 for never), with the instant it was judged at
+// (0 when no clock was needed), for early refresh.
+type hit[T any] struct {
+	v     T
+	st    State
+	until int64
+	now   int64
+}
+
+// read answers Get and Lookup: from the front when it holds the key fresh,
+// from the pipeline otherwise, filling the front with what it decodes.
+func (c *Cache[T]) read(ctx context.Context, key string) (hit[T], error) {
+	var h hit[T]
+	h.st = Expired
+	var stamp stamp
+	if f := c.front; f != nil {
+		if fe, ok := f.get(key); ok {
+			now := c.opts.Now().UnixNano()
+			if fe.freshAt(now) {
+				if fe.neg {
+					return h, errNotFound
+				}
+				h.v, h.st, h.until, h.now = f.out(fe.v), Fresh, fe.until, now
+				return h, nil
+			}
+		}
+		stamp = f.stamp(key)
+	}
 	e, err := c.b.Get(ctx, key)
 	if err != nil {
 		if errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrMiss) {
 			err = fmt.Errorf("%w: %w", ErrMiss, err)
 		}
-		return zero, Expired, err
+		return h, err
 	}
 	st := Fresh
 	if !e.Expire.IsZero() || !e.Stale.IsZero() {
 		// Only an entry with deadlines needs the clock.
-		if st = e.StateAt(c.opts.Now()); st == Expired {
-			return zero, Expired, ErrMiss
+		now := c.opts.Now()
+		if st = e.StateAt(now); st == Expired {
+			return h, ErrMiss
 		}
+		h.now, h.until = now.UnixNano(), freshUntil(e)
+	}
+	if isNotFound(e.Value) {
+		if st == Fresh && c.front != nil {
+			c.front.fill(key, stamp, &frontEntry[T]{neg: true, until: h.until, expire: unixNano(e.Expire)})
+		}
+		return hit[T]{st: Expired}, errNotFound
 	}
 	if c.raw {
-		return c.decodeRaw(e.Value), st, nil
-	}
-	var v T
-	if err := c.format.Unmarshal(e.Value, &v); err != nil {
+		h.v = c.decodeRaw(e.Value)
+	} else if err := c.format.Unmarshal(e.Value, &h.v); err != nil {
 		// A value this type cannot read is worth nothing to anyone using
 		// it: drop it so the next load writes one that can be read.
-		_ = c.b.Delete(ctx, key)
-		return zero, Expired, fmt.Errorf("%w: %w: %s: %w", ErrMiss, ErrCorrupt, c.format.Name(), err)
+		_ = c.Delete(ctx, key)
+		return hit[T]{st: Expired}, fmt.Errorf("%w: %w: %s: %w", ErrMiss, ErrCorrupt, c.format.Name(), err)
 	}
-	return v, st, nil
+	h.st = st
+	if st == Fresh && c.front != nil {
+		c.front.fill(key, stamp, &frontEntry[T]{v: c.front.in(h.v), until: h.until, expire: unixNano(e.Expire)})
+	}
+	return h, nil
 }
 
 // Set stores v under key for the cache's TTL.
@@ -162,101 +284,65 @@ func (c *Cache[T]) Set(ctx context.Context, key string, v T) error {
 	return c.SetTTL(ctx, key, v, c.opts.TTL)
 }
 
-// SetTTL stores v under key, fresh for ttl (zero: forever) and then stale
-// for the cache's StaleFor.
+// SetTTL stores v under key, fresh for ttl (zero: forever; shortened by
+// TTLJitter) and then stale for the cache's StaleFor. With a front, v is
+// kept there too: do not modify it afterwards unless Front.Copy is set.
 func (c *Cache[T]) SetTTL(ctx context.Context, key string, v T, ttl time.Duration) error {
 	b, err := c.encode(&v)
 	if err != nil {
 		return fmt.Errorf("hitbox: encode %s: %w", c.format.Name(), err)
 	}
-	var e Entry
-	e.Value = b
-	if ttl > 0 {
-		now := c.opts.Now()
-		e.Stale = now.Add(ttl)
-		e.Expire = e.Stale.Add(c.opts.StaleFor)
-		if c.opts.StaleFor <= 0 {
-			e.Stale = time.Time{}
-		}
+	e := Entry{Value: b}
+	e.Stale, e.Expire = c.deadlines(ttl, c.opts.StaleFor)
+	var fe *frontEntry[T]
+	if c.front != nil {
+		fe = &frontEntry[T]{v: c.front.in(v)}
 	}
-	return c.b.Set(ctx, key, e)
+	return c.store(ctx, key, e, fe)
 }
 
-// Delete removes key.
+// store writes e under key and keeps the front coherent with the write:
+// it holds fe (given e's deadlines) when no other change of the key
+// crossed this write, and nothing otherwise.
+func (c *Cache[T]) store(ctx context.Context, key string, e Entry, fe *frontEntry[T]) error {
+	f := c.front
+	if f == nil {
+		return c.b.Set(ctx, key, e)
+	}
+	st := f.stamp(key)
+	if err := c.b.Set(ctx, key, e); err != nil {
+		f.drop(key) // what the pipeline holds now is unknown
+		return err
+	}
+	fe.until, fe.expire = freshUntil(e), unixNano(e.Expire)
+	f.wrote(key, st, fe)
+	return nil
+}
+
+// deadlines returns the Stale and Expire of an entry written now to be
+// fresh for ttl (zero: no deadlines; shortened by TTLJitter), then stale
+// for staleFor.
+func (c *Cache[T]) deadlines(ttl, staleFor time.Duration) (stale, expire time.Time) {
+	if ttl <= 0 {
+		return time.Time{}, time.Time{}
+	}
+	if j := c.opts.TTLJitter; j > 0 {
+		ttl -= time.Duration(c.rand() * j * float64(ttl))
+	}
+	stale = c.opts.Now().Add(ttl)
+	if staleFor <= 0 {
+		return time.Time{}, stale
+	}
+	return stale, stale.Add(staleFor)
+}
+
+// Delete removes key, from the front too.
 func (c *Cache[T]) Delete(ctx context.Context, key string) error {
-	return c.b.Delete(ctx, key)
-}
-
-// GetOrLoad returns the value under key, calling load to produce and store
-// it when the key holds nothing live, holds something unreadable, or the
-// pipeline fails (a cache outage never fails a read the source can answer).
-//
-// Concurrent callers for one key share a single load. The load runs with a
-// context detached from the caller's cancellation (it keeps its values),
-// bounded by LoadTimeout and by Close, so a caller that gives up does not
-// fail the others; each caller still returns as soon as its own ctx is done.
-//
-// A stale hit is served at once while the value is refreshed in the
-// background, or, with SyncRevalidate, refreshed first and served only if
-// the load fails. A panic in load is not recovered.
-func (c *Cache[T]) GetOrLoad(ctx context.Context, key string, load func(context.Context) (T, error)) (T, error) {
-	v, st, err := c.Lookup(ctx, key)
-	switch {
-	case err == nil && st == Fresh:
-		return v, nil
-	case err == nil && !c.opts.SyncRevalidate:
-		c.group.DoChan(key, c.loader(ctx, key, load)) // not waited for: the result lands in the store
-		return v, nil
-	case err == nil:
-		nv, lerr := c.load(ctx, key, load)
-		if lerr != nil {
-			c.opts.Logger.WarnContext(ctx, "hitbox: load failed, serving stale value", "error", lerr)
-			return v, nil
-		}
-		return nv, nil
-	case ctx.Err() != nil:
-		return v, err
+	err := c.b.Delete(ctx, key)
+	if c.front != nil {
+		c.front.drop(key)
 	}
-	if !errors.Is(err, ErrMiss) {
-		c.opts.Logger.WarnContext(ctx, "hitbox: cache read failed, loading from source", "error", err)
-	}
-	return c.load(ctx, key, load)
-}
-
-func (c *Cache[T]) load(ctx context.Context, key string, load func(context.Context) (T, error)) (T, error) {
-	var zero T
-	select {
-	case r := <-c.group.DoChan(key, c.loader(ctx, key, load)):
-		if r.Err != nil {
-			return zero, r.Err
-		}
-		return r.Val.(T), nil
-	case <-ctx.Done():
-		return zero, ctx.Err()
-	}
-}
-
-// loader returns the shared load for key: it runs once however many
-// callers join it, and is counted so Close can wait for it.
-func (c *Cache[T]) loader(ctx context.Context, key string, load func(context.Context) (T, error)) func() (any, error) {
-	return func() (any, error) {
-		if !c.acquire() {
-			return nil, ErrClosed
-		}
-		defer c.release()
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.LoadTimeout)
-		defer cancel()
-		stop := context.AfterFunc(c.done, cancel)
-		defer stop()
-		v, err := load(lctx)
-		if err != nil {
-			return nil, err
-		}
-		if err := c.Set(lctx, key, v); err != nil {
-			c.opts.Logger.WarnContext(ctx, "hitbox: storing a loaded value failed", "error", err)
-		}
-		return v, nil
-	}
+	return err
 }
 
 func (c *Cache[T]) acquire() bool {
@@ -278,9 +364,11 @@ func (c *Cache[T]) release() {
 	c.mu.Unlock()
 }
 
-// Close cancels the loads GetOrLoad started and waits for them to return.
-// Later loads fail with ErrClosed; Get, Set and Delete keep working, since
-// the pipeline is not the cache's to close. Close is idempotent.
+// Close cancels the loads GetOrLoad started and waits for them to return,
+// then empties the front and ends its subscription to the bus. Later loads
+// fail with ErrClosed; Get, Set and Delete keep working (without the
+// front), since the pipeline is not the cache's to close. Close is
+// idempotent.
 func (c *Cache[T]) Close() error {
 	c.mu.Lock()
 	c.closed = true
@@ -289,6 +377,9 @@ func (c *Cache[T]) Close() error {
 		c.idle.Wait()
 	}
 	c.mu.Unlock()
+	if c.front != nil {
+		c.front.close()
+	}
 	return nil
 }
 

@@ -36,6 +36,10 @@ var (
 
 	// ErrInvalidKey is returned for an empty key.
 	ErrInvalidKey = errors.New("hitbox: invalid key")
+
+	// ErrLocked is returned by TryLock when another holder has the lock,
+	// and by Lock.Extend when the lock is no longer held.
+	ErrLocked = errors.New("hitbox: locked")
 )
 
 // SizeError reports a value refused for its size. errors.Is(err,
@@ -94,4 +98,7 @@ const (
 	OpClose       = "close"
 	OpPublish     = "publish"   // a Publisher announcing an Invalidation
 	OpSubscribe   = "subscribe" // a Bus connecting, or waiting until it is ready
+	OpLock        = "lock"      // a Locker taking a lock
+	OpUnlock      = "unlock"    // a Lock released
+	OpExtend      = "extend"    // a Lock extended
 )

@@ -1,0 +1,8 @@
+package hitbox
+
+// SetRand replaces the random source of c (jitter, early refresh), so
+// tests draw a known sequence.
+func SetRand[T any](c *Cache[T], r func() float64) { c.rand = r }
+
+// XFetch exposes the early refresh rule to the statistical test.
+var XFetch = xfetch

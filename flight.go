@@ -1,0 +1,53 @@
+package hitbox
+
+import (
+	"fmt"
+	"runtime/debug"
+	"sync"
+)
+
+// flight is one load of one key that callers share: GetOrLoad's and
+// GetOrLoadMany's alike, so a key is loaded once at a time whichever of
+// them asks.
+type flight[T any] struct {
+	done chan struct{} // closed once v and err are set
+	v    T
+	err  error
+}
+
+// flights are the loads in progress, by key.
+type flights[T any] struct {
+	mu sync.Mutex
+	m  map[string]*flight[T]
+}
+
+// join returns the load in progress for key, or starts one: lead is then
+// true, and the caller must finish it.
+func (fs *flights[T]) join(key string) (f *flight[T], lead bool) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if f, ok := fs.m[key]; ok {
+		return f, false
+	}
+	f = &flight[T]{done: make(chan struct{})}
+	fs.m[key] = f
+	return f, true
+}
+
+// finish hands v and err to every caller of f and lets the next caller of
+// key start a new load.
+func (fs *flights[T]) finish(key string, f *flight[T], v T, err error) {
+	fs.mu.Lock()
+	if fs.m[key] == f {
+		delete(fs.m, key)
+	}
+	fs.mu.Unlock()
+	f.v, f.err = v, err
+	close(f.done)
+}
+
+// panicked turns a value recovered from a loader's panic into the error
+// every caller waiting for that load gets.
+func panicked(r any) error {
+	return fmt.Errorf("hitbox: load panicked: %v\n%s", r, debug.Stack())
+}

@@ -1,0 +1,255 @@
+package hitbox
+
+import (
+	"errors"
+	"hash/maphash"
+	"sync/atomic"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+)
+
+// Front configures the decoded-object front of a Cache[T]: a bounded
+// in-memory map of decoded values, in front of the pipeline, that answers
+// a fresh hit without a trip down the pipeline and without decoding. Set
+// it as Options.Front:
+//
+//	users := hitbox.New[User](pipeline, hitbox.Options{
+//		TTL:   time.Minute,
+//		Front: hitbox.Front[User]{MaxEntries: 10_000, Bus: bus},
+//	})
+//
+// The front keeps a value only while it is fresh, by the deadlines the
+// pipeline's entry has: a stale or expired value is read from the
+// pipeline, as without a front. It stays coherent with the pipeline: Set
+// and Delete through the cache update or drop the key, and so does every
+// invalidation arriving on Bus (another instance's write, a Redis tracking
+// message; a gap in delivery empties the front). Without a Bus, a write by
+// another instance (or straight to the pipeline) is seen once the front's
+// copy stops being fresh: use a Bus, or a short TTL, when several
+// instances share the pipeline.
+//
+// Values are shared: every caller that hits the front gets the same T, and
+// the value given to Set is kept as it is. For types with references
+// (pointers, slices, maps) callers must treat them as read-only, or set
+// Copy. The front's memory is its entries' (each bounded by MaxEntries or
+// MaxCost) plus about 150 bytes of bookkeeping per entry.
+type Front[T any] struct {
+	// MaxEntries bounds the front by number of entries. Exactly one of
+	// MaxEntries and MaxCost is set.
+	MaxEntries int
+	// MaxCost bounds the front by the sum of Cost over its entries.
+	MaxCost uint64
+	// Cost weighs an entry for MaxCost, in whatever unit MaxCost counts
+	// (often bytes). Required with MaxCost, and must not call the cache.
+	Cost func(key string, v T) uint32
+	// Copy, when set, is applied to every value entering the front (from
+	// Set or a load) and to every value leaving it for a caller, so
+	// callers may modify what they get. Default: values are shared.
+	Copy func(v T) T
+	// Bus delivers invalidations from other instances. The front
+	// subscribes in New and unsubscribes in Close; it never closes the
+	// bus. Its own writes may come back on it (Redis tracking reports
+	// every writer) and drop the key once; the next read refills it.
+	Bus Bus
+}
+
+// FrontOptions is what Options.Front holds: a Front[T] (or *Front[T]) of
+// the cache's T.
+type FrontOptions interface {
+	validate() error
+}
+
+func (f Front[T]) validate() error {
+	switch {
+	case f.MaxEntries < 0:
+		return errors.New("MaxEntries is negative")
+	case f.MaxEntries > 0 && f.MaxCost > 0:
+		return errors.New("both MaxEntries and MaxCost are set")
+	case f.MaxEntries == 0 && f.MaxCost == 0:
+		return errors.New("neither MaxEntries nor MaxCost is set: the front must be bounded")
+	case f.MaxCost > 0 && f.Cost == nil:
+		return errors.New("MaxCost is set without Cost")
+	case f.MaxEntries > 0 && f.Cost != nil:
+		return errors.New("Cost is set without MaxCost")
+	}
+	return nil
+}
+
+// frontEntry is one decoded value (or a cached "not found") and the
+// deadlines of the entry it came from, in Unix nanoseconds (0: none).
+type frontEntry[T any] struct {
+	v      T
+	until  int64 // end of freshness: the entry's Stale, else its Expire
+	expire int64
+	neg    bool
+}
+
+func (e *frontEntry[T]) freshAt(now int64) bool { return e.until == 0 || now < e.until }
+
+// freshUntil returns when e stops being fresh, in Unix nanoseconds, or 0.
+func freshUntil(e Entry) int64 {
+	if !e.Stale.IsZero() {
+		return e.Stale.UnixNano()
+	}
+	return unixNano(e.Expire)
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// stripes is how many write counters the front keeps; keys share them by
+// hash, and a shared counter only makes a fill give up needlessly.
+const stripes = 1024
+
+// front is the decoded-object store of a Cache.
+//
+// Coherence rests on write counters. Every change of a key (a write
+// through the cache, an invalidation from the bus) increments the key's
+// counter, and a change of every key (a gap) the epoch, after the change
+// reached the pipeline and before the front drops its copy. A reader
+// notes the counters (a stamp) before it reads the pipeline, and fills
+// the front only if they have not moved: otherwise what it read may be
+// older than the change. A writer notes them before its write and keeps
+// its own value only if its own increment is the only one since; if
+// another write crossed it, it drops the key, since which of the two the
+// pipeline kept is unknown. Each check and fill is atomic in otter's
+// Compute, so a drop can never be overtaken by a fill it should have
+// stopped.
+type front[T any] struct {
+	m      *otter.Cache[string, *frontEntry[T]]
+	copy   func(T) T
+	seed   maphash.Seed
+	epoch  atomic.Uint64
+	gens   [stripes]atomic.Uint64
+	stop   func()
+	closed atomic.Bool
+}
+
+// stamp is the counters of one key at an instant.
+type stamp struct{ epoch, gen uint64 }
+
+func newFront[T any](o Front[T]) *front[T] {
+	f := &front[T]{copy: o.Copy, seed: maphash.MakeSeed()}
+	oo := &otter.Options[string, *frontEntry[T]]{
+		MaximumSize: o.MaxEntries,
+		// Maintenance runs on the caller's goroutine, a little at a
+		// time: the front starts no goroutine of its own. Deadlines are
+		// checked on read against the cache's clock, not by otter.
+		Executor: func(fn func()) { fn() },
+	}
+	if o.MaxCost > 0 {
+		cost := o.Cost
+		oo.MaximumWeight = o.MaxCost
+		oo.Weigher = func(key string, e *frontEntry[T]) uint32 {
+			if e.neg {
+				return 1
+			}
+			return cost(key, e.v)
+		}
+	}
+	f.m = otter.Must(oo)
+	if o.Bus != nil {
+		f.stop = o.Bus.Subscribe(f.invalidate)
+	}
+	return f
+}
+
+// get returns the front's entry for key, fresh or not.
+func (f *front[T]) get(key string) (*frontEntry[T], bool) {
+	if f.closed.Load() {
+		return nil, false
+	}
+	return f.m.GetIfPresent(key)
+}
+
+// in and out apply Copy to values entering and leaving the front.
+func (f *front[T]) in(v T) T {
+	if f.copy != nil {
+		return f.copy(v)
+	}
+	return v
+}
+
+func (f *front[T]) out(v T) T {
+	if f.copy != nil {
+		return f.copy(v)
+	}
+	return v
+}
+
+func (f *front[T]) gen(key string) *atomic.Uint64 {
+	return &f.gens[maphash.String(f.seed, key)%stripes]
+}
+
+func (f *front[T]) stamp(key string) stamp {
+	return stamp{f.epoch.Load(), f.gen(key).Load()}
+}
+
+// fill keeps e, read from the pipeline after st was taken, unless the key
+// changed since.
+func (f *front[T]) fill(key string, st stamp, e *frontEntry[T]) {
+	if f.closed.Load() {
+		return
+	}
+	g := f.gen(key)
+	f.m.Compute(key, func(old *frontEntry[T], found bool) (*frontEntry[T], otter.ComputeOp) {
+		if f.epoch.Load() != st.epoch || g.Load() != st.gen {
+			return old, otter.CancelOp
+		}
+		return e, otter.WriteOp
+	})
+}
+
+// wrote records a write of key to the pipeline (st taken before it): the
+// front keeps e when no other change of key crossed the write, and drops
+// the key otherwise.
+func (f *front[T]) wrote(key string, st stamp, e *frontEntry[T]) {
+	g := f.gen(key)
+	mine := g.Add(1)
+	if f.closed.Load() {
+		return
+	}
+	f.m.Compute(key, func(old *frontEntry[T], found bool) (*frontEntry[T], otter.ComputeOp) {
+		if f.epoch.Load() != st.epoch || mine != st.gen+1 || g.Load() != mine {
+			return nil, otter.InvalidateOp
+		}
+		return e, otter.WriteOp
+	})
+}
+
+// drop forgets key after it changed in the pipeline.
+func (f *front[T]) drop(key string) {
+	f.gen(key).Add(1)
+	f.m.Invalidate(key)
+}
+
+// invalidate is the bus subscription.
+func (f *front[T]) invalidate(inv Invalidation) {
+	if inv.All {
+		f.epoch.Add(1)
+		f.m.InvalidateAll()
+		return
+	}
+	for _, k := range inv.Keys {
+		f.drop(k)
+	}
+}
+
+// close ends the bus subscription and empties the front for good: with no
+// invalidations arriving it could no longer be trusted.
+func (f *front[T]) close() {
+	if !f.closed.CompareAndSwap(false, true) {
+		return
+	}
+	if f.stop != nil {
+		f.stop()
+	}
+	f.epoch.Add(1)
+	f.m.InvalidateAll()
+	f.m.StopAllGoroutines()
+}

@@ -1,0 +1,244 @@
+package hitbox
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// errBusy is what a refresh returns when another process holds the key's
+// lock: that process is refreshing it, so this one need not.
+var errBusy = errors.New("hitbox: another process is loading the key")
+
+// GetOrLoad returns the value under key, calling load to produce and store
+// it when the key holds nothing live, holds something unreadable, or the
+// pipeline fails (a cache outage never fails a read the source can answer).
+//
+// Concurrent callers for one key share a single load (GetOrLoadMany's
+// loads included). The load runs with a context detached from the
+// caller's cancellation (it keeps its values), bounded by LoadTimeout and
+// by Close, so a caller that gives up does not fail the others; each
+// caller still returns as soon as its own ctx is done. A load that panics
+// fails every caller waiting for it with an error that holds the panic
+// value and stack, and the next call loads again.
+//
+// With LockTTL, processes sharing the pipeline also share the load of a
+// missing key: the one that takes the key's lock loads it, the others
+// wait (up to LockWait) for the value to appear.
+//
+// A stale hit is served at once while the value is refreshed in the
+// background, or, with SyncRevalidate, refreshed first and served only if
+// the load fails. With EarlyRefresh a fresh hit may start that background
+// refresh too, shortly before the value goes stale. A load that answers
+// with an error wrapping ErrMiss is returned as it is, and with MissTTL
+// remembered as "not found".
+func (c *Cache[T]) GetOrLoad(ctx context.Context, key string, load func(context.Context) (T, error), opts ...CallOption) (T, error) {
+	co := c.callOptions(opts)
+	if co.skipRead {
+		return c.wait(ctx, key, load, co)
+	}
+	h, err := c.read(ctx, key)
+	switch {
+	case err == nil && h.st == Fresh:
+		if co.refresh || c.early(h) {
+			c.refresh(ctx, key, load, co)
+		}
+		return h.v, nil
+	case err == nil && !c.opts.SyncRevalidate:
+		c.refresh(ctx, key, load, co)
+		return h.v, nil
+	case err == nil:
+		co.refreshing = true
+		v, lerr := c.wait(ctx, key, load, co)
+		if lerr != nil {
+			if !errors.Is(lerr, errBusy) {
+				c.opts.Logger.WarnContext(ctx, "hitbox: load failed, serving stale value", "error", lerr)
+			}
+			return h.v, nil
+		}
+		return v, nil
+	case errors.Is(err, errNotFound) && !co.refresh, ctx.Err() != nil:
+		return h.v, err
+	}
+	if !errors.Is(err, ErrMiss) {
+		c.opts.Logger.WarnContext(ctx, "hitbox: cache read failed, loading from source", "error", err)
+	}
+	return c.wait(ctx, key, load, co)
+}
+
+// wait joins (or starts) the load of key and waits for it.
+func (c *Cache[T]) wait(ctx context.Context, key string, load func(context.Context) (T, error), co callOptions) (T, error) {
+	for {
+		f, lead := c.flights.join(key)
+		if lead {
+			c.start(ctx, key, f, load, co)
+		}
+		select {
+		case <-f.done:
+			if errors.Is(f.err, errBusy) && !co.refreshing {
+				continue // that was a refresh another process does; a miss needs the value
+			}
+			return f.v, f.err
+		case <-ctx.Done():
+			var zero T
+			return zero, ctx.Err()
+		}
+	}
+}
+
+// refresh starts a background load of key unless one is running.
+func (c *Cache[T]) refresh(ctx context.Context, key string, load func(context.Context) (T, error), co callOptions) {
+	if f, lead := c.flights.join(key); lead {
+		co.refreshing, co.background = true, true
+		c.start(ctx, key, f, load, co)
+	}
+}
+
+// start runs the load f stands for in a goroutine of its own, counted so
+// Close can cancel and wait for it.
+func (c *Cache[T]) start(ctx context.Context, key string, f *flight[T], load func(context.Context) (T, error), co callOptions) {
+	var zero T
+	if !c.acquire() {
+		c.flights.finish(key, f, zero, ErrClosed)
+		return
+	}
+	go func() {
+		defer c.release()
+		lctx, cancel := c.loadContext(ctx)
+		defer cancel()
+		v, err := zero, error(nil)
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					v, err = zero, panicked(r)
+				}
+			}()
+			v, err = c.loadShared(lctx, key, load, co)
+		}()
+		if err != nil && co.background && !errors.Is(err, errBusy) && !errors.Is(err, ErrMiss) {
+			c.opts.Logger.WarnContext(ctx, "hitbox: background refresh failed", "error", err)
+		}
+		c.flights.finish(key, f, v, err)
+	}()
+}
+
+// loadContext returns the context a load runs under: the caller's values
+// without its cancellation, bounded by LoadTimeout and by Close.
+func (c *Cache[T]) loadContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.LoadTimeout)
+	stop := context.AfterFunc(c.done, cancel)
+	return lctx, func() { stop(); cancel() }
+}
+
+// loadShared loads key once across processes when LockTTL is set: under
+// the key's lock, or by waiting for the process that holds it.
+func (c *Cache[T]) loadShared(ctx context.Context, key string, load func(context.Context) (T, error), co callOptions) (T, error) {
+	if c.opts.LockTTL <= 0 {
+		return c.loadAndStore(ctx, key, load, co)
+	}
+	lk, err := TryLock(ctx, c.b, key, c.opts.LockTTL)
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrLocked) && co.refreshing:
+		var zero T
+		return zero, errBusy
+	case errors.Is(err, ErrLocked) && !co.skipRead:
+		var h hit[T]
+		var done bool
+		h, lk, done, err = c.await(ctx, key)
+		if done {
+			return h.v, err
+		}
+	default:
+		c.opts.Logger.DebugContext(ctx, "hitbox: loading without the lock", "error", err)
+	}
+	if lk != nil {
+		defer c.unlock(ctx, lk)
+		if !co.refreshing && !co.skipRead {
+			// Another process may have stored the value between this
+			// one's miss and its lock.
+			if h, err := c.read(ctx, key); err == nil || errors.Is(err, errNotFound) {
+				return h.v, err
+			}
+		}
+	}
+	return c.loadAndStore(ctx, key, load, co)
+}
+
+// await waits for another process's load of key: it returns done with
+// what that load stored once it appears, or the lock once the other
+// process let it go (it failed, or died and the lock expired), or neither
+// after LockWait, when the caller loads without the lock.
+func (c *Cache[T]) await(ctx context.Context, key string) (h hit[T], lk Lock, done bool, err error) {
+	const first, most = 2 * time.Millisecond, 100 * time.Millisecond
+	left := c.opts.LockWait
+	for pause := first; left > 0; pause = min(2*pause, most) {
+		pause = min(pause, left)
+		left -= pause
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return h, nil, true, ctx.Err()
+		}
+		if h, err := c.read(ctx, key); err == nil || errors.Is(err, errNotFound) {
+			return h, nil, true, err
+		}
+		lk, err := TryLock(ctx, c.b, key, c.opts.LockTTL)
+		switch {
+		case err == nil:
+			return h, lk, false, nil
+		case !errors.Is(err, ErrLocked):
+			c.opts.Logger.DebugContext(ctx, "hitbox: loading without the lock", "error", err)
+			return h, nil, false, nil
+		}
+	}
+	return h, nil, false, nil
+}
+
+// unlock releases lk, even when the load's context has ended.
+func (c *Cache[T]) unlock(ctx context.Context, lk Lock) {
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	if err := lk.Unlock(uctx); err != nil {
+		c.opts.Logger.DebugContext(ctx, "hitbox: releasing a lock failed; it expires on its own", "error", err)
+	}
+}
+
+// loadAndStore calls load and stores its answer: the value, or with
+// MissTTL a "not found".
+func (c *Cache[T]) loadAndStore(ctx context.Context, key string, load func(context.Context) (T, error), co callOptions) (T, error) {
+	var start time.Time
+	if c.opts.EarlyRefresh > 0 {
+		start = c.opts.Now()
+	}
+	v, err := load(ctx)
+	if c.opts.EarlyRefresh > 0 {
+		c.observe(c.opts.Now().Sub(start))
+	}
+	if err != nil {
+		if errors.Is(err, ErrMiss) && c.opts.MissTTL > 0 {
+			if serr := c.storeNotFound(ctx, key); serr != nil {
+				c.opts.Logger.WarnContext(ctx, "hitbox: storing a not-found answer failed", "error", serr)
+			}
+		}
+		return v, err
+	}
+	if err := c.SetTTL(ctx, key, v, co.ttl); err != nil {
+		c.opts.Logger.WarnContext(ctx, "hitbox: storing a loaded value failed", "error", err)
+	}
+	return v, nil
+}
+
+// storeNotFound remembers a loader's "not found" for MissTTL, with no
+// stale window.
+func (c *Cache[T]) storeNotFound(ctx context.Context, key string) error {
+	e := Entry{Value: notFound}
+	e.Stale, e.Expire = c.deadlines(c.opts.MissTTL, 0)
+	var fe *frontEntry[T]
+	if c.front != nil {
+		fe = &frontEntry[T]{neg: true}
+	}
+	return c.store(ctx, key, e, fe)
+}

@@ -1,0 +1,299 @@
+package hitbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// GetOrLoadMany returns the values under keys, calling load once, with
+// only the keys the cache could not answer, and storing what it returns
+// in one batch write. It reads the cache in one batch too (GetMany: one
+// round trip per Redis node), after the front.
+//
+// load returns the values it found by key; a key it leaves out is "not
+// found": absent from the result and, with MissTTL, remembered as such.
+// Keys already being loaded, by GetOrLoad or another GetOrLoadMany, are
+// waited for rather than loaded again, and the load runs detached from
+// ctx's cancellation as GetOrLoad's does. Stale values are served and
+// refreshed in the background (or, with SyncRevalidate, refreshed first
+// and served when that fails).
+//
+// The result holds every key that has a value; on a load error it holds
+// those the cache could answer, and the error is returned with it. The
+// cross-process lock (LockTTL) is not taken for batches.
+func (c *Cache[T]) GetOrLoadMany(ctx context.Context, keys []string, load func(ctx context.Context, keys []string) (map[string]T, error), opts ...CallOption) (map[string]T, error) {
+	co := c.callOptions(opts)
+	uniq := make([]string, 0, len(keys))
+	seen := make(map[string]struct{}, len(keys))
+	for _, k := range keys {
+		if _, dup := seen[k]; !dup {
+			seen[k] = struct{}{}
+			uniq = append(uniq, k)
+		}
+	}
+	out := make(map[string]T, len(uniq))
+	missing, stale := uniq, []string(nil)
+	var fallback map[string]T // stale values held back for SyncRevalidate
+	if !co.skipRead {
+		missing, stale, fallback = c.readMany(ctx, uniq, out, co)
+	}
+	if len(stale) > 0 {
+		bg := co
+		bg.refreshing, bg.background = true, true
+		var lead []string
+		var fs []*flight[T]
+		for _, k := range stale {
+			if f, ok := c.flights.join(k); ok {
+				lead, fs = append(lead, k), append(fs, f)
+			}
+		}
+		if len(lead) > 0 {
+			c.startMany(ctx, lead, fs, load, bg)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	err := c.waitMany(ctx, missing, load, co, out)
+	for k, v := range fallback {
+		if _, ok := out[k]; !ok {
+			out[k] = v // stale-if-error
+		}
+	}
+	if err != nil && len(fallback) > 0 {
+		c.opts.Logger.WarnContext(ctx, "hitbox: batch load failed, serving stale values", "error", err)
+	}
+	return out, err
+}
+
+// readMany answers what it can of keys into out, from the front and then
+// from one batch read, and returns the keys to load now (missing), those
+// to refresh in the background (stale), and with SyncRevalidate the stale
+// values to fall back on.
+func (c *Cache[T]) readMany(ctx context.Context, keys []string, out map[string]T, co callOptions) (missing, stale []string, fallback map[string]T) {
+	rest := keys
+	var stamps []stamp
+	if f := c.front; f != nil {
+		rest = make([]string, 0, len(keys))
+		now := c.opts.Now().UnixNano()
+		for _, k := range keys {
+			if fe, ok := f.get(k); ok && fe.freshAt(now) {
+				if !fe.neg {
+					out[k] = f.out(fe.v)
+					if co.refresh || c.early(hit[T]{until: fe.until, now: now}) {
+						stale = append(stale, k)
+					}
+				}
+				continue
+			}
+			rest = append(rest, k)
+			stamps = append(stamps, f.stamp(k))
+		}
+	}
+	if len(rest) == 0 {
+		return nil, stale, nil
+	}
+	res, err := GetMany(ctx, c.b, rest)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.opts.Logger.WarnContext(ctx, "hitbox: cache batch read failed, loading from source", "error", err)
+		}
+		return rest, stale, nil
+	}
+	now := c.opts.Now()
+	for i, k := range rest {
+		r := res[i]
+		if r.Err != nil {
+			missing = append(missing, k)
+			continue
+		}
+		st := r.Entry.StateAt(now)
+		if st == Expired {
+			missing = append(missing, k)
+			continue
+		}
+		fe := &frontEntry[T]{until: freshUntil(r.Entry), expire: unixNano(r.Entry.Expire)}
+		if isNotFound(r.Entry.Value) {
+			if st == Fresh && c.front != nil {
+				fe.neg = true
+				c.front.fill(k, stamps[i], fe)
+			}
+			continue
+		}
+		var v T
+		if c.raw {
+			v = c.decodeRaw(r.Entry.Value)
+		} else if err := c.format.Unmarshal(r.Entry.Value, &v); err != nil {
+			_ = c.Delete(ctx, k)
+			missing = append(missing, k)
+			continue
+		}
+		switch {
+		case st == Fresh:
+			out[k] = v
+			if c.front != nil {
+				fe.v = c.front.in(v)
+				c.front.fill(k, stamps[i], fe)
+			}
+			if co.refresh || c.early(hit[T]{until: fe.until, now: now.UnixNano()}) {
+				stale = append(stale, k)
+			}
+		case c.opts.SyncRevalidate:
+			if fallback == nil {
+				fallback = make(map[string]T)
+			}
+			fallback[k] = v
+			missing = append(missing, k)
+		default:
+			out[k] = v
+			stale = append(stale, k)
+		}
+	}
+	return missing, stale, fallback
+}
+
+// waitMany joins the loads of keys already in progress, starts one load
+// for the others, waits for all, and puts what they found in out. It
+// returns the first load error.
+func (c *Cache[T]) waitMany(ctx context.Context, keys []string, load func(context.Context, []string) (map[string]T, error), co callOptions, out map[string]T) error {
+	all := make([]*flight[T], len(keys))
+	var lead []string
+	var fs []*flight[T]
+	for i, k := range keys {
+		f, ok := c.flights.join(k)
+		all[i] = f
+		if ok {
+			lead, fs = append(lead, k), append(fs, f)
+		}
+	}
+	if len(lead) > 0 {
+		c.startMany(ctx, lead, fs, load, co)
+	}
+	var first error
+	for i, f := range all {
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		switch {
+		case f.err == nil:
+			out[keys[i]] = f.v
+		case errors.Is(f.err, ErrMiss):
+			// not found: absent from the result
+		case first == nil:
+			first = f.err
+		}
+	}
+	return first
+}
+
+// startMany runs one load of keys (whose flights fs it leads) in a
+// goroutine of its own, stores what it returns in one batch write, and
+// finishes the flights.
+func (c *Cache[T]) startMany(ctx context.Context, keys []string, fs []*flight[T], load func(context.Context, []string) (map[string]T, error), co callOptions) {
+	var zero T
+	if !c.acquire() {
+		for i, k := range keys {
+			c.flights.finish(k, fs[i], zero, ErrClosed)
+		}
+		return
+	}
+	go func() {
+		defer c.release()
+		lctx, cancel := c.loadContext(ctx)
+		defer cancel()
+		got, err := c.loadMany(lctx, keys, load)
+		if err != nil {
+			if co.background {
+				c.opts.Logger.WarnContext(ctx, "hitbox: background refresh failed", "error", err)
+			}
+			for i, k := range keys {
+				c.flights.finish(k, fs[i], zero, err)
+			}
+			return
+		}
+		c.storeMany(lctx, keys, got, co)
+		for i, k := range keys {
+			if v, ok := got[k]; ok {
+				c.flights.finish(k, fs[i], v, nil)
+			} else {
+				c.flights.finish(k, fs[i], zero, errNotFound)
+			}
+		}
+	}()
+}
+
+// loadMany calls load, turning a panic into an error and timing it for
+// early refresh.
+func (c *Cache[T]) loadMany(ctx context.Context, keys []string, load func(context.Context, []string) (map[string]T, error)) (got map[string]T, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			got, err = nil, panicked(r)
+		}
+	}()
+	if c.opts.EarlyRefresh > 0 {
+		start := c.opts.Now()
+		defer func() { c.observe(c.opts.Now().Sub(start)) }()
+	}
+	got, err = load(ctx, keys)
+	if err == nil && got == nil {
+		got = map[string]T{}
+	}
+	return got, err
+}
+
+// storeMany writes what a batch load found (and, with MissTTL, what it did
+// not) in one batch write, keeping the front coherent as store does.
+func (c *Cache[T]) storeMany(ctx context.Context, keys []string, got map[string]T, co callOptions) {
+	items := make([]Item, 0, len(keys))
+	var fes []*frontEntry[T]
+	for _, k := range keys {
+		e := Entry{Value: notFound}
+		fe := &frontEntry[T]{neg: true}
+		if v, ok := got[k]; ok {
+			b, err := c.encode(&v)
+			if err != nil {
+				c.opts.Logger.WarnContext(ctx, "hitbox: storing a loaded value failed", "error", fmt.Errorf("hitbox: encode %s: %w", c.format.Name(), err))
+				continue
+			}
+			e.Value = b
+			e.Stale, e.Expire = c.deadlines(co.ttl, c.opts.StaleFor)
+			fe.neg = false
+			if c.front != nil {
+				fe.v = c.front.in(v)
+			}
+		} else if c.opts.MissTTL > 0 {
+			e.Stale, e.Expire = c.deadlines(c.opts.MissTTL, 0)
+		} else {
+			continue
+		}
+		fe.until, fe.expire = freshUntil(e), unixNano(e.Expire)
+		items = append(items, Item{Key: k, Entry: e})
+		fes = append(fes, fe)
+	}
+	if len(items) == 0 {
+		return
+	}
+	var stamps []stamp
+	if f := c.front; f != nil {
+		stamps = make([]stamp, len(items))
+		for i, it := range items {
+			stamps[i] = f.stamp(it.Key)
+		}
+	}
+	err := SetMany(ctx, c.b, items)
+	if err != nil {
+		c.opts.Logger.WarnContext(ctx, "hitbox: storing loaded values failed", "error", err)
+	}
+	if f := c.front; f != nil {
+		for i, it := range items {
+			if err != nil {
+				f.drop(it.Key)
+			} else {
+				f.wrote(it.Key, stamps[i], fes[i])
+			}
+		}
+	}
+}
