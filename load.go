@@ -134,6 +134,14 @@ func (c *Cache[T]) loadContext(ctx context.Context) (context.Context, context.Ca
 // the key's lock, or by waiting for the process that holds it.
 func (c *Cache[T]) loadShared(ctx context.Context, key string, load func(context.Context) (T, error), co callOptions) (T, error) {
 	if c.opts.LockTTL <= 0 {
+		if !co.refreshing && !co.skipRead {
+			// The previous load of the key may have stored its value
+			// between this caller's miss and its joining: read once more
+			// rather than load twice.
+			if h, err := c.read(ctx, key); err == nil || errors.Is(err, errNotFound) {
+				return h.v, err
+			}
+		}
 		return c.loadAndStore(ctx, key, load, co)
 	}
 	lk, err := TryLock(ctx, c.b, key, c.opts.LockTTL)

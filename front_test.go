@@ -1,0 +1,136 @@
+package hitbox_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/internal/mapstore"
+)
+
+// TestFront checks that the front answers fresh hits without reaching the
+// pipeline, and stays coherent with it: writes and deletes through the
+// cache, invalidations on the bus (keys and gaps), and the entry's own
+// deadlines.
+func TestFront(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := newFakeClock()
+	store := &counted{Backend: mapstore.New(mapstore.Options{Now: clock.Now})}
+	bus := hitbox.NewLocalBus()
+	defer bus.Close()
+	c := hitbox.New[User](store, hitbox.Options{
+		TTL: time.Minute, StaleFor: time.Minute, Now: clock.Now,
+		Front: hitbox.Front[User]{MaxEntries: 100, Bus: bus},
+	})
+	defer c.Close()
+	other := hitbox.New[User](store, hitbox.Options{TTL: time.Minute, StaleFor: time.Minute, Now: clock.Now}) // another instance, no front
+
+	get := func(key string) (User, int32, error) {
+		before := store.gets.Load()
+		u, err := c.Get(ctx, key)
+		return u, store.gets.Load() - before, err
+	}
+	steps := []struct {
+		name  string
+		do    func()
+		want  string // the Name read back; "" for a miss
+		reads int32  // pipeline reads the Get makes
+	}{
+		{"a value set through the cache is in the front", func() { _ = c.Set(ctx, "u", User{Name: "a"}) }, "a", 0},
+		{"a hit comes from the front", func() {}, "a", 0},
+		{"a write by another instance goes unseen without a message", func() { _ = other.Set(ctx, "u", User{Name: "b"}) }, "a", 0},
+		{"its invalidation on the bus drops the key; the next read refills it", func() {
+			_ = bus.Publish(ctx, hitbox.Invalidation{Keys: []string{"u"}})
+		}, "b", 1},
+		{"the refilled front answers", func() {}, "b", 0},
+		{"a gap empties the front", func() { bus.Gap() }, "b", 1},
+		{"Delete through the cache drops the key", func() { _ = c.Delete(ctx, "u") }, "", 1},
+		{"a value read from the pipeline fills the front", func() { _ = other.Set(ctx, "u", User{Name: "c"}) }, "c", 1},
+		{"the fill answers", func() {}, "c", 0},
+		{"a stale value is not answered by the front", func() { clock.Advance(61 * time.Second) }, "c", 1},
+		{"an expired one is a miss", func() { clock.Advance(time.Minute) }, "", 1},
+	}
+	for _, s := range steps {
+		s.do()
+		u, reads, err := get("u")
+		if s.want == "" {
+			if !errors.Is(err, hitbox.ErrMiss) || reads != s.reads {
+				t.Fatalf("%s: got %+v, %v after %d pipeline reads; want a miss after %d", s.name, u, err, reads, s.reads)
+			}
+			continue
+		}
+		if err != nil || u.Name != s.want || reads != s.reads {
+			t.Fatalf("%s: got %q, %v after %d pipeline reads; want %q after %d", s.name, u.Name, err, reads, s.want, s.reads)
+		}
+	}
+}
+
+// TestFrontCopy checks that with Copy callers get their own values, and
+// that without it they share one.
+func TestFrontCopy(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, copied := range []bool{false, true} {
+		f := hitbox.Front[[]int]{MaxEntries: 10}
+		if copied {
+			f.Copy = func(v []int) []int { return append([]int(nil), v...) }
+		}
+		c := hitbox.New[[]int](mapstore.New(mapstore.Options{}), hitbox.Options{Front: f})
+		in := []int{1, 2}
+		_ = c.Set(ctx, "k", in)
+		in[0] = 9 // the caller changes what it stored
+		a, _ := c.Get(ctx, "k")
+		a[1] = 8 // and what it read
+		b, _ := c.Get(ctx, "k")
+		shared := b[0] == 9 && b[1] == 8
+		if shared == copied {
+			t.Errorf("Copy set: %v; the front's value after callers changed theirs: %v", copied, b)
+		}
+		c.Close()
+	}
+}
+
+// TestFrontCost checks the cost bound: the front holds no more than MaxCost
+// worth of entries.
+func TestFrontCost(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := &counted{Backend: mapstore.New(mapstore.Options{})}
+	c := hitbox.New[string](store, hitbox.Options{Front: hitbox.Front[string]{
+		MaxCost: 1000, Cost: func(_ string, v string) uint32 { return uint32(len(v)) },
+	}})
+	defer c.Close()
+	big := string(make([]byte, 600))
+	_ = c.Set(ctx, "a", big)
+	_ = c.Set(ctx, "b", big)
+	_, _ = c.Get(ctx, "a")
+	_, _ = c.Get(ctx, "b")
+	before := store.gets.Load()
+	_, _ = c.Get(ctx, "a")
+	_, _ = c.Get(ctx, "b")
+	if store.gets.Load() == before {
+		t.Fatal("two 600-byte values both answered by a front of cost 1000")
+	}
+}
+
+// TestFrontAfterClose checks that Close ends the bus subscription (goleak
+// checks the rest) and that the cache then reads the pipeline.
+func TestFrontAfterClose(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := &counted{Backend: mapstore.New(mapstore.Options{})}
+	bus := hitbox.NewLocalBus()
+	defer bus.Close()
+	c := hitbox.New[string](store, hitbox.Options{Front: hitbox.Front[string]{MaxEntries: 10, Bus: bus}})
+	_ = c.Set(ctx, "k", "v")
+	_ = c.Close()
+	_ = c.Close()
+	before := store.gets.Load()
+	if v, err := c.Get(ctx, "k"); v != "v" || err != nil || store.gets.Load() == before {
+		t.Fatalf("Get after Close = %q, %v, from the pipeline: %v", v, err, store.gets.Load() != before)
+	}
+	_ = bus.Publish(ctx, hitbox.Invalidation{Keys: []string{"k"}}) // nobody listens; must not block or panic
+}
