@@ -39,6 +39,21 @@
 // Remove is Delete that says whether the key was there, from UNLINK's count.
 // See Options.Prefix for hash tags.
 //
+// # Locks
+//
+// Store is a hitbox.Locker, so hitbox.Cache's GetOrLoad (with
+// Options.LockTTL) loads a cold key about once however many processes
+// share the store. TryLock is SET NX PX of a random token under
+// Prefix+key+"\x00lock", a key of its own: the entry under key is never
+// touched, and Clear removes locks with the rest. Extend and Unlock act
+// only while the key still holds the holder's token (a one-key script, so
+// it runs on a cluster too): a holder whose lock expired and was taken by
+// another can neither extend nor release the other's. A holder that dies
+// blocks the others until the lock's lifetime ends. With a TrackingBus,
+// taking and releasing a lock is reported like any write under the
+// prefix; the lock's key is one nobody caches, so it costs a message and
+// nothing else.
+//
 // # Errors
 //
 // Every error is a *hitbox.Error naming the operation and the store's

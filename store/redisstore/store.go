@@ -46,6 +46,7 @@ var (
 	_ hitbox.PrefixClearer = (*Store)(nil)
 	_ hitbox.Remover       = (*Store)(nil)
 	_ hitbox.Closer        = (*Store)(nil)
+	_ hitbox.Locker        = (*Store)(nil)
 )
 
 // New returns a Store over client. The client may be a *redis.Client
