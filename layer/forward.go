@@ -3,13 +3,14 @@ package layer
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/hitbox-go/hitbox"
 )
 
 // forward is embedded by every layer: it passes through what the layer does
-// not own (the label, Delete, Clear, Close, Unwrap) so each layer file only
-// spells out the operations its concern changes.
+// not own (the label, Delete, Clear, TryLock, Close, Unwrap) so each layer
+// file only spells out the operations its concern changes.
 type forward struct {
 	next hitbox.Backend
 }
@@ -42,6 +43,12 @@ func (f forward) Clear(ctx context.Context) error { return hitbox.Clear(ctx, f.n
 // PrefixClearer.
 func (f forward) ClearPrefix(ctx context.Context, prefix string) error {
 	return hitbox.ClearPrefix(ctx, f.next, prefix)
+}
+
+// TryLock takes a lock on the wrapped backend when it is a hitbox.Locker:
+// a lock holds no value, so no layer has anything to change in it.
+func (f forward) TryLock(ctx context.Context, key string, ttl time.Duration) (hitbox.Lock, error) {
+	return hitbox.TryLock(ctx, f.next, key, ttl)
 }
 
 // Close releases the wrapped backend's resources when it is a Closer.

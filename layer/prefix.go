@@ -3,6 +3,7 @@ package layer
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/hitbox-go/hitbox"
 )
@@ -52,6 +53,14 @@ func (l *prefixed) Delete(ctx context.Context, key string) error {
 		return l.invalid(hitbox.OpDelete)
 	}
 	return l.next.Delete(ctx, l.p+key)
+}
+
+// TryLock takes the lock on the prefixed key, so namespaces lock apart.
+func (l *prefixed) TryLock(ctx context.Context, key string, ttl time.Duration) (hitbox.Lock, error) {
+	if key == "" {
+		return nil, l.invalid(hitbox.OpLock)
+	}
+	return hitbox.TryLock(ctx, l.next, l.p+key, ttl)
 }
 
 func (l *prefixed) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, error) {

@@ -45,6 +45,15 @@ func (l *timed) Delete(ctx context.Context, key string) error {
 	return l.check(ctx, c, l.next.Delete(c, key))
 }
 
+// TryLock is bounded like every operation; the lock it returns is the
+// store's, and its Extend and Unlock are bounded by their own contexts.
+func (l *timed) TryLock(ctx context.Context, key string, ttl time.Duration) (hitbox.Lock, error) {
+	c, cancel := l.bound(ctx)
+	defer cancel()
+	lk, err := hitbox.TryLock(c, l.next, key, ttl)
+	return lk, l.check(ctx, c, err)
+}
+
 func (l *timed) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, error) {
 	c, cancel := l.bound(ctx)
 	defer cancel()
