@@ -328,6 +328,12 @@ func (m *metered) ClearPrefix(ctx context.Context, prefix string) error {
 	return err
 }
 
+// TryLock takes a lock below when the backend is a hitbox.Locker. It is
+// forwarded, not counted.
+func (m *metered) TryLock(ctx context.Context, key string, ttl time.Duration) (hitbox.Lock, error) {
+	return hitbox.TryLock(ctx, m.next, key, ttl)
+}
+
 // Close stops publishing the figures of a Reporter below, then closes the
 // backend below. Close is not counted: it takes no context.
 func (m *metered) Close() error {

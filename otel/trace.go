@@ -306,5 +306,11 @@ func (t *traced) ClearPrefix(ctx context.Context, prefix string) error {
 	return err
 }
 
+// TryLock takes a lock below when the backend is a hitbox.Locker. It is
+// forwarded without a span of its own.
+func (t *traced) TryLock(ctx context.Context, key string, ttl time.Duration) (hitbox.Lock, error) {
+	return hitbox.TryLock(ctx, t.next, key, ttl)
+}
+
 // Close closes the backend below. It starts no span: it takes no context.
 func (t *traced) Close() error { return hitbox.Close(t.next) }
