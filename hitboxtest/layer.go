@@ -151,6 +151,9 @@ func (s *layerSuite) abilities(t *testing.T) {
 	if _, ok := top.(hitbox.Closer); !ok {
 		t.Error("not a hitbox.Closer: Close would not reach the store")
 	}
+	if _, ok := top.(hitbox.Locker); !ok {
+		t.Error("not a hitbox.Locker: a lock would not reach the store")
+	}
 }
 
 func (s *layerSuite) miss(t *testing.T) {
