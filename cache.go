@@ -231,7 +231,10 @@ func (c *Cache[T]) read(ctx context.Context, key string) (hit[T], error) {
 	var stamp stamp
 	if f := c.front; f != nil {
 		if fe, ok := f.get(key); ok {
-			now := c.opts.Now().UnixNano()
+			var now int64
+			if fe.until != 0 { // only an entry with deadlines needs the clock
+				now = c.opts.Now().UnixNano()
+			}
 			if fe.freshAt(now) {
 				if fe.neg {
 					return h, errNotFound
@@ -266,11 +269,18 @@ func (c *Cache[T]) read(ctx context.Context, key string) (hit[T], error) {
 	}
 	if c.raw {
 		h.v = c.decodeRaw(e.Value)
-	} else if err := c.format.Unmarshal(e.Value, &h.v); err != nil {
-		// A value this type cannot read is worth nothing to anyone using
-		// it: drop it so the next load writes one that can be read.
-		_ = c.Delete(ctx, key)
-		return hit[T]{st: Expired}, fmt.Errorf("%w: %w: %s: %w", ErrMiss, ErrCorrupt, c.format.Name(), err)
+	} else {
+		// v, not h.v: what Unmarshal is given escapes to the heap, and
+		// only this path should pay for it.
+		var v T
+		if err := c.format.Unmarshal(e.Value, &v); err != nil {
+			// A value this type cannot read is worth nothing to anyone
+			// using it: drop it so the next load writes one that can be
+			// read.
+			_ = c.Delete(ctx, key)
+			return hit[T]{st: Expired}, fmt.Errorf("%w: %w: %s: %w", ErrMiss, ErrCorrupt, c.format.Name(), err)
+		}
+		h.v = v
 	}
 	h.st = st
 	if st == Fresh && c.front != nil {

@@ -6,3 +6,7 @@ func SetRand[T any](c *Cache[T], r func() float64) { c.rand = r }
 
 // XFetch exposes the early refresh rule to the statistical test.
 var XFetch = xfetch
+
+// SettleFront runs the front's pending maintenance (evictions) now, which
+// otherwise runs on its worker a little later.
+func SettleFront[T any](c *Cache[T]) { c.front.m.CleanUp() }

@@ -108,6 +108,7 @@ func TestFrontCost(t *testing.T) {
 	_ = c.Set(ctx, "b", big)
 	_, _ = c.Get(ctx, "a")
 	_, _ = c.Get(ctx, "b")
+	hitbox.SettleFront(c)
 	before := store.gets.Load()
 	_, _ = c.Get(ctx, "a")
 	_, _ = c.Get(ctx, "b")

@@ -293,6 +293,14 @@ var valueUsers = []contender[User]{
 	{"bigcache-cbor", func(tb testing.TB, sz size) cache[User] {
 		return bigcacheCBOR{newBigcache(tb, sz)}
 	}},
+	// The typed cache with its decoded-object front: a hit is answered
+	// from the heap without decoding; a miss reads memstore and decodes.
+	{"hitbox-front", func(tb testing.TB, sz size) cache[User] {
+		s := newMemstore(tb)
+		return typed[User]{hitbox.New[User](s, hitbox.Options{
+			Format: codec.CBOR(), Front: hitbox.Front[User]{MaxEntries: 2 * sz.keys},
+		}), s}
+	}},
 }
 
 // pointerUsers are the contenders that keep a *User on the heap: no
@@ -300,6 +308,14 @@ var valueUsers = []contender[User]{
 var pointerUsers = []contender[*User]{
 	{"ristretto-ptr", func(tb testing.TB, sz size) cache[*User] {
 		return ristrettoCache[*User]{newRistretto[*User](tb, sz.keys, int64(2*sz.keys)), func(*User) int64 { return 1 }}
+	}},
+	// The front keeping the pointer it was given, as the heap caches do:
+	// the front's own cost over otter, which it is built on.
+	{"hitbox-front-ptr", func(tb testing.TB, sz size) cache[*User] {
+		s := newMemstore(tb)
+		return typed[*User]{hitbox.New[*User](s, hitbox.Options{
+			Format: codec.CBOR(), Front: hitbox.Front[*User]{MaxEntries: 2 * sz.keys},
+		}), s}
 	}},
 	{"otter-ptr", func(tb testing.TB, sz size) cache[*User] {
 		return otterCache[*User]{otter.Must(&otter.Options[string, *User]{MaximumSize: 2 * sz.keys})}

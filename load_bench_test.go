@@ -1,0 +1,125 @@
+package hitbox_test
+
+import (
+	"context"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/codec"
+)
+
+// BenchmarkTypedHit compares a typed hit four ways: Get through the front,
+// Get decoding from memstore (no front), and GetOrLoad over each, which
+// must cost what Get does.
+func BenchmarkTypedHit(b *testing.B) {
+	ctx := context.Background()
+	load := func(context.Context) (benchUser, error) { return sampleUser, nil }
+	for _, front := range []bool{true, false} {
+		opts := hitbox.Options{Format: codec.CBOR(), TTL: time.Hour}
+		name := "memstore"
+		if front {
+			opts.Front = hitbox.Front[benchUser]{MaxEntries: 1000}
+			name = "front"
+		}
+		users := hitbox.New[benchUser](newBenchStore(b), opts)
+		if err := users.Set(ctx, "u", sampleUser); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name+"/Get", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := users.Get(ctx, "u"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(name+"/GetOrLoad", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := users.GetOrLoad(ctx, "u", load); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		users.Close()
+	}
+}
+
+// BenchmarkColdStampede times 1000 concurrent callers of one cold key
+// whose load takes 10 ms: the whole should take about one load, reported
+// as loads/op (1 is ideal) and x-load (the total over one load's time).
+func BenchmarkColdStampede(b *testing.B) {
+	const callers, loadTime = 1000, 10 * time.Millisecond
+	store := newBenchStore(b)
+	c := hitbox.New[benchUser](store, hitbox.Options{Format: codec.CBOR()})
+	defer c.Close()
+	var loads int64
+	var mu sync.Mutex
+	load := func(context.Context) (benchUser, error) {
+		mu.Lock()
+		loads++
+		mu.Unlock()
+		time.Sleep(loadTime) // the source's work, not pacing
+		return sampleUser, nil
+	}
+	var total time.Duration
+	i := 0
+	for b.Loop() {
+		key := "cold" + strconv.Itoa(i)
+		i++
+		var wg sync.WaitGroup
+		start := time.Now()
+		for range callers {
+			wg.Go(func() {
+				if _, err := c.GetOrLoad(context.Background(), key, load); err != nil {
+					b.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		total += time.Since(start)
+	}
+	b.ReportMetric(float64(loads)/float64(b.N), "loads/op")
+	b.ReportMetric(float64(total)/float64(b.N)/float64(loadTime), "x-load")
+}
+
+// BenchmarkFrontMemory reports the heap one front entry takes beyond its
+// value (an int here), in B/entry, over 100,000 entries.
+func BenchmarkFrontMemory(b *testing.B) {
+	const n = 100_000
+	ctx := context.Background()
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = "key:" + strconv.Itoa(i)
+	}
+	var per float64
+	for b.Loop() {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		c := hitbox.New[int](discard{}, hitbox.Options{Front: hitbox.Front[int]{MaxEntries: 2 * n}})
+		for i, k := range keys {
+			_ = c.Set(ctx, k, i)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		per = float64(after.HeapAlloc-before.HeapAlloc) / n
+		runtime.KeepAlive(c)
+		c.Close()
+	}
+	b.ReportMetric(per, "B/entry")
+}
+
+// discard is a backend that keeps nothing, so only the front holds memory.
+type discard struct{}
+
+func (discard) Label() string { return "discard" }
+func (discard) Get(context.Context, string) (hitbox.Entry, error) {
+	return hitbox.Entry{}, hitbox.ErrMiss
+}
+func (discard) Set(context.Context, string, hitbox.Entry) error { return nil }
+func (discard) Delete(context.Context, string) error            { return nil }
