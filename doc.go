@@ -28,11 +28,23 @@
 //
 // A Backend may also have optional abilities, each a small interface of its
 // own: BatchGetter, BatchSetter, BatchDeleter, Remover, Clearer,
-// PrefixClearer, Closer. The package helpers GetMany, SetMany, DeleteMany,
-// Remove, Clear, ClearPrefix and Close use an ability when the backend has
-// it and fall back (a loop; a Get then a Delete for Remove) when it does
-// not, so callers never test for one. Clear and ClearPrefix have no safe
-// fallback and say ErrNotSupported instead.
+// PrefixClearer, Locker, Closer. The package helpers GetMany, SetMany,
+// DeleteMany, Remove, Clear, ClearPrefix, TryLock and Close use an ability
+// when the backend has it and fall back (a loop; a Get then a Delete for
+// Remove) when it does not, so callers never test for one. Clear,
+// ClearPrefix and TryLock have no safe fallback and say ErrNotSupported
+// instead.
+//
+// # Loading
+//
+// Beyond one load per key, Cache[T] can keep decoded values in memory
+// (Options.Front: a fresh hit then costs a map lookup, not a decode), load
+// a cold key about once across processes (Options.LockTTL, with a Locker
+// such as store/redisstore), refresh hot keys shortly before they expire
+// (Options.EarlyRefresh), remember "not found" (Options.MissTTL), spread
+// expiries (Options.TTLJitter), and load a batch with one call of the
+// source for only the keys it lacks (GetOrLoadMany). Per-call options
+// (WithTTL, SkipRead, RefreshNow) change one call.
 //
 // # Shared contracts
 //
