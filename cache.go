@@ -104,8 +104,8 @@ func (o Options) Validate() error {
 		return errors.New("hitbox: Options.LockWait: set without LockTTL")
 	}
 	if o.Front != nil {
-		if err := o.Front.validate(); err != nil {
-			return fmt.Errorf("hitbox: Options.Front: %v", err)
+		if field, why := o.Front.validate(); field != "" {
+			return fmt.Errorf("hitbox: Options.Front.%s: %s", field, why)
 		}
 	}
 	return nil

@@ -1,7 +1,7 @@
 package hitbox
 
 import (
-	"errors"
+	"fmt"
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
@@ -62,23 +62,24 @@ type Front[T any] struct {
 // FrontOptions is what Options.Front holds: a Front[T] (or *Front[T]) of
 // the cache's T.
 type FrontOptions interface {
-	validate() error
+	// validate names the first field that cannot work, and why.
+	validate() (field, why string)
 }
 
-func (f Front[T]) validate() error {
+func (f Front[T]) validate() (field, why string) {
 	switch {
 	case f.MaxEntries < 0:
-		return errors.New("MaxEntries is negative")
+		return "MaxEntries", fmt.Sprintf("%d is negative", f.MaxEntries)
 	case f.MaxEntries > 0 && f.MaxCost > 0:
-		return errors.New("both MaxEntries and MaxCost are set")
+		return "MaxEntries", "set with MaxCost: choose one bound"
 	case f.MaxEntries == 0 && f.MaxCost == 0:
-		return errors.New("neither MaxEntries nor MaxCost is set: the front must be bounded")
+		return "MaxEntries", "neither it nor MaxCost is set: the front must be bounded"
 	case f.MaxCost > 0 && f.Cost == nil:
-		return errors.New("MaxCost is set without Cost")
+		return "Cost", "nil with MaxCost set"
 	case f.MaxEntries > 0 && f.Cost != nil:
-		return errors.New("Cost is set without MaxCost")
+		return "Cost", "set without MaxCost"
 	}
-	return nil
+	return "", ""
 }
 
 // frontEntry is one decoded value (or a cached "not found") and the

@@ -215,9 +215,9 @@ func TestOptionsValidate(t *testing.T) {
 		{"a negative MissTTL", hitbox.Options{MissTTL: -1}, "hitbox: Options.MissTTL:"},
 		{"a negative EarlyRefresh", hitbox.Options{EarlyRefresh: -1}, "hitbox: Options.EarlyRefresh:"},
 		{"LockWait means nothing without LockTTL", hitbox.Options{LockWait: time.Second}, "hitbox: Options.LockWait:"},
-		{"a front must be bounded", hitbox.Options{Front: hitbox.Front[int]{}}, "hitbox: Options.Front: neither"},
-		{"a front has one bound", hitbox.Options{Front: hitbox.Front[int]{MaxEntries: 1, MaxCost: 1}}, "hitbox: Options.Front: both"},
-		{"MaxCost needs Cost", hitbox.Options{Front: hitbox.Front[int]{MaxCost: 1}}, "hitbox: Options.Front: MaxCost is set without Cost"},
+		{"a front must be bounded", hitbox.Options{Front: hitbox.Front[int]{}}, "hitbox: Options.Front.MaxEntries: neither"},
+		{"a front has one bound", hitbox.Options{Front: hitbox.Front[int]{MaxEntries: 1, MaxCost: 1}}, "hitbox: Options.Front.MaxEntries: set with MaxCost"},
+		{"MaxCost needs Cost", hitbox.Options{Front: hitbox.Front[int]{MaxCost: 1}}, "hitbox: Options.Front.Cost: nil with MaxCost set"},
 	}
 	for _, tt := range tests {
 		err := tt.opts.Validate()
