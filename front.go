@@ -15,7 +15,7 @@ import (
 // a fresh hit without a trip down the pipeline and without decoding. Set
 // it as Options.Front:
 //
-//	users := hitbox.New[User](pipeline, hitbox.Options{
+//	users := hitbox.New[User](store, hitbox.Options{
 //		TTL:   time.Minute,
 //		Front: hitbox.Front[User]{MaxEntries: 10_000, Bus: bus},
 //	})
