@@ -103,7 +103,7 @@ func (o Options) Validate() error {
 	case o.LockWait > 0 && o.LockTTL == 0:
 		return errors.New("hitbox: Options.LockWait: set without LockTTL")
 	}
-	if o.Front != nil {
+	if o.Front != nil && !frontAbsent(o.Front) {
 		if field, why := o.Front.validate(); field != "" {
 			return fmt.Errorf("hitbox: Options.Front.%s: %s", field, why)
 		}
@@ -176,9 +176,9 @@ func New[T any](b Backend, opts Options) *Cache[T] {
 	}
 	c := &Cache[T]{b: b, opts: opts, format: f, raw: f.ID() == codec.Raw().ID(), rand: rand.Float64}
 	c.flights.m = make(map[string]*flight[T])
-	if opts.Front != nil {
+	if opts.Front != nil && !frontAbsent(opts.Front) {
 		fo, ok := opts.Front.(Front[T])
-		if p, isPtr := opts.Front.(*Front[T]); isPtr && p != nil {
+		if p, isPtr := opts.Front.(*Front[T]); isPtr {
 			fo, ok = *p, true
 		}
 		if !ok {

@@ -60,10 +60,20 @@ type Front[T any] struct {
 }
 
 // FrontOptions is what Options.Front holds: a Front[T] (or *Front[T]) of
-// the cache's T.
+// the cache's T. A nil *Front[T] is no front.
 type FrontOptions interface {
 	// validate names the first field that cannot work, and why.
 	validate() (field, why string)
+}
+
+// absent reports whether a *Front[T] is nil: a nil front is no front.
+func (f *Front[T]) absent() bool { return f == nil }
+
+// frontAbsent reports whether o is a nil *Front[T], whose value methods
+// cannot be called.
+func frontAbsent(o FrontOptions) bool {
+	p, ok := o.(interface{ absent() bool })
+	return ok && p.absent()
 }
 
 func (f Front[T]) validate() (field, why string) {

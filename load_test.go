@@ -210,6 +210,8 @@ func TestOptionsValidate(t *testing.T) {
 		want string // "" when valid
 	}{
 		{"the zero value is valid", hitbox.Options{}, ""},
+		{"a nil *Front is no front", hitbox.Options{Front: (*hitbox.Front[int])(nil)}, ""},
+		{"a *Front is a front", hitbox.Options{Front: &hitbox.Front[int]{MaxEntries: 1}}, ""},
 		{"a jitter of 1 or more would make TTLs vanish", hitbox.Options{TTLJitter: 1}, "hitbox: Options.TTLJitter:"},
 		{"a negative jitter would lengthen TTLs", hitbox.Options{TTLJitter: -0.1}, "hitbox: Options.TTLJitter:"},
 		{"a negative MissTTL", hitbox.Options{MissTTL: -1}, "hitbox: Options.MissTTL:"},
