@@ -64,10 +64,11 @@ type Options struct {
 	// has the lock ability (see Locker; store/redisstore has it), on which
 	// one loads a missing key: the others wait for the value to appear
 	// rather than load it too. It is the lock's lifetime, so a process
-	// that dies while loading delays the others by at most LockTTL; make
-	// it longer than a typical load. A lock that cannot be taken for any
-	// other reason (no ability, an outage) never fails a read: the caller
-	// loads. Zero: no lock.
+	// that dies while loading delays the others by at most LockTTL; the
+	// holder extends it every LockTTL/2 while its load runs. A lock that
+	// cannot be taken for any other reason (no ability, an outage) never
+	// fails a read: the caller loads. GetOrLoadMany takes no lock. Zero:
+	// no lock.
 	LockTTL time.Duration
 	// LockWait bounds how long GetOrLoad waits for another process's load
 	// before loading itself. Default: LockTTL.

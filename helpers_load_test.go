@@ -51,8 +51,9 @@ func (c countedLocker) TryLock(ctx context.Context, key string, ttl time.Duratio
 // the test moves the clock past its lifetime. tries receives the key of
 // every attempt, so a test knows when a caller is waiting.
 type lockTable struct {
-	now   func() time.Time
-	tries chan string
+	now     func() time.Time
+	tries   chan string
+	extends chan string // the key of every successful Extend
 
 	mu    sync.Mutex
 	held  map[string]heldLock
@@ -66,7 +67,7 @@ type heldLock struct {
 }
 
 func newLockTable(now func() time.Time) *lockTable {
-	return &lockTable{now: now, tries: make(chan string, 1<<16), held: make(map[string]heldLock)}
+	return &lockTable{now: now, tries: make(chan string, 1<<16), extends: make(chan string, 1<<10), held: make(map[string]heldLock)}
 }
 
 func (t *lockTable) tryLock(key string, ttl time.Duration) (hitbox.Lock, error) {
@@ -98,6 +99,10 @@ func (l *tableLock) Extend(_ context.Context, ttl time.Duration) error {
 		return hitbox.ErrLocked
 	}
 	l.t.held[l.key] = heldLock{id: l.id, expire: l.t.now().Add(ttl)}
+	select {
+	case l.t.extends <- l.key:
+	default:
+	}
 	return nil
 }
 

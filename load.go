@@ -162,6 +162,7 @@ func (c *Cache[T]) loadShared(ctx context.Context, key string, load func(context
 	}
 	if lk != nil {
 		defer c.unlock(ctx, lk)
+		defer c.keep(ctx, lk)()
 		if !co.refreshing && !co.skipRead {
 			// Another process may have stored the value between this
 			// one's miss and its lock.
@@ -203,6 +204,33 @@ func (c *Cache[T]) await(ctx context.Context, key string) (h hit[T], lk Lock, do
 		}
 	}
 	return h, nil, false, nil
+}
+
+// keep extends lk every half LockTTL while the load runs, so a load that
+// takes longer than LockTTL keeps others waiting rather than loading too,
+// while a holder that dies still blocks them for at most LockTTL. It
+// returns the function that stops it (and waits for it to stop).
+func (c *Cache[T]) keep(ctx context.Context, lk Lock) (stop func()) {
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(max(c.opts.LockTTL/2, time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := lk.Extend(ctx, c.opts.LockTTL); err != nil {
+					c.opts.Logger.DebugContext(ctx, "hitbox: extending a lock failed", "error", err)
+					return // lost, or unreachable: the load goes on without it
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // unlock releases lk, even when the load's context has ended.

@@ -126,3 +126,26 @@ func TestGetOrLoadLockErrorLoads(t *testing.T) {
 		t.Fatalf("GetOrLoad without a lock ability = %d, %v", v, err)
 	}
 }
+
+// TestGetOrLoadKeepsTheLock checks that the holder extends its lock while
+// a load outlives LockTTL, so the others go on waiting.
+func TestGetOrLoadKeepsTheLock(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	locks := newLockTable(clock.Now)
+	b := countedLocker{&counted{Backend: mapstore.New(mapstore.Options{Now: clock.Now}), locks: locks}}
+	c := hitbox.New[string](b, hitbox.Options{LockTTL: 20 * time.Millisecond, Now: clock.Now})
+	defer c.Close()
+	v, err := c.GetOrLoad(context.Background(), "k", func(context.Context) (string, error) {
+		for range 2 {
+			<-locks.extends // the lock is extended while the load runs
+		}
+		return "v", nil
+	})
+	if v != "v" || err != nil {
+		t.Fatalf("GetOrLoad = %q, %v", v, err)
+	}
+	if _, err := locks.tryLock("k", time.Second); err != nil {
+		t.Fatalf("the lock was not released after the load: %v", err)
+	}
+}
