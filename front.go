@@ -101,7 +101,7 @@ type frontEntry[T any] struct {
 	neg    bool
 }
 
-func (e frontEntry[T]) freshAt(now int64) bool { return e.until == 0 || now < e.until }
+func (e *frontEntry[T]) freshAt(now int64) bool { return e.until == 0 || now < e.until }
 
 // freshUntil returns when e stops being fresh, in Unix nanoseconds, or 0.
 func freshUntil(e Entry) int64 {
@@ -137,7 +137,7 @@ const stripes = 1024
 // Compute, so a drop can never be overtaken by a fill it should have
 // stopped.
 type front[T any] struct {
-	m      *otter.Cache[string, frontEntry[T]] // by value: a hit follows no pointer
+	m      *otter.Cache[string, *frontEntry[T]] // by pointer: small nodes, whatever T's size
 	copy   func(T) T
 	seed   maphash.Seed
 	epoch  atomic.Uint64
@@ -160,7 +160,7 @@ func newFront[T any](o Front[T]) *front[T] {
 	f.tasks = make(chan func(), 64)
 	f.worker.Add(1)
 	go f.work()
-	oo := &otter.Options[string, frontEntry[T]]{
+	oo := &otter.Options[string, *frontEntry[T]]{
 		MaximumSize: o.MaxEntries,
 		// otter's maintenance runs on the front's one worker, so hits do
 		// not pay for it (inline it triples a hit's cost), and Close can
@@ -171,7 +171,7 @@ func newFront[T any](o Front[T]) *front[T] {
 	if o.MaxCost > 0 {
 		cost := o.Cost
 		oo.MaximumWeight = o.MaxCost
-		oo.Weigher = func(key string, e frontEntry[T]) uint32 {
+		oo.Weigher = func(key string, e *frontEntry[T]) uint32 {
 			if e.neg {
 				return 1
 			}
@@ -209,9 +209,9 @@ func (f *front[T]) work() {
 }
 
 // get returns the front's entry for key, fresh or not.
-func (f *front[T]) get(key string) (frontEntry[T], bool) {
+func (f *front[T]) get(key string) (*frontEntry[T], bool) {
 	if f.closed.Load() {
-		return frontEntry[T]{}, false
+		return nil, false
 	}
 	return f.m.GetIfPresent(key)
 }
@@ -246,11 +246,11 @@ func (f *front[T]) fill(key string, st stamp, e *frontEntry[T]) {
 		return
 	}
 	g := f.gen(key)
-	f.m.Compute(key, func(old frontEntry[T], found bool) (frontEntry[T], otter.ComputeOp) {
+	f.m.Compute(key, func(old *frontEntry[T], found bool) (*frontEntry[T], otter.ComputeOp) {
 		if f.epoch.Load() != st.epoch || g.Load() != st.gen {
 			return old, otter.CancelOp
 		}
-		return *e, otter.WriteOp
+		return e, otter.WriteOp
 	})
 }
 
@@ -263,11 +263,11 @@ func (f *front[T]) wrote(key string, st stamp, e *frontEntry[T]) {
 	if f.closed.Load() {
 		return
 	}
-	f.m.Compute(key, func(old frontEntry[T], found bool) (frontEntry[T], otter.ComputeOp) {
+	f.m.Compute(key, func(old *frontEntry[T], found bool) (*frontEntry[T], otter.ComputeOp) {
 		if f.epoch.Load() != st.epoch || mine != st.gen+1 || g.Load() != mine {
 			return old, otter.InvalidateOp
 		}
-		return *e, otter.WriteOp
+		return e, otter.WriteOp
 	})
 }
 
