@@ -41,6 +41,10 @@ type callOptions struct {
 	// cache holds (stale, early, RefreshNow) rather than fills a miss,
 	// and nobody waits for it.
 	refreshing, background bool
+	// finished is how many loads of this cache had finished before the
+	// caller's read missed: the leader of the load that follows reads
+	// again only when one finished since, as it may have stored the key.
+	finished uint64
 }
 
 func (c *Cache[T]) callOptions(opts []CallOption) callOptions {

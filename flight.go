@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 )
 
 // flight is one load of one key that callers share: GetOrLoad's and
@@ -17,8 +18,9 @@ type flight[T any] struct {
 
 // flights are the loads in progress, by key.
 type flights[T any] struct {
-	mu sync.Mutex
-	m  map[string]*flight[T]
+	mu       sync.Mutex
+	m        map[string]*flight[T]
+	finished atomic.Uint64 // loads finished so far, of any key
 }
 
 // join returns the load in progress for key, or starts one: lead is then
@@ -43,6 +45,7 @@ func (fs *flights[T]) finish(key string, f *flight[T], v T, err error) {
 	}
 	fs.mu.Unlock()
 	f.v, f.err = v, err
+	fs.finished.Add(1)
 	close(f.done)
 }
 

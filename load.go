@@ -37,6 +37,7 @@ func (c *Cache[T]) GetOrLoad(ctx context.Context, key string, load func(context.
 	if co.skipRead {
 		return c.wait(ctx, key, load, co)
 	}
+	co.finished = c.flights.finished.Load()
 	h, err := c.read(ctx, key)
 	switch {
 	case err == nil && h.st == Fresh:
@@ -134,10 +135,11 @@ func (c *Cache[T]) loadContext(ctx context.Context) (context.Context, context.Ca
 // the key's lock, or by waiting for the process that holds it.
 func (c *Cache[T]) loadShared(ctx context.Context, key string, load func(context.Context) (T, error), co callOptions) (T, error) {
 	if c.opts.LockTTL <= 0 {
-		if !co.refreshing && !co.skipRead {
-			// The previous load of the key may have stored its value
-			// between this caller's miss and its joining: read once more
-			// rather than load twice.
+		if !co.refreshing && !co.skipRead && c.flights.finished.Load() != co.finished {
+			// A load that finished between this caller's miss and its
+			// joining may have stored the value: read once more rather
+			// than load twice. Without one, the miss still stands, and a
+			// cold key costs one read, not two.
 			if h, err := c.read(ctx, key); err == nil || errors.Is(err, errNotFound) {
 				return h.v, err
 			}
