@@ -21,6 +21,7 @@ type Cache struct {
 
 	flights   flights
 	bg        background
+	guard     guard
 	closeOnce sync.Once
 }
 
@@ -35,6 +36,7 @@ func NewCache(b hitbox.Backend, opts Options) *Cache {
 	c := &Cache{b: b, opts: opts, log: opts.Logger}
 	c.obs = newObserver(opts)
 	c.flights.m = make(map[string]*flight)
+	c.guard.init()
 	c.bg.init(opts.MaxBackground)
 	return c
 }

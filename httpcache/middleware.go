@@ -47,6 +47,8 @@ type exchange struct {
 	newSR      *storedResponse // the response being stored
 	newView    view
 	fl         *flight // set while this request leads a collapsed miss
+	stamp      stamp   // the primary key's guard stamp, taken before the lookup
+	raced      bool    // an invalidation came between the stamp and a store
 	unsafe     bool    // an unsafe method: invalidate on success
 	faulted    bool    // the backend failed a read: do not wait on it again to store
 	asIs       bool    // forward the request unchanged, without the stored validators
@@ -104,6 +106,7 @@ func (x *exchange) serve() {
 	x.noCacheReq = x.req.noCache || len(x.req.noCacheFields) > 0 ||
 		(!x.req.present && pragmaNoCache(r.Header["Pragma"]))
 	x.key = c.primaryKey(r)
+	x.stamp = c.guard.stamp(x.key)
 	if c.opts.ShowKey {
 		x.cs.key = x.key
 	}
@@ -414,7 +417,7 @@ func (x *exchange) onHeader(w *writer, code int) {
 		cc, targeted := c.directivesOf(h)
 		// After a failed read nothing is stored: a backend that is down
 		// would make the request wait out its timeout a second time.
-		if why := c.storable(x.r, &x.req, code, h, &cc, targeted); why == "" && !x.faulted {
+		if why := c.storable(x.r, &x.req, code, h, &cc, targeted); why == "" && !x.faulted && x.stamp.valid() {
 			sr := c.newStored(x.r, code, h, x.pre, &cc, x.reqTime, x.respTime)
 			x.newSR = sr
 			x.newView = c.viewOfHeader(h, code, x.reqTime, x.respTime, x.respTime)
@@ -474,7 +477,7 @@ func (x *exchange) finish() {
 		sr := x.newSR
 		sr.body = w.buf
 		x.store(sr, &x.newView, x.respTime)
-		if x.fl != nil {
+		if x.fl != nil && !x.raced {
 			sr.body = append([]byte(nil), w.buf...) // waiters keep their own copy; buf goes back to the pool
 			x.release(sr, w.status)
 		}
@@ -575,7 +578,11 @@ func (x *exchange) notModified() {
 		if x.store(nsr, &v, now) {
 			x.cs.stored = true
 		}
-		x.release(nsr, http.StatusNotModified)
+		if x.raced {
+			x.release(nil, 0)
+		} else {
+			x.release(nsr, http.StatusNotModified)
+		}
 	case whyRequest:
 		x.release(nil, 0)
 	default:
@@ -675,14 +682,29 @@ func (x *exchange) store(sr *storedResponse, v *view, now time.Time) bool {
 	if ctx.Err() != nil {
 		ctx = context.WithoutCancel(ctx)
 	}
+	if !x.stamp.valid() {
+		x.raced = true // invalidated since it was asked for
+		return false
+	}
 	buf := appendResponse(getBuf(), sr)
-	ok = x.put(ctx, sr, buf, stale, expire)
+	key, ok := x.put(ctx, sr, buf, stale, expire)
 	putBuf(buf)
+	if ok && !x.stamp.valid() {
+		// An invalidation began while it was written: its deletes may
+		// have come first.
+		x.raced = true
+		_ = c.b.Delete(ctx, key)
+		if key != x.key {
+			_ = c.b.Delete(ctx, x.key)
+		}
+		return false
+	}
 	return ok
 }
 
-// put writes the stored form buf of sr (see store).
-func (x *exchange) put(ctx context.Context, sr *storedResponse, buf []byte, stale, expire time.Time) bool {
+// put writes the stored form buf of sr (see store), and returns the key
+// it went to.
+func (x *exchange) put(ctx context.Context, sr *storedResponse, buf []byte, stale, expire time.Time) (string, bool) {
 	c := x.c
 	key := x.key
 	if len(sr.varyNames) > 0 {
@@ -695,24 +717,24 @@ func (x *exchange) put(ctx context.Context, sr *storedResponse, buf []byte, stal
 		key = variantKey(x.key, idx.epoch, sr.varyValues)
 		if err := c.b.Set(ctx, key, entryFor(buf, stale, expire)); err != nil {
 			x.setFailed(err)
-			return false
+			return key, false
 		}
 		if write {
 			ib := appendIndex(buf[:0], idx)
 			buf = ib
 			if err := c.b.Set(ctx, x.key, entryFor(ib, expire, expire)); err != nil {
 				x.setFailed(err)
-				return false
+				return key, false
 			}
 			x.idx, x.idxEntry = &idx, hitbox.Entry{Expire: expire}
 		}
-		return true
+		return key, true
 	}
 	if err := c.b.Set(ctx, key, entryFor(buf, stale, expire)); err != nil {
 		x.setFailed(err)
-		return false
+		return key, false
 	}
-	return true
+	return key, true
 }
 
 func (x *exchange) setFailed(err error) {
