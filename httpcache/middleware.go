@@ -151,7 +151,7 @@ func (x *exchange) serve() {
 		x.cs.hit = true
 		x.serveStored(x.sr, v, false)
 		return
-	case c.swrWindow(&v.cc) > 0 && v.staleBy() <= c.swrWindow(&v.cc):
+	case c.swrWindow(v) > 0 && v.staleBy() <= c.swrWindow(v):
 		// RFC 5861 §3: serve at once, then refresh, unless a refresh of
 		// this response is already running or too many are.
 		x.result = resStale
@@ -269,14 +269,14 @@ func (x *exchange) forward() {
 	r := x.r
 	if x.req.onlyIfCached {
 		// §5.2.1.7: nothing usable is stored; never contact the origin.
-		x.cs.fwd = ""
+		// The 504 is the cache's own, based on no stored response, so it
+		// carries no Cache-Status member (RFC 9211 §2).
 		x.result = resMiss
 		h := x.rw.Header()
 		h.Set("Content-Length", "0")
-		if x.cs.detail == "" {
-			x.cs.detail = "only-if-cached"
+		if t := x.c.opts.TargetField; t != "" && !x.c.opts.ForwardTargetField {
+			delete(h, t)
 		}
-		x.finishStatus(h)
 		x.rw.WriteHeader(http.StatusGatewayTimeout)
 		return
 	}
@@ -616,23 +616,38 @@ func getOf(r *http.Request) *http.Request {
 	return &r2
 }
 
-// validatorsMatch applies §4.3.4's first rule: a strong ETag in the 304
-// must be one the stored response has.
+// validatorsMatch reports whether a 304 identifies the stored response for
+// update (RFC 9111 §4.3.4; there is one stored response per key): an ETag
+// in the 304 must be one the stored response has (a weak one compared
+// weakly); without an ETag, a Last-Modified must be the stored one (RFC
+// 9110 §8.8.2: Last-Modified is a validator, weak or strong). A 304 with no validator at all updates: it answers the
+// validators this cache sent, and an origin need not repeat Last-Modified
+// (RFC 9110 §15.4.5).
 func validatorsMatch(upd, stored http.Header) bool {
-	tags := upd["Etag"]
-	if len(tags) == 0 {
-		return true
+	if tags := upd["Etag"]; len(tags) > 0 {
+		tag := trimOWS(tags[0])
+		weak := len(tag) >= 2 && tag[0] == 'W' && tag[1] == '/'
+		for _, s := range stored["Etag"] {
+			s = trimOWS(s)
+			if s == tag || weak && opaque(s) == opaque(tag) {
+				return true
+			}
+		}
+		return false // it names another representation
 	}
-	tag := trimOWS(tags[0])
-	if len(tag) >= 2 && tag[0] == 'W' && tag[1] == '/' {
-		return true // weak validators select the (single) validated response
-	}
-	for _, s := range stored["Etag"] {
-		if trimOWS(s) == tag {
+	if lm := upd["Last-Modified"]; len(lm) > 0 {
+		old := stored["Last-Modified"]
+		if len(old) == 0 {
+			return false
+		}
+		if lm[0] == old[0] {
 			return true
 		}
+		t1, ok1 := parseHTTPDate(lm[0])
+		t2, ok2 := parseHTTPDate(old[0])
+		return ok1 && ok2 && t1.Equal(t2)
 	}
-	return false
+	return true
 }
 
 // freshenWithHead updates or invalidates the stored GET response from a

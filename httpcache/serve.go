@@ -129,8 +129,9 @@ func preconditionsFail(req, stored http.Header, sr *storedResponse) bool {
 }
 
 // matchAnyWeak reports whether an If-None-Match line ("*" or a list of
-// entity-tags) matches one of the stored tags by weak comparison (RFC 9110
-// §8.8.3.2): the opaque tags are equal, W/ prefixes aside.
+// entity-tags) matches a stored response with the given tags: "*" always,
+// a tag by weak comparison (RFC 9110 §8.8.3.2): the opaque tags are equal,
+// W/ prefixes aside.
 func matchAnyWeak(line string, stored []string) bool {
 	s := line
 	for {
@@ -144,7 +145,9 @@ func matchAnyWeak(line string, stored []string) bool {
 			continue
 		}
 		if s[0] == '*' {
-			return len(stored) > 0
+			// RFC 9110 §13.1.2: "*" is false when a current representation
+			// exists, ETag or not: the stored response is one.
+			return true
 		}
 		tag, rest, ok := nextETag(s)
 		if !ok {

@@ -265,6 +265,16 @@ func TestStaleWhileRevalidateBounds(t *testing.T) {
 		}
 		_ = h.cache.Close()
 	})
+	t.Run("RFC 9111 §4.2.4: Options.StaleWhileRevalidate does not serve a response that never had freshness", func(t *testing.T) {
+		h := newHarness(t, Options{StaleWhileRevalidate: time.Minute})
+		h.origin.set(200, `ETag: "v1"`) // stored for its validator only
+		h.get("/a")
+		h.origin.set(200, `ETag: "v2"`)
+		if rec := h.get("/a"); isHit(rec) || rec.Body.String() != "body 2" {
+			t.Errorf("want a validation before use: %q %q", cacheStatusOf(rec), rec.Body)
+		}
+		_ = h.cache.Close()
+	})
 	t.Run("RFC 9111 §4.2.4: must-revalidate forbids stale-while-revalidate", func(t *testing.T) {
 		h := newHarness(t, Options{})
 		h.origin.set(200, "Cache-Control: max-age=10, stale-while-revalidate=60, must-revalidate")
