@@ -421,7 +421,7 @@ func (x *exchange) onHeader(w *writer, code int) {
 			sr := c.newStored(x.r, code, h, x.pre, &cc, x.reqTime, x.respTime)
 			x.newSR = sr
 			x.newView = c.viewOfHeader(h, code, x.reqTime, x.respTime, x.respTime)
-			if _, _, ok := c.deadlines(sr, &x.newView, x.respTime); ok {
+			if _, _, ok := c.deadlines(sr, &x.newView, x.respTime); ok && !x.tooLarge(h) {
 				w.storing = true
 				x.cs.stored = true
 				x.cs.ttl, x.cs.hasTTL = x.newView.ttl(), true
@@ -432,8 +432,30 @@ func (x *exchange) onHeader(w *writer, code int) {
 	w.sendHeader()
 }
 
+// tooLarge reports whether a response declares a Content-Length over
+// MaxBodySize: it will not be stored, so it is not announced as stored.
+func (x *exchange) tooLarge(h http.Header) bool {
+	cl := h["Content-Length"]
+	if len(cl) == 0 {
+		return false
+	}
+	n, err := strconv.ParseInt(cl[0], 10, 64)
+	return err == nil && n > x.c.opts.MaxBodySize
+}
+
 // finishStatus strips the targeted field meant for this cache and adds
 // this cache's Cache-Status member.
+//
+// The member goes out with the header, before the body: "stored" (RFC
+// 9211 §2.3) then says the cache means to store the response, which it
+// decides from the status and header fields (and a Content-Length over
+// Options.MaxBodySize rules it out). It is wrong when what comes after
+// the header prevents the store: a body without Content-Length that grows
+// past MaxBodySize, a body shorter than its Content-Length, a client that
+// leaves, a handler that panics or hijacks the connection, a backend
+// write that fails, or an invalidation of the URI that lands meanwhile
+// (see guard).
+// None of these leaves anything stored; only the announcement was early.
 func (x *exchange) finishStatus(h http.Header) {
 	if t := x.c.opts.TargetField; t != "" && !x.c.opts.ForwardTargetField {
 		delete(h, t)

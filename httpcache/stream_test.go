@@ -269,6 +269,19 @@ func TestNothingTruncatedIsStored(t *testing.T) {
 			t.Error("an oversized body was stored")
 		}
 	})
+	t.Run("RFC 9211 §2.3: a Content-Length over MaxBodySize is not announced as stored", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, Options{MaxBodySize: 10})
+		h.origin.set(200, "Cache-Control: max-age=60", "Content-Length: 11")
+		h.origin.body = strings.Repeat("x", 11)
+		rec := h.get("/r")
+		if cs := cacheStatusOf(rec); cs != "hitbox; fwd=uri-miss; fwd-status=200" || rec.Body.Len() != 11 {
+			t.Errorf("Cache-Status %q, body %d bytes", cs, rec.Body.Len())
+		}
+		if rec := h.get("/r"); isHit(rec) {
+			t.Error("an oversized body was stored")
+		}
+	})
 }
 
 func TestBackendDown(t *testing.T) {
