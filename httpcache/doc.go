@@ -61,7 +61,12 @@
 //     takes precedence over Cache-Control and Expires, and is not sent on.
 //   - Cache-Status (RFC 9211) on every response: hit, fwd, fwd-status,
 //     stored, collapsed, ttl, key on request, and a detail naming the level
-//     of the pipeline that answered or the backend failure.
+//     of the pipeline that answered or the backend failure. It goes out
+//     with the header, so "stored" is the intent decided from the status
+//     and header fields: a body that then outgrows Options.MaxBodySize
+//     without a Content-Length saying so, or is cut short, is not stored
+//     all the same. A 504 for only-if-cached, made by the cache from no
+//     stored response, carries none (RFC 9211 §2).
 //
 // Concurrent misses for one URI make one handler call; the other requests
 // wait, each bounded by its own context, and share the response when it may

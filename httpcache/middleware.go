@@ -454,8 +454,8 @@ func (x *exchange) tooLarge(h http.Header) bool {
 // past MaxBodySize, a body shorter than its Content-Length, a client that
 // leaves, a handler that panics or hijacks the connection, a backend
 // write that fails, or an invalidation of the URI that lands meanwhile
-// (see guard).
-// None of these leaves anything stored; only the announcement was early.
+// (see guard). None of these leaves anything stored; only the
+// announcement was early.
 func (x *exchange) finishStatus(h http.Header) {
 	if t := x.c.opts.TargetField; t != "" && !x.c.opts.ForwardTargetField {
 		delete(h, t)
