@@ -30,8 +30,9 @@ type exchange struct {
 
 	ans hitbox.Answer // which level of the pipeline answered the lookup
 
-	sr *storedResponse // the selected stored response, if any
-	v  view
+	sr  *storedResponse // the selected stored response, if any
+	v   view
+	dec decodeBuf // what sr is decoded into, mostly
 
 	cs      cacheStatus
 	csValue string    // cs rendered, once the response header went out
@@ -180,7 +181,7 @@ func (x *exchange) lookup() {
 		x.getFailed(err)
 		return
 	}
-	sr, idx, err := decodeValue(e.Value)
+	sr, idx, err := decodeValueInto(e.Value, &x.dec)
 	if err != nil {
 		x.corrupt(x.key, err)
 		return
@@ -196,7 +197,7 @@ func (x *exchange) lookup() {
 			x.getFailed(err)
 			return
 		}
-		if sr, _, err = decodeValue(e.Value); err != nil {
+		if sr, _, err = decodeValueInto(e.Value, &x.dec); err != nil {
 			x.corrupt(x.lookupKey, err)
 			return
 		}
@@ -208,7 +209,13 @@ func (x *exchange) lookup() {
 		return
 	}
 	x.sr = sr
-	x.v = c.viewOf(sr, x.now)
+	var hdr http.Header
+	if sr == &x.dec.sr {
+		hdr = sr.headerIn(x.dec.vals[:0])
+	} else {
+		hdr = sr.header()
+	}
+	x.v = c.viewOfHeader(hdr, sr.status, sr.requestTime, sr.responseTime, x.now)
 	if x.ans.Found() && x.cs.detail == "" {
 		x.cs.detail = x.ans.Path() // RFC 9211 §2.8: which level answered
 	}
@@ -498,6 +505,7 @@ func (x *exchange) finish() {
 	if w.storing && !w.overflow && !w.failed && x.r.Context().Err() == nil && x.complete() {
 		sr := x.newSR
 		sr.body = w.buf
+		withLength(sr)
 		x.store(sr, &x.newView, x.respTime)
 		if x.fl != nil && !x.raced {
 			sr.body = append([]byte(nil), w.buf...) // waiters keep their own copy; buf goes back to the pool
@@ -511,6 +519,21 @@ func (x *exchange) finish() {
 	if x.r.Method == http.MethodHead && x.sr != nil && w.status == http.StatusOK {
 		x.freshenWithHead()
 	}
+}
+
+// withLength gives a stored response that has content and no
+// Content-Length one, as every response served from the cache carries it:
+// formatted once when stored rather than on every hit.
+func withLength(sr *storedResponse) {
+	if !bodyAllowed(sr.status) {
+		return
+	}
+	for _, f := range sr.fields {
+		if f.name == "Content-Length" {
+			return
+		}
+	}
+	sr.fields = insertField(sr.fields, field{name: "Content-Length", value: strconv.Itoa(len(sr.body))})
 }
 
 // complete reports whether the body received is all of it: a handler that

@@ -192,6 +192,7 @@ func (x *exchange) refresh(r2 *http.Request, cancel context.CancelFunc) {
 			if cl := rec.header.Get("Content-Length"); cl != "" && cl != strconv.Itoa(len(rec.body)) {
 				return // cut short
 			}
+			withLength(sr)
 			v := c.viewOf(sr, x.respTime)
 			x.store(sr, &v, x.respTime)
 		} else if why != whyRequest {
