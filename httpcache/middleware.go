@@ -34,6 +34,10 @@ type exchange struct {
 	v   view
 	dec decodeBuf // what sr is decoded into, mostly
 
+	// hdrInRW: v.hdr is the response header map itself (it was empty), so
+	// a hit copies nothing; forward gives v.hdr a map of its own first.
+	hdrInRW bool
+
 	cs      cacheStatus
 	csValue string    // cs rendered, once the response header went out
 	slots   [3]string // backing for single-line fields the cache sets (no allocation each)
@@ -210,10 +214,16 @@ func (x *exchange) lookup() {
 	}
 	x.sr = sr
 	var hdr http.Header
-	if sr == &x.dec.sr {
-		hdr = sr.headerIn(x.dec.vals[:0])
-	} else {
+	switch rh := x.rw.Header(); {
+	case sr != &x.dec.sr:
 		hdr = sr.header()
+	case len(rh) == 0:
+		// The stored fields go straight into the response header, where
+		// a hit needs them; forward takes them out again.
+		hdr = sr.fillHeader(rh, x.dec.vals[:0])
+		x.hdrInRW = true
+	default:
+		hdr = sr.headerIn(x.dec.vals[:0])
 	}
 	x.v = c.viewOfHeader(hdr, sr.status, sr.requestTime, sr.responseTime, x.now)
 	if x.ans.Found() && x.cs.detail == "" {
@@ -274,6 +284,7 @@ func errDetail(err error) string {
 // collapsed flight when the request is plain enough to share a response.
 func (x *exchange) forward() {
 	r := x.r
+	x.ownHeader()
 	if x.req.onlyIfCached {
 		// §5.2.1.7: nothing usable is stored; never contact the origin.
 		// The 504 is the cache's own, based on no stored response, so it
@@ -318,6 +329,19 @@ func (x *exchange) forward() {
 		x.fallback = win > 0 && x.v.staleBy() <= win
 	}
 	x.forwardTo(r2)
+}
+
+// ownHeader gives the stored response's view a header map of its own when
+// it was built in the response header, and empties that again, for a
+// response that will not be the stored one (or not yet).
+func (x *exchange) ownHeader() {
+	if !x.hdrInRW {
+		return
+	}
+	x.hdrInRW = false
+	h := x.v.hdr
+	x.v.hdr = h.Clone()
+	clear(h)
 }
 
 // collapsible reports whether the request may share a concurrent

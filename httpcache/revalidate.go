@@ -127,6 +127,11 @@ func (x *exchange) startRefresh() {
 	r2 := x.r.Clone(ctx)
 	y := &exchange{c: c, h: x.h, r: x.r, key: x.key, lookupKey: x.lookupKey, idx: x.idx,
 		idxEntry: x.idxEntry, sr: x.sr, v: x.v, req: x.req, stamp: x.stamp}
+	if x.hdrInRW {
+		// The view's map is the response header, which net/http owns once
+		// the request ends; the stored fields are all the refresh needs.
+		y.v.hdr = x.sr.header()
+	}
 	if c.opts.DetachedRefresh {
 		go y.refresh(r2, cancel)
 		return

@@ -15,14 +15,25 @@ import (
 func (x *exchange) serveStored(sr *storedResponse, v *view, validated bool) {
 	r := x.r
 	h := x.rw.Header()
-	for name, vals := range v.hdr {
-		if name == "Age" {
-			continue
+	if x.hdrInRW && v == &x.v {
+		// The stored fields are in h already (see lookup).
+		if !validated && len(v.cc.noCacheFields) > 0 {
+			for name := range h {
+				if hasFold(v.cc.noCacheFields, name) {
+					delete(h, name)
+				}
+			}
 		}
-		if !validated && len(v.cc.noCacheFields) > 0 && hasFold(v.cc.noCacheFields, name) {
-			continue
+	} else {
+		for name, vals := range v.hdr {
+			if name == "Age" {
+				continue
+			}
+			if !validated && len(v.cc.noCacheFields) > 0 && hasFold(v.cc.noCacheFields, name) {
+				continue
+			}
+			h[name] = vals
 		}
-		h[name] = vals
 	}
 	h["Age"] = x.slot(1, ageValue(v.age))
 	if !x.cs.hasTTL {

@@ -200,7 +200,11 @@ func (s *storedResponse) header() http.Header { return s.headerIn(nil) }
 // headerIn is header using vals, when it is large enough, as the backing
 // array of the field values.
 func (s *storedResponse) headerIn(vals []string) http.Header {
-	h := make(http.Header, len(s.fields))
+	return s.fillHeader(make(http.Header, len(s.fields)), vals)
+}
+
+// fillHeader adds the fields to h, an empty map, as headerIn does.
+func (s *storedResponse) fillHeader(h http.Header, vals []string) http.Header {
 	// One backing array for the common case of one line per name.
 	if cap(vals) >= len(s.fields) {
 		vals = vals[:len(s.fields)]

@@ -68,6 +68,25 @@ func TestValidationFullResponseReplaces(t *testing.T) {
 	}
 }
 
+// TestForwardedResponseHasNoStoredFields checks that when a stored
+// response is found but not used, none of its fields reach the client
+// with the response that is (the hit path builds them in the response
+// header and takes them out again).
+func TestForwardedResponseHasNoStoredFields(t *testing.T) {
+	t.Parallel()
+	for _, req := range [][]string{nil, {"Cache-Control: only-if-cached"}, {"Cache-Control: no-cache"}} {
+		h := newHarness(t, Options{})
+		h.origin.set(200, "Cache-Control: max-age=10", `ETag: "v1"`, "X-Old: 1")
+		h.get("/r")
+		h.clock.Advance(20 * time.Second)
+		h.origin.set(200, "Cache-Control: max-age=10", `ETag: "v2"`)
+		rec := h.get("/r", req...)
+		if got := rec.Header().Get("X-Old"); got != "" || rec.Header().Get("ETag") == `"v1"` {
+			t.Errorf("request %q: %d with X-Old %q ETag %q from the stored response", req, rec.Code, got, rec.Header().Get("ETag"))
+		}
+	}
+}
+
 func TestValidation304WithOtherStrongETagUpdatesNothing(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, Options{})
