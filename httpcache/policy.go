@@ -261,7 +261,7 @@ func (c *Cache) storedFields(h, pre http.Header, cc *directives) []field {
 		n += len(v)
 	}
 	sort.Strings(names)
-	fields := make([]field, 0, n)
+	fields := make([]field, 0, n+2) // room for a Date and a Content-Length the cache may add
 	for _, k := range names {
 		for _, v := range h[k] {
 			fields = append(fields, field{name: k, value: v})
