@@ -641,16 +641,26 @@ func (x *exchange) notModified() {
 	v := c.viewOf(nsr, now)
 	x.cs.fwdStatus = http.StatusNotModified
 	x.result = resRevalidated
-	cc, targeted := c.directivesOf(v.hdr)
-	switch why := c.storable(getOf(x.r), &x.req, nsr.status, v.hdr, &cc, targeted); why {
+	// A Set-Cookie in the 304 is for this client: it goes out with the
+	// response, but unless StoreSetCookie the stored response is freshened
+	// without it (§3.2, §4.3.4) rather than dropped.
+	ssr, sv := nsr, &v
+	if !c.opts.StoreSetCookie && len(upd["Set-Cookie"]) > 0 {
+		delete(upd, "Set-Cookie")
+		ssr = x.updated(upd)
+		v2 := c.viewOf(ssr, now)
+		sv = &v2
+	}
+	cc, targeted := c.directivesOf(sv.hdr)
+	switch why := c.storable(getOf(x.r), &x.req, ssr.status, sv.hdr, &cc, targeted); why {
 	case "":
-		if x.store(nsr, &v, now) {
+		if x.store(ssr, sv, now) {
 			x.cs.stored = true
 		}
 		if x.raced {
 			x.release(nil, 0)
 		} else {
-			x.release(nsr, http.StatusNotModified)
+			x.release(ssr, http.StatusNotModified)
 		}
 	case whyRequest:
 		x.release(nil, 0)

@@ -178,6 +178,9 @@ func (x *exchange) refresh(r2 *http.Request, cancel context.CancelFunc) {
 		if !validatorsMatch(rec.header, x.v.hdr) {
 			return
 		}
+		if !c.opts.StoreSetCookie {
+			delete(rec.header, "Set-Cookie") // nobody to give it to (§3.2)
+		}
 		nsr := x.updated(rec.header)
 		v := c.viewOf(nsr, x.respTime)
 		cc, targeted := c.directivesOf(v.hdr)

@@ -68,6 +68,27 @@ func TestValidationFullResponseReplaces(t *testing.T) {
 	}
 }
 
+// TestValidation304WithSetCookie checks that a Set-Cookie in a 304 reaches
+// the client it answers, while the stored response is freshened without
+// it (RFC 9111 §3.2, §4.3.4; Options.StoreSetCookie off).
+func TestValidation304WithSetCookie(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Options{})
+	h.origin.set(200, "Cache-Control: max-age=1", `ETag: "e"`)
+	h.get("/r")
+	h.clock.Advance(5 * time.Second)
+	h.origin.set(304, "Cache-Control: max-age=3600", `ETag: "e"`, "Set-Cookie: user=1")
+	rec := h.get("/r")
+	if rec.Code != 200 || rec.Body.String() != "body 1" || rec.Header().Get("Set-Cookie") != "user=1" {
+		t.Fatalf("the validated response: %d %q Set-Cookie %q", rec.Code, rec.Body, rec.Header().Get("Set-Cookie"))
+	}
+	h.clock.Advance(10 * time.Second)
+	rec = h.get("/r")
+	if !isHit(rec) || rec.Header().Get("Set-Cookie") != "" || rec.Header().Get("Age") != "10" {
+		t.Errorf("next request: %q Set-Cookie %q Age %q, want a hit without the cookie", cacheStatusOf(rec), rec.Header().Get("Set-Cookie"), rec.Header().Get("Age"))
+	}
+}
+
 // TestForwardedResponseHasNoStoredFields checks that when a stored
 // response is found but not used, none of its fields reach the client
 // with the response that is (the hit path builds them in the response
