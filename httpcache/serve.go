@@ -36,6 +36,12 @@ func (x *exchange) serveStored(sr *storedResponse, v *view, validated bool) {
 		}
 	}
 	h["Age"] = x.slot(1, ageValue(v.age))
+	if len(v.hdr["Content-Type"]) == 0 && bodyAllowed(sr.status) {
+		// Served as stored (§3.1): net/http would otherwise sniff the body
+		// and add a Content-Type the origin never sent; a nil value is its
+		// way of saying no.
+		h["Content-Type"] = nil
+	}
 	if !x.cs.hasTTL {
 		x.cs.ttl, x.cs.hasTTL = v.ttl(), true
 	}

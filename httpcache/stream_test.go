@@ -451,3 +451,30 @@ func TestFlushOnAWriterThatCannotStillStores(t *testing.T) {
 		t.Errorf("a Flush the writer below could not do stopped storing: %q %q", cacheStatusOf(rec), rec.Body)
 	}
 }
+
+// TestNoContentTypeIsNotSniffed checks over a real server that a hit for a
+// response stored without Content-Type has none either (RFC 9111 §3.1):
+// net/http sniffs one from the body unless told not to.
+func TestNoContentTypeIsNotSniffed(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Options{})
+	h.origin.fn = func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=100")
+		w.WriteHeader(http.StatusOK)
+		_ = http.NewResponseController(w).Flush() // the header goes out without Content-Type
+		_, _ = io.WriteString(w, "<html><body>")
+	}
+	srv := httptest.NewServer(h.h)
+	defer srv.Close()
+	for _, want := range []string{"the miss", "the hit"} {
+		resp, err := srv.Client().Get(srv.URL + "/r")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if ct := resp.Header.Values("Content-Type"); len(ct) > 0 {
+			t.Errorf("%s (%q): Content-Type %q, want none, as the handler sent", want, resp.Header.Get("Cache-Status"), ct)
+		}
+	}
+}
