@@ -49,9 +49,13 @@
 //     invalidates) a stored GET response.
 //   - invalidation (§4.4): a success to an unsafe method removes what is
 //     stored for its target URI and its same-origin Location and
-//     Content-Location, through every level of the pipeline.
+//     Content-Location, through every level of the pipeline. A response
+//     asked for before the invalidation and arriving after it is not
+//     stored.
 //   - stale content (RFC 5861): stale-while-revalidate serves at once and
-//     refreshes once per key in the background; stale-if-error answers a
+//     then refreshes, once per key, after the client has the whole
+//     response; Close lets running refreshes finish for
+//     Options.DrainTimeout before it cancels them. stale-if-error answers a
 //     5xx, a handler panic or an unreachable origin (a reverse proxy's 502)
 //     with the stale response; Options give windows for origins that send
 //     neither, and must-revalidate and proxy-revalidate forbid both.
