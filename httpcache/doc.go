@@ -8,9 +8,10 @@
 //	r := chi.NewRouter()
 //	r.Use(httpcache.New(store, httpcache.Options{}))
 //
-// (stale-while-revalidate refreshes run on a goroutine of their own after
-// the request ended; a handler that reads chi's URL parameters needs
-// Options.RefreshInline, as chi recycles them with the request.)
+// A stale-while-revalidate refresh runs on the request's goroutine once
+// the stale response is complete and flushed, while chi still holds the
+// URL parameters it recycles when the request ends; Options.DetachedRefresh
+// says when a goroutine of its own is safe instead.
 //
 // With the standard library, keeping the Cache to close it at shutdown:
 //
