@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"github.com/hitbox-go/hitbox"
 )
@@ -18,8 +19,10 @@ type Cache struct {
 	log  *slog.Logger
 	obs  observer
 
-	flights flights
-	bg      background
+	flights   flights
+	bg        background
+	guard     guard
+	closeOnce sync.Once
 }
 
 // NewCache returns a Cache storing responses in b. It panics, with the
@@ -33,6 +36,7 @@ func NewCache(b hitbox.Backend, opts Options) *Cache {
 	c := &Cache{b: b, opts: opts, log: opts.Logger}
 	c.obs = newObserver(opts)
 	c.flights.m = make(map[string]*flight)
+	c.guard.init()
 	c.bg.init(opts.MaxBackground)
 	return c
 }
@@ -53,11 +57,12 @@ func (c *Cache) Middleware(next http.Handler) http.Handler {
 	return &handler{c: c, next: next}
 }
 
-// Close stops the background refreshes (stale-while-revalidate) and waits
-// for them to end. The middleware keeps serving after Close, without
-// background work. Close is idempotent and always returns nil.
+// Close stops the refreshes of stale-while-revalidate: it starts no more,
+// lets those running finish for up to Options.DrainTimeout, cancels what
+// is left and waits for it to end. The middleware keeps serving after
+// Close, without refreshing. Close is idempotent and always returns nil.
 func (c *Cache) Close() error {
-	c.bg.close()
+	c.closeOnce.Do(func() { c.bg.close(c.opts.DrainTimeout) })
 	return nil
 }
 

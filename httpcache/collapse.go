@@ -47,3 +47,18 @@ func (f *flights) finish(key string, fl *flight, res *storedResponse, status int
 	fl.res, fl.status = res, status
 	close(fl.done)
 }
+
+// forget detaches the flights for primary and its variants from the map,
+// so requests arriving after an invalidation of primary lead their own
+// flight instead of waiting for a response asked for before it. Waiters
+// already in a flight are told by its leader, which shares nothing once
+// its store was refused (see guard).
+func (f *flights) forget(primary string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k := range f.m {
+		if k == primary || len(k) > len(primary) && k[len(primary)] == 0 && k[:len(primary)] == primary {
+			delete(f.m, k)
+		}
+	}
+}

@@ -8,9 +8,10 @@
 //	r := chi.NewRouter()
 //	r.Use(httpcache.New(store, httpcache.Options{}))
 //
-// (stale-while-revalidate refreshes run on a goroutine of their own after
-// the request ended; a handler that reads chi's URL parameters needs
-// Options.RefreshInline, as chi recycles them with the request.)
+// A stale-while-revalidate refresh runs on the request's goroutine once
+// the stale response is complete and flushed, while chi still holds the
+// URL parameters it recycles when the request ends; Options.DetachedRefresh
+// says when a goroutine of its own is safe instead.
 //
 // With the standard library, keeping the Cache to close it at shutdown:
 //
@@ -49,9 +50,13 @@
 //     invalidates) a stored GET response.
 //   - invalidation (§4.4): a success to an unsafe method removes what is
 //     stored for its target URI and its same-origin Location and
-//     Content-Location, through every level of the pipeline.
+//     Content-Location, through every level of the pipeline. A response
+//     asked for before the invalidation and arriving after it is not
+//     stored.
 //   - stale content (RFC 5861): stale-while-revalidate serves at once and
-//     refreshes once per key in the background; stale-if-error answers a
+//     then refreshes, once per key, after the client has the whole
+//     response; Close lets running refreshes finish for
+//     Options.DrainTimeout before it cancels them. stale-if-error answers a
 //     5xx, a handler panic or an unreachable origin (a reverse proxy's 502)
 //     with the stale response; Options give windows for origins that send
 //     neither, and must-revalidate and proxy-revalidate forbid both.
@@ -61,7 +66,12 @@
 //     takes precedence over Cache-Control and Expires, and is not sent on.
 //   - Cache-Status (RFC 9211) on every response: hit, fwd, fwd-status,
 //     stored, collapsed, ttl, key on request, and a detail naming the level
-//     of the pipeline that answered or the backend failure.
+//     of the pipeline that answered or the backend failure. It goes out
+//     with the header, so "stored" is the intent decided from the status
+//     and header fields: a body that then outgrows Options.MaxBodySize
+//     without a Content-Length saying so, or is cut short, is not stored
+//     all the same. A 504 for only-if-cached, made by the cache from no
+//     stored response, carries none (RFC 9211 §2).
 //
 // Concurrent misses for one URI make one handler call; the other requests
 // wait, each bounded by its own context, and share the response when it may

@@ -32,6 +32,18 @@ func (x *exchange) invalidate(h http.Header) {
 			keys = append(keys, k)
 		}
 	}
+	// Each key's guard stripe is marked before its delete, so a response
+	// asked for earlier and arriving later is not stored (see guard).
+	var marks [3]*stripe
+	for i, k := range keys {
+		marks[i] = c.guard.begin(k)
+		c.flights.forget(k)
+	}
+	defer func() {
+		for _, s := range marks[:len(keys)] {
+			c.guard.end(s)
+		}
+	}()
 	for _, k := range keys {
 		if err := c.b.Delete(ctx, k); err != nil {
 			x.fault(err)

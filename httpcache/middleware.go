@@ -30,8 +30,13 @@ type exchange struct {
 
 	ans hitbox.Answer // which level of the pipeline answered the lookup
 
-	sr *storedResponse // the selected stored response, if any
-	v  view
+	sr  *storedResponse // the selected stored response, if any
+	v   view
+	dec decodeBuf // what sr is decoded into, mostly
+
+	// hdrInRW: v.hdr is the response header map itself (it was empty), so
+	// a hit copies nothing; forward gives v.hdr a map of its own first.
+	hdrInRW bool
 
 	cs      cacheStatus
 	csValue string    // cs rendered, once the response header went out
@@ -47,6 +52,8 @@ type exchange struct {
 	newSR      *storedResponse // the response being stored
 	newView    view
 	fl         *flight // set while this request leads a collapsed miss
+	stamp      stamp   // the primary key's guard stamp, taken before the lookup
+	raced      bool    // an invalidation came between the stamp and a store
 	unsafe     bool    // an unsafe method: invalidate on success
 	faulted    bool    // the backend failed a read: do not wait on it again to store
 	asIs       bool    // forward the request unchanged, without the stored validators
@@ -104,6 +111,7 @@ func (x *exchange) serve() {
 	x.noCacheReq = x.req.noCache || len(x.req.noCacheFields) > 0 ||
 		(!x.req.present && pragmaNoCache(r.Header["Pragma"]))
 	x.key = c.primaryKey(r)
+	x.stamp = c.guard.stamp(x.key)
 	if c.opts.ShowKey {
 		x.cs.key = x.key
 	}
@@ -148,7 +156,7 @@ func (x *exchange) serve() {
 		x.cs.hit = true
 		x.serveStored(x.sr, v, false)
 		return
-	case c.swrWindow(&v.cc) > 0 && v.staleBy() <= c.swrWindow(&v.cc):
+	case c.swrWindow(v) > 0 && v.staleBy() <= c.swrWindow(v):
 		// RFC 5861 §3: serve at once, then refresh, unless a refresh of
 		// this response is already running or too many are.
 		x.result = resStale
@@ -177,7 +185,7 @@ func (x *exchange) lookup() {
 		x.getFailed(err)
 		return
 	}
-	sr, idx, err := decodeValue(e.Value)
+	sr, idx, err := decodeValueInto(e.Value, &x.dec)
 	if err != nil {
 		x.corrupt(x.key, err)
 		return
@@ -193,7 +201,7 @@ func (x *exchange) lookup() {
 			x.getFailed(err)
 			return
 		}
-		if sr, _, err = decodeValue(e.Value); err != nil {
+		if sr, _, err = decodeValueInto(e.Value, &x.dec); err != nil {
 			x.corrupt(x.lookupKey, err)
 			return
 		}
@@ -205,7 +213,19 @@ func (x *exchange) lookup() {
 		return
 	}
 	x.sr = sr
-	x.v = c.viewOf(sr, x.now)
+	var hdr http.Header
+	switch rh := x.rw.Header(); {
+	case sr != &x.dec.sr:
+		hdr = sr.header()
+	case len(rh) == 0:
+		// The stored fields go straight into the response header, where
+		// a hit needs them; forward takes them out again.
+		hdr = sr.fillHeader(rh, x.dec.vals[:0])
+		x.hdrInRW = true
+	default:
+		hdr = sr.headerIn(x.dec.vals[:0])
+	}
+	x.v = c.viewOfHeader(hdr, sr.status, sr.requestTime, sr.responseTime, x.now)
 	if x.ans.Found() && x.cs.detail == "" {
 		x.cs.detail = x.ans.Path() // RFC 9211 §2.8: which level answered
 	}
@@ -264,16 +284,17 @@ func errDetail(err error) string {
 // collapsed flight when the request is plain enough to share a response.
 func (x *exchange) forward() {
 	r := x.r
+	x.ownHeader()
 	if x.req.onlyIfCached {
 		// §5.2.1.7: nothing usable is stored; never contact the origin.
-		x.cs.fwd = ""
+		// The 504 is the cache's own, based on no stored response, so it
+		// carries no Cache-Status member (RFC 9211 §2).
 		x.result = resMiss
 		h := x.rw.Header()
 		h.Set("Content-Length", "0")
-		if x.cs.detail == "" {
-			x.cs.detail = "only-if-cached"
+		if t := x.c.opts.TargetField; t != "" && !x.c.opts.ForwardTargetField {
+			delete(h, t)
 		}
-		x.finishStatus(h)
 		x.rw.WriteHeader(http.StatusGatewayTimeout)
 		return
 	}
@@ -308,6 +329,19 @@ func (x *exchange) forward() {
 		x.fallback = win > 0 && x.v.staleBy() <= win
 	}
 	x.forwardTo(r2)
+}
+
+// ownHeader gives the stored response's view a header map of its own when
+// it was built in the response header, and empties that again, for a
+// response that will not be the stored one (or not yet).
+func (x *exchange) ownHeader() {
+	if !x.hdrInRW {
+		return
+	}
+	x.hdrInRW = false
+	h := x.v.hdr
+	x.v.hdr = h.Clone()
+	clear(h)
 }
 
 // collapsible reports whether the request may share a concurrent
@@ -414,11 +448,11 @@ func (x *exchange) onHeader(w *writer, code int) {
 		cc, targeted := c.directivesOf(h)
 		// After a failed read nothing is stored: a backend that is down
 		// would make the request wait out its timeout a second time.
-		if why := c.storable(x.r, &x.req, code, h, &cc, targeted); why == "" && !x.faulted {
+		if why := c.storable(x.r, &x.req, code, h, &cc, targeted); why == "" && !x.faulted && x.stamp.valid() {
 			sr := c.newStored(x.r, code, h, x.pre, &cc, x.reqTime, x.respTime)
 			x.newSR = sr
 			x.newView = c.viewOfHeader(h, code, x.reqTime, x.respTime, x.respTime)
-			if _, _, ok := c.deadlines(sr, &x.newView, x.respTime); ok {
+			if _, _, ok := c.deadlines(sr, &x.newView, x.respTime); ok && !x.tooLarge(h) {
 				w.storing = true
 				x.cs.stored = true
 				x.cs.ttl, x.cs.hasTTL = x.newView.ttl(), true
@@ -429,8 +463,30 @@ func (x *exchange) onHeader(w *writer, code int) {
 	w.sendHeader()
 }
 
+// tooLarge reports whether a response declares a Content-Length over
+// MaxBodySize: it will not be stored, so it is not announced as stored.
+func (x *exchange) tooLarge(h http.Header) bool {
+	cl := h["Content-Length"]
+	if len(cl) == 0 {
+		return false
+	}
+	n, err := strconv.ParseInt(cl[0], 10, 64)
+	return err == nil && n > x.c.opts.MaxBodySize
+}
+
 // finishStatus strips the targeted field meant for this cache and adds
 // this cache's Cache-Status member.
+//
+// The member goes out with the header, before the body: "stored" (RFC
+// 9211 §2.3) then says the cache means to store the response, which it
+// decides from the status and header fields (and a Content-Length over
+// Options.MaxBodySize rules it out). It is wrong when what comes after
+// the header prevents the store: a body without Content-Length that grows
+// past MaxBodySize, a body shorter than its Content-Length, a client that
+// leaves, a handler that panics or hijacks the connection, a backend
+// write that fails, or an invalidation of the URI that lands meanwhile
+// (see guard). None of these leaves anything stored; only the
+// announcement was early.
 func (x *exchange) finishStatus(h http.Header) {
 	if t := x.c.opts.TargetField; t != "" && !x.c.opts.ForwardTargetField {
 		delete(h, t)
@@ -473,8 +529,9 @@ func (x *exchange) finish() {
 	if w.storing && !w.overflow && !w.failed && x.r.Context().Err() == nil && x.complete() {
 		sr := x.newSR
 		sr.body = w.buf
+		withLength(sr)
 		x.store(sr, &x.newView, x.respTime)
-		if x.fl != nil {
+		if x.fl != nil && !x.raced {
 			sr.body = append([]byte(nil), w.buf...) // waiters keep their own copy; buf goes back to the pool
 			x.release(sr, w.status)
 		}
@@ -486,6 +543,21 @@ func (x *exchange) finish() {
 	if x.r.Method == http.MethodHead && x.sr != nil && w.status == http.StatusOK {
 		x.freshenWithHead()
 	}
+}
+
+// withLength gives a stored response that has content and no
+// Content-Length one, as every response served from the cache carries it:
+// formatted once when stored rather than on every hit.
+func withLength(sr *storedResponse) {
+	if !bodyAllowed(sr.status) {
+		return
+	}
+	for _, f := range sr.fields {
+		if f.name == "Content-Length" {
+			return
+		}
+	}
+	sr.fields = insertField(sr.fields, field{name: "Content-Length", value: strconv.Itoa(len(sr.body))})
 }
 
 // complete reports whether the body received is all of it: a handler that
@@ -569,13 +641,27 @@ func (x *exchange) notModified() {
 	v := c.viewOf(nsr, now)
 	x.cs.fwdStatus = http.StatusNotModified
 	x.result = resRevalidated
-	cc, targeted := c.directivesOf(v.hdr)
-	switch why := c.storable(getOf(x.r), &x.req, nsr.status, v.hdr, &cc, targeted); why {
+	// A Set-Cookie in the 304 is for this client: it goes out with the
+	// response, but unless StoreSetCookie the stored response is freshened
+	// without it (§3.2, §4.3.4) rather than dropped.
+	ssr, sv := nsr, &v
+	if !c.opts.StoreSetCookie && len(upd["Set-Cookie"]) > 0 {
+		delete(upd, "Set-Cookie")
+		ssr = x.updated(upd)
+		v2 := c.viewOf(ssr, now)
+		sv = &v2
+	}
+	cc, targeted := c.directivesOf(sv.hdr)
+	switch why := c.storable(getOf(x.r), &x.req, ssr.status, sv.hdr, &cc, targeted); why {
 	case "":
-		if x.store(nsr, &v, now) {
+		if x.store(ssr, sv, now) {
 			x.cs.stored = true
 		}
-		x.release(nsr, http.StatusNotModified)
+		if x.raced {
+			x.release(nil, 0)
+		} else {
+			x.release(ssr, http.StatusNotModified)
+		}
 	case whyRequest:
 		x.release(nil, 0)
 	default:
@@ -609,23 +695,38 @@ func getOf(r *http.Request) *http.Request {
 	return &r2
 }
 
-// validatorsMatch applies §4.3.4's first rule: a strong ETag in the 304
-// must be one the stored response has.
+// validatorsMatch reports whether a 304 identifies the stored response for
+// update (RFC 9111 §4.3.4; there is one stored response per key): an ETag
+// in the 304 must be one the stored response has (a weak one compared
+// weakly); without an ETag, a Last-Modified must be the stored one (RFC
+// 9110 §8.8.2: Last-Modified is a validator, weak or strong). A 304 with no validator at all updates: it answers the
+// validators this cache sent, and an origin need not repeat Last-Modified
+// (RFC 9110 §15.4.5).
 func validatorsMatch(upd, stored http.Header) bool {
-	tags := upd["Etag"]
-	if len(tags) == 0 {
-		return true
+	if tags := upd["Etag"]; len(tags) > 0 {
+		tag := trimOWS(tags[0])
+		weak := len(tag) >= 2 && tag[0] == 'W' && tag[1] == '/'
+		for _, s := range stored["Etag"] {
+			s = trimOWS(s)
+			if s == tag || weak && opaque(s) == opaque(tag) {
+				return true
+			}
+		}
+		return false // it names another representation
 	}
-	tag := trimOWS(tags[0])
-	if len(tag) >= 2 && tag[0] == 'W' && tag[1] == '/' {
-		return true // weak validators select the (single) validated response
-	}
-	for _, s := range stored["Etag"] {
-		if trimOWS(s) == tag {
+	if lm := upd["Last-Modified"]; len(lm) > 0 {
+		old := stored["Last-Modified"]
+		if len(old) == 0 {
+			return false
+		}
+		if lm[0] == old[0] {
 			return true
 		}
+		t1, ok1 := parseHTTPDate(lm[0])
+		t2, ok2 := parseHTTPDate(old[0])
+		return ok1 && ok2 && t1.Equal(t2)
 	}
-	return false
+	return true
 }
 
 // freshenWithHead updates or invalidates the stored GET response from a
@@ -675,14 +776,29 @@ func (x *exchange) store(sr *storedResponse, v *view, now time.Time) bool {
 	if ctx.Err() != nil {
 		ctx = context.WithoutCancel(ctx)
 	}
+	if !x.stamp.valid() {
+		x.raced = true // invalidated since it was asked for
+		return false
+	}
 	buf := appendResponse(getBuf(), sr)
-	ok = x.put(ctx, sr, buf, stale, expire)
+	key, ok := x.put(ctx, sr, buf, stale, expire)
 	putBuf(buf)
+	if ok && !x.stamp.valid() {
+		// An invalidation began while it was written: its deletes may
+		// have come first.
+		x.raced = true
+		_ = c.b.Delete(ctx, key)
+		if key != x.key {
+			_ = c.b.Delete(ctx, x.key)
+		}
+		return false
+	}
 	return ok
 }
 
-// put writes the stored form buf of sr (see store).
-func (x *exchange) put(ctx context.Context, sr *storedResponse, buf []byte, stale, expire time.Time) bool {
+// put writes the stored form buf of sr (see store), and returns the key
+// it went to.
+func (x *exchange) put(ctx context.Context, sr *storedResponse, buf []byte, stale, expire time.Time) (string, bool) {
 	c := x.c
 	key := x.key
 	if len(sr.varyNames) > 0 {
@@ -695,24 +811,24 @@ func (x *exchange) put(ctx context.Context, sr *storedResponse, buf []byte, stal
 		key = variantKey(x.key, idx.epoch, sr.varyValues)
 		if err := c.b.Set(ctx, key, entryFor(buf, stale, expire)); err != nil {
 			x.setFailed(err)
-			return false
+			return key, false
 		}
 		if write {
 			ib := appendIndex(buf[:0], idx)
 			buf = ib
 			if err := c.b.Set(ctx, x.key, entryFor(ib, expire, expire)); err != nil {
 				x.setFailed(err)
-				return false
+				return key, false
 			}
 			x.idx, x.idxEntry = &idx, hitbox.Entry{Expire: expire}
 		}
-		return true
+		return key, true
 	}
 	if err := c.b.Set(ctx, key, entryFor(buf, stale, expire)); err != nil {
 		x.setFailed(err)
-		return false
+		return key, false
 	}
-	return true
+	return key, true
 }
 
 func (x *exchange) setFailed(err error) {

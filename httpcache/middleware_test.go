@@ -88,6 +88,8 @@ func TestStoringRules(t *testing.T) {
 			resp: []string{"Cache-Control: max-age=60, no-store, must-understand"}, after: time.Second, reuse: true},
 		{name: "§5.2.2.3: must-understand with a status not understood is not stored",
 			status: 299, resp: []string{"Cache-Control: max-age=60, must-understand"}, after: time.Second},
+		{name: "§5.2.2.3: must-understand alone makes nothing storable (302, no-store, no freshness)",
+			status: 302, resp: []string{"Location: /x", "Cache-Control: no-store, must-understand"}, after: time.Second},
 		{name: "§3: a 206 is never stored as a complete response",
 			status: 206, resp: []string{"Cache-Control: max-age=60", "Content-Range: bytes 0-5/10"}, after: time.Second},
 		{name: "§3: a status not heuristically cacheable without explicit freshness is not stored (302)",
@@ -180,6 +182,9 @@ func TestOnlyIfCached(t *testing.T) {
 	rec := h.get("/r", "Cache-Control: only-if-cached")
 	if rec.Code != http.StatusGatewayTimeout || h.origin.count() != 0 {
 		t.Fatalf("empty cache: %d after %d origin calls, want 504 and none", rec.Code, h.origin.count())
+	}
+	if cs := rec.Header().Values("Cache-Status"); len(cs) != 0 {
+		t.Errorf("RFC 9211 §2: the cache's own 504 carries Cache-Status %q", cs)
 	}
 	h.get("/r")
 	rec = h.get("/r", "Cache-Control: only-if-cached")

@@ -94,14 +94,29 @@ type Options struct {
 	// RevalidateTimeout bounds one background refresh
 	// (stale-while-revalidate); 30s when zero.
 	RevalidateTimeout time.Duration
-	// RefreshInline runs the stale-while-revalidate refresh on the
-	// request's goroutine once the stale response is flushed, instead of on
-	// a goroutine of its own. Set it when the handler reads request-scoped
-	// values that its router recycles when the request ends (chi's URL
-	// parameters): a background goroutine could read them after reuse. On
-	// HTTP/1.1 the next request on that connection then waits for the
-	// refresh.
-	RefreshInline bool
+	// DrainTimeout is how long Close lets running refreshes finish, and
+	// store what they got, before it cancels them. 5s when zero; a
+	// negative value cancels them at once.
+	DrainTimeout time.Duration
+	// DetachedRefresh runs each stale-while-revalidate refresh on a
+	// goroutine of its own, after the request ended, instead of on the
+	// request's goroutine once the stale response is complete and flushed
+	// (the default). The default costs nothing to the client that got the
+	// stale response, but on HTTP/1.1 the next request on its connection
+	// waits for the refresh.
+	//
+	// It is safe only when the wrapped handler reads nothing that is
+	// recycled when the request ends: the refresh calls the handler with
+	// a clone of the request whose context is the request's, values
+	// included. A router that pools per-request state and reuses it once
+	// its ServeHTTP returns breaks that: chi's URL parameters
+	// (chi.URLParam) and route pattern live in a pooled route context, so
+	// under r.Use or r.With a detached refresh can read another request's
+	// parameters and store a wrong response under the key. Safe: a handler
+	// that reads only the request's method, URL, header and context values
+	// that outlive it (a reverse proxy; net/http's ServeMux and
+	// Request.PathValue, which live on the request itself).
+	DetachedRefresh bool
 	// MaxBackground bounds the background refreshes running at once; when
 	// all are busy a stale response is still served, just not refreshed.
 	// 64 when zero.
@@ -115,6 +130,7 @@ const (
 	defaultMaxKeep           = 24 * time.Hour
 	defaultRevalidateTimeout = 30 * time.Second
 	defaultMaxBackground     = 64
+	defaultDrainTimeout      = 5 * time.Second
 )
 
 // resolve fills in the defaults and panics, with the package's prefix, on
@@ -157,6 +173,9 @@ func (o Options) resolve() Options {
 	}
 	if o.MaxBackground == 0 {
 		o.MaxBackground = defaultMaxBackground
+	}
+	if o.DrainTimeout == 0 {
+		o.DrainTimeout = defaultDrainTimeout
 	}
 	if o.Now == nil {
 		o.Now = time.Now

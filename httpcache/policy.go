@@ -47,13 +47,19 @@ func (c *Cache) noStale(cc *directives) bool {
 }
 
 // swrWindow is how long past freshness the response may be served while it
-// is refreshed (RFC 5861 §3), the option's default when it sends none.
-func (c *Cache) swrWindow(cc *directives) time.Duration {
-	if c.noStale(cc) {
+// is refreshed (RFC 5861 §3), the option's default when it sends none. The
+// default applies only to a response that had a freshness lifetime: one
+// stored without any, for its validators, must be validated before each
+// use (RFC 9111 §4.2.4), not served stale from the start.
+func (c *Cache) swrWindow(v *view) time.Duration {
+	if c.noStale(&v.cc) {
 		return 0
 	}
-	if cc.staleWhileRevalidate >= 0 {
-		return seconds(cc.staleWhileRevalidate)
+	if v.cc.staleWhileRevalidate >= 0 {
+		return seconds(v.cc.staleWhileRevalidate)
+	}
+	if !v.hasLife {
+		return 0
 	}
 	return c.opts.StaleWhileRevalidate
 }
@@ -255,7 +261,7 @@ func (c *Cache) storedFields(h, pre http.Header, cc *directives) []field {
 		n += len(v)
 	}
 	sort.Strings(names)
-	fields := make([]field, 0, n)
+	fields := make([]field, 0, n+2) // room for a Date and a Content-Length the cache may add
 	for _, k := range names {
 		for _, v := range h[k] {
 			fields = append(fields, field{name: k, value: v})
@@ -345,7 +351,7 @@ func (c *Cache) deadlines(sr *storedResponse, v *view, now time.Time) (stale, ex
 	if v.hasLife && !c.noStale(&v.cc) || hasValidator(v.hdr) {
 		keep = c.opts.MaxKeep
 	}
-	keep = max(keep, c.swrWindow(&v.cc), c.sieWindow(&v.cc, &noDirectives))
+	keep = max(keep, c.swrWindow(v), c.sieWindow(&v.cc, &noDirectives))
 	expire = stale.Add(keep)
 	if !expire.After(now) {
 		return stale, expire, false

@@ -38,15 +38,16 @@ func appendIndex(dst []byte, idx indexRecord) []byte {
 	return varyIndex{names: idx.names}.marshal(dst)
 }
 
-// decodeValue reads a stored value. Anything it cannot read is an error
+// decodeValueInto reads a stored value. Anything it cannot read is an error
 // wrapping hitbox.ErrCorrupt: the caller treats it as a miss.
-func decodeValue(b []byte) (*storedResponse, *indexRecord, error) {
+// A response is decoded into buf when buf is not nil (see decodeBuf).
+func decodeValueInto(b []byte, buf *decodeBuf) (*storedResponse, *indexRecord, error) {
 	if len(b) == 0 {
 		return nil, nil, fmt.Errorf("httpcache: empty record: %w", hitbox.ErrCorrupt)
 	}
 	switch b[0] {
 	case recResponse:
-		sr, _, err := decodeRecord(b[1:])
+		sr, _, err := decodeRecordInto(b[1:], buf)
 		if err == nil && sr == nil {
 			err = fmt.Errorf("httpcache: index where a response was expected: %w", hitbox.ErrCorrupt)
 		}

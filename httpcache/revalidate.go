@@ -5,28 +5,26 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 )
 
 // background bounds and tracks the refreshes of stale-while-revalidate:
 // one per key at a time, at most max at once, none after Close, and Close
-// waits for those running.
+// lets those running finish for a while, cancels the rest and waits.
 type background struct {
-	mu      sync.Mutex
-	closed  bool
-	running map[string]struct{}
-	max     int
-	wg      sync.WaitGroup
-	ctx     context.Context // cancelled by Close
-	cancel  context.CancelFunc
+	mu        sync.Mutex
+	closed    bool
+	cancelled bool                          // Close cancelled what runs
+	running   map[string]context.CancelFunc // by key; nil until the refresh starts
+	max       int
+	wg        sync.WaitGroup
+
+	draining func() // test hook: called when Close starts waiting
 }
 
 func (b *background) init(max int) {
 	b.max = max
-	b.running = make(map[string]struct{})
-	// The Cache's own lifetime: Close cancels it. Each refresh runs under
-	// the request's context detached from its cancellation, plus its own
-	// timeout, and stops when this one is cancelled.
-	b.ctx, b.cancel = context.WithCancel(context.Background())
+	b.running = make(map[string]context.CancelFunc)
 }
 
 // admit reserves the refresh of key; the caller must call done(key).
@@ -41,9 +39,21 @@ func (b *background) admit(key string) bool {
 	if _, ok := b.running[key]; ok {
 		return false
 	}
-	b.running[key] = struct{}{}
+	b.running[key] = nil
 	b.wg.Add(1)
 	return true
+}
+
+// start gives the admitted refresh of key its cancel function, which Close
+// calls when it cancels; at once when it already has.
+func (b *background) start(key string, cancel context.CancelFunc) {
+	b.mu.Lock()
+	b.running[key] = cancel
+	cancelled := b.cancelled
+	b.mu.Unlock()
+	if cancelled {
+		cancel()
+	}
 }
 
 func (b *background) done(key string) {
@@ -53,39 +63,81 @@ func (b *background) done(key string) {
 	b.wg.Done()
 }
 
-func (b *background) close() {
+// cancelAll cancels every running refresh, before returning, and those
+// that start later.
+func (b *background) cancelAll() {
+	b.mu.Lock()
+	b.cancelled = true
+	for _, cancel := range b.running {
+		if cancel != nil {
+			cancel()
+		}
+	}
+	b.mu.Unlock()
+}
+
+// close refuses new refreshes, gives those running until drain to finish
+// (none when drain is negative), cancels what is left and waits for it.
+// A refresh that is let finish stores what it got, so a shutdown right
+// after the origin answered does not throw the refreshed response away.
+func (b *background) close(drain time.Duration) {
 	b.mu.Lock()
 	b.closed = true
 	b.mu.Unlock()
-	b.cancel()
-	b.wg.Wait()
+	idle := make(chan struct{})
+	go func() {
+		b.wg.Wait()
+		close(idle)
+	}()
+	if drain < 0 {
+		b.cancelAll()
+	}
+	if b.draining != nil {
+		b.draining()
+	}
+	if drain > 0 {
+		t := time.NewTimer(drain)
+		select {
+		case <-idle:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	b.cancelAll()
+	<-idle
 }
 
 // startRefresh refreshes the stale response just served (RFC 5861 §3),
-// once the slot for its key was admitted.
+// once the slot for its key was admitted. Its request is a clone of the
+// client's whose context keeps the request's values but not its
+// cancellation: the client leaving does not stop it. It is bounded by
+// RevalidateTimeout and MaxBackground; Close lets it finish for
+// DrainTimeout, then cancels it and waits for it.
 //
-// The refresh runs on a goroutine of its own, with a clone of the request
-// whose context keeps the request's values but not its cancellation: the
-// client leaving does not stop it. It is bounded by RevalidateTimeout and
-// MaxBackground, Close cancels it and waits for it.
-//
-// With Options.RefreshInline it runs instead on the request's goroutine,
-// after the stale response has been flushed to the client: for handlers
-// that read request-scoped values their router recycles once the request
-// ends (chi's URL parameters live in a pooled route context), which a
-// goroutine outliving the request could read after reuse.
+// By default it runs on the request's goroutine once the stale response
+// is complete and flushed to the client, so the handler sees the request
+// while its router still holds it: chi, for one, recycles the route
+// context that holds URL parameters as soon as the request ends. With
+// Options.DetachedRefresh it runs on a goroutine of its own instead (see
+// there for when that is safe).
 func (x *exchange) startRefresh() {
 	c := x.c
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(x.r.Context()), c.opts.RevalidateTimeout)
+	c.bg.start(x.lookupKey, cancel)
 	r2 := x.r.Clone(ctx)
 	y := &exchange{c: c, h: x.h, r: x.r, key: x.key, lookupKey: x.lookupKey, idx: x.idx,
-		idxEntry: x.idxEntry, sr: x.sr, v: x.v, req: x.req}
-	if c.opts.RefreshInline {
-		_ = http.NewResponseController(x.rw).Flush()
-		y.refresh(r2, cancel)
+		idxEntry: x.idxEntry, sr: x.sr, v: x.v, req: x.req, stamp: x.stamp}
+	if x.hdrInRW {
+		// The view's map is the response header, which net/http owns once
+		// the request ends; the stored fields are all the refresh needs.
+		y.v.hdr = x.sr.header()
+	}
+	if c.opts.DetachedRefresh {
+		go y.refresh(r2, cancel)
 		return
 	}
-	go y.refresh(r2, cancel)
+	_ = http.NewResponseController(x.rw).Flush()
+	y.refresh(r2, cancel)
 }
 
 // refresh asks the handler again for the stale stored response, with its
@@ -94,10 +146,7 @@ func (x *exchange) refresh(r2 *http.Request, cancel context.CancelFunc) {
 	c := x.c
 	defer c.bg.done(x.lookupKey)
 	defer cancel()
-	ctx := r2.Context()
-	stop := context.AfterFunc(c.bg.ctx, cancel)
-	defer stop()
-	ctx, span := c.obs.tracer.Start(ctx, "httpcache.revalidate")
+	ctx, span := c.obs.tracer.Start(r2.Context(), "httpcache.revalidate")
 	defer span.End()
 	r2 = r2.WithContext(ctx)
 
@@ -110,13 +159,13 @@ func (x *exchange) refresh(r2 *http.Request, cancel context.CancelFunc) {
 	validating := addValidators(r2.Header, x.v.hdr)
 	rec := &recorder{header: make(http.Header), max: c.opts.MaxBodySize}
 	x.reqTime = c.opts.Now()
-	if !x.runQuietly(rec, r2) {
-		return // a failed refresh leaves the stale response for the next one
+	if !x.runQuietly(rec, r2) || ctx.Err() != nil {
+		// A failed refresh leaves the stale response for the next one. So
+		// does one that Close or the timeout cancelled, even if the handler
+		// returned normally: it may have given up half way without a sign
+		// (an empty 200).
+		return
 	}
-	// A handler that returned normally gave a whole response even if Close
-	// or the timeout fired meanwhile: one cut short by the cancellation
-	// shows as a panic (http.ErrAbortHandler), an error status or a short
-	// Content-Length, all refused below.
 	x.respTime = c.opts.Now()
 	x.pre = nil
 	status := rec.status
@@ -128,6 +177,9 @@ func (x *exchange) refresh(r2 *http.Request, cancel context.CancelFunc) {
 	case status == http.StatusNotModified && validating:
 		if !validatorsMatch(rec.header, x.v.hdr) {
 			return
+		}
+		if !c.opts.StoreSetCookie {
+			delete(rec.header, "Set-Cookie") // nobody to give it to (§3.2)
 		}
 		nsr := x.updated(rec.header)
 		v := c.viewOf(nsr, x.respTime)
@@ -148,6 +200,7 @@ func (x *exchange) refresh(r2 *http.Request, cancel context.CancelFunc) {
 			if cl := rec.header.Get("Content-Length"); cl != "" && cl != strconv.Itoa(len(rec.body)) {
 				return // cut short
 			}
+			withLength(sr)
 			v := c.viewOf(sr, x.respTime)
 			x.store(sr, &v, x.respTime)
 		} else if why != whyRequest {

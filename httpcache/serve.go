@@ -15,16 +15,33 @@ import (
 func (x *exchange) serveStored(sr *storedResponse, v *view, validated bool) {
 	r := x.r
 	h := x.rw.Header()
-	for name, vals := range v.hdr {
-		if name == "Age" {
-			continue
+	if x.hdrInRW && v == &x.v {
+		// The stored fields are in h already (see lookup).
+		if !validated && len(v.cc.noCacheFields) > 0 {
+			for name := range h {
+				if hasFold(v.cc.noCacheFields, name) {
+					delete(h, name)
+				}
+			}
 		}
-		if !validated && len(v.cc.noCacheFields) > 0 && hasFold(v.cc.noCacheFields, name) {
-			continue
+	} else {
+		for name, vals := range v.hdr {
+			if name == "Age" {
+				continue
+			}
+			if !validated && len(v.cc.noCacheFields) > 0 && hasFold(v.cc.noCacheFields, name) {
+				continue
+			}
+			h[name] = vals
 		}
-		h[name] = vals
 	}
 	h["Age"] = x.slot(1, ageValue(v.age))
+	if len(v.hdr["Content-Type"]) == 0 && bodyAllowed(sr.status) {
+		// Served as stored (§3.1): net/http would otherwise sniff the body
+		// and add a Content-Type the origin never sent; a nil value is its
+		// way of saying no.
+		h["Content-Type"] = nil
+	}
 	if !x.cs.hasTTL {
 		x.cs.ttl, x.cs.hasTTL = v.ttl(), true
 	}
@@ -129,8 +146,9 @@ func preconditionsFail(req, stored http.Header, sr *storedResponse) bool {
 }
 
 // matchAnyWeak reports whether an If-None-Match line ("*" or a list of
-// entity-tags) matches one of the stored tags by weak comparison (RFC 9110
-// §8.8.3.2): the opaque tags are equal, W/ prefixes aside.
+// entity-tags) matches a stored response with the given tags: "*" always,
+// a tag by weak comparison (RFC 9110 §8.8.3.2): the opaque tags are equal,
+// W/ prefixes aside.
 func matchAnyWeak(line string, stored []string) bool {
 	s := line
 	for {
@@ -144,7 +162,9 @@ func matchAnyWeak(line string, stored []string) bool {
 			continue
 		}
 		if s[0] == '*' {
-			return len(stored) > 0
+			// RFC 9110 §13.1.2: "*" is false when a current representation
+			// exists, ETag or not: the stored response is one.
+			return true
 		}
 		tag, rest, ok := nextETag(s)
 		if !ok {

@@ -148,7 +148,7 @@ func (b *blockingOrigin) serve(w http.ResponseWriter, r *http.Request) {
 func TestStaleWhileRevalidate(t *testing.T) {
 	// Not parallel: goleak checks that no goroutine outlives Close.
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	h := newHarness(t, Options{})
+	h := newHarness(t, Options{DetachedRefresh: true})
 	h.origin.set(200, "Cache-Control: max-age=10, stale-while-revalidate=60", `ETag: "v1"`)
 	h.get("/r")
 	h.clock.Advance(20 * time.Second)
@@ -190,7 +190,7 @@ func TestStaleWhileRevalidate(t *testing.T) {
 func TestStaleWhileRevalidateBounds(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	t.Run("Options.MaxBackground bounds refreshes; the stale response is still served", func(t *testing.T) {
-		h := newHarness(t, Options{MaxBackground: 1, StaleWhileRevalidate: time.Minute})
+		h := newHarness(t, Options{MaxBackground: 1, StaleWhileRevalidate: time.Minute, DetachedRefresh: true})
 		h.origin.set(200, "Cache-Control: max-age=10")
 		h.get("/a")
 		h.get("/b")
@@ -208,8 +208,8 @@ func TestStaleWhileRevalidateBounds(t *testing.T) {
 			t.Errorf("%d origin calls, want 3: /b was not refreshed", n)
 		}
 	})
-	t.Run("Close cancels a running refresh and waits for it", func(t *testing.T) {
-		h := newHarness(t, Options{StaleWhileRevalidate: time.Minute})
+	t.Run("Close with a negative DrainTimeout cancels a running refresh and waits for it", func(t *testing.T) {
+		h := newHarness(t, Options{StaleWhileRevalidate: time.Minute, DrainTimeout: -1, DetachedRefresh: true})
 		h.origin.set(200, "Cache-Control: max-age=10")
 		h.get("/a")
 		h.clock.Advance(20 * time.Second)
@@ -233,8 +233,24 @@ func TestStaleWhileRevalidateBounds(t *testing.T) {
 			t.Errorf("the refresh saw %v, want context.Canceled", sawErr)
 		}
 	})
+	t.Run("Close cancels a refresh still running after DrainTimeout", func(t *testing.T) {
+		h := newHarness(t, Options{StaleWhileRevalidate: time.Minute, DrainTimeout: time.Millisecond, DetachedRefresh: true})
+		h.origin.set(200, "Cache-Control: max-age=10")
+		h.get("/a")
+		h.clock.Advance(20 * time.Second)
+		errc := make(chan error, 1)
+		h.origin.fn = func(w http.ResponseWriter, r *http.Request) {
+			<-r.Context().Done()
+			errc <- r.Context().Err()
+		}
+		h.get("/a")
+		_ = h.cache.Close()
+		if err := <-errc; !errors.Is(err, context.Canceled) {
+			t.Errorf("the refresh saw %v, want context.Canceled", err)
+		}
+	})
 	t.Run("Options.RevalidateTimeout bounds a refresh", func(t *testing.T) {
-		h := newHarness(t, Options{StaleWhileRevalidate: time.Minute, RevalidateTimeout: time.Millisecond})
+		h := newHarness(t, Options{StaleWhileRevalidate: time.Minute, RevalidateTimeout: time.Millisecond, DetachedRefresh: true})
 		h.origin.set(200, "Cache-Control: max-age=10")
 		h.get("/a")
 		h.clock.Advance(20 * time.Second)
@@ -249,6 +265,16 @@ func TestStaleWhileRevalidateBounds(t *testing.T) {
 		}
 		_ = h.cache.Close()
 	})
+	t.Run("RFC 9111 §4.2.4: Options.StaleWhileRevalidate does not serve a response that never had freshness", func(t *testing.T) {
+		h := newHarness(t, Options{StaleWhileRevalidate: time.Minute})
+		h.origin.set(200, `ETag: "v1"`) // stored for its validator only
+		h.get("/a")
+		h.origin.set(200, `ETag: "v2"`)
+		if rec := h.get("/a"); isHit(rec) || rec.Body.String() != "body 2" {
+			t.Errorf("want a validation before use: %q %q", cacheStatusOf(rec), rec.Body)
+		}
+		_ = h.cache.Close()
+	})
 	t.Run("RFC 9111 §4.2.4: must-revalidate forbids stale-while-revalidate", func(t *testing.T) {
 		h := newHarness(t, Options{})
 		h.origin.set(200, "Cache-Control: max-age=10, stale-while-revalidate=60, must-revalidate")
@@ -259,8 +285,8 @@ func TestStaleWhileRevalidateBounds(t *testing.T) {
 		}
 		_ = h.cache.Close()
 	})
-	t.Run("Options.RefreshInline refreshes on the request's goroutine", func(t *testing.T) {
-		h := newHarness(t, Options{StaleWhileRevalidate: time.Minute, RefreshInline: true})
+	t.Run("by default the refresh runs on the request's goroutine: done when the request returns", func(t *testing.T) {
+		h := newHarness(t, Options{StaleWhileRevalidate: time.Minute})
 		h.origin.set(200, "Cache-Control: max-age=10")
 		h.get("/a")
 		h.clock.Advance(20 * time.Second)
@@ -271,4 +297,48 @@ func TestStaleWhileRevalidateBounds(t *testing.T) {
 			t.Errorf("after the inline refresh: %q %q", cacheStatusOf(rec), rec.Body)
 		}
 	})
+}
+
+// TestCloseDrains checks that Close lets a running refresh finish and store
+// its response (Options.DrainTimeout) before it cancels it. The origin is
+// released only once Close has begun, after any immediate cancellation, so
+// each case has one outcome.
+func TestCloseDrains(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	cases := []struct {
+		name  string
+		drain time.Duration
+		want  string // body stored after Close
+	}{
+		{name: "by default a refresh released while Close waits is stored", want: "refreshed"},
+		{name: "a negative DrainTimeout cancels at once: the stale response stays", drain: -1, want: "body 1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, Options{DrainTimeout: tc.drain, DetachedRefresh: true})
+			h.origin.set(200, "Cache-Control: max-age=10, stale-while-revalidate=60")
+			h.get("/r")
+			h.clock.Advance(20 * time.Second)
+			called, release := make(chan struct{}), make(chan struct{})
+			h.origin.fn = func(w http.ResponseWriter, r *http.Request) {
+				close(called)
+				<-release
+				if r.Context().Err() != nil {
+					return // gave up, as a handler may, without a sign
+				}
+				w.Header().Set("Cache-Control", "max-age=600")
+				_, _ = w.Write([]byte("refreshed"))
+			}
+			h.cache.bg.draining = func() { close(release) }
+			if rec := h.get("/r"); rec.Body.String() != "body 1" {
+				t.Fatalf("stale response: %q", rec.Body)
+			}
+			<-called
+			_ = h.cache.Close()
+			h.origin.fn = status(500)
+			if rec := h.get("/r"); rec.Body.String() != tc.want {
+				t.Errorf("after Close: %q %q, want %q", cacheStatusOf(rec), rec.Body, tc.want)
+			}
+		})
+	}
 }

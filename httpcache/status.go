@@ -32,6 +32,7 @@ const maxSFInteger = 999_999_999_999_999
 func (s cacheStatus) String() string {
 	var b strings.Builder
 	b.Grow(64 + len(s.key) + len(s.detail))
+	var num [20]byte // numbers are formatted here, not in strings of their own
 	name := s.name
 	if name == "" {
 		name = "hitbox"
@@ -53,7 +54,7 @@ func (s cacheStatus) String() string {
 		}
 		if s.fwdStatus > 0 {
 			b.WriteString("; fwd-status=")
-			b.WriteString(strconv.Itoa(s.fwdStatus))
+			b.Write(strconv.AppendInt(num[:0], int64(s.fwdStatus), 10))
 		}
 		if s.stored {
 			b.WriteString("; stored")
@@ -64,7 +65,7 @@ func (s cacheStatus) String() string {
 	}
 	if s.hasTTL {
 		b.WriteString("; ttl=")
-		b.WriteString(strconv.FormatInt(max(-maxSFInteger, min(s.ttl, maxSFInteger)), 10))
+		b.Write(strconv.AppendInt(num[:0], max(-maxSFInteger, min(s.ttl, maxSFInteger)), 10))
 	}
 	if s.key != "" {
 		b.WriteString("; key=")

@@ -144,8 +144,14 @@ func openRecord(b []byte) (kind byte, meta string, rest []byte, err error) {
 }
 
 func decodeResponse(meta string, rest []byte) (*storedResponse, error) {
+	return decodeResponseInto(&storedResponse{}, nil, meta, rest)
+}
+
+// decodeResponseInto is decodeResponse writing into s, and into fieldBuf
+// when the fields fit: the hit path decodes into buffers of its own
+// rather than allocating.
+func decodeResponseInto(s *storedResponse, fieldBuf []field, meta string, rest []byte) (*storedResponse, error) {
 	d := decoder{s: meta}
-	s := &storedResponse{}
 	status := d.uvarint()
 	if d.err == nil && (status < 100 || status > 999) {
 		return nil, errStatus
@@ -156,7 +162,11 @@ func decodeResponse(meta string, rest []byte) (*storedResponse, error) {
 	// Every field takes at least two bytes (two empty strings): a count
 	// larger than half of what is left is a lie, refused before allocating.
 	if n := d.count(maxStoredFields, 2); n > 0 {
-		s.fields = make([]field, n)
+		if n <= cap(fieldBuf) {
+			s.fields = fieldBuf[:n:n]
+		} else {
+			s.fields = make([]field, n)
+		}
 		for i := range s.fields {
 			s.fields[i] = field{name: d.string(), value: d.string()}
 		}
@@ -185,10 +195,22 @@ func decodeResponse(meta string, rest []byte) (*storedResponse, error) {
 
 // header returns the stored fields as an http.Header: names as stored,
 // the order of each name's lines kept.
-func (s *storedResponse) header() http.Header {
-	h := make(http.Header, len(s.fields))
+func (s *storedResponse) header() http.Header { return s.headerIn(nil) }
+
+// headerIn is header using vals, when it is large enough, as the backing
+// array of the field values.
+func (s *storedResponse) headerIn(vals []string) http.Header {
+	return s.fillHeader(make(http.Header, len(s.fields)), vals)
+}
+
+// fillHeader adds the fields to h, an empty map, as headerIn does.
+func (s *storedResponse) fillHeader(h http.Header, vals []string) http.Header {
 	// One backing array for the common case of one line per name.
-	vals := make([]string, len(s.fields))
+	if cap(vals) >= len(s.fields) {
+		vals = vals[:len(s.fields)]
+	} else {
+		vals = make([]string, len(s.fields))
+	}
 	for i, f := range s.fields {
 		if v, ok := h[f.name]; ok {
 			h[f.name] = append(v, f.value)
@@ -205,6 +227,19 @@ func (s *storedResponse) header() http.Header {
 type varyIndex struct{ names []string }
 
 // marshal appends the stored form of v to dst.
+// decodeBuf holds one decoded response and room for its fields and header
+// values, so reading a typical stored response allocates little. It lives
+// in the request's exchange; what is decoded into it stays valid as long
+// as anything refers to it.
+type decodeBuf struct {
+	sr     storedResponse
+	fields [decodeBufFields]field
+	vals   [decodeBufFields]string
+}
+
+// decodeBufFields covers the header fields of most responses.
+const decodeBufFields = 12
+
 func (v varyIndex) marshal(dst []byte) []byte {
 	meta := stringsLen(v.names)
 	start := len(dst)
@@ -219,13 +254,23 @@ func (v varyIndex) marshal(dst []byte) []byte {
 // decodeRecord decodes either kind of record: exactly one of resp and idx is
 // non-nil when err is nil. Errors wrap hitbox.ErrCorrupt.
 func decodeRecord(b []byte) (resp *storedResponse, idx *varyIndex, err error) {
+	return decodeRecordInto(b, nil)
+}
+
+// decodeRecordInto is decodeRecord decoding a response into buf's
+// buffers when buf is not nil.
+func decodeRecordInto(b []byte, buf *decodeBuf) (resp *storedResponse, idx *varyIndex, err error) {
 	kind, meta, rest, err := openRecord(b)
 	if err != nil {
 		return nil, nil, err
 	}
 	switch kind {
 	case kindResponse:
-		resp, err = decodeResponse(meta, rest)
+		if buf != nil {
+			resp, err = decodeResponseInto(&buf.sr, buf.fields[:0], meta, rest)
+		} else {
+			resp, err = decodeResponse(meta, rest)
+		}
 		return resp, nil, err
 	case kindVaryIndex:
 		if len(rest) != 0 {

@@ -269,6 +269,19 @@ func TestNothingTruncatedIsStored(t *testing.T) {
 			t.Error("an oversized body was stored")
 		}
 	})
+	t.Run("RFC 9211 §2.3: a Content-Length over MaxBodySize is not announced as stored", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, Options{MaxBodySize: 10})
+		h.origin.set(200, "Cache-Control: max-age=60", "Content-Length: 11")
+		h.origin.body = strings.Repeat("x", 11)
+		rec := h.get("/r")
+		if cs := cacheStatusOf(rec); cs != "hitbox; fwd=uri-miss; fwd-status=200" || rec.Body.Len() != 11 {
+			t.Errorf("Cache-Status %q, body %d bytes", cs, rec.Body.Len())
+		}
+		if rec := h.get("/r"); isHit(rec) {
+			t.Error("an oversized body was stored")
+		}
+	})
 }
 
 func TestBackendDown(t *testing.T) {
@@ -436,5 +449,32 @@ func TestFlushOnAWriterThatCannotStillStores(t *testing.T) {
 	h.h.ServeHTTP(plainWriter{httptest.NewRecorder()}, req)
 	if rec := h.get("/r"); !isHit(rec) || rec.Body.String() != "ab" {
 		t.Errorf("a Flush the writer below could not do stopped storing: %q %q", cacheStatusOf(rec), rec.Body)
+	}
+}
+
+// TestNoContentTypeIsNotSniffed checks over a real server that a hit for a
+// response stored without Content-Type has none either (RFC 9111 §3.1):
+// net/http sniffs one from the body unless told not to.
+func TestNoContentTypeIsNotSniffed(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Options{})
+	h.origin.fn = func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=100")
+		w.WriteHeader(http.StatusOK)
+		_ = http.NewResponseController(w).Flush() // the header goes out without Content-Type
+		_, _ = io.WriteString(w, "<html><body>")
+	}
+	srv := httptest.NewServer(h.h)
+	defer srv.Close()
+	for _, want := range []string{"the miss", "the hit"} {
+		resp, err := srv.Client().Get(srv.URL + "/r")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		if ct := resp.Header.Values("Content-Type"); len(ct) > 0 {
+			t.Errorf("%s (%q): Content-Type %q, want none, as the handler sent", want, resp.Header.Get("Cache-Status"), ct)
+		}
 	}
 }

@@ -68,6 +68,46 @@ func TestValidationFullResponseReplaces(t *testing.T) {
 	}
 }
 
+// TestValidation304WithSetCookie checks that a Set-Cookie in a 304 reaches
+// the client it answers, while the stored response is freshened without
+// it (RFC 9111 §3.2, §4.3.4; Options.StoreSetCookie off).
+func TestValidation304WithSetCookie(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Options{})
+	h.origin.set(200, "Cache-Control: max-age=1", `ETag: "e"`)
+	h.get("/r")
+	h.clock.Advance(5 * time.Second)
+	h.origin.set(304, "Cache-Control: max-age=3600", `ETag: "e"`, "Set-Cookie: user=1")
+	rec := h.get("/r")
+	if rec.Code != 200 || rec.Body.String() != "body 1" || rec.Header().Get("Set-Cookie") != "user=1" {
+		t.Fatalf("the validated response: %d %q Set-Cookie %q", rec.Code, rec.Body, rec.Header().Get("Set-Cookie"))
+	}
+	h.clock.Advance(10 * time.Second)
+	rec = h.get("/r")
+	if !isHit(rec) || rec.Header().Get("Set-Cookie") != "" || rec.Header().Get("Age") != "10" {
+		t.Errorf("next request: %q Set-Cookie %q Age %q, want a hit without the cookie", cacheStatusOf(rec), rec.Header().Get("Set-Cookie"), rec.Header().Get("Age"))
+	}
+}
+
+// TestForwardedResponseHasNoStoredFields checks that when a stored
+// response is found but not used, none of its fields reach the client
+// with the response that is (the hit path builds them in the response
+// header and takes them out again).
+func TestForwardedResponseHasNoStoredFields(t *testing.T) {
+	t.Parallel()
+	for _, req := range [][]string{nil, {"Cache-Control: only-if-cached"}, {"Cache-Control: no-cache"}} {
+		h := newHarness(t, Options{})
+		h.origin.set(200, "Cache-Control: max-age=10", `ETag: "v1"`, "X-Old: 1")
+		h.get("/r")
+		h.clock.Advance(20 * time.Second)
+		h.origin.set(200, "Cache-Control: max-age=10", `ETag: "v2"`)
+		rec := h.get("/r", req...)
+		if got := rec.Header().Get("X-Old"); got != "" || rec.Header().Get("ETag") == `"v1"` {
+			t.Errorf("request %q: %d with X-Old %q ETag %q from the stored response", req, rec.Code, got, rec.Header().Get("ETag"))
+		}
+	}
+}
+
 func TestValidation304WithOtherStrongETagUpdatesNothing(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, Options{})
@@ -92,6 +132,64 @@ func TestValidation304WithOtherStrongETagUpdatesNothing(t *testing.T) {
 	}
 }
 
+// TestValidation304Selects checks which 304s update the stored response
+// (RFC 9111 §4.3.4). One that does not makes the cache ask again without
+// validators, and the full response answers.
+func TestValidation304Selects(t *testing.T) {
+	t.Parallel()
+	lm := t0.Add(-time.Hour).Format(http.TimeFormat)
+	cases := []struct {
+		name   string
+		stored []string
+		upd    []string // the 304's validator fields
+		update bool
+	}{
+		{"§4.3.4: a strong ETag the stored response has updates it",
+			[]string{`ETag: "v1"`}, []string{`ETag: "v1"`}, true},
+		{"§4.3.4: a strong ETag it does not have updates nothing",
+			[]string{`ETag: "v1"`}, []string{`ETag: "v2"`}, false},
+		{"§4.3.4: a weak ETag that matches weakly updates it",
+			[]string{`ETag: W/"v1"`}, []string{`ETag: W/"v1"`}, true},
+		{"§4.3.4: a weak ETag that matches no stored tag updates nothing",
+			[]string{`ETag: W/"v1"`}, []string{`ETag: W/"v2"`}, false},
+		{"§4.3.4: a Last-Modified equal to the stored one updates it",
+			[]string{"Last-Modified: " + lm}, []string{"Last-Modified: " + lm}, true},
+		{"§4.3.4: a Last-Modified other than the stored one updates nothing",
+			[]string{"Last-Modified: " + lm}, []string{"Last-Modified: " + t0.Format(http.TimeFormat)}, false},
+		{"§4.3.4: a 304 without validators answers the cache's own and updates it",
+			[]string{`ETag: "v1"`, "Last-Modified: " + lm}, nil, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, Options{})
+			h.origin.set(200, append([]string{"Cache-Control: max-age=10"}, tc.stored...)...)
+			h.get("/r")
+			h.clock.Advance(20 * time.Second)
+			h.origin.fn = func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=100")
+				if r.Header.Get("If-None-Match") != "" || r.Header.Get("If-Modified-Since") != "" {
+					for _, f := range tc.upd {
+						name, value, _ := strings.Cut(f, ":")
+						w.Header().Set(name, strings.TrimSpace(value))
+					}
+					w.WriteHeader(http.StatusNotModified)
+					return
+				}
+				_, _ = w.Write([]byte("full"))
+			}
+			rec := h.get("/r")
+			want := "full"
+			if tc.update {
+				want = "body 1"
+			}
+			if rec.Code != 200 || rec.Body.String() != want {
+				t.Errorf("%d %q (%q), want %q", rec.Code, rec.Body, cacheStatusOf(rec), want)
+			}
+		})
+	}
+}
+
 func TestClientConditionals(t *testing.T) {
 	t.Parallel()
 	lm := t0.Add(-time.Hour).Format(http.TimeFormat)
@@ -99,29 +197,36 @@ func TestClientConditionals(t *testing.T) {
 		name string
 		req  []string
 		want int
+		resp []string // the stored response's fields, when not the usual
 	}{
-		{"§4.3.2: If-None-Match with the stored ETag gives 304", []string{`If-None-Match: "v1"`}, 304},
-		{"§4.3.2, RFC 9110 §8.8.3.2: If-None-Match compares weakly", []string{`If-None-Match: W/"v1"`}, 304},
-		{"RFC 9110 §13.1.2: If-None-Match in a list", []string{`If-None-Match: "x", "v1"`}, 304},
-		{"RFC 9110 §13.1.2: If-None-Match: * matches", []string{`If-None-Match: *`}, 304},
-		{"§4.3.2: If-None-Match with another ETag gives 200", []string{`If-None-Match: "v0"`}, 200},
-		{"§4.3.2: If-Modified-Since at Last-Modified gives 304", []string{"If-Modified-Since: " + lm}, 304},
-		{"§4.3.2: If-Modified-Since before Last-Modified gives 200", []string{"If-Modified-Since: " + t0.Add(-2*time.Hour).Format(http.TimeFormat)}, 200},
-		{"§4.3.2: If-None-Match takes precedence over If-Modified-Since", []string{`If-None-Match: "v0"`, "If-Modified-Since: " + lm}, 200},
-		{"RFC 9110 §13.1.3: an invalid If-Modified-Since is ignored", []string{"If-Modified-Since: yesterday"}, 200},
+		{"§4.3.2: If-None-Match with the stored ETag gives 304", []string{`If-None-Match: "v1"`}, 304, nil},
+		{"§4.3.2, RFC 9110 §8.8.3.2: If-None-Match compares weakly", []string{`If-None-Match: W/"v1"`}, 304, nil},
+		{"RFC 9110 §13.1.2: If-None-Match in a list", []string{`If-None-Match: "x", "v1"`}, 304, nil},
+		{"RFC 9110 §13.1.2: If-None-Match: * matches", []string{`If-None-Match: *`}, 304, nil},
+		{"§4.3.2: If-None-Match with another ETag gives 200", []string{`If-None-Match: "v0"`}, 200, nil},
+		{"§4.3.2: If-Modified-Since at Last-Modified gives 304", []string{"If-Modified-Since: " + lm}, 304, nil},
+		{"§4.3.2: If-Modified-Since before Last-Modified gives 200", []string{"If-Modified-Since: " + t0.Add(-2*time.Hour).Format(http.TimeFormat)}, 200, nil},
+		{"§4.3.2: If-None-Match takes precedence over If-Modified-Since", []string{`If-None-Match: "v0"`, "If-Modified-Since: " + lm}, 200, nil},
+		{"RFC 9110 §13.1.3: an invalid If-Modified-Since is ignored", []string{"If-Modified-Since: yesterday"}, 200, nil},
+		{"RFC 9110 §13.1.2: If-None-Match: * matches a stored response without ETag", []string{`If-None-Match: *`}, 304,
+			[]string{"Cache-Control: max-age=60", "Content-Type: text/plain"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, Options{})
-			h.origin.set(200, "Cache-Control: max-age=60", `ETag: "v1"`, "Last-Modified: "+lm, "Content-Type: text/plain")
+			resp := tc.resp
+			if resp == nil {
+				resp = []string{"Cache-Control: max-age=60", `ETag: "v1"`, "Last-Modified: " + lm, "Content-Type: text/plain"}
+			}
+			h.origin.set(200, resp...)
 			h.get("/r")
 			rec := h.get("/r", tc.req...)
 			if rec.Code != tc.want || h.origin.count() != 1 {
 				t.Fatalf("status %d after %d origin calls, want %d from the cache", rec.Code, h.origin.count(), tc.want)
 			}
 			if tc.want == 304 {
-				if rec.Body.Len() != 0 || rec.Header().Get("Content-Type") != "" || rec.Header().Get("ETag") != `"v1"` {
+				if rec.Body.Len() != 0 || rec.Header().Get("Content-Type") != "" || tc.resp == nil && rec.Header().Get("ETag") != `"v1"` {
 					t.Errorf("RFC 9110 §15.4.5: 304 carries %q and body %q", rec.Header(), rec.Body)
 				}
 			}
@@ -321,6 +426,12 @@ func TestTargetedField(t *testing.T) {
 			resp: []string{"CDN-Cache-Control: max-age=600,,", "Cache-Control: no-store"}, after: time.Second},
 		{name: "RFC 9213 §2.1: upper-case keys are not a valid Dictionary",
 			resp: []string{"CDN-Cache-Control: Max-Age=600", "Cache-Control: no-store"}, after: time.Second},
+		{name: "RFC 9213 §2.2: an unknown member does not spoil max-age (a Dictionary, not Cache-Control)",
+			resp: []string{"CDN-Cache-Control: max-age=600, x=1", "Cache-Control: no-store"}, after: time.Minute, reuse: true},
+		{name: "RFC 9213 §2.2: no-store=?0 is no no-store",
+			resp: []string{"CDN-Cache-Control: no-store=?0, max-age=600", "Cache-Control: no-store"}, after: time.Minute, reuse: true},
+		{name: "RFC 9213 §2.2, RFC 8941 §4.2.2: a repeated key takes its last value",
+			resp: []string{"CDN-Cache-Control: max-age=10, max-age=600", "Cache-Control: no-store"}, after: time.Minute, reuse: true},
 		{name: "Options.TargetField names another field",
 			opts: Options{TargetField: "Example-Cache-Control"},
 			resp: []string{"Example-Cache-Control: max-age=600", "Cache-Control: no-store"}, after: time.Minute, reuse: true},
