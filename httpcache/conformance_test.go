@@ -161,6 +161,11 @@ func newHarness(t *testing.T, opts httpcache.Options) *harness {
 		t.Fatal(err)
 	}
 	opts.Now = clock.Now
+	// The background exchanges hold the refresh until the client's response
+	// has been checked, which needs the refresh on a goroutine of its own, as
+	// examples/proxy runs it (its origin handler reads nothing a router
+	// recycles). The default, inline refresh has tests of its own.
+	opts.DetachedRefresh = true
 	h := &harness{t: t, clock: clock, store: store, opts: opts}
 	h.open()
 	t.Cleanup(func() {

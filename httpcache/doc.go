@@ -20,6 +20,10 @@
 //
 // and cache.Middleware(mux) as the server's handler.
 //
+// Responses go out with the header fields their handler set, on a miss
+// and on every hit alike: net/http's Content-Type sniffing is turned off
+// for them, so a handler whose responses have a body sets Content-Type.
+//
 // It is a shared cache by default (Options.Private gives private-cache
 // semantics) and follows the RFCs rule by rule:
 //

@@ -67,6 +67,13 @@ func (w *writer) WriteHeader(code int) {
 // sendHeader writes the final status to the client.
 func (w *writer) sendHeader() {
 	w.sent = true
+	if h := w.rw.Header(); h["Content-Type"] == nil {
+		// No sniffed Content-Type (net/http's default for a body without
+		// one): a response goes out with the fields it came with (RFC
+		// 9111 §3.1), so a miss and the hits that follow carry the same.
+		// A nil value is net/http's documented way to say none.
+		h["Content-Type"] = nil
+	}
 	w.rw.WriteHeader(w.status)
 }
 

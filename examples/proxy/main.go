@@ -172,13 +172,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		StaleWhileRevalidate: cfg.staleRevalid,
 		StoreSetCookie:       cfg.storeCookies,
 		ForwardTargetField:   cfg.forwardCDNCC,
-		MaxBodySize:          st.maxValue - 64<<10, // room for the stored header fields
-		Logger:               logger,
-		MeterProvider:        mp,
+		// The reverse proxy reads nothing a router recycles when the
+		// request ends, so stale-while-revalidate refreshes can run on a
+		// goroutine of their own and leave the connection free at once.
+		DetachedRefresh: true,
+		// Refreshes still running at shutdown get a share of its budget.
+		DrainTimeout:  cfg.shutdown / 2,
+		MaxBodySize:   st.maxValue - 64<<10, // room for the stored header fields
+		Logger:        logger,
+		MeterProvider: mp,
 	})
 
 	transport := originTransport(cfg.originTimeout)
-	handler := noSniff(cache.Middleware(newReverseProxy(cfg.origin, transport, cfg.name, logger)))
+	handler := cache.Middleware(newReverseProxy(cfg.origin, transport, cfg.name, logger))
 	if !cfg.quiet {
 		handler = logRequests(logger, handler)
 	}
@@ -333,17 +339,6 @@ func newReverseProxy(origin *url.URL, transport http.RoundTripper, name string, 
 			_, _ = io.WriteString(w, http.StatusText(status)+"\n")
 		},
 	}
-}
-
-// noSniff keeps net/http from adding a Content-Type the origin did not
-// send: a response is passed on with the header fields it came with (RFC
-// 9111 §3.1), the same from the cache as on a miss. A nil value is
-// net/http's way to say "none"; a Content-Type set later replaces it.
-func noSniff(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header()["Content-Type"] = nil
-		h.ServeHTTP(w, r)
-	})
 }
 
 // rewriteLocations points absolute Location and Content-Location URLs on
