@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/internal/keyguard"
 )
 
 // Cache is an HTTP response cache over a hitbox pipeline (RFC 9111). Its
@@ -19,9 +20,16 @@ type Cache struct {
 	log  *slog.Logger
 	obs  observer
 
-	flights   flights
-	bg        background
-	guard     guard
+	flights flights
+	bg      background
+	// guard keeps a response asked for before an invalidation from being
+	// stored after it (RFC 9111 §4.4): a miss, a validation or a refresh
+	// asks the handler; meanwhile a POST to the URI deletes what is
+	// stored; then the older response arrives. An invalidation brackets
+	// its deletes with Begin and End; a request stamps its primary key
+	// before the lookup, stores only while the stamp is valid, and deletes
+	// what it wrote when the stamp went invalid during its writes.
+	guard     keyguard.Guard
 	closeOnce sync.Once
 }
 
@@ -36,7 +44,7 @@ func NewCache(b hitbox.Backend, opts Options) *Cache {
 	c := &Cache{b: b, opts: opts, log: opts.Logger}
 	c.obs = newObserver(opts)
 	c.flights.m = make(map[string]*flight)
-	c.guard.init()
+	c.guard.Init()
 	c.bg.init(opts.MaxBackground)
 	return c
 }

@@ -3,6 +3,8 @@ package httpcache
 import (
 	"context"
 	"net/http"
+
+	"github.com/hitbox-go/hitbox/internal/keyguard"
 )
 
 // invalidate removes what is stored for the target URI of an unsafe
@@ -33,15 +35,15 @@ func (x *exchange) invalidate(h http.Header) {
 		}
 	}
 	// Each key's guard stripe is marked before its delete, so a response
-	// asked for earlier and arriving later is not stored (see guard).
-	var marks [3]*stripe
+	// asked for earlier and arriving later is not stored (see Cache.guard).
+	var marks [3]keyguard.Change
 	for i, k := range keys {
-		marks[i] = c.guard.begin(k)
+		marks[i] = c.guard.Begin(k)
 		c.flights.forget(k)
 	}
 	defer func() {
-		for _, s := range marks[:len(keys)] {
-			c.guard.end(s)
+		for _, m := range marks[:len(keys)] {
+			m.End()
 		}
 	}()
 	for _, k := range keys {

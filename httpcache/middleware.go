@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/internal/keyguard"
 )
 
 // exchange is one request through the cache: what was found, what was
@@ -51,12 +52,12 @@ type exchange struct {
 	respTime   time.Time
 	newSR      *storedResponse // the response being stored
 	newView    view
-	fl         *flight // set while this request leads a collapsed miss
-	stamp      stamp   // the primary key's guard stamp, taken before the lookup
-	raced      bool    // an invalidation came between the stamp and a store
-	unsafe     bool    // an unsafe method: invalidate on success
-	faulted    bool    // the backend failed a read: do not wait on it again to store
-	asIs       bool    // forward the request unchanged, without the stored validators
+	fl         *flight        // set while this request leads a collapsed miss
+	stamp      keyguard.Stamp // the primary key's guard stamp, taken before the lookup
+	raced      bool           // an invalidation came between the stamp and a store
+	unsafe     bool           // an unsafe method: invalidate on success
+	faulted    bool           // the backend failed a read: do not wait on it again to store
+	asIs       bool           // forward the request unchanged, without the stored validators
 }
 
 // Cache-Status fwd reasons (RFC 9211 §2.2).
@@ -111,7 +112,7 @@ func (x *exchange) serve() {
 	x.noCacheReq = x.req.noCache || len(x.req.noCacheFields) > 0 ||
 		(!x.req.present && pragmaNoCache(r.Header["Pragma"]))
 	x.key = c.primaryKey(r)
-	x.stamp = c.guard.stamp(x.key)
+	x.stamp = c.guard.Stamp(x.key)
 	if c.opts.ShowKey {
 		x.cs.key = x.key
 	}
@@ -448,7 +449,7 @@ func (x *exchange) onHeader(w *writer, code int) {
 		cc, targeted := c.directivesOf(h)
 		// After a failed read nothing is stored: a backend that is down
 		// would make the request wait out its timeout a second time.
-		if why := c.storable(x.r, &x.req, code, h, &cc, targeted); why == "" && !x.faulted && x.stamp.valid() {
+		if why := c.storable(x.r, &x.req, code, h, &cc, targeted); why == "" && !x.faulted && x.stamp.Valid() {
 			sr := c.newStored(x.r, code, h, x.pre, &cc, x.reqTime, x.respTime)
 			x.newSR = sr
 			x.newView = c.viewOfHeader(h, code, x.reqTime, x.respTime, x.respTime)
@@ -776,14 +777,14 @@ func (x *exchange) store(sr *storedResponse, v *view, now time.Time) bool {
 	if ctx.Err() != nil {
 		ctx = context.WithoutCancel(ctx)
 	}
-	if !x.stamp.valid() {
+	if !x.stamp.Valid() {
 		x.raced = true // invalidated since it was asked for
 		return false
 	}
 	buf := appendResponse(getBuf(), sr)
 	key, ok := x.put(ctx, sr, buf, stale, expire)
 	putBuf(buf)
-	if ok && !x.stamp.valid() {
+	if ok && !x.stamp.Valid() {
 		// An invalidation began while it was written: its deletes may
 		// have come first.
 		x.raced = true

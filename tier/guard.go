@@ -1,8 +1,9 @@
 package tier
 
 import (
-	"hash/maphash"
 	"sync/atomic"
+
+	"github.com/hitbox-go/hitbox/internal/keyguard"
 )
 
 // guard keeps refills from putting back a value that a write, a delete or
@@ -29,60 +30,36 @@ import (
 //
 // Keys share stripes, so a change to one key may cost a refill of another,
 // or an L1 copy; it never lets a stale value through. Clearing every key
-// bumps one global generation that every stamp includes.
+// bumps one global generation that every stamp includes. The stripes are
+// internal/keyguard's, which httpcache shares.
 type guard struct {
-	seed    maphash.Seed
-	global  atomic.Uint64
-	all     atomic.Int64 // clears of every key in progress
-	stripes [guardStripes]stripe
+	keys   keyguard.Guard
+	global atomic.Uint64
+	all    atomic.Int64 // clears of every key in progress
 }
 
-const guardStripes = 1024
-
-type stripe struct {
-	gen    atomic.Uint64
-	active atomic.Int64
-}
-
-// stamp is what a refill remembers of a key's stripe before it reads.
+// stamp is what a refill remembers before it reads: its key's stripe and
+// the global generation.
 type stamp struct {
-	s      *stripe
-	gen    uint64
+	key    keyguard.Stamp
 	global uint64
 	busy   bool // a change was in progress: do not refill
 }
 
-func (g *guard) init() { g.seed = maphash.MakeSeed() }
+func (g *guard) init() { g.keys.Init() }
 
-func (g *guard) index(key string) int {
-	return int(maphash.String(g.seed, key) % guardStripes)
-}
-
-func (g *guard) stripe(key string) *stripe { return &g.stripes[g.index(key)] }
-
-// change is one writer's mark on a stripe, from begin to end.
-type change struct {
-	s       *stripe
-	gen     uint64 // the generation this change made
-	overlap bool   // another change was running when it began
-}
+func (g *guard) index(key string) int { return g.keys.Index(key) }
 
 // begin marks the start of a change to key; end must follow.
-func (g *guard) begin(key string) change {
-	s := g.stripe(key)
-	busy := s.active.Add(1) > 1
-	return change{s: s, gen: s.gen.Add(1), overlap: busy}
-}
+func (g *guard) begin(key string) keyguard.Change { return g.keys.Begin(key) }
 
 // overlapped reports whether another change to the stripe was running when
 // c began, or has begun since. Writers ask it after their last write and
 // before end.
-func (g *guard) overlapped(c change) bool {
-	return c.overlap || c.s.gen.Load() != c.gen
-}
+func (g *guard) overlapped(c keyguard.Change) bool { return c.Overlapped() }
 
 // end marks the end of a change.
-func (g *guard) end(c change) { c.s.active.Add(-1) }
+func (g *guard) end(c keyguard.Change) { c.End() }
 
 // beginAll marks the start of a change to every key (a clear, a bus gap);
 // endAll must follow.
@@ -94,15 +71,13 @@ func (g *guard) beginAll() {
 func (g *guard) endAll() { g.all.Add(-1) }
 
 func (g *guard) stamp(key string) stamp {
-	s := g.stripe(key)
-	st := stamp{s: s, global: g.global.Load(), gen: s.gen.Load()}
-	st.busy = s.active.Load() != 0 || g.all.Load() != 0
+	st := stamp{global: g.global.Load(), key: g.keys.Stamp(key)}
+	st.busy = st.key.Busy() || g.all.Load() != 0
 	return st
 }
 
 // valid reports whether no change to the stamped key has begun since the
 // stamp, nor is running now.
 func (g *guard) valid(st stamp) bool {
-	return !st.busy && st.s.active.Load() == 0 && g.all.Load() == 0 &&
-		st.s.gen.Load() == st.gen && g.global.Load() == st.global
+	return !st.busy && st.key.Valid() && g.all.Load() == 0 && g.global.Load() == st.global
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/internal/keyguard"
 )
 
 // Tier is a hitbox.Backend over levels: L1 first, then L2, L3 and so on,
@@ -43,7 +44,7 @@ type Tier struct {
 
 	guard   guard
 	pool    offload
-	wbLocks *[guardStripes]sync.Mutex // write-behind only: see setBehind
+	wbLocks *[keyguard.Stripes]sync.Mutex // write-behind only: see setBehind
 	raceMu  sync.Mutex
 	raceNo  bool           // set by Close: no more race calls may start
 	races   sync.WaitGroup // race calls still running, losers included
@@ -148,7 +149,7 @@ func NewWith(opts Options, levels ...hitbox.Backend) *Tier {
 	}
 	t.pool.init(workers, queue, t.timeout)
 	if t.write == WriteBehind {
-		t.wbLocks = new([guardStripes]sync.Mutex)
+		t.wbLocks = new([keyguard.Stripes]sync.Mutex)
 	}
 	t.guard.init()
 	t.own.init(opts.OwnWrites)

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/internal/keyguard"
 )
 
 // Set stores e under key in the levels, as the write policy says (see
@@ -486,8 +487,8 @@ func (t *Tier) publish(ctx context.Context, inv hitbox.Invalidation) error {
 }
 
 // begin marks a change to the keys of items, or to keys; end must follow.
-func (t *Tier) begin(items []hitbox.Item, keys []string) []change {
-	changes := make([]change, 0, len(items)+len(keys))
+func (t *Tier) begin(items []hitbox.Item, keys []string) []keyguard.Change {
+	changes := make([]keyguard.Change, 0, len(items)+len(keys))
 	for _, it := range items {
 		changes = append(changes, t.guard.begin(it.Key))
 	}
@@ -499,7 +500,7 @@ func (t *Tier) begin(items []hitbox.Item, keys []string) []change {
 
 // end ends the changes a write of items made, first dropping from every
 // level but the lowest the keys whose change overlapped another: see guard.
-func (t *Tier) end(ctx context.Context, items []hitbox.Item, changes []change) {
+func (t *Tier) end(ctx context.Context, items []hitbox.Item, changes []keyguard.Change) {
 	var keys []string
 	for i, ch := range changes {
 		if t.guard.overlapped(ch) {
