@@ -51,3 +51,28 @@ func ClientOptions(addr string) *redis.Options {
 		PoolTimeout:           clientIOTimeout,
 	}
 }
+
+// clusterReload is how often ClusterClientOptions has the client reload
+// the slot map.
+const clusterReload = time.Second
+
+// ClusterClientOptions returns ClientOptions's settings for a Redis Cluster
+// reached through addrs, plus a ClusterStateReloadInterval of one second:
+// go-redis reloads the slot map on a MOVED reply, not when a master stops
+// answering, and otherwise only every minute by default, so without it the
+// slots of a failed-over master stay unreachable for up to that minute
+// (measured in RELIABILITY.md) after its replica has taken over.
+func ClusterClientOptions(addrs ...string) *redis.ClusterOptions {
+	b := ClientOptions("")
+	return &redis.ClusterOptions{
+		Addrs:                      addrs,
+		ContextTimeoutEnabled:      b.ContextTimeoutEnabled,
+		DialTimeout:                b.DialTimeout,
+		DialerRetries:              b.DialerRetries,
+		ReadTimeout:                b.ReadTimeout,
+		WriteTimeout:               b.WriteTimeout,
+		MaxRetries:                 b.MaxRetries,
+		PoolTimeout:                b.PoolTimeout,
+		ClusterStateReloadInterval: clusterReload,
+	}
+}

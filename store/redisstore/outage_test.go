@@ -197,3 +197,30 @@ func TestClientOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterClientOptions checks that the cluster options carry
+// ClientOptions's settings and reload the slot map every second.
+func TestClusterClientOptions(t *testing.T) {
+	t.Parallel()
+	b := redisstore.ClientOptions("")
+	o := redisstore.ClusterClientOptions("127.0.0.1:1", "127.0.0.1:2")
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"the addresses are the ones given", len(o.Addrs), 2},
+		{"context deadlines bound network I/O", o.ContextTimeoutEnabled, b.ContextTimeoutEnabled},
+		{"one dial attempt per connection", o.DialerRetries, b.DialerRetries},
+		{"a command is never retried", o.MaxRetries, b.MaxRetries},
+		{"reads are bounded as for one server", o.ReadTimeout, b.ReadTimeout},
+		{"writes are bounded alike", o.WriteTimeout, b.WriteTimeout},
+		{"waiting for a connection is bounded alike", o.PoolTimeout, b.PoolTimeout},
+		{"a dial is bounded", o.DialTimeout, b.DialTimeout},
+		{"a failover is noticed within a second, not a minute", o.ClusterStateReloadInterval, time.Second},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
