@@ -33,9 +33,10 @@ type Cache struct {
 	closeOnce sync.Once
 }
 
-// NewCache returns a Cache storing responses in b. It panics, with the
-// prefix "hitbox/httpcache:", when b is nil or an option is out of range (a
-// negative duration or size, a CacheName that is not an sf-token).
+// NewCache returns a Cache storing responses in b. It panics when b is nil,
+// and with the message opts.Validate returns when an option is out of
+// range (a negative duration or size, a CacheName that is not an
+// sf-token), as every constructor of the module does.
 func NewCache(b hitbox.Backend, opts Options) *Cache {
 	if b == nil {
 		panic("hitbox/httpcache: nil Backend")
@@ -77,16 +78,12 @@ func (c *Cache) Close() error {
 // logError logs a failure that the cache absorbed (the response still
 // went out).
 func (c *Cache) logError(ctx context.Context, msg string, args ...any) {
-	if c.log != nil {
-		c.log.Log(ctx, slog.LevelWarn, "hitbox/httpcache: "+msg, args...)
-	}
+	c.log.Log(ctx, slog.LevelWarn, "hitbox/httpcache: "+msg, args...)
 }
 
 // logDebug logs a routine event at debug level.
 func (c *Cache) logDebug(ctx context.Context, msg string, args ...any) {
-	if c.log != nil {
-		c.log.Log(ctx, slog.LevelDebug, "hitbox/httpcache: "+msg, args...)
-	}
+	c.log.Log(ctx, slog.LevelDebug, "hitbox/httpcache: "+msg, args...)
 }
 
 // handler is the http.Handler the middleware returns.

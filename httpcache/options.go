@@ -1,6 +1,7 @@
 package httpcache
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/textproto"
@@ -133,15 +134,46 @@ const (
 	defaultDrainTimeout      = 5 * time.Second
 )
 
-// resolve fills in the defaults and panics, with the package's prefix, on
-// options no cache could honour: a programmer error, as a layer
-// constructor reports it.
+// Validate reports the first option no cache could honour, with the
+// message NewCache panics with: hitbox/httpcache: Options.<field>: <why>.
+// Programs that read options from configuration call it to get an error
+// instead of a panic.
+func (o Options) Validate() error {
+	if o.CacheName != "" && !isSFToken(o.CacheName) {
+		return fmt.Errorf("hitbox/httpcache: Options.CacheName: %q is not an sf-token (RFC 8941)", o.CacheName)
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"MaxBodySize", o.MaxBodySize},
+		{"DefaultTTL", int64(o.DefaultTTL)},
+		{"MaxHeuristic", int64(o.MaxHeuristic)},
+		{"MaxKeep", int64(o.MaxKeep)},
+		{"StaleWhileRevalidate", int64(o.StaleWhileRevalidate)},
+		{"StaleIfError", int64(o.StaleIfError)},
+		{"RevalidateTimeout", int64(o.RevalidateTimeout)},
+		{"MaxBackground", int64(o.MaxBackground)},
+	} {
+		if f.v < 0 {
+			return fmt.Errorf("hitbox/httpcache: Options.%s: %d is negative", f.name, f.v)
+		}
+	}
+	if o.HeuristicFraction < 0 {
+		return fmt.Errorf("hitbox/httpcache: Options.HeuristicFraction: %g is negative", o.HeuristicFraction)
+	}
+	return nil
+}
+
+// resolve fills in the defaults, and the logger and clock once, and panics
+// with Validate's message on options no cache could honour: a programmer
+// error, as every constructor of the module reports it.
 func (o Options) resolve() Options {
+	if err := o.Validate(); err != nil {
+		panic(err.Error())
+	}
 	if o.CacheName == "" {
 		o.CacheName = defaultCacheName
-	}
-	if !isSFToken(o.CacheName) {
-		panic("hitbox/httpcache: CacheName " + o.CacheName + " is not an sf-token")
 	}
 	switch o.TargetField {
 	case "":
@@ -151,10 +183,8 @@ func (o Options) resolve() Options {
 	default:
 		o.TargetField = textproto.CanonicalMIMEHeaderKey(o.TargetField)
 	}
-	if o.MaxBodySize < 0 || o.DefaultTTL < 0 || o.HeuristicFraction < 0 || o.MaxHeuristic < 0 ||
-		o.MaxKeep < 0 || o.StaleWhileRevalidate < 0 || o.StaleIfError < 0 ||
-		o.RevalidateTimeout < 0 || o.MaxBackground < 0 {
-		panic("hitbox/httpcache: negative option")
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.MaxBodySize == 0 {
 		o.MaxBodySize = defaultMaxBodySize

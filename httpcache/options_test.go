@@ -1,0 +1,57 @@
+package httpcache_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/hitbox-go/hitbox/httpcache"
+	"github.com/hitbox-go/hitbox/internal/mapstore"
+)
+
+// TestOptionsRule checks the module's constructor rule for httpcache:
+// invalid options panic in NewCache with exactly the message Validate
+// returns, and valid ones (the zero value among them) pass both.
+func TestOptionsRule(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		opts httpcache.Options
+		want string // "" when valid
+	}{
+		{"the zero value means defaults", httpcache.Options{}, ""},
+		{"a token CacheName is valid", httpcache.Options{CacheName: "edge-1"}, ""},
+		{"a CacheName with a space is no sf-token", httpcache.Options{CacheName: "my cache"},
+			`hitbox/httpcache: Options.CacheName: "my cache" is not an sf-token (RFC 8941)`},
+		{"a negative MaxBodySize", httpcache.Options{MaxBodySize: -1},
+			"hitbox/httpcache: Options.MaxBodySize: -1 is negative"},
+		{"a negative StaleIfError", httpcache.Options{StaleIfError: -time.Second},
+			"hitbox/httpcache: Options.StaleIfError: -1000000000 is negative"},
+		{"a negative MaxBackground", httpcache.Options{MaxBackground: -2},
+			"hitbox/httpcache: Options.MaxBackground: -2 is negative"},
+		{"a negative HeuristicFraction", httpcache.Options{HeuristicFraction: -0.5},
+			"hitbox/httpcache: Options.HeuristicFraction: -0.5 is negative"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			got := ""
+			if err := c.opts.Validate(); err != nil {
+				got = err.Error()
+			}
+			if got != c.want {
+				t.Errorf("Validate = %q, want %q", got, c.want)
+			}
+			var p any
+			func() {
+				defer func() { p = recover() }()
+				httpcache.NewCache(mapstore.New(mapstore.Options{}), c.opts).Close()
+			}()
+			switch {
+			case c.want == "" && p != nil:
+				t.Errorf("NewCache panicked on valid options: %v", p)
+			case c.want != "" && p != c.want:
+				t.Errorf("NewCache panicked with %v, want %q", p, c.want)
+			}
+		})
+	}
+}
