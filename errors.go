@@ -86,19 +86,20 @@ func CheckKey(key string) error {
 // return and the values of the otel layers' operation attribute: one
 // spelling each, so logs and dashboards can be matched on them.
 const (
-	OpGet         = "get"
-	OpSet         = "set"
-	OpDelete      = "delete"
-	OpGetMany     = "getmany"
-	OpSetMany     = "setmany"
-	OpDeleteMany  = "deletemany"
-	OpClear       = "clear"
-	OpClearPrefix = "clearprefix" // a PrefixClearer removing one namespace
-	OpRemove      = "remove"      // a Remover: a Delete that says whether it deleted
-	OpClose       = "close"
-	OpPublish     = "publish"   // a Publisher announcing an Invalidation
-	OpSubscribe   = "subscribe" // a Bus connecting, or waiting until it is ready
-	OpLock        = "lock"      // a Locker taking a lock
-	OpUnlock      = "unlock"    // a Lock released
-	OpExtend      = "extend"    // a Lock extended
+	OpGet            = "get"
+	OpSet            = "set"
+	OpDelete         = "delete"
+	OpGetMany        = "getmany"
+	OpSetMany        = "setmany"
+	OpDeleteMany     = "deletemany"
+	OpClear          = "clear"
+	OpClearPrefix    = "clearprefix"    // a PrefixClearer removing one namespace
+	OpRemove         = "remove"         // a Remover: a Delete that says whether it deleted
+	OpInvalidateTags = "invalidatetags" // a Tagger dropping the entries that carry tags
+	OpClose          = "close"
+	OpPublish        = "publish"   // a Publisher announcing an Invalidation
+	OpSubscribe      = "subscribe" // a Bus connecting, or waiting until it is ready
+	OpLock           = "lock"      // a Locker taking a lock
+	OpUnlock         = "unlock"    // a Lock released
+	OpExtend         = "extend"    // a Lock extended
 )

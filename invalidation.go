@@ -19,9 +19,15 @@ type Invalidation struct {
 	// All says that any key may have changed: messages may have been lost
 	// (the bus reconnected after a drop, or has just connected) or a shared
 	// level was cleared (Redis tracking reports a flush as a null key
-	// list). A subscriber then drops everything it holds locally. Keys is ignored when
-	// All is set.
+	// list). A subscriber then drops everything it holds locally. Keys and
+	// Tags are ignored when All is set.
 	All bool
+	// Tags were invalidated (Tagger.InvalidateTags): a subscriber
+	// invalidates them in what it holds locally, so an entry that carries
+	// one of them is a miss there too. A message may carry Keys and Tags
+	// together. Receivers must neither modify Tags nor keep it after they
+	// return.
+	Tags []string
 }
 
 // Bus carries invalidations between instances, typically one per process,
@@ -59,9 +65,10 @@ type Bus interface {
 }
 
 // Publisher is a Bus on which tiers announce their own changes. A tier whose
-// bus is a Publisher publishes after each Set, Delete and Clear that reached
-// its shared levels, with Origin set to its ID. A bus without it (server-
-// assisted tracking) learns of changes from the shared store itself.
+// bus is a Publisher publishes after each Set, Delete, Clear and
+// InvalidateTags that reached its shared levels, with Origin set to its ID.
+// A bus without it (server-assisted tracking) learns of changes from the
+// shared store itself.
 type Publisher interface {
 	// Publish announces inv to every subscriber, this process's included.
 	// It returns once the bus has sent the message, not once it has been
