@@ -3,6 +3,8 @@ package mapstore
 import (
 	"bytes"
 	"context"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -28,7 +30,16 @@ type Store struct {
 
 	mu     sync.Mutex
 	m      map[string]hitbox.Entry
+	tagged map[string][]tagVersion // key -> its tags with their versions when written
+	vers   map[string]uint64       // tag -> its current version
 	closed bool
+}
+
+// tagVersion is one tag of an entry and the tag's version when the entry
+// was written; the entry is live while every version is still current.
+type tagVersion struct {
+	tag string
+	ver uint64
 }
 
 // New returns an empty Store.
@@ -39,7 +50,13 @@ func New(opts Options) *Store {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Store{label: opts.Label, now: opts.Now, m: make(map[string]hitbox.Entry)}
+	return &Store{
+		label:  opts.Label,
+		now:    opts.Now,
+		m:      make(map[string]hitbox.Entry),
+		tagged: make(map[string][]tagVersion),
+		vers:   make(map[string]uint64),
+	}
 }
 
 // Label returns the label from Options.
@@ -84,7 +101,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if s.closed {
 		return s.fail(hitbox.OpDelete, hitbox.ErrClosed)
 	}
-	delete(s.m, key)
+	s.deleteLocked(key)
 	return nil
 }
 
@@ -98,9 +115,9 @@ func (s *Store) Remove(ctx context.Context, key string) (bool, error) {
 	if s.closed {
 		return false, s.fail(hitbox.OpRemove, hitbox.ErrClosed)
 	}
-	e, ok := s.m[key]
-	delete(s.m, key)
-	return ok && !e.ExpiredAt(s.now()), nil
+	_, err := s.getLocked(key, s.now())
+	s.deleteLocked(key)
+	return err == nil, nil
 }
 
 // GetMany returns one Result per key, in order; misses are per Result. An
@@ -157,7 +174,7 @@ func (s *Store) DeleteMany(ctx context.Context, keys []string) error {
 		return s.fail(hitbox.OpDeleteMany, hitbox.ErrClosed)
 	}
 	for _, k := range keys {
-		delete(s.m, k)
+		s.deleteLocked(k)
 	}
 	return nil
 }
@@ -173,6 +190,7 @@ func (s *Store) Clear(ctx context.Context) error {
 		return s.fail(hitbox.OpClear, hitbox.ErrClosed)
 	}
 	clear(s.m)
+	clear(s.tagged)
 	return nil
 }
 
@@ -189,7 +207,7 @@ func (s *Store) ClearPrefix(ctx context.Context, prefix string) error {
 	}
 	for k := range s.m {
 		if strings.HasPrefix(k, prefix) {
-			delete(s.m, k)
+			s.deleteLocked(k)
 		}
 	}
 	return nil
@@ -201,7 +219,7 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
-	s.m = nil
+	s.m, s.tagged, s.vers = nil, nil, nil
 	return nil
 }
 
@@ -211,8 +229,8 @@ func (s *Store) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now, n := s.now(), 0
-	for _, e := range s.m {
-		if !e.ExpiredAt(now) {
+	for k, e := range s.m {
+		if !e.ExpiredAt(now) && s.tagsCurrentLocked(k) {
 			n++
 		}
 	}
@@ -228,8 +246,8 @@ func (s *Store) getLocked(key string, now time.Time) (hitbox.Entry, error) {
 	if !ok {
 		return hitbox.Entry{}, s.fail(hitbox.OpGet, hitbox.ErrMiss)
 	}
-	if e.ExpiredAt(now) {
-		delete(s.m, key)
+	if e.ExpiredAt(now) || !s.tagsCurrentLocked(key) {
+		s.deleteLocked(key)
 		return hitbox.Entry{}, s.fail(hitbox.OpGet, hitbox.ErrMiss)
 	}
 	e.Value = bytes.Clone(e.Value)
@@ -237,12 +255,101 @@ func (s *Store) getLocked(key string, now time.Time) (hitbox.Entry, error) {
 }
 
 func (s *Store) setLocked(key string, e hitbox.Entry, now time.Time) {
+	delete(s.tagged, key)
 	if e.ExpiredAt(now) {
 		delete(s.m, key)
 		return
 	}
 	e.Value = append([]byte{}, e.Value...) // never nil, so a 0 B value stays a value
 	s.m[key] = e
+}
+
+func (s *Store) deleteLocked(key string) {
+	delete(s.m, key)
+	delete(s.tagged, key)
+}
+
+// tagsCurrentLocked reports whether every tag key was written with is
+// still at the version it had then.
+func (s *Store) tagsCurrentLocked(key string) bool {
+	for _, tv := range s.tagged[key] {
+		if v, ok := s.vers[tv.tag]; !ok || v != tv.ver {
+			return false
+		}
+	}
+	return true
+}
+
+// SetTagged stores a copy of e under key with tags.
+func (s *Store) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags []string) error {
+	if err := s.check(ctx, hitbox.OpSet, key); err != nil {
+		return err
+	}
+	if err := hitbox.CheckTags(tags); err != nil {
+		return s.fail(hitbox.OpSet, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return s.fail(hitbox.OpSet, hitbox.ErrClosed)
+	}
+	now := s.now()
+	s.setLocked(key, e, now)
+	if len(tags) == 0 || e.ExpiredAt(now) {
+		return nil
+	}
+	tv := make([]tagVersion, len(tags))
+	for i, t := range tags {
+		v, ok := s.vers[t]
+		if !ok {
+			v = rand.Uint64()
+			s.vers[t] = v
+		}
+		tv[i] = tagVersion{t, v}
+	}
+	s.tagged[key] = tv
+	return nil
+}
+
+// GetTagged is Get that also returns the entry's tags.
+func (s *Store) GetTagged(ctx context.Context, key string) (hitbox.Entry, []string, error) {
+	if err := s.check(ctx, hitbox.OpGet, key); err != nil {
+		return hitbox.Entry{}, nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return hitbox.Entry{}, nil, s.fail(hitbox.OpGet, hitbox.ErrClosed)
+	}
+	e, err := s.getLocked(key, s.now())
+	if err != nil {
+		return e, nil, err
+	}
+	var tags []string
+	for _, tv := range s.tagged[key] {
+		tags = append(tags, tv.tag)
+	}
+	return e, tags, nil
+}
+
+// InvalidateTags gives each tag a new random version, so every entry
+// written with an older one reads as a miss. It costs O(1) per tag.
+func (s *Store) InvalidateTags(ctx context.Context, tags ...string) error {
+	if err := ctx.Err(); err != nil {
+		return s.fail(hitbox.OpInvalidateTags, err)
+	}
+	if slices.Contains(tags, "") {
+		return s.fail(hitbox.OpInvalidateTags, hitbox.ErrInvalidTag)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return s.fail(hitbox.OpInvalidateTags, hitbox.ErrClosed)
+	}
+	for _, t := range tags {
+		s.vers[t] = rand.Uint64()
+	}
+	return nil
 }
 
 func (s *Store) check(ctx context.Context, op, key string) error {

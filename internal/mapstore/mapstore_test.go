@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -187,5 +188,48 @@ func wantIs(t *testing.T, err, target error) {
 	t.Helper()
 	if !errors.Is(err, target) {
 		t.Errorf("err = %v, want one wrapping %v", err, target)
+	}
+}
+
+func TestTags(t *testing.T) {
+	ctx := context.Background()
+	s := mapstore.New(mapstore.Options{})
+	e := hitbox.Entry{Value: []byte("v"), Expire: time.Now().Add(time.Hour)}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.SetTagged(ctx, "a", e, []string{"user:1", "org:1"}))
+	must(s.SetTagged(ctx, "b", e, []string{"user:2", "org:1"}))
+	must(s.Set(ctx, "c", e))
+
+	if _, tags, err := s.GetTagged(ctx, "a"); err != nil || !slices.Equal(tags, []string{"user:1", "org:1"}) {
+		t.Fatalf("GetTagged(a) tags = %v, %v; want the tags it was written with", tags, err)
+	}
+	must(s.InvalidateTags(ctx, "user:1"))
+	// The purged tag drops a, for Get and Remove alike; b and the untagged c stay.
+	if _, err := s.Get(ctx, "a"); !errors.Is(err, hitbox.ErrMiss) {
+		t.Fatalf("Get(a) after purging user:1: %v, want a miss", err)
+	}
+	for _, k := range []string{"b", "c"} {
+		if _, err := s.Get(ctx, k); err != nil {
+			t.Fatalf("Get(%s) after purging user:1: %v, want a hit", k, err)
+		}
+	}
+	// A write after the purge carries the new version and survives it.
+	must(s.SetTagged(ctx, "a", e, []string{"user:1"}))
+	if _, err := s.Get(ctx, "a"); err != nil {
+		t.Fatalf("Get(a) written after the purge: %v, want a hit", err)
+	}
+	// A plain Set replaces a tagged entry and drops its tags with it.
+	must(s.Set(ctx, "b", e))
+	must(s.InvalidateTags(ctx, "org:1"))
+	if removed, err := s.Remove(ctx, "b"); !removed || err != nil {
+		t.Fatalf("Remove(b) = %v, %v: the plain Set should have left b untagged", removed, err)
+	}
+	if s.Len() != 2 {
+		t.Fatalf("Len = %d, want 2 (a and c)", s.Len())
 	}
 }
