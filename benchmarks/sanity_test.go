@@ -1,15 +1,28 @@
 package benchmarks
 
 import (
+	"fmt"
+	"os"
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/hitbox-go/hitbox/internal/redistest"
 )
 
-// TestMain checks that closing every contender stops the goroutines it
-// started (ristretto's and otter's workers, bigcache's cleaner).
+// TestMain runs the tests and benchmarks, stops the redis-server the Redis
+// workloads started when no HITBOX_BENCH_REDIS was given, and checks that
+// closing every contender stopped the goroutines it started (ristretto's
+// and otter's workers, bigcache's cleaner, go-redis's pools).
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	code := redistest.Main(m)
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // sanitySize is small, so `go test ./...` here stays quick while still
