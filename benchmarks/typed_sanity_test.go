@@ -1,6 +1,9 @@
 package benchmarks
 
-import "testing"
+import (
+	"strconv"
+	"testing"
+)
 
 // typedSanitySize is small, so `go test ./...` stays quick.
 var typedSanitySize = typedSize{name: "sanity", bytes: 200, keys: 300}
@@ -49,5 +52,38 @@ func TestDocSizes(t *testing.T) {
 		if n := encodedLen(d.docs[0]); n != sz.bytes {
 			t.Errorf("size=%s: record 0 encodes to %d bytes, want %d", sz.name, n, sz.bytes)
 		}
+	}
+}
+
+// TestStampede runs two stampedes per contender, in one process and over
+// four child processes, and checks the loader calls: one per stampede in
+// one process, and one across processes with hitbox's lock; without a
+// lock each process may load once. The crowds are no larger than the
+// Redis clients' pools, so no caller waits for a connection (see
+// BenchmarkStampede on what happens when they do).
+func TestStampede(t *testing.T) {
+	for _, impl := range stampedeImpls {
+		t.Run("processes=1/impl="+impl, func(t *testing.T) {
+			c := newCrowd(t, impl, redisPrefix("stampede-test"), 16)
+			defer c.close()
+			for i := range 2 {
+				if n, _, err := c.round("k" + strconv.Itoa(i)); err != nil || n != 1 {
+					t.Fatalf("round %d: %d loads, err %v; want 1", i, n, err)
+				}
+			}
+		})
+		t.Run("processes=4/impl="+impl, func(t *testing.T) {
+			f := startFleet(t, impl, 4, 4)
+			defer f.close()
+			for i := range 2 {
+				n, _, err := f.round("k" + strconv.Itoa(i))
+				if err != nil {
+					t.Fatalf("round %d: %v", i, err)
+				}
+				if impl == "hitbox-lock" && n != 1 || n < 1 || n > 4 {
+					t.Fatalf("round %d: %d loads", i, n)
+				}
+			}
+		})
 	}
 }
