@@ -154,7 +154,7 @@ func skipText(msg string) string {
 
 func statText(st stat, unit string) string {
 	s := formatValue(st.Center, unit)
-	if st.N > 1 && unit != "allocs/op" && !math.IsNaN(st.Spread) {
+	if st.N > 1 && st.Spread > 0 && !math.IsNaN(st.Spread) {
 		s += fmt.Sprintf(" ±%.0f%%", st.Spread)
 	}
 	return s
@@ -173,7 +173,7 @@ func formatValue(v float64, unit string) string {
 		case a >= 1e3:
 			return sig(v/1e3) + " µs"
 		}
-		return sig(v) + " ns"
+		return fmt.Sprintf("%.0f ns", v)
 	case "B/op", "B/entry":
 		switch a := math.Abs(v); {
 		case a >= 1<<20:
@@ -181,7 +181,7 @@ func formatValue(v float64, unit string) string {
 		case a >= 1<<10:
 			return sig(v/(1<<10)) + " KiB"
 		}
-		return sig(v) + " B"
+		return fmt.Sprintf("%.0f B", v)
 	case "allocs/op":
 		return fmt.Sprintf("%.0f", v)
 	case "hit%":
@@ -194,7 +194,7 @@ func formatValue(v float64, unit string) string {
 func sig(v float64) string {
 	a := math.Abs(v)
 	switch {
-	case a >= 100 || v == math.Trunc(v) && a < 1e15:
+	case a >= 100:
 		return fmt.Sprintf("%.0f", v)
 	case a >= 10:
 		return fmt.Sprintf("%.1f", v)

@@ -65,13 +65,13 @@ var workloads = []workload{
 		Primary: "hit%", Higher: true, Hitbox: "hitbox-memstore", OnlyCustom: true,
 	},
 	{
-		Name: "HTTP", Title: "HTTP: a cached 1 KiB GET",
+		Name: "HTTP", Title: "Cached 1 KiB GET over HTTP",
 		Measures: "a cached 1 KiB GET on a loopback server with keep-alive clients: httpcache, the bare handler, other middlewares",
 		Count:    6, Benchtime: "200ms", Quick: "200x",
 		Primary: "ns/op", Floor: "bare", Hitbox: "httpcache",
 	},
 	{
-		Name: "HTTPSlow", Title: "HTTP: a 1 ms handler",
+		Name: "HTTPSlow", Title: "HTTP with a 1 ms handler",
 		Measures: "the same with a handler that takes 1 ms, cached and uncached",
 		Count:    6, Benchtime: "200ms", Quick: "100x",
 		Primary: "ns/op", Floor: "bare", Hitbox: "httpcache",
