@@ -31,25 +31,25 @@ var workloads = []workload{
 	{
 		Name: "TypedHit", Title: "Typed read from process memory",
 		Measures: "a present Doc record read in Zipf order from memory: hitbox's decoded-object front, hitbox Cache[T] over memstore, go-redis/cache's TinyLFU, otter holding pointers",
-		Count:    6, Benchtime: "200ms", Quick: "2000x",
+		Count:    6, Benchtime: "100ms", Quick: "2000x",
 		Primary: "cpu-ns/op", Floor: "otter", Hitbox: "hitbox-front",
 	},
 	{
 		Name: "TypedRedis", Title: "Typed read from Redis",
 		Measures: "a present Doc record read in Zipf order from Redis on loopback: hitbox Cache[T] over redisstore, a tier's L2 hit with L1 refill, go-redis/cache over Redis, GET/MGET and decode by hand",
-		Count:    6, Benchtime: "150ms", Quick: "200x",
+		Count:    6, Benchtime: "100ms", Quick: "200x",
 		Primary: "ns/op", Floor: "go-redis-raw", Hitbox: "hitbox-redis",
 	},
 	{
 		Name: "TypedWrite", Title: "Typed write to memory and Redis",
 		Measures: "a Doc record overwritten in Zipf order: hitbox Cache[T] over a write-through tier of memstore and redisstore, go-redis/cache with TinyLFU and Redis, encode and SET by hand",
-		Count:    6, Benchtime: "150ms", Quick: "200x",
+		Count:    6, Benchtime: "100ms", Quick: "200x",
 		Primary: "ns/op", Floor: "go-redis-raw", Hitbox: "hitbox-tier",
 	},
 	{
 		Name: "Stampede", Title: "Stampede on a cold key",
 		Measures: "1000 callers ask for one cold key at once, the loader taking 1 ms: loader calls and wall time per stampede, in one process and over 4 processes sharing Redis",
-		Count:    6, Benchtime: "15x", Quick: "3x",
+		Count:    6, Benchtime: "10x", Quick: "3x",
 		Primary: "ms/stampede", Hitbox: "hitbox",
 	},
 	{
