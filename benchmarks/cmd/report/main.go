@@ -151,7 +151,7 @@ func runWorkload(ctx context.Context, bin, redisAddr string, w workload, raw io.
 		"-test.benchtime="+w.Benchtime,
 		"-test.benchmem",
 		"-test.v",
-		"-test.timeout=0",
+		"-test.timeout=20m", // a hung workload fails rather than stalls the report
 	)
 	cmd.Env = append(os.Environ(), "HITBOX_BENCH_REDIS="+redisAddr)
 	var buf bytes.Buffer
