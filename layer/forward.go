@@ -9,7 +9,8 @@ import (
 )
 
 // forward is embedded by every layer: it passes through what the layer does
-// not own (the label, Delete, Clear, TryLock, Close, Unwrap) so each layer
+// not own (the label, Delete, Clear, InvalidateTags, TryLock, Close,
+// Unwrap) so each layer
 // file only spells out the operations its concern changes.
 type forward struct {
 	next hitbox.Backend
@@ -43,6 +44,14 @@ func (f forward) Clear(ctx context.Context) error { return hitbox.Clear(ctx, f.n
 // PrefixClearer.
 func (f forward) ClearPrefix(ctx context.Context, prefix string) error {
 	return hitbox.ClearPrefix(ctx, f.next, prefix)
+}
+
+// InvalidateTags drops the wrapped backend's entries that carry one of
+// tags when it is a hitbox.Tagger, and says hitbox.ErrNotSupported
+// otherwise: a tag names a group of entries, whatever their values look
+// like, so no value transform has anything to change in it.
+func (f forward) InvalidateTags(ctx context.Context, tags ...string) error {
+	return hitbox.InvalidateTags(ctx, f.next, tags...)
 }
 
 // TryLock takes a lock on the wrapped backend when it is a hitbox.Locker:

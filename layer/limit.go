@@ -33,7 +33,25 @@ func (l *limited) Set(ctx context.Context, key string, e hitbox.Entry) error {
 	if len(e.Value) <= l.n {
 		return l.next.Set(ctx, key, e)
 	}
-	refused := hitbox.TooLarge(len(e.Value), l.n)
+	return l.refuse(ctx, key, len(e.Value))
+}
+
+// SetTagged stores e with tags below under the size rule of Set.
+func (l *limited) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags []string) error {
+	if len(e.Value) <= l.n {
+		return hitbox.SetTagged(ctx, l.next, key, e, tags...)
+	}
+	return l.refuse(ctx, key, len(e.Value))
+}
+
+func (l *limited) GetTagged(ctx context.Context, key string) (hitbox.Entry, []string, error) {
+	return hitbox.GetTagged(ctx, l.next, key)
+}
+
+// refuse deletes key below after a value of size bytes was refused, and
+// reports the refusal.
+func (l *limited) refuse(ctx context.Context, key string, size int) error {
+	refused := hitbox.TooLarge(size, l.n)
 	if err := l.next.Delete(ctx, key); err != nil {
 		return errors.Join(refused, err)
 	}

@@ -3,6 +3,7 @@ package layer
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hitbox-go/hitbox"
@@ -21,6 +22,11 @@ import (
 // ability Clear fails with an error wrapping hitbox.ErrNotSupported rather
 // than clear every namespace. ClearPrefix(q) clears p+q. Prefix panics when
 // p is empty.
+//
+// Tags are namespaced like keys: SetTagged stores the tag t as p+t,
+// InvalidateTags(t) purges p+t, and GetTagged returns the tags with p
+// removed, so namespaces sharing a store never purge each other's
+// entries. A tag then has len(p) bytes fewer to fit in hitbox.MaxTagLen.
 func Prefix(p string) hitbox.Layer {
 	if p == "" {
 		panic("hitbox/layer: Prefix: empty prefix")
@@ -111,6 +117,61 @@ func (l *prefixed) ClearPrefix(ctx context.Context, q string) error {
 		return l.invalid(hitbox.OpClearPrefix)
 	}
 	return hitbox.ClearPrefix(ctx, l.next, l.p+q)
+}
+
+func (l *prefixed) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags []string) error {
+	if key == "" {
+		return l.invalid(hitbox.OpSet)
+	}
+	ts, err := l.tags(hitbox.OpSet, tags)
+	if err != nil {
+		return err
+	}
+	return hitbox.SetTagged(ctx, l.next, l.p+key, e, ts...)
+}
+
+// GetTagged returns the entry's tags without the namespace. A tag outside
+// it (written under the key without this layer) is left out: this layer
+// could not purge it.
+func (l *prefixed) GetTagged(ctx context.Context, key string) (hitbox.Entry, []string, error) {
+	if key == "" {
+		return hitbox.Entry{}, nil, l.invalid(hitbox.OpGet)
+	}
+	e, tags, err := hitbox.GetTagged(ctx, l.next, l.p+key)
+	if err != nil || len(tags) == 0 {
+		return e, nil, err
+	}
+	out := make([]string, 0, len(tags))
+	for _, t := range tags {
+		if rest, ok := strings.CutPrefix(t, l.p); ok && rest != "" {
+			out = append(out, rest)
+		}
+	}
+	return e, out, nil
+}
+
+func (l *prefixed) InvalidateTags(ctx context.Context, tags ...string) error {
+	if len(tags) == 0 {
+		return nil
+	}
+	ts, err := l.tags(hitbox.OpInvalidateTags, tags)
+	if err != nil {
+		return err
+	}
+	return hitbox.InvalidateTags(ctx, l.next, ts...)
+}
+
+// tags returns tags in the namespace. An empty tag stays refused, as an
+// empty key does: prefixing it would make a valid tag of it.
+func (l *prefixed) tags(op string, tags []string) ([]string, error) {
+	out := make([]string, len(tags))
+	for i, t := range tags {
+		if t == "" {
+			return nil, &hitbox.Error{Op: op, Backend: l.Label(), Err: fmt.Errorf("%w: empty tag", hitbox.ErrInvalidTag)}
+		}
+		out[i] = l.p + t
+	}
+	return out, nil
 }
 
 func (l *prefixed) keys(op string, keys []string) ([]string, error) {

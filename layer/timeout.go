@@ -92,6 +92,25 @@ func (l *timed) ClearPrefix(ctx context.Context, prefix string) error {
 	return l.check(ctx, c, hitbox.ClearPrefix(c, l.next, prefix))
 }
 
+func (l *timed) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags []string) error {
+	c, cancel := l.bound(ctx)
+	defer cancel()
+	return l.check(ctx, c, hitbox.SetTagged(c, l.next, key, e, tags...))
+}
+
+func (l *timed) GetTagged(ctx context.Context, key string) (hitbox.Entry, []string, error) {
+	c, cancel := l.bound(ctx)
+	defer cancel()
+	e, tags, err := hitbox.GetTagged(c, l.next, key)
+	return e, tags, l.check(ctx, c, err)
+}
+
+func (l *timed) InvalidateTags(ctx context.Context, tags ...string) error {
+	c, cancel := l.bound(ctx)
+	defer cancel()
+	return l.check(ctx, c, hitbox.InvalidateTags(c, l.next, tags...))
+}
+
 func nop() {}
 
 // bound returns ctx itself when its deadline is no later than d from now,

@@ -102,6 +102,34 @@ func (l *transformed) refused(ctx context.Context, key string, err error) error 
 	return refused
 }
 
+// SetTagged seals e as Set does and stores it below with tags, which the
+// transform leaves as they are: they travel beside the value, not in it.
+func (l *transformed) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags []string) error {
+	b := bufpool.Get()
+	sealed, err := l.seal(*b, e)
+	if err != nil {
+		bufpool.Put(b, *b)
+		return l.refused(ctx, key, err)
+	}
+	err = hitbox.SetTagged(ctx, l.next, key, sealed, tags...)
+	bufpool.Put(b, sealed.Value)
+	return err
+}
+
+// GetTagged reads key below with its tags and opens the value as Get
+// does: a damaged value is an error wrapping hitbox.ErrCorrupt, and the
+// key is removed below.
+func (l *transformed) GetTagged(ctx context.Context, key string) (hitbox.Entry, []string, error) {
+	e, tags, err := hitbox.GetTagged(ctx, l.next, key)
+	if err != nil {
+		return e, nil, err
+	}
+	if e, err = l.open(e); err != nil {
+		return hitbox.Entry{}, nil, l.damaged(ctx, key, err)
+	}
+	return e, tags, nil
+}
+
 func (l *transformed) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, error) {
 	rs, err := hitbox.GetMany(ctx, l.next, keys)
 	if err != nil {
