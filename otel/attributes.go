@@ -17,8 +17,9 @@ import (
 // ended with, absent on success.
 const (
 	// OperationKey names the operation: get, set, delete, getmany,
-	// setmany, deletemany, remove, clear or clearprefix (the Op of a
-	// *hitbox.Error).
+	// setmany, deletemany, remove, clear, clearprefix or invalidatetags
+	// (the Op of a *hitbox.Error). A tagged write counts as set and a
+	// tagged read as get.
 	OperationKey = attribute.Key("hitbox.operation")
 	// BackendKey is the label of the wrapped backend (its Label(), or the
 	// one given with WithLabel).
@@ -30,7 +31,7 @@ const (
 	ResultKey = attribute.Key("hitbox.result")
 	// ErrorTypeKey is the class of the error when ResultKey is error:
 	// corrupt, too_large, unavailable, timeout, canceled, closed,
-	// invalid_key, not_supported or other.
+	// invalid_key, invalid_tag, not_supported or other.
 	ErrorTypeKey = attribute.Key("error.type")
 	// IODirectionKey says whether hitbox.io counted bytes read or written.
 	IODirectionKey = attribute.Key("hitbox.io.direction")
@@ -49,6 +50,10 @@ const (
 	// TierLevelKey is the index of the level of that tier that answered a
 	// hit (hitbox.Answer.Level), 0 for L1. On get spans over a tier only.
 	TierLevelKey = attribute.Key("hitbox.tier.level")
+	// TagCountKey is the number of tags of a tagged set or an
+	// invalidatetags (spans). The tags themselves are never recorded: they
+	// may name users ("user:42").
+	TagCountKey = attribute.Key("hitbox.tags.count")
 	// BatchSizeKey is the number of keys or items in a batch (spans).
 	BatchSizeKey = attribute.Key("hitbox.batch.size")
 	// BatchHitsKey, BatchStaleKey, BatchMissesKey and BatchErrorsKey
@@ -87,12 +92,13 @@ const (
 	opClear
 	opRemove
 	opClearPrefix
+	opInvalidateTags
 	numOps
 )
 
 // opNames match the Op of a *hitbox.Error.
 var opNames = [numOps]string{hitbox.OpGet, hitbox.OpSet, hitbox.OpDelete, hitbox.OpGetMany, hitbox.OpSetMany, hitbox.OpDeleteMany, hitbox.OpClear,
-	hitbox.OpRemove, hitbox.OpClearPrefix}
+	hitbox.OpRemove, hitbox.OpClearPrefix, hitbox.OpInvalidateTags}
 
 // outcome is how one operation (or one key of a batch) ended: a result and,
 // for errors, an error class. It indexes pre-built attribute sets.
@@ -110,6 +116,7 @@ const (
 	outCanceled
 	outClosed
 	outInvalidKey
+	outInvalidTag
 	outNotSupported
 	outOther
 	numOutcomes
@@ -129,6 +136,7 @@ var outcomeNames = [numOutcomes]struct{ result, errType string }{
 	outCanceled:     {ResultError, "canceled"},
 	outClosed:       {ResultError, "closed"},
 	outInvalidKey:   {ResultError, "invalid_key"},
+	outInvalidTag:   {ResultError, "invalid_tag"},
 	outNotSupported: {ResultError, "not_supported"},
 	outOther:        {ResultError, "other"},
 }
@@ -169,6 +177,8 @@ func classify(err error) outcome {
 		return outClosed
 	case errors.Is(err, hitbox.ErrInvalidKey):
 		return outInvalidKey
+	case errors.Is(err, hitbox.ErrInvalidTag):
+		return outInvalidTag
 	case errors.Is(err, hitbox.ErrNotSupported):
 		return outNotSupported
 	}

@@ -42,7 +42,7 @@
 //	                           counter
 //
 // hitbox.operations counts keys: a single-key call adds one, a batch of n
-// keys adds n, each key with its own result in a getmany (a failure of the
+// keys adds n, an invalidatetags of n tags adds n, each key with its own result in a getmany (a failure of the
 // whole batch counts every key as failed). hitbox.operation.duration
 // records one value per call, a batch's result being ok or error; its
 // bucket bounds run from 1 µs to 10 s. hitbox.io counts the bytes of the
@@ -55,7 +55,8 @@
 //
 // The Trace layer starts one span per call, named hitbox.get, hitbox.set,
 // hitbox.delete, hitbox.getmany, hitbox.setmany, hitbox.deletemany,
-// hitbox.remove, hitbox.clear or hitbox.clearprefix, of kind internal (WithSpanKind changes it, for a store
+// hitbox.remove, hitbox.clear, hitbox.clearprefix or hitbox.invalidatetags
+// (a tagged write is a hitbox.set, a tagged read a hitbox.get), of kind internal (WithSpanKind changes it, for a store
 // that does network I/O). A failed call records its error and sets the
 // span's status to Error; a miss is an answer, not an error, and leaves the
 // status unset. Trace layers at several depths of a pipeline give nested
@@ -70,15 +71,17 @@
 //
 //	Attribute            On              Values
 //	hitbox.operation     metrics, spans  get, set, delete, getmany, setmany, deletemany, remove, clear,
-//	                                     clearprefix
+//	                                     clearprefix, invalidatetags (a tagged write is a set, a
+//	                                     tagged read a get)
 //	hitbox.backend       metrics, spans  the wrapped backend's Label(), or WithLabel's value
 //	hitbox.level         metrics, spans  WithLevel's value (a tier level such as l1); absent by default
 //	hitbox.result        metrics, spans  hit, stale, miss (gets; a remove of an absent key);
 //	                                     ok (writes, deletes, clears, batches); error
 //	error.type           metrics, spans  only with result error: corrupt, too_large, unavailable, timeout,
-//	                                     canceled, closed, invalid_key, not_supported, other
+//	                                     canceled, closed, invalid_key, invalid_tag, not_supported, other
 //	hitbox.io.direction  hitbox.io       read, write
 //	hitbox.value.size    spans           bytes of the value read or written (summed over a batch)
+//	hitbox.tags.count    spans           tags of a tagged set or an invalidatetags (never the tags)
 //	hitbox.batch.size    spans           keys or items in a batch
 //	hitbox.batch.hits,   getmany spans   answers of a batch read, by result
 //	.stale, .misses,
@@ -91,7 +94,7 @@
 // A hit is a fresh entry; stale is an entry past its Stale deadline (served
 // while it is refreshed). The error classes follow the hitbox sentinel
 // errors (ErrCorrupt, ErrTooLarge, ErrUnavailable, ErrClosed,
-// ErrInvalidKey, ErrNotSupported); the caller's context comes first, so a
+// ErrInvalidKey, ErrInvalidTag, ErrNotSupported); the caller's context comes first, so a
 // store that wraps context.DeadlineExceeded in ErrUnavailable counts as
 // timeout, and context.Canceled, the caller giving up, is canceled rather
 // than other, so it can be left out of alerts on backend health. Errors

@@ -196,12 +196,57 @@ func (m *metered) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 func (m *metered) get(ctx context.Context, key string) (hitbox.Entry, error) {
 	start := m.now()
 	e, err := m.next.Get(ctx, key)
+	m.read(ctx, e, err, start)
+	return e, err
+}
+
+// read records a get that started at start and returned e and err.
+func (m *metered) read(ctx context.Context, e hitbox.Entry, err error, start time.Time) {
 	end := m.now()
 	m.record(ctx, opGet, readOutcomeAt(e, err, end), 1, end.Sub(start))
 	if err == nil {
 		m.bytes(ctx, opGet, len(e.Value))
 	}
-	return e, err
+}
+
+// GetTagged reads key and its tags below, through hitbox.GetTagged, and
+// counts it as a get.
+func (m *metered) GetTagged(ctx context.Context, key string) (hitbox.Entry, []string, error) {
+	if !m.on(ctx) {
+		return hitbox.GetTagged(ctx, m.next, key)
+	}
+	start := m.now()
+	e, tags, err := hitbox.GetTagged(ctx, m.next, key)
+	m.read(ctx, e, err, start)
+	return e, tags, err
+}
+
+// SetTagged writes e with tags below, through hitbox.SetTagged, and counts
+// it as a set.
+func (m *metered) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags []string) error {
+	if !m.on(ctx) {
+		return hitbox.SetTagged(ctx, m.next, key, e, tags...)
+	}
+	start := m.now()
+	err := hitbox.SetTagged(ctx, m.next, key, e, tags...)
+	m.record(ctx, opSet, classify(err), 1, m.now().Sub(start))
+	if err == nil {
+		m.bytes(ctx, opSet, len(e.Value))
+	}
+	return err
+}
+
+// InvalidateTags purges tags below, through hitbox.InvalidateTags, and
+// counts one invalidatetags per tag, like the keys of a batch. A call
+// without tags does nothing and is not counted.
+func (m *metered) InvalidateTags(ctx context.Context, tags ...string) error {
+	if len(tags) == 0 || !m.on(ctx) {
+		return hitbox.InvalidateTags(ctx, m.next, tags...)
+	}
+	start := m.now()
+	err := hitbox.InvalidateTags(ctx, m.next, tags...)
+	m.record(ctx, opInvalidateTags, classify(err), int64(len(tags)), m.now().Sub(start))
+	return err
 }
 
 // Set writes e below and counts it.

@@ -194,6 +194,7 @@ var errorClasses = []struct {
 	{"canceled", context.Canceled},
 	{"closed", hitbox.ErrClosed},
 	{"invalid_key", hitbox.ErrInvalidKey},
+	{"invalid_tag", hitbox.ErrInvalidTag},
 	{"not_supported", hitbox.ErrNotSupported},
 	{"other", errors.New("boom")},
 }

@@ -20,7 +20,8 @@ import (
 // Trace returns a layer that starts one span per operation of the backend
 // it wraps, named after it: hitbox.get, hitbox.set, hitbox.delete,
 // hitbox.getmany, hitbox.setmany, hitbox.deletemany, hitbox.remove,
-// hitbox.clear and hitbox.clearprefix. Each span carries the backend label,
+// hitbox.clear, hitbox.clearprefix and hitbox.invalidatetags (a tagged
+// write is a hitbox.set and a tagged read a hitbox.get). Each span carries the backend label,
 // the result (hit, stale, miss, ok or error; a remove of an absent key is a
 // miss) and the value size (see the package doc); a failure is recorded
 // on its span with an error status and error.type, while a miss is an
@@ -142,6 +143,21 @@ func (t *traced) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 // get is Get with a span, apart so the pass-through above keeps a small
 // frame.
 func (t *traced) get(ctx context.Context, key string) (hitbox.Entry, error) {
+	e, _, err := t.read(ctx, key, false)
+	return e, err
+}
+
+// GetTagged reads key and its tags below, through hitbox.GetTagged,
+// inside a hitbox.get span.
+func (t *traced) GetTagged(ctx context.Context, key string) (hitbox.Entry, []string, error) {
+	if t.off {
+		return hitbox.GetTagged(ctx, t.next, key)
+	}
+	return t.read(ctx, key, true)
+}
+
+// read is a get inside a span; tagged says to read the tags too.
+func (t *traced) read(ctx context.Context, key string, tagged bool) (hitbox.Entry, []string, error) {
 	ctx, span := t.tracer.Start(ctx, spanNames[opGet], t.start[opGet]...)
 	t.keyHash(span, key)
 	// A recording span asks the tiers below which level answers: through
@@ -156,7 +172,14 @@ func (t *traced) get(ctx context.Context, key string) (hitbox.Entry, error) {
 			own = true
 		}
 	}
-	e, err := t.next.Get(ctx, key)
+	var e hitbox.Entry
+	var tags []string
+	var err error
+	if tagged {
+		e, tags, err = hitbox.GetTagged(ctx, t.next, key)
+	} else {
+		e, err = t.next.Get(ctx, key)
+	}
 	size := -1
 	if err == nil {
 		size = len(e.Value)
@@ -171,7 +194,7 @@ func (t *traced) get(ctx context.Context, key string) (hitbox.Entry, error) {
 		sources.Put(src)
 	}
 	t.end(span, readOutcome(e, err, t.now), err, size)
-	return e, err
+	return e, tags, err
 }
 
 // sources holds the Answers that recorded gets attach when their caller
@@ -190,6 +213,34 @@ func (t *traced) Set(ctx context.Context, key string, e hitbox.Entry) error {
 	t.keyHash(span, key)
 	err := t.next.Set(ctx, key, e)
 	t.end(span, classify(err), err, len(e.Value))
+	return err
+}
+
+// SetTagged writes e with tags below, through hitbox.SetTagged, inside a
+// hitbox.set span that counts the tags (hitbox.tags.count) but never
+// records them.
+func (t *traced) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags []string) error {
+	if t.off {
+		return hitbox.SetTagged(ctx, t.next, key, e, tags...)
+	}
+	ctx, span := t.tracer.Start(ctx, spanNames[opSet], t.start[opSet]...)
+	t.keyHash(span, key)
+	err := hitbox.SetTagged(ctx, t.next, key, e, tags...)
+	t.end(span, classify(err), err, len(e.Value), TagCountKey.Int(len(tags)))
+	return err
+}
+
+// InvalidateTags purges tags below, through hitbox.InvalidateTags, inside
+// a hitbox.invalidatetags span that counts the tags (hitbox.tags.count).
+// The tags are not recorded: like keys, they may name users. A call
+// without tags does nothing and starts no span.
+func (t *traced) InvalidateTags(ctx context.Context, tags ...string) error {
+	if t.off || len(tags) == 0 {
+		return hitbox.InvalidateTags(ctx, t.next, tags...)
+	}
+	ctx, span := t.tracer.Start(ctx, spanNames[opInvalidateTags], t.start[opInvalidateTags]...)
+	err := hitbox.InvalidateTags(ctx, t.next, tags...)
+	t.end(span, classify(err), err, -1, TagCountKey.Int(len(tags)))
 	return err
 }
 
