@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -133,6 +134,8 @@ type Cache[T any] struct {
 	flights flights[T]
 	rand    func() float64 // uniform in [0, 1): jitter and early refresh
 	loadNs  atomic.Int64   // moving average of load durations, for early refresh
+	tags    tagTable       // purges seen, so loads and the front honour them
+	tagger  bool           // b is a Tagger: entries may have tags
 
 	// Background work: loads started by GetOrLoad run under done and are
 	// counted in running, so Close can cancel and wait for them.
@@ -176,6 +179,8 @@ func New[T any](b Backend, opts Options) *Cache[T] {
 		}
 	}
 	c := &Cache[T]{b: b, opts: opts, format: f, raw: f.ID() == codec.Raw().ID(), rand: rand.Float64}
+	c.tags.seed = maphash.MakeSeed()
+	_, c.tagger = b.(Tagger)
 	c.flights.m = make(map[string]*flight[T])
 	if opts.Front != nil && !frontAbsent(opts.Front) {
 		fo, ok := opts.Front.(Front[T])
@@ -185,7 +190,7 @@ func New[T any](b Backend, opts Options) *Cache[T] {
 		if !ok {
 			panic(fmt.Sprintf("hitbox: Options.Front: a %T for a Cache[%T]", opts.Front, *new(T)))
 		}
-		c.front = newFront(fo)
+		c.front = newFront(fo, &c.tags)
 	}
 	c.done, c.cancel = context.WithCancel(context.Background())
 	c.idle = sync.NewCond(&c.mu)
@@ -246,7 +251,16 @@ func (c *Cache[T]) read(ctx context.Context, key string) (hit[T], error) {
 		}
 		stamp = f.stamp(key)
 	}
-	e, err := c.b.Get(ctx, key)
+	var e Entry
+	var tags []string
+	var err error
+	if c.front != nil {
+		// The front must learn the entry's tags to drop it when one is
+		// purged; without a front they are of no use here.
+		e, tags, err = GetTagged(ctx, c.b, key)
+	} else {
+		e, err = c.b.Get(ctx, key)
+	}
 	if err != nil {
 		if errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrMiss) {
 			err = fmt.Errorf("%w: %w", ErrMiss, err)
@@ -264,7 +278,7 @@ func (c *Cache[T]) read(ctx context.Context, key string) (hit[T], error) {
 	}
 	if isNotFound(e.Value) {
 		if st == Fresh && c.front != nil {
-			c.front.fill(key, stamp, &frontEntry[T]{neg: true, until: h.until, expire: unixNano(e.Expire)})
+			c.front.fill(key, stamp, &frontEntry[T]{neg: true, until: h.until, expire: unixNano(e.Expire)}, tags, false)
 		}
 		return hit[T]{st: Expired}, errNotFound
 	}
@@ -285,20 +299,36 @@ func (c *Cache[T]) read(ctx context.Context, key string) (hit[T], error) {
 	}
 	h.st = st
 	if st == Fresh && c.front != nil {
-		c.front.fill(key, stamp, &frontEntry[T]{v: c.front.in(h.v), until: h.until, expire: unixNano(e.Expire)})
+		c.front.fill(key, stamp, &frontEntry[T]{v: c.front.in(h.v), until: h.until, expire: unixNano(e.Expire)}, tags, false)
 	}
 	return h, nil
 }
 
-// Set stores v under key for the cache's TTL.
-func (c *Cache[T]) Set(ctx context.Context, key string, v T) error {
-	return c.SetTTL(ctx, key, v, c.opts.TTL)
+// Set stores v under key for the cache's TTL, or the one WithTTL gives,
+// with the tags WithTags gives (see WithTags).
+func (c *Cache[T]) Set(ctx context.Context, key string, v T, opts ...CallOption) error {
+	if len(opts) == 0 {
+		return c.set(ctx, key, v, c.opts.TTL, nil, nil)
+	}
+	co := c.callOptions(opts)
+	return c.set(ctx, key, v, co.ttl, co.tags, nil)
 }
 
 // SetTTL stores v under key, fresh for ttl (zero: forever; shortened by
-// TTLJitter) and then stale for the cache's StaleFor. With a front, v is
-// kept there too: do not modify it afterwards unless Front.Copy is set.
-func (c *Cache[T]) SetTTL(ctx context.Context, key string, v T, ttl time.Duration) error {
+// TTLJitter) and then stale for the cache's StaleFor, with the tags
+// WithTags gives. With a front, v is kept there too: do not modify it
+// afterwards unless Front.Copy is set.
+func (c *Cache[T]) SetTTL(ctx context.Context, key string, v T, ttl time.Duration, opts ...CallOption) error {
+	var tags []string
+	if len(opts) > 0 {
+		tags = c.callOptions(opts).tags
+	}
+	return c.set(ctx, key, v, ttl, tags, nil)
+}
+
+// set is SetTTL with tags and, for a loaded value, the marks its tags had
+// before the load (nil: take them now).
+func (c *Cache[T]) set(ctx context.Context, key string, v T, ttl time.Duration, tags []string, marks *tagMarks) error {
 	b, err := c.encode(&v)
 	if err != nil {
 		return fmt.Errorf("hitbox: encode %s: %w", c.format.Name(), err)
@@ -309,19 +339,26 @@ func (c *Cache[T]) SetTTL(ctx context.Context, key string, v T, ttl time.Duratio
 	if c.front != nil {
 		fe = &frontEntry[T]{v: c.front.in(v)}
 	}
-	return c.store(ctx, key, e, fe)
+	return c.store(ctx, key, e, fe, tags, marks)
 }
 
-// store writes e under key and keeps the front coherent with the write:
-// it holds fe (given e's deadlines) when no other change of the key
-// crossed this write, and nothing otherwise.
-func (c *Cache[T]) store(ctx context.Context, key string, e Entry, fe *frontEntry[T]) error {
+// store writes e under key with tags and keeps the front coherent with the
+// write: it holds fe (given e's deadlines) when no other change of the key
+// crossed this write and none of its tags was purged since marks were
+// taken (before the write when marks is nil), and nothing otherwise.
+func (c *Cache[T]) store(ctx context.Context, key string, e Entry, fe *frontEntry[T], tags []string, marks *tagMarks) error {
 	f := c.front
 	if f == nil {
-		return c.b.Set(ctx, key, e)
+		return SetTagged(ctx, c.b, key, e, tags...)
 	}
 	st := f.stamp(key)
-	if err := c.b.Set(ctx, key, e); err != nil {
+	if len(tags) > 0 {
+		if marks == nil {
+			marks = c.tags.mark(tags)
+		}
+		fe.tags = marks
+	}
+	if err := SetTagged(ctx, c.b, key, e, tags...); err != nil {
 		f.drop(key) // what the pipeline holds now is unknown
 		return err
 	}
@@ -345,6 +382,27 @@ func (c *Cache[T]) deadlines(ttl, staleFor time.Duration) (stale, expire time.Ti
 		return time.Time{}, stale
 	}
 	return stale, stale.Add(staleFor)
+}
+
+// InvalidateTags drops every entry that carries one of tags: in the
+// pipeline (hitbox.InvalidateTags: an error wrapping ErrNotSupported when
+// it keeps no tags), in this cache's front, and from loads of them in
+// flight, which return their value but store nothing (it may be older
+// than the purge). Other instances' fronts drop them when the purge
+// reaches them on their Front.Bus as an Invalidation with Tags, which a
+// tier publishes; a Cache publishes nothing itself. A call without tags
+// does nothing.
+func (c *Cache[T]) InvalidateTags(ctx context.Context, tags ...string) error {
+	if len(tags) == 0 {
+		return nil
+	}
+	// Before the pipeline's purge, so a load that ends while it runs
+	// stores nothing; after, so a front fill that read the pipeline before
+	// it keeps nothing.
+	c.tags.purge(tags)
+	err := InvalidateTags(ctx, c.b, tags...)
+	c.tags.purge(tags)
+	return err
 }
 
 // Delete removes key, from the front too.

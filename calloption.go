@@ -1,12 +1,18 @@
 package hitbox
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
-// CallOption changes one GetOrLoad or GetOrLoadMany call. When callers
-// share a load, the options of the caller that started it apply to it.
+// CallOption changes one Set, SetTTL, GetOrLoad or GetOrLoadMany call.
+// When callers share a load, the options of the caller that started it
+// apply to it. Set and SetTTL heed WithTTL (Set only) and WithTags, and
+// ignore the others.
 type CallOption struct {
 	kind callKind
 	ttl  time.Duration
+	tags []string
 }
 
 type callKind uint8
@@ -15,6 +21,7 @@ const (
 	callTTL callKind = iota + 1
 	callSkipRead
 	callRefreshNow
+	callTags
 )
 
 // WithTTL stores what this call loads fresh for ttl rather than
@@ -31,11 +38,28 @@ func SkipRead() CallOption { return CallOption{kind: callSkipRead} }
 // serve it loads, as a miss does.
 func RefreshNow() CallOption { return CallOption{kind: callRefreshNow} }
 
+// WithTags stores what this call writes with tags, so that
+// Cache.InvalidateTags (or hitbox.InvalidateTags on the pipeline, on any
+// instance) with one of them drops it: "user:42", "product:7". It applies
+// to the value Set stores, to what GetOrLoad and GetOrLoadMany store after
+// a load (every key of the batch gets the same tags), and to the "not
+// found" MissTTL remembers, so a purge also ends a cached absence (the
+// user was just created). Several WithTags add up.
+//
+// The pipeline must keep tags (a hitbox.Tagger, as every layer of package
+// layer is over a store that keeps them): otherwise the write fails with
+// an error wrapping ErrNotSupported and stores nothing. Invalid tags (see
+// CheckTags) fail it with ErrInvalidTag.
+func WithTags(tags ...string) CallOption {
+	return CallOption{kind: callTags, tags: append([]string(nil), tags...)}
+}
+
 // callOptions is a call's options, resolved.
 type callOptions struct {
 	ttl      time.Duration
 	skipRead bool
-	refresh  bool // RefreshNow was given
+	refresh  bool     // RefreshNow was given
+	tags     []string // WithTags, all of them
 
 	// Set by the cache, not by options: the load refreshes a value the
 	// cache holds (stale, early, RefreshNow) rather than fills a miss,
@@ -57,6 +81,10 @@ func (c *Cache[T]) callOptions(opts []CallOption) callOptions {
 			co.skipRead = true
 		case callRefreshNow:
 			co.refresh = true
+		case callTags:
+			// The option's own copy, clipped so a later WithTags
+			// appends to a new array rather than into it.
+			co.tags = append(slices.Clip(co.tags), o.tags...)
 		}
 	}
 	return co

@@ -99,9 +99,82 @@ type frontEntry[T any] struct {
 	until  int64 // end of freshness: the entry's Stale, else its Expire
 	expire int64
 	neg    bool
+	tags   *tagMarks // nil: the entry has no tags
 }
 
 func (e *frontEntry[T]) freshAt(now int64) bool { return e.until == 0 || now < e.until }
+
+// tagStripes is how many tag generations a Cache keeps; tags share them
+// by hash, and a shared generation only drops a front entry needlessly.
+const tagStripes = 1024
+
+// tagTable is how a Cache knows, without asking the pipeline, that a tag
+// was purged since it noted the tag: every purge this instance makes or
+// hears of on the front's bus counts one in purges, then advances the
+// generation of each of its tags. Memory is fixed (8 KiB), whatever the
+// number of tags; the price of sharing generations is that a purge of one
+// tag also drops the front entries carrying another tag of the same
+// stripe (one in tagStripes per tag), which then read the pipeline again:
+// an error on the side of a miss, never of serving a purged entry.
+type tagTable struct {
+	seed   maphash.Seed
+	purges atomic.Uint64
+	gens   [tagStripes]atomic.Uint64
+}
+
+// tagMarks is what an entry noted of the table: the generations of its
+// tags, or with any set (its tags are unknown) the purge count.
+type tagMarks struct {
+	any    bool
+	purges uint64
+	gens   []tagGen
+}
+
+type tagGen struct {
+	i   uint32
+	gen uint64
+}
+
+// purge records a purge of tags: the count first, then the generations,
+// so a reader that sees the old count read the old generations or sees
+// the purge in them (see fill).
+func (t *tagTable) purge(tags []string) {
+	t.purges.Add(1)
+	for _, tag := range tags {
+		t.gens[maphash.String(t.seed, tag)%tagStripes].Add(1)
+	}
+}
+
+// purgeAll records a purge of every tag.
+func (t *tagTable) purgeAll() {
+	t.purges.Add(1)
+	for i := range t.gens {
+		t.gens[i].Add(1)
+	}
+}
+
+// mark notes the current generations of tags.
+func (t *tagTable) mark(tags []string) *tagMarks {
+	m := &tagMarks{gens: make([]tagGen, len(tags))}
+	for i, tag := range tags {
+		s := uint32(maphash.String(t.seed, tag) % tagStripes)
+		m.gens[i] = tagGen{s, t.gens[s].Load()}
+	}
+	return m
+}
+
+// current reports whether none of the tags m noted was purged since.
+func (t *tagTable) current(m *tagMarks) bool {
+	if m.any {
+		return t.purges.Load() == m.purges
+	}
+	for _, g := range m.gens {
+		if t.gens[g.i].Load() != g.gen {
+			return false
+		}
+	}
+	return true
+}
 
 // freshUntil returns when e stops being fresh, in Unix nanoseconds, or 0.
 func freshUntil(e Entry) int64 {
@@ -138,6 +211,7 @@ const stripes = 1024
 // stopped.
 type front[T any] struct {
 	m      *otter.Cache[string, *frontEntry[T]] // by pointer: small nodes, whatever T's size
+	tags   *tagTable                            // the Cache's
 	copy   func(T) T
 	seed   maphash.Seed
 	epoch  atomic.Uint64
@@ -152,11 +226,12 @@ type front[T any] struct {
 	stopped bool
 }
 
-// stamp is the counters of one key at an instant.
-type stamp struct{ epoch, gen uint64 }
+// stamp is the counters of one key at an instant, and the tag table's
+// purge count.
+type stamp struct{ epoch, gen, purges uint64 }
 
-func newFront[T any](o Front[T]) *front[T] {
-	f := &front[T]{copy: o.Copy, seed: maphash.MakeSeed()}
+func newFront[T any](o Front[T], tags *tagTable) *front[T] {
+	f := &front[T]{tags: tags, copy: o.Copy, seed: maphash.MakeSeed()}
 	f.tasks = make(chan func(), 64)
 	f.worker.Add(1)
 	go f.work()
@@ -208,12 +283,23 @@ func (f *front[T]) work() {
 	}
 }
 
-// get returns the front's entry for key, fresh or not.
+// get returns the front's entry for key, fresh or not, unless one of its
+// tags was purged since it was kept: that entry is dropped.
 func (f *front[T]) get(key string) (*frontEntry[T], bool) {
 	if f.closed.Load() {
 		return nil, false
 	}
-	return f.m.GetIfPresent(key)
+	e, ok := f.m.GetIfPresent(key)
+	if ok && e.tags != nil && !f.tags.current(e.tags) {
+		f.m.Compute(key, func(old *frontEntry[T], found bool) (*frontEntry[T], otter.ComputeOp) {
+			if found && old == e {
+				return old, otter.InvalidateOp
+			}
+			return old, otter.CancelOp // already replaced
+		})
+		return nil, false
+	}
+	return e, ok
 }
 
 // in and out apply Copy to values entering and leaving the front.
@@ -236,12 +322,20 @@ func (f *front[T]) gen(key string) *atomic.Uint64 {
 }
 
 func (f *front[T]) stamp(key string) stamp {
-	return stamp{f.epoch.Load(), f.gen(key).Load()}
+	return stamp{f.epoch.Load(), f.gen(key).Load(), f.tags.purges.Load()}
 }
 
-// fill keeps e, read from the pipeline after st was taken, unless the key
-// changed since.
-func (f *front[T]) fill(key string, st stamp, e *frontEntry[T]) {
+// fill keeps e, read from the pipeline after st was taken with tags,
+// unless the key changed since. With unknown set the entry's tags are
+// unknown (a batch read does not return them), and any purge drops it.
+//
+// A tagged fill is also given up when any tag was purged since st: the
+// entry was read before, so it may be what the purge removed. Otherwise
+// the entry notes its tags' generations, read before the purge count is
+// checked again: a purge counts first (tagTable.purge), so if the count
+// still stands, the generations read are those of before any purge that
+// follows, and such a purge drops the entry on its next hit.
+func (f *front[T]) fill(key string, st stamp, e *frontEntry[T], tags []string, unknown bool) {
 	if f.closed.Load() {
 		return
 	}
@@ -250,13 +344,26 @@ func (f *front[T]) fill(key string, st stamp, e *frontEntry[T]) {
 		if f.epoch.Load() != st.epoch || g.Load() != st.gen {
 			return old, otter.CancelOp
 		}
+		switch {
+		case len(tags) > 0:
+			e.tags = f.tags.mark(tags)
+		case unknown:
+			e.tags = &tagMarks{any: true, purges: st.purges}
+		default:
+			return e, otter.WriteOp
+		}
+		if f.tags.purges.Load() != st.purges {
+			return old, otter.CancelOp
+		}
 		return e, otter.WriteOp
 	})
 }
 
 // wrote records a write of key to the pipeline (st taken before it): the
 // front keeps e when no other change of key crossed the write, and drops
-// the key otherwise.
+// the key otherwise. A tagged e carries the generations its tags had
+// before the write (before the load, for a loaded value), and is dropped
+// too when one of them was purged since.
 func (f *front[T]) wrote(key string, st stamp, e *frontEntry[T]) {
 	g := f.gen(key)
 	mine := g.Add(1)
@@ -264,7 +371,8 @@ func (f *front[T]) wrote(key string, st stamp, e *frontEntry[T]) {
 		return
 	}
 	f.m.Compute(key, func(old *frontEntry[T], found bool) (*frontEntry[T], otter.ComputeOp) {
-		if f.epoch.Load() != st.epoch || mine != st.gen+1 || g.Load() != mine {
+		if f.epoch.Load() != st.epoch || mine != st.gen+1 || g.Load() != mine ||
+			(e.tags != nil && !f.tags.current(e.tags)) {
 			return old, otter.InvalidateOp
 		}
 		return e, otter.WriteOp
@@ -277,12 +385,20 @@ func (f *front[T]) drop(key string) {
 	f.m.Invalidate(key)
 }
 
-// invalidate is the bus subscription.
+// invalidate is the bus subscription. Purged tags advance the Cache's
+// tag table: front entries carrying them are dropped on their next hit,
+// and loads of them in flight store nothing.
 func (f *front[T]) invalidate(inv Invalidation) {
 	if inv.All {
+		// Lost messages may have purged any tag: loads in flight store
+		// nothing tagged.
+		f.tags.purgeAll()
 		f.epoch.Add(1)
 		f.m.InvalidateAll()
 		return
+	}
+	if len(inv.Tags) > 0 {
+		f.tags.purge(inv.Tags)
 	}
 	for _, k := range inv.Keys {
 		f.drop(k)

@@ -251,32 +251,56 @@ func (c *Cache[T]) loadAndStore(ctx context.Context, key string, load func(conte
 	if c.opts.EarlyRefresh > 0 {
 		start = c.opts.Now()
 	}
+	var marks *tagMarks
+	if len(co.tags) > 0 {
+		marks = c.tags.mark(co.tags) // before the load: see purgedWhileLoading
+	}
 	v, err := load(ctx)
 	if c.opts.EarlyRefresh > 0 {
 		c.observe(c.opts.Now().Sub(start))
 	}
+	if marks != nil && c.purgedWhileLoading(ctx, marks) {
+		return v, err
+	}
 	if err != nil {
 		if errors.Is(err, ErrMiss) && c.opts.MissTTL > 0 {
-			if serr := c.storeNotFound(ctx, key); serr != nil {
+			if serr := c.storeNotFound(ctx, key, co.tags, marks); serr != nil {
 				c.opts.Logger.WarnContext(ctx, "hitbox: storing a not-found answer failed", "error", serr)
 			}
 		}
 		return v, err
 	}
-	if err := c.SetTTL(ctx, key, v, co.ttl); err != nil {
+	if err := c.set(ctx, key, v, co.ttl, co.tags, marks); err != nil {
 		c.opts.Logger.WarnContext(ctx, "hitbox: storing a loaded value failed", "error", err)
 	}
 	return v, nil
 }
 
+// purgedWhileLoading reports whether one of the tags a load was to store
+// with (marked before it began) was purged while it ran, as this instance
+// saw it (its own InvalidateTags, or its front's bus). The load's answer
+// is then returned but not stored: the source may have been read before
+// the change that caused the purge, and a write after the purge would
+// survive it. A purge this instance does not hear of in time (another
+// instance's, with no bus, or one that ends between this check and the
+// write) is not caught: see the Tagger contract.
+func (c *Cache[T]) purgedWhileLoading(ctx context.Context, marks *tagMarks) bool {
+	if c.tags.current(marks) {
+		return false
+	}
+	c.opts.Logger.DebugContext(ctx, "hitbox: a tag of the load was purged while it ran; its answer is not stored")
+	return true
+}
+
 // storeNotFound remembers a loader's "not found" for MissTTL, with no
-// stale window.
-func (c *Cache[T]) storeNotFound(ctx context.Context, key string) error {
+// stale window, and with the call's tags: a purge of one of them ends the
+// absence too (the thing was just created).
+func (c *Cache[T]) storeNotFound(ctx context.Context, key string, tags []string, marks *tagMarks) error {
 	e := Entry{Value: notFound}
 	e.Stale, e.Expire = c.deadlines(c.opts.MissTTL, 0)
 	var fe *frontEntry[T]
 	if c.front != nil {
 		fe = &frontEntry[T]{neg: true}
 	}
-	return c.store(ctx, key, e, fe)
+	return c.store(ctx, key, e, fe, tags, marks)
 }

@@ -117,7 +117,7 @@ func (c *Cache[T]) readMany(ctx context.Context, keys []string, out map[string]T
 		if isNotFound(r.Entry.Value) {
 			if st == Fresh && c.front != nil {
 				fe.neg = true
-				c.front.fill(k, stamps[i], fe)
+				c.front.fill(k, stamps[i], fe, nil, c.tagger)
 			}
 			continue
 		}
@@ -134,7 +134,10 @@ func (c *Cache[T]) readMany(ctx context.Context, keys []string, out map[string]T
 			out[k] = v
 			if c.front != nil {
 				fe.v = c.front.in(v)
-				c.front.fill(k, stamps[i], fe)
+				// A batch read returns no tags: with a pipeline that
+				// keeps them, the entry may have some, and any purge
+				// drops it.
+				c.front.fill(k, stamps[i], fe, nil, c.tagger)
 			}
 			if co.refresh || c.early(hit[T]{until: fe.until, now: now.UnixNano()}) {
 				stale = append(stale, k)
@@ -204,7 +207,14 @@ func (c *Cache[T]) startMany(ctx context.Context, keys []string, fs []*flight[T]
 		defer c.release()
 		lctx, cancel := c.loadContext(ctx)
 		defer cancel()
+		var marks *tagMarks
+		if len(co.tags) > 0 {
+			marks = c.tags.mark(co.tags) // before the load: see purgedWhileLoading
+		}
 		got, err := c.loadMany(lctx, keys, load)
+		if err == nil && (marks == nil || !c.purgedWhileLoading(ctx, marks)) {
+			c.storeMany(lctx, keys, got, co, marks)
+		}
 		if err != nil {
 			if co.background {
 				c.opts.Logger.WarnContext(ctx, "hitbox: background refresh failed", "error", err)
@@ -214,7 +224,6 @@ func (c *Cache[T]) startMany(ctx context.Context, keys []string, fs []*flight[T]
 			}
 			return
 		}
-		c.storeMany(lctx, keys, got, co)
 		for i, k := range keys {
 			if v, ok := got[k]; ok {
 				c.flights.finish(k, fs[i], v, nil)
@@ -245,8 +254,10 @@ func (c *Cache[T]) loadMany(ctx context.Context, keys []string, load func(contex
 }
 
 // storeMany writes what a batch load found (and, with MissTTL, what it did
-// not) in one batch write, keeping the front coherent as store does.
-func (c *Cache[T]) storeMany(ctx context.Context, keys []string, got map[string]T, co callOptions) {
+// not) in one batch write, keeping the front coherent as store does. With
+// tags it writes each item with SetTagged, as there is no batch of those;
+// marks are the tags' generations before the load.
+func (c *Cache[T]) storeMany(ctx context.Context, keys []string, got map[string]T, co callOptions, marks *tagMarks) {
 	items := make([]Item, 0, len(keys))
 	var fes []*frontEntry[T]
 	for _, k := range keys {
@@ -274,6 +285,14 @@ func (c *Cache[T]) storeMany(ctx context.Context, keys []string, got map[string]
 		fes = append(fes, fe)
 	}
 	if len(items) == 0 {
+		return
+	}
+	if len(co.tags) > 0 {
+		for i, it := range items {
+			if err := c.store(ctx, it.Key, it.Entry, fes[i], co.tags, marks); err != nil {
+				c.opts.Logger.WarnContext(ctx, "hitbox: storing a loaded value failed", "error", err)
+			}
+		}
 		return
 	}
 	var stamps []stamp
