@@ -28,7 +28,7 @@
 //
 // A Backend may also have optional abilities, each a small interface of its
 // own: BatchGetter, BatchSetter, BatchDeleter, Remover, Clearer,
-// PrefixClearer, Locker, Closer. The package helpers GetMany, SetMany,
+// PrefixClearer, Locker, Closer, Tagger. The package helpers GetMany, SetMany,
 // DeleteMany, Remove, Clear, ClearPrefix, TryLock and Close use an ability
 // when the backend has it and fall back (a loop; a Get then a Delete for
 // Remove) when it does not, so callers never test for one. Clear,
@@ -45,6 +45,35 @@
 // expiries (Options.TTLJitter), and load a batch with one call of the
 // source for only the keys it lacks (GetOrLoadMany). Per-call options
 // (WithTTL, SkipRead, RefreshNow) change one call.
+//
+// # Tags
+//
+// A write can carry tags, names of groups of entries ("user:42",
+// "product:7"), and one call then drops every entry that carries one of
+// them, whatever its key (Example_tags):
+//
+//	_ = users.Set(ctx, "users:42", User{ID: 42, Name: "Ada"}, hitbox.WithTags("user:42"))
+//	_ = users.Set(ctx, "users:43", User{ID: 43, Name: "Bob"}, hitbox.WithTags("user:43"))
+//	lead, _ := users.GetOrLoad(ctx, "teams:7:lead", func(ctx context.Context) (User, error) {
+//		return User{ID: 42, Name: "Ada"}, nil // the source
+//	}, hitbox.WithTags("user:42", "team:7"))
+//	fmt.Println(lead.Name)
+//
+//	// User 42 changed: drop every entry about them.
+//	if err := users.InvalidateTags(ctx, "user:42"); err != nil {
+//		fmt.Println(err)
+//	}
+//
+// Tags travel beside an entry, not in it: Tagger is a Backend ability
+// (SetTagged, GetTagged, InvalidateTags) that every layer forwards, with
+// the helpers SetTagged, GetTagged and InvalidateTags for raw pipelines.
+// Over a backend without it a tagged write or a purge fails with
+// ErrNotSupported rather than store an entry no purge could reach. A
+// purge costs O(1) per tag, not a scan: a Tagger keeps a random version
+// per tag, and an entry written with older versions reads as a miss. The
+// decoded-object front drops tagged entries on this cache's purges and on
+// an Invalidation with Tags from its bus, and a load a purge crossed is
+// returned but not stored.
 //
 // # Shared contracts
 //

@@ -25,7 +25,12 @@ import (
 // pipeline, as without a front. It stays coherent with the pipeline: Set
 // and Delete through the cache update or drop the key, and so does every
 // invalidation arriving on Bus (another instance's write, a Redis tracking
-// message; a gap in delivery empties the front). Without a Bus, a write by
+// message; a gap in delivery empties the front). Tagged entries are
+// dropped by the cache's InvalidateTags and by an Invalidation with Tags
+// on Bus; a purge costs the front no scan, as entries note their tags'
+// generations and a hit of a tagged entry checks them (an untagged hit
+// checks nothing more). A value filled by GetOrLoadMany's batch read,
+// whose tags the pipeline does not return, is dropped by any purge. Without a Bus, a write by
 // another instance (or straight to the pipeline) is seen once the front's
 // copy stops being fresh: use a Bus, or a short TTL, when several
 // instances share the pipeline.
@@ -37,7 +42,8 @@ import (
 //
 // Its memory is, per entry, the key, the value (T itself, plus what it
 // points to), and about 120 bytes of bookkeeping (measured with an int
-// value by BenchmarkFrontMemory). It starts one goroutine, which runs the
+// value by BenchmarkFrontMemory), plus for a tagged entry 40 bytes and 16
+// per tag; the cache's tag generations take a fixed 8 KiB. It starts one goroutine, which runs the
 // eviction policy's upkeep off the hit path: close the Cache to stop it.
 type Front[T any] struct {
 	// MaxEntries bounds the front by number of entries. Exactly one of
