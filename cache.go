@@ -242,7 +242,7 @@ func (c *Cache[T]) read(ctx context.Context, key string) (hit[T], error) {
 				now = c.opts.Now().UnixNano()
 			}
 			if fe.freshAt(now) {
-				if fe.neg {
+				if fe.neg() {
 					return h, errNotFound
 				}
 				h.v, h.st, h.until, h.now = f.out(fe.v), Fresh, fe.until, now
@@ -278,7 +278,7 @@ func (c *Cache[T]) read(ctx context.Context, key string) (hit[T], error) {
 	}
 	if isNotFound(e.Value) {
 		if st == Fresh && c.front != nil {
-			c.front.fill(key, stamp, &frontEntry[T]{neg: true, until: h.until, expire: unixNano(e.Expire)}, tags, false)
+			c.front.fill(key, stamp, &frontEntry[T]{x: notFoundExtra, until: h.until, expire: unixNano(e.Expire)}, tags, false)
 		}
 		return hit[T]{st: Expired}, errNotFound
 	}
@@ -356,7 +356,7 @@ func (c *Cache[T]) store(ctx context.Context, key string, e Entry, fe *frontEntr
 		if marks == nil {
 			marks = c.tags.mark(tags)
 		}
-		fe.tags = marks
+		fe.setMarks(marks)
 	}
 	if err := SetTagged(ctx, c.b, key, e, tags...); err != nil {
 		f.drop(key) // what the pipeline holds now is unknown

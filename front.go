@@ -42,8 +42,8 @@ import (
 //
 // Its memory is, per entry, the key, the value (T itself, plus what it
 // points to), and about 120 bytes of bookkeeping (measured with an int
-// value by BenchmarkFrontMemory), plus for a tagged entry 40 bytes and 16
-// per tag; the cache's tag generations take a fixed 8 KiB. It starts one goroutine, which runs the
+// value by BenchmarkFrontMemory), plus for a tagged entry about 64 bytes
+// and 16 per tag; the cache's tag generations take a fixed 8 KiB. It starts one goroutine, which runs the
 // eviction policy's upkeep off the hit path: close the Cache to stop it.
 type Front[T any] struct {
 	// MaxEntries bounds the front by number of entries. Exactly one of
@@ -104,11 +104,34 @@ type frontEntry[T any] struct {
 	v      T
 	until  int64 // end of freshness: the entry's Stale, else its Expire
 	expire int64
-	neg    bool
-	tags   *tagMarks // nil: the entry has no tags
+	x      *frontExtra // nil for an untagged value, what most entries are
 }
 
+// frontExtra is what few entries need, apart so the common entry is a word
+// smaller (16 bytes, with an int value, in Go's size classes).
+type frontExtra struct {
+	neg  bool      // a cached "not found"
+	tags *tagMarks // nil: no tags
+}
+
+// notFoundExtra is the extra of every untagged "not found".
+var notFoundExtra = &frontExtra{neg: true}
+
 func (e *frontEntry[T]) freshAt(now int64) bool { return e.until == 0 || now < e.until }
+
+// neg reports whether e is a cached "not found".
+func (e *frontEntry[T]) neg() bool { return e.x != nil && e.x.neg }
+
+// marks returns what e noted of its tags, or nil when it has none.
+func (e *frontEntry[T]) marks() *tagMarks {
+	if e.x == nil {
+		return nil
+	}
+	return e.x.tags
+}
+
+// setMarks gives e tags; e's extra may be shared, so it gets its own.
+func (e *frontEntry[T]) setMarks(m *tagMarks) { e.x = &frontExtra{neg: e.neg(), tags: m} }
 
 // tagStripes is how many tag generations a Cache keeps; tags share them
 // by hash, and a shared generation only drops a front entry needlessly.
@@ -253,7 +276,7 @@ func newFront[T any](o Front[T], tags *tagTable) *front[T] {
 		cost := o.Cost
 		oo.MaximumWeight = o.MaxCost
 		oo.Weigher = func(key string, e *frontEntry[T]) uint32 {
-			if e.neg {
+			if e.neg() {
 				return 1
 			}
 			return cost(key, e.v)
@@ -296,7 +319,7 @@ func (f *front[T]) get(key string) (*frontEntry[T], bool) {
 		return nil, false
 	}
 	e, ok := f.m.GetIfPresent(key)
-	if ok && e.tags != nil && !f.tags.current(e.tags) {
+	if ok && e.x != nil && e.x.tags != nil && !f.tags.current(e.x.tags) {
 		f.m.Compute(key, func(old *frontEntry[T], found bool) (*frontEntry[T], otter.ComputeOp) {
 			if found && old == e {
 				return old, otter.InvalidateOp
@@ -352,9 +375,9 @@ func (f *front[T]) fill(key string, st stamp, e *frontEntry[T], tags []string, u
 		}
 		switch {
 		case len(tags) > 0:
-			e.tags = f.tags.mark(tags)
+			e.setMarks(f.tags.mark(tags))
 		case unknown:
-			e.tags = &tagMarks{any: true, purges: st.purges}
+			e.setMarks(&tagMarks{any: true, purges: st.purges})
 		default:
 			return e, otter.WriteOp
 		}
@@ -378,7 +401,7 @@ func (f *front[T]) wrote(key string, st stamp, e *frontEntry[T]) {
 	}
 	f.m.Compute(key, func(old *frontEntry[T], found bool) (*frontEntry[T], otter.ComputeOp) {
 		if f.epoch.Load() != st.epoch || mine != st.gen+1 || g.Load() != mine ||
-			(e.tags != nil && !f.tags.current(e.tags)) {
+			(e.marks() != nil && !f.tags.current(e.marks())) {
 			return old, otter.InvalidateOp
 		}
 		return e, otter.WriteOp

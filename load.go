@@ -300,7 +300,7 @@ func (c *Cache[T]) storeNotFound(ctx context.Context, key string, tags []string,
 	e.Stale, e.Expire = c.deadlines(c.opts.MissTTL, 0)
 	var fe *frontEntry[T]
 	if c.front != nil {
-		fe = &frontEntry[T]{neg: true}
+		fe = &frontEntry[T]{x: notFoundExtra}
 	}
 	return c.store(ctx, key, e, fe, tags, marks)
 }

@@ -79,7 +79,7 @@ func (c *Cache[T]) readMany(ctx context.Context, keys []string, out map[string]T
 		now := c.opts.Now().UnixNano()
 		for _, k := range keys {
 			if fe, ok := f.get(k); ok && fe.freshAt(now) {
-				if !fe.neg {
+				if !fe.neg() {
 					out[k] = f.out(fe.v)
 					if co.refresh || c.early(hit[T]{until: fe.until, now: now}) {
 						stale = append(stale, k)
@@ -116,7 +116,7 @@ func (c *Cache[T]) readMany(ctx context.Context, keys []string, out map[string]T
 		fe := &frontEntry[T]{until: freshUntil(r.Entry), expire: unixNano(r.Entry.Expire)}
 		if isNotFound(r.Entry.Value) {
 			if st == Fresh && c.front != nil {
-				fe.neg = true
+				fe.x = notFoundExtra
 				c.front.fill(k, stamps[i], fe, nil, c.tagger)
 			}
 			continue
@@ -262,7 +262,7 @@ func (c *Cache[T]) storeMany(ctx context.Context, keys []string, got map[string]
 	var fes []*frontEntry[T]
 	for _, k := range keys {
 		e := Entry{Value: notFound}
-		fe := &frontEntry[T]{neg: true}
+		fe := &frontEntry[T]{x: notFoundExtra}
 		if v, ok := got[k]; ok {
 			b, err := c.encode(&v)
 			if err != nil {
@@ -271,7 +271,7 @@ func (c *Cache[T]) storeMany(ctx context.Context, keys []string, got map[string]
 			}
 			e.Value = b
 			e.Stale, e.Expire = c.deadlines(co.ttl, c.opts.StaleFor)
-			fe.neg = false
+			fe.x = nil
 			if c.front != nil {
 				fe.v = c.front.in(v)
 			}
