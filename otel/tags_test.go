@@ -192,8 +192,8 @@ func TestTraceTags(t *testing.T) {
 				t.Errorf("attributes\n got %v\nwant %v", got.ToSlice(), want.ToSlice())
 			}
 			for _, kv := range s.Attributes() {
-				if strings.Contains(kv.Value.Emit(), "user:") {
-					t.Errorf("attribute %s=%q holds a tag", kv.Key, kv.Value.Emit())
+				if strings.Contains(kv.Value.String(), "user:") {
+					t.Errorf("attribute %s=%q holds a tag", kv.Key, kv.Value.String())
 				}
 			}
 			if tc.class == "" {
