@@ -383,3 +383,26 @@ func check(t *testing.T, err error) {
 		t.Error(err)
 	}
 }
+
+// TestSetCallOptions checks the options Set takes besides WithTags:
+// WithTTL replaces Options.TTL for the call, and WithTags keeps its own
+// copy of the tags.
+func TestSetCallOptions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := newFakeClock()
+	c := hitbox.New[User](newTagStore(clock), hitbox.Options{TTL: time.Hour, Now: clock.Now})
+	defer c.Close()
+	must(t, c.Set(ctx, "short", User{ID: 1}, hitbox.WithTTL(time.Second)))
+	must(t, c.Set(ctx, "long", User{ID: 2}))
+	clock.Advance(2 * time.Second)
+	wantMiss(t, c, "short")
+	wantID(t, c, "long", 2)
+
+	tags := []string{"user:1"}
+	opt := hitbox.WithTags(tags...)
+	tags[0] = "user:2" // the caller reuses its slice
+	must(t, c.Set(ctx, "u", User{ID: 1}, opt))
+	must(t, c.InvalidateTags(ctx, "user:1"))
+	wantMiss(t, c, "u")
+}
