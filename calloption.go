@@ -24,8 +24,9 @@ const (
 	callTags
 )
 
-// WithTTL stores what this call loads fresh for ttl rather than
-// Options.TTL (still shortened by TTLJitter, still followed by StaleFor).
+// WithTTL stores what this call loads (or, for Set, writes) fresh for ttl
+// rather than Options.TTL (still shortened by TTLJitter, still followed by
+// StaleFor).
 func WithTTL(ttl time.Duration) CallOption { return CallOption{kind: callTTL, ttl: ttl} }
 
 // SkipRead loads without reading the cache first, and stores what the
