@@ -2,12 +2,14 @@ package httpcache
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -250,32 +252,99 @@ func TestTagsOn304(t *testing.T) {
 
 // TestTagsOverNonTagger: over a backend that keeps no tags, tagged
 // responses are still cached (untagged), a purge by URL works, and a purge
-// by tag answers 501 saying why.
+// by tag answers 501 saying why. A backend may say so by lacking the
+// methods (a store) or by answering them with hitbox.ErrNotSupported (a
+// layer that forwards the ability to a store without it).
 func TestTagsOverNonTagger(t *testing.T) {
 	t.Parallel()
-	clock := hitboxtest.NewClock(t0)
-	basic := mapstore.New(mapstore.Options{Now: clock.Now}).Basic()
-	h := newHarnessOver(t, Options{}, clock, basic)
-	h.origin.set(200, "Cache-Control: max-age=600", "Surrogate-Key: a")
-	h.get("/r")
-	rec := h.get("/r")
-	if !isHit(rec) {
-		t.Fatalf("second GET over a non-Tagger: %q, want a hit", cacheStatusOf(rec))
+	cases := []struct {
+		name string
+		b    func(s *mapstore.Store) hitbox.Backend
+	}{
+		{"a store that is no Tagger", func(s *mapstore.Store) hitbox.Backend { return s.Basic() }},
+		{"a layer that forwards tags to a store that is no Tagger", func(s *mapstore.Store) hitbox.Backend {
+			return forwardingLayer{s.Basic()}
+		}},
 	}
-	if len(rec.Header().Values("Surrogate-Key")) > 0 {
-		t.Errorf("the tag field reached the client: %q", rec.Header().Values("Surrogate-Key"))
-	}
-	rec = h.purge("POST", "tag=a", "")
-	if rec.Code != http.StatusNotImplemented || !strings.Contains(rec.Body.String(), "keeps no tags") {
-		t.Errorf("purge by tag over a non-Tagger: %d %s; want 501 saying the backend keeps no tags", rec.Code, rec.Body)
-	}
-	if rec := h.get("/r"); !isHit(rec) {
-		t.Errorf("after the refused purge: %q, want still a hit", cacheStatusOf(rec))
-	}
-	if rec := h.purge("POST", "url="+url.QueryEscape("http://example.com/r"), ""); rec.Code != 200 {
-		t.Errorf("purge by URL over a non-Tagger: %d %s, want 200", rec.Code, rec.Body)
-	}
-	if rec := h.get("/r"); isHit(rec) {
-		t.Errorf("after the purge by URL: %q, want a miss", cacheStatusOf(rec))
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clock := hitboxtest.NewClock(t0)
+			var logged logCount
+			h := newHarnessOver(t, Options{Logger: slog.New(&logged)}, clock, tc.b(mapstore.New(mapstore.Options{Now: clock.Now})))
+			h.origin.set(200, "Cache-Control: max-age=600", "Surrogate-Key: a")
+			h.get("/r")
+			h.get("/s")
+			rec := h.get("/r")
+			if !isHit(rec) {
+				t.Fatalf("second GET: %q, want a hit", cacheStatusOf(rec))
+			}
+			if len(rec.Header().Values("Surrogate-Key")) > 0 {
+				t.Errorf("the tag field reached the client: %q", rec.Header().Values("Surrogate-Key"))
+			}
+			if n := logged.n.Load(); n != 1 {
+				t.Errorf("%d warnings for two untagged stores, want one", n)
+			}
+			rec = h.purge("POST", "tag=a", "")
+			if rec.Code != http.StatusNotImplemented || !strings.Contains(rec.Body.String(), "keeps no tags") {
+				t.Errorf("purge by tag: %d %s; want 501 saying the backend keeps no tags", rec.Code, rec.Body)
+			}
+			if rec := h.get("/r"); !isHit(rec) {
+				t.Errorf("after the refused purge: %q, want still a hit", cacheStatusOf(rec))
+			}
+			if rec := h.purge("POST", "url="+url.QueryEscape("http://example.com/r"), ""); rec.Code != 200 {
+				t.Errorf("purge by URL: %d %s, want 200", rec.Code, rec.Body)
+			}
+			if rec := h.get("/r"); isHit(rec) {
+				t.Errorf("after the purge by URL: %q, want a miss", cacheStatusOf(rec))
+			}
+		})
 	}
 }
+
+// forwardingLayer is a layer as package layer writes them: it has every
+// Tagger method, and forwards each through the hitbox helper, which says
+// ErrNotSupported when the backend below keeps no tags.
+type forwardingLayer struct{ hitbox.Backend }
+
+func (l forwardingLayer) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags []string) error {
+	return hitbox.SetTagged(ctx, l.Backend, key, e, tags...)
+}
+
+func (l forwardingLayer) GetTagged(ctx context.Context, key string) (hitbox.Entry, []string, error) {
+	return hitbox.GetTagged(ctx, l.Backend, key)
+}
+
+func (l forwardingLayer) InvalidateTags(ctx context.Context, tags ...string) error {
+	return hitbox.InvalidateTags(ctx, l.Backend, tags...)
+}
+
+// TestTagOverflowLoggedOnce: responses carrying too many tags are each
+// stored with those that fit, and the log hears of it once.
+func TestTagOverflowLoggedOnce(t *testing.T) {
+	t.Parallel()
+	var logged logCount
+	h := newHarness(t, Options{Logger: slog.New(&logged)})
+	h.origin.set(200, "Cache-Control: max-age=600", "Surrogate-Key: "+seqTags(hitbox.MaxTags+1))
+	for _, p := range []string{"/a", "/b"} {
+		if cs := cacheStatusOf(h.get(p)); !strings.Contains(cs, "stored") || !strings.Contains(cs, "tags truncated") {
+			t.Errorf("%s: Cache-Status %q, want stored with tags truncated", p, cs)
+		}
+	}
+	if n := logged.n.Load(); n != 1 {
+		t.Errorf("%d warnings, want one", n)
+	}
+}
+
+// logCount is a slog.Handler counting warnings.
+type logCount struct{ n atomic.Int64 }
+
+func (l *logCount) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logCount) Handle(_ context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn {
+		l.n.Add(1)
+	}
+	return nil
+}
+func (l *logCount) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logCount) WithGroup(string) slog.Handler      { return l }
