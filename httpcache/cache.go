@@ -20,6 +20,8 @@ type Cache struct {
 	opts Options // resolved
 	log  *slog.Logger
 	obs  observer
+	// strip: the fields responses to clients go without (stripFields).
+	strip []string
 
 	flights flights
 	bg      background
@@ -49,7 +51,7 @@ func NewCache(b hitbox.Backend, opts Options) *Cache {
 		panic("hitbox/httpcache: nil Backend")
 	}
 	opts = opts.resolve()
-	c := &Cache{b: b, opts: opts, log: opts.Logger}
+	c := &Cache{b: b, opts: opts, log: opts.Logger, strip: strippedFields(opts)}
 	c.obs = newObserver(opts)
 	c.flights.m = make(map[string]*flight)
 	c.guard.Init()

@@ -130,17 +130,25 @@ func (c *Cache) tagsOfHeader(h http.Header) (tags []string, over bool) {
 }
 
 // stripFields removes from a response going to the client the fields
-// meant for this cache: the targeted field (RFC 9213) and the tag fields,
-// unless the options forward them.
+// meant for this cache (see strippedFields).
 func (c *Cache) stripFields(h http.Header) {
-	if t := c.opts.TargetField; t != "" && !c.opts.ForwardTargetField {
-		delete(h, t)
+	for _, name := range c.strip {
+		delete(h, name)
 	}
-	if !c.opts.ForwardTagFields {
-		for _, name := range c.opts.TagFields {
-			delete(h, name)
-		}
+}
+
+// strippedFields lists the fields meant for this cache, which responses
+// to clients go without: the targeted field (RFC 9213) and the tag
+// fields, unless the options forward them.
+func strippedFields(o Options) []string {
+	var names []string
+	if o.TargetField != "" && !o.ForwardTargetField {
+		names = append(names, o.TargetField)
 	}
+	if !o.ForwardTagFields {
+		names = append(names, o.TagFields...)
+	}
+	return names
 }
 
 // setTagged writes e under key with tags: through hitbox.SetTagged when
