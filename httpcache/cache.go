@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/internal/keyguard"
@@ -19,6 +20,8 @@ type Cache struct {
 	opts Options // resolved
 	log  *slog.Logger
 	obs  observer
+	// strip: the fields responses to clients go without (stripFields).
+	strip []string
 
 	flights flights
 	bg      background
@@ -29,8 +32,14 @@ type Cache struct {
 	// its deletes with Begin and End; a request stamps its primary key
 	// before the lookup, stores only while the stamp is valid, and deletes
 	// what it wrote when the stamp went invalid during its writes.
-	guard     keyguard.Guard
-	closeOnce sync.Once
+	guard keyguard.Guard
+	// purges does for purges by tag what guard does for one URI.
+	purges tagPurges
+	// untagged: the backend said it keeps no tags; later writes go
+	// untagged without asking again.
+	untagged   atomic.Bool
+	tagsWarned atomic.Bool // a response's tags overflowed (logged once)
+	closeOnce  sync.Once
 }
 
 // NewCache returns a Cache storing responses in b. It panics when b is nil,
@@ -42,7 +51,7 @@ func NewCache(b hitbox.Backend, opts Options) *Cache {
 		panic("hitbox/httpcache: nil Backend")
 	}
 	opts = opts.resolve()
-	c := &Cache{b: b, opts: opts, log: opts.Logger}
+	c := &Cache{b: b, opts: opts, log: opts.Logger, strip: strippedFields(opts)}
 	c.obs = newObserver(opts)
 	c.flights.m = make(map[string]*flight)
 	c.guard.Init()

@@ -20,6 +20,23 @@
 //
 // and cache.Middleware(mux) as the server's handler.
 //
+// Responses can be purged on request, by URL or by tag (surrogate keys).
+// The tags of a response are read from its Surrogate-Key and Cache-Tag
+// fields (Options.TagFields), stored with it and stripped from what
+// clients see, as CDNs do. Cache.PurgeHandler purges; mount it where only
+// operators reach it, behind your own authentication:
+//
+//	admin := http.NewServeMux()
+//	admin.Handle("/purge", bearer("s3cret", cache.PurgeHandler()))
+//
+// Then POST /purge?url=https://example.com/page drops every stored variant
+// of the page (200, or 404 when nothing was stored), and POST
+// /purge?tag=product-7 (the parameter repeated for more tags) every
+// response that carried the tag. Tags are kept only by a backend that is
+// a hitbox.Tagger: over any other, responses are stored untagged and a
+// purge by tag answers 501 Not Implemented. A response asked for before a
+// purge is not stored after it.
+//
 // Responses go out with the header fields their handler set, on a miss
 // and on every hit alike: net/http's Content-Type sniffing is turned off
 // for them, so a handler whose responses have a body sets Content-Type.

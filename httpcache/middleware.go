@@ -54,6 +54,7 @@ type exchange struct {
 	newView    view
 	fl         *flight        // set while this request leads a collapsed miss
 	stamp      keyguard.Stamp // the primary key's guard stamp, taken before the lookup
+	tagStamp   tagStamp       // the purges by tag so far, taken before the lookup
 	raced      bool           // an invalidation came between the stamp and a store
 	unsafe     bool           // an unsafe method: invalidate on success
 	faulted    bool           // the backend failed a read: do not wait on it again to store
@@ -113,6 +114,7 @@ func (x *exchange) serve() {
 		(!x.req.present && pragmaNoCache(r.Header["Pragma"]))
 	x.key = c.primaryKey(r)
 	x.stamp = c.guard.Stamp(x.key)
+	x.tagStamp = c.purges.stamp()
 	if c.opts.ShowKey {
 		x.cs.key = x.key
 	}
@@ -293,9 +295,7 @@ func (x *exchange) forward() {
 		x.result = resMiss
 		h := x.rw.Header()
 		h.Set("Content-Length", "0")
-		if t := x.c.opts.TargetField; t != "" && !x.c.opts.ForwardTargetField {
-			delete(h, t)
-		}
+		x.c.stripFields(h)
 		x.rw.WriteHeader(http.StatusGatewayTimeout)
 		return
 	}
@@ -457,6 +457,9 @@ func (x *exchange) onHeader(w *writer, code int) {
 				w.storing = true
 				x.cs.stored = true
 				x.cs.ttl, x.cs.hasTTL = x.newView.ttl(), true
+				if _, over := c.tagsOfHeader(h); over {
+					x.tagOverflow()
+				}
 			}
 		}
 	}
@@ -475,8 +478,8 @@ func (x *exchange) tooLarge(h http.Header) bool {
 	return err == nil && n > x.c.opts.MaxBodySize
 }
 
-// finishStatus strips the targeted field meant for this cache and adds
-// this cache's Cache-Status member.
+// finishStatus strips the fields meant for this cache (the targeted
+// field, the tag fields) and adds this cache's Cache-Status member.
 //
 // The member goes out with the header, before the body: "stored" (RFC
 // 9211 §2.3) then says the cache means to store the response, which it
@@ -489,9 +492,7 @@ func (x *exchange) tooLarge(h http.Header) bool {
 // (see guard). None of these leaves anything stored; only the
 // announcement was early.
 func (x *exchange) finishStatus(h http.Header) {
-	if t := x.c.opts.TargetField; t != "" && !x.c.opts.ForwardTargetField {
-		delete(h, t)
-	}
+	x.c.stripFields(h)
 	x.csValue = x.cs.String()
 	if old := h["Cache-Status"]; len(old) > 0 {
 		// RFC 9211 §2: each cache appends its member; the last is the
@@ -532,7 +533,13 @@ func (x *exchange) finish() {
 		sr.body = w.buf
 		withLength(sr)
 		x.store(sr, &x.newView, x.respTime)
-		if x.fl != nil && !x.raced {
+		switch {
+		case x.fl == nil:
+		case x.raced:
+			// Invalidated or purged since it was asked for: the waiters
+			// ask the handler themselves.
+			x.release(nil, 0)
+		default:
 			sr.body = append([]byte(nil), w.buf...) // waiters keep their own copy; buf goes back to the pool
 			x.release(sr, w.status)
 		}
@@ -765,7 +772,8 @@ func (x *exchange) freshenWithHead() {
 
 // store writes sr under its key: at the primary key when it does not vary,
 // else at its variant key with the primary key holding the index (RFC 9111
-// §4.1). It reports whether it was written.
+// §4.1), with the tags its fields carry. It reports whether it was
+// written.
 func (x *exchange) store(sr *storedResponse, v *view, now time.Time) bool {
 	c := x.c
 	stale, expire, ok := c.deadlines(sr, v, now)
@@ -777,12 +785,14 @@ func (x *exchange) store(sr *storedResponse, v *view, now time.Time) bool {
 	if ctx.Err() != nil {
 		ctx = context.WithoutCancel(ctx)
 	}
-	if !x.stamp.Valid() {
-		x.raced = true // invalidated since it was asked for
+	tags, _ := c.tagsOfFields(sr.fields)
+	if !x.stamp.Valid() || len(tags) > 0 && !c.purges.valid(x.tagStamp) {
+		// Invalidated, or purged by tag, since it was asked for.
+		x.raced = true
 		return false
 	}
 	buf := appendResponse(getBuf(), sr)
-	key, ok := x.put(ctx, sr, buf, stale, expire)
+	key, ok := x.put(ctx, sr, buf, tags, stale, expire)
 	putBuf(buf)
 	if ok && !x.stamp.Valid() {
 		// An invalidation began while it was written: its deletes may
@@ -794,12 +804,22 @@ func (x *exchange) store(sr *storedResponse, v *view, now time.Time) bool {
 		}
 		return false
 	}
+	if ok && len(tags) > 0 && !c.purges.valid(x.tagStamp) {
+		// A purge by tag began while it was written: the write may have
+		// read the tags' versions after the purge renewed them. The index
+		// of a varying resource carries no tags and stays.
+		x.raced = true
+		_ = c.b.Delete(ctx, key)
+		return false
+	}
 	return ok
 }
 
-// put writes the stored form buf of sr (see store), and returns the key
-// it went to.
-func (x *exchange) put(ctx context.Context, sr *storedResponse, buf []byte, stale, expire time.Time) (string, bool) {
+// put writes the stored form buf of sr (see store) with its tags, and
+// returns the key it went to. The index of a varying resource is written
+// untagged: each variant carries its own tags, so a purge by tag drops the
+// variants that carry it and leaves the others reachable.
+func (x *exchange) put(ctx context.Context, sr *storedResponse, buf []byte, tags []string, stale, expire time.Time) (string, bool) {
 	c := x.c
 	key := x.key
 	if len(sr.varyNames) > 0 {
@@ -810,7 +830,7 @@ func (x *exchange) put(ctx context.Context, sr *storedResponse, buf []byte, stal
 			write = x.idxEntry.Expire.Before(expire) && !x.idxEntry.Expire.IsZero()
 		}
 		key = variantKey(x.key, idx.epoch, sr.varyValues)
-		if err := c.b.Set(ctx, key, entryFor(buf, stale, expire)); err != nil {
+		if err := c.setTagged(ctx, key, entryFor(buf, stale, expire), tags); err != nil {
 			x.setFailed(err)
 			return key, false
 		}
@@ -825,7 +845,7 @@ func (x *exchange) put(ctx context.Context, sr *storedResponse, buf []byte, stal
 		}
 		return key, true
 	}
-	if err := c.b.Set(ctx, key, entryFor(buf, stale, expire)); err != nil {
+	if err := c.setTagged(ctx, key, entryFor(buf, stale, expire), tags); err != nil {
 		x.setFailed(err)
 		return key, false
 	}

@@ -33,6 +33,24 @@ type Options struct {
 	// downstream. By default it is removed: it was meant for this cache.
 	ForwardTargetField bool
 
+	// TagFields are the response fields a stored response's tags (surrogate
+	// keys) are read from, so PurgeHandler can drop every response that
+	// carries one; "Surrogate-Key" and "Cache-Tag" when empty, and a lone
+	// "-" turns tagging off. Tags are separated by spaces or commas, the
+	// lines of every named field taken together; duplicates count once,
+	// and a response carrying more than hitbox.MaxTags tags, or a tag over
+	// hitbox.MaxTagLen bytes, is stored with those that fit (Cache-Status
+	// says "tags truncated"). A 304 that updates a stored response
+	// replaces its tags when it carries a tag field, as it replaces any
+	// field it carries (RFC 9111 §3.2), and leaves them otherwise. Tags
+	// are kept only by a backend that is a hitbox.Tagger; over any other,
+	// responses are stored untagged.
+	TagFields []string
+	// ForwardTagFields keeps the tag fields in responses sent downstream.
+	// By default they are removed, as CDNs remove Surrogate-Key: they
+	// were meant for this cache.
+	ForwardTagFields bool
+
 	// MaxBodySize is the largest body stored; larger bodies stream through
 	// unstored. 8 MiB when zero.
 	MaxBodySize int64
@@ -159,6 +177,9 @@ func (o Options) Validate() error {
 			return fmt.Errorf("hitbox/httpcache: Options.%s: %d is negative", f.name, f.v)
 		}
 	}
+	if why := validateTagFields(o.TagFields); why != "" {
+		return fmt.Errorf("hitbox/httpcache: Options.TagFields: %s", why)
+	}
 	if o.HeuristicFraction < 0 {
 		return fmt.Errorf("hitbox/httpcache: Options.HeuristicFraction: %g is negative", o.HeuristicFraction)
 	}
@@ -183,6 +204,7 @@ func (o Options) resolve() Options {
 	default:
 		o.TargetField = textproto.CanonicalMIMEHeaderKey(o.TargetField)
 	}
+	o.TagFields = resolveTagFields(o.TagFields)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -126,7 +126,7 @@ func (x *exchange) startRefresh() {
 	c.bg.start(x.lookupKey, cancel)
 	r2 := x.r.Clone(ctx)
 	y := &exchange{c: c, h: x.h, r: x.r, key: x.key, lookupKey: x.lookupKey, idx: x.idx,
-		idxEntry: x.idxEntry, sr: x.sr, v: x.v, req: x.req, stamp: x.stamp}
+		idxEntry: x.idxEntry, sr: x.sr, v: x.v, req: x.req, stamp: x.stamp, tagStamp: x.tagStamp}
 	if x.hdrInRW {
 		// The view's map is the response header, which net/http owns once
 		// the request ends; the stored fields are all the refresh needs.

@@ -4,17 +4,22 @@
 // over Redis.
 //
 //	go run ./examples/proxy -origin http://127.0.0.1:8000 -listen 127.0.0.1:8080
-//	go run ./examples/proxy -origin http://127.0.0.1:8000 -memory 1GiB -redis 127.0.0.1:6379 -admin 127.0.0.1:9090
+//	HITBOX_ADMIN_TOKEN=... go run ./examples/proxy -origin http://127.0.0.1:8000 -memory 1GiB -redis 127.0.0.1:6379 -admin 127.0.0.1:9090
 //
 // Every method and header field is forwarded; responses to unsafe methods
 // (POST, PUT, DELETE, ...) pass through and invalidate what the cache holds
 // for their target. Each request is logged through slog on stderr with its
-// Cache-Status. With -admin, Prometheus metrics are served on /metrics of
-// that separate listener. SIGINT or SIGTERM shut it down gracefully.
+// Cache-Status. With -admin, a separate listener serves Prometheus metrics
+// on /metrics and the cache's purge handler on /purge (by URL, or by the
+// tags origins send in Surrogate-Key or Cache-Tag), the latter behind a
+// bearer token: -admin-token or $HITBOX_ADMIN_TOKEN. SIGINT or SIGTERM
+// shut it down gracefully.
 package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/tls"
 	"errors"
 	"flag"
@@ -61,6 +66,7 @@ type config struct {
 	origin        *url.URL
 	listen        string
 	admin         string
+	adminToken    string
 	memory        int64
 	redis         string
 	name          string
@@ -77,7 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: proxy -origin URL [-listen ADDR] [-memory SIZE] [-redis ADDR] [-admin ADDR]")
+		fmt.Fprintln(stderr, "usage: proxy -origin URL [-listen ADDR] [-memory SIZE] [-redis ADDR] [-admin ADDR -admin-token TOKEN]")
 		fs.PrintDefaults()
 	}
 	var (
@@ -87,7 +93,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	)
 	fs.StringVar(&origin, "origin", "", "origin server URL, such as http://127.0.0.1:8000 (required)")
 	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:8080", "address to serve on; port 0 picks a free port")
-	fs.StringVar(&cfg.admin, "admin", "", "address of a separate listener for Prometheus /metrics; none when empty")
+	fs.StringVar(&cfg.admin, "admin", "", "address of a separate listener for Prometheus /metrics and POST /purge; none when empty")
+	fs.StringVar(&cfg.adminToken, "admin-token", "", "bearer token that POST /purge on the admin listener requires ("+minTokenLen+" characters or more); $"+tokenEnv+" when not given, which keeps it out of the process list")
 	fs.StringVar(&memory, "memory", "256MiB", "in-process cache size (KiB, MiB, GiB)")
 	fs.StringVar(&cfg.redis, "redis", "", "Redis address (host:port or redis:// URL) for a shared level under the in-process one")
 	fs.StringVar(&cfg.name, "name", "hitbox", "this cache's name in Cache-Status and Via")
@@ -120,6 +127,17 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if cfg.staleIfError < 0 || cfg.staleRevalid < 0 || cfg.originTimeout <= 0 || cfg.shutdown < 0 {
 		return cfg, errors.New("durations must not be negative, and -origin-timeout must be positive")
+	}
+	if cfg.adminToken == "" {
+		cfg.adminToken = os.Getenv(tokenEnv)
+	}
+	if cfg.admin != "" {
+		switch {
+		case cfg.adminToken == "":
+			return cfg, errors.New("-admin serves POST /purge, which needs a token: set $" + tokenEnv + " (or -admin-token) to a secret of " + minTokenLen + " characters or more")
+		case len(cfg.adminToken) < minTokenBytes:
+			return cfg, errors.New("the admin token is too short: " + minTokenLen + " characters or more")
+		}
 	}
 	if !validToken(cfg.name) {
 		return cfg, fmt.Errorf("-name %q: want a token (letters, digits, . _ -)", cfg.name)
@@ -225,6 +243,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+		mux.Handle("/purge", requireToken(cfg.adminToken, cache.PurgeHandler()))
 		adminSrv = &http.Server{
 			Handler:           mux,
 			ReadHeaderTimeout: 5 * time.Second,
@@ -277,6 +296,33 @@ func shutdownMetrics(mp *sdkmetric.MeterProvider, err error) error {
 		return err
 	}
 	return errors.Join(err, mp.Shutdown(context.Background()))
+}
+
+// The admin token: its environment variable and its least length.
+const (
+	tokenEnv      = "HITBOX_ADMIN_TOKEN"
+	minTokenBytes = 16
+	minTokenLen   = "16"
+)
+
+// requireToken lets through only the requests that carry token as a
+// bearer token (RFC 6750), and answers the others 401. The comparison is
+// of SHA-256 sums in constant time, so neither the token's bytes nor its
+// length leak through timing.
+func requireToken(token string, next http.Handler) http.Handler {
+	want := sha256.Sum256([]byte(token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		scheme, got, _ := strings.Cut(auth, " ")
+		sum := sha256.Sum256([]byte(strings.TrimSpace(got)))
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="hitbox-proxy admin"`)
+			w.Header().Set("Cache-Control", "no-store")
+			http.Error(w, "a valid bearer token is required", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // originTransport keeps HTTP/1.1 connections to the origin alive and

@@ -24,6 +24,9 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+// testToken is the admin token the tests' proxies run with.
+const testToken = "test-token-0123456789"
+
 // origin is a scripted origin server on loopback: it counts the requests
 // each path gets and remembers the Via lines it was sent.
 type origin struct {
@@ -120,6 +123,12 @@ func (o *origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		o.mu.Unlock()
 		w.Header().Set("Location", "http://"+r.Host+"/item")
 		w.WriteHeader(http.StatusCreated)
+	case r.URL.Path == "/tagged":
+		// Tags for the cache to purge by (surrogate keys, as CDNs read them).
+		w.Header().Set("Cache-Control", "max-age=300")
+		w.Header().Set("Surrogate-Key", "product-7 list")
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = fmt.Fprintf(w, "tagged %d", n)
 	case r.URL.Path == "/private":
 		w.Header().Set("Cache-Control", "private, max-age=300")
 		_, _ = fmt.Fprintf(w, "private %d", n)
@@ -174,7 +183,7 @@ func startProxyLogging(t *testing.T, stderr io.Writer, originURL string, extra .
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	a := newAddrs()
-	args := []string{"-origin", originURL, "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-memory", "8MiB"}
+	args := []string{"-origin", originURL, "-listen", "127.0.0.1:0", "-admin", "127.0.0.1:0", "-admin-token", testToken, "-memory", "8MiB"}
 	if stderr == io.Discard {
 		args = append(args, "-quiet")
 	}
@@ -412,7 +421,7 @@ func TestFlags(t *testing.T) {
 		ok   bool
 	}{
 		{"an origin alone is enough", []string{"-origin", "http://127.0.0.1:8000"}, true},
-		{"every flag", []string{"-origin", "https://example.test", "-listen", ":0", "-memory", "1GiB", "-redis", "127.0.0.1:6379", "-admin", ":0", "-name", "edge-1",
+		{"every flag", []string{"-origin", "https://example.test", "-listen", ":0", "-memory", "1GiB", "-redis", "127.0.0.1:6379", "-admin", ":0", "-admin-token", testToken, "-name", "edge-1",
 			"-stale-if-error", "1m", "-stale-while-revalidate", "10s", "-store-set-cookie", "-forward-cdn-cache-control", "-origin-timeout", "5s", "-shutdown-timeout", "1s", "-quiet"}, true},
 		{"negative durations are refused", []string{"-origin", "http://x", "-stale-if-error", "-1s"}, false},
 		{"the origin is required", nil, false},
@@ -423,7 +432,11 @@ func TestFlags(t *testing.T) {
 		{"the name goes in Via and Cache-Status, so it is a token", []string{"-origin", "http://x", "-name", "a b"}, false},
 		{"the name starts with a letter (an sf-token)", []string{"-origin", "http://x", "-name", "1st"}, false},
 		{"stray arguments are refused", []string{"-origin", "http://x", "extra"}, false},
+		{"the admin listener serves purges, so it refuses to start without a token", []string{"-origin", "http://x", "-admin", ":0"}, false},
+		{"an admin token under 16 characters is refused", []string{"-origin", "http://x", "-admin", ":0", "-admin-token", "short"}, false},
+		{"a token without -admin is unused, and no error", []string{"-origin", "http://x", "-admin-token", "short"}, true},
 	}
+	t.Setenv(tokenEnv, "") // the environment of whoever runs the tests does not count
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := parseFlags(tt.args, io.Discard)
