@@ -23,6 +23,10 @@ type Store struct {
 
 	closed atomic.Bool
 
+	// script: reads go through readScript, so a tagged entry costs one
+	// round trip (Options.ReadScript, on a single server).
+	script bool
+
 	errMiss     error // returned by Get on every miss, to spare an allocation
 	errMissMany error // the same, per Result of GetMany
 }
@@ -77,6 +81,7 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 	return &Store{
 		rdb:         client,
 		kind:        k,
+		script:      k == single && opt.ReadScript,
 		opt:         opt,
 		errMiss:     &hitbox.Error{Op: hitbox.OpGet, Backend: opt.Label, Err: hitbox.ErrMiss},
 		errMissMany: &hitbox.Error{Op: hitbox.OpGetMany, Backend: opt.Label, Err: hitbox.ErrMiss},
@@ -107,7 +112,16 @@ func (s *Store) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 // miss (removed) when any is gone or different.
 func (s *Store) get(ctx context.Context, key string) (hitbox.Entry, []byte, error) {
 	k := s.opt.Prefix + key
-	raw, err := s.rdb.Get(ctx, k).Bytes()
+	var (
+		raw  []byte
+		vers []any // the tags' versions, read with the entry on a single server
+		err  error
+	)
+	if s.script {
+		raw, vers, err = s.getScripted(ctx, k)
+	} else {
+		raw, err = s.rdb.Get(ctx, k).Bytes()
+	}
 	if err != nil {
 		switch {
 		case errors.Is(err, redis.Nil):
@@ -126,15 +140,20 @@ func (s *Store) get(ctx context.Context, key string) (hitbox.Entry, []byte, erro
 	if e.ExpiredAt(s.opt.Now()) {
 		return hitbox.Entry{}, nil, s.errMiss
 	}
-	if sect != nil {
-		live, err := s.liveMany(ctx, [][]byte{sect})
+	if sect == nil {
+		return e, nil, nil
+	}
+	live := vers != nil && sameVersions(sect, vers)
+	if vers == nil {
+		l, err := s.liveMany(ctx, [][]byte{sect})
 		if err != nil {
 			return hitbox.Entry{}, nil, s.fail(hitbox.OpGet, err)
 		}
-		if !live[0] {
-			s.drop(ctx, k)
-			return hitbox.Entry{}, nil, s.errMiss
-		}
+		live = l[0]
+	}
+	if !live {
+		s.drop(ctx, k)
+		return hitbox.Entry{}, nil, s.errMiss
 	}
 	return e, sect, nil
 }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/redis/go-redis/v9"
 
@@ -154,6 +155,66 @@ func (s *Store) useVersions(ctx context.Context, tags []string, ms int64) ([]tag
 		}
 	}
 	return tv, nil
+}
+
+// readScript reads an entry and, when it is tagged, its tags' versions, in
+// one round trip on one server. It declares the one key it knows before
+// it runs, the entry's; the version keys it reads are named inside the
+// entry, so they cannot be declared, which only a single server (not a
+// cluster, nor a ring's other shards) allows. An untagged entry, or a
+// reply it cannot parse, comes back as the plain value; a tagged one as
+// the value followed by each tag's current version (false when gone), in
+// the entry's order, compared by the caller. A damaged tag section stops
+// the parse early: the caller's decode refuses it anyway.
+var readScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if not v or #v < 28 or string.byte(v, 2) ~= 2 then return v end
+local out = {v}
+local n = string.byte(v, 27) * 256 + string.byte(v, 28)
+local i = 29
+for _ = 1, n do
+  if #v < i + 1 then break end
+  local l = string.byte(v, i) * 256 + string.byte(v, i + 1)
+  if l == 0 or #v < i + 1 + l then break end
+  out[#out + 1] = redis.call('GET', ARGV[1] .. string.sub(v, i + 2, i + 1 + l))
+  i = i + 2 + l + 8
+end
+return out
+`)
+
+// getScripted reads the stored key k with readScript: the raw value, and
+// for a tagged entry the current versions of its tags (nil when gone).
+func (s *Store) getScripted(ctx context.Context, k string) (raw []byte, vers []any, err error) {
+	v, err := readScript.Run(ctx, s.rdb, []string{k}, s.opt.Prefix+tagSpace).Result()
+	if err != nil {
+		return nil, nil, err
+	}
+	switch v := v.(type) {
+	case string:
+		return unsafe.Slice(unsafe.StringData(v), len(v)), nil, nil
+	case []any:
+		if str, ok := v[0].(string); ok {
+			return unsafe.Slice(unsafe.StringData(str), len(str)), v[1:], nil
+		}
+	}
+	return nil, nil, fmt.Errorf("%w: unexpected reply %T to the read script", hitbox.ErrCorrupt, v)
+}
+
+// sameVersions reports whether vers, as readScript returns them, are the
+// versions of a checked tag section.
+func sameVersions(sect []byte, vers []any) bool {
+	i, ok := 0, true
+	eachTag(sect, func(_, ver []byte) {
+		if i >= len(vers) {
+			ok = false
+			return
+		}
+		if v, isStr := vers[i].(string); !isStr || v != string(ver) {
+			ok = false
+		}
+		i++
+	})
+	return ok && i == len(vers)
 }
 
 // GetTagged is Get that also returns the tags the entry was written with,
