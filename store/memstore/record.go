@@ -169,19 +169,3 @@ func tagSectionEnd(b []byte) (int, error) {
 	}
 	return i, nil
 }
-
-// eachTag calls f with every (tag, version) pair of a section that
-// tagSectionEnd accepted, until f returns false.
-func eachTag(sect []byte, f func(tag []byte, ver uint64) bool) {
-	n := int(binary.LittleEndian.Uint16(sect))
-	i := 2
-	for range n {
-		l := int(binary.LittleEndian.Uint16(sect[i:]))
-		tag := sect[i+2 : i+2+l]
-		ver := binary.LittleEndian.Uint64(sect[i+2+l:])
-		if !f(tag, ver) {
-			return
-		}
-		i += 2 + l + 8
-	}
-}
