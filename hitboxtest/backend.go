@@ -62,6 +62,7 @@ func TestBackend(t *testing.T, newBackend func(t *testing.T, clock *Clock) hitbo
 		{"Remove says whether it removed", s.remove},
 		{"Close is idempotent and later operations fail with ErrClosed", s.close},
 		{"concurrent sets and gets of many keys are safe", s.concurrent},
+		{"tags", s.tags},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -674,6 +675,14 @@ func (s *backendSuite) close(t *testing.T) {
 			t.Errorf("ClearPrefix after Close: %v, want ErrClosed", err)
 		}
 	}
+}
+
+// tags runs the hitbox.Tagger checks when the backend is one.
+func (s *backendSuite) tags(t *testing.T) {
+	tagsSuite{
+		fresh:   func(t *testing.T) hitbox.Backend { b, _ := s.fresh(t); return b },
+		sibling: s.opts.Sibling,
+	}.run(t)
 }
 
 func (s *backendSuite) concurrent(t *testing.T) {

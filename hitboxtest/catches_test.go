@@ -134,6 +134,23 @@ var broken = []struct {
 		caughtBy: []string{"a value Set accepts, Get returns"},
 	},
 	{
+		name: "a Tagger whose Get ignores tags",
+		store: func(c *hitboxtest.Clock) hitbox.Backend {
+			return &blind{tagged: mapstore.New(mapstore.Options{Now: c.Now}), plain: mapstore.New(mapstore.Options{Now: c.Now})}
+		},
+		caughtBy: []string{"tags/InvalidateTags drops exactly the entries carrying a purged tag", "tags/an entry written after a purge survives it"},
+	},
+	{
+		name: "a Tagger whose namespaces share their tags",
+		store: func(c *hitboxtest.Clock) hitbox.Backend {
+			return &sharedTags{leaky{shared: mapstore.New(mapstore.Options{Now: c.Now}), prefix: "mine:"}}
+		},
+		opts: hitboxtest.Options{Sibling: func(_ *testing.T, b hitbox.Backend) hitbox.Backend {
+			return &sharedTags{leaky{shared: b.(*sharedTags).shared, prefix: "other:"}}
+		}},
+		caughtBy: []string{"tags/a sibling namespace's tag is not purged"},
+	},
+	{
 		name:     "a layer whose Set accepts what its Get refuses",
 		layer:    func(b hitbox.Backend) hitbox.Backend { return readLimited{b} },
 		caughtBy: []string{"a value Set accepts, Get returns"},
@@ -340,4 +357,48 @@ func (n *naive) ClearPrefix(ctx context.Context, prefix string) error {
 		}
 	}
 	return nil
+}
+
+// blind keeps tags for GetTagged but answers Get from a copy that knows
+// nothing of them, so a purged entry still reads back through Get.
+type blind struct{ tagged, plain *mapstore.Store }
+
+func (b *blind) Label() string { return "blind" }
+func (b *blind) Get(ctx context.Context, k string) (hitbox.Entry, error) {
+	return b.plain.Get(ctx, k)
+}
+func (b *blind) Set(ctx context.Context, k string, e hitbox.Entry) error {
+	return errors.Join(b.tagged.Set(ctx, k, e), b.plain.Set(ctx, k, e))
+}
+func (b *blind) Delete(ctx context.Context, k string) error {
+	return errors.Join(b.tagged.Delete(ctx, k), b.plain.Delete(ctx, k))
+}
+func (b *blind) SetTagged(ctx context.Context, k string, e hitbox.Entry, tags []string) error {
+	return errors.Join(b.tagged.SetTagged(ctx, k, e, tags), b.plain.Set(ctx, k, e))
+}
+func (b *blind) GetTagged(ctx context.Context, k string) (hitbox.Entry, []string, error) {
+	return b.tagged.GetTagged(ctx, k)
+}
+func (b *blind) InvalidateTags(ctx context.Context, tags ...string) error {
+	return b.tagged.InvalidateTags(ctx, tags...)
+}
+
+// sharedTags prefixes its keys but not its tags, so a purge in one
+// namespace drops the entries of every other.
+type sharedTags struct{ leaky }
+
+func (s *sharedTags) SetTagged(ctx context.Context, k string, e hitbox.Entry, tags []string) error {
+	if k == "" {
+		return hitbox.ErrInvalidKey
+	}
+	return s.shared.SetTagged(ctx, s.prefix+k, e, tags)
+}
+func (s *sharedTags) GetTagged(ctx context.Context, k string) (hitbox.Entry, []string, error) {
+	if k == "" {
+		return hitbox.Entry{}, nil, hitbox.ErrInvalidKey
+	}
+	return s.shared.GetTagged(ctx, s.prefix+k)
+}
+func (s *sharedTags) InvalidateTags(ctx context.Context, tags ...string) error {
+	return s.shared.InvalidateTags(ctx, tags...)
 }

@@ -78,6 +78,7 @@ func TestLayerWith(t *testing.T, l hitbox.Layer, opts Options) {
 		{"ClearPrefix and Remove forward", s.prefixAndRemove},
 		{"Close forwards and is idempotent", s.close},
 		{"concurrent calls through the layer are safe", s.concurrent},
+		{"tags", s.tags},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -104,12 +105,18 @@ func (s *layerSuite) fresh(t *testing.T) stack {
 	c := NewClock(start)
 	st := mapstore.New(mapstore.Options{Label: "hitboxtest", Now: c.Now})
 	f := faulty.Wrap(st)
-	top := s.l(f)
+	top := s.l(taggedFaulty{f, st})
 	if top == nil {
 		t.Fatal("the layer returned a nil Backend")
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	return stack{top: top, fault: f, store: st, clock: c}
+}
+
+// tags runs the hitbox.Tagger checks through the layer when it forwards
+// the ability (the store under it is a Tagger).
+func (s *layerSuite) tags(t *testing.T) {
+	tagsSuite{fresh: func(t *testing.T) hitbox.Backend { return s.fresh(t).top }}.run(t)
 }
 
 func (s *layerSuite) label(t *testing.T) {

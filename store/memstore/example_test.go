@@ -71,3 +71,29 @@ func ExampleOptions_maxValueSize() {
 	// true
 	// memory set: hitbox: value of 2048 bytes exceeds the limit of 1024 bytes
 }
+
+// Tags group entries so one call drops them all: here every entry about
+// user 42.
+func ExampleStore_InvalidateTags() {
+	ctx := context.Background()
+	store, err := memstore.New(memstore.Options{})
+	if err != nil {
+		panic(err)
+	}
+	defer store.Close()
+
+	_ = store.SetTagged(ctx, "profile:42", hitbox.Entry{Value: []byte("Ada")}, []string{"user:42"})
+	_ = store.Set(ctx, "motd", hitbox.Entry{Value: []byte("hello")})
+	_ = store.SetTagged(ctx, "orders:42", hitbox.Entry{Value: []byte("3 orders")}, []string{"user:42", "orders"})
+	err = store.InvalidateTags(ctx, "user:42")
+	fmt.Println(err)
+
+	_, err = store.Get(ctx, "orders:42")
+	fmt.Println(errors.Is(err, hitbox.ErrMiss))
+	e, tags, err := store.GetTagged(ctx, "motd")
+	fmt.Println(string(e.Value), tags, err)
+	// Output:
+	// <nil>
+	// true
+	// hello [] <nil>
+}

@@ -58,6 +58,13 @@ type Options struct {
 	// set), never on a miss.
 	Now func() time.Time
 
+	// MaxTagVersions bounds how many tags the store remembers a version
+	// for (see SetTagged). When the table is full, using a new tag forgets
+	// one of the others, whose entries then read as misses: a bound errs on
+	// the side of a miss. Each remembered tag costs its map slot plus its
+	// length: about 70 bytes for a 10-byte tag. Default 1<<20.
+	MaxTagVersions int
+
 	// Logger receives reports of damaged entries found and dropped.
 	// Default: discard.
 	Logger *slog.Logger
@@ -70,6 +77,7 @@ const (
 	defaultShards        = 64
 	defaultMaxValueSize  = 1 << 20
 	defaultCleanInterval = time.Minute
+	defaultTagVersions   = 1 << 20
 )
 
 const (
@@ -107,6 +115,7 @@ type settings struct {
 	maxKey     int
 	maxTTL     time.Duration
 	clean      time.Duration // 0: no cleaner goroutine
+	maxTags    int
 	now        func() time.Time
 	log        *slog.Logger
 }
@@ -184,6 +193,12 @@ func (o Options) resolve() (settings, error) {
 			s.maxValue, s.shardBytes, largest)
 	}
 	s.maxKey = min(maxKeyLen, room-s.maxValue)
+	switch s.maxTags = o.MaxTagVersions; {
+	case s.maxTags == 0:
+		s.maxTags = defaultTagVersions
+	case s.maxTags < 0:
+		return s, invalid("MaxTagVersions", "negative (%d)", s.maxTags)
+	}
 	if s.maxTTL < 0 {
 		return s, invalid("MaxTTL", "negative (%v)", s.maxTTL)
 	}

@@ -21,7 +21,22 @@ import (
 // zero time (no deadline) encodes as all zero bytes, and so every time.Time a
 // caller or a fake clock can produce survives the round trip exactly, which
 // Unix nanoseconds (good for 1678 to 2262 only) would not promise.
+//
+// A record written by SetTagged sets the top bit of the Expire nanoseconds
+// (which never reach 2^30 otherwise) and holds its tags between the header
+// and the value:
+//
+//	[24:26] the number of tags, 1 to hitbox.MaxTags (uint16, little endian)
+//	then per tag: its length (uint16), its bytes, and the tag's version
+//	when the entry was written (uint64)
+//	then the value
+//
+// Untagged records are exactly as before, so reading one costs one more
+// bit test and nothing else.
 const headerSize = 24
+
+// tagFlag marks a tagged record, in the Expire nanoseconds.
+const tagFlag = 1 << 31
 
 // zeroToUnix is the number of seconds from time.Time's zero instant to the
 // Unix epoch.
@@ -60,17 +75,97 @@ func appendRecord(dst []byte, expire, stale time.Time, value []byte) []byte {
 	return append(dst, value...)
 }
 
+// tagVersion is one tag of an entry with the tag's version when the entry
+// was written.
+type tagVersion struct {
+	tag string
+	ver uint64
+}
+
+// appendTaggedRecord appends the record for value, its deadlines and
+// tags (1 to hitbox.MaxTags, each 1 to hitbox.MaxTagLen bytes) to dst.
+func appendTaggedRecord(dst []byte, expire, stale time.Time, tags []tagVersion, value []byte) []byte {
+	n := len(dst)
+	dst = append(dst, make([]byte, headerSize)...)
+	putTime(dst[n:], expire)
+	putTime(dst[n+12:], stale)
+	dst[n+11] |= tagFlag >> 24
+	dst = binary.LittleEndian.AppendUint16(dst, uint16(len(tags)))
+	for _, tv := range tags {
+		dst = binary.LittleEndian.AppendUint16(dst, uint16(len(tv.tag)))
+		dst = append(dst, tv.tag...)
+		dst = binary.LittleEndian.AppendUint64(dst, tv.ver)
+	}
+	return append(dst, value...)
+}
+
+// errShort is the damage of a record cut short.
+var errShort = fmt.Errorf("%w: record shorter than its header", hitbox.ErrCorrupt)
+
 // readRecord splits a record read back from bigcache. The value aliases rec,
-// which is bigcache's own fresh copy, so no second allocation is made.
-func readRecord(rec []byte) (hitbox.Entry, error) {
+// which is bigcache's own fresh copy, so no second allocation is made. For
+// a tagged record, tags is its tag section (checked: every pair is whole
+// and within the limits); it is nil for an untagged one.
+func readRecord(rec []byte) (e hitbox.Entry, tags []byte, err error) {
 	if len(rec) < headerSize {
-		return hitbox.Entry{}, fmt.Errorf("%w: %d-byte record is shorter than its %d-byte header",
-			hitbox.ErrCorrupt, len(rec), headerSize)
+		return hitbox.Entry{}, nil, errShort
+	}
+	if rec[11]&(tagFlag>>24) != 0 {
+		return readTagged(rec)
 	}
 	expire, ok1 := readTime(rec)
 	stale, ok2 := readTime(rec[12:])
 	if !ok1 || !ok2 {
-		return hitbox.Entry{}, fmt.Errorf("%w: deadline nanoseconds out of range", hitbox.ErrCorrupt)
+		return hitbox.Entry{}, nil, errNanos
 	}
-	return hitbox.Entry{Value: rec[headerSize:], Expire: expire, Stale: stale}, nil
+	return hitbox.Entry{Value: rec[headerSize:], Expire: expire, Stale: stale}, nil, nil
+}
+
+var errNanos = fmt.Errorf("%w: deadline nanoseconds out of range", hitbox.ErrCorrupt)
+
+// readTagged is readRecord for a record with the tag flag.
+func readTagged(rec []byte) (hitbox.Entry, []byte, error) {
+	var h [12]byte
+	copy(h[:], rec)
+	h[11] &^= tagFlag >> 24
+	expire, ok1 := readTime(h[:])
+	stale, ok2 := readTime(rec[12:])
+	if !ok1 || !ok2 {
+		return hitbox.Entry{}, nil, errNanos
+	}
+	end, err := tagSectionEnd(rec[headerSize:])
+	if err != nil {
+		return hitbox.Entry{}, nil, err
+	}
+	sect := rec[headerSize : headerSize+end]
+	return hitbox.Entry{Value: rec[headerSize+end:], Expire: expire, Stale: stale}, sect, nil
+}
+
+// tagSectionEnd returns the length of the tag section at the start of b,
+// or an error wrapping hitbox.ErrCorrupt when it is damaged: a count or a
+// length out of the limits, or a pair cut short.
+func tagSectionEnd(b []byte) (int, error) {
+	if len(b) < 2 {
+		return 0, fmt.Errorf("%w: tag section cut short", hitbox.ErrCorrupt)
+	}
+	n := int(binary.LittleEndian.Uint16(b))
+	if n == 0 || n > hitbox.MaxTags {
+		return 0, fmt.Errorf("%w: %d tags", hitbox.ErrCorrupt, n)
+	}
+	i := 2
+	for range n {
+		if len(b)-i < 2 {
+			return 0, fmt.Errorf("%w: tag section cut short", hitbox.ErrCorrupt)
+		}
+		l := int(binary.LittleEndian.Uint16(b[i:]))
+		if l == 0 || l > hitbox.MaxTagLen {
+			return 0, fmt.Errorf("%w: a tag of %d bytes", hitbox.ErrCorrupt, l)
+		}
+		i += 2
+		if len(b)-i < l+8 {
+			return 0, fmt.Errorf("%w: tag section cut short", hitbox.ErrCorrupt)
+		}
+		i += l + 8
+	}
+	return i, nil
 }

@@ -29,6 +29,9 @@ type Store struct {
 	// errMiss is built once so a miss costs no allocation.
 	errMiss error
 
+	// vers holds the current version of every tag in use.
+	vers *versions
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 }
@@ -69,6 +72,7 @@ func New(opts Options) (*Store, error) {
 		now:      set.now,
 		log:      set.log,
 		errMiss:  &hitbox.Error{Op: hitbox.OpGet, Backend: set.label, Err: hitbox.ErrMiss},
+		vers:     newVersions(set.shards, set.maxTags),
 	}, nil
 }
 
@@ -97,29 +101,38 @@ func (s *Store) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 // get reads key; it returns s.errMiss itself on a miss, or an unwrapped
 // cause. ctx only carries the caller's values to the log.
 func (s *Store) get(ctx context.Context, key string) (hitbox.Entry, error) {
+	e, _, err := s.getRecord(ctx, key)
+	return e, err
+}
+
+// getRecord is get that also returns the record's tag section, nil for an
+// untagged record. A tagged record whose versions are no longer all
+// current is a miss, deleted as an expired one is.
+func (s *Store) getRecord(ctx context.Context, key string) (hitbox.Entry, []byte, error) {
 	rec, err := s.cache.Get(key)
 	if err != nil {
 		// bigcache returns its sentinel unwrapped; == spares errors.Is's
 		// reflection on the miss path.
 		if err == bigcache.ErrEntryNotFound {
-			return hitbox.Entry{}, s.errMiss
+			return hitbox.Entry{}, nil, s.errMiss
 		}
-		return hitbox.Entry{}, err
+		return hitbox.Entry{}, nil, err
 	}
-	e, err := readRecord(rec)
+	e, sect, err := readRecord(rec)
 	if err != nil {
 		s.drop(key)
 		s.log.LogAttrs(ctx, slog.LevelWarn, "memstore: dropped a damaged entry",
 			slog.String("backend", s.label), slog.Any("error", err))
-		return hitbox.Entry{}, err
+		return hitbox.Entry{}, nil, err
 	}
-	if !e.Expire.IsZero() && !s.now().Before(e.Expire) {
-		// Expired entries are removed when found. A Set of the same key
-		// racing this may lose its new entry to the delete: one extra miss.
+	if (!e.Expire.IsZero() && !s.now().Before(e.Expire)) || (sect != nil && !s.vers.live(sect)) {
+		// Expired and purged entries are removed when found. A Set of the
+		// same key racing this may lose its new entry to the delete: one
+		// extra miss.
 		s.drop(key)
-		return hitbox.Entry{}, s.errMiss
+		return hitbox.Entry{}, nil, s.errMiss
 	}
-	return e, nil
+	return e, sect, nil
 }
 
 // Set stores e under key, replacing what was there. A value over
@@ -183,8 +196,8 @@ func (s *Store) Remove(ctx context.Context, key string) (bool, error) {
 	}
 	live := false
 	if rec, err := s.cache.Get(key); err == nil {
-		e, err := readRecord(rec)
-		live = err == nil && (e.Expire.IsZero() || s.now().Before(e.Expire))
+		e, sect, err := readRecord(rec)
+		live = err == nil && (e.Expire.IsZero() || s.now().Before(e.Expire)) && (sect == nil || s.vers.live(sect))
 	}
 	err := s.cache.Delete(key)
 	switch err {

@@ -100,7 +100,7 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, er
 	stored := make([]string, 0, len(keys))
 	idx := make([]int, 0, len(keys)) // stored[j] is keys[idx[j]]
 	for i, key := range keys {
-		if err := hitbox.CheckKey(key); err != nil {
+		if err := checkKey(key); err != nil {
 			out[i].Err = s.fail(hitbox.OpGetMany, err)
 			continue
 		}
@@ -130,7 +130,11 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, er
 	// the Backend contract forbids callers to modify a Value they get, so
 	// no second copy is made.
 	now := s.opt.Now()
-	var damaged []string
+	var (
+		damaged []string
+		sects   [][]byte // tag sections of tagged entries, checked below
+		tagged  []int    // their positions in stored
+	)
 	for g, c := range cmds {
 		pos := gs[g].pos
 		if err := c.Err(); err != nil {
@@ -152,7 +156,7 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, er
 				r.Err = s.errMissMany
 				continue
 			}
-			e, err := decode(unsafe.Slice(unsafe.StringData(str), len(str)))
+			e, sect, err := decode(unsafe.Slice(unsafe.StringData(str), len(str)))
 			switch {
 			case err != nil:
 				r.Err = s.fail(hitbox.OpGetMany, err)
@@ -161,6 +165,25 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, er
 				r.Err = s.errMissMany
 			default:
 				r.Entry = e
+				if sect != nil {
+					sects = append(sects, sect)
+					tagged = append(tagged, p)
+				}
+			}
+		}
+	}
+	if len(sects) > 0 {
+		// One more round trip checks every tagged entry's versions; those
+		// that cannot be checked are not served.
+		live, err := s.liveMany(ctx, sects)
+		for n, p := range tagged {
+			r := &out[idx[p]]
+			switch {
+			case err != nil:
+				*r = hitbox.Result{Err: s.fail(hitbox.OpGetMany, err)}
+			case !live[n]:
+				*r = hitbox.Result{Err: s.errMissMany}
+				damaged = append(damaged, stored[p])
 			}
 		}
 	}
@@ -193,7 +216,7 @@ func (s *Store) SetMany(ctx context.Context, items []hitbox.Item) error {
 	cmds := make([]redis.Cmder, 0, len(items))
 	bufs := make([]*[]byte, 0, len(items))
 	for i, it := range items {
-		err := hitbox.CheckKey(it.Key)
+		err := checkKey(it.Key)
 		if err == nil {
 			var c redis.Cmder
 			var buf *[]byte
@@ -231,7 +254,7 @@ func (s *Store) DeleteMany(ctx context.Context, keys []string) error {
 	var errs []error
 	stored := make([]string, 0, len(keys))
 	for i, key := range keys {
-		if err := hitbox.CheckKey(key); err != nil {
+		if err := checkKey(key); err != nil {
 			errs = append(errs, fmt.Errorf("key %d: %w", i, err))
 			continue
 		}

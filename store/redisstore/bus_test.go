@@ -180,6 +180,7 @@ func observe(bus hitbox.Bus) *observer {
 	o := &observer{ch: make(chan hitbox.Invalidation, 1<<14)}
 	o.stop = bus.Subscribe(func(inv hitbox.Invalidation) {
 		inv.Keys = slices.Clone(inv.Keys) // the bus may reuse them
+		inv.Tags = slices.Clone(inv.Tags)
 		o.ch <- inv
 	})
 	return o

@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -55,7 +56,13 @@ func (s *Store) ClearPrefix(ctx context.Context, prefix string) error {
 // followed by prefix, from every server that may hold one.
 func (s *Store) clearUnder(ctx context.Context, op, prefix string) error {
 	match := escapeGlob(s.opt.Prefix+prefix) + "*"
-	clearNode := func(ctx context.Context, node *redis.Client) error { return s.clearNode(ctx, node, match) }
+	// Tag versions live under the Prefix too: Clear removes them with the
+	// entries, ClearPrefix never (no key under its prefix can carry them).
+	skip := ""
+	if op == hitbox.OpClearPrefix {
+		skip = s.opt.Prefix + tagSpace
+	}
+	clearNode := func(ctx context.Context, node *redis.Client) error { return s.clearNode(ctx, node, match, skip) }
 	var err error
 	switch c := s.rdb.(type) {
 	case *redis.Client:
@@ -74,14 +81,18 @@ func (s *Store) clearUnder(ctx context.Context, op, prefix string) error {
 }
 
 // clearNode removes the keys matching the SCAN pattern match held by one
-// server. On a cluster node the keys of a page may lie in several slots,
-// so they are removed by slot, in one pipeline.
-func (s *Store) clearNode(ctx context.Context, node *redis.Client, match string) error {
+// server, but those starting with skip when it is not empty. On a cluster
+// node the keys of a page may lie in several slots, so they are removed by
+// slot, in one pipeline.
+func (s *Store) clearNode(ctx context.Context, node *redis.Client, match, skip string) error {
 	var cursor uint64
 	for {
 		keys, next, err := node.Scan(ctx, cursor, match, scanCount).Result()
 		if err != nil {
 			return err
+		}
+		if skip != "" {
+			keys = slices.DeleteFunc(keys, func(k string) bool { return strings.HasPrefix(k, skip) })
 		}
 		if len(keys) > 0 {
 			if err := s.unlinkOn(ctx, node, keys); err != nil {

@@ -30,6 +30,19 @@ func TestConformance(t *testing.T) {
 	}})
 }
 
+// TestReadScriptConformance runs the backend contract on a single server
+// with Options.ReadScript, whose reads go through a Lua script.
+func TestReadScriptConformance(t *testing.T) {
+	t.Parallel()
+	hitboxtest.TestBackend(t, func(t *testing.T, _ *hitboxtest.Clock) hitbox.Backend {
+		s, _ := newStore(t, redisstore.Options{ReadScript: true})
+		return s
+	}, hitboxtest.Options{RealTime: true, MaxValueSize: 4 << 20, Sibling: func(t *testing.T, _ hitbox.Backend) hitbox.Backend {
+		s, _ := newStore(t, redisstore.Options{})
+		return s
+	}})
+}
+
 // TestClusterConformance runs the backend contract on a three-master
 // cluster, with a 1 MiB size limit.
 func TestClusterConformance(t *testing.T) {

@@ -111,3 +111,27 @@ func ExampleStore_Clear() {
 	fmt.Println(errors.Is(err, hitbox.ErrNotSupported))
 	// Output: true
 }
+
+// Tags group entries so one call drops them all, on every server of a
+// cluster: here everything about user 42. (Compiled, not run.)
+func ExampleStore_InvalidateTags() {
+	ctx := context.Background()
+	rdb := redis.NewClient(redisstore.ClientOptions("localhost:6379"))
+	defer rdb.Close()
+	store, err := redisstore.New(rdb, redisstore.Options{Prefix: "myapp:cache:"})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	err = store.SetTagged(ctx, "profile:42", hitbox.Entry{Value: []byte("Ada")}, []string{"user:42"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = store.SetTagged(ctx, "orders:42", hitbox.Entry{Value: []byte("3 orders")}, []string{"user:42", "orders"})
+	err = store.InvalidateTags(ctx, "user:42")
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = store.Get(ctx, "orders:42")
+	fmt.Println(errors.Is(err, hitbox.ErrMiss)) // true
+}

@@ -33,9 +33,9 @@ func TestHeaderRoundTrip(t *testing.T) {
 			if len(raw) != headerSize+len(c.value) {
 				t.Fatalf("stored %d bytes, want %d", len(raw), headerSize+len(c.value))
 			}
-			e, err := decode(raw)
-			if err != nil {
-				t.Fatal(err)
+			e, tags, err := decode(raw)
+			if err != nil || tags != nil {
+				t.Fatal(err, tags)
 			}
 			if !e.Expire.Equal(c.expire) || e.Expire.IsZero() != c.expire.IsZero() {
 				t.Errorf("Expire = %v, want %v", e.Expire, c.expire)
@@ -74,28 +74,44 @@ func TestHeaderCorrupt(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if _, err := decode(c.raw); !errors.Is(err, hitbox.ErrCorrupt) {
+			if _, _, err := decode(c.raw); !errors.Is(err, hitbox.ErrCorrupt) {
 				t.Fatalf("decode = %v, want ErrCorrupt", err)
 			}
 		})
 	}
 }
 
-// FuzzDecode checks that decode never panics and that whatever it accepts
-// is exactly what appendValue writes for the entry it returns.
+// FuzzDecode checks that decode never panics and that whatever it accepts,
+// tagged or not, is exactly what appendValue or appendTaggedValue writes
+// for the entry and tags it returns: a damaged tag section is refused.
 func FuzzDecode(f *testing.F) {
 	f.Add(appendValue(nil, time.Time{}, time.Time{}, nil))
 	f.Add(appendValue(nil, time.Unix(1e9, 5), time.Unix(1e9-1, 0), []byte("value")))
 	f.Add([]byte("plain"))
+	tagged := appendTaggedValue(nil, time.Unix(1e9, 5), time.Time{}, []tagVersion{{"user:42", "12345678"}, {"x", "abcdefgh"}}, []byte("value"))
+	f.Add(tagged)
+	f.Add(tagged[:headerSize+7])
+	f.Add(append(append([]byte(nil), tagged[:headerSize]...), 0xff, 0xff))
+	f.Add(append(append([]byte(nil), tagged[:headerSize]...), 0, 1, 0xff, 0xff, 'a'))
+	f.Add(append(append([]byte(nil), tagged[:headerSize]...), 0, 0, 'v'))
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		e, err := decode(raw)
+		e, sect, err := decode(raw)
 		if err != nil {
 			if !errors.Is(err, hitbox.ErrCorrupt) {
 				t.Fatalf("error %v does not wrap ErrCorrupt", err)
 			}
 			return
 		}
-		if again := appendValue(nil, e.Expire, e.Stale, e.Value); !bytes.Equal(again, raw) {
+		again := appendValue(nil, e.Expire, e.Stale, e.Value)
+		if sect != nil {
+			var tv []tagVersion
+			eachTag(sect, func(tag, ver []byte) { tv = append(tv, tagVersion{string(tag), string(ver)}) })
+			if hitbox.CheckTags(tagNames(sect)) != nil {
+				t.Fatalf("decoded tags %q that CheckTags refuses", tagNames(sect))
+			}
+			again = appendTaggedValue(nil, e.Expire, e.Stale, tv, e.Value)
+		}
+		if !bytes.Equal(again, raw) {
 			t.Fatalf("re-encoded %x, read %x", again, raw)
 		}
 	})

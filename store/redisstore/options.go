@@ -46,6 +46,19 @@ type Options struct {
 	// other code, and whoever created it closes it.
 	CloseClient bool
 
+	// ReadScript makes Get and GetTagged on a single server (a
+	// *redis.Client) read through a Lua script that returns the entry and,
+	// when it is tagged, its tags' versions: one round trip for a tagged
+	// entry instead of two. Every read then runs the script, untagged ones
+	// too, which costs the server more than a GET (measured on loopback:
+	// an untagged read is slower with it, a tagged one about as fast as
+	// without, since there a round trip costs little; see
+	// BenchmarkTaggedGet). Set it when Redis is across a network and most
+	// entries read are tagged. Clusters and rings ignore it: a script
+	// there cannot read the version keys, which lie on other slots or
+	// shards. Default off: an untagged read is one GET.
+	ReadScript bool
+
 	// Now is the clock deadlines are checked against: Set computes the
 	// remaining lifetime from it and Get hides entries whose Expire it has
 	// reached. Redis expires keys by its own clock, so a Now far from the

@@ -79,7 +79,7 @@ func (b *PubSubBus) Publish(ctx context.Context, inv hitbox.Invalidation) error 
 		return &hitbox.Error{Op: hitbox.OpPublish, Backend: b.h.opt.Label, Err: hitbox.ErrClosed}
 	}
 	if inv.All {
-		inv.Keys = nil
+		inv.Keys, inv.Tags = nil, nil
 	}
 	msg := appendMessage(make([]byte, 0, messageSize(inv)), inv)
 	if err := b.client.Publish(ctx, b.channel, msg).Err(); err != nil {
@@ -138,7 +138,7 @@ func (b *PubSubBus) handle(m *redis.Message) {
 			"bus", b.h.opt.Label, "size", len(m.Payload))
 		inv = allEvent.inv
 	}
-	if inv.All || len(inv.Keys) > 0 {
+	if inv.All || len(inv.Keys) > 0 || len(inv.Tags) > 0 {
 		b.h.push(inv)
 	}
 }

@@ -23,6 +23,10 @@ type Store struct {
 
 	closed atomic.Bool
 
+	// script: reads go through readScript, so a tagged entry costs one
+	// round trip (Options.ReadScript, on a single server).
+	script bool
+
 	errMiss     error // returned by Get on every miss, to spare an allocation
 	errMissMany error // the same, per Result of GetMany
 }
@@ -77,6 +81,7 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 	return &Store{
 		rdb:         client,
 		kind:        k,
+		script:      k == single && opt.ReadScript,
 		opt:         opt,
 		errMiss:     &hitbox.Error{Op: hitbox.OpGet, Backend: opt.Label, Err: hitbox.ErrMiss},
 		errMissMany: &hitbox.Error{Op: hitbox.OpGetMany, Backend: opt.Label, Err: hitbox.ErrMiss},
@@ -97,27 +102,60 @@ func (s *Store) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 	if err := s.check(ctx, key); err != nil {
 		return hitbox.Entry{}, s.fail(hitbox.OpGet, err)
 	}
+	e, _, err := s.get(ctx, key)
+	return e, err
+}
+
+// get reads key, checked, and returns the entry with its tag section (nil
+// when untagged) or the error Get returns. An untagged entry costs one
+// GET; a tagged one a second round trip for its tags' versions, and is a
+// miss (removed) when any is gone or different.
+func (s *Store) get(ctx context.Context, key string) (hitbox.Entry, []byte, error) {
 	k := s.opt.Prefix + key
-	raw, err := s.rdb.Get(ctx, k).Bytes()
+	var (
+		raw  []byte
+		vers []any // the tags' versions, read with the entry on a single server
+		err  error
+	)
+	if s.script {
+		raw, vers, err = s.getScripted(ctx, k)
+	} else {
+		raw, err = s.rdb.Get(ctx, k).Bytes()
+	}
 	if err != nil {
 		switch {
 		case errors.Is(err, redis.Nil):
-			return hitbox.Entry{}, s.errMiss
+			return hitbox.Entry{}, nil, s.errMiss
 		case wrongType(err):
 			s.drop(ctx, k)
-			return hitbox.Entry{}, s.fail(hitbox.OpGet, fmt.Errorf("%w: %w", hitbox.ErrCorrupt, err))
+			return hitbox.Entry{}, nil, s.fail(hitbox.OpGet, fmt.Errorf("%w: %w", hitbox.ErrCorrupt, err))
 		}
-		return hitbox.Entry{}, s.fail(hitbox.OpGet, cause(ctx, err))
+		return hitbox.Entry{}, nil, s.fail(hitbox.OpGet, cause(ctx, err))
 	}
-	e, err := decode(raw)
+	e, sect, err := decode(raw)
 	if err != nil {
 		s.drop(ctx, k)
-		return hitbox.Entry{}, s.fail(hitbox.OpGet, err)
+		return hitbox.Entry{}, nil, s.fail(hitbox.OpGet, err)
 	}
 	if e.ExpiredAt(s.opt.Now()) {
-		return hitbox.Entry{}, s.errMiss
+		return hitbox.Entry{}, nil, s.errMiss
 	}
-	return e, nil
+	if sect == nil {
+		return e, nil, nil
+	}
+	live := vers != nil && sameVersions(sect, vers)
+	if vers == nil {
+		l, err := s.liveMany(ctx, [][]byte{sect})
+		if err != nil {
+			return hitbox.Entry{}, nil, s.fail(hitbox.OpGet, err)
+		}
+		live = l[0]
+	}
+	if !live {
+		s.drop(ctx, k)
+		return hitbox.Entry{}, nil, s.errMiss
+	}
+	return e, sect, nil
 }
 
 // Set stores e under key, replacing what was there, with a Redis lifetime
@@ -150,21 +188,9 @@ func (s *Store) setCmd(ctx context.Context, k string, e hitbox.Entry) (cmd redis
 	if len(e.Value) > s.opt.MaxValueSize {
 		return nil, nil, hitbox.TooLarge(len(e.Value), s.opt.MaxValueSize)
 	}
-	var ms int64 // the PX lifetime; 0 for none
-	if !e.Expire.IsZero() || s.opt.MaxTTL > 0 {
-		now := s.opt.Now()
-		e = e.CapTTL(now, s.opt.MaxTTL)
-		left := e.Expire.Sub(now)
-		if left <= 0 {
-			return redis.NewIntCmd(ctx, "unlink", k), nil, nil
-		}
-		// Round up: a deadline 1.2 ms away lives 2 ms in Redis, never 1.
-		// (Not by adding 999999 ns first: left may be the largest
-		// Duration, for a deadline centuries away, and would overflow.)
-		ms = int64(left / time.Millisecond)
-		if left%time.Millisecond != 0 {
-			ms++
-		}
+	e, ms, expired := s.lifetime(e)
+	if expired {
+		return redis.NewIntCmd(ctx, "unlink", k), nil, nil
 	}
 	buf = s.buffer()
 	*buf = appendValue(*buf, e.Expire, e.Stale, e.Value)
@@ -172,6 +198,28 @@ func (s *Store) setCmd(ctx context.Context, k string, e hitbox.Entry) (cmd redis
 		return redis.NewStatusCmd(ctx, "set", k, *buf), buf, nil
 	}
 	return redis.NewStatusCmd(ctx, "set", k, *buf, "px", ms), buf, nil
+}
+
+// lifetime returns e with its Expire capped by MaxTTL and its PX lifetime
+// in Redis (0 for none), or expired when its Expire has passed.
+func (s *Store) lifetime(e hitbox.Entry) (_ hitbox.Entry, ms int64, expired bool) {
+	if e.Expire.IsZero() && s.opt.MaxTTL <= 0 {
+		return e, 0, false
+	}
+	now := s.opt.Now()
+	e = e.CapTTL(now, s.opt.MaxTTL)
+	left := e.Expire.Sub(now)
+	if left <= 0 {
+		return e, 0, true
+	}
+	// Round up: a deadline 1.2 ms away lives 2 ms in Redis, never 1.
+	// (Not by adding 999999 ns first: left may be the largest
+	// Duration, for a deadline centuries away, and would overflow.)
+	ms = int64(left / time.Millisecond)
+	if left%time.Millisecond != 0 {
+		ms++
+	}
+	return e, ms, false
 }
 
 // buffer returns a buffer for one SET's value, header and value assembled
@@ -208,16 +256,37 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // Remove deletes key, as Delete does, and reports whether Redis held it:
 // UNLINK's count, in the same round trip. An entry past its Expire but
 // still in Redis (for at most the millisecond Set rounded up) counts as
-// removed, as does a value the store did not write.
+// removed, as does a value the store did not write. A tagged entry whose
+// tags were invalidated does not count: the same round trip reads the
+// head of the value (its header and tags, never more than 66 KiB), and a
+// second one checks the tags' versions.
 func (s *Store) Remove(ctx context.Context, key string) (bool, error) {
 	if err := s.check(ctx, key); err != nil {
 		return false, s.fail(hitbox.OpRemove, err)
 	}
-	n, err := s.rdb.Unlink(ctx, s.opt.Prefix+key).Result()
+	k := s.opt.Prefix + key
+	head := redis.NewStringCmd(ctx, "getrange", k, 0, headerSize+maxTagSection-1)
+	unlink := redis.NewIntCmd(ctx, "unlink", k)
+	_ = s.exec(ctx, []redis.Cmder{head, unlink})
+	n, err := unlink.Result()
 	if err != nil {
 		return false, s.fail(hitbox.OpRemove, cause(ctx, err))
 	}
-	return n > 0, nil
+	if n == 0 {
+		return false, nil
+	}
+	if raw, err := head.Bytes(); err == nil && len(raw) > 1 && raw[1] == versionTag {
+		_, sect, err := decode(raw)
+		if err != nil {
+			return true, nil // not ours to judge: counted as Remove always did
+		}
+		live, err := s.liveMany(ctx, [][]byte{sect})
+		if err != nil {
+			return false, s.fail(hitbox.OpRemove, err)
+		}
+		return live[0], nil
+	}
+	return true, nil
 }
 
 // Close marks the store closed: every operation after it fails with an
@@ -247,7 +316,7 @@ func (s *Store) check(ctx context.Context, key string) error {
 	if err := s.ready(ctx); err != nil {
 		return err
 	}
-	return hitbox.CheckKey(key)
+	return checkKey(key)
 }
 
 // ready reports a done context or a closed store.

@@ -38,6 +38,14 @@ const trackingChannel = "__redis__:invalidate"
 // BusOptions.Queue) become an Invalidation with All set, and so does each
 // (re)connection, as hitbox.Bus requires.
 //
+// Tags: the store keeps each tag's version under the prefix, so tracking
+// reports every change to one (InvalidateTags removing it, an eviction or
+// an expiry, or SetTagged drawing a new one) and the bus delivers it as an
+// Invalidation with that tag in Tags, whichever process or client made
+// the change: every tier drops its local entries carrying the tag. The
+// first use of a tag reports it too (its version is drawn then), which
+// costs a local drop of entries that could only be stale already.
+//
 // A tier's own writes come back too: tracking cannot tell them apart, as
 // NOLOOP only spares writes made on the tracking connection itself, and
 // the store writes through the client's pool. See tier.Options.OwnWrites.
@@ -226,14 +234,30 @@ func (b *TrackingBus) handle(m *redis.Message) {
 		return
 	}
 	n := 0
+	var tags []string
 	for _, k := range keys {
-		if strings.HasPrefix(k, b.prefix) && len(k) > len(b.prefix) {
-			keys[n] = k[len(b.prefix):]
-			n++
+		if !strings.HasPrefix(k, b.prefix) || len(k) == len(b.prefix) {
+			continue
 		}
+		k = k[len(b.prefix):]
+		if tag, ok := strings.CutPrefix(k, tagSpace); ok {
+			// A tag's version key changed: purged, evicted, expired or
+			// drawn anew. Entries written with the old version are
+			// misses in the store now, so local copies go too.
+			if tag != "" {
+				tags = append(tags, tag)
+			}
+			continue
+		}
+		keys[n] = k
+		n++
 	}
-	if n > 0 {
-		b.h.push(hitbox.Invalidation{Keys: keys[:n]})
+	if n > 0 || tags != nil {
+		inv := hitbox.Invalidation{Tags: tags}
+		if n > 0 {
+			inv.Keys = keys[:n]
+		}
+		b.h.push(inv)
 	}
 }
 
