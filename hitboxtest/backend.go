@@ -682,6 +682,7 @@ func (s *backendSuite) tags(t *testing.T) {
 	tagsSuite{
 		fresh:   func(t *testing.T) hitbox.Backend { b, _ := s.fresh(t); return b },
 		sibling: s.opts.Sibling,
+		maxLen:  s.opts.MaxTagLen,
 	}.run(t)
 }
 

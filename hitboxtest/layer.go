@@ -116,7 +116,7 @@ func (s *layerSuite) fresh(t *testing.T) stack {
 // tags runs the hitbox.Tagger checks through the layer when it forwards
 // the ability (the store under it is a Tagger).
 func (s *layerSuite) tags(t *testing.T) {
-	tagsSuite{fresh: func(t *testing.T) hitbox.Backend { return s.fresh(t).top }}.run(t)
+	tagsSuite{fresh: func(t *testing.T) hitbox.Backend { return s.fresh(t).top }, maxLen: s.opts.MaxTagLen}.run(t)
 }
 
 func (s *layerSuite) label(t *testing.T) {

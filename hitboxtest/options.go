@@ -7,7 +7,7 @@ import (
 )
 
 // Options tune the suite; the zero value suits an in-process store on the
-// fake clock. TestLayerWith reads MaxValueSize and LargeValue only: the
+// fake clock. TestLayerWith reads MaxValueSize, LargeValue and MaxTagLen only: the
 // store under the layer is the suite's own.
 type Options struct {
 	// RealTime: the backend keeps its own clock (a server's, e.g. Redis),
@@ -32,6 +32,13 @@ type Options struct {
 	// suite holds a few copies at a time. Zero means DefaultLargeValue
 	// (4 MiB); negative is a mistake the suite reports.
 	LargeValue int
+
+	// MaxTagLen: the longest tag the backend or layer takes, when it is
+	// shorter than hitbox.MaxTagLen (layer.Prefix spends its prefix's
+	// length on every tag); zero means hitbox.MaxTagLen. The tags subtest
+	// checks that a tag of exactly this length is kept and one byte more
+	// is refused with ErrInvalidTag.
+	MaxTagLen int
 
 	// DropsStale: the store keeps Expire but not Stale, as its doc says
 	// (keeping Stale is then the Encode layer's job). The suite accepts a

@@ -27,6 +27,7 @@ var oddTags = []string{
 type tagsSuite struct {
 	fresh   func(t *testing.T) hitbox.Backend
 	sibling func(t *testing.T, b hitbox.Backend) hitbox.Backend // nil without Options.Sibling
+	maxLen  int                                                 // Options.MaxTagLen
 }
 
 // run runs the tag checks as subtests of t, or skips when the backend is
@@ -250,14 +251,18 @@ func (s tagsSuite) limits(t *testing.T) {
 	for i := range many {
 		many[i] = fmt.Sprint("t", i)
 	}
-	long := strings.Repeat("x", hitbox.MaxTagLen)
+	maxLen := s.maxLen
+	if maxLen <= 0 {
+		maxLen = hitbox.MaxTagLen
+	}
+	long := strings.Repeat("x", maxLen)
 	for _, c := range []struct {
 		why  string
 		tags []string
 	}{
 		{"an empty tag", []string{""}},
 		{"an empty tag among good ones", []string{"a", "", "b"}},
-		{"a tag one byte over MaxTagLen", []string{long + "x"}},
+		{"a tag one byte over the limit", []string{long + "x"}},
 		{"one tag over MaxTags", many},
 	} {
 		err := tg.SetTagged(ctx, "k", hitbox.Entry{Value: []byte("v")}, c.tags)

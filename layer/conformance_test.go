@@ -24,7 +24,7 @@ func TestConformance(t *testing.T) {
 		{"Compress with gzip", layer.CompressWith(codec.Gzip(), layer.CompressOptions{MinSize: 1}), hitboxtest.Options{}},
 		{"Compress with none", layer.Compress(codec.None()), hitboxtest.Options{}},
 		{"Encode", layer.Encode(), hitboxtest.Options{}},
-		{"Prefix", layer.Prefix("ns:"), hitboxtest.Options{}},
+		{"Prefix", layer.Prefix("ns:"), hitboxtest.Options{MaxTagLen: hitbox.MaxTagLen - len("ns:")}},
 		{"Timeout", layer.Timeout(time.Minute), hitboxtest.Options{}},
 		{"Compress with zstd and a 1 MiB MaxDecompressed, which Set keeps too",
 			layer.CompressWith(codec.Zstd(), layer.CompressOptions{MaxDecompressed: limit}), hitboxtest.Options{MaxValueSize: limit}},

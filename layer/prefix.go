@@ -26,7 +26,8 @@ import (
 // Tags are namespaced like keys: SetTagged stores the tag t as p+t,
 // InvalidateTags(t) purges p+t, and GetTagged returns the tags with p
 // removed, so namespaces sharing a store never purge each other's
-// entries. A tag then has len(p) bytes fewer to fit in hitbox.MaxTagLen.
+// entries. A tag then has len(p) bytes fewer to fit in hitbox.MaxTagLen;
+// a longer one is refused here, with an error naming that smaller limit.
 func Prefix(p string) hitbox.Layer {
 	if p == "" {
 		panic("hitbox/layer: Prefix: empty prefix")
@@ -168,6 +169,12 @@ func (l *prefixed) tags(op string, tags []string) ([]string, error) {
 	for i, t := range tags {
 		if t == "" {
 			return nil, &hitbox.Error{Op: op, Backend: l.Label(), Err: fmt.Errorf("%w: empty tag", hitbox.ErrInvalidTag)}
+		}
+		if len(l.p)+len(t) > hitbox.MaxTagLen {
+			// Said here, in the caller's terms: below, the store would
+			// name a length the caller never wrote.
+			return nil, &hitbox.Error{Op: op, Backend: l.Label(), Err: fmt.Errorf("%w: a tag of %d bytes, over the limit of %d (hitbox.MaxTagLen less the %d-byte prefix %q)",
+				hitbox.ErrInvalidTag, len(t), hitbox.MaxTagLen-len(l.p), len(l.p), l.p)}
 		}
 		out[i] = l.p + t
 	}
