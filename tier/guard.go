@@ -32,18 +32,30 @@ import (
 // or an L1 copy; it never lets a stale value through. Clearing every key
 // bumps one global generation that every stamp includes. The stripes are
 // internal/keyguard's, which httpcache shares.
+//
+// A purge by tag (the tier's own InvalidateTags, or one arriving from the
+// bus) is bracketed the same way on one tier-wide tag generation: the tier
+// cannot tell which keys carry a tag, so every tagged refill or tagged
+// write that overlaps a purge is taken back (a miss, never a survivor of
+// the purge). Entries without tags are not concerned: no purge reaches
+// them.
 type guard struct {
 	keys   keyguard.Guard
 	global atomic.Uint64
 	all    atomic.Int64 // clears of every key in progress
+
+	tagGen atomic.Uint64 // raised by every purge by tag
+	purges atomic.Int64  // purges by tag in progress
 }
 
-// stamp is what a refill remembers before it reads: its key's stripe and
-// the global generation.
+// stamp is what a refill remembers before it reads: its key's stripe, the
+// global generation and the tag generation.
 type stamp struct {
-	key    keyguard.Stamp
-	global uint64
-	busy   bool // a change was in progress: do not refill
+	key     keyguard.Stamp
+	global  uint64
+	tags    uint64
+	busy    bool // a change was in progress: do not refill
+	tagBusy bool // a purge by tag was in progress: do not refill a tagged entry
 }
 
 func (g *guard) init() { g.keys.Init() }
@@ -71,8 +83,9 @@ func (g *guard) beginAll() {
 func (g *guard) endAll() { g.all.Add(-1) }
 
 func (g *guard) stamp(key string) stamp {
-	st := stamp{global: g.global.Load(), key: g.keys.Stamp(key)}
+	st := stamp{global: g.global.Load(), tags: g.tagGen.Load(), key: g.keys.Stamp(key)}
 	st.busy = st.key.Busy() || g.all.Load() != 0
+	st.tagBusy = g.purges.Load() != 0
 	return st
 }
 
@@ -80,4 +93,28 @@ func (g *guard) stamp(key string) stamp {
 // stamp, nor is running now.
 func (g *guard) valid(st stamp) bool {
 	return !st.busy && st.key.Valid() && g.all.Load() == 0 && g.global.Load() == st.global
+}
+
+// beginPurge marks the start of a purge by tag; endPurge must follow.
+func (g *guard) beginPurge() {
+	g.purges.Add(1)
+	g.tagGen.Add(1)
+}
+
+func (g *guard) endPurge() { g.purges.Add(-1) }
+
+// tagStamp is stamp for a tagged write, which needs the tag generation only.
+func (g *guard) tagStamp() stamp {
+	return stamp{tags: g.tagGen.Load(), tagBusy: g.purges.Load() != 0}
+}
+
+// tagsValid reports whether no purge by tag has begun since the stamp, nor
+// is running now.
+func (g *guard) tagsValid(st stamp) bool {
+	return !st.tagBusy && g.purges.Load() == 0 && g.tagGen.Load() == st.tags
+}
+
+// validFor is valid, and tagsValid too for an entry with tags.
+func (g *guard) validFor(st stamp, tags []string) bool {
+	return g.valid(st) && (len(tags) == 0 || g.tagsValid(st))
 }

@@ -8,9 +8,9 @@ import (
 	"github.com/hitbox-go/hitbox"
 )
 
-// refillAbove copies e, found in level i, into the levels above it, as the
-// refill mode says. st was taken before level i was read.
-func (t *Tier) refillAbove(ctx context.Context, key string, e hitbox.Entry, i int, st stamp) {
+// refillAbove copies e, found in level i with tags, into the levels above
+// it, as the refill mode says. st was taken before level i was read.
+func (t *Tier) refillAbove(ctx context.Context, key string, e hitbox.Entry, tags []string, i int, st stamp) {
 	if t.refill == RefillOff {
 		return
 	}
@@ -18,19 +18,19 @@ func (t *Tier) refillAbove(ctx context.Context, key string, e hitbox.Entry, i in
 	if !ok {
 		return
 	}
-	if st.busy {
+	if st.busy || len(tags) > 0 && st.tagBusy {
 		t.refillsSkipped.Add(1)
 		return
 	}
 	if t.refill == RefillBackground {
 		t.pool.submit(ctx, kindRefill, key, func(ctx context.Context) {
 			if now, ok := t.clockFor(e); ok {
-				t.refillLevels(ctx, key, e, i, st, now)
+				t.refillLevels(ctx, key, e, tags, i, st, now)
 			}
 		})
 		return
 	}
-	t.refillLevels(ctx, key, e, i, st, now)
+	t.refillLevels(ctx, key, e, tags, i, st, now)
 }
 
 // clockFor reads the clock only when refilling e needs it (the clock can be
@@ -60,23 +60,33 @@ func (t *Tier) refillable(e hitbox.Entry, now time.Time) bool {
 
 // refillLevels writes e into levels i-1 down to 0, each with e's remaining
 // lifetime (Expire is absolute, so it never grows) cut to the level's
-// MaxTTL. It stops, and takes back what it has just written, as soon as the
-// key changes: see guard.
-func (t *Tier) refillLevels(ctx context.Context, key string, e hitbox.Entry, i int, st stamp, now time.Time) {
+// MaxTTL, and with its tags. It stops, and takes back what it has just
+// written, as soon as the key changes or, for an entry with tags, a purge
+// by tag begins: see guard. An entry with tags stops below a level that
+// cannot keep them, which would hold a copy no purge reaches.
+func (t *Tier) refillLevels(ctx context.Context, key string, e hitbox.Entry, tags []string, i int, st stamp, now time.Time) {
 	for j := i - 1; j >= 0; j-- {
 		lv := &t.levels[j]
-		if !t.guard.valid(st) {
+		if !t.guard.validFor(st, tags) {
+			t.refillsSkipped.Add(1)
+			return
+		}
+		if len(tags) > 0 && lv.tg == nil {
 			t.refillsSkipped.Add(1)
 			return
 		}
 		if !t.allow(lv) {
 			continue
 		}
-		var err error
+		ce := e
 		if lv.maxTTL > 0 {
-			err = lv.b.Set(ctx, key, e.CapTTL(now, lv.maxTTL))
+			ce = e.CapTTL(now, lv.maxTTL)
+		}
+		var err error
+		if len(tags) > 0 {
+			err = lv.tg.SetTagged(ctx, key, ce, tags)
 		} else {
-			err = lv.b.Set(ctx, key, e)
+			err = lv.b.Set(ctx, key, ce)
 		}
 		switch t.wrote(ctx, lv, err) {
 		case outcomeCancelled:
@@ -85,7 +95,7 @@ func (t *Tier) refillLevels(ctx context.Context, key string, e hitbox.Entry, i i
 			t.refillErrors.Add(1)
 			continue
 		}
-		if !t.guard.valid(st) {
+		if !t.guard.validFor(st, tags) {
 			t.undo(ctx, lv, key)
 			t.refillsSkipped.Add(1)
 			return
@@ -95,16 +105,25 @@ func (t *Tier) refillLevels(ctx context.Context, key string, e hitbox.Entry, i i
 }
 
 // refillMany is refillLevels for a batch read: hitAt says which level
-// answered each key (-1 for none, 0 needs nothing) and stamps were taken
-// before the lower levels were read.
-func (t *Tier) refillMany(ctx context.Context, keys []string, out []hitbox.Result, hitAt []int, stamps []stamp) {
+// answered each key (-1 for none, 0 needs nothing), tags holds each key's
+// tags (nil when none has any) and stamps were taken before the lower
+// levels were read. Entries without tags go up in one batch call per
+// level, entries with tags one SetTagged each (the contract has no batch
+// of them).
+func (t *Tier) refillMany(ctx context.Context, keys []string, out []hitbox.Result, tags [][]string, hitAt []int, stamps []stamp) {
 	if t.refill == RefillOff || stamps == nil {
 		return
+	}
+	tagsOf := func(k int) []string {
+		if tags == nil {
+			return nil
+		}
+		return tags[k]
 	}
 	if t.refill == RefillBackground {
 		for k, i := range hitAt {
 			if i > 0 {
-				t.refillAbove(ctx, keys[k], out[k].Entry, i, stamps[k])
+				t.refillAbove(ctx, keys[k], out[k].Entry, tagsOf(k), i, stamps[k])
 			}
 		}
 		return
@@ -115,27 +134,55 @@ func (t *Tier) refillMany(ctx context.Context, keys []string, out []hitbox.Resul
 	for j := len(t.levels) - 2; j >= 0; j-- {
 		lv := &t.levels[j]
 		items = items[:0]
-		var which []int // the key index of each item
+		var which, tagged []int // the key index of each item, of each tagged entry
 		for k, i := range hitAt {
-			if i > j && t.guard.valid(stamps[k]) && t.refillable(out[k].Entry, now) {
-				items = append(items, hitbox.Item{Key: keys[k], Entry: out[k].Entry.CapTTL(now, lv.maxTTL)})
-				which = append(which, k)
+			if i <= j || !t.refillable(out[k].Entry, now) {
+				continue
+			}
+			kt := tagsOf(k)
+			if !t.guard.validFor(stamps[k], kt) {
+				continue
+			}
+			if len(kt) > 0 {
+				if lv.tg == nil {
+					// It cannot keep the tags: no copy here, nor above.
+					hitAt[k] = -1
+					t.refillsSkipped.Add(1)
+					continue
+				}
+				tagged = append(tagged, k)
+				continue
+			}
+			items = append(items, hitbox.Item{Key: keys[k], Entry: out[k].Entry.CapTTL(now, lv.maxTTL)})
+			which = append(which, k)
+		}
+		if len(items)+len(tagged) == 0 || !t.allow(lv) {
+			continue
+		}
+		if len(items) > 0 {
+			err := hitbox.SetMany(ctx, lv.b, items)
+			switch t.wrote(ctx, lv, err) {
+			case outcomeCancelled:
+				return
+			case outcomeFailed, outcomeRefused:
+				t.refillErrors.Add(1)
+				which = which[:0]
 			}
 		}
-		if len(items) == 0 || !t.allow(lv) {
-			continue
-		}
-		err := hitbox.SetMany(ctx, lv.b, items)
-		switch t.wrote(ctx, lv, err) {
-		case outcomeCancelled:
-			return
-		case outcomeFailed, outcomeRefused:
-			t.refillErrors.Add(1)
-			continue
+		for _, k := range tagged {
+			err := lv.tg.SetTagged(ctx, keys[k], out[k].Entry.CapTTL(now, lv.maxTTL), tags[k])
+			switch t.wrote(ctx, lv, err) {
+			case outcomeCancelled:
+				return
+			case outcomeFailed, outcomeRefused:
+				t.refillErrors.Add(1)
+				continue
+			}
+			which = append(which, k)
 		}
 		undo = undo[:0]
 		for _, k := range which {
-			if t.guard.valid(stamps[k]) {
+			if t.guard.validFor(stamps[k], tagsOf(k)) {
 				t.refills.Add(1)
 				continue
 			}

@@ -51,12 +51,16 @@ type Tier struct {
 	closed  atomic.Bool
 
 	refills, refillsSkipped, refillErrors atomic.Uint64
-	invalidations, gaps                   atomic.Uint64
+	invalidations, gaps, tagInvalidations atomic.Uint64
+
+	untagged int // the first level that is not a hitbox.Tagger, -1 when all are
+	taggers  int // how many levels are hitbox.Taggers
 }
 
 // level is one level of a tier and its counters.
 type level struct {
 	b        hitbox.Backend
+	tg       hitbox.Tagger // b as a Tagger, nil when it is not one
 	label    string
 	maxTTL   time.Duration
 	required bool
@@ -125,11 +129,18 @@ func NewWith(opts Options, levels ...hitbox.Backend) *Tier {
 		_, _ = rand.Read(b[:])
 		t.id = hex.EncodeToString(b[:])
 	}
+	t.untagged = -1
 	for i, b := range levels {
 		lv := &t.levels[i]
 		t.levelNames = append(t.levelNames, "l"+strconv.Itoa(i+1))
 		lv.b = b
 		lv.label = b.Label()
+		// Abilities are known once: no type assertion on the hot paths.
+		if lv.tg, _ = b.(hitbox.Tagger); lv.tg != nil {
+			t.taggers++
+		} else if t.untagged < 0 {
+			t.untagged = i
+		}
 		lv.required = opts.Required == nil
 		lv.br.init(opts.Breaker)
 		if i < len(opts.MaxTTL) && opts.MaxTTL[i] > 0 {
@@ -177,17 +188,20 @@ func (t *Tier) Level(i int) hitbox.Backend { return t.levels[i].b }
 // read policy decides, and refills the levels above that one. A level that
 // fails counts as a miss; Get fails only when no level could answer, with
 // an error that wraps each level's error. It returns hitbox.ErrMiss when
-// the levels that answered all missed.
+// the levels that answered all missed. A refill keeps the entry's tags
+// (see GetTagged), so a purge by tag reaches the copies it makes.
 func (t *Tier) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 	if t.read != ReadSequential || key == "" || t.closed.Load() {
-		return t.getOther(ctx, key)
+		e, _, err := t.getOther(ctx, key, false)
+		return e, err
 	}
 	// The L1 hit of a sequential read is the path that matters most: it
 	// stays small here, and everything else is out of line.
 	lv := &t.levels[0]
 	src := hitbox.AnswerFrom(ctx)
 	if lv.br.state.Load() != closed {
-		return t.getSequential(ctx, key, src, 0, false, nil)
+		e, _, err := t.getSequential(ctx, key, src, 0, false, nil, false)
+		return e, err
 	}
 	var mark int
 	if src != nil {
@@ -195,7 +209,8 @@ func (t *Tier) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 	}
 	e, err := lv.b.Get(ctx, key)
 	if err != nil {
-		return t.missL1(ctx, key, src, mark, err)
+		e, _, err = t.missL1(ctx, key, src, mark, err)
+		return e, err
 	}
 	if lv.br.failures.Load() != 0 {
 		t.answered(lv)
@@ -207,25 +222,33 @@ func (t *Tier) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 	return e, nil
 }
 
-// getOther is Get off its fast path.
-func (t *Tier) getOther(ctx context.Context, key string) (hitbox.Entry, error) {
+// GetTagged is Get that also returns the tags the entry was written with:
+// those its level keeps (every level that is a hitbox.Tagger is read with
+// GetTagged; nil from one that is not).
+func (t *Tier) GetTagged(ctx context.Context, key string) (hitbox.Entry, []string, error) {
+	return t.getOther(ctx, key, true)
+}
+
+// getOther is Get off its fast path, and GetTagged; tagged says the caller
+// wants the entry's tags.
+func (t *Tier) getOther(ctx context.Context, key string, tagged bool) (hitbox.Entry, []string, error) {
 	if t.closed.Load() {
-		return hitbox.Entry{}, t.fail(hitbox.OpGet, hitbox.ErrClosed)
+		return hitbox.Entry{}, nil, t.fail(hitbox.OpGet, hitbox.ErrClosed)
 	}
 	if key == "" {
-		return hitbox.Entry{}, t.fail(hitbox.OpGet, hitbox.ErrInvalidKey)
+		return hitbox.Entry{}, nil, t.fail(hitbox.OpGet, hitbox.ErrInvalidKey)
 	}
 	switch t.read {
 	case ReadRace:
-		return t.getRace(ctx, key)
+		return t.getRace(ctx, key, tagged)
 	case ReadParallel:
-		return t.getParallel(ctx, key)
+		return t.getParallel(ctx, key, tagged)
 	}
-	return t.getSequential(ctx, key, hitbox.AnswerFrom(ctx), 0, false, nil)
+	return t.getSequential(ctx, key, hitbox.AnswerFrom(ctx), 0, false, nil, tagged)
 }
 
 // missL1 goes on with a sequential read after L1 failed to hit with err.
-func (t *Tier) missL1(ctx context.Context, key string, src *hitbox.Answer, mark int, err error) (hitbox.Entry, error) {
+func (t *Tier) missL1(ctx context.Context, key string, src *hitbox.Answer, mark int, err error) (hitbox.Entry, []string, error) {
 	if src != nil {
 		src.Undo(mark)
 	}
@@ -235,16 +258,16 @@ func (t *Tier) missL1(ctx context.Context, key string, src *hitbox.Answer, mark 
 	case outcomeMiss:
 		answered = true
 	case outcomeCancelled:
-		return hitbox.Entry{}, err
+		return hitbox.Entry{}, nil, err
 	default:
 		errs = append(errs, err)
 	}
-	return t.getSequential(ctx, key, src, 1, answered, errs)
+	return t.getSequential(ctx, key, src, 1, answered, errs, false)
 }
 
 // getSequential reads levels from, from+1, ... in turn; answered and errs
 // carry what the levels before from said.
-func (t *Tier) getSequential(ctx context.Context, key string, src *hitbox.Answer, from int, answered bool, errs []error) (hitbox.Entry, error) {
+func (t *Tier) getSequential(ctx context.Context, key string, src *hitbox.Answer, from int, answered bool, errs []error, tagged bool) (hitbox.Entry, []string, error) {
 	var st stamp
 	for i := from; i < len(t.levels); i++ {
 		lv := &t.levels[i]
@@ -259,7 +282,7 @@ func (t *Tier) getSequential(ctx context.Context, key string, src *hitbox.Answer
 		if src != nil {
 			mark = src.Mark()
 		}
-		e, err := lv.b.Get(ctx, key)
+		e, tags, err := t.readLevel(ctx, lv, i, key, tagged)
 		if err == nil {
 			t.answered(lv)
 			lv.hits.Add(1)
@@ -267,9 +290,9 @@ func (t *Tier) getSequential(ctx context.Context, key string, src *hitbox.Answer
 				src.Record(mark, t.label, lv.label, i)
 			}
 			if i > 0 {
-				t.refillAbove(ctx, key, e, i, st)
+				t.refillAbove(ctx, key, e, tags, i, st)
 			}
-			return e, nil
+			return e, tags, nil
 		}
 		if src != nil {
 			src.Undo(mark)
@@ -278,12 +301,23 @@ func (t *Tier) getSequential(ctx context.Context, key string, src *hitbox.Answer
 		case outcomeMiss:
 			answered = true
 		case outcomeCancelled:
-			return hitbox.Entry{}, err
+			return hitbox.Entry{}, nil, err
 		default:
 			errs = append(errs, err)
 		}
 	}
-	return hitbox.Entry{}, t.readFailure(hitbox.OpGet, answered, errs)
+	return hitbox.Entry{}, nil, t.readFailure(hitbox.OpGet, answered, errs)
+}
+
+// readLevel reads key from level i, with its tags when the caller wants
+// them or a refill may follow (a copy made without the tags would escape a
+// purge by them).
+func (t *Tier) readLevel(ctx context.Context, lv *level, i int, key string, tagged bool) (hitbox.Entry, []string, error) {
+	if lv.tg != nil && (tagged || i > 0 && t.refill != RefillOff) {
+		return lv.tg.GetTagged(ctx, key)
+	}
+	e, err := lv.b.Get(ctx, key)
+	return e, nil, err
 }
 
 // outcome is how a level's failed call counts.
