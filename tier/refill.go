@@ -141,6 +141,8 @@ func (t *Tier) refillMany(ctx context.Context, keys []string, out []hitbox.Resul
 			}
 			kt := tagsOf(k)
 			if !t.guard.validFor(stamps[k], kt) {
+				hitAt[k] = -1 // counted once
+				t.refillsSkipped.Add(1)
 				continue
 			}
 			if len(kt) > 0 {
