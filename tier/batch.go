@@ -11,11 +11,11 @@ import (
 // GetMany reads keys level by level, whatever the read policy: one batch
 // call to L1 for every key, one to L2 for the keys L1 did not have, and so
 // on, then refills the upper levels. A level below L1 that is a
-// hitbox.Tagger is read key by key with GetTagged when a refill may follow,
-// so the copies keep their tags (hitbox has no batch read with tags). A
-// key's Result wraps hitbox.ErrMiss
-// when every level that answered missed, or every level's error when none
-// answered. The returned error is for the caller's context alone.
+// hitbox.Tagger is read key by key with GetTagged instead when a refill may
+// follow, so the copies keep their tags (hitbox has no batch read with
+// tags). A key's Result wraps hitbox.ErrMiss when every level that
+// answered missed, or every level's error when none answered. The
+// returned error is for the caller's context alone.
 func (t *Tier) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, error) {
 	if t.closed.Load() {
 		return nil, t.fail(hitbox.OpGetMany, hitbox.ErrClosed)
@@ -136,7 +136,7 @@ func (t *Tier) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, err
 	return out, nil
 }
 
-// getTagged reads keys from tg one GetTagged at a time, as GetMany would in
+// getTagged reads keys from lv one GetTagged at a time, as GetMany would in
 // one call, and returns each hit's tags beside the results. It stops with
 // the context's error when the caller gives up.
 func getTagged(ctx context.Context, lv *level, keys []string) ([]hitbox.Result, [][]string, error) {

@@ -8,7 +8,9 @@ type Stats struct {
 	// Levels has one entry per level, L1 first.
 	Levels []LevelStats
 	// Refills counts entries copied into an upper level; RefillsSkipped
-	// those not copied, or taken back, because the key changed meanwhile;
+	// those not copied, or taken back, because the key changed meanwhile,
+	// a purge by tag overlapped the copy of a tagged entry, or the level
+	// cannot keep the entry's tags;
 	// RefillErrors the copies a level failed or refused.
 	Refills, RefillsSkipped, RefillErrors uint64
 	// Invalidations counts keys dropped from the local levels on the bus's

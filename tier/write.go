@@ -223,6 +223,9 @@ func (t *Tier) setItems(ctx context.Context, op string, items []hitbox.Item, tag
 		wg.Wait()
 	} else {
 		for j := len(t.levels) - 1; j >= 0; j-- {
+			if len(tags) > 0 && j < len(t.levels)-1 && !t.guard.tagsValid(ts) {
+				break // a purge began: the upper levels are dropped below
+			}
 			res[j] = t.setLevel(ctx, op, j, items, tags)
 			if res[j].out == outcomeFailed || res[j].out == outcomeCancelled {
 				break // leave the levels above unwritten
