@@ -89,14 +89,15 @@
 //	err := a.InvalidateTags(ctx, "user:42") // shared, a's L1, then b's L1 over the bus
 //
 // The order makes it hold against reads running meanwhile: InvalidateTags
-// first raises a tier-wide purge generation, then purges the levels from
-// the lowest (shared) to L1, then publishes the tags on the bus, where each
-// other instance raises its own generation and purges its local levels.
-// A refill that read a lower level before a purge and would store after
-// it, or a tagged write that overlapped one, takes its upper copy back, as
-// for a changed key: a tagged entry from before the purge never survives
-// it in an upper level, at the cost of a refill. Entries without tags are
-// untouched, and their reads cost what they did.
+// first raises a tier-wide purge sequence, then purges the levels from the
+// lowest (shared) to L1, then publishes the tags on the bus, where each
+// other instance raises its own sequence and purges its local levels. A
+// refill that read a lower level before a purge of one of the entry's tags
+// and would store after it, or a tagged write that overlapped such a
+// purge, takes its upper copy back, as for a changed key: a tagged entry
+// from before the purge never survives it in an upper level, at the cost
+// of a refill. Entries without tags are untouched, and their reads cost
+// what they did.
 //
 // # Which level answered
 //

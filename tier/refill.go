@@ -18,7 +18,7 @@ func (t *Tier) refillAbove(ctx context.Context, key string, e hitbox.Entry, tags
 	if !ok {
 		return
 	}
-	if st.busy || len(tags) > 0 && st.tagBusy {
+	if st.busy {
 		t.refillsSkipped.Add(1)
 		return
 	}

@@ -10,8 +10,9 @@ import (
 // InvalidateTags drops every entry that carries one of tags from every
 // level, and from the local levels of the other instances on the bus. The
 // order is what makes it hold against concurrent reads: it first raises
-// the tier's tag generation, so a refill that read a lower level before
-// the purge and would store after it takes its copy back (see guard); then
+// the tier's tag sequence, so a refill of an entry carrying one of tags
+// that read a lower level before the purge and would store after it takes
+// its copy back (see guard); then
 // it purges the levels from the lowest, shared, to L1, each through its
 // hitbox.Tagger; then it publishes hitbox.Invalidation{Tags: tags} when
 // the bus is a hitbox.Publisher.
@@ -38,9 +39,9 @@ func (t *Tier) InvalidateTags(ctx context.Context, tags ...string) error {
 	if t.taggers == 0 {
 		return t.fail(hitbox.OpInvalidateTags, hitbox.ErrNotSupported)
 	}
-	t.guard.beginPurge()
+	p := t.guard.beginPurge(tags)
 	errs := t.purgeLevels(ctx, len(t.levels), tags)
-	t.guard.endPurge()
+	t.guard.endPurge(p)
 	if err := t.publish(ctx, hitbox.Invalidation{Tags: tags}); err != nil {
 		errs = append(errs, err)
 	}
@@ -95,10 +96,10 @@ func (t *Tier) invalidateTags(ctx context.Context, tags []string) {
 		return
 	}
 	t.tagInvalidations.Add(uint64(len(tags)))
-	t.guard.beginPurge()
+	p := t.guard.beginPurge(tags)
 	for _, err := range t.purgeLevels(ctx, t.local, tags) {
 		t.log.Warn("hitbox/tier: cannot purge invalidated tags from a local level",
 			"tier", t.label, "err", err)
 	}
-	t.guard.endPurge()
+	t.guard.endPurge(p)
 }

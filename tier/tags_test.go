@@ -616,3 +616,145 @@ func TestNestedTierTags(t *testing.T) {
 		t.Error("the purge did not reach every level of the nested tiers")
 	}
 }
+
+// TestUnrelatedPurgeDuringTaggedWork: a purge of other tags that overlaps
+// a tagged refill or a tagged write leaves it alone: a purge drops exactly
+// the entries that carry its tags.
+func TestUnrelatedPurgeDuringTaggedWork(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		opts Options
+		hold func(l1, l2 *taggedHook, g *gate)
+		work func(ctx context.Context, tr *Tier) error
+	}{
+		{"a refill held after its read of L2", Options{},
+			func(_, l2 *taggedHook, g *gate) {
+				l2.afterGetTagged = func(ctx context.Context, _ string) { g.wait(ctx) }
+			},
+			func(ctx context.Context, tr *Tier) error { _, err := tr.Get(ctx, "k"); return err }},
+		{"a write-through held before L1", Options{},
+			func(l1, _ *taggedHook, g *gate) {
+				l1.beforeSetTagged = func(ctx context.Context, _ string) { g.wait(ctx) }
+			},
+			func(ctx context.Context, tr *Tier) error {
+				return tr.SetTagged(ctx, "k", entry("v", t0.Add(time.Hour)), []string{"t"})
+			}},
+		{"a write-behind held before L2", Options{Write: WriteBehind},
+			func(_, l2 *taggedHook, g *gate) {
+				l2.beforeSetTagged = func(ctx context.Context, _ string) { g.wait(ctx) }
+			},
+			func(ctx context.Context, tr *Tier) error {
+				return tr.SetTagged(ctx, "k", entry("v", t0.Add(time.Hour)), []string{"t"})
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			c := newClock()
+			l1 := &taggedHook{Store: store(c, "l1")}
+			l2 := &taggedHook{Store: store(c, "l2")}
+			_ = l2.Store.SetTagged(ctx, "k", entry("v", t0.Add(time.Hour)), []string{"t"})
+			g := newGate()
+			tc.hold(l1, l2, g)
+			opts := tc.opts
+			opts.Now = c.Now
+			tr := NewWith(opts, l1, l2)
+			closeT(t, tr)
+
+			done := make(chan error, 1)
+			go func() { done <- tc.work(ctx, tr) }()
+			<-g.reached
+			if err := tr.InvalidateTags(ctx, "other"); err != nil {
+				t.Error(err)
+			}
+			g.open()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+			tr.pool.flush()
+			for _, s := range []*mapstore.Store{l1.Store, l2.Store} {
+				if tags, ok := tagsIn(t, s, "k"); !ok || !slices.Equal(tags, []string{"t"}) {
+					t.Errorf("%s holds k with tags %q (%v), want [t]: a purge of another tag dropped it", s.Label(), tags, ok)
+				}
+			}
+			if n := tr.Stats().RefillsSkipped; n != 0 {
+				t.Errorf("%d refills skipped for a purge of another tag", n)
+			}
+		})
+	}
+}
+
+// TestGuardTags checks the tag part of the guard, one case per way a purge
+// can fall relative to a tagged write's stamp and check.
+func TestGuardTags(t *testing.T) {
+	t.Parallel()
+	mine := []string{"a", "b"}
+	cases := []struct {
+		name string
+		run  func(g *guard) bool // takes the stamp, returns tagsValid
+		want bool
+	}{
+		{"no purge since the stamp", func(g *guard) bool {
+			st := g.tagStamp()
+			return g.tagsValid(st, mine)
+		}, true},
+		{"a purge of the entry's tag ended since the stamp", func(g *guard) bool {
+			st := g.tagStamp()
+			g.endPurge(g.beginPurge([]string{"x", "b"}))
+			return g.tagsValid(st, mine)
+		}, false},
+		{"a purge of the entry's tag is running at the check", func(g *guard) bool {
+			st := g.tagStamp()
+			g.beginPurge([]string{"a"})
+			return g.tagsValid(st, mine)
+		}, false},
+		{"a purge of the entry's tag began before the stamp and still runs", func(g *guard) bool {
+			g.beginPurge([]string{"a"})
+			st := g.tagStamp()
+			return g.tagsValid(st, mine)
+		}, false},
+		{"a purge of the entry's tag began before the stamp and ended after", func(g *guard) bool {
+			p := g.beginPurge([]string{"a"})
+			st := g.tagStamp()
+			g.endPurge(p)
+			return g.tagsValid(st, mine)
+		}, false},
+		{"a purge of the entry's tag ended before the stamp", func(g *guard) bool {
+			g.endPurge(g.beginPurge([]string{"a"}))
+			st := g.tagStamp()
+			return g.tagsValid(st, mine)
+		}, true},
+		{"purges of other tags, ended and running", func(g *guard) bool {
+			st := g.tagStamp()
+			g.endPurge(g.beginPurge([]string{"x"}))
+			g.beginPurge([]string{"y"})
+			return g.tagsValid(st, mine)
+		}, true},
+		{"more purges of other tags than the log keeps: it cannot tell, so a miss", func(g *guard) bool {
+			st := g.tagStamp()
+			for range maxPurgeLog + 1 {
+				g.endPurge(g.beginPurge([]string{"x"}))
+			}
+			return g.tagsValid(st, mine)
+		}, false},
+		{"a stamp taken after the log forgot old purges is not concerned by them", func(g *guard) bool {
+			for range 2 * maxPurgeLog {
+				g.endPurge(g.beginPurge([]string{"a"}))
+			}
+			st := g.tagStamp()
+			return g.tagsValid(st, mine) && len(g.purgeLog) <= maxPurgeLog
+		}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var g guard
+			g.init()
+			if got := tc.run(&g); got != tc.want {
+				t.Errorf("tagsValid = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

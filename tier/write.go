@@ -32,10 +32,10 @@ func (t *Tier) Set(ctx context.Context, key string, e hitbox.Entry) error {
 // first level that is not, before anything is written, since a copy stored
 // without its tags could never be purged by them. Without tags it is Set.
 //
-// A tagged write that overlaps a purge by tag (InvalidateTags, here or on
-// the bus) is taken back from the upper levels once written: the tier
-// cannot tell whether the purge was of its tags, so it errs on the side of
-// a miss.
+// A tagged write that overlaps a purge of one of its tags (InvalidateTags,
+// here or from the bus) is taken back from the upper levels once written,
+// since the purge may have reached them before it did; the lowest level
+// decides, as its Tagger does for writes racing a purge.
 func (t *Tier) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags []string) error {
 	if len(tags) == 0 {
 		return t.Set(ctx, key, e)
@@ -223,7 +223,7 @@ func (t *Tier) setItems(ctx context.Context, op string, items []hitbox.Item, tag
 		wg.Wait()
 	} else {
 		for j := len(t.levels) - 1; j >= 0; j-- {
-			if len(tags) > 0 && j < len(t.levels)-1 && !t.guard.tagsValid(ts) {
+			if len(tags) > 0 && j < len(t.levels)-1 && !t.guard.tagsValid(ts, tags) {
 				break // a purge began: the upper levels are dropped below
 			}
 			res[j] = t.setLevel(ctx, op, j, items, tags)
@@ -272,7 +272,7 @@ func (t *Tier) setItems(ctx context.Context, op string, items []hitbox.Item, tag
 	// A purge by tag that overlapped the write may have reached a level
 	// before the write did: drop the upper copies, which refill (guarded)
 	// from the lowest level, as for overlapping changes of one key.
-	purged := len(tags) > 0 && !t.guard.tagsValid(ts)
+	purged := len(tags) > 0 && !t.guard.tagsValid(ts, tags)
 	t.end(ctx, items, changes, purged)
 	if !stored && len(errs) == 0 {
 		errs = refusals
@@ -382,17 +382,17 @@ func (t *Tier) setBehind(ctx context.Context, op string, items []hitbox.Item, ta
 // Then, unless a newer Set of the key is queued, it writes L1 again: a read
 // that missed L1 may have copied the old value up from L2 meanwhile. When
 // a Delete or Clear supersedes it while it runs, it takes back what it
-// wrote. A write with tags that a purge by tag overtook (ts no longer
-// valid) is dropped from every level instead: it was made before the
-// purge, which must not let it survive, and the older value it replaces
-// must not either.
+// wrote. A write with tags that a purge of one of them overtook (ts no
+// longer valid for them) is dropped from every level instead: it was made
+// before the purge, which must not let it survive, and the older value it
+// replaces must not either.
 func (t *Tier) writeBehind(ctx context.Context, key string, e hitbox.Entry, tags []string, ts stamp) {
 	if t.pool.superseded(kindWriteBehind, key) {
 		return
 	}
 	items := []hitbox.Item{{Key: key, Entry: e}}
 	keys := []string{key}
-	purged := func() bool { return len(tags) > 0 && !t.guard.tagsValid(ts) }
+	purged := func() bool { return len(tags) > 0 && !t.guard.tagsValid(ts, tags) }
 	ch := t.guard.begin(key)
 	defer t.guard.end(ch)
 	shared := t.local < len(t.levels)
