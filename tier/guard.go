@@ -63,7 +63,26 @@ type guard struct {
 // purge is one purge by tag, as the guard remembers it.
 type purge struct {
 	tags []string
-	end  uint64 // tagSeq at its end; 0 while it runs
+	set  map[string]struct{} // tags as a set, for a purge of many
+	end  uint64              // tagSeq at its end; 0 while it runs
+}
+
+// purgeSetOver is how many tags a purge names before the guard looks them
+// up in a set rather than a slice.
+const purgeSetOver = 16
+
+// names reports whether p purges one of tags.
+func (p *purge) names(tags []string) bool {
+	for _, t := range tags {
+		if p.set != nil {
+			if _, ok := p.set[t]; ok {
+				return true
+			}
+		} else if slices.Contains(p.tags, t) {
+			return true
+		}
+	}
+	return false
 }
 
 // maxPurgeLog is how many ended purges the guard remembers. A tagged write
@@ -118,7 +137,15 @@ func (g *guard) valid(st stamp) bool {
 
 // beginPurge marks the start of a purge of tags; endPurge must follow.
 func (g *guard) beginPurge(tags []string) *purge {
-	p := &purge{tags: slices.Clone(tags)} // the caller's slice is not ours to keep
+	p := &purge{}
+	if len(tags) > purgeSetOver {
+		p.set = make(map[string]struct{}, len(tags))
+		for _, t := range tags {
+			p.set[t] = struct{}{}
+		}
+	} else {
+		p.tags = slices.Clone(tags) // the caller's slice is not ours to keep
+	}
 	g.purgeMu.Lock()
 	g.purgeLog = append(g.purgeLog, p)
 	g.purges.Add(1)
@@ -159,10 +186,8 @@ func (g *guard) tagsValid(st stamp, tags []string) bool {
 		if p.end != 0 && p.end <= st.tags {
 			continue // it ended before the stamp
 		}
-		for _, t := range tags {
-			if slices.Contains(p.tags, t) {
-				return false
-			}
+		if p.names(tags) {
+			return false
 		}
 	}
 	return true

@@ -726,6 +726,17 @@ func TestGuardTags(t *testing.T) {
 			st := g.tagStamp()
 			return g.tagsValid(st, mine)
 		}, true},
+		{"a purge of many tags, one of them the entry's", func(g *guard) bool {
+			st := g.tagStamp()
+			many := slices.Repeat([]string{"x"}, purgeSetOver)
+			g.endPurge(g.beginPurge(append(many, "b")))
+			return g.tagsValid(st, mine)
+		}, false},
+		{"a purge of many tags, none of them the entry's", func(g *guard) bool {
+			st := g.tagStamp()
+			g.endPurge(g.beginPurge(slices.Repeat([]string{"x"}, 2*purgeSetOver)))
+			return g.tagsValid(st, mine)
+		}, true},
 		{"purges of other tags, ended and running", func(g *guard) bool {
 			st := g.tagStamp()
 			g.endPurge(g.beginPurge([]string{"x"}))
