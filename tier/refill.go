@@ -61,8 +61,8 @@ func (t *Tier) refillable(e hitbox.Entry, now time.Time) bool {
 // refillLevels writes e into levels i-1 down to 0, each with e's remaining
 // lifetime (Expire is absolute, so it never grows) cut to the level's
 // MaxTTL, and with its tags. It stops, and takes back what it has just
-// written, as soon as the key changes or, for an entry with tags, a purge
-// by tag begins: see guard. An entry with tags stops below a level that
+// written, as soon as the key changes or a purge of one of its tags
+// overlaps it: see guard. An entry with tags stops below a level that
 // cannot keep them, which would hold a copy no purge reaches.
 func (t *Tier) refillLevels(ctx context.Context, key string, e hitbox.Entry, tags []string, i int, st stamp, now time.Time) {
 	for j := i - 1; j >= 0; j-- {
