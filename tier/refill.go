@@ -60,34 +60,60 @@ func (t *Tier) refillable(e hitbox.Entry, now time.Time) bool {
 
 // refillLevels writes e into levels i-1 down to 0, each with e's remaining
 // lifetime (Expire is absolute, so it never grows) cut to the level's
-// MaxTTL, and with its tags. It stops, and takes back what it has just
-// written, as soon as the key changes or a purge of one of its tags
-// overlaps it: see guard. An entry with tags stops below a level that
-// cannot keep them, which would hold a copy no purge reaches.
+// MaxTTL. It stops, and takes back what it has just written, as soon as the
+// key changes: see guard. An entry with tags goes to refillTagged.
 func (t *Tier) refillLevels(ctx context.Context, key string, e hitbox.Entry, tags []string, i int, st stamp, now time.Time) {
+	if len(tags) > 0 {
+		t.refillTagged(ctx, key, e, tags, i, st, now)
+		return
+	}
 	for j := i - 1; j >= 0; j-- {
 		lv := &t.levels[j]
-		if !t.guard.validFor(st, tags) {
-			t.refillsSkipped.Add(1)
-			return
-		}
-		if len(tags) > 0 && lv.tg == nil {
+		if !t.guard.valid(st) {
 			t.refillsSkipped.Add(1)
 			return
 		}
 		if !t.allow(lv) {
 			continue
 		}
-		ce := e
-		if lv.maxTTL > 0 {
-			ce = e.CapTTL(now, lv.maxTTL)
-		}
 		var err error
-		if len(tags) > 0 {
-			err = lv.tg.SetTagged(ctx, key, ce, tags)
+		if lv.maxTTL > 0 {
+			err = lv.b.Set(ctx, key, e.CapTTL(now, lv.maxTTL))
 		} else {
-			err = lv.b.Set(ctx, key, ce)
+			err = lv.b.Set(ctx, key, e)
 		}
+		switch t.wrote(ctx, lv, err) {
+		case outcomeCancelled:
+			return
+		case outcomeFailed, outcomeRefused:
+			t.refillErrors.Add(1)
+			continue
+		}
+		if !t.guard.valid(st) {
+			t.undo(ctx, lv, key)
+			t.refillsSkipped.Add(1)
+			return
+		}
+		t.refills.Add(1)
+	}
+}
+
+// refillTagged is refillLevels for an entry with tags, kept apart so the
+// untagged path stays as it was. Each copy is written with the tags, and
+// taken back also when a purge of one of them overlaps it: see guard. It
+// stops below a level that cannot keep tags, which would hold a copy no
+// purge reaches.
+func (t *Tier) refillTagged(ctx context.Context, key string, e hitbox.Entry, tags []string, i int, st stamp, now time.Time) {
+	for j := i - 1; j >= 0; j-- {
+		lv := &t.levels[j]
+		if !t.guard.validFor(st, tags) || lv.tg == nil {
+			t.refillsSkipped.Add(1)
+			return
+		}
+		if !t.allow(lv) {
+			continue
+		}
+		err := lv.tg.SetTagged(ctx, key, e.CapTTL(now, lv.maxTTL), tags)
 		switch t.wrote(ctx, lv, err) {
 		case outcomeCancelled:
 			return
