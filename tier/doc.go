@@ -75,9 +75,9 @@
 // # Tags
 //
 // A tier is a hitbox.Tagger. SetTagged stores the tags with the entry in
-// every level, under the write policy, and needs every level to be a
-// Tagger: otherwise it fails with hitbox.ErrNotSupported and writes
-// nothing. A refill copies an entry up with the tags its level returned,
+// every level, under the write policy, and needs every level to keep tags
+// (to be a Tagger, through any layers): otherwise it fails with
+// hitbox.ErrNotSupported and writes nothing. A refill copies an entry up with the tags its level returned,
 // so a purge reaches the copies too; a tagged entry is never copied into a
 // level that cannot keep its tags. A purge reaches every level of this
 // tier and the local levels of every instance on the bus:

@@ -114,6 +114,10 @@ func (t *Tier) refillTagged(ctx context.Context, key string, e hitbox.Entry, tag
 			continue
 		}
 		err := lv.tg.SetTagged(ctx, key, e.CapTTL(now, lv.maxTTL), tags)
+		if errors.Is(err, hitbox.ErrNotSupported) {
+			t.refillsSkipped.Add(1) // it cannot keep tags after all
+			return
+		}
 		switch t.wrote(ctx, lv, err) {
 		case outcomeCancelled:
 			return
@@ -253,6 +257,10 @@ func (t *Tier) wrote(ctx context.Context, lv *level, err error) outcome {
 	case errors.Is(err, hitbox.ErrTooLarge):
 		t.answered(lv)
 		return outcomeRefused
+	case errors.Is(err, hitbox.ErrNotSupported):
+		// The level lacks an ability (tags, below a wrapper that hides
+		// it): a failed write, but no sign that the level is down.
+		return outcomeFailed
 	case ctx.Err() != nil:
 		lv.br.abort()
 		return outcomeCancelled

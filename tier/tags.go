@@ -19,7 +19,7 @@ import (
 //
 // A level that fails does not stop the purge: the others are purged and
 // the message published all the same, and the error, wrapping every
-// level's, is returned. Levels that are not Taggers are skipped: the tier
+// level's, is returned. Levels that keep no tags are skipped: the tier
 // never stores a tagged entry in them (SetTagged refuses, refills stop
 // below them). When no level is a Tagger it fails with
 // hitbox.ErrNotSupported. A call without tags does nothing; an empty tag

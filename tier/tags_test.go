@@ -11,6 +11,7 @@ import (
 
 	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/internal/mapstore"
+	"github.com/hitbox-go/hitbox/layer"
 )
 
 // taggedHook is a mapstore with hooks around its tagged calls, so a test
@@ -199,6 +200,24 @@ func TestTaggedCalls(t *testing.T) {
 			func(c *clock) (hitbox.Backend, hitbox.Backend) { return store(c, "l1"), store(c, "plain").Basic() },
 			func(tr *Tier) error { return tr.SetTagged(ctx, "k", entry("v", exp), []string{"t"}) },
 			hitbox.ErrNotSupported, "plain", 0},
+		{"a layer over a store that keeps no tags is no Tagger either, though the layer has the methods",
+			func(c *clock) (hitbox.Backend, hitbox.Backend) {
+				return store(c, "l1"), layer.Encode()(store(c, "plain").Basic())
+			},
+			func(tr *Tier) error { return tr.SetTagged(ctx, "k", entry("v", exp), []string{"t"}) },
+			hitbox.ErrNotSupported, "plain", 0},
+		{"a layer over a Tagger is one: tags pass through it",
+			func(c *clock) (hitbox.Backend, hitbox.Backend) {
+				return store(c, "l1"), layer.Prefix("app:")(layer.Encode()(store(c, "l2")))
+			},
+			func(tr *Tier) error { return tr.SetTagged(ctx, "k", entry("v", exp), []string{"t"}) },
+			nil, "", 2},
+		{"a nested tier with a level that keeps no tags is no Tagger",
+			func(c *clock) (hitbox.Backend, hitbox.Backend) {
+				return store(c, "l1"), New(store(c, "l2"), store(c, "plain").Basic())
+			},
+			func(tr *Tier) error { return tr.SetTagged(ctx, "k", entry("v", exp), []string{"t"}) },
+			hitbox.ErrNotSupported, "tier", 0},
 		{"SetTagged without tags over such a level is a plain Set",
 			func(c *clock) (hitbox.Backend, hitbox.Backend) { return store(c, "l1"), store(c, "plain").Basic() },
 			func(tr *Tier) error { return tr.SetTagged(ctx, "k", entry("v", exp), nil) },
@@ -267,7 +286,23 @@ func TestTaggedCalls(t *testing.T) {
 			}
 			n := 0
 			for _, b := range []hitbox.Backend{l1, l2} {
-				n += b.(interface{ Len() int }).Len()
+				for {
+					if tr, ok := b.(*Tier); ok { // its Len counts levels
+						for i := range tr.Len() {
+							n += tr.Level(i).(interface{ Len() int }).Len()
+						}
+						break
+					}
+					if lb, ok := b.(interface{ Len() int }); ok {
+						n += lb.Len()
+						break
+					}
+					u, ok := b.(hitbox.Unwrapper)
+					if !ok {
+						t.Fatalf("cannot count the entries of %T", b)
+					}
+					b = u.Unwrap()
+				}
 			}
 			if n != tc.stored {
 				t.Errorf("the levels hold %d entries, want %d", n, tc.stored)
@@ -767,5 +802,59 @@ func TestGuardTags(t *testing.T) {
 				t.Errorf("tagsValid = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// hiddenUntagged has the Tagger methods but keeps no tags, and hides what
+// it wraps: the tier can only learn at run time that it cannot keep tags.
+type hiddenUntagged struct{ *mapstore.Basic }
+
+func (hiddenUntagged) SetTagged(context.Context, string, hitbox.Entry, []string) error {
+	return &hitbox.Error{Op: hitbox.OpSet, Backend: "hidden", Err: hitbox.ErrNotSupported}
+}
+
+func (h hiddenUntagged) GetTagged(ctx context.Context, key string) (hitbox.Entry, []string, error) {
+	e, err := h.Get(ctx, key)
+	return e, nil, err
+}
+
+func (hiddenUntagged) InvalidateTags(context.Context, ...string) error {
+	return &hitbox.Error{Op: hitbox.OpInvalidateTags, Backend: "hidden", Err: hitbox.ErrNotSupported}
+}
+
+// TestNotSupportedIsNoFailure: a level that turns out, at run time, not to
+// keep tags refuses tagged copies with hitbox.ErrNotSupported; that is no
+// sign that it is down, so its breaker stays closed and plain entries keep
+// reaching it.
+func TestNotSupportedIsNoFailure(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newClock()
+	l1, l2 := store(c, "l1"), store(c, "l2")
+	tr := NewWith(Options{Now: c.Now, Breaker: Breaker{Failures: 2}}, hiddenUntagged{l1.Basic()}, l2)
+	closeT(t, tr)
+	exp := t0.Add(time.Hour)
+	_ = l2.SetTagged(ctx, "tagged", entry("t", exp), []string{"x"})
+	for range 5 {
+		if got := read(t, tr, "tagged"); got != "t" {
+			t.Fatalf("reads %q", got)
+		}
+		if res, _ := tr.GetMany(ctx, []string{"tagged"}); res[0].Err != nil {
+			t.Fatalf("GetMany: %v", res[0].Err)
+		}
+		if err := tr.SetTagged(ctx, "w", entry("w", exp), []string{"x"}); !errors.Is(err, hitbox.ErrNotSupported) {
+			t.Fatalf("SetTagged through the level = %v, want ErrNotSupported", err)
+		}
+	}
+	st := tr.Stats()
+	if st.Levels[0].Open || st.Levels[0].Errors != 0 {
+		t.Errorf("L1 counted %d errors, breaker open %v, for refusing tags", st.Levels[0].Errors, st.Levels[0].Open)
+	}
+	if l1.Len() != 0 {
+		t.Error("L1 holds a tagged entry it cannot keep the tags of")
+	}
+	_ = l2.Set(ctx, "plain", entry("p", exp))
+	if read(t, tr, "plain") != "p" || l1.Len() != 1 {
+		t.Error("the untagged entry did not reach L1")
 	}
 }

@@ -137,7 +137,8 @@ func NewWith(opts Options, levels ...hitbox.Backend) *Tier {
 		lv.b = b
 		lv.label = b.Label()
 		// Abilities are known once: no type assertion on the hot paths.
-		if lv.tg, _ = b.(hitbox.Tagger); lv.tg != nil {
+		if keepsTags(b) {
+			lv.tg = b.(hitbox.Tagger)
 			t.taggers++
 		} else if t.untagged < 0 {
 			t.untagged = i
@@ -170,6 +171,28 @@ func NewWith(opts Options, levels ...hitbox.Backend) *Tier {
 		t.stopBus = opts.Bus.Subscribe(t.invalidate)
 	}
 	return t
+}
+
+// keepsTags reports whether b keeps tags: it is a hitbox.Tagger, and so is
+// every backend below it as far as hitbox.Unwrapper shows (every layer is
+// a Tagger, which says hitbox.ErrNotSupported over a store that is not
+// one), down to a store or a tier whose levels all keep tags.
+func keepsTags(b hitbox.Backend) bool {
+	for {
+		if tr, ok := b.(*Tier); ok {
+			return tr.untagged < 0
+		}
+		if _, ok := b.(hitbox.Tagger); !ok {
+			return false
+		}
+		u, ok := b.(hitbox.Unwrapper)
+		if !ok {
+			return true
+		}
+		if b = u.Unwrap(); b == nil {
+			return true
+		}
+	}
 }
 
 // Label returns the tier's label, "tier" unless Options.Label says

@@ -28,9 +28,12 @@ func (t *Tier) Set(ctx context.Context, key string, e hitbox.Entry) error {
 
 // SetTagged is Set that stores tags with the entry in every level, through
 // each level's hitbox.Tagger, under the same write policy. Every level must
-// be a Tagger: otherwise it fails with hitbox.ErrNotSupported, naming the
-// first level that is not, before anything is written, since a copy stored
-// without its tags could never be purged by them. Without tags it is Set.
+// keep tags: be a Tagger, and so must what it wraps (a layer over a store
+// that keeps none does not; the tier looks through hitbox.Unwrapper when
+// it is built). Otherwise SetTagged fails with hitbox.ErrNotSupported,
+// naming the first level that does not, before anything is written, since
+// a copy stored without its tags could never be purged by them. Without
+// tags it is Set.
 //
 // A tagged write that overlaps a purge of one of its tags (InvalidateTags,
 // here or from the bus) is taken back from the upper levels once written,
