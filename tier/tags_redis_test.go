@@ -41,12 +41,6 @@ func TestTagsRedis(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Until the stores branch of issue 12 lands, they are not Taggers.
-		for _, s := range []hitbox.Backend{l1, l2} {
-			if _, ok := s.(hitbox.Tagger); !ok {
-				t.Skipf("%T is not a hitbox.Tagger yet", s)
-			}
-		}
 		bus, err := redisstore.NewPubSubBus(rdb, channel, redisstore.BusOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -92,7 +86,7 @@ func TestTagsRedis(t *testing.T) {
 			t.Fatalf("B reads %s: %v", k, err)
 		}
 	}
-	if _, tags, err := hitbox.GetTagged(ctx, b.l1, "p1"); err != nil || !slices.Equal(tags, []string{"product:7"}) {
+	if _, tags, err := b.l1.GetTagged(ctx, "p1"); err != nil || !slices.Equal(tags, []string{"product:7"}) {
 		t.Fatalf("B's L1 holds p1 with tags %q, %v; want [product:7]", tags, err)
 	}
 
