@@ -9,8 +9,9 @@ import (
 )
 
 // invalidate is the tier's bus subscriber: it drops the keys another
-// instance changed from the local levels, or clears them after a gap. Its
-// own messages are ignored, so its own writes keep their fresh L1 copies.
+// instance changed from the local levels, purges the tags it purged from
+// them, or clears them after a gap. Its own messages are ignored, so its
+// own writes keep their fresh L1 copies.
 func (t *Tier) invalidate(inv hitbox.Invalidation) {
 	if inv.Origin != "" && inv.Origin == t.id {
 		return
@@ -50,6 +51,9 @@ func (t *Tier) invalidate(inv hitbox.Invalidation) {
 			}
 		}
 		t.guard.end(ch)
+	}
+	if len(inv.Tags) > 0 {
+		t.invalidateTags(ctx, inv.Tags)
 	}
 }
 

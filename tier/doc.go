@@ -72,6 +72,33 @@
 // writes then. Whenever a bus may have lost messages it says so, and the
 // tier clears its local levels. hitbox.LocalBus connects tiers within one process.
 //
+// # Tags
+//
+// A tier is a hitbox.Tagger. SetTagged stores the tags with the entry in
+// every level, under the write policy, and needs every level to keep tags
+// (to be a Tagger, through any layers): otherwise it fails with
+// hitbox.ErrNotSupported and writes nothing. A refill copies an entry up with the tags its level returned,
+// so a purge reaches the copies too; a tagged entry is never copied into a
+// level that cannot keep its tags. A purge reaches every level of this
+// tier and the local levels of every instance on the bus:
+//
+//	a := tier.NewWith(tier.Options{Bus: bus}, l1a, shared)
+//	b := tier.NewWith(tier.Options{Bus: bus}, l1b, shared)
+//	_ = a.SetTagged(ctx, "user:42:profile", e, []string{"user:42"})
+//	_, _ = b.Get(ctx, "user:42:profile")    // b's L1 copy keeps the tag
+//	err := a.InvalidateTags(ctx, "user:42") // shared, a's L1, then b's L1 over the bus
+//
+// The order makes it hold against reads running meanwhile: InvalidateTags
+// first raises a tier-wide purge sequence, then purges the levels from the
+// lowest (shared) to L1, then publishes the tags on the bus, where each
+// other instance raises its own sequence and purges its local levels. A
+// refill that read a lower level before a purge of one of the entry's tags
+// and would store after it, or a tagged write that overlapped such a
+// purge, takes its upper copy back, as for a changed key: a tagged entry
+// from before the purge never survives it in an upper level, at the cost
+// of a refill. Entries without tags are untouched, and their reads cost
+// what they did.
+//
 // # Which level answered
 //
 // A tier records which level answered a read in the hitbox.Answer that

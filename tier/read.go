@@ -10,11 +10,12 @@ import (
 
 // answer is one level's reply in a race or parallel read.
 type answer struct {
-	i   int
-	e   hitbox.Entry
-	err error
-	out outcome        // for err != nil
-	src *hitbox.Answer // the level's own trace, when tracing
+	i    int
+	e    hitbox.Entry
+	tags []string
+	err  error
+	out  outcome        // for err != nil
+	src  *hitbox.Answer // the level's own trace, when tracing
 }
 
 // race is the state a race read shares with its level calls, which may
@@ -49,7 +50,7 @@ func (t *Tier) startRaces(n int) bool {
 	return true
 }
 
-func (t *Tier) getRace(ctx context.Context, key string) (hitbox.Entry, error) {
+func (t *Tier) getRace(ctx context.Context, key string, tagged bool) (hitbox.Entry, []string, error) {
 	src := hitbox.AnswerFrom(ctx)
 	st := t.guard.stamp(key)
 	var errs []error
@@ -62,7 +63,7 @@ func (t *Tier) getRace(ctx context.Context, key string) (hitbox.Entry, error) {
 		}
 	}
 	if len(idx) == 0 {
-		return hitbox.Entry{}, t.readFailure(hitbox.OpGet, false, errs)
+		return hitbox.Entry{}, nil, t.readFailure(hitbox.OpGet, false, errs)
 	}
 	r := &race{answers: make(chan answer, len(idx)), launched: len(idx)}
 	var lctx context.Context
@@ -74,7 +75,7 @@ func (t *Tier) getRace(ctx context.Context, key string) (hitbox.Entry, error) {
 	}
 	if !t.startRaces(len(idx)) {
 		r.cleanup()
-		return hitbox.Entry{}, t.fail(hitbox.OpGet, hitbox.ErrClosed)
+		return hitbox.Entry{}, nil, t.fail(hitbox.OpGet, hitbox.ErrClosed)
 	}
 	for _, i := range idx {
 		c := lctx
@@ -83,7 +84,7 @@ func (t *Tier) getRace(ctx context.Context, key string) (hitbox.Entry, error) {
 			child = new(hitbox.Answer)
 			c = hitbox.ContextWithAnswer(lctx, child)
 		}
-		go t.raceLevel(c, r, i, key, child)
+		go t.raceLevel(c, r, i, key, tagged, child)
 	}
 
 	answered := false
@@ -93,7 +94,7 @@ func (t *Tier) getRace(ctx context.Context, key string) (hitbox.Entry, error) {
 		case a = <-r.answers:
 		case <-ctx.Done():
 			t.decide(r)
-			return hitbox.Entry{}, t.fail(hitbox.OpGet, ctx.Err())
+			return hitbox.Entry{}, nil, t.fail(hitbox.OpGet, ctx.Err())
 		}
 		if a.err != nil {
 			switch a.out {
@@ -104,7 +105,7 @@ func (t *Tier) getRace(ctx context.Context, key string) (hitbox.Entry, error) {
 			case outcomeCancelled:
 				if ctx.Err() != nil {
 					t.decide(r)
-					return hitbox.Entry{}, a.err
+					return hitbox.Entry{}, nil, a.err
 				}
 			}
 			continue
@@ -118,21 +119,21 @@ func (t *Tier) getRace(ctx context.Context, key string) (hitbox.Entry, error) {
 			src.Record(mark, t.label, lv.label, a.i)
 		}
 		if a.i > 0 {
-			t.refillAbove(ctx, key, a.e, a.i, st)
+			t.refillAbove(ctx, key, a.e, a.tags, a.i, st)
 		}
-		return a.e, nil
+		return a.e, a.tags, nil
 	}
 	t.decide(r)
-	return hitbox.Entry{}, t.readFailure(hitbox.OpGet, answered, errs)
+	return hitbox.Entry{}, nil, t.readFailure(hitbox.OpGet, answered, errs)
 }
 
 // raceLevel asks level i for key and reports to r. It does its own
 // accounting, since in LosersFinish mode nobody may be listening any more.
-func (t *Tier) raceLevel(ctx context.Context, r *race, i int, key string, src *hitbox.Answer) {
+func (t *Tier) raceLevel(ctx context.Context, r *race, i int, key string, tagged bool, src *hitbox.Answer) {
 	defer t.races.Done()
 	lv := &t.levels[i]
 	a := answer{i: i, src: src}
-	a.e, a.err = lv.b.Get(ctx, key)
+	a.e, a.tags, a.err = t.readLevel(ctx, lv, i, key, tagged)
 	if a.err == nil {
 		t.answered(lv)
 	} else {
@@ -172,7 +173,7 @@ func (t *Tier) decide(r *race) {
 	}
 }
 
-func (t *Tier) getParallel(ctx context.Context, key string) (hitbox.Entry, error) {
+func (t *Tier) getParallel(ctx context.Context, key string, tagged bool) (hitbox.Entry, []string, error) {
 	src := hitbox.AnswerFrom(ctx)
 	st := t.guard.stamp(key)
 	answers := make([]answer, len(t.levels))
@@ -191,13 +192,13 @@ func (t *Tier) getParallel(ctx context.Context, key string) (hitbox.Entry, error
 			c = hitbox.ContextWithAnswer(ctx, a.src)
 		}
 		if i == 0 {
-			t.parallelLevel(c, lv, key, a)
+			t.parallelLevel(c, lv, key, tagged, a)
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			t.parallelLevel(c, lv, key, a)
+			t.parallelLevel(c, lv, key, tagged, a)
 		}()
 	}
 	wg.Wait()
@@ -216,13 +217,13 @@ func (t *Tier) getParallel(ctx context.Context, key string) (hitbox.Entry, error
 		case a.out == outcomeMiss:
 			answered = true
 		case a.out == outcomeCancelled:
-			return hitbox.Entry{}, a.err
+			return hitbox.Entry{}, nil, a.err
 		default:
 			errs = append(errs, a.err)
 		}
 	}
 	if best < 0 {
-		return hitbox.Entry{}, t.readFailure(hitbox.OpGet, answered, errs)
+		return hitbox.Entry{}, nil, t.readFailure(hitbox.OpGet, answered, errs)
 	}
 	a := &answers[best]
 	lv := &t.levels[best]
@@ -233,13 +234,13 @@ func (t *Tier) getParallel(ctx context.Context, key string) (hitbox.Entry, error
 		src.Record(mark, t.label, lv.label, best)
 	}
 	if best > 0 {
-		t.refillAbove(ctx, key, a.e, best, st)
+		t.refillAbove(ctx, key, a.e, a.tags, best, st)
 	}
-	return a.e, nil
+	return a.e, a.tags, nil
 }
 
-func (t *Tier) parallelLevel(ctx context.Context, lv *level, key string, a *answer) {
-	a.e, a.err = lv.b.Get(ctx, key)
+func (t *Tier) parallelLevel(ctx context.Context, lv *level, key string, tagged bool, a *answer) {
+	a.e, a.tags, a.err = t.readLevel(ctx, lv, a.i, key, tagged)
 	if a.err == nil {
 		t.answered(lv)
 		return

@@ -8,9 +8,9 @@ import (
 	"github.com/hitbox-go/hitbox"
 )
 
-// refillAbove copies e, found in level i, into the levels above it, as the
-// refill mode says. st was taken before level i was read.
-func (t *Tier) refillAbove(ctx context.Context, key string, e hitbox.Entry, i int, st stamp) {
+// refillAbove copies e, found in level i with tags, into the levels above
+// it, as the refill mode says. st was taken before level i was read.
+func (t *Tier) refillAbove(ctx context.Context, key string, e hitbox.Entry, tags []string, i int, st stamp) {
 	if t.refill == RefillOff {
 		return
 	}
@@ -25,12 +25,12 @@ func (t *Tier) refillAbove(ctx context.Context, key string, e hitbox.Entry, i in
 	if t.refill == RefillBackground {
 		t.pool.submit(ctx, kindRefill, key, func(ctx context.Context) {
 			if now, ok := t.clockFor(e); ok {
-				t.refillLevels(ctx, key, e, i, st, now)
+				t.refillLevels(ctx, key, e, tags, i, st, now)
 			}
 		})
 		return
 	}
-	t.refillLevels(ctx, key, e, i, st, now)
+	t.refillLevels(ctx, key, e, tags, i, st, now)
 }
 
 // clockFor reads the clock only when refilling e needs it (the clock can be
@@ -61,8 +61,12 @@ func (t *Tier) refillable(e hitbox.Entry, now time.Time) bool {
 // refillLevels writes e into levels i-1 down to 0, each with e's remaining
 // lifetime (Expire is absolute, so it never grows) cut to the level's
 // MaxTTL. It stops, and takes back what it has just written, as soon as the
-// key changes: see guard.
-func (t *Tier) refillLevels(ctx context.Context, key string, e hitbox.Entry, i int, st stamp, now time.Time) {
+// key changes: see guard. An entry with tags goes to refillTagged.
+func (t *Tier) refillLevels(ctx context.Context, key string, e hitbox.Entry, tags []string, i int, st stamp, now time.Time) {
+	if len(tags) > 0 {
+		t.refillTagged(ctx, key, e, tags, i, st, now)
+		return
+	}
 	for j := i - 1; j >= 0; j-- {
 		lv := &t.levels[j]
 		if !t.guard.valid(st) {
@@ -94,17 +98,62 @@ func (t *Tier) refillLevels(ctx context.Context, key string, e hitbox.Entry, i i
 	}
 }
 
+// refillTagged is refillLevels for an entry with tags, kept apart so the
+// untagged path stays as it was. Each copy is written with the tags, and
+// taken back also when a purge of one of them overlaps it: see guard. It
+// stops below a level that cannot keep tags, which would hold a copy no
+// purge reaches.
+func (t *Tier) refillTagged(ctx context.Context, key string, e hitbox.Entry, tags []string, i int, st stamp, now time.Time) {
+	for j := i - 1; j >= 0; j-- {
+		lv := &t.levels[j]
+		if !t.guard.validFor(st, tags) || lv.tg == nil {
+			t.refillsSkipped.Add(1)
+			return
+		}
+		if !t.allow(lv) {
+			continue
+		}
+		err := lv.tg.SetTagged(ctx, key, e.CapTTL(now, lv.maxTTL), tags)
+		if errors.Is(err, hitbox.ErrNotSupported) {
+			t.refillsSkipped.Add(1) // it cannot keep tags after all
+			return
+		}
+		switch t.wrote(ctx, lv, err) {
+		case outcomeCancelled:
+			return
+		case outcomeFailed, outcomeRefused:
+			t.refillErrors.Add(1)
+			continue
+		}
+		if !t.guard.validFor(st, tags) {
+			t.undo(ctx, lv, key)
+			t.refillsSkipped.Add(1)
+			return
+		}
+		t.refills.Add(1)
+	}
+}
+
 // refillMany is refillLevels for a batch read: hitAt says which level
-// answered each key (-1 for none, 0 needs nothing) and stamps were taken
-// before the lower levels were read.
-func (t *Tier) refillMany(ctx context.Context, keys []string, out []hitbox.Result, hitAt []int, stamps []stamp) {
+// answered each key (-1 for none, 0 needs nothing), tags holds each key's
+// tags (nil when none has any) and stamps were taken before the lower
+// levels were read. Entries without tags go up in one batch call per
+// level, entries with tags one SetTagged each (the contract has no batch
+// of them).
+func (t *Tier) refillMany(ctx context.Context, keys []string, out []hitbox.Result, tags [][]string, hitAt []int, stamps []stamp) {
 	if t.refill == RefillOff || stamps == nil {
 		return
+	}
+	tagsOf := func(k int) []string {
+		if tags == nil {
+			return nil
+		}
+		return tags[k]
 	}
 	if t.refill == RefillBackground {
 		for k, i := range hitAt {
 			if i > 0 {
-				t.refillAbove(ctx, keys[k], out[k].Entry, i, stamps[k])
+				t.refillAbove(ctx, keys[k], out[k].Entry, tagsOf(k), i, stamps[k])
 			}
 		}
 		return
@@ -115,27 +164,57 @@ func (t *Tier) refillMany(ctx context.Context, keys []string, out []hitbox.Resul
 	for j := len(t.levels) - 2; j >= 0; j-- {
 		lv := &t.levels[j]
 		items = items[:0]
-		var which []int // the key index of each item
+		var which, tagged []int // the key index of each item, of each tagged entry
 		for k, i := range hitAt {
-			if i > j && t.guard.valid(stamps[k]) && t.refillable(out[k].Entry, now) {
-				items = append(items, hitbox.Item{Key: keys[k], Entry: out[k].Entry.CapTTL(now, lv.maxTTL)})
-				which = append(which, k)
+			if i <= j || !t.refillable(out[k].Entry, now) {
+				continue
+			}
+			kt := tagsOf(k)
+			if !t.guard.validFor(stamps[k], kt) {
+				hitAt[k] = -1 // counted once
+				t.refillsSkipped.Add(1)
+				continue
+			}
+			if len(kt) > 0 {
+				if lv.tg == nil {
+					// It cannot keep the tags: no copy here, nor above.
+					hitAt[k] = -1
+					t.refillsSkipped.Add(1)
+					continue
+				}
+				tagged = append(tagged, k)
+				continue
+			}
+			items = append(items, hitbox.Item{Key: keys[k], Entry: out[k].Entry.CapTTL(now, lv.maxTTL)})
+			which = append(which, k)
+		}
+		if len(items)+len(tagged) == 0 || !t.allow(lv) {
+			continue
+		}
+		if len(items) > 0 {
+			err := hitbox.SetMany(ctx, lv.b, items)
+			switch t.wrote(ctx, lv, err) {
+			case outcomeCancelled:
+				return
+			case outcomeFailed, outcomeRefused:
+				t.refillErrors.Add(1)
+				which = which[:0]
 			}
 		}
-		if len(items) == 0 || !t.allow(lv) {
-			continue
-		}
-		err := hitbox.SetMany(ctx, lv.b, items)
-		switch t.wrote(ctx, lv, err) {
-		case outcomeCancelled:
-			return
-		case outcomeFailed, outcomeRefused:
-			t.refillErrors.Add(1)
-			continue
+		for _, k := range tagged {
+			err := lv.tg.SetTagged(ctx, keys[k], out[k].Entry.CapTTL(now, lv.maxTTL), tags[k])
+			switch t.wrote(ctx, lv, err) {
+			case outcomeCancelled:
+				return
+			case outcomeFailed, outcomeRefused:
+				t.refillErrors.Add(1)
+				continue
+			}
+			which = append(which, k)
 		}
 		undo = undo[:0]
 		for _, k := range which {
-			if t.guard.valid(stamps[k]) {
+			if t.guard.validFor(stamps[k], tagsOf(k)) {
 				t.refills.Add(1)
 				continue
 			}
@@ -178,6 +257,10 @@ func (t *Tier) wrote(ctx context.Context, lv *level, err error) outcome {
 	case errors.Is(err, hitbox.ErrTooLarge):
 		t.answered(lv)
 		return outcomeRefused
+	case errors.Is(err, hitbox.ErrNotSupported):
+		// The level lacks an ability (tags, below a wrapper that hides
+		// it): a failed write, but no sign that the level is down.
+		return outcomeFailed
 	case ctx.Err() != nil:
 		lv.br.abort()
 		return outcomeCancelled

@@ -8,13 +8,15 @@ type Stats struct {
 	// Levels has one entry per level, L1 first.
 	Levels []LevelStats
 	// Refills counts entries copied into an upper level; RefillsSkipped
-	// those not copied, or taken back, because the key changed meanwhile;
+	// those not copied, or taken back, because the key changed meanwhile,
+	// a purge by tag overlapped the copy of a tagged entry, or the level
+	// cannot keep the entry's tags;
 	// RefillErrors the copies a level failed or refused.
 	Refills, RefillsSkipped, RefillErrors uint64
 	// Invalidations counts keys dropped from the local levels on the bus's
-	// word; Gaps the times the bus reported lost messages (local levels
-	// cleared).
-	Invalidations, Gaps uint64
+	// word; TagInvalidations the tags purged from them on its word; Gaps
+	// the times the bus reported lost messages (local levels cleared).
+	Invalidations, TagInvalidations, Gaps uint64
 	// Offload counts background work.
 	Offload OffloadStats
 }
@@ -33,13 +35,14 @@ type LevelStats struct {
 // Stats returns the tier's counters.
 func (t *Tier) Stats() Stats {
 	s := Stats{
-		Levels:         make([]LevelStats, len(t.levels)),
-		Refills:        t.refills.Load(),
-		RefillsSkipped: t.refillsSkipped.Load(),
-		RefillErrors:   t.refillErrors.Load(),
-		Invalidations:  t.invalidations.Load(),
-		Gaps:           t.gaps.Load(),
-		Offload:        t.pool.stats(),
+		Levels:           make([]LevelStats, len(t.levels)),
+		Refills:          t.refills.Load(),
+		RefillsSkipped:   t.refillsSkipped.Load(),
+		RefillErrors:     t.refillErrors.Load(),
+		Invalidations:    t.invalidations.Load(),
+		TagInvalidations: t.tagInvalidations.Load(),
+		Gaps:             t.gaps.Load(),
+		Offload:          t.pool.stats(),
 	}
 	for i := range t.levels {
 		lv := &t.levels[i]
@@ -81,6 +84,7 @@ func (t *Tier) ReportStats(report func(hitbox.Stat)) {
 	report(hitbox.Stat{Name: "tier.refills.skipped", Unit: "{entry}", Cumulative: true, Value: int64(t.refillsSkipped.Load())})
 	report(hitbox.Stat{Name: "tier.refills.failed", Unit: "{entry}", Cumulative: true, Value: int64(t.refillErrors.Load())})
 	report(hitbox.Stat{Name: "tier.invalidations", Unit: "{key}", Cumulative: true, Value: int64(t.invalidations.Load())})
+	report(hitbox.Stat{Name: "tier.invalidations.tags", Unit: "{tag}", Cumulative: true, Value: int64(t.tagInvalidations.Load())})
 	report(hitbox.Stat{Name: "tier.bus.gaps", Unit: "{gap}", Cumulative: true, Value: int64(t.gaps.Load())})
 	o := t.pool.stats()
 	report(hitbox.Stat{Name: "tier.offload.queued", Unit: "{task}", Cumulative: true, Value: int64(o.Queued)})

@@ -18,8 +18,9 @@ import (
 // Tier is a hitbox.Backend over levels: L1 first, then L2, L3 and so on,
 // each any Backend (a store, a pipeline, another Tier). It has every
 // optional ability (GetMany, SetMany, DeleteMany, Remove, Clear,
-// ClearPrefix, Close, and TryLock on its lowest shared level) and is safe
-// for concurrent use.
+// ClearPrefix, Close, and TryLock on its lowest shared level), is a
+// hitbox.Tagger over levels that are (see SetTagged and InvalidateTags),
+// and is safe for concurrent use.
 type Tier struct {
 	label      string
 	levels     []level
@@ -51,12 +52,16 @@ type Tier struct {
 	closed  atomic.Bool
 
 	refills, refillsSkipped, refillErrors atomic.Uint64
-	invalidations, gaps                   atomic.Uint64
+	invalidations, gaps, tagInvalidations atomic.Uint64
+
+	untagged int // the first level that is not a hitbox.Tagger, -1 when all are
+	taggers  int // how many levels are hitbox.Taggers
 }
 
 // level is one level of a tier and its counters.
 type level struct {
 	b        hitbox.Backend
+	tg       hitbox.Tagger // b as a Tagger, nil when it is not one
 	label    string
 	maxTTL   time.Duration
 	required bool
@@ -125,11 +130,19 @@ func NewWith(opts Options, levels ...hitbox.Backend) *Tier {
 		_, _ = rand.Read(b[:])
 		t.id = hex.EncodeToString(b[:])
 	}
+	t.untagged = -1
 	for i, b := range levels {
 		lv := &t.levels[i]
 		t.levelNames = append(t.levelNames, "l"+strconv.Itoa(i+1))
 		lv.b = b
 		lv.label = b.Label()
+		// Abilities are known once: no type assertion on the hot paths.
+		if keepsTags(b) {
+			lv.tg = b.(hitbox.Tagger)
+			t.taggers++
+		} else if t.untagged < 0 {
+			t.untagged = i
+		}
 		lv.required = opts.Required == nil
 		lv.br.init(opts.Breaker)
 		if i < len(opts.MaxTTL) && opts.MaxTTL[i] > 0 {
@@ -160,6 +173,28 @@ func NewWith(opts Options, levels ...hitbox.Backend) *Tier {
 	return t
 }
 
+// keepsTags reports whether b keeps tags: it is a hitbox.Tagger, and so is
+// every backend below it as far as hitbox.Unwrapper shows (every layer is
+// a Tagger, which says hitbox.ErrNotSupported over a store that is not
+// one), down to a store or a tier whose levels all keep tags.
+func keepsTags(b hitbox.Backend) bool {
+	for {
+		if tr, ok := b.(*Tier); ok {
+			return tr.untagged < 0
+		}
+		if _, ok := b.(hitbox.Tagger); !ok {
+			return false
+		}
+		u, ok := b.(hitbox.Unwrapper)
+		if !ok {
+			return true
+		}
+		if b = u.Unwrap(); b == nil {
+			return true
+		}
+	}
+}
+
 // Label returns the tier's label, "tier" unless Options.Label says
 // otherwise.
 func (t *Tier) Label() string { return t.label }
@@ -177,17 +212,19 @@ func (t *Tier) Level(i int) hitbox.Backend { return t.levels[i].b }
 // read policy decides, and refills the levels above that one. A level that
 // fails counts as a miss; Get fails only when no level could answer, with
 // an error that wraps each level's error. It returns hitbox.ErrMiss when
-// the levels that answered all missed.
+// the levels that answered all missed. A refill keeps the entry's tags
+// (see GetTagged), so a purge by tag reaches the copies it makes.
 func (t *Tier) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 	if t.read != ReadSequential || key == "" || t.closed.Load() {
-		return t.getOther(ctx, key)
+		e, _, err := t.getOther(ctx, key, false)
+		return e, err
 	}
 	// The L1 hit of a sequential read is the path that matters most: it
 	// stays small here, and everything else is out of line.
 	lv := &t.levels[0]
 	src := hitbox.AnswerFrom(ctx)
 	if lv.br.state.Load() != closed {
-		return t.getSequential(ctx, key, src, 0, false, nil)
+		return t.getSequential(ctx, key, src, 0, false, nil, nil)
 	}
 	var mark int
 	if src != nil {
@@ -207,21 +244,35 @@ func (t *Tier) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 	return e, nil
 }
 
-// getOther is Get off its fast path.
-func (t *Tier) getOther(ctx context.Context, key string) (hitbox.Entry, error) {
+// GetTagged is Get that also returns the tags the entry was written with:
+// those its level keeps (every level that is a hitbox.Tagger is read with
+// GetTagged; nil from one that is not).
+func (t *Tier) GetTagged(ctx context.Context, key string) (hitbox.Entry, []string, error) {
+	return t.getOther(ctx, key, true)
+}
+
+// getOther is Get off its fast path, and GetTagged; tagged says the caller
+// wants the entry's tags.
+func (t *Tier) getOther(ctx context.Context, key string, tagged bool) (hitbox.Entry, []string, error) {
 	if t.closed.Load() {
-		return hitbox.Entry{}, t.fail(hitbox.OpGet, hitbox.ErrClosed)
+		return hitbox.Entry{}, nil, t.fail(hitbox.OpGet, hitbox.ErrClosed)
 	}
 	if key == "" {
-		return hitbox.Entry{}, t.fail(hitbox.OpGet, hitbox.ErrInvalidKey)
+		return hitbox.Entry{}, nil, t.fail(hitbox.OpGet, hitbox.ErrInvalidKey)
 	}
 	switch t.read {
 	case ReadRace:
-		return t.getRace(ctx, key)
+		return t.getRace(ctx, key, tagged)
 	case ReadParallel:
-		return t.getParallel(ctx, key)
+		return t.getParallel(ctx, key, tagged)
 	}
-	return t.getSequential(ctx, key, hitbox.AnswerFrom(ctx), 0, false, nil)
+	var tags []string
+	var out *[]string // nil: the caller wants no tags
+	if tagged {
+		out = &tags
+	}
+	e, err := t.getSequential(ctx, key, hitbox.AnswerFrom(ctx), 0, false, nil, out)
+	return e, tags, err
 }
 
 // missL1 goes on with a sequential read after L1 failed to hit with err.
@@ -239,12 +290,14 @@ func (t *Tier) missL1(ctx context.Context, key string, src *hitbox.Answer, mark 
 	default:
 		errs = append(errs, err)
 	}
-	return t.getSequential(ctx, key, src, 1, answered, errs)
+	return t.getSequential(ctx, key, src, 1, answered, errs, nil)
 }
 
 // getSequential reads levels from, from+1, ... in turn; answered and errs
-// carry what the levels before from said.
-func (t *Tier) getSequential(ctx context.Context, key string, src *hitbox.Answer, from int, answered bool, errs []error) (hitbox.Entry, error) {
+// carry what the levels before from said. When tagsOut is set it receives
+// the entry's tags. (Tags go out through a pointer rather than a third
+// result so that Get's path returns as little as it did.)
+func (t *Tier) getSequential(ctx context.Context, key string, src *hitbox.Answer, from int, answered bool, errs []error, tagsOut *[]string) (hitbox.Entry, error) {
 	var st stamp
 	for i := from; i < len(t.levels); i++ {
 		lv := &t.levels[i]
@@ -259,7 +312,15 @@ func (t *Tier) getSequential(ctx context.Context, key string, src *hitbox.Answer
 		if src != nil {
 			mark = src.Mark()
 		}
-		e, err := lv.b.Get(ctx, key)
+		// readLevel, by hand: this is the path of every L2 hit.
+		var e hitbox.Entry
+		var tags []string
+		var err error
+		if lv.tg != nil && (tagsOut != nil || i > 0 && t.refill != RefillOff) {
+			e, tags, err = lv.tg.GetTagged(ctx, key)
+		} else {
+			e, err = lv.b.Get(ctx, key)
+		}
 		if err == nil {
 			t.answered(lv)
 			lv.hits.Add(1)
@@ -267,7 +328,10 @@ func (t *Tier) getSequential(ctx context.Context, key string, src *hitbox.Answer
 				src.Record(mark, t.label, lv.label, i)
 			}
 			if i > 0 {
-				t.refillAbove(ctx, key, e, i, st)
+				t.refillAbove(ctx, key, e, tags, i, st)
+			}
+			if tagsOut != nil {
+				*tagsOut = tags
 			}
 			return e, nil
 		}
@@ -284,6 +348,17 @@ func (t *Tier) getSequential(ctx context.Context, key string, src *hitbox.Answer
 		}
 	}
 	return hitbox.Entry{}, t.readFailure(hitbox.OpGet, answered, errs)
+}
+
+// readLevel reads key from level i, with its tags when the caller wants
+// them or a refill may follow (a copy made without the tags would escape a
+// purge by them).
+func (t *Tier) readLevel(ctx context.Context, lv *level, i int, key string, tagged bool) (hitbox.Entry, []string, error) {
+	if lv.tg != nil && (tagged || i > 0 && t.refill != RefillOff) {
+		return lv.tg.GetTagged(ctx, key)
+	}
+	e, err := lv.b.Get(ctx, key)
+	return e, nil, err
 }
 
 // outcome is how a level's failed call counts.

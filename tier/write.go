@@ -23,7 +23,40 @@ func (t *Tier) Set(ctx context.Context, key string, e hitbox.Entry) error {
 	if key == "" {
 		return t.fail(hitbox.OpSet, hitbox.ErrInvalidKey)
 	}
-	return t.setItems(ctx, hitbox.OpSet, []hitbox.Item{{Key: key, Entry: e}})
+	return t.setItems(ctx, hitbox.OpSet, []hitbox.Item{{Key: key, Entry: e}}, nil)
+}
+
+// SetTagged is Set that stores tags with the entry in every level, through
+// each level's hitbox.Tagger, under the same write policy. Every level must
+// keep tags: be a Tagger, and so must what it wraps (a layer over a store
+// that keeps none does not; the tier looks through hitbox.Unwrapper when
+// it is built). Otherwise SetTagged fails with hitbox.ErrNotSupported,
+// naming the first level that does not, before anything is written, since
+// a copy stored without its tags could never be purged by them. Without
+// tags it is Set.
+//
+// A tagged write that overlaps a purge of one of its tags (InvalidateTags,
+// here or from the bus) is taken back from the upper levels once written,
+// since the purge may have reached them before it did; the lowest level
+// decides, as its Tagger does for writes racing a purge.
+func (t *Tier) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags []string) error {
+	if len(tags) == 0 {
+		return t.Set(ctx, key, e)
+	}
+	if t.closed.Load() {
+		return t.fail(hitbox.OpSet, hitbox.ErrClosed)
+	}
+	if key == "" {
+		return t.fail(hitbox.OpSet, hitbox.ErrInvalidKey)
+	}
+	if err := hitbox.CheckTags(tags); err != nil {
+		return t.fail(hitbox.OpSet, err)
+	}
+	if t.untagged >= 0 {
+		lv := &t.levels[t.untagged]
+		return t.fail(hitbox.OpSet, &hitbox.Error{Op: hitbox.OpSet, Backend: lv.label, Err: hitbox.ErrNotSupported})
+	}
+	return t.setItems(ctx, hitbox.OpSet, []hitbox.Item{{Key: key, Entry: e}}, tags)
 }
 
 // SetMany is Set for many entries, one batch call per level.
@@ -39,7 +72,7 @@ func (t *Tier) SetMany(ctx context.Context, items []hitbox.Item) error {
 	if len(items) == 0 {
 		return nil
 	}
-	return t.setItems(ctx, hitbox.OpSetMany, items)
+	return t.setItems(ctx, hitbox.OpSetMany, items, nil)
 }
 
 // Delete removes key from every level, the lowest first, and returns the
@@ -163,10 +196,15 @@ func (t *Tier) clearLevels(ctx context.Context, op, prefix string) error {
 	return nil
 }
 
-// setItems writes items under the write policy.
-func (t *Tier) setItems(ctx context.Context, op string, items []hitbox.Item) error {
+// setItems writes items under the write policy; tags, for one item only,
+// go with it to every level.
+func (t *Tier) setItems(ctx context.Context, op string, items []hitbox.Item, tags []string) error {
 	if t.write == WriteBehind {
-		return t.setBehind(ctx, op, items)
+		return t.setBehind(ctx, op, items, tags)
+	}
+	var ts stamp
+	if len(tags) > 0 {
+		ts = t.guard.tagStamp()
 	}
 	changes := t.begin(items, nil)
 	shared := t.local < len(t.levels)
@@ -181,14 +219,17 @@ func (t *Tier) setItems(ctx context.Context, op string, items []hitbox.Item) err
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				res[j] = t.setLevel(ctx, op, j, items)
+				res[j] = t.setLevel(ctx, op, j, items, tags)
 			}()
 		}
-		res[0] = t.setLevel(ctx, op, 0, items)
+		res[0] = t.setLevel(ctx, op, 0, items, tags)
 		wg.Wait()
 	} else {
 		for j := len(t.levels) - 1; j >= 0; j-- {
-			res[j] = t.setLevel(ctx, op, j, items)
+			if len(tags) > 0 && j < len(t.levels)-1 && !t.guard.tagsValid(ts, tags) {
+				break // a purge began: the upper levels are dropped below
+			}
+			res[j] = t.setLevel(ctx, op, j, items, tags)
 			if res[j].out == outcomeFailed || res[j].out == outcomeCancelled {
 				break // leave the levels above unwritten
 			}
@@ -231,7 +272,11 @@ func (t *Tier) setItems(ctx context.Context, op string, items []hitbox.Item) err
 			}
 		}
 	}
-	t.end(ctx, items, changes)
+	// A purge by tag that overlapped the write may have reached a level
+	// before the write did: drop the upper copies, which refill (guarded)
+	// from the lowest level, as for overlapping changes of one key.
+	purged := len(tags) > 0 && !t.guard.tagsValid(ts, tags)
+	t.end(ctx, items, changes, purged)
 	if !stored && len(errs) == 0 {
 		errs = refusals
 	}
@@ -252,9 +297,10 @@ type levelResult struct {
 	err error
 }
 
-// setLevel writes items to level j, capped to its MaxTTL. A level that
+// setLevel writes items to level j, capped to its MaxTTL, with tags (one
+// item only; the tier checked that every level is a Tagger). A level that
 // refuses them as too large loses its old copies.
-func (t *Tier) setLevel(ctx context.Context, op string, j int, items []hitbox.Item) levelResult {
+func (t *Tier) setLevel(ctx context.Context, op string, j int, items []hitbox.Item, tags []string) levelResult {
 	lv := &t.levels[j]
 	if !t.allow(lv) {
 		return levelResult{outcomeFailed, openErr(op, lv)}
@@ -268,9 +314,12 @@ func (t *Tier) setLevel(ctx context.Context, op string, j int, items []hitbox.It
 		items = capped
 	}
 	var err error
-	if len(items) == 1 {
+	switch {
+	case len(tags) > 0:
+		err = lv.tg.SetTagged(ctx, items[0].Key, items[0].Entry, tags)
+	case len(items) == 1:
 		err = lv.b.Set(ctx, items[0].Key, items[0].Entry)
-	} else {
+	default:
 		err = hitbox.SetMany(ctx, lv.b, items)
 	}
 	out := t.wrote(ctx, lv, err)
@@ -299,11 +348,16 @@ func (t *Tier) dropKeys(ctx context.Context, lv *level, keys []string) error {
 // setBehind writes L1 now and queues the lower levels, one task per key.
 // The key's write-behind lock is held meanwhile, so Sets of one key reach
 // L1 in the order their tasks are queued, and run.
-func (t *Tier) setBehind(ctx context.Context, op string, items []hitbox.Item) error {
+func (t *Tier) setBehind(ctx context.Context, op string, items []hitbox.Item, tags []string) error {
+	var ts stamp
+	if len(tags) > 0 {
+		ts = t.guard.tagStamp()
+		tags = slices.Clone(tags) // kept after Set returns
+	}
 	unlock := t.lockBehind(itemKeys(items))
 	defer unlock()
 	changes := t.begin(items, nil)
-	r := t.setLevel(ctx, op, 0, items)
+	r := t.setLevel(ctx, op, 0, items, tags)
 	for _, ch := range changes {
 		t.guard.end(ch)
 	}
@@ -321,7 +375,7 @@ func (t *Tier) setBehind(ctx context.Context, op string, items []hitbox.Item) er
 		key, e := it.Key, it.Entry
 		e.Value = bytes.Clone(e.Value)
 		t.pool.submit(ctx, kindWriteBehind, key, func(ctx context.Context) {
-			t.writeBehind(ctx, key, e)
+			t.writeBehind(ctx, key, e, tags, ts)
 		})
 	}
 	return nil
@@ -331,13 +385,17 @@ func (t *Tier) setBehind(ctx context.Context, op string, items []hitbox.Item) er
 // Then, unless a newer Set of the key is queued, it writes L1 again: a read
 // that missed L1 may have copied the old value up from L2 meanwhile. When
 // a Delete or Clear supersedes it while it runs, it takes back what it
-// wrote.
-func (t *Tier) writeBehind(ctx context.Context, key string, e hitbox.Entry) {
+// wrote. A write with tags that a purge of one of them overtook (ts no
+// longer valid for them) is dropped from every level instead: it was made
+// before the purge, which must not let it survive, and the older value it
+// replaces must not either.
+func (t *Tier) writeBehind(ctx context.Context, key string, e hitbox.Entry, tags []string, ts stamp) {
 	if t.pool.superseded(kindWriteBehind, key) {
 		return
 	}
 	items := []hitbox.Item{{Key: key, Entry: e}}
 	keys := []string{key}
+	purged := func() bool { return len(tags) > 0 && !t.guard.tagsValid(ts, tags) }
 	ch := t.guard.begin(key)
 	defer t.guard.end(ch)
 	shared := t.local < len(t.levels)
@@ -346,8 +404,8 @@ func (t *Tier) writeBehind(ctx context.Context, key string, e hitbox.Entry) {
 	}
 	sharedStored := false
 	failedAt := -1
-	for j := len(t.levels) - 1; j > 0; j-- {
-		r := t.setLevel(ctx, hitbox.OpSet, j, items)
+	for j := len(t.levels) - 1; j > 0 && !purged(); j-- {
+		r := t.setLevel(ctx, hitbox.OpSet, j, items, tags)
 		if r.out == outcomeOK {
 			sharedStored = sharedStored || j >= t.local
 			continue
@@ -373,13 +431,23 @@ func (t *Tier) writeBehind(ctx context.Context, key string, e hitbox.Entry) {
 		return
 	case t.pool.queuedAfter(kindWriteBehind, key):
 		// The newer task sets every level itself.
+	case purged():
+		for j := len(t.levels) - 1; j >= 0; j-- {
+			_ = t.dropKeys(ctx, &t.levels[j], keys)
+		}
+		sharedStored = shared
 	case failedAt > 0:
 		// No level above the failed one may keep what it lacks.
 		for j := failedAt - 1; j >= 0; j-- {
 			_ = t.dropKeys(ctx, &t.levels[j], keys)
 		}
 	default:
-		t.setLevel(ctx, hitbox.OpSet, 0, items)
+		t.setLevel(ctx, hitbox.OpSet, 0, items, tags)
+		if purged() {
+			// The purge began after the lower levels were written, so it
+			// reached them; it may have missed this L1 write.
+			_ = t.dropKeys(ctx, &t.levels[0], keys)
+		}
 	}
 	unlock()
 	if sharedStored {
@@ -499,11 +567,12 @@ func (t *Tier) begin(items []hitbox.Item, keys []string) []keyguard.Change {
 }
 
 // end ends the changes a write of items made, first dropping from every
-// level but the lowest the keys whose change overlapped another: see guard.
-func (t *Tier) end(ctx context.Context, items []hitbox.Item, changes []keyguard.Change) {
+// level but the lowest the keys whose change overlapped another (every key,
+// when drop is set): see guard.
+func (t *Tier) end(ctx context.Context, items []hitbox.Item, changes []keyguard.Change, drop bool) {
 	var keys []string
 	for i, ch := range changes {
-		if t.guard.overlapped(ch) {
+		if drop || t.guard.overlapped(ch) {
 			keys = append(keys, items[i].Key)
 		}
 	}
