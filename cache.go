@@ -132,6 +132,7 @@ type Cache[T any] struct {
 	raw     bool      // T is []byte or string and the format is raw: no encoding at all
 	front   *front[T] // nil without Options.Front
 	flights flights[T]
+	reads   *sharedReads   // GetOrLoad's backend reads in progress
 	rand    func() float64 // uniform in [0, 1): jitter and early refresh
 	loadNs  atomic.Int64   // moving average of load durations, for early refresh
 	tags    tagTable       // purges seen, so loads and the front honour them
@@ -182,6 +183,7 @@ func New[T any](b Backend, opts Options) *Cache[T] {
 	c.tags.seed = maphash.MakeSeed()
 	_, c.tagger = b.(Tagger)
 	c.flights.m = make(map[string]*flight[T])
+	c.reads = newSharedReads()
 	if opts.Front != nil && !frontAbsent(opts.Front) {
 		fo, ok := opts.Front.(Front[T])
 		if p, isPtr := opts.Front.(*Front[T]); isPtr {
@@ -232,6 +234,23 @@ type hit[T any] struct {
 // read answers Get and Lookup: from the front when it holds the key fresh,
 // from the pipeline otherwise, filling the front with what it decodes.
 func (c *Cache[T]) read(ctx context.Context, key string) (hit[T], error) {
+	return c.readShared(ctx, key, false)
+}
+
+// fetch reads key from the pipeline, with its tags when a front must
+// learn them to drop the entry when one is purged; without a front they
+// are of no use here.
+func (c *Cache[T]) fetch(ctx context.Context, key string) (Entry, []string, error) {
+	if c.front != nil {
+		return GetTagged(ctx, c.b, key)
+	}
+	e, err := c.b.Get(ctx, key)
+	return e, nil, err
+}
+
+// readShared is read; with shared, callers reading key at the same time
+// share one backend read (see sharedReads).
+func (c *Cache[T]) readShared(ctx context.Context, key string, shared bool) (hit[T], error) {
 	var h hit[T]
 	h.st = Expired
 	var stamp stamp
@@ -254,12 +273,10 @@ func (c *Cache[T]) read(ctx context.Context, key string) (hit[T], error) {
 	var e Entry
 	var tags []string
 	var err error
-	if c.front != nil {
-		// The front must learn the entry's tags to drop it when one is
-		// purged; without a front they are of no use here.
-		e, tags, err = GetTagged(ctx, c.b, key)
+	if shared {
+		e, tags, err = c.reads.do(ctx, key, c)
 	} else {
-		e, err = c.b.Get(ctx, key)
+		e, tags, err = c.fetch(ctx, key)
 	}
 	if err != nil {
 		if errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrMiss) {

@@ -11,9 +11,10 @@ import (
 // GetOrLoadMany's alike, so a key is loaded once at a time whichever of
 // them asks.
 type flight[T any] struct {
-	done chan struct{} // closed once v and err are set
-	v    T
-	err  error
+	done    chan struct{} // closed once v and err are set
+	v       T
+	err     error
+	joiners int // callers that joined it, for tests; guarded by flights.mu
 }
 
 // flights are the loads in progress, by key.
@@ -29,6 +30,7 @@ func (fs *flights[T]) join(key string) (f *flight[T], lead bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if f, ok := fs.m[key]; ok {
+		f.joiners++
 		return f, false
 	}
 	f = &flight[T]{done: make(chan struct{})}
@@ -53,4 +55,14 @@ func (fs *flights[T]) finish(key string, f *flight[T], v T, err error) {
 // every caller waiting for that load gets.
 func panicked(r any) error {
 	return fmt.Errorf("hitbox: load panicked: %v\n%s", r, debug.Stack())
+}
+
+// joined returns how many callers joined the load of key in progress.
+func (fs *flights[T]) joined(key string) int {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if f, ok := fs.m[key]; ok {
+		return f.joiners
+	}
+	return 0
 }

@@ -38,7 +38,7 @@ func (c *Cache[T]) GetOrLoad(ctx context.Context, key string, load func(context.
 		return c.wait(ctx, key, load, co)
 	}
 	co.finished = c.flights.finished.Load()
-	h, err := c.read(ctx, key)
+	h, err := c.readShared(ctx, key, true)
 	switch {
 	case err == nil && h.st == Fresh:
 		if co.refresh || c.early(h) {

@@ -1,0 +1,164 @@
+package hitbox_test
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/internal/mapstore"
+)
+
+// gatedGets is a backend whose Get counts calls; the first waits for gate
+// to close, then answers err when set, the store's answer otherwise.
+type gatedGets struct {
+	*mapstore.Store
+	gets atomic.Int64
+	gate chan struct{}
+	err  error
+}
+
+func (g *gatedGets) Get(ctx context.Context, key string) (hitbox.Entry, error) {
+	if g.gets.Add(1) == 1 {
+		<-g.gate
+		if g.err != nil {
+			return hitbox.Entry{}, g.err
+		}
+	}
+	return g.Store.Get(ctx, key)
+}
+
+// waitFor spins (yielding, never sleeping) until cond holds, and fails
+// the test after 10 s. It may be called from any goroutine: it reports
+// with Error and returns.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Error("condition not reached in 10 s")
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+// A thousand GetOrLoad callers of a cold key make one backend read and
+// one load, not a thousand reads that all miss: under a stampede on
+// Redis those crowd the connection pool and time out.
+func TestGetOrLoadSharesTheBackendRead(t *testing.T) {
+	const callers = 1000
+	b := &gatedGets{Store: mapstore.New(mapstore.Options{}), gate: make(chan struct{})}
+	c := hitbox.New[string](b, hitbox.Options{TTL: time.Minute})
+	defer c.Close()
+	var loads atomic.Int64
+	load := func(context.Context) (string, error) {
+		// Hold the load until every caller has joined it, so none comes
+		// late and reads again (a read after a finished load is right:
+		// it finds the value).
+		waitFor(t, func() bool { return hitbox.LoadJoiners(c, "k") == callers-1 })
+		loads.Add(1)
+		return "v", nil
+	}
+
+	var wg sync.WaitGroup
+	errs := make(chan error, callers)
+	for range callers {
+		wg.Go(func() {
+			v, err := c.GetOrLoad(context.Background(), "k", load)
+			if err == nil && v != "v" {
+				err = errors.New("got " + v)
+			}
+			errs <- err
+		})
+	}
+	waitFor(t, func() bool { return hitbox.SharedReadWaiters(c, "k") == callers-1 })
+	close(b.gate)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := b.gets.Load(); n != 1 {
+		t.Errorf("%d backend reads for %d callers of one key, want 1", n, callers)
+	}
+	if n := loads.Load(); n != 1 {
+		t.Errorf("%d loads, want 1", n)
+	}
+}
+
+// A caller that gives up while waiting for another's read returns its own
+// ctx's error at once, and does not disturb the read.
+func TestSharedReadWaiterLeaves(t *testing.T) {
+	b := &gatedGets{Store: mapstore.New(mapstore.Options{}), gate: make(chan struct{})}
+	c := hitbox.New[string](b, hitbox.Options{TTL: time.Minute})
+	defer c.Close()
+	if err := c.Set(context.Background(), "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	load := func(context.Context) (string, error) { return "loaded", nil }
+
+	leader := make(chan string)
+	go func() {
+		v, _ := c.GetOrLoad(context.Background(), "k", load)
+		leader <- v
+	}()
+	waitFor(t, func() bool { return b.gets.Load() == 1 })
+	ctx, cancel := context.WithCancel(context.Background())
+	left := make(chan error)
+	go func() {
+		_, err := c.GetOrLoad(ctx, "k", load)
+		left <- err
+	}()
+	waitFor(t, func() bool { return hitbox.SharedReadWaiters(c, "k") == 1 })
+	cancel()
+	if err := <-left; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the waiter that left got %v, want context.Canceled", err)
+	}
+	close(b.gate)
+	if v := <-leader; v != "v" {
+		t.Fatalf("the reader got %q, want the stored value", v)
+	}
+}
+
+// When the shared read failed because its leader's ctx ended, a waiter
+// whose own ctx is live reads for itself rather than fail with an error
+// that is not its own.
+func TestSharedReadLeaderCancelled(t *testing.T) {
+	b := &gatedGets{Store: mapstore.New(mapstore.Options{}), gate: make(chan struct{}), err: context.Canceled}
+	c := hitbox.New[string](b, hitbox.Options{TTL: time.Minute})
+	defer c.Close()
+	if err := c.Set(context.Background(), "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	load := func(context.Context) (string, error) { return "loaded", nil }
+
+	ctx, cancel := context.WithCancel(context.Background())
+	leader := make(chan error)
+	go func() {
+		_, err := c.GetOrLoad(ctx, "k", load)
+		leader <- err
+	}()
+	waitFor(t, func() bool { return b.gets.Load() == 1 })
+	waiter := make(chan string)
+	go func() {
+		v, err := c.GetOrLoad(context.Background(), "k", load)
+		if err != nil {
+			v = err.Error()
+		}
+		waiter <- v
+	}()
+	waitFor(t, func() bool { return hitbox.SharedReadWaiters(c, "k") == 1 })
+	cancel()
+	close(b.gate) // the leader's read fails with context.Canceled
+	<-leader
+	if v := <-waiter; v != "v" {
+		t.Fatalf("the waiter got %q, want the stored value from its own read", v)
+	}
+}
