@@ -85,7 +85,15 @@ type httpTarget struct {
 type httpImpl struct {
 	name string
 	open func(tb testing.TB) *httpTarget
+	// skip, when set, is why the peer has no figures: its sub-benchmarks
+	// skip with it, so a report shows the row and the reason.
+	skip string
 }
+
+// refused is why the peers the Go module proxy would not serve when this
+// workload was written (every version asked for was refused) have no
+// figures: they could not be built.
+const refused = "not served by the Go module proxy: every version asked for was refused"
 
 // newTarget starts h on a loopback server and returns the target with a
 // keep-alive client tuned for it.
@@ -114,7 +122,7 @@ var httpImpls = []httpImpl{
 		r.Get(itemPath, o.item)
 		r.Get(slowPath, o.slow)
 		return newTarget(r, o, false)
-	}},
+	}, ""},
 	// hitbox's RFC 9111 middleware over memstore (default options), under
 	// chi's r.Use, as its package documentation shows.
 	{"hitbox-httpcache", func(tb testing.TB) *httpTarget {
@@ -129,7 +137,7 @@ var httpImpls = []httpImpl{
 		r.Get(itemPath, o.item)
 		r.Get(slowPath, o.slow)
 		return newTarget(r, o, true, func() { _ = c.Close() }, func() { _ = store.Close() })
-	}},
+	}, ""},
 	// gregjones/httpcache is a client-side cache (an http.RoundTripper,
 	// RFC 7234 as a private cache). On a server it is the Transport of a
 	// reverse proxy in front of the application, here on a loopback server
@@ -153,7 +161,7 @@ var httpImpls = []httpImpl{
 			Transport: tr,
 		}
 		return newTarget(proxy, o, true, upstream.CloseIdleConnections, app.Close)
-	}},
+	}, ""},
 	// chenyahui/gin-cache on gin (release mode, no logger), keyed by the
 	// request URI, its memory store, as its README builds it.
 	{"gin-cache", func(tb testing.TB) *httpTarget {
@@ -163,7 +171,7 @@ var httpImpls = []httpImpl{
 		r.GET(itemPath, gincache.CacheByRequestURI(store, time.Hour), gin.WrapF(o.item))
 		r.GET(slowPath, gincache.CacheByRequestURI(store, time.Hour), gin.WrapF(o.slow))
 		return newTarget(r, o, true, func() { _ = store.Cache.Close() })
-	}},
+	}, ""},
 	// gin with no cache: gin-cache's floor.
 	{"gin", func(tb testing.TB) *httpTarget {
 		o := &origin{}
@@ -171,7 +179,7 @@ var httpImpls = []httpImpl{
 		r.GET(itemPath, gin.WrapF(o.item))
 		r.GET(slowPath, gin.WrapF(o.slow))
 		return newTarget(r, o, false)
-	}},
+	}, ""},
 	// SporkHubr/echo-http-cache (victorspringer/http-cache ported to echo)
 	// on echo, its memory adapter with LRU, as its README builds it.
 	{"echo-http-cache", func(tb testing.TB) *httpTarget {
@@ -188,7 +196,7 @@ var httpImpls = []httpImpl{
 		e.GET(itemPath, echo.WrapHandler(http.HandlerFunc(o.item)), cc.Middleware())
 		e.GET(slowPath, echo.WrapHandler(http.HandlerFunc(o.slow)), cc.Middleware())
 		return newTarget(e, o, true)
-	}},
+	}, ""},
 	// echo with no cache: echo-http-cache's floor.
 	{"echo", func(tb testing.TB) *httpTarget {
 		o := &origin{}
@@ -196,7 +204,11 @@ var httpImpls = []httpImpl{
 		e.GET(itemPath, echo.WrapHandler(http.HandlerFunc(o.item)))
 		e.GET(slowPath, echo.WrapHandler(http.HandlerFunc(o.slow)))
 		return newTarget(e, o, false)
-	}},
+	}, ""},
+	// Well-known net/http caching middlewares that could not be had.
+	{name: "victorspringer-http-cache", skip: refused},
+	{name: "souin", skip: refused},
+	{name: "go-chi-stampede", skip: refused},
 }
 
 var ginMode sync.Once
@@ -267,6 +279,9 @@ func BenchmarkHTTPSlow(b *testing.B) {
 func httpLeaf(b *testing.B, name string, impl httpImpl, bench func(*testing.B, *httpTarget)) {
 	var t *httpTarget
 	b.Run(name, func(b *testing.B) {
+		if impl.skip != "" {
+			b.Skip(impl.name + " cannot be measured: " + impl.skip)
+		}
 		if t == nil {
 			t = impl.open(b)
 		}
