@@ -115,17 +115,18 @@ func newTarget(h http.Handler, o *origin, cached bool, closers ...func()) *httpT
 }
 
 var httpImpls = []httpImpl{
-	// The floor: chi routing straight to the handler.
-	{"chi", func(tb testing.TB) *httpTarget {
+	// The floor, "bare": chi routing straight to the handler, no cache.
+	// (The names bare and httpcache are the ones cmd/report divides by.)
+	{"bare", func(tb testing.TB) *httpTarget {
 		o := &origin{}
 		r := chi.NewRouter()
 		r.Get(itemPath, o.item)
 		r.Get(slowPath, o.slow)
 		return newTarget(r, o, false)
 	}, ""},
-	// hitbox's RFC 9111 middleware over memstore (default options), under
-	// chi's r.Use, as its package documentation shows.
-	{"hitbox-httpcache", func(tb testing.TB) *httpTarget {
+	// hitbox's httpcache: its RFC 9111 middleware over memstore (default
+	// options), under chi's r.Use, as its package documentation shows.
+	{"httpcache", func(tb testing.TB) *httpTarget {
 		o := &origin{}
 		store, err := memstore.New(memstore.Options{})
 		if err != nil {
@@ -226,8 +227,8 @@ var httpProcs = []string{"1", "parallel"}
 
 // BenchmarkHTTP times a GET of a cached 1 KiB response over loopback with
 // keep-alive connections: the caching middlewares answering from their
-// cache, against the bare routers running the handler (impl=chi, gin,
-// echo). Each cached target is warmed first and must answer the second
+// cache, against the bare routers running the handler (impl=bare, which
+// is chi, and gin and echo). Each cached target is warmed first and must answer the second
 // request without calling the handler; a handler call during the timed
 // loop fails the benchmark, as does any response that is not the 1 KiB
 // body. The client, its connections and the server share the process, so
