@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -221,9 +222,15 @@ func newGin() *gin.Engine {
 	return gin.New()
 }
 
-// httpProcs are the two ways the client drives the server: one request
-// at a time, and from every P at once (b.RunParallel).
-var httpProcs = []string{"1", "parallel"}
+// httpProcs are the ways the client drives the server, named as the other
+// workloads name them: procs=1, one request at a time, and procs=P (P
+// being GOMAXPROCS), from P goroutines at once (b.RunParallel).
+func httpProcs() []string {
+	if p := runtime.GOMAXPROCS(0); p > 1 {
+		return []string{"1", strconv.Itoa(p)}
+	}
+	return []string{"1"}
+}
 
 // BenchmarkHTTP times a GET of a cached 1 KiB response over loopback with
 // keep-alive connections: the caching middlewares answering from their
@@ -234,7 +241,7 @@ var httpProcs = []string{"1", "parallel"}
 // body. The client, its connections and the server share the process, so
 // ns/op and cpu-ns/op are the whole round trip, client included.
 func BenchmarkHTTP(b *testing.B) {
-	for _, procs := range httpProcs {
+	for _, procs := range httpProcs() {
 		for _, impl := range httpImpls {
 			httpLeaf(b, "size=1KiB/procs="+procs+"/impl="+impl.name, impl, func(b *testing.B, t *httpTarget) {
 				u := t.base + itemPath
@@ -258,7 +265,7 @@ func BenchmarkHTTP(b *testing.B) {
 // no-store (gin-cache, echo-http-cache) misses too, and pays for storing
 // each one; every request must reach the handler.
 func BenchmarkHTTPSlow(b *testing.B) {
-	for _, procs := range httpProcs {
+	for _, procs := range httpProcs() {
 		for _, impl := range httpImpls {
 			httpLeaf(b, "size=1KiB/procs="+procs+"/impl="+impl.name, impl, func(b *testing.B, t *httpTarget) {
 				prefix := t.base + slowPath + "?n="
@@ -311,7 +318,8 @@ func warmHit(b *testing.B, t *httpTarget, u string) {
 }
 
 // drive sends b.N GETs, to the URLs url gives, one at a time (procs "1")
-// or from GOMAXPROCS goroutines, and returns how many it sent. Any failed
+// or from GOMAXPROCS goroutines (any other procs), and returns how many it
+// sent. Any failed
 // request fails b after the timed loop.
 func drive(b *testing.B, t *httpTarget, procs string, url func(int64) string) int64 {
 	b.ReportAllocs()
