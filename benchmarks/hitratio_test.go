@@ -1,0 +1,139 @@
+package benchmarks
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/maypok86/otter/v2"
+)
+
+// hitRecord is the record size memstore is given in the hit-ratio
+// workload when the cache is large enough: 419 bytes (a 359-byte value
+// under a 16-byte key), so 10,000 records are 4 MiB and 100,000 are 40 MiB
+// within 0.2%, where bigcache's whole-MiB cap would otherwise round the
+// cache off by up to a tenth.
+const hitRecord = 419
+
+// hitSize is a cache size as a share of the stream's distinct keys.
+type hitSize struct {
+	name     string // sub-benchmark name: cache=<name>
+	percent  int
+	fraction float64
+}
+
+var hitSizes = []hitSize{{"1%", 1, 0.01}, {"10%", 10, 0.10}}
+
+// entries is the number of entries the cache holds for a stream of
+// distinct keys.
+func (h hitSize) entries(distinct int) int { return max(1, distinct*h.percent/100) }
+
+// hitDist is one request stream.
+type hitDist struct {
+	name   string
+	stream func() (*stream, error)
+}
+
+var hitDists = []hitDist{
+	{"zipf0.8", func() (*stream, error) { return zipfStream(0.8), nil }},
+	{"zipf1.0", func() (*stream, error) { return zipfStream(1.0), nil }},
+	{"gli", traceStream},
+}
+
+// hitImpl is one cache in the hit-ratio workload. open returns the cache
+// bounded at entries (keys of keyWidth bytes) and the value to store in
+// it: every entry has the same size, so a cache bounded in bytes holds as
+// many as one bounded in entries.
+type hitImpl struct {
+	name string
+	open func(tb testing.TB, entries int) (cache[[]byte], []byte)
+}
+
+var hitImpls = []hitImpl{
+	// memstore's cap is bytes: entries × the record size (see memstoreFor).
+	{"hitbox-memstore", func(tb testing.TB, entries int) (cache[[]byte], []byte) {
+		opts, value, err := memstoreFor(entries, keyWidth, hitRecord)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return backendBytes{newSizedMemstore(tb, opts)}, make([]byte, value)
+	}},
+	// The typed cache's decoded-object front (otter inside), over a
+	// backend that keeps nothing, so every hit is the front's.
+	{"hitbox-front", func(tb testing.TB, entries int) (cache[[]byte], []byte) {
+		return newFrontBytes(discard{}, entries), make([]byte, hitRecord)
+	}},
+	{"otter", func(tb testing.TB, entries int) (cache[[]byte], []byte) {
+		return otterCache[[]byte]{otter.Must(&otter.Options[string, []byte]{MaximumSize: entries})}, make([]byte, hitRecord)
+	}},
+	// ristretto as its README sizes it: ten counters per entry, a cost of
+	// one per entry.
+	{"ristretto", func(tb testing.TB, entries int) (cache[[]byte], []byte) {
+		return ristrettoCache[[]byte]{newRistretto[[]byte](tb, entries, int64(entries)), func([]byte) int64 { return 1 }}, make([]byte, hitRecord)
+	}},
+	{"go-redis-tinylfu", func(tb testing.TB, entries int) (cache[[]byte], []byte) {
+		return newTinyLFU(entries), make([]byte, hitRecord)
+	}},
+}
+
+// BenchmarkHitRatio measures the share of reads a cache answers, with
+// admission on miss (get; on a miss, set), for caches holding 1% and 10%
+// of the distinct keys of three streams:
+//
+//   - zipf0.8, zipf1.0: a million keys, Zipf with skew 0.8 and 1.0 (see
+//     newZipf), a fixed seed; one million requests warm the cache, and the
+//     hits of the next two million are counted.
+//   - gli: the LIRS authors' gli trace (6,015 requests over 2,529 blocks)
+//     that ristretto's module ships; every request counted, from cold.
+//
+// It reports hit% (and, for memstore, sized in bytes, the entries it held
+// at the end). The work is done once per call, whatever b.N: run it with
+// -benchtime=1x. The figures do not depend on the machine's load, except
+// for small run-to-run differences in the caches that apply writes in the
+// background (otter, the front, ristretto).
+func BenchmarkHitRatio(b *testing.B) {
+	for _, size := range hitSizes {
+		for _, dist := range hitDists {
+			for _, impl := range hitImpls {
+				b.Run("cache="+size.name+"/dist="+dist.name+"/impl="+impl.name, func(b *testing.B) {
+					st, err := dist.stream()
+					if err != nil {
+						b.Skip("trace cannot be read: " + err.Error())
+					}
+					entries := size.entries(len(st.keys))
+					c, value := impl.open(b, entries)
+					defer c.close()
+					hits, measured, err := hitRatio(c, st, value)
+					if err != nil {
+						b.Fatalf("%s: %v", impl.name, err)
+					}
+					b.ReportMetric(100*float64(hits)/float64(measured), "hit%")
+					if m, ok := c.(backendBytes); ok {
+						if s, ok := m.b.(interface{ Len() int }); ok {
+							b.ReportMetric(float64(s.Len()), "entries")
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// hitRatio plays st against c: each request reads its key and, on a miss,
+// stores value under it. It returns the hits and the requests counted
+// (those after st.warm). A write the cache declines by design (ristretto's
+// admission) is a write like any other here; any other error ends the run.
+func hitRatio(c cache[[]byte], st *stream, value []byte) (hits, measured int, err error) {
+	for i, id := range st.ids {
+		key := st.keys[id]
+		if _, ok := c.get(key); ok {
+			if i >= st.warm {
+				hits++
+			}
+			continue
+		}
+		if err := c.set(key, value); err != nil && !errors.Is(err, errDropped) {
+			return 0, 0, err
+		}
+	}
+	return hits, len(st.ids) - st.warm, nil
+}
