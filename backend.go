@@ -35,7 +35,12 @@ type Backend interface {
 // wraps ErrMiss when the key holds nothing.
 type Result struct {
 	Entry Entry
-	Err   error
+	// Tags are the tags the entry was written with, filled by a Tagger's
+	// GetMany so a batch read refills upper levels with them as GetTagged
+	// does for one key. They are nil for an untagged entry and from a
+	// backend that keeps no tags. Receivers must not modify them.
+	Tags []string
+	Err  error
 }
 
 // Item is one key and entry in a batch write.
@@ -106,17 +111,23 @@ type Unwrapper interface {
 }
 
 // GetMany reads keys from b in one call when b is a BatchGetter, and one key
-// at a time otherwise. Either way it returns one Result per key.
+// at a time otherwise. Either way it returns one Result per key, with its
+// tags when b is a Tagger.
 func GetMany(ctx context.Context, b Backend, keys []string) ([]Result, error) {
 	if bg, ok := b.(BatchGetter); ok {
 		return bg.GetMany(ctx, keys)
 	}
+	t, tagged := b.(Tagger)
 	out := make([]Result, len(keys))
 	for i, k := range keys {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		out[i].Entry, out[i].Err = b.Get(ctx, k)
+		if tagged {
+			out[i].Entry, out[i].Tags, out[i].Err = t.GetTagged(ctx, k)
+		} else {
+			out[i].Entry, out[i].Err = b.Get(ctx, k)
+		}
 	}
 	return out, nil
 }

@@ -57,7 +57,8 @@
 //
 // Tags, when the backend is a hitbox.Tagger (and through a layer that
 // forwards the ability to the suite's store): GetTagged returns the tags
-// written; InvalidateTags makes every entry carrying a purged tag a miss
+// written, and GetMany returns them in hitbox.Result.Tags (natively and
+// through hitbox.GetMany's loop of GetTagged); InvalidateTags makes every entry carrying a purged tag a miss
 // for Get, GetTagged and GetMany, and Remove does not count it, while
 // untagged entries and other tags' entries stay; an entry written after
 // the purge survives it; a plain Set or SetMany over a tagged key drops its

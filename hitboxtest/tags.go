@@ -94,8 +94,9 @@ func sameTags(got, want []string) bool {
 	return slices.Equal(slices.Compact(g), slices.Compact(w))
 }
 
-// wantTagged checks that key reads back as value with tags, by Get and by
-// GetTagged.
+// wantTagged checks that key reads back as value with tags, by Get, by
+// GetTagged, and by GetMany, natively and through hitbox.GetMany's loop of
+// GetTagged, with the tags in Result.Tags.
 func wantTagged(t *testing.T, b hitbox.Backend, key, value string, tags []string) {
 	t.Helper()
 	ctx := context.Background()
@@ -111,6 +112,24 @@ func wantTagged(t *testing.T, b hitbox.Backend, key, value string, tags []string
 	if e, err := b.Get(ctx, key); err != nil || string(e.Value) != value {
 		t.Errorf("Get %q = %s, %v; want %q", key, show(e.Value), err, value)
 	}
+	for _, p := range []path{{"native", b}, {"fallback", taggedBasic{basic{b}, b.(hitbox.Tagger)}}} {
+		res, err := hitbox.GetMany(ctx, p.b, []string{key})
+		switch {
+		case err != nil || len(res) != 1 || res[0].Err != nil:
+			t.Errorf("%s GetMany %q = %v, %v; want %q with tags %q", p.name, key, res, err, value, tags)
+		case string(res[0].Entry.Value) != value:
+			t.Errorf("%s GetMany %q = %s, want %q", p.name, key, show(res[0].Entry.Value), value)
+		case !sameTags(res[0].Tags, tags):
+			t.Errorf("%s GetMany %q: Result.Tags %q, want %q", p.name, key, res[0].Tags, tags)
+		}
+	}
+}
+
+// taggedBasic is a Tagger with no other ability, so hitbox.GetMany takes
+// its loop of GetTagged.
+type taggedBasic struct {
+	basic
+	hitbox.Tagger
 }
 
 // wantPurged checks that every way of reading key misses: Get, GetTagged,
@@ -149,10 +168,17 @@ func (s tagsSuite) roundTrip(t *testing.T) {
 	if _, tags, err := tg.GetTagged(context.Background(), "absent"); !isMiss(err) || tags != nil {
 		t.Errorf("GetTagged of an absent key = %q, %v; want nil tags and a miss", tags, err)
 	}
-	res, err := hitbox.GetMany(context.Background(), b, []string{"one", "two", "plain"})
-	if err != nil || len(res) != 3 || res[0].Err != nil || res[1].Err != nil || res[2].Err != nil ||
-		string(res[0].Entry.Value) != "1" || string(res[1].Entry.Value) != "2" {
-		t.Errorf("GetMany of tagged entries = %v, %v; want 1, 2, p", res, err)
+	// One batch of tagged, untagged and absent keys: each Result has its
+	// own entry's tags, none for the others.
+	res, err := hitbox.GetMany(context.Background(), b, []string{"one", "two", "plain", "absent", "none"})
+	if err != nil || len(res) != 5 || res[0].Err != nil || res[1].Err != nil || res[2].Err != nil || !isMiss(res[3].Err) || res[4].Err != nil ||
+		string(res[0].Entry.Value) != "1" || string(res[1].Entry.Value) != "2" || string(res[2].Entry.Value) != "p" {
+		t.Fatalf("GetMany of tagged entries = %v, %v; want 1, 2, p, a miss, 0", res, err)
+	}
+	for i, want := range [][]string{{"t1"}, {"t1", "t2"}, nil, nil, nil} {
+		if !sameTags(res[i].Tags, want) {
+			t.Errorf("GetMany: Result %d has tags %q, want %q", i, res[i].Tags, want)
+		}
 	}
 }
 

@@ -70,12 +70,23 @@ func (l *prefixed) TryLock(ctx context.Context, key string, ttl time.Duration) (
 	return hitbox.TryLock(ctx, l.next, l.p+key, ttl)
 }
 
+// GetMany reads the keys in the namespace in one batch; each hit's
+// Result.Tags lose the namespace as GetTagged's do.
 func (l *prefixed) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, error) {
 	ks, err := l.keys(hitbox.OpGetMany, keys)
 	if err != nil {
 		return nil, err
 	}
-	return hitbox.GetMany(ctx, l.next, ks)
+	rs, err := hitbox.GetMany(ctx, l.next, ks)
+	if err != nil {
+		return rs, err
+	}
+	for i := range rs {
+		if len(rs[i].Tags) > 0 {
+			rs[i].Tags = l.strip(rs[i].Tags)
+		}
+	}
+	return rs, nil
 }
 
 func (l *prefixed) SetMany(ctx context.Context, items []hitbox.Item) error {
@@ -142,13 +153,19 @@ func (l *prefixed) GetTagged(ctx context.Context, key string) (hitbox.Entry, []s
 	if err != nil || len(tags) == 0 {
 		return e, nil, err
 	}
-	out := make([]string, 0, len(tags))
+	return e, l.strip(tags), nil
+}
+
+// strip returns tags without the namespace, leaving out those outside it;
+// nil when none is left. tags is not modified: it may be the store's.
+func (l *prefixed) strip(tags []string) []string {
+	var out []string
 	for _, t := range tags {
 		if rest, ok := strings.CutPrefix(t, l.p); ok && rest != "" {
 			out = append(out, rest)
 		}
 	}
-	return e, out, nil
+	return out
 }
 
 func (l *prefixed) InvalidateTags(ctx context.Context, tags ...string) error {

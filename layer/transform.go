@@ -130,6 +130,8 @@ func (l *transformed) GetTagged(ctx context.Context, key string) (hitbox.Entry, 
 	return e, tags, nil
 }
 
+// GetMany reads keys below in one batch and opens each value as Get does;
+// a hit keeps its Result.Tags, which travel beside the value.
 func (l *transformed) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, error) {
 	rs, err := hitbox.GetMany(ctx, l.next, keys)
 	if err != nil {
@@ -142,7 +144,7 @@ func (l *transformed) GetMany(ctx context.Context, keys []string) ([]hitbox.Resu
 			continue
 		}
 		if out[i].Entry, err = l.open(r.Entry); err != nil {
-			out[i].Entry, out[i].Err = hitbox.Entry{}, l.fail(hitbox.OpGet, err)
+			out[i] = hitbox.Result{Err: l.fail(hitbox.OpGet, err)}
 			bad = append(bad, keys[i])
 		}
 	}

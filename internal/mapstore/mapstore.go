@@ -120,8 +120,9 @@ func (s *Store) Remove(ctx context.Context, key string) (bool, error) {
 	return err == nil, nil
 }
 
-// GetMany returns one Result per key, in order; misses are per Result. An
-// empty key fails the whole batch with hitbox.ErrInvalidKey.
+// GetMany returns one Result per key, in order; misses are per Result, and
+// a tagged hit carries its tags in Result.Tags. An empty key fails the
+// whole batch with hitbox.ErrInvalidKey.
 func (s *Store) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, error) {
 	if err := s.checkMany(ctx, hitbox.OpGetMany, keys); err != nil {
 		return nil, err
@@ -135,6 +136,9 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, er
 	out := make([]hitbox.Result, len(keys))
 	for i, k := range keys {
 		out[i].Entry, out[i].Err = s.getLocked(k, now)
+		if out[i].Err == nil {
+			out[i].Tags = s.tagsLocked(k)
+		}
 	}
 	return out, nil
 }
@@ -325,11 +329,16 @@ func (s *Store) GetTagged(ctx context.Context, key string) (hitbox.Entry, []stri
 	if err != nil {
 		return e, nil, err
 	}
+	return e, s.tagsLocked(key), nil
+}
+
+// tagsLocked returns the tags key was written with, nil for none.
+func (s *Store) tagsLocked(key string) []string {
 	var tags []string
 	for _, tv := range s.tagged[key] {
 		tags = append(tags, tv.tag)
 	}
-	return e, tags, nil
+	return tags
 }
 
 // InvalidateTags gives each tag a new random version, so every entry

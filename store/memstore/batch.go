@@ -10,8 +10,9 @@ import (
 )
 
 // GetMany reads every key in one call and returns one Result per key, in
-// order. Misses, damaged entries and refused keys are reported per Result;
-// the error is for a done context or a closed store.
+// order, a tagged hit with its tags in Result.Tags. Misses, damaged entries
+// and refused keys are reported per Result; the error is for a done context
+// or a closed store.
 func (s *Store) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, error) {
 	if err := s.ready(ctx); err != nil {
 		return nil, s.fail(hitbox.OpGetMany, err)
@@ -25,11 +26,14 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, er
 			out[i].Err = s.fail(hitbox.OpGet, err)
 			continue
 		}
-		e, err := s.get(ctx, key)
+		e, sect, err := s.getRecord(ctx, key)
 		if err != nil && err != s.errMiss {
 			err = s.fail(hitbox.OpGet, err)
 		}
 		out[i] = hitbox.Result{Entry: e, Err: err}
+		if err == nil && sect != nil {
+			out[i].Tags = tagNames(sect)
+		}
 	}
 	return out, nil
 }

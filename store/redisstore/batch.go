@@ -88,7 +88,8 @@ func (s *Store) exec(ctx context.Context, cmds []redis.Cmder) error {
 }
 
 // GetMany reads keys in one round trip per server (MGET; per hash slot on
-// a cluster) and returns one Result per key, in order. Misses, damaged
+// a cluster) and returns one Result per key, in order, a tagged hit with
+// its tags in Result.Tags. Misses, damaged
 // entries and empty keys are reported per Result, as are the keys of a
 // cluster node that failed while others answered. The error is for a
 // closed store, a done context, or a failure of every command.
@@ -184,6 +185,8 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, er
 			case !live[n]:
 				*r = hitbox.Result{Err: s.errMissMany}
 				damaged = append(damaged, stored[p])
+			default:
+				r.Tags = tagNames(sects[n])
 			}
 		}
 	}

@@ -80,7 +80,8 @@
 //     the entry a miss, and it is removed. An untagged read stays one GET;
 //     a tagged one takes a second round trip (MGET of its versions: per
 //     slot on a cluster, per key on a ring). GetMany checks every tagged
-//     entry of the batch in that one second round trip. With
+//     entry of the batch in that one second round trip, and returns each
+//     hit's tags in hitbox.Result.Tags. With
 //     Options.ReadScript, a single server reads the entry and its versions
 //     in one round trip through a Lua script; it is off by default because
 //     the script slows every untagged read and, on loopback, saved a

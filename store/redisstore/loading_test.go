@@ -140,7 +140,8 @@ func TestCacheFrontTrackingBus(t *testing.T) {
 	}
 }
 
-// readCounter counts the reads that reach the store.
+// readCounter counts the reads that reach the store: Get, and GetTagged,
+// which a Cache with a front uses to learn the entry's tags.
 type readCounter struct {
 	*redisstore.Store
 	n *atomic.Int32
@@ -149,4 +150,9 @@ type readCounter struct {
 func (r readCounter) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 	r.n.Add(1)
 	return r.Store.Get(ctx, key)
+}
+
+func (r readCounter) GetTagged(ctx context.Context, key string) (hitbox.Entry, []string, error) {
+	r.n.Add(1)
+	return r.Store.GetTagged(ctx, key)
 }
