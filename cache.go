@@ -136,7 +136,6 @@ type Cache[T any] struct {
 	rand    func() float64 // uniform in [0, 1): jitter and early refresh
 	loadNs  atomic.Int64   // moving average of load durations, for early refresh
 	tags    tagTable       // purges seen, so loads and the front honour them
-	tagger  bool           // b is a Tagger: entries may have tags
 
 	// Background work: loads started by GetOrLoad run under done and are
 	// counted in running, so Close can cancel and wait for them.
@@ -181,7 +180,6 @@ func New[T any](b Backend, opts Options) *Cache[T] {
 	}
 	c := &Cache[T]{b: b, opts: opts, format: f, raw: f.ID() == codec.Raw().ID(), rand: rand.Float64}
 	c.tags.seed = maphash.MakeSeed()
-	_, c.tagger = b.(Tagger)
 	c.flights.m = make(map[string]*flight[T])
 	c.reads = newSharedReads()
 	if opts.Front != nil && !frontAbsent(opts.Front) {
@@ -295,7 +293,7 @@ func (c *Cache[T]) readShared(ctx context.Context, key string, shared bool) (hit
 	}
 	if isNotFound(e.Value) {
 		if st == Fresh && c.front != nil {
-			c.front.fill(key, stamp, &frontEntry[T]{x: notFoundExtra, until: h.until, expire: unixNano(e.Expire)}, tags, false)
+			c.front.fill(key, stamp, &frontEntry[T]{x: notFoundExtra, until: h.until, expire: unixNano(e.Expire)}, tags)
 		}
 		return hit[T]{st: Expired}, errNotFound
 	}
@@ -316,7 +314,7 @@ func (c *Cache[T]) readShared(ctx context.Context, key string, shared bool) (hit
 	}
 	h.st = st
 	if st == Fresh && c.front != nil {
-		c.front.fill(key, stamp, &frontEntry[T]{v: c.front.in(h.v), until: h.until, expire: unixNano(e.Expire)}, tags, false)
+		c.front.fill(key, stamp, &frontEntry[T]{v: c.front.in(h.v), until: h.until, expire: unixNano(e.Expire)}, tags)
 	}
 	return h, nil
 }

@@ -238,15 +238,40 @@ func TestFrontTags(t *testing.T) {
 			wantMiss(t, c, "u:1") // ...until the bus says so
 			wantReads(t, c, s, "plain", 0)
 		}},
-		{"An entry filled by a batch read, whose tags are unknown, is dropped by any purge.", func(t *testing.T, c *hitbox.Cache[User], s *tagStore, _ *hitbox.LocalBus) {
-			must(t, hitbox.New[User](s, hitbox.Options{}).Set(ctx, "u:1", User{ID: 1}, hitbox.WithTags("user:1")))
+		{"A front filled by a batch read learns each entry's tags from Result.Tags: a purge of another tag keeps it, a purge of its own drops it.", func(t *testing.T, c *hitbox.Cache[User], s *tagStore, _ *hitbox.LocalBus) {
+			other := hitbox.New[User](s, hitbox.Options{MissTTL: time.Minute})
+			must(t, other.Set(ctx, "u:1", User{ID: 1}, hitbox.WithTags("user:1")))
+			must(t, other.Set(ctx, "plain", User{ID: 2}))
+			// A "not found" remembered with a tag, as a tagged batch load
+			// stores it.
+			none := func(context.Context, []string) (map[string]User, error) { return nil, nil }
+			if _, err := other.GetOrLoadMany(ctx, []string{"gone"}, none, hitbox.WithTags("user:9")); err != nil {
+				t.Fatal(err)
+			}
 			load := func(context.Context, []string) (map[string]User, error) { return nil, errors.New("no load expected") }
-			if got, err := c.GetOrLoadMany(ctx, []string{"u:1"}, load); err != nil || got["u:1"].ID != 1 {
+			before := s.reads.Load()
+			if got, err := c.GetOrLoadMany(ctx, []string{"u:1", "plain", "gone"}, load); err != nil || got["u:1"].ID != 1 || got["plain"].ID != 2 || len(got) != 2 {
 				t.Fatalf("GetOrLoadMany: %v, %v", got, err)
+			}
+			if n := s.reads.Load() - before; n != 1 {
+				t.Fatalf("%d reads reached the store, want one batch read", n)
 			}
 			wantReads(t, c, s, "u:1", 0)
 			must(t, c.InvalidateTags(ctx, "some:other:tag"))
-			wantReads(t, c, s, "u:1", 1)
+			wantReads(t, c, s, "u:1", 0)
+			wantReads(t, c, s, "plain", 0)
+			must(t, c.InvalidateTags(ctx, "user:1"))
+			wantMiss(t, c, "u:1")
+			wantReads(t, c, s, "plain", 0)
+			must(t, s.Store.Delete(ctx, "gone")) // the front's "not found" answers until its tag is purged
+			if got, err := c.GetOrLoadMany(ctx, []string{"gone"}, load); err != nil || len(got) != 0 {
+				t.Fatalf("GetOrLoadMany of a remembered not-found: %v, %v", got, err)
+			}
+			must(t, c.InvalidateTags(ctx, "user:9"))
+			found := func(context.Context, []string) (map[string]User, error) { return map[string]User{"gone": {ID: 9}}, nil }
+			if got, err := c.GetOrLoadMany(ctx, []string{"gone"}, found); err != nil || got["gone"].ID != 9 {
+				t.Fatalf("GetOrLoadMany after the not-found's tag was purged: %v, %v; want a load", got, err)
+			}
 		}},
 		{"A purge between a read of the pipeline and the front's fill keeps the read value out of the front.", func(t *testing.T, c *hitbox.Cache[User], s *tagStore, _ *hitbox.LocalBus) {
 			must(t, hitbox.New[User](s, hitbox.Options{}).Set(ctx, "u:1", User{ID: 1}, hitbox.WithTags("user:1")))

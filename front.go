@@ -29,11 +29,11 @@ import (
 // dropped by the cache's InvalidateTags and by an Invalidation with Tags
 // on Bus; a purge costs the front no scan, as entries note their tags'
 // generations and a hit of a tagged entry checks them (an untagged hit
-// checks nothing more). A value filled by GetOrLoadMany's batch read,
-// whose tags the pipeline does not return, is dropped by any purge. Without a Bus, a write by
-// another instance (or straight to the pipeline) is seen once the front's
-// copy stops being fresh: use a Bus, or a short TTL, when several
-// instances share the pipeline.
+// checks nothing more), whether the entry came from a single read or from
+// GetOrLoadMany's batch read. Without a Bus, a write by another instance
+// (or straight to the pipeline) is seen once the front's copy stops being
+// fresh: use a Bus, or a short TTL, when several instances share the
+// pipeline.
 //
 // Values are shared: every caller that hits the front gets the same T, and
 // the value given to Set is kept as it is. For types with references
@@ -152,11 +152,9 @@ type tagTable struct {
 }
 
 // tagMarks is what an entry noted of the table: the generations of its
-// tags, or with any set (its tags are unknown) the purge count.
+// tags.
 type tagMarks struct {
-	any    bool
-	purges uint64
-	gens   []tagGen
+	gens []tagGen
 }
 
 type tagGen struct {
@@ -194,9 +192,6 @@ func (t *tagTable) mark(tags []string) *tagMarks {
 
 // current reports whether none of the tags m noted was purged since.
 func (t *tagTable) current(m *tagMarks) bool {
-	if m.any {
-		return t.purges.Load() == m.purges
-	}
 	for _, g := range m.gens {
 		if t.gens[g.i].Load() != g.gen {
 			return false
@@ -355,8 +350,7 @@ func (f *front[T]) stamp(key string) stamp {
 }
 
 // fill keeps e, read from the pipeline after st was taken with tags,
-// unless the key changed since. With unknown set the entry's tags are
-// unknown (a batch read does not return them), and any purge drops it.
+// unless the key changed since.
 //
 // A tagged fill is also given up when any tag was purged since st: the
 // entry was read before, so it may be what the purge removed. Otherwise
@@ -364,7 +358,7 @@ func (f *front[T]) stamp(key string) stamp {
 // checked again: a purge counts first (tagTable.purge), so if the count
 // still stands, the generations read are those of before any purge that
 // follows, and such a purge drops the entry on its next hit.
-func (f *front[T]) fill(key string, st stamp, e *frontEntry[T], tags []string, unknown bool) {
+func (f *front[T]) fill(key string, st stamp, e *frontEntry[T], tags []string) {
 	if f.closed.Load() {
 		return
 	}
@@ -373,14 +367,10 @@ func (f *front[T]) fill(key string, st stamp, e *frontEntry[T], tags []string, u
 		if f.epoch.Load() != st.epoch || g.Load() != st.gen {
 			return old, otter.CancelOp
 		}
-		switch {
-		case len(tags) > 0:
-			e.setMarks(f.tags.mark(tags))
-		case unknown:
-			e.setMarks(&tagMarks{any: true, purges: st.purges})
-		default:
+		if len(tags) == 0 {
 			return e, otter.WriteOp
 		}
+		e.setMarks(f.tags.mark(tags))
 		if f.tags.purges.Load() != st.purges {
 			return old, otter.CancelOp
 		}

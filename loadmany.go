@@ -117,7 +117,7 @@ func (c *Cache[T]) readMany(ctx context.Context, keys []string, out map[string]T
 		if isNotFound(r.Entry.Value) {
 			if st == Fresh && c.front != nil {
 				fe.x = notFoundExtra
-				c.front.fill(k, stamps[i], fe, nil, c.tagger)
+				c.front.fill(k, stamps[i], fe, r.Tags)
 			}
 			continue
 		}
@@ -134,10 +134,9 @@ func (c *Cache[T]) readMany(ctx context.Context, keys []string, out map[string]T
 			out[k] = v
 			if c.front != nil {
 				fe.v = c.front.in(v)
-				// A batch read returns no tags: with a pipeline that
-				// keeps them, the entry may have some, and any purge
-				// drops it.
-				c.front.fill(k, stamps[i], fe, nil, c.tagger)
+				// A Tagger's batch read returns each entry's tags, so
+				// the front notes them as a single read does.
+				c.front.fill(k, stamps[i], fe, r.Tags)
 			}
 			if co.refresh || c.early(hit[T]{until: fe.until, now: now.UnixNano()}) {
 				stale = append(stale, k)

@@ -10,12 +10,11 @@ import (
 
 // GetMany reads keys level by level, whatever the read policy: one batch
 // call to L1 for every key, one to L2 for the keys L1 did not have, and so
-// on, then refills the upper levels. A level below L1 that is a
-// hitbox.Tagger is read key by key with GetTagged instead when a refill may
-// follow, so the copies keep their tags (hitbox has no batch read with
-// tags). A key's Result wraps hitbox.ErrMiss when every level that
-// answered missed, or every level's error when none answered. The
-// returned error is for the caller's context alone.
+// on, then refills the upper levels. A hit's Result.Tags are the tags its
+// level gave (see hitbox.Result), and the refills keep them. A key's
+// Result wraps hitbox.ErrMiss when every level that answered missed, or
+// every level's error when none answered. The returned error is for the
+// caller's context alone.
 func (t *Tier) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, error) {
 	if t.closed.Load() {
 		return nil, t.fail(hitbox.OpGetMany, hitbox.ErrClosed)
@@ -39,7 +38,6 @@ func (t *Tier) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, err
 	var (
 		errs   [][]error
 		stamps []stamp
-		tags   [][]string // each hit's tags, when a level gave any
 	)
 	addErr := func(k int, err error) {
 		if errs == nil {
@@ -69,14 +67,7 @@ func (t *Tier) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, err
 		for _, k := range todo {
 			sub = append(sub, keys[k])
 		}
-		var res []hitbox.Result
-		var resTags [][]string
-		var err error
-		if i > 0 && lv.tg != nil && t.refill != RefillOff {
-			res, resTags, err = getTagged(ctx, lv, sub)
-		} else {
-			res, err = hitbox.GetMany(ctx, lv.b, sub)
-		}
+		res, err := hitbox.GetMany(ctx, lv.b, sub)
 		if err == nil && len(res) != len(sub) {
 			err = &hitbox.Error{Op: hitbox.OpGetMany, Backend: lv.label,
 				Err: fmt.Errorf("%d results for %d keys", len(res), len(sub))}
@@ -98,15 +89,9 @@ func (t *Tier) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, err
 			k := todo[j]
 			switch {
 			case r.Err == nil:
-				out[k].Entry = r.Entry
+				out[k].Entry, out[k].Tags = r.Entry, r.Tags
 				hitAt[k] = i
 				lv.hits.Add(1)
-				if resTags != nil && len(resTags[j]) > 0 {
-					if tags == nil {
-						tags = make([][]string, len(keys))
-					}
-					tags[k] = resTags[j]
-				}
 				continue
 			case errors.Is(r.Err, hitbox.ErrMiss), errors.Is(r.Err, hitbox.ErrCorrupt):
 				lv.misses.Add(1)
@@ -132,21 +117,6 @@ func (t *Tier) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, err
 			out[k].Err = t.fail(hitbox.OpGet, errors.Join(errs[k]...))
 		}
 	}
-	t.refillMany(ctx, keys, out, tags, hitAt, stamps)
+	t.refillMany(ctx, keys, out, hitAt, stamps)
 	return out, nil
-}
-
-// getTagged reads keys from lv one GetTagged at a time, as GetMany would in
-// one call, and returns each hit's tags beside the results. It stops with
-// the context's error when the caller gives up.
-func getTagged(ctx context.Context, lv *level, keys []string) ([]hitbox.Result, [][]string, error) {
-	res := make([]hitbox.Result, len(keys))
-	tags := make([][]string, len(keys))
-	for i, k := range keys {
-		if err := ctx.Err(); err != nil {
-			return nil, nil, &hitbox.Error{Op: hitbox.OpGetMany, Backend: lv.label, Err: err}
-		}
-		res[i].Entry, tags[i], res[i].Err = lv.tg.GetTagged(ctx, k)
-	}
-	return res, tags, nil
 }

@@ -135,21 +135,15 @@ func (t *Tier) refillTagged(ctx context.Context, key string, e hitbox.Entry, tag
 }
 
 // refillMany is refillLevels for a batch read: hitAt says which level
-// answered each key (-1 for none, 0 needs nothing), tags holds each key's
-// tags (nil when none has any) and stamps were taken before the lower
-// levels were read. Entries without tags go up in one batch call per
-// level, entries with tags one SetTagged each (the contract has no batch
-// of them).
-func (t *Tier) refillMany(ctx context.Context, keys []string, out []hitbox.Result, tags [][]string, hitAt []int, stamps []stamp) {
+// answered each key (-1 for none, 0 needs nothing), out[k].Tags are each
+// hit's tags and stamps were taken before the lower levels were read.
+// Entries without tags go up in one batch call per level, entries with
+// tags one SetTagged each (the contract has no batch of them).
+func (t *Tier) refillMany(ctx context.Context, keys []string, out []hitbox.Result, hitAt []int, stamps []stamp) {
 	if t.refill == RefillOff || stamps == nil {
 		return
 	}
-	tagsOf := func(k int) []string {
-		if tags == nil {
-			return nil
-		}
-		return tags[k]
-	}
+	tagsOf := func(k int) []string { return out[k].Tags }
 	if t.refill == RefillBackground {
 		for k, i := range hitAt {
 			if i > 0 {
@@ -202,7 +196,7 @@ func (t *Tier) refillMany(ctx context.Context, keys []string, out []hitbox.Resul
 			}
 		}
 		for _, k := range tagged {
-			err := lv.tg.SetTagged(ctx, keys[k], out[k].Entry.CapTTL(now, lv.maxTTL), tags[k])
+			err := lv.tg.SetTagged(ctx, keys[k], out[k].Entry.CapTTL(now, lv.maxTTL), out[k].Tags)
 			switch t.wrote(ctx, lv, err) {
 			case outcomeCancelled:
 				return

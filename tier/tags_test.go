@@ -3,9 +3,11 @@ package tier
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,23 +16,41 @@ import (
 	"github.com/hitbox-go/hitbox/layer"
 )
 
-// taggedHook is a mapstore with hooks around its tagged calls, so a test
-// can stop a refill or a tagged write at an exact point, and make its purge
-// fail. It never closes the store, so tiers may share it.
+// taggedHook is a mapstore with hooks around its tagged calls and its
+// batch read, so a test can stop a refill or a tagged write at an exact
+// point, and make its purge fail. It counts the reads of one key and the
+// batch reads reaching it. It never closes the store, so tiers may share
+// it.
 type taggedHook struct {
 	*mapstore.Store
-	afterGetTagged  func(ctx context.Context, key string)
+	afterGetTagged  func(ctx context.Context, key string) // after GetTagged, and after GetMany
 	beforeSetTagged func(ctx context.Context, key string)
 	wrote           chan struct{} // told after each SetTagged, when set
 	invalidateErr   error
+	gets, getManys  atomic.Int32 // Get and GetTagged calls; GetMany calls
+}
+
+func (h *taggedHook) Get(ctx context.Context, key string) (hitbox.Entry, error) {
+	h.gets.Add(1)
+	return h.Store.Get(ctx, key)
 }
 
 func (h *taggedHook) GetTagged(ctx context.Context, key string) (hitbox.Entry, []string, error) {
+	h.gets.Add(1)
 	e, tags, err := h.Store.GetTagged(ctx, key)
 	if h.afterGetTagged != nil {
 		h.afterGetTagged(ctx, key)
 	}
 	return e, tags, err
+}
+
+func (h *taggedHook) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, error) {
+	h.getManys.Add(1)
+	res, err := h.Store.GetMany(ctx, keys)
+	if h.afterGetTagged != nil {
+		h.afterGetTagged(ctx, keys[0])
+	}
+	return res, err
 }
 
 func (h *taggedHook) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags []string) error {
@@ -70,44 +90,47 @@ func tagsIn(t *testing.T, s hitbox.Tagger, key string) ([]string, bool) {
 // write policy and refill mode, over mapstore levels: tagged writes reach
 // every level with their tags, a refill after L1 lost its copy puts the
 // tags back in L1, and a purge by tag drops the entries from every level
-// while untagged entries and other tags stay.
+// while untagged entries and other tags stay. A GetMany reads L2 in one
+// batch call, never key by key, and returns the tags in Result.Tags.
 func TestTagged(t *testing.T) {
 	t.Parallel()
 	getOne := func(ctx context.Context, tr *Tier, key string) error {
 		_, err := tr.Get(ctx, key)
 		return err
 	}
+	getMany := func(ctx context.Context, tr *Tier, key string) error {
+		res, err := tr.GetMany(ctx, []string{key, "absent"})
+		switch {
+		case err != nil:
+			return err
+		case res[0].Err == nil && len(res[0].Tags) == 0:
+			return errors.New("GetMany returned no tags in Result.Tags")
+		case !errors.Is(res[1].Err, hitbox.ErrMiss) || res[1].Tags != nil:
+			return fmt.Errorf("GetMany of an absent key: %v with tags %q, want a miss without tags", res[1].Err, res[1].Tags)
+		}
+		return res[0].Err
+	}
 	cases := []struct {
-		name string
-		opts Options
-		read func(ctx context.Context, tr *Tier, key string) error
+		name  string
+		opts  Options
+		read  func(ctx context.Context, tr *Tier, key string) error
+		batch bool // read is one GetMany, which must read L2 in one batch call
 	}{
-		{"sequential Get, write-through: the default path", Options{}, getOne},
+		{"sequential Get, write-through: the default path", Options{}, getOne, false},
 		{"sequential GetTagged: the caller asks for the tags", Options{}, func(ctx context.Context, tr *Tier, key string) error {
 			_, tags, err := tr.GetTagged(ctx, key)
 			if err == nil && len(tags) == 0 {
 				return errors.New("GetTagged returned no tags")
 			}
 			return err
-		}},
-		{"race reads, parallel writes", Options{Read: ReadRace, Write: WriteParallel}, getOne},
-		{"race reads whose losers finish", Options{Read: ReadRace, Losers: LosersFinish}, getOne},
-		{"parallel reads, write-behind", Options{Read: ReadParallel, Write: WriteBehind}, getOne},
-		{"background refill", Options{Refill: RefillBackground}, getOne},
-		{"GetMany refills the batch with each key's tags", Options{}, func(ctx context.Context, tr *Tier, key string) error {
-			res, err := tr.GetMany(ctx, []string{key, "absent"})
-			if err != nil {
-				return err
-			}
-			return res[0].Err
-		}},
-		{"GetMany with a background refill", Options{Refill: RefillBackground}, func(ctx context.Context, tr *Tier, key string) error {
-			res, err := tr.GetMany(ctx, []string{key})
-			if err != nil {
-				return err
-			}
-			return res[0].Err
-		}},
+		}, false},
+		{"race reads, parallel writes", Options{Read: ReadRace, Write: WriteParallel}, getOne, false},
+		{"race reads whose losers finish", Options{Read: ReadRace, Losers: LosersFinish}, getOne, false},
+		{"parallel reads, write-behind", Options{Read: ReadParallel, Write: WriteBehind}, getOne, false},
+		{"background refill", Options{Refill: RefillBackground}, getOne, false},
+		{"GetMany refills the batch with each key's tags, from one batch read of L2", Options{}, getMany, true},
+		{"GetMany with a background refill, from one batch read of L2", Options{Refill: RefillBackground}, getMany, true},
+		{"GetMany over race reads: batches read level by level all the same", Options{Read: ReadRace}, getMany, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,9 +138,10 @@ func TestTagged(t *testing.T) {
 			ctx := context.Background()
 			c := newClock()
 			l1, l2 := store(c, "l1"), store(c, "l2")
+			hl2 := &taggedHook{Store: l2}
 			opts := tc.opts
 			opts.Now = c.Now
-			tr := NewWith(opts, l1, l2)
+			tr := NewWith(opts, l1, hl2)
 			closeT(t, tr)
 			exp := t0.Add(time.Hour)
 
@@ -140,10 +164,15 @@ func TestTagged(t *testing.T) {
 			// L1 loses its copies; a read refills them, tags and all.
 			_ = l1.Delete(ctx, "u1")
 			_ = l1.Delete(ctx, "u2")
+			hl2.gets.Store(0)
+			hl2.getManys.Store(0)
 			if err := tc.read(ctx, tr, "u1"); err != nil {
 				t.Fatalf("read u1: %v", err)
 			}
 			tr.pool.flush() // background refill
+			if g, m := hl2.gets.Load(), hl2.getManys.Load(); tc.batch && (g != 0 || m != 1) {
+				t.Errorf("GetMany read L2 with %d GetMany and %d Get/GetTagged calls, want one GetMany", m, g)
+			}
 			if tags, ok := tagsIn(t, l1, "u1"); !ok || !slices.Equal(tags, []string{"user:1", "team:a"}) {
 				t.Fatalf("the refill left u1 in L1 with tags %q (%v), want [user:1 team:a]", tags, ok)
 			}
@@ -668,6 +697,17 @@ func TestUnrelatedPurgeDuringTaggedWork(t *testing.T) {
 				l2.afterGetTagged = func(ctx context.Context, _ string) { g.wait(ctx) }
 			},
 			func(ctx context.Context, tr *Tier) error { _, err := tr.Get(ctx, "k"); return err }},
+		{"a batch refill held after its batch read of L2", Options{},
+			func(_, l2 *taggedHook, g *gate) {
+				l2.afterGetTagged = func(ctx context.Context, _ string) { g.wait(ctx) }
+			},
+			func(ctx context.Context, tr *Tier) error {
+				res, err := tr.GetMany(ctx, []string{"k"})
+				if err != nil {
+					return err
+				}
+				return res[0].Err
+			}},
 		{"a write-through held before L1", Options{},
 			func(l1, _ *taggedHook, g *gate) {
 				l1.beforeSetTagged = func(ctx context.Context, _ string) { g.wait(ctx) }
