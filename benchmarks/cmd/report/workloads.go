@@ -26,7 +26,7 @@ type workload struct {
 }
 
 // workloads is every workload the report runs, in order. The budget of a
-// full run (about 11 minutes on 2 cores, see README.md) is set here.
+// full run (under 6 minutes on 2 cores, see README.md) is set here.
 var workloads = []workload{
 	{
 		Name: "TypedHit", Title: "Typed read from process memory",
