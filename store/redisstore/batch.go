@@ -190,8 +190,11 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, er
 			}
 		}
 	}
-	for _, k := range damaged {
-		s.drop(ctx, k)
+	if len(damaged) > 0 && ctx.Err() == nil {
+		// Damaged and purged entries go in one pipelined round trip, not
+		// one each: right after a popular tag's purge a batch holds many.
+		// A failure only means a later read finds them again.
+		_ = s.exec(ctx, unlinkCmds(ctx, s.split(damaged)))
 	}
 	return out, nil
 }

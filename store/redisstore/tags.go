@@ -44,7 +44,8 @@ func checkKey(key string) error {
 }
 
 // SetTagged stores e under key like Set, with tags: the entry reads as a
-// miss once any of them is invalidated. It costs two round trips: one
+// miss once any of them is invalidated. It costs two round trips (a third
+// when a version's lifetime must be lengthened, see useVersions): one
 // pipeline that reads each tag's version (creating a random one where
 // there is none: SET NX GET, per tag, each on its own key, so a cluster
 // routes it to the tag's slot), then the entry's SET with the versions in
@@ -171,6 +172,7 @@ local v = redis.call('GET', KEYS[1])
 if not v or #v < 28 or string.byte(v, 2) ~= 2 then return v end
 local out = {v}
 local n = string.byte(v, 27) * 256 + string.byte(v, 28)
+if n > 64 then return v end
 local i = 29
 for _ = 1, n do
   if #v < i + 1 then break end

@@ -44,7 +44,12 @@ const trackingChannel = "__redis__:invalidate"
 // Invalidation with that tag in Tags, whichever process or client made
 // the change: every tier drops its local entries carrying the tag. The
 // first use of a tag reports it too (its version is drawn then), which
-// costs a local drop of entries that could only be stale already.
+// costs a local drop of entries that could only be stale already. So does
+// lengthening a version's lifetime (SetTagged does it when an entry would
+// outlive its tag's version, to twice what that entry needs): a hot tag
+// on entries that live T is then dropped from every tier's local levels
+// about once every T plus a minute, a spurious purge the pub/sub bus does
+// not make.
 //
 // A tier's own writes come back too: tracking cannot tell them apart, as
 // NOLOOP only spares writes made on the tracking connection itself, and
