@@ -190,7 +190,7 @@ func New[T any](b Backend, opts Options) *Cache[T] {
 		if !ok {
 			panic(fmt.Sprintf("hitbox: Options.Front: a %T for a Cache[%T]", opts.Front, *new(T)))
 		}
-		c.front = newFront(fo, &c.tags)
+		c.front = newFront(fo, &c.tags, c.reads)
 	}
 	c.done, c.cancel = context.WithCancel(context.Background())
 	c.idle = sync.NewCond(&c.mu)
@@ -362,6 +362,10 @@ func (c *Cache[T]) set(ctx context.Context, key string, v T, ttl time.Duration, 
 // crossed this write and none of its tags was purged since marks were
 // taken (before the write when marks is nil), and nothing otherwise.
 func (c *Cache[T]) store(ctx context.Context, key string, e Entry, fe *frontEntry[T], tags []string, marks *tagMarks) error {
+	// Before and after: no caller that starts after the write returns
+	// shares a read that began before it ended.
+	c.reads.changed()
+	defer c.reads.changed()
 	f := c.front
 	if f == nil {
 		return SetTagged(ctx, c.b, key, e, tags...)
@@ -415,14 +419,18 @@ func (c *Cache[T]) InvalidateTags(ctx context.Context, tags ...string) error {
 	// stores nothing; after, so a front fill that read the pipeline before
 	// it keeps nothing.
 	c.tags.purge(tags)
+	c.reads.changed()
 	err := InvalidateTags(ctx, c.b, tags...)
 	c.tags.purge(tags)
+	c.reads.changed()
 	return err
 }
 
 // Delete removes key, from the front too.
 func (c *Cache[T]) Delete(ctx context.Context, key string) error {
+	c.reads.changed()
 	err := c.b.Delete(ctx, key)
+	c.reads.changed()
 	if c.front != nil {
 		c.front.drop(key)
 	}

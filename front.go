@@ -236,6 +236,7 @@ const stripes = 1024
 type front[T any] struct {
 	m      *otter.Cache[string, *frontEntry[T]] // by pointer: small nodes, whatever T's size
 	tags   *tagTable                            // the Cache's
+	reads  *sharedReads                         // the Cache's, told of every invalidation
 	copy   func(T) T
 	seed   maphash.Seed
 	epoch  atomic.Uint64
@@ -254,8 +255,8 @@ type front[T any] struct {
 // purge count.
 type stamp struct{ epoch, gen, purges uint64 }
 
-func newFront[T any](o Front[T], tags *tagTable) *front[T] {
-	f := &front[T]{tags: tags, copy: o.Copy, seed: maphash.MakeSeed()}
+func newFront[T any](o Front[T], tags *tagTable, reads *sharedReads) *front[T] {
+	f := &front[T]{tags: tags, reads: reads, copy: o.Copy, seed: maphash.MakeSeed()}
 	f.tasks = make(chan func(), 64)
 	f.worker.Add(1)
 	go f.work()
@@ -408,6 +409,7 @@ func (f *front[T]) drop(key string) {
 // tag table: front entries carrying them are dropped on their next hit,
 // and loads of them in flight store nothing.
 func (f *front[T]) invalidate(inv Invalidation) {
+	f.reads.changed()
 	if inv.All {
 		// Lost messages may have purged any tag: loads in flight store
 		// nothing tagged.

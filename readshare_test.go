@@ -17,9 +17,10 @@ import (
 // to close, then answers err when set, the store's answer otherwise.
 type gatedGets struct {
 	*mapstore.Store
-	gets atomic.Int64
-	gate chan struct{}
-	err  error
+	gets   atomic.Int64
+	misses atomic.Int64 // reads after the first that found nothing
+	gate   chan struct{}
+	err    error
 }
 
 func (g *gatedGets) Get(ctx context.Context, key string) (hitbox.Entry, error) {
@@ -29,7 +30,22 @@ func (g *gatedGets) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 			return hitbox.Entry{}, g.err
 		}
 	}
-	return g.Store.Get(ctx, key)
+	e, err := g.Store.Get(ctx, key)
+	if errors.Is(err, hitbox.ErrMiss) {
+		g.misses.Add(1)
+	}
+	return e, err
+}
+
+// GetTagged is gated like Get: a Cache with a front reads with it.
+func (g *gatedGets) GetTagged(ctx context.Context, key string) (hitbox.Entry, []string, error) {
+	if g.gets.Add(1) == 1 {
+		<-g.gate
+		if g.err != nil {
+			return hitbox.Entry{}, nil, g.err
+		}
+	}
+	return g.Store.GetTagged(ctx, key)
 }
 
 // waitFor spins (yielding, never sleeping) until cond holds, and fails
@@ -160,5 +176,97 @@ func TestSharedReadLeaderCancelled(t *testing.T) {
 	<-leader
 	if v := <-waiter; v != "v" {
 		t.Fatalf("the waiter got %q, want the stored value from its own read", v)
+	}
+}
+
+// A caller that starts after this Cache's write returned never shares a
+// read that began before it: it would get the value the write replaced
+// (and, with a front, keep it there).
+func TestSharedReadNotAcrossAWrite(t *testing.T) {
+	for _, front := range []bool{false, true} {
+		b := &gatedGets{Store: mapstore.New(mapstore.Options{}), gate: make(chan struct{})}
+		opts := hitbox.Options{TTL: time.Minute}
+		if front {
+			opts.Front = hitbox.Front[string]{MaxEntries: 100}
+		}
+		c := hitbox.New[string](b, opts)
+		if err := b.Store.Set(context.Background(), "k", hitbox.Entry{Value: []byte("old")}); err != nil {
+			t.Fatal(err)
+		}
+		load := func(context.Context) (string, error) { return "loaded", nil }
+		leader := make(chan string)
+		go func() {
+			v, _ := c.GetOrLoad(context.Background(), "k", load)
+			leader <- v
+		}()
+		waitFor(t, func() bool { return b.gets.Load() == 1 }) // the leader's read holds "old"
+		if err := c.Set(context.Background(), "k", "new"); err != nil {
+			t.Fatal(err)
+		}
+		after := make(chan string, 1)
+		go func() {
+			v, err := c.GetOrLoad(context.Background(), "k", load)
+			if err != nil {
+				v = err.Error()
+			}
+			after <- v
+		}()
+		var v string
+		waitFor(t, func() bool {
+			select {
+			case v = <-after:
+				return true
+			default:
+				return hitbox.SharedReadWaiters(c, "k") > 0
+			}
+		})
+		if v == "" {
+			t.Errorf("front %v: a GetOrLoad after the Set returned joined a read that began before it", front)
+			close(b.gate)
+			v = <-after
+		} else {
+			close(b.gate)
+		}
+		if v != "new" {
+			t.Errorf("front %v: a GetOrLoad after the Set returned got %q; want the new value", front, v)
+		}
+		<-leader
+		if v, err := c.Get(context.Background(), "k"); err != nil || v != "new" {
+			t.Errorf("front %v: Get after both got %q, %v; want the new value", front, v, err)
+		}
+		c.Close()
+	}
+}
+
+// A backend's own timeout (an error wrapping DeadlineExceeded while the
+// leader's ctx is live) is every waiter's answer: they do not read again.
+func TestSharedReadBackendTimeout(t *testing.T) {
+	b := &gatedGets{Store: mapstore.New(mapstore.Options{}), gate: make(chan struct{}), err: context.DeadlineExceeded}
+	c := hitbox.New[string](b, hitbox.Options{TTL: time.Minute})
+	defer c.Close()
+	// The load waits until the other caller joined it, so a read of that
+	// caller's own, before joining, would come before the value is stored.
+	load := func(context.Context) (string, error) {
+		waitFor(t, func() bool { return hitbox.LoadJoiners(c, "k") == 1 })
+		return "loaded", nil
+	}
+	done := make(chan string, 2)
+	for range 2 {
+		go func() {
+			v, _ := c.GetOrLoad(context.Background(), "k", load)
+			done <- v
+		}()
+	}
+	waitFor(t, func() bool { return hitbox.SharedReadWaiters(c, "k") == 1 })
+	close(b.gate)
+	for range 2 {
+		if v := <-done; v != "loaded" {
+			t.Errorf("got %q, want the loaded value (the read failed, the source answers)", v)
+		}
+	}
+	// A read after the load finished finds its value; a read of the
+	// waiter's own, before the load, would find nothing.
+	if n := b.misses.Load(); n != 0 {
+		t.Errorf("%d reads after the timeout found nothing: the waiter read again instead of sharing the timeout", n)
 	}
 }
