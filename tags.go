@@ -108,7 +108,7 @@ func InvalidateTags(ctx context.Context, b Backend, tags ...string) error {
 	if len(tags) == 0 {
 		return nil
 	}
-	if err := checkTagList(tags); err != nil {
+	if err := CheckTagList(tags); err != nil {
 		return &Error{Op: OpInvalidateTags, Backend: b.Label(), Err: err}
 	}
 	if t, ok := b.(Tagger); ok {
@@ -117,9 +117,9 @@ func InvalidateTags(ctx context.Context, b Backend, tags ...string) error {
 	return &Error{Op: OpInvalidateTags, Backend: b.Label(), Err: ErrNotSupported}
 }
 
-// checkTagList checks the tags of a purge: each as CheckTags does, but any
-// number of them.
-func checkTagList(tags []string) error {
+// CheckTagList checks the tags of a purge: each as CheckTags does, but
+// any number of them. Taggers call it first in InvalidateTags.
+func CheckTagList(tags []string) error {
 	for i := 0; i < len(tags); i += MaxTags {
 		if err := CheckTags(tags[i:min(i+MaxTags, len(tags))]); err != nil {
 			return err

@@ -31,10 +31,8 @@ func (t *Tier) InvalidateTags(ctx context.Context, tags ...string) error {
 	if len(tags) == 0 {
 		return nil
 	}
-	for i := 0; i < len(tags); i += hitbox.MaxTags {
-		if err := hitbox.CheckTags(tags[i:min(i+hitbox.MaxTags, len(tags))]); err != nil {
-			return t.fail(hitbox.OpInvalidateTags, err)
-		}
+	if err := hitbox.CheckTagList(tags); err != nil {
+		return t.fail(hitbox.OpInvalidateTags, err)
 	}
 	if t.taggers == 0 {
 		return t.fail(hitbox.OpInvalidateTags, hitbox.ErrNotSupported)

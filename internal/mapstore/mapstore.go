@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -347,8 +346,8 @@ func (s *Store) InvalidateTags(ctx context.Context, tags ...string) error {
 	if err := ctx.Err(); err != nil {
 		return s.fail(hitbox.OpInvalidateTags, err)
 	}
-	if slices.Contains(tags, "") {
-		return s.fail(hitbox.OpInvalidateTags, hitbox.ErrInvalidTag)
+	if err := hitbox.CheckTagList(tags); err != nil {
+		return s.fail(hitbox.OpInvalidateTags, err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -198,10 +198,8 @@ func (s *Store) InvalidateTags(ctx context.Context, tags ...string) error {
 	if err := s.ready(ctx); err != nil {
 		return s.fail(hitbox.OpInvalidateTags, err)
 	}
-	for _, t := range tags {
-		if t == "" || len(t) > hitbox.MaxTagLen {
-			return s.fail(hitbox.OpInvalidateTags, hitbox.CheckTags([]string{t}))
-		}
+	if err := hitbox.CheckTagList(tags); err != nil {
+		return s.fail(hitbox.OpInvalidateTags, err)
 	}
 	for _, t := range tags {
 		s.vers.purge(t)

@@ -254,11 +254,11 @@ func (s *Store) InvalidateTags(ctx context.Context, tags ...string) error {
 	if len(tags) == 0 {
 		return nil
 	}
+	if err := hitbox.CheckTagList(tags); err != nil {
+		return s.fail(hitbox.OpInvalidateTags, err)
+	}
 	keys := make([]string, len(tags))
 	for i, t := range tags {
-		if t == "" || len(t) > hitbox.MaxTagLen {
-			return s.fail(hitbox.OpInvalidateTags, hitbox.CheckTags([]string{t}))
-		}
 		keys[i] = s.versionKey(t)
 	}
 	if err := s.exec(ctx, unlinkCmds(ctx, s.split(keys))); err != nil {
