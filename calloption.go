@@ -52,7 +52,7 @@ func RefreshNow() CallOption { return CallOption{kind: callRefreshNow} }
 // an error wrapping ErrNotSupported and stores nothing. Invalid tags (see
 // CheckTags) fail it with ErrInvalidTag.
 func WithTags(tags ...string) CallOption {
-	return CallOption{kind: callTags, tags: append([]string(nil), tags...)}
+	return CallOption{kind: callTags, tags: slices.Clip(append([]string(nil), tags...))}
 }
 
 // callOptions is a call's options, resolved.
@@ -83,8 +83,12 @@ func (c *Cache[T]) callOptions(opts []CallOption) callOptions {
 		case callRefreshNow:
 			co.refresh = true
 		case callTags:
-			// The option's own copy, clipped so a later WithTags
-			// appends to a new array rather than into it.
+			if co.tags == nil {
+				// The option's own copy (WithTags made it), shared,
+				// never written: it is clipped below before any append.
+				co.tags = o.tags
+				continue
+			}
 			co.tags = append(slices.Clip(co.tags), o.tags...)
 		}
 	}
