@@ -1,79 +1,45 @@
-// Package hitbox is a cache framework in the shape of an HTTP middleware
-// stack: every concern of caching is a Layer that wraps a Backend, and a
-// whole pipeline is one expression, outermost layer first, ending in a store
-// or a tier (the package's Example, where db stands for the source):
+// Package hitbox is the contract of a cache framework in the shape of an
+// HTTP middleware stack: every concern of caching is a Layer that wraps a
+// Backend, and a whole pipeline is one expression, outermost layer first,
+// ending in a store or a tier (ExampleChain):
 //
 //	store, _ := memstore.New(memstore.Options{MaxBytes: 256 << 20})
 //	pipeline := hitbox.Chain(
 //		layer.Compress(codec.Zstd()),
 //		layer.Encode(),
 //	).Then(store)
+//	_ = pipeline.Set(ctx, "users:id=42", hitbox.Entry{Value: []byte("Ada")})
+//	e, err := pipeline.Get(ctx, "users:id=42")
 //
-//	users := hitbox.New[User](pipeline, hitbox.Options{
-//		Format:   codec.CBOR(),
-//		TTL:      time.Minute,
-//		StaleFor: 10 * time.Second,
-//	})
-//	u, err := users.GetOrLoad(ctx, hitbox.NewKey("users").WithInt("id", 42).String(),
-//		func(ctx context.Context) (User, error) { return db.User(ctx, 42) })
+// This package is what a store or layer author imports, and it links only
+// the standard library, as database/sql/driver does for database/sql.
+// Applications call the typed cache of package cache over a pipeline:
+// typed Get, Set, Delete and GetOrLoad (one load per key however many
+// callers wait, stale-while-revalidate, stale-if-error).
 //
 // # Roles
 //
-// Users call Cache[T]: typed Get, Set, Delete and GetOrLoad (one load per
-// key however many callers wait, stale-while-revalidate, stale-if-error).
 // Implementers write a Backend: Get, Set and Delete of an Entry (the value
-// as bytes plus its Stale and Expire deadlines) and a Label. Typed values
-// become bytes once, at the top; below it every layer and store works on
-// bytes, so each is written once for every type.
+// as bytes plus its Stale and Expire deadlines) and a Label. Every layer
+// and store works on bytes, so each is written once for every type.
 //
 // A Backend may also have optional abilities, each a small interface of its
-// own: BatchGetter, BatchSetter, BatchDeleter, Remover, Clearer,
-// PrefixClearer, Locker, Closer, Tagger. The package helpers GetMany, SetMany,
-// DeleteMany, Remove, Clear, ClearPrefix, TryLock and Close use an ability
-// when the backend has it and fall back (a loop; a Get then a Delete for
-// Remove) when it does not, so callers never test for one. Clear,
-// ClearPrefix and TryLock have no safe fallback and say ErrNotSupported
-// instead.
-//
-// # Loading
-//
-// Beyond one load per key, Cache[T] can keep decoded values in memory
-// (Options.Front: a fresh hit then costs a map lookup, not a decode), load
-// a cold key about once across processes (Options.LockTTL, with a Locker
-// such as store/redisstore), refresh hot keys shortly before they expire
-// (Options.EarlyRefresh), remember "not found" (Options.MissTTL), spread
-// expiries (Options.TTLJitter), and load a batch with one call of the
-// source for only the keys it lacks (GetOrLoadMany). Per-call options
-// (WithTTL, SkipRead, RefreshNow) change one call.
+// own. The package helpers GetMany, SetMany, DeleteMany, Remove, Clear,
+// ClearPrefix, TryLock, SetTagged, GetTagged, InvalidateTags and Close use
+// an ability when the backend has it and fall back (a loop; a Get then a
+// Delete for Remove) when it does not, so callers never test for one.
+// Clear, ClearPrefix, TryLock and the tag helpers have no safe fallback and
+// say ErrNotSupported instead. A layer forwards every optional ability by
+// calling these helpers on the backend it wraps.
 //
 // # Tags
 //
-// A write can carry tags, names of groups of entries ("user:42",
-// "product:7"), and one call then drops every entry that carries one of
-// them, whatever its key (Example_tags):
-//
-//	_ = users.Set(ctx, "users:42", User{ID: 42, Name: "Ada"}, hitbox.WithTags("user:42"))
-//	_ = users.Set(ctx, "users:43", User{ID: 43, Name: "Bob"}, hitbox.WithTags("user:43"))
-//	lead, _ := users.GetOrLoad(ctx, "teams:7:lead", func(ctx context.Context) (User, error) {
-//		return User{ID: 42, Name: "Ada"}, nil // the source
-//	}, hitbox.WithTags("user:42", "team:7"))
-//	fmt.Println(lead.Name)
-//
-//	// User 42 changed: drop every entry about them.
-//	if err := users.InvalidateTags(ctx, "user:42"); err != nil {
-//		fmt.Println(err)
-//	}
-//
 // Tags travel beside an entry, not in it: Tagger is a Backend ability
-// (SetTagged, GetTagged, InvalidateTags) that every layer forwards, with
-// the helpers SetTagged, GetTagged and InvalidateTags for raw pipelines.
-// Over a backend without it a tagged write or a purge fails with
-// ErrNotSupported rather than store an entry no purge could reach. A
-// purge costs O(1) per tag, not a scan: a Tagger keeps a random version
-// per tag, and an entry written with older versions reads as a miss. The
-// decoded-object front drops tagged entries on this cache's purges and on
-// an Invalidation with Tags from its bus, and a load a purge crossed is
-// returned but not stored.
+// (SetTagged, GetTagged, InvalidateTags). Over a backend without it a
+// tagged write or a purge fails with ErrNotSupported rather than store an
+// entry no purge could reach. A purge costs O(1) per tag, not a scan: a
+// Tagger keeps a random version per tag, and an entry written with older
+// versions reads as a miss.
 //
 // # Shared contracts
 //
@@ -101,12 +67,11 @@
 // enum value, contradictory settings) are programmer errors, and every
 // constructor reports them the same way: it panics with a message
 // "hitbox/<package>: <Options field>: <why>", such as
-// "hitbox/tier: Options.Required[1]: level 2 of 2 does not exist" (this
-// package's own messages start "hitbox: "). Each Options type has a
-// Validate method that returns exactly that message as an error (tier's
-// takes the number of levels, which its options refer to), for a
-// program that reads its options from configuration and wants an error
-// rather than a panic. A constructor returns an error only for what can
+// "hitbox/tier: Options.Required[1]: level 2 of 2 does not exist". Each
+// Options type has a Validate method that returns exactly that message as
+// an error (tier's takes the number of levels, which its options refer
+// to), for a program that reads its options from configuration and wants
+// an error rather than a panic. A constructor returns an error only for what can
 // fail outside the program: I/O, a server, a resource. Loggers and clocks
 // are resolved once, at construction: a nil Logger is a discarding one and
 // a nil Now is time.Now. The otel package keeps functional options, the

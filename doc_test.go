@@ -58,21 +58,21 @@ func TestDocSnippets(t *testing.T) {
 }
 
 // TestReadmeSnippets checks that the README's Go blocks are copies of
-// compiled examples of the root package, and its first one is the whole
-// body of Example_pipeline.
+// compiled examples of the root package or of package cache, and its
+// first one is the whole body of cache's Example_pipeline.
 func TestReadmeSnippets(t *testing.T) {
 	t.Parallel()
 	blocks := readmeBlocks(t, "README.md")
 	if len(blocks) == 0 {
 		t.Fatal("README.md has no Go block")
 	}
-	tests := testLines(t, ".")
+	tests := append(testLines(t, "."), testLines(t, "cache")...)
 	for i, b := range blocks {
 		if !contains(tests, b) {
-			t.Errorf("README.md Go block %d is in no test file of the root package:\n\t%s", i+1, strings.Join(b, "\n\t"))
+			t.Errorf("README.md Go block %d is in no test file of the root package or of cache:\n\t%s", i+1, strings.Join(b, "\n\t"))
 		}
 	}
-	body := funcBody(t, "example_pipeline_test.go", "func Example_pipeline() {")
+	body := funcBody(t, filepath.Join("cache", "example_pipeline_test.go"), "func Example_pipeline() {")
 	if strings.Join(blocks[0], "\n") != strings.Join(body, "\n") {
 		t.Errorf("README.md's first Go block is not Example_pipeline's body:\nREADME:\n\t%s\nexample:\n\t%s",
 			strings.Join(blocks[0], "\n\t"), strings.Join(body, "\n\t"))

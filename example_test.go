@@ -45,31 +45,6 @@ func ExampleChain() {
 	// true
 }
 
-type User struct {
-	ID   int
-	Name string
-}
-
-func ExampleCache_GetOrLoad() {
-	ctx := context.Background()
-	users := hitbox.New[User](mapstore.New(mapstore.Options{}), hitbox.Options{TTL: time.Minute})
-	defer users.Close()
-
-	load := func(ctx context.Context) (User, error) {
-		fmt.Println("loading from the source")
-		return User{ID: 42, Name: "Ada"}, nil
-	}
-	key := hitbox.NewKey("users").WithInt("id", 42).String()
-	for range 2 {
-		u, err := users.GetOrLoad(ctx, key, load)
-		fmt.Println(u.Name, err)
-	}
-	// Output:
-	// loading from the source
-	// Ada <nil>
-	// Ada <nil>
-}
-
 func ExampleNewKey() {
 	fmt.Println(hitbox.NewKey("users").Version(2).WithInt("id", 42).With("lang", "en"))
 	// Output: users:v2:id=42:lang=en

@@ -10,10 +10,11 @@ import (
 	rediscache "github.com/go-redis/cache/v9"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/cache"
 	"github.com/hitbox-go/hitbox/store/memstore"
 )
 
-// Adapters for the memory and hit-ratio workloads, on the cache[[]byte]
+// Adapters for the memory and hit-ratio workloads, on the subject[[]byte]
 // interface of adapters_test.go.
 
 // discard is a backend that keeps nothing: every Get misses and every Set
@@ -40,18 +41,18 @@ func (c *countGets) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 	return c.Backend.Get(ctx, key)
 }
 
-// frontBytes is a hitbox.Cache[[]byte] with a front, over b. A hit is
+// frontBytes is a cache.Cache[[]byte] with a front, over b. A hit is
 // whatever Get answers without error: with the discard backend, only the
 // front can.
 type frontBytes struct {
-	c *hitbox.Cache[[]byte]
+	c *cache.Cache[[]byte]
 	b hitbox.Backend
 }
 
 // newFrontBytes returns the typed cache with a front of entries decoded
 // values over b.
 func newFrontBytes(b hitbox.Backend, entries int) frontBytes {
-	return frontBytes{hitbox.New[[]byte](b, hitbox.Options{Front: hitbox.Front[[]byte]{MaxEntries: entries}}), b}
+	return frontBytes{cache.New[[]byte](b, cache.Options{Front: cache.Front[[]byte]{MaxEntries: entries}}), b}
 }
 
 func (c frontBytes) get(key string) ([]byte, bool) {

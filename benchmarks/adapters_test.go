@@ -14,16 +14,17 @@ import (
 	gocache "github.com/patrickmn/go-cache"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/cache"
 	"github.com/hitbox-go/hitbox/codec"
 	"github.com/hitbox-go/hitbox/layer"
 	"github.com/hitbox-go/hitbox/store/memstore"
 )
 
-// cache is the little every contender offers the benchmarks, so one loop
+// subject is the little every contender offers the benchmarks, so one loop
 // drives them all and each pays the same one interface call per operation.
 // None of them is given an expiry: every library here has a no-expiry
 // path, and it is the one all of them share.
-type cache[V any] interface {
+type subject[V any] interface {
 	// get returns the value under key and whether there was one.
 	get(key string) (V, bool)
 	// set stores v under key; errDropped means the library chose not to.
@@ -94,9 +95,9 @@ func (c backendBytes) set(key string, v []byte) error {
 func (c backendBytes) settle() {}
 func (c backendBytes) close()  { _ = hitbox.Close(c.b) }
 
-// typed is a hitbox.Cache[T] over memstore.
+// typed is a cache.Cache[T] over memstore.
 type typed[T any] struct {
-	c *hitbox.Cache[T]
+	c *cache.Cache[T]
 	s *memstore.Store
 }
 
@@ -225,42 +226,42 @@ func (c ttlCache[V]) close()                    {}
 // each benchmark.
 type contender[V any] struct {
 	name string
-	open func(tb testing.TB, sz size) cache[V]
+	open func(tb testing.TB, sz size) subject[V]
 }
 
 // byteContenders store []byte values. hitbox, bigcache and freecache copy
 // the bytes in on Set and out on Get; the heap caches keep the caller's
 // slice itself and hand it back.
 var byteContenders = []contender[[]byte]{
-	{"hitbox-memstore", func(tb testing.TB, _ size) cache[[]byte] {
+	{"hitbox-memstore", func(tb testing.TB, _ size) subject[[]byte] {
 		return backendBytes{newMemstore(tb)}
 	}},
-	{"hitbox-cache", func(tb testing.TB, _ size) cache[[]byte] {
+	{"hitbox-cache", func(tb testing.TB, _ size) subject[[]byte] {
 		s := newMemstore(tb)
-		return typed[[]byte]{hitbox.New[[]byte](s, hitbox.Options{}), s}
+		return typed[[]byte]{cache.New[[]byte](s, cache.Options{}), s}
 	}},
-	{"hitbox-encode", func(tb testing.TB, _ size) cache[[]byte] {
+	{"hitbox-encode", func(tb testing.TB, _ size) subject[[]byte] {
 		return backendBytes{hitbox.Chain(layer.Encode()).Then(newMemstore(tb))}
 	}},
-	{"bigcache", func(tb testing.TB, sz size) cache[[]byte] {
+	{"bigcache", func(tb testing.TB, sz size) subject[[]byte] {
 		return bigcacheBytes{newBigcache(tb, sz)}
 	}},
-	{"freecache", func(tb testing.TB, _ size) cache[[]byte] {
+	{"freecache", func(tb testing.TB, _ size) subject[[]byte] {
 		return freecacheBytes{freecache.NewCache(capacity)}
 	}},
-	{"ristretto", func(tb testing.TB, sz size) cache[[]byte] {
+	{"ristretto", func(tb testing.TB, sz size) subject[[]byte] {
 		return ristrettoCache[[]byte]{newRistretto[[]byte](tb, sz.keys, capacity), func(v []byte) int64 { return int64(len(v)) }}
 	}},
-	{"otter", func(tb testing.TB, _ size) cache[[]byte] {
+	{"otter", func(tb testing.TB, _ size) subject[[]byte] {
 		return otterCache[[]byte]{otter.Must(&otter.Options[string, []byte]{
 			MaximumWeight: capacity,
 			Weigher:       func(_ string, v []byte) uint32 { return uint32(len(v)) },
 		})}
 	}},
-	{"go-cache", func(tb testing.TB, _ size) cache[[]byte] {
+	{"go-cache", func(tb testing.TB, _ size) subject[[]byte] {
 		return goCache[[]byte]{gocache.New(gocache.NoExpiration, 0)}
 	}},
-	{"ttlcache", func(tb testing.TB, sz size) cache[[]byte] {
+	{"ttlcache", func(tb testing.TB, sz size) subject[[]byte] {
 		return ttlCache[[]byte]{ttlcache.New(ttlcache.WithCapacity[string, []byte](uint64(2 * sz.keys)))}
 	}},
 }
@@ -286,19 +287,19 @@ func newRistretto[V any](tb testing.TB, keys int, maxCost int64) *ristretto.Cach
 // valueUsers are the contenders that store a User as bytes: hitbox's typed
 // cache, and bigcache with the same codec applied by hand.
 var valueUsers = []contender[User]{
-	{"hitbox-cache-cbor", func(tb testing.TB, _ size) cache[User] {
+	{"hitbox-cache-cbor", func(tb testing.TB, _ size) subject[User] {
 		s := newMemstore(tb)
-		return typed[User]{hitbox.New[User](s, hitbox.Options{Format: codec.CBOR()}), s}
+		return typed[User]{cache.New[User](s, cache.Options{Format: codec.CBOR()}), s}
 	}},
-	{"bigcache-cbor", func(tb testing.TB, sz size) cache[User] {
+	{"bigcache-cbor", func(tb testing.TB, sz size) subject[User] {
 		return bigcacheCBOR{newBigcache(tb, sz)}
 	}},
 	// The typed cache with its decoded-object front: a hit is answered
 	// from the heap without decoding; a miss reads memstore and decodes.
-	{"hitbox-front", func(tb testing.TB, sz size) cache[User] {
+	{"hitbox-front", func(tb testing.TB, sz size) subject[User] {
 		s := newMemstore(tb)
-		return typed[User]{hitbox.New[User](s, hitbox.Options{
-			Format: codec.CBOR(), Front: hitbox.Front[User]{MaxEntries: 2 * sz.keys},
+		return typed[User]{cache.New[User](s, cache.Options{
+			Format: codec.CBOR(), Front: cache.Front[User]{MaxEntries: 2 * sz.keys},
 		}), s}
 	}},
 }
@@ -306,24 +307,24 @@ var valueUsers = []contender[User]{
 // pointerUsers are the contenders that keep a *User on the heap: no
 // encoding at all, and every reader shares the one record.
 var pointerUsers = []contender[*User]{
-	{"ristretto-ptr", func(tb testing.TB, sz size) cache[*User] {
+	{"ristretto-ptr", func(tb testing.TB, sz size) subject[*User] {
 		return ristrettoCache[*User]{newRistretto[*User](tb, sz.keys, int64(2*sz.keys)), func(*User) int64 { return 1 }}
 	}},
 	// The front keeping the pointer it was given, as the heap caches do:
 	// the front's own cost over otter, which it is built on.
-	{"hitbox-front-ptr", func(tb testing.TB, sz size) cache[*User] {
+	{"hitbox-front-ptr", func(tb testing.TB, sz size) subject[*User] {
 		s := newMemstore(tb)
-		return typed[*User]{hitbox.New[*User](s, hitbox.Options{
-			Format: codec.CBOR(), Front: hitbox.Front[*User]{MaxEntries: 2 * sz.keys},
+		return typed[*User]{cache.New[*User](s, cache.Options{
+			Format: codec.CBOR(), Front: cache.Front[*User]{MaxEntries: 2 * sz.keys},
 		}), s}
 	}},
-	{"otter-ptr", func(tb testing.TB, sz size) cache[*User] {
+	{"otter-ptr", func(tb testing.TB, sz size) subject[*User] {
 		return otterCache[*User]{otter.Must(&otter.Options[string, *User]{MaximumSize: 2 * sz.keys})}
 	}},
-	{"go-cache-ptr", func(tb testing.TB, _ size) cache[*User] {
+	{"go-cache-ptr", func(tb testing.TB, _ size) subject[*User] {
 		return goCache[*User]{gocache.New(gocache.NoExpiration, 0)}
 	}},
-	{"ttlcache-ptr", func(tb testing.TB, sz size) cache[*User] {
+	{"ttlcache-ptr", func(tb testing.TB, sz size) subject[*User] {
 		return ttlCache[*User]{ttlcache.New(ttlcache.WithCapacity[string, *User](uint64(2 * sz.keys)))}
 	}},
 }

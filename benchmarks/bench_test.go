@@ -14,7 +14,7 @@ import (
 
 // BenchmarkGetHit reads keys that are all present, one goroutine.
 func BenchmarkGetHit(b *testing.B) {
-	eachBytes(b, filled, func(b *testing.B, c cache[[]byte], d *dataset) { getLoop(b, c, d.keys, true) })
+	eachBytes(b, filled, func(b *testing.B, c subject[[]byte], d *dataset) { getLoop(b, c, d.keys, true) })
 }
 
 // BenchmarkGetMiss reads keys that were never written, one goroutine. The
@@ -22,48 +22,48 @@ func BenchmarkGetHit(b *testing.B) {
 func BenchmarkGetMiss(b *testing.B) {
 	for _, ct := range byteContenders {
 		leaf(b, "size="+sizes[1].name+"/cache="+ct.name, ct, sizes[1], byteKind, filled,
-			func(b *testing.B, c cache[[]byte], d *dataset) { getLoop(b, c, d.absent, false) })
+			func(b *testing.B, c subject[[]byte], d *dataset) { getLoop(b, c, d.absent, false) })
 	}
 }
 
 // BenchmarkSet overwrites present keys, one goroutine, in a cache that
 // has already taken its capacity in writes.
 func BenchmarkSet(b *testing.B) {
-	eachBytes(b, warmed, func(b *testing.B, c cache[[]byte], d *dataset) { setLoop(b, c, d, byteKind) })
+	eachBytes(b, warmed, func(b *testing.B, c subject[[]byte], d *dataset) { setLoop(b, c, d, byteKind) })
 }
 
 // BenchmarkGetHitParallel reads present keys from every P at once.
 func BenchmarkGetHitParallel(b *testing.B) {
-	eachBytes(b, filled, func(b *testing.B, c cache[[]byte], d *dataset) { getParallel(b, c, d.keys) })
+	eachBytes(b, filled, func(b *testing.B, c subject[[]byte], d *dataset) { getParallel(b, c, d.keys) })
 }
 
 // BenchmarkSetParallel overwrites present keys from every P at once, in a
 // cache that has already taken its capacity in writes.
 func BenchmarkSetParallel(b *testing.B) {
-	eachBytes(b, warmed, func(b *testing.B, c cache[[]byte], d *dataset) { setParallel(b, c, d, byteKind) })
+	eachBytes(b, warmed, func(b *testing.B, c subject[[]byte], d *dataset) { setParallel(b, c, d, byteKind) })
 }
 
 // BenchmarkUserGet reads a User struct back: hitbox and bigcache decode it
 // from CBOR, the heap caches return the pointer they were given.
 func BenchmarkUserGet(b *testing.B) {
 	eachUser(b, filled,
-		func(b *testing.B, c cache[User], d *dataset) { getLoop(b, c, d.keys, true) },
-		func(b *testing.B, c cache[*User], d *dataset) { getLoop(b, c, d.keys, true) })
+		func(b *testing.B, c subject[User], d *dataset) { getLoop(b, c, d.keys, true) },
+		func(b *testing.B, c subject[*User], d *dataset) { getLoop(b, c, d.keys, true) })
 }
 
 // BenchmarkUserSet stores a User struct: hitbox and bigcache encode it to
 // CBOR and copy the bytes in, the heap caches keep the pointer.
 func BenchmarkUserSet(b *testing.B) {
 	eachUser(b, warmed,
-		func(b *testing.B, c cache[User], d *dataset) { setLoop(b, c, d, userKind) },
-		func(b *testing.B, c cache[*User], d *dataset) { setLoop(b, c, d, pointerKind) })
+		func(b *testing.B, c subject[User], d *dataset) { setLoop(b, c, d, userKind) },
+		func(b *testing.B, c subject[*User], d *dataset) { setLoop(b, c, d, pointerKind) })
 }
 
 // BenchmarkUserGetParallel reads User structs from every P at once.
 func BenchmarkUserGetParallel(b *testing.B) {
 	eachUser(b, filled,
-		func(b *testing.B, c cache[User], d *dataset) { getParallel(b, c, d.keys) },
-		func(b *testing.B, c cache[*User], d *dataset) { getParallel(b, c, d.keys) })
+		func(b *testing.B, c subject[User], d *dataset) { getParallel(b, c, d.keys) },
+		func(b *testing.B, c subject[*User], d *dataset) { getParallel(b, c, d.keys) })
 }
 
 // --- values -----------------------------------------------------------------
@@ -106,7 +106,7 @@ const (
 )
 
 // eachBytes runs bench for every byte contender at every size.
-func eachBytes(b *testing.B, st state, bench func(*testing.B, cache[[]byte], *dataset)) {
+func eachBytes(b *testing.B, st state, bench func(*testing.B, subject[[]byte], *dataset)) {
 	for _, sz := range sizes {
 		for _, ct := range byteContenders {
 			leaf(b, "size="+sz.name+"/cache="+ct.name, ct, sz, byteKind, st, bench)
@@ -116,7 +116,7 @@ func eachBytes(b *testing.B, st state, bench func(*testing.B, cache[[]byte], *da
 
 // eachUser runs the User benchmarks: encoded contenders first, then the
 // pointer-keeping ones.
-func eachUser(b *testing.B, st state, byValue func(*testing.B, cache[User], *dataset), byPointer func(*testing.B, cache[*User], *dataset)) {
+func eachUser(b *testing.B, st state, byValue func(*testing.B, subject[User], *dataset), byPointer func(*testing.B, subject[*User], *dataset)) {
 	for _, ct := range valueUsers {
 		leaf(b, "cache="+ct.name, ct, userSize, userKind, st, byValue)
 	}
@@ -129,8 +129,8 @@ func eachUser(b *testing.B, st state, byValue func(*testing.B, cache[User], *dat
 // sub-benchmark's function again for each b.N that RunParallel tries and
 // for each -count, so the contender is opened and brought to st on the
 // first call only, kept for the others, and closed once they are done.
-func leaf[V any](b *testing.B, name string, ct contender[V], sz size, k kind[V], st state, bench func(*testing.B, cache[V], *dataset)) {
-	var c cache[V]
+func leaf[V any](b *testing.B, name string, ct contender[V], sz size, k kind[V], st state, bench func(*testing.B, subject[V], *dataset)) {
+	var c subject[V]
 	var d *dataset
 	b.Run(name, func(b *testing.B) {
 		if c == nil {
@@ -152,7 +152,7 @@ func leaf[V any](b *testing.B, name string, ct contender[V], sz size, k kind[V],
 // warmUp overwrites every key in turn with its own value until capacity
 // bytes of values have been written, then checks the data set is still
 // all there.
-func warmUp[V any](tb testing.TB, name string, c cache[V], d *dataset, sz size, k kind[V]) {
+func warmUp[V any](tb testing.TB, name string, c subject[V], d *dataset, sz size, k kind[V]) {
 	tb.Helper()
 	for n := 0; n < capacity/sz.bytes; n++ {
 		i := n % len(d.keys)
@@ -171,7 +171,7 @@ func warmUp[V any](tb testing.TB, name string, c cache[V], d *dataset, sz size, 
 // openFilled opens ct, stores every key of the data set at sz, and returns
 // the cache once it answers every key with that key's value. A library
 // that drops writes (ristretto) is given them again until it keeps them.
-func openFilled[V any](tb testing.TB, ct contender[V], sz size, k kind[V]) (cache[V], *dataset) {
+func openFilled[V any](tb testing.TB, ct contender[V], sz size, k kind[V]) (subject[V], *dataset) {
 	tb.Helper()
 	d := data(sz)
 	c := ct.open(tb, sz)
@@ -208,7 +208,7 @@ func openFilled[V any](tb testing.TB, ct contender[V], sz size, k kind[V]) (cach
 
 // verify checks that every key reads back as its own value and no absent
 // key reads as anything.
-func verify[V any](c cache[V], d *dataset, k kind[V]) error {
+func verify[V any](c subject[V], d *dataset, k kind[V]) error {
 	for i, key := range d.keys {
 		v, ok := c.get(key)
 		if !ok {
@@ -228,7 +228,7 @@ func verify[V any](c cache[V], d *dataset, k kind[V]) error {
 
 // getLoop reads keys in turn. Every read must hit when hit is true and
 // miss otherwise; the count is checked after the timed loop.
-func getLoop[V any](b *testing.B, c cache[V], keys []string, hit bool) {
+func getLoop[V any](b *testing.B, c subject[V], keys []string, hit bool) {
 	b.ReportAllocs()
 	wrong, i := 0, 0
 	cpu := cpuTime()
@@ -248,7 +248,7 @@ func getLoop[V any](b *testing.B, c cache[V], keys []string, hit bool) {
 
 // setLoop overwrites keys in turn with their own values, so the data set
 // stays what it was. Dropped writes are reported as drops/op.
-func setLoop[V any](b *testing.B, c cache[V], d *dataset, k kind[V]) {
+func setLoop[V any](b *testing.B, c subject[V], d *dataset, k kind[V]) {
 	b.ReportAllocs()
 	dropped, i := 0, 0
 	var failure error
@@ -274,7 +274,7 @@ func setLoop[V any](b *testing.B, c cache[V], d *dataset, k kind[V]) {
 var start atomic.Uint64
 
 // getParallel reads present keys from GOMAXPROCS goroutines.
-func getParallel[V any](b *testing.B, c cache[V], keys []string) {
+func getParallel[V any](b *testing.B, c subject[V], keys []string) {
 	b.ReportAllocs()
 	b.ResetTimer() // the fill before is not part of a read
 	var misses atomic.Int64
@@ -299,7 +299,7 @@ func getParallel[V any](b *testing.B, c cache[V], keys []string) {
 }
 
 // setParallel overwrites present keys from GOMAXPROCS goroutines.
-func setParallel[V any](b *testing.B, c cache[V], d *dataset, k kind[V]) {
+func setParallel[V any](b *testing.B, c subject[V], d *dataset, k kind[V]) {
 	b.ReportAllocs()
 	b.ResetTimer() // the fill before is not part of a write
 	var dropped atomic.Int64

@@ -45,12 +45,12 @@ var hitDists = []hitDist{
 // many as one bounded in entries.
 type hitImpl struct {
 	name string
-	open func(tb testing.TB, entries int) (cache[[]byte], []byte)
+	open func(tb testing.TB, entries int) (subject[[]byte], []byte)
 }
 
 var hitImpls = []hitImpl{
 	// memstore's cap is bytes: entries × the record size (see memstoreFor).
-	{"hitbox-memstore", func(tb testing.TB, entries int) (cache[[]byte], []byte) {
+	{"hitbox-memstore", func(tb testing.TB, entries int) (subject[[]byte], []byte) {
 		opts, value, err := memstoreFor(entries, keyWidth, hitRecord)
 		if err != nil {
 			tb.Fatal(err)
@@ -59,18 +59,18 @@ var hitImpls = []hitImpl{
 	}},
 	// The typed cache's decoded-object front (otter inside), over a
 	// backend that keeps nothing, so every hit is the front's.
-	{"hitbox-front", func(tb testing.TB, entries int) (cache[[]byte], []byte) {
+	{"hitbox-front", func(tb testing.TB, entries int) (subject[[]byte], []byte) {
 		return newFrontBytes(discard{}, entries), make([]byte, hitRecord)
 	}},
-	{"otter", func(tb testing.TB, entries int) (cache[[]byte], []byte) {
+	{"otter", func(tb testing.TB, entries int) (subject[[]byte], []byte) {
 		return otterCache[[]byte]{otter.Must(&otter.Options[string, []byte]{MaximumSize: entries})}, make([]byte, hitRecord)
 	}},
 	// ristretto as its README sizes it: ten counters per entry, a cost of
 	// one per entry.
-	{"ristretto", func(tb testing.TB, entries int) (cache[[]byte], []byte) {
+	{"ristretto", func(tb testing.TB, entries int) (subject[[]byte], []byte) {
 		return ristrettoCache[[]byte]{newRistretto[[]byte](tb, entries, int64(entries)), func([]byte) int64 { return 1 }}, make([]byte, hitRecord)
 	}},
-	{"go-redis-tinylfu", func(tb testing.TB, entries int) (cache[[]byte], []byte) {
+	{"go-redis-tinylfu", func(tb testing.TB, entries int) (subject[[]byte], []byte) {
 		return newTinyLFU(entries), make([]byte, hitRecord)
 	}},
 }
@@ -122,7 +122,7 @@ func BenchmarkHitRatio(b *testing.B) {
 // (those after st.warm). A write the cache declines by design (ristretto's
 // admission) is a write like any other here; any other error ends the run.
 // Each write is settled before the next request.
-func hitRatio(c cache[[]byte], st *stream, value []byte) (hits, measured int, err error) {
+func hitRatio(c subject[[]byte], st *stream, value []byte) (hits, measured int, err error) {
 	for i, id := range st.ids {
 		key := st.keys[id]
 		if _, ok := c.get(key); ok {

@@ -48,13 +48,13 @@ type memoryImpl struct {
 	// open returns the cache sized to hold n entries of memoryValue bytes
 	// under keyWidth-byte keys, and a check run after the fill (nil: none
 	// beyond every key reading back).
-	open func(n int) (cache[[]byte], func() error, error)
+	open func(n int) (subject[[]byte], func() error, error)
 }
 
 var memoryImpls = []memoryImpl{
 	// memstore's cap is the records' bytes plus the headroom; its queues
 	// grow by doubling up to the cap, so it ends holding about the cap.
-	{"hitbox-memstore", func(n int) (cache[[]byte], func() error, error) {
+	{"hitbox-memstore", func(n int) (subject[[]byte], func() error, error) {
 		s, err := memstore.New(memstoreForMemory(n))
 		if err != nil {
 			return nil, nil, err
@@ -64,12 +64,12 @@ var memoryImpls = []memoryImpl{
 	// The decoded-object front alone, over a backend that keeps nothing:
 	// the front's own cost for holding n values (here []byte, kept as
 	// given, as any decoded T is).
-	{"hitbox-front", func(n int) (cache[[]byte], func() error, error) {
+	{"hitbox-front", func(n int) (subject[[]byte], func() error, error) {
 		return newFrontBytes(discard{}, n), nil, nil
 	}},
 	// The front as it is used: over memstore, both holding every entry.
 	// The check makes sure the reads were the front's, not memstore's.
-	{"hitbox-front-over-memstore", func(n int) (cache[[]byte], func() error, error) {
+	{"hitbox-front-over-memstore", func(n int) (subject[[]byte], func() error, error) {
 		s, err := memstore.New(memstoreForMemory(n))
 		if err != nil {
 			return nil, nil, err
@@ -89,7 +89,7 @@ var memoryImpls = []memoryImpl{
 	}},
 	// otter bounded in entries, told its size up front (InitialCapacity,
 	// which its documentation gives to avoid resizing).
-	{"otter", func(n int) (cache[[]byte], func() error, error) {
+	{"otter", func(n int) (subject[[]byte], func() error, error) {
 		c, err := otter.New(&otter.Options[string, []byte]{MaximumSize: n, InitialCapacity: n})
 		if err != nil {
 			return nil, nil, err
@@ -99,7 +99,7 @@ var memoryImpls = []memoryImpl{
 	// bigcache as its README sizes it: the number of entries and their
 	// size told up front, so each shard's queue is allocated once (with
 	// the headroom), no byte cap, memstore's 64 shards.
-	{"bigcache", func(n int) (cache[[]byte], func() error, error) {
+	{"bigcache", func(n int) (subject[[]byte], func() error, error) {
 		c, err := bigcache.New(context.Background(), bigcache.Config{
 			Shards:             64,
 			LifeWindow:         forever,

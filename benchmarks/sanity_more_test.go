@@ -194,7 +194,7 @@ func TestHitImpls(t *testing.T) {
 	for _, impl := range hitImpls {
 		t.Run(impl.name, func(t *testing.T) {
 			t.Parallel()
-			roundTrip(t, contender[[]byte]{impl.name, func(tb testing.TB, sz size) cache[[]byte] {
+			roundTrip(t, contender[[]byte]{impl.name, func(tb testing.TB, sz size) subject[[]byte] {
 				c, _ := impl.open(tb, 2*sz.keys)
 				return c
 			}}, byteKind)

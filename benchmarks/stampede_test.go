@@ -18,7 +18,7 @@ import (
 
 	rcache "github.com/go-redis/cache/v9"
 
-	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/cache"
 	"github.com/hitbox-go/hitbox/store/redisstore"
 	"github.com/hitbox-go/hitbox/tier"
 )
@@ -154,7 +154,7 @@ func newCrowd(tb testing.TB, impl, prefix string, callers int) *crowd {
 		if impl == "hitbox-lock" {
 			o.LockTTL = stampedeLockTTL
 		}
-		cache := hitbox.New[Doc](t, o)
+		cache := cache.New[Doc](t, o)
 		load := func(context.Context) (Doc, error) { return c.loadDoc(), nil }
 		c.call = func(key string) error {
 			v, err := cache.GetOrLoad(ctx, key, load)

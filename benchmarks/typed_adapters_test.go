@@ -12,7 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/vmihailenco/msgpack/v5"
 
-	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/cache"
 	"github.com/hitbox-go/hitbox/codec"
 	"github.com/hitbox-go/hitbox/store/memstore"
 	"github.com/hitbox-go/hitbox/store/redisstore"
@@ -57,10 +57,10 @@ type docContender struct {
 
 // --- hitbox -------------------------------------------------------------------
 
-// hitboxDoc is a hitbox.Cache[Doc] and the pipeline under it, closed with
+// hitboxDoc is a cache.Cache[Doc] and the pipeline under it, closed with
 // it.
 type hitboxDoc struct {
-	c      *hitbox.Cache[Doc]
+	c      *cache.Cache[Doc]
 	tier   *tier.Tier // set when the pipeline is a tier, for check
 	l2only bool       // check that L1 answered no read
 	after  []func()
@@ -68,8 +68,8 @@ type hitboxDoc struct {
 
 // docOptions are the Cache options every hitbox contender shares: the
 // same codec as go-redis/cache, and its default TTL.
-func docOptions() hitbox.Options {
-	return hitbox.Options{Format: codec.MsgPack(), TTL: docTTL}
+func docOptions() cache.Options {
+	return cache.Options{Format: codec.MsgPack(), TTL: docTTL}
 }
 
 func (h *hitboxDoc) get(key string) (Doc, bool) {
@@ -137,21 +137,21 @@ func redisLevel(tb testing.TB, name string) (*redisstore.Store, func()) {
 func openHitboxFront(tb testing.TB, sz typedSize) docCache {
 	s := newDocMemstore(tb)
 	o := docOptions()
-	o.Front = hitbox.Front[Doc]{MaxEntries: 2 * sz.keys}
-	return &hitboxDoc{c: hitbox.New[Doc](s, o), after: []func(){func() { _ = s.Close() }}}
+	o.Front = cache.Front[Doc]{MaxEntries: 2 * sz.keys}
+	return &hitboxDoc{c: cache.New[Doc](s, o), after: []func(){func() { _ = s.Close() }}}
 }
 
 // openHitboxMemstore is Cache[Doc] over memstore: each read copies the
 // bytes out and decodes them.
 func openHitboxMemstore(tb testing.TB, _ typedSize) docCache {
 	s := newDocMemstore(tb)
-	return &hitboxDoc{c: hitbox.New[Doc](s, docOptions()), after: []func(){func() { _ = s.Close() }}}
+	return &hitboxDoc{c: cache.New[Doc](s, docOptions()), after: []func(){func() { _ = s.Close() }}}
 }
 
 // openHitboxRedis is Cache[Doc] over redisstore alone.
 func openHitboxRedis(tb testing.TB, _ typedSize) docCache {
 	s, done := redisLevel(tb, "hitbox")
-	return &hitboxDoc{c: hitbox.New[Doc](s, docOptions()), after: []func(){done}}
+	return &hitboxDoc{c: cache.New[Doc](s, docOptions()), after: []func(){done}}
 }
 
 // openHitboxTier is Cache[Doc] over tier.New(memstore, redisstore) with
@@ -161,7 +161,7 @@ func openHitboxTier(tb testing.TB, _ typedSize) docCache {
 	l1 := newDocMemstore(tb)
 	l2, done := redisLevel(tb, "hitbox-tier")
 	t := tier.New(l1, l2)
-	return &hitboxDoc{c: hitbox.New[Doc](t, docOptions()), tier: t,
+	return &hitboxDoc{c: cache.New[Doc](t, docOptions()), tier: t,
 		after: []func(){done, func() { _ = l1.Close() }, func() { _ = t.Close() }}}
 }
 
@@ -174,7 +174,7 @@ func openHitboxTierL2(tb testing.TB, _ typedSize) docCache {
 	l1 := newDocMemstore(tb)
 	l2, done := redisLevel(tb, "hitbox-tier-l2")
 	t := tier.NewWith(tier.Options{MaxTTL: []time.Duration{time.Nanosecond}}, l1, l2)
-	return &hitboxDoc{c: hitbox.New[Doc](t, docOptions()), tier: t, l2only: true,
+	return &hitboxDoc{c: cache.New[Doc](t, docOptions()), tier: t, l2only: true,
 		after: []func(){done, func() { _ = l1.Close() }, func() { _ = t.Close() }}}
 }
 

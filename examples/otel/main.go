@@ -41,6 +41,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/cache"
 	hitboxotel "github.com/hitbox-go/hitbox/otel"
 	"github.com/hitbox-go/hitbox/store/memstore"
 )
@@ -110,7 +111,7 @@ func run(ctx context.Context, ln net.Listener, traces io.Writer) error {
 		hitboxotel.Trace(hitboxotel.WithTracerProvider(tp)),
 		hitboxotel.Metrics(hitboxotel.WithMeterProvider(mp)),
 	).Then(reporting{store})
-	cache := hitbox.New[User](pipeline, hitbox.Options{TTL: time.Minute})
+	cache := cache.New[User](pipeline, cache.Options{TTL: time.Minute})
 
 	r := chi.NewRouter()
 	r.Get("/users/{id}", userHandler(cache, tp.Tracer("hitbox/examples/otel")))
@@ -138,7 +139,7 @@ func run(ctx context.Context, ln net.Listener, traces io.Writer) error {
 // userHandler answers GET /users/{id} from the cache, loading from the
 // database on a miss. It starts the request's span (otelhttp would do it
 // in a real service), so the cache's spans are its children.
-func userHandler(cache *hitbox.Cache[User], tracer trace.Tracer) http.HandlerFunc {
+func userHandler(cache *cache.Cache[User], tracer trace.Tracer) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, span := tracer.Start(r.Context(), "GET /users/{id}", trace.WithSpanKind(trace.SpanKindServer))
 		defer span.End()

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/cache"
 	"github.com/hitbox-go/hitbox/codec"
 	"github.com/hitbox-go/hitbox/layer"
 	hitboxotel "github.com/hitbox-go/hitbox/otel"
@@ -41,7 +42,7 @@ func typedValues(ctx context.Context, w io.Writer, st *store) error {
 		layer.Compress(codec.Zstd()),
 		layer.Encode(),
 	).Then(st.backend)
-	users := hitbox.New[User](pipeline, hitbox.Options{
+	users := cache.New[User](pipeline, cache.Options{
 		Format:   codec.CBOR(),
 		TTL:      time.Minute,
 		StaleFor: 10 * time.Second,

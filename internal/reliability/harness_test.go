@@ -16,7 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
-	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/cache"
 	"github.com/hitbox-go/hitbox/internal/redistest"
 	"github.com/hitbox-go/hitbox/store/memstore"
 	"github.com/hitbox-go/hitbox/store/redisstore"
@@ -147,7 +147,7 @@ type instance struct {
 	l1    *memstore.Store
 	l2    *redisstore.Store
 	tier  *tier.Tier
-	cache *hitbox.Cache[item]
+	cache *cache.Cache[item]
 	bus   *redisstore.TrackingBus // nil without a bus
 	logs  *counter
 	close []func() error // in order
@@ -184,7 +184,7 @@ func newInstance(t testing.TB, name string, client redis.UniversalClient, bus bo
 		opts.Bus = in.bus
 	}
 	in.tier = tier.NewWith(opts, in.l1, in.l2)
-	in.cache = hitbox.New[item](in.tier, hitbox.Options{Logger: log})
+	in.cache = cache.New[item](in.tier, cache.Options{Logger: log})
 	in.close = append(in.close, in.cache.Close, in.tier.Close)
 	if in.bus != nil {
 		in.close = append(in.close, in.bus.Close)

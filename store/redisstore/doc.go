@@ -41,7 +41,7 @@
 //
 // # Locks
 //
-// Store is a hitbox.Locker, so hitbox.Cache's GetOrLoad (with
+// Store is a hitbox.Locker, so cache.Cache's GetOrLoad (with
 // Options.LockTTL) loads a cold key about once however many processes
 // share the store. TryLock is SET NX PX of a random token under
 // Prefix+key+"\x00lock", a key of its own: the entry under key is never

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/cache"
 	"github.com/hitbox-go/hitbox/internal/redistest"
 	"github.com/hitbox-go/hitbox/store/redisstore"
 )
@@ -42,7 +43,7 @@ func TestCacheLockAcrossProcesses(t *testing.T) {
 	ready.Add(processes * callers)
 	for range processes {
 		st, _ := newStore(t, redisstore.Options{Prefix: prefix})
-		c := hitbox.New[string](trying{st, &tries}, hitbox.Options{TTL: time.Minute, LockTTL: 10 * time.Second})
+		c := cache.New[string](trying{st, &tries}, cache.Options{TTL: time.Minute, LockTTL: 10 * time.Second})
 		defer c.Close()
 		for range callers {
 			wg.Go(func() {
@@ -73,7 +74,7 @@ func TestCacheDeadLockHolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	var tries atomic.Int32
-	c := hitbox.New[string](trying{st, &tries}, hitbox.Options{LockTTL: ttl, LockWait: time.Minute})
+	c := cache.New[string](trying{st, &tries}, cache.Options{LockTTL: ttl, LockWait: time.Minute})
 	defer c.Close()
 	var loads atomic.Int32
 	v, err := c.GetOrLoad(ctx, "k", func(context.Context) (string, error) {
@@ -107,8 +108,8 @@ func TestCacheFrontTrackingBus(t *testing.T) {
 	}
 	defer bus.Close()
 	reads := &atomic.Int32{}
-	a := hitbox.New[string](readCounter{st, reads}, hitbox.Options{
-		TTL: time.Minute, Front: hitbox.Front[string]{MaxEntries: 100, Bus: bus},
+	a := cache.New[string](readCounter{st, reads}, cache.Options{
+		TTL: time.Minute, Front: cache.Front[string]{MaxEntries: 100, Bus: bus},
 	})
 	defer a.Close()
 	obs := observe(bus) // subscribed after the front: it hears each message after the front has
@@ -118,7 +119,7 @@ func TestCacheFrontTrackingBus(t *testing.T) {
 	}
 	obs.waitAll(t)
 	stB, _ := newStore(t, redisstore.Options{Prefix: prefix}) // another process
-	b := hitbox.New[string](stB, hitbox.Options{TTL: time.Minute})
+	b := cache.New[string](stB, cache.Options{TTL: time.Minute})
 
 	if err := b.Set(ctx, "k", "one"); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/cache"
 	"github.com/hitbox-go/hitbox/internal/redistest"
 	"github.com/hitbox-go/hitbox/store/memstore"
 	"github.com/hitbox-go/hitbox/store/redisstore"
@@ -65,7 +66,7 @@ func TestOutageStall(t *testing.T) {
 		ID   int
 		Name string
 	}
-	users := hitbox.New[user](tr, hitbox.Options{TTL: time.Minute})
+	users := cache.New[user](tr, cache.Options{TTL: time.Minute})
 	t.Cleanup(func() { _ = users.Close() })
 
 	const workers = 8

@@ -1,4 +1,4 @@
-package hitbox_test
+package cache_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/cache"
 	"github.com/hitbox-go/hitbox/internal/mapstore"
 )
 
@@ -21,12 +22,12 @@ func TestFront(t *testing.T) {
 	store := &counted{Backend: mapstore.New(mapstore.Options{Now: clock.Now})}
 	bus := hitbox.NewLocalBus()
 	defer bus.Close()
-	c := hitbox.New[User](store, hitbox.Options{
+	c := cache.New[User](store, cache.Options{
 		TTL: time.Minute, StaleFor: time.Minute, Now: clock.Now,
-		Front: hitbox.Front[User]{MaxEntries: 100, Bus: bus},
+		Front: cache.Front[User]{MaxEntries: 100, Bus: bus},
 	})
 	defer c.Close()
-	other := hitbox.New[User](store, hitbox.Options{TTL: time.Minute, StaleFor: time.Minute, Now: clock.Now}) // another instance, no front
+	other := cache.New[User](store, cache.Options{TTL: time.Minute, StaleFor: time.Minute, Now: clock.Now}) // another instance, no front
 
 	get := func(key string) (User, int32, error) {
 		before := store.gets.Load()
@@ -74,11 +75,11 @@ func TestFrontCopy(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	for _, copied := range []bool{false, true} {
-		f := hitbox.Front[[]int]{MaxEntries: 10}
+		f := cache.Front[[]int]{MaxEntries: 10}
 		if copied {
 			f.Copy = func(v []int) []int { return append([]int(nil), v...) }
 		}
-		c := hitbox.New[[]int](mapstore.New(mapstore.Options{}), hitbox.Options{Front: f})
+		c := cache.New[[]int](mapstore.New(mapstore.Options{}), cache.Options{Front: f})
 		in := []int{1, 2}
 		_ = c.Set(ctx, "k", in)
 		in[0] = 9 // the caller changes what it stored
@@ -99,7 +100,7 @@ func TestFrontCost(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	store := &counted{Backend: mapstore.New(mapstore.Options{})}
-	c := hitbox.New[string](store, hitbox.Options{Front: hitbox.Front[string]{
+	c := cache.New[string](store, cache.Options{Front: cache.Front[string]{
 		MaxCost: 1000, Cost: func(_ string, v string) uint32 { return uint32(len(v)) },
 	}})
 	defer c.Close()
@@ -108,7 +109,7 @@ func TestFrontCost(t *testing.T) {
 	_ = c.Set(ctx, "b", big)
 	_, _ = c.Get(ctx, "a")
 	_, _ = c.Get(ctx, "b")
-	hitbox.SettleFront(c)
+	cache.SettleFront(c)
 	before := store.gets.Load()
 	_, _ = c.Get(ctx, "a")
 	_, _ = c.Get(ctx, "b")
@@ -125,7 +126,7 @@ func TestFrontAfterClose(t *testing.T) {
 	store := &counted{Backend: mapstore.New(mapstore.Options{})}
 	bus := hitbox.NewLocalBus()
 	defer bus.Close()
-	c := hitbox.New[string](store, hitbox.Options{Front: hitbox.Front[string]{MaxEntries: 10, Bus: bus}})
+	c := cache.New[string](store, cache.Options{Front: cache.Front[string]{MaxEntries: 10, Bus: bus}})
 	_ = c.Set(ctx, "k", "v")
 	_ = c.Close()
 	_ = c.Close()

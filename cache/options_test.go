@@ -1,11 +1,11 @@
-package hitbox_test
+package cache_test
 
 import (
 	"fmt"
 	"testing"
 	"time"
 
-	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/cache"
 	"github.com/hitbox-go/hitbox/internal/mapstore"
 )
 
@@ -15,15 +15,15 @@ func TestOptionsInvalid(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name string
-		opts hitbox.Options
+		opts cache.Options
 		want string
 	}{
-		{"A negative TTL cannot work: zero already means forever.", hitbox.Options{TTL: -time.Second},
-			"hitbox: Options.TTL: negative (-1s)"},
-		{"A negative StaleFor cannot work.", hitbox.Options{StaleFor: -time.Minute},
-			"hitbox: Options.StaleFor: negative (-1m0s)"},
-		{"A negative LoadTimeout cannot work.", hitbox.Options{LoadTimeout: -1},
-			"hitbox: Options.LoadTimeout: negative (-1ns)"},
+		{"A negative TTL cannot work: zero already means forever.", cache.Options{TTL: -time.Second},
+			"hitbox/cache: Options.TTL: negative (-1s)"},
+		{"A negative StaleFor cannot work.", cache.Options{StaleFor: -time.Minute},
+			"hitbox/cache: Options.StaleFor: negative (-1m0s)"},
+		{"A negative LoadTimeout cannot work.", cache.Options{LoadTimeout: -1},
+			"hitbox/cache: Options.LoadTimeout: negative (-1ns)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -31,16 +31,16 @@ func TestOptionsInvalid(t *testing.T) {
 			if err := tc.opts.Validate(); err == nil || err.Error() != tc.want {
 				t.Errorf("Validate = %v, want %q", err, tc.want)
 			}
-			got := panicked(func() { hitbox.New[string](mapstore.New(mapstore.Options{}), tc.opts) })
+			got := panicked(func() { cache.New[string](mapstore.New(mapstore.Options{}), tc.opts) })
 			if got != tc.want {
 				t.Errorf("New panicked with %q, want %q", got, tc.want)
 			}
 		})
 	}
-	if err := (hitbox.Options{}).Validate(); err != nil {
+	if err := (cache.Options{}).Validate(); err != nil {
 		t.Errorf("the zero Options: Validate = %v, want nil", err)
 	}
-	if got, want := panicked(func() { hitbox.New[string](nil, hitbox.Options{}) }), "hitbox: New: nil Backend"; got != want {
+	if got, want := panicked(func() { cache.New[string](nil, cache.Options{}) }), "hitbox/cache: New: nil Backend"; got != want {
 		t.Errorf("New(nil) panicked with %q, want %q", got, want)
 	}
 }

@@ -1,4 +1,4 @@
-package hitbox
+package cache
 
 import (
 	"math"

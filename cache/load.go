@@ -1,14 +1,16 @@
-package hitbox
+package cache
 
 import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/hitbox-go/hitbox"
 )
 
 // errBusy is what a refresh returns when another process holds the key's
 // lock: that process is refreshing it, so this one need not.
-var errBusy = errors.New("hitbox: another process is loading the key")
+var errBusy = errors.New("hitbox/cache: another process is loading the key")
 
 // GetOrLoad returns the value under key, calling load to produce and store
 // it when the key holds nothing live, holds something unreadable, or the
@@ -40,7 +42,7 @@ func (c *Cache[T]) GetOrLoad(ctx context.Context, key string, load func(context.
 	co.finished = c.flights.finished.Load()
 	h, err := c.readShared(ctx, key, true)
 	switch {
-	case err == nil && h.st == Fresh:
+	case err == nil && h.st == hitbox.Fresh:
 		if co.refresh || c.early(h) {
 			c.refresh(ctx, key, load, co)
 		}
@@ -53,7 +55,7 @@ func (c *Cache[T]) GetOrLoad(ctx context.Context, key string, load func(context.
 		v, lerr := c.wait(ctx, key, load, co)
 		if lerr != nil {
 			if !errors.Is(lerr, errBusy) {
-				c.opts.Logger.WarnContext(ctx, "hitbox: load failed, serving stale value", "error", lerr)
+				c.opts.Logger.WarnContext(ctx, "hitbox/cache: load failed, serving stale value", "error", lerr)
 			}
 			return h.v, nil
 		}
@@ -61,8 +63,8 @@ func (c *Cache[T]) GetOrLoad(ctx context.Context, key string, load func(context.
 	case errors.Is(err, errNotFound) && !co.refresh, ctx.Err() != nil:
 		return h.v, err
 	}
-	if !errors.Is(err, ErrMiss) {
-		c.opts.Logger.WarnContext(ctx, "hitbox: cache read failed, loading from source", "error", err)
+	if !errors.Is(err, hitbox.ErrMiss) {
+		c.opts.Logger.WarnContext(ctx, "hitbox/cache: cache read failed, loading from source", "error", err)
 	}
 	return c.wait(ctx, key, load, co)
 }
@@ -100,7 +102,7 @@ func (c *Cache[T]) refresh(ctx context.Context, key string, load func(context.Co
 func (c *Cache[T]) start(ctx context.Context, key string, f *flight[T], load func(context.Context) (T, error), co callOptions) {
 	var zero T
 	if !c.acquire() {
-		c.flights.finish(key, f, zero, ErrClosed)
+		c.flights.finish(key, f, zero, hitbox.ErrClosed)
 		return
 	}
 	go func() {
@@ -116,8 +118,8 @@ func (c *Cache[T]) start(ctx context.Context, key string, f *flight[T], load fun
 			}()
 			v, err = c.loadShared(lctx, key, load, co)
 		}()
-		if err != nil && co.background && !errors.Is(err, errBusy) && !errors.Is(err, ErrMiss) {
-			c.opts.Logger.WarnContext(ctx, "hitbox: background refresh failed", "error", err)
+		if err != nil && co.background && !errors.Is(err, errBusy) && !errors.Is(err, hitbox.ErrMiss) {
+			c.opts.Logger.WarnContext(ctx, "hitbox/cache: background refresh failed", "error", err)
 		}
 		c.flights.finish(key, f, v, err)
 	}()
@@ -146,13 +148,13 @@ func (c *Cache[T]) loadShared(ctx context.Context, key string, load func(context
 		}
 		return c.loadAndStore(ctx, key, load, co)
 	}
-	lk, err := TryLock(ctx, c.b, key, c.opts.LockTTL)
+	lk, err := hitbox.TryLock(ctx, c.b, key, c.opts.LockTTL)
 	switch {
 	case err == nil:
-	case errors.Is(err, ErrLocked) && co.refreshing:
+	case errors.Is(err, hitbox.ErrLocked) && co.refreshing:
 		var zero T
 		return zero, errBusy
-	case errors.Is(err, ErrLocked) && !co.skipRead:
+	case errors.Is(err, hitbox.ErrLocked) && !co.skipRead:
 		var h hit[T]
 		var done bool
 		h, lk, done, err = c.await(ctx, key)
@@ -160,7 +162,7 @@ func (c *Cache[T]) loadShared(ctx context.Context, key string, load func(context
 			return h.v, err
 		}
 	default:
-		c.opts.Logger.DebugContext(ctx, "hitbox: loading without the lock", "error", err)
+		c.opts.Logger.DebugContext(ctx, "hitbox/cache: loading without the lock", "error", err)
 	}
 	if lk != nil {
 		defer c.unlock(ctx, lk)
@@ -180,7 +182,7 @@ func (c *Cache[T]) loadShared(ctx context.Context, key string, load func(context
 // what that load stored once it appears, or the lock once the other
 // process let it go (it failed, or died and the lock expired), or neither
 // after LockWait, when the caller loads without the lock.
-func (c *Cache[T]) await(ctx context.Context, key string) (h hit[T], lk Lock, done bool, err error) {
+func (c *Cache[T]) await(ctx context.Context, key string) (h hit[T], lk hitbox.Lock, done bool, err error) {
 	const first, most = 2 * time.Millisecond, 100 * time.Millisecond
 	left := c.opts.LockWait
 	for pause := first; left > 0; pause = min(2*pause, most) {
@@ -196,12 +198,12 @@ func (c *Cache[T]) await(ctx context.Context, key string) (h hit[T], lk Lock, do
 		if h, err := c.read(ctx, key); err == nil || errors.Is(err, errNotFound) {
 			return h, nil, true, err
 		}
-		lk, err := TryLock(ctx, c.b, key, c.opts.LockTTL)
+		lk, err := hitbox.TryLock(ctx, c.b, key, c.opts.LockTTL)
 		switch {
 		case err == nil:
 			return h, lk, false, nil
-		case !errors.Is(err, ErrLocked):
-			c.opts.Logger.DebugContext(ctx, "hitbox: loading without the lock", "error", err)
+		case !errors.Is(err, hitbox.ErrLocked):
+			c.opts.Logger.DebugContext(ctx, "hitbox/cache: loading without the lock", "error", err)
 			return h, nil, false, nil
 		}
 	}
@@ -212,7 +214,7 @@ func (c *Cache[T]) await(ctx context.Context, key string) (h hit[T], lk Lock, do
 // takes longer than LockTTL keeps others waiting rather than loading too,
 // while a holder that dies still blocks them for at most LockTTL. It
 // returns the function that stops it (and waits for it to stop).
-func (c *Cache[T]) keep(ctx context.Context, lk Lock) (stop func()) {
+func (c *Cache[T]) keep(ctx context.Context, lk hitbox.Lock) (stop func()) {
 	done, finished := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(finished)
@@ -226,7 +228,7 @@ func (c *Cache[T]) keep(ctx context.Context, lk Lock) (stop func()) {
 				return
 			case <-t.C:
 				if err := lk.Extend(ctx, c.opts.LockTTL); err != nil {
-					c.opts.Logger.DebugContext(ctx, "hitbox: extending a lock failed", "error", err)
+					c.opts.Logger.DebugContext(ctx, "hitbox/cache: extending a lock failed", "error", err)
 					return // lost, or unreachable: the load goes on without it
 				}
 			}
@@ -236,11 +238,11 @@ func (c *Cache[T]) keep(ctx context.Context, lk Lock) (stop func()) {
 }
 
 // unlock releases lk, even when the load's context has ended.
-func (c *Cache[T]) unlock(ctx context.Context, lk Lock) {
+func (c *Cache[T]) unlock(ctx context.Context, lk hitbox.Lock) {
 	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
 	if err := lk.Unlock(uctx); err != nil {
-		c.opts.Logger.DebugContext(ctx, "hitbox: releasing a lock failed; it expires on its own", "error", err)
+		c.opts.Logger.DebugContext(ctx, "hitbox/cache: releasing a lock failed; it expires on its own", "error", err)
 	}
 }
 
@@ -263,15 +265,15 @@ func (c *Cache[T]) loadAndStore(ctx context.Context, key string, load func(conte
 		return v, err
 	}
 	if err != nil {
-		if errors.Is(err, ErrMiss) && c.opts.MissTTL > 0 {
+		if errors.Is(err, hitbox.ErrMiss) && c.opts.MissTTL > 0 {
 			if serr := c.storeNotFound(ctx, key, co.tags, marks); serr != nil {
-				c.opts.Logger.WarnContext(ctx, "hitbox: storing a not-found answer failed", "error", serr)
+				c.opts.Logger.WarnContext(ctx, "hitbox/cache: storing a not-found answer failed", "error", serr)
 			}
 		}
 		return v, err
 	}
 	if err := c.set(ctx, key, v, co.ttl, co.tags, marks); err != nil {
-		c.opts.Logger.WarnContext(ctx, "hitbox: storing a loaded value failed", "error", err)
+		c.opts.Logger.WarnContext(ctx, "hitbox/cache: storing a loaded value failed", "error", err)
 	}
 	return v, nil
 }
@@ -288,7 +290,7 @@ func (c *Cache[T]) purgedWhileLoading(ctx context.Context, marks *tagMarks) bool
 	if c.tags.current(marks) {
 		return false
 	}
-	c.opts.Logger.DebugContext(ctx, "hitbox: a tag of the load was purged while it ran; its answer is not stored")
+	c.opts.Logger.DebugContext(ctx, "hitbox/cache: a tag of the load was purged while it ran; its answer is not stored")
 	return true
 }
 
@@ -296,7 +298,7 @@ func (c *Cache[T]) purgedWhileLoading(ctx context.Context, marks *tagMarks) bool
 // stale window, and with the call's tags: a purge of one of them ends the
 // absence too (the thing was just created).
 func (c *Cache[T]) storeNotFound(ctx context.Context, key string, tags []string, marks *tagMarks) error {
-	e := Entry{Value: notFound}
+	e := hitbox.Entry{Value: notFound}
 	e.Stale, e.Expire = c.deadlines(c.opts.MissTTL, 0)
 	var fe *frontEntry[T]
 	if c.front != nil {

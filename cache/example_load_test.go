@@ -1,4 +1,4 @@
-package hitbox_test
+package cache_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/cache"
 	"github.com/hitbox-go/hitbox/internal/mapstore"
 )
 
@@ -18,9 +19,9 @@ func ExampleFront() {
 	store := mapstore.New(mapstore.Options{})
 	bus := hitbox.NewLocalBus() // in production: a redisstore.TrackingBus
 	defer bus.Close()
-	users := hitbox.New[User](store, hitbox.Options{
+	users := cache.New[User](store, cache.Options{
 		TTL:   time.Minute,
-		Front: hitbox.Front[User]{MaxEntries: 10_000, Bus: bus},
+		Front: cache.Front[User]{MaxEntries: 10_000, Bus: bus},
 	})
 	defer users.Close()
 
@@ -29,7 +30,7 @@ func ExampleFront() {
 	fmt.Println(u.Name)
 
 	// Another instance writes the key and its invalidation arrives.
-	other := hitbox.New[User](store, hitbox.Options{TTL: time.Minute})
+	other := cache.New[User](store, cache.Options{TTL: time.Minute})
 	_ = other.Set(ctx, "u:1", User{ID: 1, Name: "Grace"})
 	_ = bus.Publish(ctx, hitbox.Invalidation{Keys: []string{"u:1"}})
 	u, _ = users.Get(ctx, "u:1")
@@ -43,7 +44,7 @@ func ExampleFront() {
 // the source does not return is "not found", remembered for MissTTL.
 func ExampleCache_GetOrLoadMany() {
 	ctx := context.Background()
-	users := hitbox.New[User](mapstore.New(mapstore.Options{}), hitbox.Options{TTL: time.Minute, MissTTL: 10 * time.Second})
+	users := cache.New[User](mapstore.New(mapstore.Options{}), cache.Options{TTL: time.Minute, MissTTL: 10 * time.Second})
 	defer users.Close()
 	_ = users.Set(ctx, "u:1", User{ID: 1, Name: "Ada"})
 

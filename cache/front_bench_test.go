@@ -1,11 +1,11 @@
-package hitbox_test
+package cache_test
 
 import (
 	"context"
 	"testing"
 	"time"
 
-	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/cache"
 	"github.com/hitbox-go/hitbox/codec"
 	"github.com/hitbox-go/hitbox/internal/mapstore"
 )
@@ -15,15 +15,15 @@ import (
 // entry, which checks nothing more than before tags existed.
 func BenchmarkFrontTaggedHit(b *testing.B) {
 	ctx := context.Background()
-	users := hitbox.New[benchUser](mapstore.New(mapstore.Options{}), hitbox.Options{
+	users := cache.New[benchUser](mapstore.New(mapstore.Options{}), cache.Options{
 		Format: codec.CBOR(), TTL: time.Hour,
-		Front: hitbox.Front[benchUser]{MaxEntries: 1000},
+		Front: cache.Front[benchUser]{MaxEntries: 1000},
 	})
 	defer users.Close()
 	if err := users.Set(ctx, "untagged", sampleUser); err != nil {
 		b.Fatal(err)
 	}
-	if err := users.Set(ctx, "tagged", sampleUser, hitbox.WithTags("user:42", "team:7", "org:1")); err != nil {
+	if err := users.Set(ctx, "tagged", sampleUser, cache.WithTags("user:42", "team:7", "org:1")); err != nil {
 		b.Fatal(err)
 	}
 	for _, key := range []string{"untagged", "tagged"} {

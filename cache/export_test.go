@@ -1,4 +1,4 @@
-package hitbox
+package cache
 
 // SetRand replaces the random source of c (jitter, early refresh), so
 // tests draw a known sequence.

@@ -1,4 +1,4 @@
-package hitbox_test
+package cache_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/cache"
 	"github.com/hitbox-go/hitbox/codec"
 )
 
@@ -20,13 +21,13 @@ func BenchmarkTypedHit(b *testing.B) {
 	ctx := context.Background()
 	load := func(context.Context) (benchUser, error) { return sampleUser, nil }
 	for _, front := range []bool{true, false} {
-		opts := hitbox.Options{Format: codec.CBOR(), TTL: time.Hour}
+		opts := cache.Options{Format: codec.CBOR(), TTL: time.Hour}
 		name := "memstore"
 		if front {
-			opts.Front = hitbox.Front[benchUser]{MaxEntries: 1000}
+			opts.Front = cache.Front[benchUser]{MaxEntries: 1000}
 			name = "front"
 		}
-		users := hitbox.New[benchUser](newBenchStore(b), opts)
+		users := cache.New[benchUser](newBenchStore(b), opts)
 		if err := users.Set(ctx, "u", sampleUser); err != nil {
 			b.Fatal(err)
 		}
@@ -75,7 +76,7 @@ func BenchmarkColdStampede(b *testing.B) {
 	})
 	b.Run("callers=1000", func(b *testing.B) {
 		const callers = 1000
-		c := hitbox.New[benchUser](newBenchStore(b), hitbox.Options{Format: codec.CBOR()})
+		c := cache.New[benchUser](newBenchStore(b), cache.Options{Format: codec.CBOR()})
 		defer c.Close()
 		var loads atomic.Int64
 		counted := func(ctx context.Context) (benchUser, error) {
@@ -120,7 +121,7 @@ func BenchmarkFrontMemory(b *testing.B) {
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		c := hitbox.New[int](discard{}, hitbox.Options{Front: hitbox.Front[int]{MaxEntries: 2 * n}})
+		c := cache.New[int](discard{}, cache.Options{Front: cache.Front[int]{MaxEntries: 2 * n}})
 		for i, k := range keys {
 			_ = c.Set(ctx, k, i)
 		}

@@ -1,4 +1,4 @@
-package hitbox
+package cache
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
+
+	"github.com/hitbox-go/hitbox"
 )
 
 // readShards spreads the keys being read over this many locks, so callers
@@ -41,7 +43,7 @@ type readCall struct {
 	done      chan struct{}
 	waiters   int    // callers waiting on done, for tests
 	changes   uint64 // sharedReads.changes when the read began
-	e         Entry
+	e         hitbox.Entry
 	tags      []string
 	err       error
 	abandoned bool // the leader's ctx ended: its error is not the others'
@@ -50,7 +52,7 @@ type readCall struct {
 // fetcher reads one key from a pipeline. An interface, not a func, so a
 // Cache passes itself without a closure to allocate.
 type fetcher interface {
-	fetch(ctx context.Context, key string) (Entry, []string, error)
+	fetch(ctx context.Context, key string) (hitbox.Entry, []string, error)
 }
 
 var readCalls = sync.Pool{New: func() any { return new(readCall) }}
@@ -66,7 +68,7 @@ func (r *sharedReads) changed() { r.changes.Add(1) }
 // When the shared read failed because its leader's ctx ended, a caller
 // whose own ctx is live reads for itself: one caller giving up never fails
 // the others. A backend's own timeout is everyone's answer.
-func (r *sharedReads) do(ctx context.Context, key string, f fetcher) (Entry, []string, error) {
+func (r *sharedReads) do(ctx context.Context, key string, f fetcher) (hitbox.Entry, []string, error) {
 	changes := r.changes.Load()
 	sh := &r.shards[maphash.String(r.seed, key)%readShards]
 	sh.mu.Lock()
@@ -84,7 +86,7 @@ func (r *sharedReads) do(ctx context.Context, key string, f fetcher) (Entry, []s
 		select {
 		case <-done:
 		case <-ctx.Done():
-			return Entry{}, nil, ctx.Err()
+			return hitbox.Entry{}, nil, ctx.Err()
 		}
 		if call.abandoned && ctx.Err() == nil {
 			return f.fetch(ctx, key)
@@ -99,7 +101,7 @@ func (r *sharedReads) do(ctx context.Context, key string, f fetcher) (Entry, []s
 	sh.m[key] = call
 	sh.mu.Unlock()
 
-	var e Entry
+	var e hitbox.Entry
 	var tags []string
 	err := error(errReadPanicked)
 	defer func() {
@@ -124,7 +126,7 @@ func (r *sharedReads) do(ctx context.Context, key string, f fetcher) (Entry, []s
 
 // errReadPanicked is what callers sharing a read get when the backend
 // panicked in it (the leader's goroutine carries the panic on).
-var errReadPanicked = errors.New("hitbox: a shared backend read panicked")
+var errReadPanicked = errors.New("hitbox/cache: a shared backend read panicked")
 
 // waiting returns how many callers wait on the read of key in progress.
 func (r *sharedReads) waiting(key string) int {

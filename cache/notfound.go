@@ -1,8 +1,10 @@
-package hitbox
+package cache
 
 import (
 	"bytes"
 	"fmt"
+
+	"github.com/hitbox-go/hitbox"
 )
 
 // notFound is what the cache stores for a loader's "not found" (see
@@ -13,6 +15,6 @@ import (
 var notFound = []byte("\x00hitbox:not-found\x00")
 
 // errNotFound is returned for a cached "not found".
-var errNotFound = fmt.Errorf("%w: cached as not found", ErrMiss)
+var errNotFound = fmt.Errorf("%w: cached as not found", hitbox.ErrMiss)
 
 func isNotFound(v []byte) bool { return len(v) == len(notFound) && bytes.Equal(v, notFound) }

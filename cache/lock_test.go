@@ -1,4 +1,4 @@
-package hitbox_test
+package cache_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/cache"
 	"github.com/hitbox-go/hitbox/internal/mapstore"
 )
 
@@ -54,7 +55,7 @@ func TestGetOrLoadLockAcrossInstances(t *testing.T) {
 	var wg, ready sync.WaitGroup
 	ready.Add(instances * callers)
 	for range instances {
-		c := hitbox.New[string](countedLocker{&counted{Backend: store, locks: locks}}, hitbox.Options{
+		c := cache.New[string](countedLocker{&counted{Backend: store, locks: locks}}, cache.Options{
 			LockTTL: time.Minute, LockWait: time.Minute, Now: clock.Now,
 		})
 		defer c.Close()
@@ -88,7 +89,7 @@ func TestGetOrLoadDeadLockHolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-locks.tries
-	c := hitbox.New[string](b, hitbox.Options{LockTTL: 10 * time.Second, LockWait: time.Hour, Now: clock.Now})
+	c := cache.New[string](b, cache.Options{LockTTL: 10 * time.Second, LockWait: time.Hour, Now: clock.Now})
 	defer c.Close()
 	var loads atomic.Int32
 	got := make(chan string, 1)
@@ -120,7 +121,7 @@ func TestGetOrLoadDeadLockHolder(t *testing.T) {
 // ability here) never fails a read the loader can answer.
 func TestGetOrLoadLockErrorLoads(t *testing.T) {
 	t.Parallel()
-	c := hitbox.New[int](mapstore.New(mapstore.Options{}), hitbox.Options{LockTTL: time.Second})
+	c := cache.New[int](mapstore.New(mapstore.Options{}), cache.Options{LockTTL: time.Second})
 	defer c.Close()
 	if v, err := c.GetOrLoad(context.Background(), "k", func(context.Context) (int, error) { return 3, nil }); v != 3 || err != nil {
 		t.Fatalf("GetOrLoad without a lock ability = %d, %v", v, err)
@@ -134,7 +135,7 @@ func TestGetOrLoadKeepsTheLock(t *testing.T) {
 	clock := newFakeClock()
 	locks := newLockTable(clock.Now)
 	b := countedLocker{&counted{Backend: mapstore.New(mapstore.Options{Now: clock.Now}), locks: locks}}
-	c := hitbox.New[string](b, hitbox.Options{LockTTL: 20 * time.Millisecond, Now: clock.Now})
+	c := cache.New[string](b, cache.Options{LockTTL: 20 * time.Millisecond, Now: clock.Now})
 	defer c.Close()
 	v, err := c.GetOrLoad(context.Background(), "k", func(context.Context) (string, error) {
 		for range 2 {

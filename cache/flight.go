@@ -1,4 +1,4 @@
-package hitbox
+package cache
 
 import (
 	"fmt"
@@ -54,7 +54,7 @@ func (fs *flights[T]) finish(key string, f *flight[T], v T, err error) {
 // panicked turns a value recovered from a loader's panic into the error
 // every caller waiting for that load gets.
 func panicked(r any) error {
-	return fmt.Errorf("hitbox: load panicked: %v\n%s", r, debug.Stack())
+	return fmt.Errorf("hitbox/cache: load panicked: %v\n%s", r, debug.Stack())
 }
 
 // joined returns how many callers joined the load of key in progress.

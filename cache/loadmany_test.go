@@ -1,4 +1,4 @@
-package hitbox_test
+package cache_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/cache"
 	"github.com/hitbox-go/hitbox/internal/mapstore"
 )
 
@@ -21,7 +22,7 @@ func TestGetOrLoadMany(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock()
 	store := &counted{Backend: mapstore.New(mapstore.Options{Now: clock.Now})}
-	c := hitbox.New[string](store, hitbox.Options{TTL: time.Minute, MissTTL: time.Second, Now: clock.Now})
+	c := cache.New[string](store, cache.Options{TTL: time.Minute, MissTTL: time.Second, Now: clock.Now})
 	defer c.Close()
 	_ = c.Set(ctx, "a", "A")
 	_ = c.Set(ctx, "b", "B")
@@ -71,7 +72,7 @@ func TestGetOrLoadMany(t *testing.T) {
 func TestGetOrLoadManySharesLoads(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	c := hitbox.New[string](mapstore.New(mapstore.Options{}), hitbox.Options{})
+	c := cache.New[string](mapstore.New(mapstore.Options{}), cache.Options{})
 	defer c.Close()
 	entered, release := make(chan struct{}), make(chan struct{})
 	var wg sync.WaitGroup
@@ -106,7 +107,7 @@ func TestGetOrLoadManySharesLoads(t *testing.T) {
 func TestGetOrLoadManyPanicAndErrors(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	c := hitbox.New[string](mapstore.New(mapstore.Options{}), hitbox.Options{})
+	c := cache.New[string](mapstore.New(mapstore.Options{}), cache.Options{})
 	defer c.Close()
 	_ = c.Set(ctx, "a", "A")
 	errDown := errors.New("down")

@@ -1,4 +1,4 @@
-package hitbox_test
+package cache_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/cache"
 	"github.com/hitbox-go/hitbox/internal/mapstore"
 )
 
@@ -19,7 +20,7 @@ import (
 // load and all get its value.
 func TestGetOrLoadThousandColdCallers(t *testing.T) {
 	t.Parallel()
-	c := hitbox.New[int](mapstore.New(mapstore.Options{}), hitbox.Options{})
+	c := cache.New[int](mapstore.New(mapstore.Options{}), cache.Options{})
 	defer c.Close()
 	const callers = 1000
 	var loads atomic.Int32
@@ -53,7 +54,7 @@ func TestGetOrLoadThousandColdCallers(t *testing.T) {
 // loads again on the next call.
 func TestGetOrLoadPanic(t *testing.T) {
 	t.Parallel()
-	c := hitbox.New[int](mapstore.New(mapstore.Options{}), hitbox.Options{})
+	c := cache.New[int](mapstore.New(mapstore.Options{}), cache.Options{})
 	defer c.Close()
 	const callers = 20
 	release := make(chan struct{})
@@ -95,11 +96,11 @@ func TestNegativeCaching(t *testing.T) {
 	store := mapstore.New(mapstore.Options{Now: clock.Now})
 	for _, front := range []bool{false, true} {
 		t.Run(fmt.Sprintf("front=%v", front), func(t *testing.T) {
-			opts := hitbox.Options{TTL: time.Hour, StaleFor: time.Hour, MissTTL: 10 * time.Second, Now: clock.Now}
+			opts := cache.Options{TTL: time.Hour, StaleFor: time.Hour, MissTTL: 10 * time.Second, Now: clock.Now}
 			if front {
-				opts.Front = hitbox.Front[string]{MaxEntries: 100}
+				opts.Front = cache.Front[string]{MaxEntries: 100}
 			}
-			c := hitbox.New[string](store, opts)
+			c := cache.New[string](store, opts)
 			defer c.Close()
 			key := fmt.Sprintf("k%v", front)
 			var loads atomic.Int32
@@ -154,8 +155,8 @@ func TestTTLJitter(t *testing.T) {
 		{"the largest draw takes off nearly all of it", 0.999999, 80*time.Second + 20*time.Microsecond},
 	}
 	for i, tt := range tests {
-		c := hitbox.New[string](store, hitbox.Options{TTL: 100 * time.Second, TTLJitter: 0.2, Now: clock.Now})
-		hitbox.SetRand(c, func() float64 { return tt.draw })
+		c := cache.New[string](store, cache.Options{TTL: 100 * time.Second, TTLJitter: 0.2, Now: clock.Now})
+		cache.SetRand(c, func() float64 { return tt.draw })
 		key := fmt.Sprint(i)
 		if err := c.Set(ctx, key, "v"); err != nil {
 			t.Fatal(err)
@@ -174,24 +175,24 @@ func TestCallOptions(t *testing.T) {
 	clock := newFakeClock()
 	sets := make(chan string, 8)
 	store := notifying{mapstore.New(mapstore.Options{Now: clock.Now}), sets}
-	c := hitbox.New[string](store, hitbox.Options{TTL: time.Minute, Now: clock.Now})
+	c := cache.New[string](store, cache.Options{TTL: time.Minute, Now: clock.Now})
 	defer c.Close()
 	loader := func(v string) func(context.Context) (string, error) {
 		return func(context.Context) (string, error) { return v, nil }
 	}
 
-	if _, err := c.GetOrLoad(ctx, "k", loader("a"), hitbox.WithTTL(time.Hour)); err != nil {
+	if _, err := c.GetOrLoad(ctx, "k", loader("a"), cache.WithTTL(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	<-sets
 	if e, _ := store.Get(ctx, "k"); !e.Expire.Equal(clock.Now().Add(time.Hour)) {
 		t.Fatalf("WithTTL(1h) stored Expire %v, want now+1h", e.Expire)
 	}
-	if v, _ := c.GetOrLoad(ctx, "k", loader("b"), hitbox.SkipRead()); v != "b" {
+	if v, _ := c.GetOrLoad(ctx, "k", loader("b"), cache.SkipRead()); v != "b" {
 		t.Fatalf("SkipRead served %q, want the new load's b", v)
 	}
 	<-sets
-	if v, _ := c.GetOrLoad(ctx, "k", loader("c"), hitbox.RefreshNow()); v != "b" {
+	if v, _ := c.GetOrLoad(ctx, "k", loader("c"), cache.RefreshNow()); v != "b" {
 		t.Fatalf("RefreshNow served %q, want the cached b at once", v)
 	}
 	<-sets // the background refresh landed
@@ -206,20 +207,20 @@ func TestOptionsValidate(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		opts hitbox.Options
+		opts cache.Options
 		want string // "" when valid
 	}{
-		{"the zero value is valid", hitbox.Options{}, ""},
-		{"a nil *Front is no front", hitbox.Options{Front: (*hitbox.Front[int])(nil)}, ""},
-		{"a *Front is a front", hitbox.Options{Front: &hitbox.Front[int]{MaxEntries: 1}}, ""},
-		{"a jitter of 1 or more would make TTLs vanish", hitbox.Options{TTLJitter: 1}, "hitbox: Options.TTLJitter:"},
-		{"a negative jitter would lengthen TTLs", hitbox.Options{TTLJitter: -0.1}, "hitbox: Options.TTLJitter:"},
-		{"a negative MissTTL", hitbox.Options{MissTTL: -1}, "hitbox: Options.MissTTL:"},
-		{"a negative EarlyRefresh", hitbox.Options{EarlyRefresh: -1}, "hitbox: Options.EarlyRefresh:"},
-		{"LockWait means nothing without LockTTL", hitbox.Options{LockWait: time.Second}, "hitbox: Options.LockWait:"},
-		{"a front must be bounded", hitbox.Options{Front: hitbox.Front[int]{}}, "hitbox: Options.Front.MaxEntries: neither"},
-		{"a front has one bound", hitbox.Options{Front: hitbox.Front[int]{MaxEntries: 1, MaxCost: 1}}, "hitbox: Options.Front.MaxEntries: set with MaxCost"},
-		{"MaxCost needs Cost", hitbox.Options{Front: hitbox.Front[int]{MaxCost: 1}}, "hitbox: Options.Front.Cost: nil with MaxCost set"},
+		{"the zero value is valid", cache.Options{}, ""},
+		{"a nil *Front is no front", cache.Options{Front: (*cache.Front[int])(nil)}, ""},
+		{"a *Front is a front", cache.Options{Front: &cache.Front[int]{MaxEntries: 1}}, ""},
+		{"a jitter of 1 or more would make TTLs vanish", cache.Options{TTLJitter: 1}, "hitbox/cache: Options.TTLJitter:"},
+		{"a negative jitter would lengthen TTLs", cache.Options{TTLJitter: -0.1}, "hitbox/cache: Options.TTLJitter:"},
+		{"a negative MissTTL", cache.Options{MissTTL: -1}, "hitbox/cache: Options.MissTTL:"},
+		{"a negative EarlyRefresh", cache.Options{EarlyRefresh: -1}, "hitbox/cache: Options.EarlyRefresh:"},
+		{"LockWait means nothing without LockTTL", cache.Options{LockWait: time.Second}, "hitbox/cache: Options.LockWait:"},
+		{"a front must be bounded", cache.Options{Front: cache.Front[int]{}}, "hitbox/cache: Options.Front.MaxEntries: neither"},
+		{"a front has one bound", cache.Options{Front: cache.Front[int]{MaxEntries: 1, MaxCost: 1}}, "hitbox/cache: Options.Front.MaxEntries: set with MaxCost"},
+		{"MaxCost needs Cost", cache.Options{Front: cache.Front[int]{MaxCost: 1}}, "hitbox/cache: Options.Front.Cost: nil with MaxCost set"},
 	}
 	for _, tt := range tests {
 		err := tt.opts.Validate()
@@ -235,14 +236,14 @@ func TestOptionsValidate(t *testing.T) {
 						t.Errorf("%s: New panicked with %v, want %q", tt.name, r, err)
 					}
 				}()
-				hitbox.New[int](mapstore.New(mapstore.Options{}), tt.opts)
+				cache.New[int](mapstore.New(mapstore.Options{}), tt.opts)
 			}()
 		}
 	}
 	defer func() {
-		if r := recover(); r == nil || !strings.HasPrefix(fmt.Sprint(r), "hitbox: Options.Front: a hitbox.Front[string] for a Cache[int]") {
+		if r := recover(); r == nil || !strings.HasPrefix(fmt.Sprint(r), "hitbox/cache: Options.Front: a cache.Front[string] for a Cache[int]") {
 			t.Errorf("a front of another type: New panicked with %v", r)
 		}
 	}()
-	hitbox.New[int](mapstore.New(mapstore.Options{}), hitbox.Options{Front: hitbox.Front[string]{MaxEntries: 1}})
+	cache.New[int](mapstore.New(mapstore.Options{}), cache.Options{Front: cache.Front[string]{MaxEntries: 1}})
 }

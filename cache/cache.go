@@ -1,4 +1,4 @@
-package hitbox
+package cache
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/codec"
 )
 
@@ -81,33 +82,33 @@ type Options struct {
 }
 
 // Validate reports the first option that cannot work, with the message New
-// panics with: "hitbox: Options.<field>: <why>". A program that reads
+// panics with: "hitbox/cache: Options.<field>: <why>". A program that reads
 // options from configuration calls it first to get an error rather than a
 // panic. Zero values are never invalid: they mean the defaults.
 func (o Options) Validate() error {
 	switch {
 	case o.TTL < 0:
-		return fmt.Errorf("hitbox: Options.TTL: negative (%v)", o.TTL)
+		return fmt.Errorf("hitbox/cache: Options.TTL: negative (%v)", o.TTL)
 	case o.StaleFor < 0:
-		return fmt.Errorf("hitbox: Options.StaleFor: negative (%v)", o.StaleFor)
+		return fmt.Errorf("hitbox/cache: Options.StaleFor: negative (%v)", o.StaleFor)
 	case o.LoadTimeout < 0:
-		return fmt.Errorf("hitbox: Options.LoadTimeout: negative (%v)", o.LoadTimeout)
+		return fmt.Errorf("hitbox/cache: Options.LoadTimeout: negative (%v)", o.LoadTimeout)
 	case o.TTLJitter < 0 || o.TTLJitter >= 1 || o.TTLJitter != o.TTLJitter:
-		return fmt.Errorf("hitbox: Options.TTLJitter: outside [0, 1) (%v)", o.TTLJitter)
+		return fmt.Errorf("hitbox/cache: Options.TTLJitter: outside [0, 1) (%v)", o.TTLJitter)
 	case o.MissTTL < 0:
-		return fmt.Errorf("hitbox: Options.MissTTL: negative (%v)", o.MissTTL)
+		return fmt.Errorf("hitbox/cache: Options.MissTTL: negative (%v)", o.MissTTL)
 	case o.EarlyRefresh < 0 || o.EarlyRefresh != o.EarlyRefresh:
-		return fmt.Errorf("hitbox: Options.EarlyRefresh: negative (%v)", o.EarlyRefresh)
+		return fmt.Errorf("hitbox/cache: Options.EarlyRefresh: negative (%v)", o.EarlyRefresh)
 	case o.LockTTL < 0:
-		return fmt.Errorf("hitbox: Options.LockTTL: negative (%v)", o.LockTTL)
+		return fmt.Errorf("hitbox/cache: Options.LockTTL: negative (%v)", o.LockTTL)
 	case o.LockWait < 0:
-		return fmt.Errorf("hitbox: Options.LockWait: negative (%v)", o.LockWait)
+		return fmt.Errorf("hitbox/cache: Options.LockWait: negative (%v)", o.LockWait)
 	case o.LockWait > 0 && o.LockTTL == 0:
-		return errors.New("hitbox: Options.LockWait: set without LockTTL")
+		return errors.New("hitbox/cache: Options.LockWait: set without LockTTL")
 	}
 	if o.Front != nil && !frontAbsent(o.Front) {
 		if field, why := o.Front.validate(); field != "" {
-			return fmt.Errorf("hitbox: Options.Front.%s: %s", field, why)
+			return fmt.Errorf("hitbox/cache: Options.Front.%s: %s", field, why)
 		}
 	}
 	return nil
@@ -126,7 +127,7 @@ func (o Options) Validate() error {
 // stops the cache's own background work and its front, and closing the
 // pipeline is left to whoever built it.
 type Cache[T any] struct {
-	b       Backend
+	b       hitbox.Backend
 	opts    Options
 	format  codec.Format
 	raw     bool      // T is []byte or string and the format is raw: no encoding at all
@@ -148,11 +149,11 @@ type Cache[T any] struct {
 }
 
 // New returns a typed cache over b. A nil b and invalid options are
-// programmer errors: New panics, with "hitbox: New: nil Backend" or the
+// programmer errors: New panics, with "hitbox/cache: New: nil Backend" or the
 // message opts.Validate returns; so does a Front of another type than T.
-func New[T any](b Backend, opts Options) *Cache[T] {
+func New[T any](b hitbox.Backend, opts Options) *Cache[T] {
 	if b == nil {
-		panic("hitbox: New: nil Backend")
+		panic("hitbox/cache: New: nil Backend")
 	}
 	if err := opts.Validate(); err != nil {
 		panic(err.Error())
@@ -188,7 +189,7 @@ func New[T any](b Backend, opts Options) *Cache[T] {
 			fo, ok = *p, true
 		}
 		if !ok {
-			panic(fmt.Sprintf("hitbox: Options.Front: a %T for a Cache[%T]", opts.Front, *new(T)))
+			panic(fmt.Sprintf("hitbox/cache: Options.Front: a %T for a Cache[%T]", opts.Front, *new(T)))
 		}
 		c.front = newFront(fo, &c.tags, c.reads)
 	}
@@ -198,7 +199,7 @@ func New[T any](b Backend, opts Options) *Cache[T] {
 }
 
 // Backend returns the pipeline the cache reads and writes.
-func (c *Cache[T]) Backend() Backend { return c.b }
+func (c *Cache[T]) Backend() hitbox.Backend { return c.b }
 
 // Get returns the value under key while it is live, fresh or stale. A
 // missing key gives an error wrapping ErrMiss, and so does a cached "not
@@ -214,7 +215,7 @@ func (c *Cache[T]) Get(ctx context.Context, key string) (T, error) {
 }
 
 // Lookup is Get that also says whether the value is fresh or stale.
-func (c *Cache[T]) Lookup(ctx context.Context, key string) (T, State, error) {
+func (c *Cache[T]) Lookup(ctx context.Context, key string) (T, hitbox.State, error) {
 	h, err := c.read(ctx, key)
 	return h.v, h.st, err
 }
@@ -224,7 +225,7 @@ func (c *Cache[T]) Lookup(ctx context.Context, key string) (T, State, error) {
 // (0 when no clock was needed), for early refresh.
 type hit[T any] struct {
 	v     T
-	st    State
+	st    hitbox.State
 	until int64
 	now   int64
 }
@@ -238,9 +239,9 @@ func (c *Cache[T]) read(ctx context.Context, key string) (hit[T], error) {
 // fetch reads key from the pipeline, with its tags when a front must
 // learn them to drop the entry when one is purged; without a front they
 // are of no use here.
-func (c *Cache[T]) fetch(ctx context.Context, key string) (Entry, []string, error) {
+func (c *Cache[T]) fetch(ctx context.Context, key string) (hitbox.Entry, []string, error) {
 	if c.front != nil {
-		return GetTagged(ctx, c.b, key)
+		return hitbox.GetTagged(ctx, c.b, key)
 	}
 	e, err := c.b.Get(ctx, key)
 	return e, nil, err
@@ -250,7 +251,7 @@ func (c *Cache[T]) fetch(ctx context.Context, key string) (Entry, []string, erro
 // share one backend read (see sharedReads).
 func (c *Cache[T]) readShared(ctx context.Context, key string, shared bool) (hit[T], error) {
 	var h hit[T]
-	h.st = Expired
+	h.st = hitbox.Expired
 	var stamp stamp
 	if f := c.front; f != nil {
 		if fe, ok := f.get(key); ok {
@@ -262,13 +263,13 @@ func (c *Cache[T]) readShared(ctx context.Context, key string, shared bool) (hit
 				if fe.neg() {
 					return h, errNotFound
 				}
-				h.v, h.st, h.until, h.now = f.out(fe.v), Fresh, fe.until, now
+				h.v, h.st, h.until, h.now = f.out(fe.v), hitbox.Fresh, fe.until, now
 				return h, nil
 			}
 		}
 		stamp = f.stamp(key)
 	}
-	var e Entry
+	var e hitbox.Entry
 	var tags []string
 	var err error
 	if shared {
@@ -277,25 +278,25 @@ func (c *Cache[T]) readShared(ctx context.Context, key string, shared bool) (hit
 		e, tags, err = c.fetch(ctx, key)
 	}
 	if err != nil {
-		if errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrMiss) {
-			err = fmt.Errorf("%w: %w", ErrMiss, err)
+		if errors.Is(err, hitbox.ErrCorrupt) && !errors.Is(err, hitbox.ErrMiss) {
+			err = fmt.Errorf("%w: %w", hitbox.ErrMiss, err)
 		}
 		return h, err
 	}
-	st := Fresh
+	st := hitbox.Fresh
 	if !e.Expire.IsZero() || !e.Stale.IsZero() {
 		// Only an entry with deadlines needs the clock.
 		now := c.opts.Now()
-		if st = e.StateAt(now); st == Expired {
-			return h, ErrMiss
+		if st = e.StateAt(now); st == hitbox.Expired {
+			return h, hitbox.ErrMiss
 		}
 		h.now, h.until = now.UnixNano(), freshUntil(e)
 	}
 	if isNotFound(e.Value) {
-		if st == Fresh && c.front != nil {
+		if st == hitbox.Fresh && c.front != nil {
 			c.front.fill(key, stamp, &frontEntry[T]{x: notFoundExtra, until: h.until, expire: unixNano(e.Expire)}, tags)
 		}
-		return hit[T]{st: Expired}, errNotFound
+		return hit[T]{st: hitbox.Expired}, errNotFound
 	}
 	if c.raw {
 		h.v = c.decodeRaw(e.Value)
@@ -308,12 +309,12 @@ func (c *Cache[T]) readShared(ctx context.Context, key string, shared bool) (hit
 			// using it: drop it so the next load writes one that can be
 			// read.
 			_ = c.Delete(ctx, key)
-			return hit[T]{st: Expired}, fmt.Errorf("%w: %w: %s: %w", ErrMiss, ErrCorrupt, c.format.Name(), err)
+			return hit[T]{st: hitbox.Expired}, fmt.Errorf("%w: %w: %s: %w", hitbox.ErrMiss, hitbox.ErrCorrupt, c.format.Name(), err)
 		}
 		h.v = v
 	}
 	h.st = st
-	if st == Fresh && c.front != nil {
+	if st == hitbox.Fresh && c.front != nil {
 		c.front.fill(key, stamp, &frontEntry[T]{v: c.front.in(h.v), until: h.until, expire: unixNano(e.Expire)}, tags)
 	}
 	return h, nil
@@ -346,9 +347,9 @@ func (c *Cache[T]) SetTTL(ctx context.Context, key string, v T, ttl time.Duratio
 func (c *Cache[T]) set(ctx context.Context, key string, v T, ttl time.Duration, tags []string, marks *tagMarks) error {
 	b, err := c.encode(&v)
 	if err != nil {
-		return fmt.Errorf("hitbox: encode %s: %w", c.format.Name(), err)
+		return fmt.Errorf("hitbox/cache: encode %s: %w", c.format.Name(), err)
 	}
-	e := Entry{Value: b}
+	e := hitbox.Entry{Value: b}
 	e.Stale, e.Expire = c.deadlines(ttl, c.opts.StaleFor)
 	var fe *frontEntry[T]
 	if c.front != nil {
@@ -361,14 +362,14 @@ func (c *Cache[T]) set(ctx context.Context, key string, v T, ttl time.Duration, 
 // write: it holds fe (given e's deadlines) when no other change of the key
 // crossed this write and none of its tags was purged since marks were
 // taken (before the write when marks is nil), and nothing otherwise.
-func (c *Cache[T]) store(ctx context.Context, key string, e Entry, fe *frontEntry[T], tags []string, marks *tagMarks) error {
+func (c *Cache[T]) store(ctx context.Context, key string, e hitbox.Entry, fe *frontEntry[T], tags []string, marks *tagMarks) error {
 	// Before and after: no caller that starts after the write returns
 	// shares a read that began before it ended.
 	c.reads.changed()
 	defer c.reads.changed()
 	f := c.front
 	if f == nil {
-		return SetTagged(ctx, c.b, key, e, tags...)
+		return hitbox.SetTagged(ctx, c.b, key, e, tags...)
 	}
 	st := f.stamp(key)
 	if len(tags) > 0 {
@@ -377,7 +378,7 @@ func (c *Cache[T]) store(ctx context.Context, key string, e Entry, fe *frontEntr
 		}
 		fe.setMarks(marks)
 	}
-	if err := SetTagged(ctx, c.b, key, e, tags...); err != nil {
+	if err := hitbox.SetTagged(ctx, c.b, key, e, tags...); err != nil {
 		f.drop(key) // what the pipeline holds now is unknown
 		return err
 	}
@@ -420,7 +421,7 @@ func (c *Cache[T]) InvalidateTags(ctx context.Context, tags ...string) error {
 	// it keeps nothing.
 	c.tags.purge(tags)
 	c.reads.changed()
-	err := InvalidateTags(ctx, c.b, tags...)
+	err := hitbox.InvalidateTags(ctx, c.b, tags...)
 	c.tags.purge(tags)
 	c.reads.changed()
 	return err

@@ -1,4 +1,4 @@
-package hitbox_test
+package cache_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/cache"
 	"github.com/hitbox-go/hitbox/internal/mapstore"
 )
 
@@ -66,11 +67,11 @@ func TestCacheTags(t *testing.T) {
 	ctx := context.Background()
 	cases := []struct {
 		name string
-		run  func(t *testing.T, c *hitbox.Cache[User], s *tagStore)
+		run  func(t *testing.T, c *cache.Cache[User], s *tagStore)
 	}{
-		{"A value Set with a tag is a miss after a purge of the tag; values without it stay.", func(t *testing.T, c *hitbox.Cache[User], s *tagStore) {
-			must(t, c.Set(ctx, "u:1", User{ID: 1}, hitbox.WithTags("user:1", "team:a")))
-			must(t, c.Set(ctx, "u:2", User{ID: 2}, hitbox.WithTags("user:2", "team:a")))
+		{"A value Set with a tag is a miss after a purge of the tag; values without it stay.", func(t *testing.T, c *cache.Cache[User], s *tagStore) {
+			must(t, c.Set(ctx, "u:1", User{ID: 1}, cache.WithTags("user:1", "team:a")))
+			must(t, c.Set(ctx, "u:2", User{ID: 2}, cache.WithTags("user:2", "team:a")))
 			must(t, c.Set(ctx, "plain", User{ID: 3}))
 			for _, k := range []string{"u:1", "u:2", "plain"} {
 				_, _ = c.Get(ctx, k) // the front, if any, holds them all
@@ -83,31 +84,31 @@ func TestCacheTags(t *testing.T) {
 			wantMiss(t, c, "u:2")
 			wantID(t, c, "plain", 3)
 		}},
-		{"SetTTL takes WithTags too.", func(t *testing.T, c *hitbox.Cache[User], s *tagStore) {
-			must(t, c.SetTTL(ctx, "u:1", User{ID: 1}, time.Hour, hitbox.WithTags("user:1")))
+		{"SetTTL takes WithTags too.", func(t *testing.T, c *cache.Cache[User], s *tagStore) {
+			must(t, c.SetTTL(ctx, "u:1", User{ID: 1}, time.Hour, cache.WithTags("user:1")))
 			must(t, c.InvalidateTags(ctx, "user:1"))
 			wantMiss(t, c, "u:1")
 		}},
-		{"Several WithTags add up.", func(t *testing.T, c *hitbox.Cache[User], s *tagStore) {
-			must(t, c.Set(ctx, "u:1", User{ID: 1}, hitbox.WithTags("user:1"), hitbox.WithTags("team:a")))
+		{"Several WithTags add up.", func(t *testing.T, c *cache.Cache[User], s *tagStore) {
+			must(t, c.Set(ctx, "u:1", User{ID: 1}, cache.WithTags("user:1"), cache.WithTags("team:a")))
 			must(t, c.InvalidateTags(ctx, "team:a"))
 			wantMiss(t, c, "u:1")
 		}},
-		{"GetOrLoad stores what it loads with the call's tags; after a purge it loads again.", func(t *testing.T, c *hitbox.Cache[User], s *tagStore) {
+		{"GetOrLoad stores what it loads with the call's tags; after a purge it loads again.", func(t *testing.T, c *cache.Cache[User], s *tagStore) {
 			loads := 0
 			load := func(context.Context) (User, error) { loads++; return User{ID: loads}, nil }
 			for range 2 {
-				if _, err := c.GetOrLoad(ctx, "u:1", load, hitbox.WithTags("user:1")); err != nil {
+				if _, err := c.GetOrLoad(ctx, "u:1", load, cache.WithTags("user:1")); err != nil {
 					t.Fatal(err)
 				}
 			}
 			must(t, c.InvalidateTags(ctx, "user:1"))
-			u, err := c.GetOrLoad(ctx, "u:1", load, hitbox.WithTags("user:1"))
+			u, err := c.GetOrLoad(ctx, "u:1", load, cache.WithTags("user:1"))
 			if err != nil || u.ID != 2 || loads != 2 {
 				t.Fatalf("after the purge: %+v, %v after %d loads; want a second load", u, err, loads)
 			}
 		}},
-		{"GetOrLoadMany stores every loaded key with the call's tags.", func(t *testing.T, c *hitbox.Cache[User], s *tagStore) {
+		{"GetOrLoadMany stores every loaded key with the call's tags.", func(t *testing.T, c *cache.Cache[User], s *tagStore) {
 			loads := 0
 			load := func(_ context.Context, keys []string) (map[string]User, error) {
 				loads++
@@ -118,7 +119,7 @@ func TestCacheTags(t *testing.T) {
 				return out, nil
 			}
 			for range 2 {
-				if got, err := c.GetOrLoadMany(ctx, []string{"a", "b"}, load, hitbox.WithTags("batch")); err != nil || len(got) != 2 {
+				if got, err := c.GetOrLoadMany(ctx, []string{"a", "b"}, load, cache.WithTags("batch")); err != nil || len(got) != 2 {
 					t.Fatalf("GetOrLoadMany: %v, %v", got, err)
 				}
 			}
@@ -129,7 +130,7 @@ func TestCacheTags(t *testing.T) {
 				t.Fatalf("%d loads before the purge, want 1", loads)
 			}
 		}},
-		{"A remembered not-found carries the call's tags: a purge ends it.", func(t *testing.T, c *hitbox.Cache[User], s *tagStore) {
+		{"A remembered not-found carries the call's tags: a purge ends it.", func(t *testing.T, c *cache.Cache[User], s *tagStore) {
 			found := false
 			load := func(context.Context) (User, error) {
 				if !found {
@@ -137,20 +138,20 @@ func TestCacheTags(t *testing.T) {
 				}
 				return User{ID: 7}, nil
 			}
-			if _, err := c.GetOrLoad(ctx, "u:7", load, hitbox.WithTags("user:7")); !errors.Is(err, hitbox.ErrMiss) {
+			if _, err := c.GetOrLoad(ctx, "u:7", load, cache.WithTags("user:7")); !errors.Is(err, hitbox.ErrMiss) {
 				t.Fatalf("first load: %v, want a miss", err)
 			}
 			found = true // the user is created...
-			if _, err := c.GetOrLoad(ctx, "u:7", load, hitbox.WithTags("user:7")); !errors.Is(err, hitbox.ErrMiss) {
+			if _, err := c.GetOrLoad(ctx, "u:7", load, cache.WithTags("user:7")); !errors.Is(err, hitbox.ErrMiss) {
 				t.Fatalf("within MissTTL: %v, want the remembered miss", err)
 			}
 			must(t, c.InvalidateTags(ctx, "user:7")) // ...and its tag purged
-			if u, err := c.GetOrLoad(ctx, "u:7", load, hitbox.WithTags("user:7")); err != nil || u.ID != 7 {
+			if u, err := c.GetOrLoad(ctx, "u:7", load, cache.WithTags("user:7")); err != nil || u.ID != 7 {
 				t.Fatalf("after the purge: %+v, %v; want the new user", u, err)
 			}
 		}},
-		{"An invalid tag fails the write with ErrInvalidTag and stores nothing.", func(t *testing.T, c *hitbox.Cache[User], s *tagStore) {
-			if err := c.Set(ctx, "u:1", User{ID: 1}, hitbox.WithTags("")); !errors.Is(err, hitbox.ErrInvalidTag) {
+		{"An invalid tag fails the write with ErrInvalidTag and stores nothing.", func(t *testing.T, c *cache.Cache[User], s *tagStore) {
+			if err := c.Set(ctx, "u:1", User{ID: 1}, cache.WithTags("")); !errors.Is(err, hitbox.ErrInvalidTag) {
 				t.Fatalf("Set: %v, want ErrInvalidTag", err)
 			}
 			wantMiss(t, c, "u:1")
@@ -158,8 +159,8 @@ func TestCacheTags(t *testing.T) {
 				t.Fatalf("InvalidateTags: %v, want ErrInvalidTag", err)
 			}
 		}},
-		{"A purge without tags does nothing.", func(t *testing.T, c *hitbox.Cache[User], s *tagStore) {
-			must(t, c.Set(ctx, "u:1", User{ID: 1}, hitbox.WithTags("user:1")))
+		{"A purge without tags does nothing.", func(t *testing.T, c *cache.Cache[User], s *tagStore) {
+			must(t, c.Set(ctx, "u:1", User{ID: 1}, cache.WithTags("user:1")))
 			must(t, c.InvalidateTags(ctx))
 			wantID(t, c, "u:1", 1)
 		}},
@@ -174,11 +175,11 @@ func TestCacheTags(t *testing.T) {
 				t.Parallel()
 				clock := newFakeClock()
 				s := newTagStore(clock)
-				opts := hitbox.Options{TTL: time.Minute, MissTTL: time.Minute, Now: clock.Now}
+				opts := cache.Options{TTL: time.Minute, MissTTL: time.Minute, Now: clock.Now}
 				if front {
-					opts.Front = hitbox.Front[User]{MaxEntries: 100}
+					opts.Front = cache.Front[User]{MaxEntries: 100}
 				}
-				c := hitbox.New[User](s, opts)
+				c := cache.New[User](s, opts)
 				defer c.Close()
 				tc.run(t, c, s)
 			})
@@ -192,9 +193,9 @@ func TestCacheTags(t *testing.T) {
 func TestCacheTagsNotSupported(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	c := hitbox.New[User](mapstore.New(mapstore.Options{}).Basic(), hitbox.Options{Front: hitbox.Front[User]{MaxEntries: 10}})
+	c := cache.New[User](mapstore.New(mapstore.Options{}).Basic(), cache.Options{Front: cache.Front[User]{MaxEntries: 10}})
 	defer c.Close()
-	if err := c.Set(ctx, "u:1", User{ID: 1}, hitbox.WithTags("user:1")); !errors.Is(err, hitbox.ErrNotSupported) {
+	if err := c.Set(ctx, "u:1", User{ID: 1}, cache.WithTags("user:1")); !errors.Is(err, hitbox.ErrNotSupported) {
 		t.Fatalf("Set: %v, want ErrNotSupported", err)
 	}
 	wantMiss(t, c, "u:1")
@@ -214,23 +215,23 @@ func TestFrontTags(t *testing.T) {
 	ctx := context.Background()
 	cases := []struct {
 		name string
-		run  func(t *testing.T, c *hitbox.Cache[User], s *tagStore, bus *hitbox.LocalBus)
+		run  func(t *testing.T, c *cache.Cache[User], s *tagStore, bus *hitbox.LocalBus)
 	}{
-		{"A tagged value is answered by the front, and dropped from it by a purge.", func(t *testing.T, c *hitbox.Cache[User], s *tagStore, _ *hitbox.LocalBus) {
-			must(t, c.Set(ctx, "u:1", User{ID: 1}, hitbox.WithTags("user:1")))
+		{"A tagged value is answered by the front, and dropped from it by a purge.", func(t *testing.T, c *cache.Cache[User], s *tagStore, _ *hitbox.LocalBus) {
+			must(t, c.Set(ctx, "u:1", User{ID: 1}, cache.WithTags("user:1")))
 			wantReads(t, c, s, "u:1", 0)
 			must(t, c.InvalidateTags(ctx, "user:1"))
 			wantMiss(t, c, "u:1")
 		}},
-		{"A front filled from a read learns the entry's tags.", func(t *testing.T, c *hitbox.Cache[User], s *tagStore, _ *hitbox.LocalBus) {
-			must(t, hitbox.New[User](s, hitbox.Options{}).Set(ctx, "u:1", User{ID: 1}, hitbox.WithTags("user:1"))) // another instance
+		{"A front filled from a read learns the entry's tags.", func(t *testing.T, c *cache.Cache[User], s *tagStore, _ *hitbox.LocalBus) {
+			must(t, cache.New[User](s, cache.Options{}).Set(ctx, "u:1", User{ID: 1}, cache.WithTags("user:1"))) // another instance
 			wantReads(t, c, s, "u:1", 1)
 			wantReads(t, c, s, "u:1", 0)
 			must(t, c.InvalidateTags(ctx, "user:1"))
 			wantMiss(t, c, "u:1")
 		}},
-		{"A purge arriving on the bus as Invalidation.Tags drops the tagged entries, and only them.", func(t *testing.T, c *hitbox.Cache[User], s *tagStore, bus *hitbox.LocalBus) {
-			must(t, c.Set(ctx, "u:1", User{ID: 1}, hitbox.WithTags("user:1")))
+		{"A purge arriving on the bus as Invalidation.Tags drops the tagged entries, and only them.", func(t *testing.T, c *cache.Cache[User], s *tagStore, bus *hitbox.LocalBus) {
+			must(t, c.Set(ctx, "u:1", User{ID: 1}, cache.WithTags("user:1")))
 			must(t, c.Set(ctx, "plain", User{ID: 2}))
 			must(t, s.InvalidateTags(ctx, "user:1")) // another instance purges the store...
 			wantReads(t, c, s, "u:1", 0)             // ...which this front cannot see...
@@ -238,14 +239,14 @@ func TestFrontTags(t *testing.T) {
 			wantMiss(t, c, "u:1") // ...until the bus says so
 			wantReads(t, c, s, "plain", 0)
 		}},
-		{"A front filled by a batch read learns each entry's tags from Result.Tags: a purge of another tag keeps it, a purge of its own drops it.", func(t *testing.T, c *hitbox.Cache[User], s *tagStore, _ *hitbox.LocalBus) {
-			other := hitbox.New[User](s, hitbox.Options{MissTTL: time.Minute})
-			must(t, other.Set(ctx, "u:1", User{ID: 1}, hitbox.WithTags("user:1")))
+		{"A front filled by a batch read learns each entry's tags from Result.Tags: a purge of another tag keeps it, a purge of its own drops it.", func(t *testing.T, c *cache.Cache[User], s *tagStore, _ *hitbox.LocalBus) {
+			other := cache.New[User](s, cache.Options{MissTTL: time.Minute})
+			must(t, other.Set(ctx, "u:1", User{ID: 1}, cache.WithTags("user:1")))
 			must(t, other.Set(ctx, "plain", User{ID: 2}))
 			// A "not found" remembered with a tag, as a tagged batch load
 			// stores it.
 			none := func(context.Context, []string) (map[string]User, error) { return nil, nil }
-			if _, err := other.GetOrLoadMany(ctx, []string{"gone"}, none, hitbox.WithTags("user:9")); err != nil {
+			if _, err := other.GetOrLoadMany(ctx, []string{"gone"}, none, cache.WithTags("user:9")); err != nil {
 				t.Fatal(err)
 			}
 			load := func(context.Context, []string) (map[string]User, error) { return nil, errors.New("no load expected") }
@@ -273,23 +274,23 @@ func TestFrontTags(t *testing.T) {
 				t.Fatalf("GetOrLoadMany after the not-found's tag was purged: %v, %v; want a load", got, err)
 			}
 		}},
-		{"A purge between a read of the pipeline and the front's fill keeps the read value out of the front.", func(t *testing.T, c *hitbox.Cache[User], s *tagStore, _ *hitbox.LocalBus) {
-			must(t, hitbox.New[User](s, hitbox.Options{}).Set(ctx, "u:1", User{ID: 1}, hitbox.WithTags("user:1")))
+		{"A purge between a read of the pipeline and the front's fill keeps the read value out of the front.", func(t *testing.T, c *cache.Cache[User], s *tagStore, _ *hitbox.LocalBus) {
+			must(t, cache.New[User](s, cache.Options{}).Set(ctx, "u:1", User{ID: 1}, cache.WithTags("user:1")))
 			s.afterRead = func() { must(t, c.InvalidateTags(ctx, "user:1")) }
 			wantID(t, c, "u:1", 1) // read before the purge: answered, not kept
 			wantMiss(t, c, "u:1")
 		}},
-		{"A purge crossing a tagged write keeps the written value out of the front.", func(t *testing.T, c *hitbox.Cache[User], s *tagStore, _ *hitbox.LocalBus) {
+		{"A purge crossing a tagged write keeps the written value out of the front.", func(t *testing.T, c *cache.Cache[User], s *tagStore, _ *hitbox.LocalBus) {
 			s.afterSet = func() { must(t, c.InvalidateTags(ctx, "user:1")) }
-			must(t, c.Set(ctx, "u:1", User{ID: 1}, hitbox.WithTags("user:1")))
+			must(t, c.Set(ctx, "u:1", User{ID: 1}, cache.WithTags("user:1")))
 			wantMiss(t, c, "u:1")
 		}},
-		{"A purge while a load runs: the load's answer is returned and stored nowhere.", func(t *testing.T, c *hitbox.Cache[User], s *tagStore, _ *hitbox.LocalBus) {
+		{"A purge while a load runs: the load's answer is returned and stored nowhere.", func(t *testing.T, c *cache.Cache[User], s *tagStore, _ *hitbox.LocalBus) {
 			load := func(context.Context) (User, error) {
 				check(t, c.InvalidateTags(ctx, "user:1")) // the source changed while it was read
 				return User{ID: 1}, nil
 			}
-			if u, err := c.GetOrLoad(ctx, "u:1", load, hitbox.WithTags("user:1")); err != nil || u.ID != 1 {
+			if u, err := c.GetOrLoad(ctx, "u:1", load, cache.WithTags("user:1")); err != nil || u.ID != 1 {
 				t.Fatalf("GetOrLoad: %+v, %v", u, err)
 			}
 			wantMiss(t, c, "u:1")
@@ -297,28 +298,28 @@ func TestFrontTags(t *testing.T) {
 				t.Fatalf("the pipeline holds the load from before the purge: %v", err)
 			}
 		}},
-		{"A purge heard on the bus while a batch load runs: its answer is stored nowhere.", func(t *testing.T, c *hitbox.Cache[User], s *tagStore, bus *hitbox.LocalBus) {
+		{"A purge heard on the bus while a batch load runs: its answer is stored nowhere.", func(t *testing.T, c *cache.Cache[User], s *tagStore, bus *hitbox.LocalBus) {
 			load := func(context.Context, []string) (map[string]User, error) {
 				check(t, bus.Publish(ctx, hitbox.Invalidation{Tags: []string{"batch"}}))
 				return map[string]User{"a": {ID: 1}}, nil
 			}
-			if got, err := c.GetOrLoadMany(ctx, []string{"a"}, load, hitbox.WithTags("batch")); err != nil || got["a"].ID != 1 {
+			if got, err := c.GetOrLoadMany(ctx, []string{"a"}, load, cache.WithTags("batch")); err != nil || got["a"].ID != 1 {
 				t.Fatalf("GetOrLoadMany: %v, %v", got, err)
 			}
 			wantMiss(t, c, "a")
 		}},
-		{"A purge of another tag leaves a load's answer stored.", func(t *testing.T, c *hitbox.Cache[User], s *tagStore, _ *hitbox.LocalBus) {
+		{"A purge of another tag leaves a load's answer stored.", func(t *testing.T, c *cache.Cache[User], s *tagStore, _ *hitbox.LocalBus) {
 			load := func(context.Context) (User, error) {
 				check(t, c.InvalidateTags(ctx, "user:2"))
 				return User{ID: 1}, nil
 			}
-			if _, err := c.GetOrLoad(ctx, "u:1", load, hitbox.WithTags("user:1")); err != nil {
+			if _, err := c.GetOrLoad(ctx, "u:1", load, cache.WithTags("user:1")); err != nil {
 				t.Fatal(err)
 			}
 			wantReads(t, c, s, "u:1", 0)
 		}},
-		{"A gap on the bus drops tagged and untagged entries alike.", func(t *testing.T, c *hitbox.Cache[User], s *tagStore, bus *hitbox.LocalBus) {
-			must(t, c.Set(ctx, "u:1", User{ID: 1}, hitbox.WithTags("user:1")))
+		{"A gap on the bus drops tagged and untagged entries alike.", func(t *testing.T, c *cache.Cache[User], s *tagStore, bus *hitbox.LocalBus) {
+			must(t, c.Set(ctx, "u:1", User{ID: 1}, cache.WithTags("user:1")))
 			bus.Gap()
 			wantReads(t, c, s, "u:1", 1)
 		}},
@@ -330,8 +331,8 @@ func TestFrontTags(t *testing.T) {
 			s := newTagStore(clock)
 			bus := hitbox.NewLocalBus()
 			defer bus.Close()
-			c := hitbox.New[User](s, hitbox.Options{TTL: time.Minute, Now: clock.Now,
-				Front: hitbox.Front[User]{MaxEntries: 100, Bus: bus}})
+			c := cache.New[User](s, cache.Options{TTL: time.Minute, Now: clock.Now,
+				Front: cache.Front[User]{MaxEntries: 100, Bus: bus}})
 			defer c.Close()
 			tc.run(t, c, s, bus)
 		})
@@ -348,34 +349,34 @@ func TestFrontTagsTwoInstances(t *testing.T) {
 	s := newTagStore(clock)
 	bus := hitbox.NewLocalBus()
 	defer bus.Close()
-	opts := hitbox.Options{TTL: time.Minute, Now: clock.Now, Front: hitbox.Front[User]{MaxEntries: 100, Bus: bus}}
-	a, b := hitbox.New[User](s, opts), hitbox.New[User](s, opts)
+	opts := cache.Options{TTL: time.Minute, Now: clock.Now, Front: cache.Front[User]{MaxEntries: 100, Bus: bus}}
+	a, b := cache.New[User](s, opts), cache.New[User](s, opts)
 	defer a.Close()
 	defer b.Close()
 
-	must(t, a.Set(ctx, "u:1", User{ID: 1}, hitbox.WithTags("user:1")))
-	must(t, a.Set(ctx, "u:2", User{ID: 2}, hitbox.WithTags("user:2")))
-	for _, c := range []*hitbox.Cache[User]{a, b} {
+	must(t, a.Set(ctx, "u:1", User{ID: 1}, cache.WithTags("user:1")))
+	must(t, a.Set(ctx, "u:2", User{ID: 2}, cache.WithTags("user:2")))
+	for _, c := range []*cache.Cache[User]{a, b} {
 		wantID(t, c, "u:1", 1)
 		wantID(t, c, "u:2", 2)
 		wantReads(t, c, s, "u:1", 0) // both fronts hold it
 	}
 	must(t, a.InvalidateTags(ctx, "user:1"))
 	must(t, bus.Publish(ctx, hitbox.Invalidation{Origin: "a", Tags: []string{"user:1"}}))
-	for _, c := range []*hitbox.Cache[User]{a, b} {
+	for _, c := range []*cache.Cache[User]{a, b} {
 		wantMiss(t, c, "u:1")
 		wantReads(t, c, s, "u:2", 0)
 	}
 }
 
-func wantMiss(t *testing.T, c *hitbox.Cache[User], key string) {
+func wantMiss(t *testing.T, c *cache.Cache[User], key string) {
 	t.Helper()
 	if u, err := c.Get(context.Background(), key); !errors.Is(err, hitbox.ErrMiss) {
 		t.Fatalf("Get %s: %+v, %v; want a miss", key, u, err)
 	}
 }
 
-func wantID(t *testing.T, c *hitbox.Cache[User], key string, id int) {
+func wantID(t *testing.T, c *cache.Cache[User], key string, id int) {
 	t.Helper()
 	if u, err := c.Get(context.Background(), key); err != nil || u.ID != id {
 		t.Fatalf("Get %s: %+v, %v; want ID %d", key, u, err, id)
@@ -383,7 +384,7 @@ func wantID(t *testing.T, c *hitbox.Cache[User], key string, id int) {
 }
 
 // wantReads checks that a Get of key hits and reaches the store n times.
-func wantReads(t *testing.T, c *hitbox.Cache[User], s *tagStore, key string, n int32) {
+func wantReads(t *testing.T, c *cache.Cache[User], s *tagStore, key string, n int32) {
 	t.Helper()
 	before := s.reads.Load()
 	if _, err := c.Get(context.Background(), key); err != nil {
@@ -416,16 +417,16 @@ func TestSetCallOptions(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	clock := newFakeClock()
-	c := hitbox.New[User](newTagStore(clock), hitbox.Options{TTL: time.Hour, Now: clock.Now})
+	c := cache.New[User](newTagStore(clock), cache.Options{TTL: time.Hour, Now: clock.Now})
 	defer c.Close()
-	must(t, c.Set(ctx, "short", User{ID: 1}, hitbox.WithTTL(time.Second)))
+	must(t, c.Set(ctx, "short", User{ID: 1}, cache.WithTTL(time.Second)))
 	must(t, c.Set(ctx, "long", User{ID: 2}))
 	clock.Advance(2 * time.Second)
 	wantMiss(t, c, "short")
 	wantID(t, c, "long", 2)
 
 	tags := []string{"user:1"}
-	opt := hitbox.WithTags(tags...)
+	opt := cache.WithTags(tags...)
 	tags[0] = "user:2" // the caller reuses its slice
 	must(t, c.Set(ctx, "u", User{ID: 1}, opt))
 	must(t, c.InvalidateTags(ctx, "user:1"))

@@ -1,10 +1,10 @@
-package hitbox_test
+package cache_test
 
 import (
 	"context"
 	"testing"
 
-	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/cache"
 	"github.com/hitbox-go/hitbox/codec"
 	"github.com/hitbox-go/hitbox/store/memstore"
 )
@@ -45,7 +45,7 @@ func newBenchStore(b *testing.B) *memstore.Store {
 func BenchmarkCacheGetCBOR(b *testing.B) {
 	ctx := context.Background()
 	store := newBenchStore(b)
-	users := hitbox.New[benchUser](store, hitbox.Options{Format: codec.CBOR()})
+	users := cache.New[benchUser](store, cache.Options{Format: codec.CBOR()})
 	if err := users.Set(ctx, "u", sampleUser); err != nil {
 		b.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func BenchmarkCacheGetCBOR(b *testing.B) {
 func BenchmarkCacheGetBytes(b *testing.B) {
 	ctx := context.Background()
 	store := newBenchStore(b)
-	raw := hitbox.New[[]byte](store, hitbox.Options{})
+	raw := cache.New[[]byte](store, cache.Options{})
 	if err := raw.Set(ctx, "b", make([]byte, 1024)); err != nil {
 		b.Fatal(err)
 	}

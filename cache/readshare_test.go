@@ -1,4 +1,4 @@
-package hitbox_test
+package cache_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/cache"
 	"github.com/hitbox-go/hitbox/internal/mapstore"
 )
 
@@ -69,14 +70,14 @@ func waitFor(t *testing.T, cond func() bool) {
 func TestGetOrLoadSharesTheBackendRead(t *testing.T) {
 	const callers = 1000
 	b := &gatedGets{Store: mapstore.New(mapstore.Options{}), gate: make(chan struct{})}
-	c := hitbox.New[string](b, hitbox.Options{TTL: time.Minute})
+	c := cache.New[string](b, cache.Options{TTL: time.Minute})
 	defer c.Close()
 	var loads atomic.Int64
 	load := func(context.Context) (string, error) {
 		// Hold the load until every caller has joined it, so none comes
 		// late and reads again (a read after a finished load is right:
 		// it finds the value).
-		waitFor(t, func() bool { return hitbox.LoadJoiners(c, "k") == callers-1 })
+		waitFor(t, func() bool { return cache.LoadJoiners(c, "k") == callers-1 })
 		loads.Add(1)
 		return "v", nil
 	}
@@ -92,7 +93,7 @@ func TestGetOrLoadSharesTheBackendRead(t *testing.T) {
 			errs <- err
 		})
 	}
-	waitFor(t, func() bool { return hitbox.SharedReadWaiters(c, "k") == callers-1 })
+	waitFor(t, func() bool { return cache.SharedReadWaiters(c, "k") == callers-1 })
 	close(b.gate)
 	wg.Wait()
 	close(errs)
@@ -113,7 +114,7 @@ func TestGetOrLoadSharesTheBackendRead(t *testing.T) {
 // ctx's error at once, and does not disturb the read.
 func TestSharedReadWaiterLeaves(t *testing.T) {
 	b := &gatedGets{Store: mapstore.New(mapstore.Options{}), gate: make(chan struct{})}
-	c := hitbox.New[string](b, hitbox.Options{TTL: time.Minute})
+	c := cache.New[string](b, cache.Options{TTL: time.Minute})
 	defer c.Close()
 	if err := c.Set(context.Background(), "k", "v"); err != nil {
 		t.Fatal(err)
@@ -132,7 +133,7 @@ func TestSharedReadWaiterLeaves(t *testing.T) {
 		_, err := c.GetOrLoad(ctx, "k", load)
 		left <- err
 	}()
-	waitFor(t, func() bool { return hitbox.SharedReadWaiters(c, "k") == 1 })
+	waitFor(t, func() bool { return cache.SharedReadWaiters(c, "k") == 1 })
 	cancel()
 	if err := <-left; !errors.Is(err, context.Canceled) {
 		t.Fatalf("the waiter that left got %v, want context.Canceled", err)
@@ -148,7 +149,7 @@ func TestSharedReadWaiterLeaves(t *testing.T) {
 // that is not its own.
 func TestSharedReadLeaderCancelled(t *testing.T) {
 	b := &gatedGets{Store: mapstore.New(mapstore.Options{}), gate: make(chan struct{}), err: context.Canceled}
-	c := hitbox.New[string](b, hitbox.Options{TTL: time.Minute})
+	c := cache.New[string](b, cache.Options{TTL: time.Minute})
 	defer c.Close()
 	if err := c.Set(context.Background(), "k", "v"); err != nil {
 		t.Fatal(err)
@@ -170,7 +171,7 @@ func TestSharedReadLeaderCancelled(t *testing.T) {
 		}
 		waiter <- v
 	}()
-	waitFor(t, func() bool { return hitbox.SharedReadWaiters(c, "k") == 1 })
+	waitFor(t, func() bool { return cache.SharedReadWaiters(c, "k") == 1 })
 	cancel()
 	close(b.gate) // the leader's read fails with context.Canceled
 	<-leader
@@ -185,11 +186,11 @@ func TestSharedReadLeaderCancelled(t *testing.T) {
 func TestSharedReadNotAcrossAWrite(t *testing.T) {
 	for _, front := range []bool{false, true} {
 		b := &gatedGets{Store: mapstore.New(mapstore.Options{}), gate: make(chan struct{})}
-		opts := hitbox.Options{TTL: time.Minute}
+		opts := cache.Options{TTL: time.Minute}
 		if front {
-			opts.Front = hitbox.Front[string]{MaxEntries: 100}
+			opts.Front = cache.Front[string]{MaxEntries: 100}
 		}
-		c := hitbox.New[string](b, opts)
+		c := cache.New[string](b, opts)
 		if err := b.Store.Set(context.Background(), "k", hitbox.Entry{Value: []byte("old")}); err != nil {
 			t.Fatal(err)
 		}
@@ -217,7 +218,7 @@ func TestSharedReadNotAcrossAWrite(t *testing.T) {
 			case v = <-after:
 				return true
 			default:
-				return hitbox.SharedReadWaiters(c, "k") > 0
+				return cache.SharedReadWaiters(c, "k") > 0
 			}
 		})
 		if v == "" {
@@ -242,12 +243,12 @@ func TestSharedReadNotAcrossAWrite(t *testing.T) {
 // leader's ctx is live) is every waiter's answer: they do not read again.
 func TestSharedReadBackendTimeout(t *testing.T) {
 	b := &gatedGets{Store: mapstore.New(mapstore.Options{}), gate: make(chan struct{}), err: context.DeadlineExceeded}
-	c := hitbox.New[string](b, hitbox.Options{TTL: time.Minute})
+	c := cache.New[string](b, cache.Options{TTL: time.Minute})
 	defer c.Close()
 	// The load waits until the other caller joined it, so a read of that
 	// caller's own, before joining, would come before the value is stored.
 	load := func(context.Context) (string, error) {
-		waitFor(t, func() bool { return hitbox.LoadJoiners(c, "k") == 1 })
+		waitFor(t, func() bool { return cache.LoadJoiners(c, "k") == 1 })
 		return "loaded", nil
 	}
 	done := make(chan string, 2)
@@ -257,7 +258,7 @@ func TestSharedReadBackendTimeout(t *testing.T) {
 			done <- v
 		}()
 	}
-	waitFor(t, func() bool { return hitbox.SharedReadWaiters(c, "k") == 1 })
+	waitFor(t, func() bool { return cache.SharedReadWaiters(c, "k") == 1 })
 	close(b.gate)
 	for range 2 {
 		if v := <-done; v != "loaded" {

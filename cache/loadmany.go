@@ -1,9 +1,11 @@
-package hitbox
+package cache
 
 import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/hitbox-go/hitbox"
 )
 
 // GetOrLoadMany returns the values under keys, calling load once, with
@@ -62,7 +64,7 @@ func (c *Cache[T]) GetOrLoadMany(ctx context.Context, keys []string, load func(c
 		}
 	}
 	if err != nil && len(fallback) > 0 {
-		c.opts.Logger.WarnContext(ctx, "hitbox: batch load failed, serving stale values", "error", err)
+		c.opts.Logger.WarnContext(ctx, "hitbox/cache: batch load failed, serving stale values", "error", err)
 	}
 	return out, err
 }
@@ -94,10 +96,10 @@ func (c *Cache[T]) readMany(ctx context.Context, keys []string, out map[string]T
 	if len(rest) == 0 {
 		return nil, stale, nil
 	}
-	res, err := GetMany(ctx, c.b, rest)
+	res, err := hitbox.GetMany(ctx, c.b, rest)
 	if err != nil {
 		if ctx.Err() == nil {
-			c.opts.Logger.WarnContext(ctx, "hitbox: cache batch read failed, loading from source", "error", err)
+			c.opts.Logger.WarnContext(ctx, "hitbox/cache: cache batch read failed, loading from source", "error", err)
 		}
 		return rest, stale, nil
 	}
@@ -109,13 +111,13 @@ func (c *Cache[T]) readMany(ctx context.Context, keys []string, out map[string]T
 			continue
 		}
 		st := r.Entry.StateAt(now)
-		if st == Expired {
+		if st == hitbox.Expired {
 			missing = append(missing, k)
 			continue
 		}
 		fe := &frontEntry[T]{until: freshUntil(r.Entry), expire: unixNano(r.Entry.Expire)}
 		if isNotFound(r.Entry.Value) {
-			if st == Fresh && c.front != nil {
+			if st == hitbox.Fresh && c.front != nil {
 				fe.x = notFoundExtra
 				c.front.fill(k, stamps[i], fe, r.Tags)
 			}
@@ -130,7 +132,7 @@ func (c *Cache[T]) readMany(ctx context.Context, keys []string, out map[string]T
 			continue
 		}
 		switch {
-		case st == Fresh:
+		case st == hitbox.Fresh:
 			out[k] = v
 			if c.front != nil {
 				fe.v = c.front.in(v)
@@ -182,7 +184,7 @@ func (c *Cache[T]) waitMany(ctx context.Context, keys []string, load func(contex
 		switch {
 		case f.err == nil:
 			out[keys[i]] = f.v
-		case errors.Is(f.err, ErrMiss):
+		case errors.Is(f.err, hitbox.ErrMiss):
 			// not found: absent from the result
 		case first == nil:
 			first = f.err
@@ -198,7 +200,7 @@ func (c *Cache[T]) startMany(ctx context.Context, keys []string, fs []*flight[T]
 	var zero T
 	if !c.acquire() {
 		for i, k := range keys {
-			c.flights.finish(k, fs[i], zero, ErrClosed)
+			c.flights.finish(k, fs[i], zero, hitbox.ErrClosed)
 		}
 		return
 	}
@@ -216,7 +218,7 @@ func (c *Cache[T]) startMany(ctx context.Context, keys []string, fs []*flight[T]
 		}
 		if err != nil {
 			if co.background {
-				c.opts.Logger.WarnContext(ctx, "hitbox: background refresh failed", "error", err)
+				c.opts.Logger.WarnContext(ctx, "hitbox/cache: background refresh failed", "error", err)
 			}
 			for i, k := range keys {
 				c.flights.finish(k, fs[i], zero, err)
@@ -257,15 +259,15 @@ func (c *Cache[T]) loadMany(ctx context.Context, keys []string, load func(contex
 // tags it writes each item with SetTagged, as there is no batch of those;
 // marks are the tags' generations before the load.
 func (c *Cache[T]) storeMany(ctx context.Context, keys []string, got map[string]T, co callOptions, marks *tagMarks) {
-	items := make([]Item, 0, len(keys))
+	items := make([]hitbox.Item, 0, len(keys))
 	var fes []*frontEntry[T]
 	for _, k := range keys {
-		e := Entry{Value: notFound}
+		e := hitbox.Entry{Value: notFound}
 		fe := &frontEntry[T]{x: notFoundExtra}
 		if v, ok := got[k]; ok {
 			b, err := c.encode(&v)
 			if err != nil {
-				c.opts.Logger.WarnContext(ctx, "hitbox: storing a loaded value failed", "error", fmt.Errorf("hitbox: encode %s: %w", c.format.Name(), err))
+				c.opts.Logger.WarnContext(ctx, "hitbox/cache: storing a loaded value failed", "error", fmt.Errorf("hitbox/cache: encode %s: %w", c.format.Name(), err))
 				continue
 			}
 			e.Value = b
@@ -280,7 +282,7 @@ func (c *Cache[T]) storeMany(ctx context.Context, keys []string, got map[string]
 			continue
 		}
 		fe.until, fe.expire = freshUntil(e), unixNano(e.Expire)
-		items = append(items, Item{Key: k, Entry: e})
+		items = append(items, hitbox.Item{Key: k, Entry: e})
 		fes = append(fes, fe)
 	}
 	if len(items) == 0 {
@@ -289,7 +291,7 @@ func (c *Cache[T]) storeMany(ctx context.Context, keys []string, got map[string]
 	if len(co.tags) > 0 {
 		for i, it := range items {
 			if err := c.store(ctx, it.Key, it.Entry, fes[i], co.tags, marks); err != nil {
-				c.opts.Logger.WarnContext(ctx, "hitbox: storing a loaded value failed", "error", err)
+				c.opts.Logger.WarnContext(ctx, "hitbox/cache: storing a loaded value failed", "error", err)
 			}
 		}
 		return
@@ -301,9 +303,9 @@ func (c *Cache[T]) storeMany(ctx context.Context, keys []string, got map[string]
 			stamps[i] = f.stamp(it.Key)
 		}
 	}
-	err := SetMany(ctx, c.b, items)
+	err := hitbox.SetMany(ctx, c.b, items)
 	if err != nil {
-		c.opts.Logger.WarnContext(ctx, "hitbox: storing loaded values failed", "error", err)
+		c.opts.Logger.WarnContext(ctx, "hitbox/cache: storing loaded values failed", "error", err)
 	}
 	if f := c.front; f != nil {
 		for i, it := range items {

@@ -1,4 +1,4 @@
-package hitbox_test
+package cache_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/cache"
 	"github.com/hitbox-go/hitbox/codec"
 	"github.com/hitbox-go/hitbox/hitboxtest"
 	"github.com/hitbox-go/hitbox/internal/mapstore"
@@ -49,7 +50,7 @@ func TestCacheRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	store := mapstore.New(mapstore.Options{})
 
-	users := hitbox.New[User](store, hitbox.Options{})
+	users := cache.New[User](store, cache.Options{})
 	if _, err := users.Get(ctx, "u"); !errors.Is(err, hitbox.ErrMiss) {
 		t.Fatalf("Get of an absent key: %v, want ErrMiss", err)
 	}
@@ -68,7 +69,7 @@ func TestCacheRoundTrip(t *testing.T) {
 
 	// []byte and string are stored as they are, and what Get returns for
 	// []byte is the caller's own copy.
-	raw := hitbox.New[[]byte](store, hitbox.Options{})
+	raw := cache.New[[]byte](store, cache.Options{})
 	in := []byte("bytes")
 	if err := raw.Set(ctx, "b", in); err != nil {
 		t.Fatal(err)
@@ -81,7 +82,7 @@ func TestCacheRoundTrip(t *testing.T) {
 	if again, _ := raw.Get(ctx, "b"); string(again) != "bytes" {
 		t.Fatalf("changing a returned []byte changed the cache: %q", again)
 	}
-	strs := hitbox.New[string](store, hitbox.Options{})
+	strs := cache.New[string](store, cache.Options{})
 	if err := strs.Set(ctx, "s", "text"); err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +97,7 @@ func TestCacheFormats(t *testing.T) {
 	for _, f := range []codec.Format{codec.JSON(), codec.CBOR(), codec.Gob(), codec.MsgPack()} {
 		t.Run(f.Name(), func(t *testing.T) {
 			t.Parallel()
-			c := hitbox.New[User](mapstore.New(mapstore.Options{}), hitbox.Options{Format: f})
+			c := cache.New[User](mapstore.New(mapstore.Options{}), cache.Options{Format: f})
 			if err := c.Set(ctx, "u", User{ID: 7, Name: "Grace"}); err != nil {
 				t.Fatal(err)
 			}
@@ -112,7 +113,7 @@ func TestCacheLifetimes(t *testing.T) {
 	ctx := context.Background()
 	clock := newFakeClock()
 	store := mapstore.New(mapstore.Options{Now: clock.Now})
-	c := hitbox.New[string](store, hitbox.Options{TTL: time.Minute, StaleFor: 30 * time.Second, Now: clock.Now})
+	c := cache.New[string](store, cache.Options{TTL: time.Minute, StaleFor: 30 * time.Second, Now: clock.Now})
 
 	if err := c.Set(ctx, "k", "v"); err != nil {
 		t.Fatal(err)
@@ -141,7 +142,7 @@ func TestCacheLifetimes(t *testing.T) {
 	}
 
 	// Without a stale window there is no soft deadline.
-	plain := hitbox.New[string](store, hitbox.Options{TTL: time.Minute, Now: clock.Now})
+	plain := cache.New[string](store, cache.Options{TTL: time.Minute, Now: clock.Now})
 	_ = plain.Set(ctx, "p", "v")
 	if e, _ := store.Get(ctx, "p"); !e.Stale.IsZero() || !e.Expire.Equal(clock.Now().Add(time.Minute)) {
 		t.Fatalf("deadlines stale=%v expire=%v, want none and TTL", e.Stale, e.Expire)
@@ -154,7 +155,7 @@ func TestCacheCorruptIsAMiss(t *testing.T) {
 	store := mapstore.New(mapstore.Options{})
 	_ = store.Set(ctx, "u", hitbox.Entry{Value: []byte("{not json")})
 
-	users := hitbox.New[User](store, hitbox.Options{})
+	users := cache.New[User](store, cache.Options{})
 	_, err := users.Get(ctx, "u")
 	if !errors.Is(err, hitbox.ErrMiss) || !errors.Is(err, hitbox.ErrCorrupt) {
 		t.Fatalf("Get of undecodable bytes: %v, want ErrMiss and ErrCorrupt", err)
@@ -172,7 +173,7 @@ func TestCacheCorruptIsAMiss(t *testing.T) {
 func TestGetOrLoadOneLoadPerKey(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	c := hitbox.New[int](mapstore.New(mapstore.Options{}), hitbox.Options{})
+	c := cache.New[int](mapstore.New(mapstore.Options{}), cache.Options{})
 	defer c.Close()
 
 	var loads atomic.Int32
@@ -216,7 +217,7 @@ func TestGetOrLoadOneLoadPerKey(t *testing.T) {
 
 func TestGetOrLoadCallerCancelDoesNotFailOthers(t *testing.T) {
 	t.Parallel()
-	c := hitbox.New[int](mapstore.New(mapstore.Options{}), hitbox.Options{})
+	c := cache.New[int](mapstore.New(mapstore.Options{}), cache.Options{})
 	defer c.Close()
 	entered, release := make(chan struct{}), make(chan struct{})
 	load := func(ctx context.Context) (int, error) {
@@ -264,7 +265,7 @@ func TestGetOrLoadStale(t *testing.T) {
 			clock := newFakeClock()
 			sets := make(chan string, 4)
 			store := notifying{mapstore.New(mapstore.Options{Now: clock.Now}), sets}
-			c := hitbox.New[string](store, hitbox.Options{TTL: time.Minute, StaleFor: time.Hour, SyncRevalidate: tt.sync, Now: clock.Now})
+			c := cache.New[string](store, cache.Options{TTL: time.Minute, StaleFor: time.Hour, SyncRevalidate: tt.sync, Now: clock.Now})
 			_ = c.Set(ctx, "k", "old")
 			<-sets
 			clock.Advance(2 * time.Minute)
@@ -296,7 +297,7 @@ func TestGetOrLoadStale(t *testing.T) {
 
 func TestGetOrLoadOutageFallsBackToSource(t *testing.T) {
 	t.Parallel()
-	c := hitbox.New[int](failing{mapstore.New(mapstore.Options{})}, hitbox.Options{})
+	c := cache.New[int](failing{mapstore.New(mapstore.Options{})}, cache.Options{})
 	defer c.Close()
 	v, err := c.GetOrLoad(context.Background(), "k", func(context.Context) (int, error) { return 5, nil })
 	if err != nil || v != 5 {
@@ -311,7 +312,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestCacheCloseStopsLoads(t *testing.T) {
 	t.Parallel()
-	c := hitbox.New[int](mapstore.New(mapstore.Options{}), hitbox.Options{})
+	c := cache.New[int](mapstore.New(mapstore.Options{}), cache.Options{})
 	entered := make(chan struct{})
 	errc := make(chan error, 1)
 	go func() {

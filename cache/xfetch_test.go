@@ -1,4 +1,4 @@
-package hitbox_test
+package cache_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/cache"
 	"github.com/hitbox-go/hitbox/internal/mapstore"
 )
 
@@ -21,7 +21,7 @@ func TestXFetchProbability(t *testing.T) {
 	for _, ratio := range []float64{0.1, 0.5, 1, 2, 4} { // gap / (delta*beta)
 		hits := 0
 		for range n {
-			if hitbox.XFetch(ratio, 1, r.Float64) {
+			if cache.XFetch(ratio, 1, r.Float64) {
 				hits++
 			}
 		}
@@ -31,7 +31,7 @@ func TestXFetchProbability(t *testing.T) {
 			t.Errorf("gap = %v x delta*beta: refreshed %.4f of the time, want %.4f ± %.4f", ratio, got, p, 4*sigma)
 		}
 	}
-	if !hitbox.XFetch(0, 1, r.Float64) || hitbox.XFetch(41, 1, func() float64 { panic("drew a number far from expiry") }) {
+	if !cache.XFetch(0, 1, r.Float64) || cache.XFetch(41, 1, func() float64 { panic("drew a number far from expiry") }) {
 		t.Error("at expiry XFetch must refresh, and far from it never draw")
 	}
 }
@@ -45,10 +45,10 @@ func TestGetOrLoadEarlyRefresh(t *testing.T) {
 	clock := newFakeClock()
 	sets := make(chan string, 4)
 	store := notifying{mapstore.New(mapstore.Options{Now: clock.Now}), sets}
-	c := hitbox.New[int](store, hitbox.Options{TTL: 10 * time.Second, EarlyRefresh: 1, Now: clock.Now})
+	c := cache.New[int](store, cache.Options{TTL: 10 * time.Second, EarlyRefresh: 1, Now: clock.Now})
 	defer c.Close()
 	var draw float64
-	hitbox.SetRand(c, func() float64 { return draw })
+	cache.SetRand(c, func() float64 { return draw })
 	loads := 0
 	load := func(context.Context) (int, error) {
 		loads++

@@ -1,4 +1,4 @@
-package hitbox
+package cache
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hitbox-go/hitbox"
 	"github.com/maypok86/otter/v2"
 )
 
@@ -15,9 +16,9 @@ import (
 // a fresh hit without a trip down the pipeline and without decoding. Set
 // it as Options.Front:
 //
-//	users := hitbox.New[User](store, hitbox.Options{
+//	users := cache.New[User](store, cache.Options{
 //		TTL:   time.Minute,
-//		Front: hitbox.Front[User]{MaxEntries: 10_000, Bus: bus},
+//		Front: cache.Front[User]{MaxEntries: 10_000, Bus: bus},
 //	})
 //
 // The front keeps a value only while it is fresh, by the deadlines the
@@ -62,7 +63,7 @@ type Front[T any] struct {
 	// subscribes in New and unsubscribes in Close; it never closes the
 	// bus. Its own writes may come back on it (Redis tracking reports
 	// every writer) and drop the key once; the next read refills it.
-	Bus Bus
+	Bus hitbox.Bus
 }
 
 // FrontOptions is what Options.Front holds: a Front[T] (or *Front[T]) of
@@ -201,7 +202,7 @@ func (t *tagTable) current(m *tagMarks) bool {
 }
 
 // freshUntil returns when e stops being fresh, in Unix nanoseconds, or 0.
-func freshUntil(e Entry) int64 {
+func freshUntil(e hitbox.Entry) int64 {
 	if !e.Stale.IsZero() {
 		return e.Stale.UnixNano()
 	}
@@ -408,7 +409,7 @@ func (f *front[T]) drop(key string) {
 // invalidate is the bus subscription. Purged tags advance the Cache's
 // tag table: front entries carrying them are dropped on their next hit,
 // and loads of them in flight store nothing.
-func (f *front[T]) invalidate(inv Invalidation) {
+func (f *front[T]) invalidate(inv hitbox.Invalidation) {
 	f.reads.changed()
 	if inv.All {
 		// Lost messages may have purged any tag: loads in flight store

@@ -1,4 +1,4 @@
-package hitbox_test
+package cache_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/cache"
 	"github.com/hitbox-go/hitbox/internal/mapstore"
 	"github.com/hitbox-go/hitbox/layer"
 )
@@ -17,17 +18,17 @@ import (
 func Example_tags() {
 	ctx := context.Background()
 	store := mapstore.New(mapstore.Options{}) // a store that keeps tags: a hitbox.Tagger
-	users := hitbox.New[User](hitbox.Chain(layer.Encode()).Then(store), hitbox.Options{
+	users := cache.New[User](hitbox.Chain(layer.Encode()).Then(store), cache.Options{
 		TTL:   time.Minute,
-		Front: hitbox.Front[User]{MaxEntries: 1000},
+		Front: cache.Front[User]{MaxEntries: 1000},
 	})
 	defer users.Close()
 
-	_ = users.Set(ctx, "users:42", User{ID: 42, Name: "Ada"}, hitbox.WithTags("user:42"))
-	_ = users.Set(ctx, "users:43", User{ID: 43, Name: "Bob"}, hitbox.WithTags("user:43"))
+	_ = users.Set(ctx, "users:42", User{ID: 42, Name: "Ada"}, cache.WithTags("user:42"))
+	_ = users.Set(ctx, "users:43", User{ID: 43, Name: "Bob"}, cache.WithTags("user:43"))
 	lead, _ := users.GetOrLoad(ctx, "teams:7:lead", func(ctx context.Context) (User, error) {
 		return User{ID: 42, Name: "Ada"}, nil // the source
-	}, hitbox.WithTags("user:42", "team:7"))
+	}, cache.WithTags("user:42", "team:7"))
 	fmt.Println(lead.Name)
 
 	// User 42 changed: drop every entry about them.

@@ -1,0 +1,66 @@
+// Package cache is the typed cache that applications call over a hitbox
+// pipeline: typed values become bytes once, here, and every layer and
+// store below works on bytes (the package's Example, where db stands for
+// the source):
+//
+//	store, _ := memstore.New(memstore.Options{MaxBytes: 256 << 20})
+//	pipeline := hitbox.Chain(
+//		layer.Compress(codec.Zstd()),
+//		layer.Encode(),
+//	).Then(store)
+//
+//	users := cache.New[User](pipeline, cache.Options{
+//		Format:   codec.CBOR(),
+//		TTL:      time.Minute,
+//		StaleFor: 10 * time.Second,
+//	})
+//	u, err := users.GetOrLoad(ctx, hitbox.NewKey("users").WithInt("id", 42).String(),
+//		func(ctx context.Context) (User, error) { return db.User(ctx, 42) })
+//
+// Cache[T] has typed Get, Lookup, Set, Delete and GetOrLoad: one load per
+// key however many callers wait, stale-while-revalidate, stale-if-error.
+// The contract it works over (Backend, Entry, layers, errors, keys) is
+// package hitbox, which store and layer authors import alone.
+//
+// # Loading
+//
+// Beyond one load per key, Cache[T] can keep decoded values in memory
+// (Options.Front: a fresh hit then costs a map lookup, not a decode), load
+// a cold key about once across processes (Options.LockTTL, with a Locker
+// such as store/redisstore), refresh hot keys shortly before they expire
+// (Options.EarlyRefresh), remember "not found" (Options.MissTTL), spread
+// expiries (Options.TTLJitter), and load a batch with one call of the
+// source for only the keys it lacks (GetOrLoadMany). Per-call options
+// (WithTTL, WithTags, SkipRead, RefreshNow) change one call.
+//
+// # Tags
+//
+// A write can carry tags, names of groups of entries ("user:42",
+// "product:7"), and one call then drops every entry that carries one of
+// them, whatever its key (Example_tags):
+//
+//	_ = users.Set(ctx, "users:42", User{ID: 42, Name: "Ada"}, cache.WithTags("user:42"))
+//	_ = users.Set(ctx, "users:43", User{ID: 43, Name: "Bob"}, cache.WithTags("user:43"))
+//	lead, _ := users.GetOrLoad(ctx, "teams:7:lead", func(ctx context.Context) (User, error) {
+//		return User{ID: 42, Name: "Ada"}, nil // the source
+//	}, cache.WithTags("user:42", "team:7"))
+//	fmt.Println(lead.Name)
+//
+//	// User 42 changed: drop every entry about them.
+//	if err := users.InvalidateTags(ctx, "user:42"); err != nil {
+//		fmt.Println(err)
+//	}
+//
+// The pipeline must have the hitbox.Tagger ability (every store and layer
+// of this module has it); over one without it a tagged write or a purge
+// fails with hitbox.ErrNotSupported. The decoded-object front drops tagged
+// entries on this cache's purges and on an Invalidation with Tags from its
+// bus, and a load a purge crossed is returned but not stored.
+//
+// # Errors
+//
+// A miss is hitbox.ErrMiss, never a nil value; options that cannot work
+// panic with "hitbox/cache: Options.<field>: <why>" (Options.Validate
+// returns the same message as an error), as every constructor of the
+// module does.
+package cache
