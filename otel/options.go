@@ -19,8 +19,8 @@ type Option func(*config)
 
 // Validate reports the first option in opts that cannot work, with the
 // message Metrics and Trace panic with: "hitbox/otel: <option>: <why>".
-// The only such option today is WithSpanKind with a kind OpenTelemetry does
-// not define.
+// An option that cannot work is one given a value outside what it
+// accepts, such as WithSpanKind with a kind OpenTelemetry does not define.
 func Validate(opts ...Option) error {
 	c := config{kind: trace.SpanKindInternal}
 	for _, o := range opts {

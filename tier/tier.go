@@ -296,7 +296,7 @@ func (t *Tier) missL1(ctx context.Context, key string, src *hitbox.Answer, mark 
 // getSequential reads levels from, from+1, ... in turn; answered and errs
 // carry what the levels before from said. When tagsOut is set it receives
 // the entry's tags. (Tags go out through a pointer rather than a third
-// result so that Get's path returns as little as it did.)
+// result so that Get's path returns no more than an entry and an error.)
 func (t *Tier) getSequential(ctx context.Context, key string, src *hitbox.Answer, from int, answered bool, errs []error, tagsOut *[]string) (hitbox.Entry, error) {
 	var st stamp
 	for i := from; i < len(t.levels); i++ {
