@@ -17,10 +17,9 @@ import (
 
 // Tier is a hitbox.Backend over levels: L1 first, then L2, L3 and so on,
 // each any Backend (a store, a pipeline, another Tier). It has every
-// optional ability (GetMany, SetMany, DeleteMany, Remove, Clear,
-// ClearPrefix, Close, and TryLock on its lowest shared level), is a
-// hitbox.Tagger over levels that are (see SetTagged and InvalidateTags),
-// and is safe for concurrent use.
+// optional ability (TryLock locks on its lowest shared level, and it keeps
+// tags over levels that do: see SetTagged and InvalidateTags), and is safe
+// for concurrent use.
 type Tier struct {
 	label      string
 	levels     []level
