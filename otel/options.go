@@ -98,9 +98,10 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// WithSpanKind sets the kind of the spans Trace starts: internal by
-// default (as it is for trace.SpanKindUnspecified). Pass trace.SpanKindClient when Trace wraps a store that does
-// network I/O, so the span shows the client side of the call.
+// WithSpanKind sets the kind of the spans Trace starts: internal by default
+// (as it is for trace.SpanKindUnspecified). Pass trace.SpanKindClient when
+// Trace wraps a store that does network I/O, so the span shows the client
+// side of the call.
 func WithSpanKind(kind trace.SpanKind) Option {
 	return func(c *config) { c.kind = kind }
 }
