@@ -5,12 +5,11 @@ package hitbox
 //
 // The Backend a Layer returns must be transparent to everything its concern
 // does not own: it passes misses, errors, deadlines and cancellation through
-// unchanged, and it implements every optional ability (BatchGetter,
-// BatchSetter, BatchDeleter, Remover, Clearer, PrefixClearer, Closer) by
-// calling the package helper of the same name on the backend it wraps, so a
-// batch stays a batch down to a store that can do it, and falls back to a
-// loop only there. A layer that changes keys maps them in these too (a
-// key prefix clears its own namespace with ClearPrefix).
+// unchanged, and it implements every optional ability by calling the package
+// helper of the same name on the backend it wraps, so a batch stays a batch
+// down to a store that can do it, and falls back to a loop only there. A
+// layer that changes keys maps them in these too (a key prefix clears its own
+// namespace with ClearPrefix).
 type Layer func(Backend) Backend
 
 // Layers is an ordered list of layers, outermost first. Build one with

@@ -12,7 +12,7 @@ import (
 
 // BenchmarkFrontTaggedHit compares a front hit of an entry written with
 // three tags, which checks their generations, with one of an untagged
-// entry, which checks nothing more than before tags existed.
+// entry, which checks no generation.
 func BenchmarkFrontTaggedHit(b *testing.B) {
 	ctx := context.Background()
 	users := cache.New[benchUser](mapstore.New(mapstore.Options{}), cache.Options{

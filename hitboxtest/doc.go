@@ -58,16 +58,16 @@
 // Tags, when the backend is a hitbox.Tagger (and through a layer that
 // forwards the ability to the suite's store): GetTagged returns the tags
 // written, and GetMany returns them in hitbox.Result.Tags (natively and
-// through hitbox.GetMany's loop of GetTagged); InvalidateTags makes every entry carrying a purged tag a miss
-// for Get, GetTagged and GetMany, and Remove does not count it, while
-// untagged entries and other tags' entries stay; an entry written after
-// the purge survives it; a plain Set or SetMany over a tagged key drops its
-// tags, as do Delete and Clear; tags over hitbox.MaxTags or
-// hitbox.MaxTagLen, and empty ones, are refused with hitbox.ErrInvalidTag;
-// tags with odd bytes (spaces, ':', '*', '{', NUL, bytes that are not
-// UTF-8) are kept apart, and a tag that is a prefix or a glob of another
-// never purges it; with Options.Sibling, a purge in one namespace leaves
-// the same tag's entries in the other.
+// through hitbox.GetMany's loop of GetTagged); InvalidateTags makes every
+// entry carrying a purged tag a miss for Get, GetTagged and GetMany, and
+// Remove does not count it, while untagged entries and other tags' entries
+// stay; an entry written after the purge survives it; a plain Set or SetMany
+// over a tagged key drops its tags, as do Delete and Clear; tags over
+// hitbox.MaxTags or hitbox.MaxTagLen, and empty ones, are refused with
+// hitbox.ErrInvalidTag; tags with odd bytes (spaces, ':', '*', '{', NUL,
+// bytes that are not UTF-8) are kept apart, and a tag that is a prefix or a
+// glob of another never purges it; with Options.Sibling, a purge in one
+// namespace leaves the same tag's entries in the other.
 //
 // Layers: misses, round trips of values and deadlines, expiry, empty keys
 // and done contexts, seen through the layer; what Set accepts, Get returns,

@@ -36,11 +36,12 @@ const maxPurgeBody = 1 << 20
 //     were stored untagged.
 //
 // Other methods get 405, a malformed request 400 with {"error":...} saying
-// what is wrong, a form body over 1 MiB 413, and a failing backend 503. Purges go down the whole
-// pipeline, like the invalidations of unsafe methods (RFC 9111 §4.4), and
-// a response this Cache asked for before a purge is not stored after it.
-// Another instance sharing the store knows nothing of the purge until it
-// is done: a response it asked for before and stores after lives on.
+// what is wrong, a form body over 1 MiB 413, and a failing backend 503.
+// Purges go down the whole pipeline, like the invalidations of unsafe
+// methods (RFC 9111 §4.4), and a response this Cache asked for before a
+// purge is not stored after it. Another instance sharing the store knows
+// nothing of the purge until it is done: a response it asked for before and
+// stores after lives on.
 func (c *Cache) PurgeHandler() http.Handler {
 	return purgeHandler{c: c}
 }

@@ -40,8 +40,9 @@ func parseVary(h http.Header) (names []string, star bool) {
 //   - for the content-negotiation fields (Accept, Accept-Encoding,
 //     Accept-Language, Accept-Charset), whose values are case-insensitive
 //     and whose member order carries no meaning beside the weights, the
-//     members are also lower-cased (Accept's parameter values aside), stripped of whitespace around ";" and
-//     "=", stripped of a redundant q=1, de-duplicated and sorted.
+//     members are also lower-cased (Accept's parameter values aside),
+//     stripped of whitespace around ";" and "=", stripped of a redundant
+//     q=1, de-duplicated and sorted.
 //
 // NUL bytes, which no valid field carries, are written as `\x00` so the
 // strings can be joined with NUL.

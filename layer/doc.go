@@ -17,15 +17,14 @@
 // above Encode is the usual order: the envelope checks the compressed bytes,
 // so damage is caught before anything is decompressed.
 //
-// Every layer is transparent to what it does not own: misses and errors
-// pass up wrapped, never replaced; contexts pass down; batch reads and
-// writes stay batches (each layer implements BatchGetter, BatchSetter,
-// BatchDeleter, Remover, Clearer, PrefixClearer and Closer through the
-// hitbox helpers); tags pass down beside the value (each layer is a
-// hitbox.Tagger through hitbox.SetTagged, GetTagged and InvalidateTags,
-// which say hitbox.ErrNotSupported over a store that keeps no tags, and
-// Prefix namespaces them as it does keys); Label is the store's, and Unwrap returns the next
-// backend down. Bytes a layer cannot read back are an error wrapping
+// Every layer is transparent to what it does not own: misses and errors pass
+// up wrapped, never replaced; contexts pass down; batch reads and writes stay
+// batches (each layer implements every optional ability through the hitbox
+// helpers); tags pass down beside the value (each layer is a hitbox.Tagger
+// through hitbox.SetTagged, GetTagged and InvalidateTags, which say
+// hitbox.ErrNotSupported over a store that keeps no tags, and Prefix
+// namespaces them as it does keys); Label is the store's, and Unwrap returns
+// the next backend down. Bytes a layer cannot read back are an error wrapping
 // hitbox.ErrCorrupt, never a panic, and the layer deletes the damaged key so
 // the next read is a plain miss.
 package layer

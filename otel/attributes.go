@@ -42,10 +42,10 @@ const (
 	// WithKeyHash. The key itself is never recorded.
 	KeyHashKey = attribute.Key("hitbox.key.hash")
 	// TierPathKey is the path of the part of a composite (a tier, at any
-	// depth) that answered a hit (hitbox.Answer.Path): the labels from the outermost tier below the
-	// span down to the backend that answered, such as "tier.memory" or
-	// "outer.inner.redis". On get spans over a tier only; as bounded as
-	// the levels are few.
+	// depth) that answered a hit (hitbox.Answer.Path): the labels from the
+	// outermost tier below the span down to the backend that answered, such
+	// as "tier.memory" or "outer.inner.redis". On get spans over a tier
+	// only; as bounded as the levels are few.
 	TierPathKey = attribute.Key("hitbox.tier.path")
 	// TierLevelKey is the index of the level of that tier that answered a
 	// hit (hitbox.Answer.Level), 0 for L1. On get spans over a tier only.

@@ -42,26 +42,26 @@
 //	                           counter
 //
 // hitbox.operations counts keys: a single-key call adds one, a batch of n
-// keys adds n, an invalidatetags of n tags adds n, each key with its own result in a getmany (a failure of the
-// whole batch counts every key as failed). hitbox.operation.duration
-// records one value per call, a batch's result being ok or error; its
-// bucket bounds run from 1 µs to 10 s. hitbox.io counts the bytes of the
-// values returned by hits and stale answers (read) and of the values
-// stored by successful sets (written). hitbox.<name> are the figures of a
-// backend under the layer that implements Reporter (entries held, work
-// dropped), published while the layer is open.
+// keys adds n, an invalidatetags of n tags adds n, each key with its own
+// result in a getmany (a failure of the whole batch counts every key as
+// failed). hitbox.operation.duration records one value per call, a batch's
+// result being ok or error; its bucket bounds run from 1 µs to 10 s.
+// hitbox.io counts the bytes of the values returned by hits and stale
+// answers (read) and of the values stored by successful sets (written).
+// hitbox.<name> are the figures of a backend under the layer that implements
+// Reporter (entries held, work dropped), published while the layer is open.
 //
 // # Spans
 //
 // The Trace layer starts one span per call, named hitbox.get, hitbox.set,
 // hitbox.delete, hitbox.getmany, hitbox.setmany, hitbox.deletemany,
 // hitbox.remove, hitbox.clear, hitbox.clearprefix or hitbox.invalidatetags
-// (a tagged write is a hitbox.set, a tagged read a hitbox.get), of kind internal (WithSpanKind changes it, for a store
-// that does network I/O). A failed call records its error and sets the
-// span's status to Error; a miss is an answer, not an error, and leaves the
-// status unset. Trace layers at several depths of a pipeline give nested
-// spans, each the parent of the next, so a trace shows which layer or
-// level answered.
+// (a tagged write is a hitbox.set, a tagged read a hitbox.get), of kind
+// internal (WithSpanKind changes it, for a store that does network I/O). A
+// failed call records its error and sets the span's status to Error; a miss
+// is an answer, not an error, and leaves the status unset. Trace layers at
+// several depths of a pipeline give nested spans, each the parent of the
+// next, so a trace shows which layer or level answered.
 //
 // # Attributes
 //

@@ -19,8 +19,8 @@ type Option func(*config)
 
 // Validate reports the first option in opts that cannot work, with the
 // message Metrics and Trace panic with: "hitbox/otel: <option>: <why>".
-// The only such option today is WithSpanKind with a kind OpenTelemetry does
-// not define.
+// An option that cannot work is one given a value outside what it
+// accepts, such as WithSpanKind with a kind OpenTelemetry does not define.
 func Validate(opts ...Option) error {
 	c := config{kind: trace.SpanKindInternal}
 	for _, o := range opts {
@@ -98,9 +98,10 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// WithSpanKind sets the kind of the spans Trace starts: internal by
-// default (as it is for trace.SpanKindUnspecified). Pass trace.SpanKindClient when Trace wraps a store that does
-// network I/O, so the span shows the client side of the call.
+// WithSpanKind sets the kind of the spans Trace starts: internal by default
+// (as it is for trace.SpanKindUnspecified). Pass trace.SpanKindClient when
+// Trace wraps a store that does network I/O, so the span shows the client
+// side of the call.
 func WithSpanKind(kind trace.SpanKind) Option {
 	return func(c *config) { c.kind = kind }
 }

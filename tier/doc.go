@@ -77,10 +77,11 @@
 // A tier is a hitbox.Tagger. SetTagged stores the tags with the entry in
 // every level, under the write policy, and needs every level to keep tags
 // (to be a Tagger, through any layers): otherwise it fails with
-// hitbox.ErrNotSupported and writes nothing. A refill copies an entry up with the tags its level returned,
-// so a purge reaches the copies too; a tagged entry is never copied into a
-// level that cannot keep its tags. A purge reaches every level of this
-// tier and the local levels of every instance on the bus:
+// hitbox.ErrNotSupported and writes nothing. A refill copies an entry up
+// with the tags its level returned, so a purge reaches the copies too; a
+// tagged entry is never copied into a level that cannot keep its tags. A
+// purge reaches every level of this tier and the local levels of every
+// instance on the bus:
 //
 //	a := tier.NewWith(tier.Options{Bus: bus}, l1a, shared)
 //	b := tier.NewWith(tier.Options{Bus: bus}, l1b, shared)

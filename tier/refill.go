@@ -99,10 +99,10 @@ func (t *Tier) refillLevels(ctx context.Context, key string, e hitbox.Entry, tag
 }
 
 // refillTagged is refillLevels for an entry with tags, kept apart so the
-// untagged path stays as it was. Each copy is written with the tags, and
-// taken back also when a purge of one of them overlaps it: see guard. It
-// stops below a level that cannot keep tags, which would hold a copy no
-// purge reaches.
+// untagged path pays nothing for tags. Each copy is written with the tags,
+// and taken back also when a purge of one of them overlaps it: see guard. It
+// stops below a level that cannot keep tags, which would hold a copy no purge
+// reaches.
 func (t *Tier) refillTagged(ctx context.Context, key string, e hitbox.Entry, tags []string, i int, st stamp, now time.Time) {
 	for j := i - 1; j >= 0; j-- {
 		lv := &t.levels[j]

@@ -17,10 +17,9 @@ import (
 
 // Tier is a hitbox.Backend over levels: L1 first, then L2, L3 and so on,
 // each any Backend (a store, a pipeline, another Tier). It has every
-// optional ability (GetMany, SetMany, DeleteMany, Remove, Clear,
-// ClearPrefix, Close, and TryLock on its lowest shared level), is a
-// hitbox.Tagger over levels that are (see SetTagged and InvalidateTags),
-// and is safe for concurrent use.
+// optional ability (TryLock locks on its lowest shared level, and it keeps
+// tags over levels that do: see SetTagged and InvalidateTags), and is safe
+// for concurrent use.
 type Tier struct {
 	label      string
 	levels     []level
@@ -296,7 +295,7 @@ func (t *Tier) missL1(ctx context.Context, key string, src *hitbox.Answer, mark 
 // getSequential reads levels from, from+1, ... in turn; answered and errs
 // carry what the levels before from said. When tagsOut is set it receives
 // the entry's tags. (Tags go out through a pointer rather than a third
-// result so that Get's path returns as little as it did.)
+// result so that Get's path returns no more than an entry and an error.)
 func (t *Tier) getSequential(ctx context.Context, key string, src *hitbox.Answer, from int, answered bool, errs []error, tagsOut *[]string) (hitbox.Entry, error) {
 	var st stamp
 	for i := from; i < len(t.levels); i++ {

@@ -3,11 +3,11 @@
 //
 // It keeps every field of an Entry (Value, Expire and Stale), copies values
 // in and out, honours Expire on its Now clock, and implements every optional
-// ability, tags included (each tag has a random version that
-// InvalidateTags replaces; an entry is live while the versions it was
-// written with are current, the scheme the real stores use). Basic returns a view of the same store with none of them, so a
-// test can drive the hitbox helpers down their fallback loops (the
-// package's Example):
+// ability, tags included (each tag has a random version that InvalidateTags
+// replaces; an entry is live while the versions it was written with are
+// current, the scheme the real stores use). Basic returns a view of the same
+// store with none of them, so a test can drive the hitbox helpers down their
+// fallback loops (the package's Example):
 //
 //	ctx := context.Background()
 //	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -86,11 +86,11 @@
 // The table is sharded like bigcache and bounded by
 // Options.MaxTagVersions (1<<20 tags by default); when it is full, a new
 // tag pushes an old one out and the entries carrying that one read as
-// misses. One remembered tag costs about 70 bytes for a 10-byte tag
-// (measured by BenchmarkTagMemory: its map slot and its own copy of the
-// tag), so the default bound is some 70 MiB when full.
+// misses. One remembered tag costs its map slot and its own copy of the
+// tag; BenchmarkTagMemory in tags_test.go measures it for a 10-byte tag,
+// and the table at its bound takes MaxTagVersions times that.
 //
-// Untagged records are stored exactly as before, and reading one pays one
-// bit test. A read of a 1 KiB entry with three tags pays the parse and
-// three version lookups (BenchmarkGetTagged).
+// An untagged record has no tag section, and reading one pays one bit
+// test. A read of a 1 KiB entry with three tags pays the parse and three
+// version lookups (BenchmarkGetTagged in bench_test.go).
 package memstore

@@ -31,8 +31,8 @@ import (
 //	when the entry was written (uint64)
 //	then the value
 //
-// Untagged records are exactly as before, so reading one costs one more
-// bit test and nothing else.
+// An untagged record has the header and the value alone, so reading one
+// costs one more bit test and nothing else.
 const headerSize = 24
 
 // tagFlag marks a tagged record, in the Expire nanoseconds.

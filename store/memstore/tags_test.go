@@ -163,8 +163,8 @@ func TestWriteRacingPurge(t *testing.T) {
 }
 
 // BenchmarkTagMemory measures what one remembered tag costs the version
-// table, for tags of about 10 bytes ("user:12345"): the figure the package
-// doc states.
+// table, for tags of 10 bytes ("user:12345"): the cost the package doc
+// and Options.MaxTagVersions name it for.
 func BenchmarkTagMemory(b *testing.B) {
 	const n = 1 << 17
 	tags := make([]string, n)

@@ -34,11 +34,11 @@ const (
 // PoolSize keeps go-redis's default, 10 connections per CPU; raise it when
 // more goroutines than that use the cache at once. Change any field before
 // redis.NewClient; the same fields exist in redis.ClusterOptions and
-// redis.FailoverOptions. With these settings, a tier of memstore over this
-// store under a GetOrLoad load kept every call's stall within two
-// ReadTimeouts (one read, one write's reply) plus scheduling through a
-// killed and a frozen server, and no call failed (see the README's
-// "Outages").
+// redis.FailoverOptions. TestOutageStall in outage_test.go checks what
+// these settings bound: under a GetOrLoad load through a tier of memstore
+// over this store, a killed or a frozen server fails no call and stalls
+// none beyond two ReadTimeouts (one read, one write's reply) plus
+// scheduling. The README's "Outages" and RELIABILITY.md give its figures.
 func ClientOptions(addr string) *redis.Options {
 	return &redis.Options{
 		Addr:                  addr,

@@ -83,8 +83,8 @@
 //     entry of the batch in that one second round trip, and returns each
 //     hit's tags in hitbox.Result.Tags. With
 //     Options.ReadScript, a single server reads the entry and its versions
-//     in one round trip through a Lua script (on loopback, a tagged read
-//     81 µs against 137 µs; BenchmarkTaggedGet). It is off by default
+//     in one round trip through a Lua script (BenchmarkTaggedGet in
+//     tags_bench_test.go measures both ways). It is off by default
 //     because every read then runs the script, which costs the server more
 //     than a GET.
 //   - InvalidateTags removes the tags' version keys: one pipelined round
@@ -102,8 +102,8 @@
 // the version before the purge removed it. Nothing written before a purge
 // began is served after it.
 //
-// A tag costs the server its version key: about 80 bytes plus the
-// lengths of Prefix and the tag (MEMORY USAGE of a key with a lifetime),
+// A tag costs the server its version key (8 bytes under Prefix and the
+// tag, plus Redis's own overhead per key, which MEMORY USAGE reports),
 // once per tag however many entries carry it, plus 10 bytes and the tag in
 // each entry carrying it.
 //

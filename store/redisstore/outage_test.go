@@ -22,8 +22,8 @@ import (
 // outageSlack is what the stall bound allows beyond the client's own
 // timeouts: scheduling of many goroutines on a small, shared machine under
 // the race detector, and the local work of a call (L1, the loader, the
-// encoding); a healthy run under -race saw single calls take up to 0.23 s
-// from that alone. It is not a budget for any I/O.
+// encoding), which RELIABILITY.md records for a healthy run. It is not a
+// budget for any I/O.
 const outageSlack = 400 * time.Millisecond
 
 // TestOutageStall runs a tier of memstore over redisstore, with the client

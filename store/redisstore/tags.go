@@ -46,14 +46,14 @@ func checkKey(key string) error {
 // SetTagged stores e under key like Set, with tags: the entry reads as a
 // miss once any of them is invalidated. It costs two round trips (a third
 // when a version's lifetime must be lengthened, see useVersions): one
-// pipeline that reads each tag's version (creating a random one where
-// there is none: SET NX GET, per tag, each on its own key, so a cluster
-// routes it to the tag's slot), then the entry's SET with the versions in
-// its header. Each version key lives at least versionSlack (a minute)
-// longer than the longest-lived entry that carries it, and forever when
-// one has no Expire (see useVersions). Tags over the limits of hitbox.CheckTags are refused with an
-// error wrapping hitbox.ErrInvalidTag. It needs Redis 7.0 (SET NX GET,
-// PEXPIRE GT).
+// pipeline that reads each tag's version (creating a random one where there
+// is none: SET NX GET, per tag, each on its own key, so a cluster routes it
+// to the tag's slot), then the entry's SET with the versions in its header.
+// Each version key lives at least versionSlack (a minute) longer than the
+// longest-lived entry that carries it, and forever when one has no Expire
+// (see useVersions). Tags over the limits of hitbox.CheckTags are refused
+// with an error wrapping hitbox.ErrInvalidTag. It needs Redis 7.0 (SET NX
+// GET, PEXPIRE GT).
 func (s *Store) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags []string) error {
 	if err := s.check(ctx, key); err != nil {
 		return s.fail(hitbox.OpSet, err)

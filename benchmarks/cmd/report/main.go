@@ -5,7 +5,7 @@
 //
 // Run it from the benchmarks folder:
 //
-//	go run ./cmd/report             # the full run, about 11 minutes on 2 cores
+//	go run ./cmd/report             # the full run (the report records how long it took)
 //	go run ./cmd/report -quick      # a smoke test: tiny benchtime, one run
 //	go run ./cmd/report -only 'Typed|Stampede' -o /tmp/b.md
 //
