@@ -3,7 +3,9 @@ package hitboxtest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"testing"
 	"time"
 
 	"github.com/hitbox-go/hitbox"
@@ -110,4 +112,69 @@ func loopGet(ctx context.Context, b hitbox.Backend, keys []string) []hitbox.Resu
 		out[i].Entry, out[i].Err = b.Get(ctx, k)
 	}
 	return out
+}
+
+// path is a way to reach a backend: as it is, so the helpers use its own
+// abilities, or through basic, so they loop.
+type path struct {
+	name string
+	b    hitbox.Backend
+}
+
+func paths(b hitbox.Backend) []path {
+	return []path{{"native", b}, {"fallback", basic{b}}}
+}
+
+// everyOp runs each operation once on key with a background context and
+// returns its error by name.
+func everyOp(b hitbox.Backend, key string, e hitbox.Entry) map[string]error {
+	return everyOpCtx(context.Background(), b, key, e)
+}
+
+func everyOpCtx(ctx context.Context, b hitbox.Backend, key string, e hitbox.Entry) map[string]error {
+	_, getErr := b.Get(ctx, key)
+	res, manyErr := hitbox.GetMany(ctx, b, []string{key})
+	if manyErr == nil && len(res) == 1 {
+		manyErr = res[0].Err // a batch may fail per key instead of as a whole
+	}
+	return map[string]error{
+		"Get":        getErr,
+		"Set":        b.Set(ctx, key, e),
+		"Delete":     b.Delete(ctx, key),
+		"GetMany":    manyErr,
+		"SetMany":    hitbox.SetMany(ctx, b, []hitbox.Item{{Key: key, Entry: e}}),
+		"DeleteMany": hitbox.DeleteMany(ctx, b, []string{key}),
+		"Remove":     removeErr(ctx, b, key),
+	}
+}
+
+func removeErr(ctx context.Context, b hitbox.Backend, key string) error {
+	_, err := hitbox.Remove(ctx, b, key)
+	return err
+}
+
+func isMiss(err error) bool { return errors.Is(err, hitbox.ErrMiss) }
+
+func mustSet(t *testing.T, b hitbox.Backend, key string, e hitbox.Entry) {
+	t.Helper()
+	if err := b.Set(context.Background(), key, e); err != nil {
+		t.Fatalf("Set %q: %v", key, err)
+	}
+}
+
+func mustGet(t *testing.T, b hitbox.Backend, key string) hitbox.Entry {
+	t.Helper()
+	e, err := b.Get(context.Background(), key)
+	if err != nil {
+		t.Fatalf("Get %q: %v", key, err)
+	}
+	return e
+}
+
+func wantMiss(t *testing.T, b hitbox.Backend, key string) {
+	t.Helper()
+	e, err := b.Get(context.Background(), key)
+	if !isMiss(err) {
+		t.Errorf("Get %q = %s, %v; want an error wrapping ErrMiss", key, show(e.Value), err)
+	}
 }

@@ -374,3 +374,12 @@ func (f taggedFaulty) GetTagged(ctx context.Context, key string) (hitbox.Entry, 
 func (f taggedFaulty) InvalidateTags(ctx context.Context, tags ...string) error {
 	return f.store.InvalidateTags(ctx, tags...)
 }
+
+// tags runs the hitbox.Tagger checks when the backend is one.
+func (s *backendSuite) tags(t *testing.T) {
+	tagsSuite{
+		fresh:   func(t *testing.T) hitbox.Backend { b, _ := s.fresh(t); return b },
+		sibling: s.opts.Sibling,
+		maxLen:  s.opts.MaxTagLen,
+	}.run(t)
+}

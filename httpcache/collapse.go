@@ -1,6 +1,9 @@
 package httpcache
 
-import "sync"
+import (
+	"net/http"
+	"sync"
+)
 
 // flights collapses concurrent misses for one key into one handler call
 // (a "collapsed" request in RFC 9211's words). The first request leads: it
@@ -60,5 +63,39 @@ func (f *flights) forget(primary string) {
 		if k == primary || len(k) > len(primary) && k[len(primary)] == 0 && k[:len(primary)] == primary {
 			delete(f.m, k)
 		}
+	}
+}
+
+// collapsible reports whether the request may share a concurrent
+// request's response (or lead one): a plain GET whose answer does not
+// depend on conditionals, ranges, credentials or request directives.
+func (x *exchange) collapsible() bool {
+	r := x.r
+	if r.Method != http.MethodGet || x.req.present || x.noCacheReq {
+		return false
+	}
+	for _, f := range [...]string{"Range", "If-None-Match", "If-Modified-Since", "If-Match",
+		"If-Unmodified-Since", "If-Range", "Authorization"} {
+		if len(r.Header[f]) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// varyMatches reports whether sr's Vary selects this request (§4.1).
+func (x *exchange) varyMatches(sr *storedResponse) bool {
+	if len(sr.varyNames) == 0 {
+		return true
+	}
+	return equalLines(varyValues(sr.varyNames, x.r.Header), sr.varyValues)
+}
+
+// release ends a flight this request leads, sharing res (nil: not
+// shareable).
+func (x *exchange) release(res *storedResponse, status int) {
+	if x.fl != nil {
+		x.c.flights.finish(x.lookupKey, x.fl, res, status)
+		x.fl = nil
 	}
 }

@@ -203,3 +203,43 @@ func opaque(tag string) string {
 	}
 	return tag
 }
+
+// serveOnError answers an origin failure with the stale stored response
+// (RFC 5861 §4, RFC 9111 §4.3.3).
+func (x *exchange) serveOnError(status int, detail string) {
+	x.restoreHeader()
+	x.result = resStale
+	x.cs.fwd = fwdStale
+	x.cs.fwdStatus = status
+	if detail != "" && x.cs.detail == "" {
+		x.cs.detail = detail
+	}
+	x.serveStored(x.sr, &x.v, false)
+}
+
+// restoreHeader puts the response header back as it was before the
+// handler ran, dropping what the handler set on a response that is not
+// sent.
+func (x *exchange) restoreHeader() {
+	h := x.rw.Header()
+	for k := range h {
+		if _, ok := x.pre[k]; !ok {
+			delete(h, k)
+		}
+	}
+	for k, v := range x.pre {
+		h[k] = v
+	}
+}
+
+// isErrorStatus reports the statuses RFC 5861 §4 counts as an error that
+// stale-if-error may hide: 500, 502, 503 and 504 (a reverse proxy answers
+// an unreachable origin with 502).
+func isErrorStatus(code int) bool {
+	switch code {
+	case http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}

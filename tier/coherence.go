@@ -150,3 +150,22 @@ func (o *ownWrites) consume(key string, now time.Time) bool {
 	delete(o.m, key)
 	return now.Before(w.until)
 }
+
+// publish announces inv on the bus when it is a hitbox.Publisher and the tier has
+// shared levels, even when the caller's context is done: the change has
+// been made.
+func (t *Tier) publish(ctx context.Context, inv hitbox.Invalidation) error {
+	if t.pub == nil || t.local >= len(t.levels) {
+		return nil
+	}
+	inv.Origin = t.id
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = t.detached(ctx)
+		defer cancel()
+	}
+	if err := t.pub.Publish(ctx, inv); err != nil {
+		return &hitbox.Error{Op: hitbox.OpPublish, Backend: t.label, Err: err}
+	}
+	return nil
+}

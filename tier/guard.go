@@ -1,10 +1,12 @@
 package tier
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"sync/atomic"
 
+	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/internal/keyguard"
 )
 
@@ -196,4 +198,36 @@ func (g *guard) tagsValid(st stamp, tags []string) bool {
 // validFor is valid, and tagsValid too for an entry with tags.
 func (g *guard) validFor(st stamp, tags []string) bool {
 	return g.valid(st) && (len(tags) == 0 || g.tagsValid(st, tags))
+}
+
+// begin marks a change to the keys of items, or to keys; end must follow.
+func (t *Tier) begin(items []hitbox.Item, keys []string) []keyguard.Change {
+	changes := make([]keyguard.Change, 0, len(items)+len(keys))
+	for _, it := range items {
+		changes = append(changes, t.guard.begin(it.Key))
+	}
+	for _, k := range keys {
+		changes = append(changes, t.guard.begin(k))
+	}
+	return changes
+}
+
+// end ends the changes a write of items made, first dropping from every
+// level but the lowest the keys whose change overlapped another (every key,
+// when drop is set): see guard.
+func (t *Tier) end(ctx context.Context, items []hitbox.Item, changes []keyguard.Change, drop bool) {
+	var keys []string
+	for i, ch := range changes {
+		if drop || t.guard.overlapped(ch) {
+			keys = append(keys, items[i].Key)
+		}
+	}
+	if len(keys) > 0 {
+		for j := len(t.levels) - 2; j >= 0; j-- {
+			_ = t.dropKeys(ctx, &t.levels[j], keys)
+		}
+	}
+	for _, ch := range changes {
+		t.guard.end(ch)
+	}
 }

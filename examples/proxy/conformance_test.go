@@ -1,14 +1,15 @@
 package main
 
-// An end-to-end audit of the proxy as a shared HTTP cache: each case is a
-// short script of client requests sent through the real proxy (on
-// loopback, in-process) to a scripted origin, in real time, as an outside
-// conformance check would see it. What only the running proxy shows is
-// the point: header fields forwarded and returned, Date and Age in whole
-// seconds, 1xx responses, an origin that closes the connection, and the
-// middleware's rules seen through httputil.ReverseProxy. Every request
-// carries an unknown Cache-Control directive and an unknown Pragma, as
-// test clients that defeat their own cache do; both must change nothing.
+// An end-to-end conformance check of the proxy as a shared HTTP cache:
+// each case is a short script of client requests sent through the real
+// proxy (on loopback, in-process) to a scripted origin, in real time, as
+// an outside conformance check would see it. What only the running proxy
+// shows is the point: header fields forwarded and returned, Date and Age
+// in whole seconds, 1xx responses, an origin that closes the connection,
+// and the middleware's rules seen through httputil.ReverseProxy. Every
+// request carries an unknown Cache-Control directive and an unknown
+// Pragma, as test clients that defeat their own cache do; both must change
+// nothing.
 
 import (
 	"context"
@@ -25,7 +26,7 @@ import (
 	"time"
 )
 
-// aStep is one client request of an audit case and the origin's answer
+// aStep is one client request of a conformance case and the origin's answer
 // to it, should the proxy forward it.
 type aStep struct {
 	method string      // GET when empty
@@ -64,16 +65,16 @@ type aCase struct {
 	skip  string
 }
 
-// auditOrigin answers each case's steps as scripted. The client sends the
+// scriptedOrigin answers each case's steps as scripted. The client sends the
 // step number in X-Step; the origin stamps the step it answered in
 // X-Origin-Step, so a response from the cache shows an older step.
-type auditOrigin struct {
+type scriptedOrigin struct {
 	mu    sync.Mutex
 	cases map[string]*aCase
 	seen  map[string][]http.Request // by case: the requests the origin got
 }
 
-func (o *auditOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (o *scriptedOrigin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	o.mu.Lock()
 	c := o.cases[name]
@@ -159,7 +160,7 @@ func respBody(s aStep, step int) string {
 	return "body" + strconv.Itoa(step)
 }
 
-func (o *auditOrigin) requests(name string, step int) []http.Request {
+func (o *scriptedOrigin) requests(name string, step int) []http.Request {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	var out []http.Request
@@ -171,13 +172,13 @@ func (o *auditOrigin) requests(name string, step int) []http.Request {
 	return out
 }
 
-// runAudit starts one origin and one proxy (with extra flags) and runs the
+// runConformance starts one origin and one proxy (with extra flags) and runs the
 // cases in phases: each case runs its steps up to the first that pauses,
 // then all wait once together, and so on, so a few real pauses cost their
 // length once, however many cases there are.
-func runAudit(t *testing.T, cases []aCase, extra ...string) {
+func runConformance(t *testing.T, cases []aCase, extra ...string) {
 	t.Helper()
-	o := &auditOrigin{cases: map[string]*aCase{}, seen: map[string][]http.Request{}}
+	o := &scriptedOrigin{cases: map[string]*aCase{}, seen: map[string][]http.Request{}}
 	for i := range cases {
 		o.cases["c"+strconv.Itoa(i)] = &cases[i]
 	}
@@ -207,7 +208,7 @@ func runAudit(t *testing.T, cases []aCase, extra ...string) {
 				for next[i] < len(c.steps) {
 					s := c.steps[next[i]]
 					next[i]++
-					auditStep(t, o, tr, base, "c"+strconv.Itoa(i), next[i], s)
+					runStep(t, o, tr, base, "c"+strconv.Itoa(i), next[i], s)
 					if s.pause > 0 {
 						pause = max(pause, s.pause)
 						return
@@ -229,7 +230,7 @@ func runAudit(t *testing.T, cases []aCase, extra ...string) {
 	}
 }
 
-func auditStep(t *testing.T, o *auditOrigin, tr *http.Transport, base, name string, step int, s aStep) {
+func runStep(t *testing.T, o *scriptedOrigin, tr *http.Transport, base, name string, step int, s aStep) {
 	t.Helper()
 	method := s.method
 	if method == "" {
@@ -340,8 +341,8 @@ func kv(pairs ...string) [][2]string {
 	return out
 }
 
-// TestAuditProxy runs the audit cases that need no real pause.
-func TestAuditProxy(t *testing.T) {
+// TestConformance runs the conformance cases that need no real pause.
+func TestConformance(t *testing.T) {
 	fresh := kv("Expires", "@100000", "Cache-Control", "max-age=100000", "Last-Modified", "@0", "Date", "@0")
 	stale := kv("Expires", "@-5000", "Last-Modified", "@-100000", "Date", "@0")
 	lm := time.Now().Add(-24 * time.Hour).UTC().Format(http.TimeFormat)
@@ -636,14 +637,14 @@ func TestAuditProxy(t *testing.T) {
 				}},
 		)
 	}
-	runAudit(t, cases)
+	runConformance(t, cases)
 }
 
-// TestAuditProxyStripCDN runs the proxy with
+// TestConformanceStripCDN runs the proxy with
 // -forward-cdn-cache-control=false: the targeted field binds this cache and
 // goes no further.
-func TestAuditProxyStripCDN(t *testing.T) {
-	runAudit(t, []aCase{
+func TestConformanceStripCDN(t *testing.T) {
+	runConformance(t, []aCase{
 		{name: "RFC 9213 §2.2: CDN-Cache-Control max-age beats Cache-Control no-store, and is not sent downstream",
 			steps: []aStep{
 				{resp: kv("Cache-Control", "no-store", "CDN-Cache-Control", "max-age=3600"), notCached: true, hasNot: []string{"CDN-Cache-Control"}},
@@ -652,11 +653,11 @@ func TestAuditProxyStripCDN(t *testing.T) {
 	}, "-forward-cdn-cache-control=false")
 }
 
-// TestAuditProxyForwardCDN runs the proxy as it starts by default: the
+// TestConformanceForwardCDN runs the proxy as it starts by default: the
 // targeted field binds this cache, and reaches the client too (RFC 9213
 // §3.1: CDN caches typically forward it).
-func TestAuditProxyForwardCDN(t *testing.T) {
-	runAudit(t, []aCase{
+func TestConformanceForwardCDN(t *testing.T) {
+	runConformance(t, []aCase{
 		{name: "RFC 9213 §2.2, §3.1: CDN-Cache-Control: private binds this cache and is forwarded downstream",
 			steps: []aStep{
 				{resp: kv("CDN-Cache-Control", "private", "Cache-Control", "max-age=10000"), notCached: true, has: kv("CDN-Cache-Control", "private")},
@@ -670,16 +671,16 @@ func TestAuditProxyForwardCDN(t *testing.T) {
 	})
 }
 
-// TestAuditProxyRealTime runs the cases that are about real seconds: a
+// TestConformanceRealTime runs the cases that are about real seconds: a
 // response with max-age=1 is stale two seconds later, and Age counts
 // whole seconds resident here. The cases pause together, so the test
 // takes about two seconds.
-func TestAuditProxyRealTime(t *testing.T) {
+func TestConformanceRealTime(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real pauses")
 	}
 	const pause = 2100 * time.Millisecond
-	runAudit(t, []aCase{
+	runConformance(t, []aCase{
 		{name: "RFC 9111 §4.2.1: max-age=1 is stale two seconds later",
 			steps: []aStep{{resp: kv("Cache-Control", "max-age=1"), notCached: true, pause: pause}, {notCached: true}}},
 		{name: "RFC 9111 §5.2.2.10: s-maxage=1 beats max-age=3600 for a shared cache",

@@ -1,0 +1,176 @@
+package httpcache
+
+import (
+	"net/http"
+	"strconv"
+)
+
+// onHeader decides, when the final status arrives, what the response
+// becomes.
+func (x *exchange) onHeader(w *writer, code int) {
+	c := x.c
+	h := x.rw.Header()
+	x.respTime = c.opts.Now()
+	if x.unsafe && code >= 200 && code < 400 {
+		x.invalidate(h)
+	}
+	if x.validating && code == http.StatusNotModified {
+		w.held = true // §4.3.4: the stored response answers
+		return
+	}
+	if x.fallback && isErrorStatus(code) {
+		w.held = true // RFC 5861 §4: stale-if-error answers
+		return
+	}
+	x.cs.fwdStatus = code
+	if x.result != resBypass {
+		dropConnectionNamed(h)
+		if len(h["Date"]) == 0 {
+			// RFC 9110 §6.6.1: the cache gives a Date to a response that
+			// has none, the one it stores it with.
+			h["Date"] = []string{x.respTime.UTC().Format(http.TimeFormat)}
+		}
+		cc, targeted := c.directivesOf(h)
+		// After a failed read nothing is stored: a backend that is down
+		// would make the request wait out its timeout a second time.
+		if why := c.storable(x.r, &x.req, code, h, &cc, targeted); why == "" && !x.faulted && x.stamp.Valid() {
+			sr := c.newStored(x.r, code, h, x.pre, &cc, x.reqTime, x.respTime)
+			x.newSR = sr
+			x.newView = c.viewOfHeader(h, code, x.reqTime, x.respTime, x.respTime)
+			if _, _, ok := c.deadlines(sr, &x.newView, x.respTime); ok && !x.tooLarge(h) {
+				w.storing = true
+				x.cs.stored = true
+				x.cs.ttl, x.cs.hasTTL = x.newView.ttl(), true
+				if _, over := c.tagsOfHeader(h); over {
+					x.tagOverflow()
+				}
+			}
+		}
+	}
+	x.finishStatus(h)
+	w.sendHeader()
+}
+
+// tooLarge reports whether a response declares a Content-Length over
+// MaxBodySize: it will not be stored, so it is not announced as stored.
+func (x *exchange) tooLarge(h http.Header) bool {
+	cl := h["Content-Length"]
+	if len(cl) == 0 {
+		return false
+	}
+	n, err := strconv.ParseInt(cl[0], 10, 64)
+	return err == nil && n > x.c.opts.MaxBodySize
+}
+
+// finishStatus strips the fields meant for this cache (the targeted
+// field, the tag fields) and adds this cache's Cache-Status member.
+//
+// The member goes out with the header, before the body: "stored" (RFC
+// 9211 §2.3) then says the cache means to store the response, which it
+// decides from the status and header fields (and a Content-Length over
+// Options.MaxBodySize rules it out). It is wrong when what comes after
+// the header prevents the store: a body without Content-Length that grows
+// past MaxBodySize, a body shorter than its Content-Length, a client that
+// leaves, a handler that panics or hijacks the connection, a backend
+// write that fails, or an invalidation of the URI that lands meanwhile
+// (see guard). None of these leaves anything stored; only the
+// announcement was early.
+func (x *exchange) finishStatus(h http.Header) {
+	x.c.stripFields(h)
+	x.csValue = x.cs.String()
+	if old := h["Cache-Status"]; len(old) > 0 {
+		// RFC 9211 §2: each cache appends its member; the last is the
+		// one closest to the client.
+		h["Cache-Status"] = append(old[:len(old):len(old)], x.csValue)
+	} else {
+		h["Cache-Status"] = x.slot(0, x.csValue)
+	}
+}
+
+// slot returns a one-line field value backed by the exchange itself.
+func (x *exchange) slot(i int, v string) []string {
+	x.slots[i] = v
+	return x.slots[i : i+1 : i+1]
+}
+
+// dropConnectionNamed removes the fields a Connection field names (RFC
+// 9110 §7.6.1): they were meant for one hop. The connection options close
+// and keep-alive stay for net/http to act on.
+func dropConnectionNamed(h http.Header) {
+	for name := range connectionNamed(h) {
+		if name != "Close" && name != "Keep-Alive" {
+			delete(h, name)
+		}
+	}
+}
+
+// finish runs after the handler returned normally.
+func (x *exchange) finish() {
+	w := &x.w
+	if w.hijacked {
+		x.release(nil, 0)
+		return
+	}
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK) // a handler that wrote nothing sent an empty 200
+	}
+	if w.held {
+		if w.status == http.StatusNotModified {
+			x.notModified()
+			return
+		}
+		x.release(nil, 0)
+		x.serveOnError(w.status, "")
+		return
+	}
+	if w.storing && !w.overflow && !w.failed && x.r.Context().Err() == nil && x.complete() {
+		sr := x.newSR
+		sr.body = w.buf
+		withLength(sr)
+		x.store(sr, &x.newView, x.respTime)
+		switch {
+		case x.fl == nil:
+		case x.raced:
+			// Invalidated or purged since it was asked for: the waiters
+			// ask the handler themselves.
+			x.release(nil, 0)
+		default:
+			sr.body = append([]byte(nil), w.buf...) // waiters keep their own copy; buf goes back to the pool
+			x.release(sr, w.status)
+		}
+	} else {
+		x.release(nil, 0)
+	}
+	putBuf(w.buf)
+	w.buf = nil
+	if x.r.Method == http.MethodHead && x.sr != nil && w.status == http.StatusOK {
+		x.freshenWithHead()
+	}
+}
+
+// complete reports whether the body received is all of it: a handler that
+// declared a Content-Length and wrote less was cut short.
+func (x *exchange) complete() bool {
+	for _, f := range x.newSR.fields {
+		if f.name == "Content-Length" {
+			n, err := strconv.ParseInt(f.value, 10, 64)
+			return err == nil && n == x.w.written
+		}
+	}
+	return true
+}
+
+// withLength gives a stored response that has content and no
+// Content-Length one, as every response served from the cache carries it:
+// formatted once when stored rather than on every hit.
+func withLength(sr *storedResponse) {
+	if !bodyAllowed(sr.status) {
+		return
+	}
+	for _, f := range sr.fields {
+		if f.name == "Content-Length" {
+			return
+		}
+	}
+	sr.fields = insertField(sr.fields, field{name: "Content-Length", value: strconv.Itoa(len(sr.body))})
+}
