@@ -102,4 +102,5 @@ const (
 	OpLock           = "lock"      // a Locker taking a lock
 	OpUnlock         = "unlock"    // a Lock released
 	OpExtend         = "extend"    // a Lock extended
+	OpLease          = "lease"     // a Leaser handing out a Lease
 )

@@ -22,6 +22,15 @@ type Invalidation struct {
 	// list). A subscriber then drops everything it holds locally. Keys and
 	// Tags are ignored when All is set.
 	All bool
+	// Down says delivery may have stopped: the bus lost its connection, a
+	// health check failed, or its subscription is not yet confirmed. From
+	// this message until the next one with All set, a subscriber must not
+	// answer a read from a local copy it cannot prove current: it reads
+	// through to the shared level, and uses the local copy only when that
+	// fails (so an outage fails no read a local copy can answer). The All
+	// message that ends the gap clears what it holds. Keys, Tags and All
+	// are unset in a Down message.
+	Down bool
 	// Tags were invalidated (Tagger.InvalidateTags): a subscriber
 	// invalidates them in what it holds locally, so an entry that carries
 	// one of them is a miss there too. A message may carry Keys and Tags
@@ -48,11 +57,14 @@ type Invalidation struct {
 // one bus may serve several, and whoever built it closes it.
 type Bus interface {
 	// Subscribe registers fn and returns at once; it does not fail.
-	// Connecting and reconnecting are the bus's business: whenever
-	// delivery may have had a gap, including the first connection after
-	// Subscribe when the bus was not yet connected, the bus delivers an
-	// Invalidation with All set, so nothing a subscriber cached while messages
-	// could be missed survives.
+	// Connecting and reconnecting are the bus's business. As soon as
+	// delivery may have stopped (a connection lost, a failed health
+	// check), and at once when Subscribe is called while the bus is not
+	// connected, the bus delivers an Invalidation with Down set, so a
+	// subscriber stops trusting its local copies from the first moment of
+	// the gap. When delivery resumes after a possible gap, including the
+	// first connection after Subscribe, it delivers one with All set, so
+	// nothing a subscriber cached while messages could be missed survives.
 	//
 	// fn is called from one goroutine at a time per subscription, in the
 	// order the bus received the messages. It may block briefly (a tier

@@ -5,11 +5,11 @@ import (
 	"sync"
 )
 
-// LocalBus is an in-process Bus and Publisher: it connects tiers (and other
-// subscribers) that live in one process (tests, or several tiers over one shared store) and
-// delivers each message synchronously, inside Publish, to every
-// subscriber. It never loses a message, so it only reports a gap when told
-// to (Gap). The zero value is not usable; call NewLocalBus.
+// LocalBus is an in-process Bus and Publisher: it connects tiers (and
+// other subscribers) that live in one process (tests, or several tiers
+// over one shared store) and delivers each message synchronously, inside
+// Publish, to every subscriber. It never loses a message, so it only reports a gap when told
+// to (Interrupt, Resume). The zero value is not usable; call NewLocalBus.
 type LocalBus struct {
 	mu     sync.RWMutex
 	subs   map[*localSub]struct{}
@@ -56,12 +56,17 @@ func (b *LocalBus) Publish(ctx context.Context, inv Invalidation) error {
 	return b.deliver(inv)
 }
 
-// Gap tells every subscriber that messages may have been lost, as a
-// networked bus does after it reconnects. Tests use it to check that tiers
-// clear their local levels.
-func (b *LocalBus) Gap() {
-	_ = b.deliver(Invalidation{All: true})
-}
+// Interrupt tells every subscriber that delivery may have stopped (an
+// Invalidation with Down set), as a networked bus does when it loses its
+// connection; Resume tells them that delivery resumed after a possible
+// gap (All set), as one does when it reconnects. LocalBus itself never
+// loses a message: the two exist so that a test of a subscriber (a tier,
+// a decoded-object front, an HTTP cache, one of yours) can play a bus
+// outage within one process, as net/http/httptest plays a server.
+func (b *LocalBus) Interrupt() { _ = b.deliver(Invalidation{Down: true}) }
+
+// Resume ends what Interrupt began: see Interrupt.
+func (b *LocalBus) Resume() { _ = b.deliver(Invalidation{All: true}) }
 
 // Close ends every subscription; later Publish calls fail with
 // ErrClosed. It is idempotent.

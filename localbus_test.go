@@ -20,7 +20,7 @@ func TestLocalBus(t *testing.T) {
 	}
 	stopB()
 	stopB() // idempotent
-	bus.Gap()
+	bus.Resume()
 	stopA()
 	if err := bus.Publish(ctx, Invalidation{Origin: "x", Keys: []string{"late"}}); err != nil {
 		t.Fatal(err)

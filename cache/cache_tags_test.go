@@ -320,7 +320,7 @@ func TestFrontTags(t *testing.T) {
 		}},
 		{"A gap on the bus drops tagged and untagged entries alike.", func(t *testing.T, c *cache.Cache[User], s *tagStore, bus *hitbox.LocalBus) {
 			must(t, c.Set(ctx, "u:1", User{ID: 1}, cache.WithTags("user:1")))
-			bus.Gap()
+			bus.Resume()
 			wantReads(t, c, s, "u:1", 1)
 		}},
 	}

@@ -47,7 +47,7 @@ func TestFront(t *testing.T) {
 			_ = bus.Publish(ctx, hitbox.Invalidation{Keys: []string{"u"}})
 		}, "b", 1},
 		{"the refilled front answers", func() {}, "b", 0},
-		{"a gap empties the front", func() { bus.Gap() }, "b", 1},
+		{"a gap empties the front", func() { bus.Resume() }, "b", 1},
 		{"Delete through the cache drops the key", func() { _ = c.Delete(ctx, "u") }, "", 1},
 		{"a value read from the pipeline fills the front", func() { _ = other.Set(ctx, "u", User{Name: "c"}) }, "c", 1},
 		{"the fill answers", func() {}, "c", 0},

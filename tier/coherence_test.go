@@ -87,7 +87,7 @@ func TestCoherenceLocalBus(t *testing.T) {
 	// A gap clears every L1.
 	_ = a.Set(ctx, "x", entry("x", exp))
 	_ = read(t, b, "x")
-	bus.Gap()
+	bus.Resume()
 	if l1a.Len() != 0 || l1b.Len() != 0 {
 		t.Errorf("after a gap the L1s hold %d and %d keys, want none", l1a.Len(), l1b.Len())
 	}
