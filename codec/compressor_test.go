@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/hitbox-go/hitbox/codec"
+	"github.com/hitbox-go/hitbox/internal/panics"
 )
 
 // TestMain checks that no compressor leaves goroutines behind: the shared
@@ -375,14 +376,9 @@ func TestLevel(t *testing.T) {
 		t.Error("the zero Level must be LevelDefault")
 	}
 	for _, ctor := range []func(codec.Level) codec.Compressor{codec.GzipLevel, codec.ZstdLevel} {
-		func() {
-			defer func() {
-				if r := fmt.Sprint(recover()); r != "hitbox/codec: Level: unknown compression level 9" {
-					t.Errorf("an unknown level: recovered %q, want the constructor rule's panic", r)
-				}
-			}()
-			ctor(9)
-		}()
+		if r := panics.Message(func() { ctor(9) }); r != "hitbox/codec: Level: unknown compression level 9" {
+			t.Errorf("an unknown level: recovered %q, want the constructor rule's panic", r)
+		}
 	}
 	// Levels trade speed for size: the best level is no larger than the
 	// fastest on compressible text.

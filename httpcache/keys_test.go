@@ -7,6 +7,7 @@ import (
 
 	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/internal/mapstore"
+	"github.com/hitbox-go/hitbox/internal/panics"
 )
 
 func TestKeys(t *testing.T) {
@@ -80,13 +81,8 @@ func TestOptionsPanics(t *testing.T) {
 		{"a nil Handler", func() { NewCache(mapstore.New(mapstore.Options{}), Options{}).Middleware(nil) }},
 	}
 	for _, tc := range cases {
-		func() {
-			defer func() {
-				if p := recover(); p == nil {
-					t.Errorf("%s: no panic", tc.name)
-				}
-			}()
-			tc.f()
-		}()
+		if panics.Message(tc.f) == "" {
+			t.Errorf("%s: no panic", tc.name)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hitbox-go/hitbox/httpcache"
 	"github.com/hitbox-go/hitbox/internal/mapstore"
+	"github.com/hitbox-go/hitbox/internal/panics"
 )
 
 // TestOptionsRule checks the module's constructor rule for httpcache:
@@ -49,13 +50,9 @@ func TestOptionsRule(t *testing.T) {
 			if got != c.want {
 				t.Errorf("Validate = %q, want %q", got, c.want)
 			}
-			var p any
-			func() {
-				defer func() { p = recover() }()
-				httpcache.NewCache(mapstore.New(mapstore.Options{}), c.opts).Close()
-			}()
+			p := panics.Message(func() { httpcache.NewCache(mapstore.New(mapstore.Options{}), c.opts).Close() })
 			switch {
-			case c.want == "" && p != nil:
+			case c.want == "" && p != "":
 				t.Errorf("NewCache panicked on valid options: %v", p)
 			case c.want != "" && p != c.want:
 				t.Errorf("NewCache panicked with %v, want %q", p, c.want)

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/internal/panics"
 	"github.com/hitbox-go/hitbox/internal/redistest"
 	"github.com/hitbox-go/hitbox/store/memstore"
 	"github.com/hitbox-go/hitbox/store/redisstore"
@@ -591,7 +592,7 @@ func TestBusOptions(t *testing.T) {
 					t.Errorf("Validate = %v, want %q", err, c.want)
 				}
 			}
-			if got := panicked(func() { c.new(c.opts) }); got != c.want {
+			if got := panics.Message(func() { c.new(c.opts) }); got != c.want {
 				t.Errorf("panicked with %q, want %q", got, c.want)
 			}
 		})
