@@ -320,8 +320,10 @@ func (c *Cache[T]) readShared(ctx context.Context, key string, shared bool) (hit
 	return h, nil
 }
 
-// Set stores v under key for the cache's TTL, or the one WithTTL gives,
-// with the tags WithTags gives (see WithTags).
+// Set stores v under key for the cache's TTL, or the one WithTTL gives
+// (zero: forever), with the tags WithTags gives (see WithTags). With a
+// front, v is kept there too: do not modify it afterwards unless
+// Front.Copy is set.
 func (c *Cache[T]) Set(ctx context.Context, key string, v T, opts ...CallOption) error {
 	if len(opts) == 0 {
 		return c.set(ctx, key, v, c.opts.TTL, nil, nil)
@@ -330,19 +332,7 @@ func (c *Cache[T]) Set(ctx context.Context, key string, v T, opts ...CallOption)
 	return c.set(ctx, key, v, co.ttl, co.tags, nil)
 }
 
-// SetTTL stores v under key, fresh for ttl (zero: forever; shortened by
-// TTLJitter) and then stale for the cache's StaleFor, with the tags
-// WithTags gives. With a front, v is kept there too: do not modify it
-// afterwards unless Front.Copy is set.
-func (c *Cache[T]) SetTTL(ctx context.Context, key string, v T, ttl time.Duration, opts ...CallOption) error {
-	var tags []string
-	if len(opts) > 0 {
-		tags = c.callOptions(opts).tags
-	}
-	return c.set(ctx, key, v, ttl, tags, nil)
-}
-
-// set is SetTTL with tags and, for a loaded value, the marks its tags had
+// set is Set with its options resolved and, for a loaded value, the marks its tags had
 // before the load (nil: take them now).
 func (c *Cache[T]) set(ctx context.Context, key string, v T, ttl time.Duration, tags []string, marks *tagMarks) error {
 	b, err := c.encode(&v)

@@ -5,10 +5,9 @@ import (
 	"time"
 )
 
-// CallOption changes one Set, SetTTL, GetOrLoad or GetOrLoadMany call.
-// When callers share a load, the options of the caller that started it
-// apply to it. Set and SetTTL heed WithTTL (Set only) and WithTags, and
-// ignore the others.
+// CallOption changes one Set, GetOrLoad or GetOrLoadMany call. When
+// callers share a load, the options of the caller that started it apply
+// to it. Set heeds WithTTL and WithTags, and ignores the others.
 type CallOption struct {
 	kind callKind
 	ttl  time.Duration

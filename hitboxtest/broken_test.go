@@ -63,7 +63,7 @@ func TestBroken(t *testing.T) {
 			case b.store != nil:
 				hitboxtest.TestBackend(t, func(t *testing.T, c *hitboxtest.Clock) hitbox.Backend { return b.store(c) }, b.opts)
 			case b.layer != nil:
-				hitboxtest.TestLayerWith(t, b.layer, b.opts)
+				hitboxtest.TestLayer(t, b.layer, b.opts)
 			}
 		})
 	}
@@ -263,14 +263,14 @@ func (n *naive) Get(ctx context.Context, k string) (hitbox.Entry, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	e, ok := n.m[k]
-	if !ok || (!n.immortal && e.ExpiredAt(n.now())) {
+	if !ok || (!n.immortal && e.StateAt(n.now()) == hitbox.Expired) {
 		if n.nilMiss {
 			return hitbox.Entry{}, nil
 		}
 		return hitbox.Entry{}, hitbox.ErrMiss
 	}
 	if n.readLimit > 0 && len(e.Value) > n.readLimit {
-		return hitbox.Entry{}, hitbox.TooLarge(len(e.Value), n.readLimit)
+		return hitbox.Entry{}, &hitbox.SizeError{Size: len(e.Value), Limit: n.readLimit}
 	}
 	return e, nil
 }

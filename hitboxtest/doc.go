@@ -29,7 +29,7 @@
 //
 //	func TestLayerConforms(t *testing.T) {
 //		t.Parallel()
-//		hitboxtest.TestLayer(t, layer.Compress(codec.Zstd()))
+//		hitboxtest.TestLayer(t, layer.Compress(codec.Zstd()), hitboxtest.Options{})
 //	}
 //
 // What the suite checks, each as a subtest named for it:
@@ -72,7 +72,7 @@
 // Layers: misses, round trips of values and deadlines, expiry, empty keys
 // and done contexts, seen through the layer; what Set accepts, Get returns,
 // as for backends (a layer with a limit of its own passes it to
-// TestLayerWith as MaxValueSize, and a LargeValue above any limit only its
+// TestLayer as MaxValueSize, and a LargeValue above any limit only its
 // reader applies); plus transparency: errors
 // from the store stay visible to errors.Is, context values and deadlines
 // reach the store, cancelling a call held in the store returns

@@ -6,7 +6,9 @@
 // With chi, on every route or on some:
 //
 //	r := chi.NewRouter()
-//	r.Use(httpcache.New(store, httpcache.Options{}))
+//	cache := httpcache.New(store, httpcache.Options{})
+//	defer cache.Close()
+//	r.Use(cache.Middleware)
 //
 // A stale-while-revalidate refresh runs on the request's goroutine once
 // the stale response is complete and flushed, while chi still holds the
@@ -15,7 +17,7 @@
 //
 // With the standard library, keeping the Cache to close it at shutdown:
 //
-//	cache := httpcache.NewCache(store, httpcache.Options{CacheName: "edge"})
+//	cache := httpcache.New(store, httpcache.Options{CacheName: "edge"})
 //	defer cache.Close()
 //
 // and cache.Middleware(mux) as the server's handler.

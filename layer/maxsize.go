@@ -51,7 +51,7 @@ func (l *limited) GetTagged(ctx context.Context, key string) (hitbox.Entry, []st
 // refuse deletes key below after a value of size bytes was refused, and
 // reports the refusal.
 func (l *limited) refuse(ctx context.Context, key string, size int) error {
-	refused := hitbox.TooLarge(size, l.n)
+	refused := &hitbox.SizeError{Size: size, Limit: l.n}
 	if err := l.next.Delete(ctx, key); err != nil {
 		return errors.Join(refused, err)
 	}
@@ -67,7 +67,7 @@ func (l *limited) SetMany(ctx context.Context, items []hitbox.Item) error {
 	var over []string
 	for _, it := range items {
 		if len(it.Entry.Value) > l.n {
-			refused = append(refused, hitbox.TooLarge(len(it.Entry.Value), l.n))
+			refused = append(refused, &hitbox.SizeError{Size: len(it.Entry.Value), Limit: l.n})
 			over = append(over, it.Key)
 		}
 	}

@@ -41,15 +41,15 @@ const (
 	// KeyHashKey is a hash of the key, recorded on spans only with
 	// WithKeyHash. The key itself is never recorded.
 	KeyHashKey = attribute.Key("hitbox.key.hash")
-	// TierPathKey is the path of the part of a composite (a tier, at any
+	// AnswerPathKey is the path of the part of a composite (a tier, at any
 	// depth) that answered a hit (hitbox.Answer.Path): the labels from the
 	// outermost tier below the span down to the backend that answered, such
 	// as "tier.memory" or "outer.inner.redis". On get spans over a tier
 	// only; as bounded as the levels are few.
-	TierPathKey = attribute.Key("hitbox.tier.path")
-	// TierLevelKey is the index of the level of that tier that answered a
+	AnswerPathKey = attribute.Key("hitbox.tier.path")
+	// AnswerLevelKey is the index of the level of that tier that answered a
 	// hit (hitbox.Answer.Level), 0 for L1. On get spans over a tier only.
-	TierLevelKey = attribute.Key("hitbox.tier.level")
+	AnswerLevelKey = attribute.Key("hitbox.tier.level")
 	// TagCountKey is the number of tags of a tagged set or an
 	// invalidatetags (spans). The tags themselves are never recorded: they
 	// may name users ("user:42").

@@ -185,7 +185,7 @@ func (t *traced) read(ctx context.Context, key string, tagged bool) (hitbox.Entr
 		size = len(e.Value)
 		if src != nil && src.Found() {
 			if p := src.Path(); p != "" {
-				span.SetAttributes(TierPathKey.String(p), TierLevelKey.Int(src.Level()))
+				span.SetAttributes(AnswerPathKey.String(p), AnswerLevelKey.Int(src.Level()))
 			}
 		}
 	}

@@ -77,7 +77,9 @@ type level struct {
 // error, as with NewWith.
 func New(levels ...hitbox.Backend) *Tier { return NewWith(Options{}, levels...) }
 
-// NewWith returns a tier over levels, L1 first, tuned by opts. When
+// NewWith returns a tier over levels, L1 first, tuned by opts. The pair
+// stays because levels are variadic, so options cannot follow them, and
+// the common case reads tier.New(l1, l2). When
 // opts.Bus is set it subscribes to it at once. Invalid options are a
 // programmer error: NewWith panics with the message opts.Validate returns
 // (as it does for no levels), and with "hitbox/tier: levels[i]: nil
@@ -201,8 +203,9 @@ func (t *Tier) Label() string { return t.label }
 // ID returns the tier's identity on its bus.
 func (t *Tier) ID() string { return t.id }
 
-// Len returns the number of levels.
-func (t *Tier) Len() int { return len(t.levels) }
+// Levels returns the number of levels (a store's Len counts entries;
+// a tier has none of its own).
+func (t *Tier) Levels() int { return len(t.levels) }
 
 // Level returns level i (0 is L1), as given to New.
 func (t *Tier) Level(i int) hitbox.Backend { return t.levels[i].b }

@@ -233,7 +233,7 @@ func (s *Store) Len() int {
 	defer s.mu.Unlock()
 	now, n := s.now(), 0
 	for k, e := range s.m {
-		if !e.ExpiredAt(now) && s.tagsCurrentLocked(k) {
+		if e.StateAt(now) != hitbox.Expired && s.tagsCurrentLocked(k) {
 			n++
 		}
 	}
@@ -249,7 +249,7 @@ func (s *Store) getLocked(key string, now time.Time) (hitbox.Entry, error) {
 	if !ok {
 		return hitbox.Entry{}, s.fail(hitbox.OpGet, hitbox.ErrMiss)
 	}
-	if e.ExpiredAt(now) || !s.tagsCurrentLocked(key) {
+	if e.StateAt(now) == hitbox.Expired || !s.tagsCurrentLocked(key) {
 		s.deleteLocked(key)
 		return hitbox.Entry{}, s.fail(hitbox.OpGet, hitbox.ErrMiss)
 	}
@@ -259,7 +259,7 @@ func (s *Store) getLocked(key string, now time.Time) (hitbox.Entry, error) {
 
 func (s *Store) setLocked(key string, e hitbox.Entry, now time.Time) {
 	delete(s.tagged, key)
-	if e.ExpiredAt(now) {
+	if e.StateAt(now) == hitbox.Expired {
 		delete(s.m, key)
 		return
 	}
@@ -298,7 +298,7 @@ func (s *Store) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags 
 	}
 	now := s.now()
 	s.setLocked(key, e, now)
-	if len(tags) == 0 || e.ExpiredAt(now) {
+	if len(tags) == 0 || e.StateAt(now) == hitbox.Expired {
 		return nil
 	}
 	tv := make([]tagVersion, len(tags))

@@ -152,7 +152,7 @@ func (s *Store) Set(ctx context.Context, key string, e hitbox.Entry) error {
 
 func (s *Store) set(key string, e hitbox.Entry) error {
 	if len(e.Value) > s.maxValue {
-		return hitbox.TooLarge(len(e.Value), s.maxValue)
+		return &hitbox.SizeError{Size: len(e.Value), Limit: s.maxValue}
 	}
 	// An entry already past its Expire is not kept: with MaxTTL the clock
 	// is read anyway and it is not written; otherwise it is written, and

@@ -162,7 +162,7 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, er
 			case err != nil:
 				r.Err = s.fail(hitbox.OpGetMany, err)
 				damaged = append(damaged, stored[p])
-			case e.ExpiredAt(now):
+			case e.StateAt(now) == hitbox.Expired:
 				r.Err = s.errMissMany
 			default:
 				r.Entry = e

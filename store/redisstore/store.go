@@ -137,7 +137,7 @@ func (s *Store) get(ctx context.Context, key string) (hitbox.Entry, []byte, erro
 		s.drop(ctx, k)
 		return hitbox.Entry{}, nil, s.fail(hitbox.OpGet, err)
 	}
-	if e.ExpiredAt(s.opt.Now()) {
+	if e.StateAt(s.opt.Now()) == hitbox.Expired {
 		return hitbox.Entry{}, nil, s.errMiss
 	}
 	if sect == nil {
@@ -186,7 +186,7 @@ func (s *Store) Set(ctx context.Context, key string, e hitbox.Entry) error {
 // released once the command has run.
 func (s *Store) setCmd(ctx context.Context, k string, e hitbox.Entry) (cmd redis.Cmder, buf *[]byte, err error) {
 	if len(e.Value) > s.opt.MaxValueSize {
-		return nil, nil, hitbox.TooLarge(len(e.Value), s.opt.MaxValueSize)
+		return nil, nil, &hitbox.SizeError{Size: len(e.Value), Limit: s.opt.MaxValueSize}
 	}
 	e, ms, expired := s.lifetime(e)
 	if expired {

@@ -65,7 +65,7 @@ func (s *Store) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags 
 		return s.Set(ctx, key, e)
 	}
 	if len(e.Value) > s.opt.MaxValueSize {
-		return s.fail(hitbox.OpSet, hitbox.TooLarge(len(e.Value), s.opt.MaxValueSize))
+		return s.fail(hitbox.OpSet, &hitbox.SizeError{Size: len(e.Value), Limit: s.opt.MaxValueSize})
 	}
 	k := s.opt.Prefix + key
 	e, ms, expired := s.lifetime(e)
