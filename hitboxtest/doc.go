@@ -79,8 +79,8 @@
 // SetLeased makes SetLeased fail with hitbox.ErrLeaseLost and store
 // nothing, over a miss and over a value; several leases on one key all
 // store while no change crosses them, and a change ends them all; a change
-// to another key or tag leaves a lease alone; the zero Lease stores
-// unconditionally.
+// to other keys or another tag leaves most leases alone (a store may end
+// the leases of a stripe of keys); the zero Lease stores unconditionally.
 //
 // Layers: misses, round trips of values and deadlines, expiry, empty keys
 // and done contexts, seen through the layer; what Set accepts, Get returns,
