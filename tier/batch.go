@@ -57,7 +57,7 @@ func (t *Tier) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, err
 				stamps[k] = t.guard.stamp(keys[k])
 			}
 		}
-		if !t.allow(lv) {
+		if !t.readable(ctx, lv) {
 			for _, k := range todo {
 				addErr(k, openErr(hitbox.OpGetMany, lv))
 			}

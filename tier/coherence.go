@@ -25,6 +25,7 @@ func (t *Tier) invalidate(inv hitbox.Invalidation) {
 			lv := &t.levels[j]
 			if err := hitbox.Clear(ctx, lv.b); err != nil {
 				t.wrote(ctx, lv, err)
+				t.missed(lv, removals{all: true}, err)
 				t.log.Error("hitbox/tier: cannot clear a local level after a bus gap; it may serve stale entries",
 					"tier", t.label, "level", lv.label, "err", err)
 			}
@@ -46,6 +47,7 @@ func (t *Tier) invalidate(inv hitbox.Invalidation) {
 			lv := &t.levels[j]
 			if err := lv.b.Delete(ctx, key); err != nil {
 				t.wrote(ctx, lv, err)
+				t.missed(lv, removals{keys: []string{key}}, err)
 				t.log.Warn("hitbox/tier: cannot drop an invalidated key from a local level",
 					"tier", t.label, "level", lv.label, "err", err)
 			}

@@ -3,6 +3,7 @@ package tier
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/hitbox-go/hitbox"
@@ -73,7 +74,7 @@ func (t *Tier) refillLevels(ctx context.Context, key string, e hitbox.Entry, tag
 			t.refillsSkipped.Add(1)
 			return
 		}
-		if !t.allow(lv) {
+		if !t.writable(ctx, lv) {
 			continue
 		}
 		var err error
@@ -110,7 +111,7 @@ func (t *Tier) refillTagged(ctx context.Context, key string, e hitbox.Entry, tag
 			t.refillsSkipped.Add(1)
 			return
 		}
-		if !t.allow(lv) {
+		if !t.writable(ctx, lv) {
 			continue
 		}
 		err := lv.tg.SetTagged(ctx, key, e.CapTTL(now, lv.maxTTL), tags)
@@ -182,7 +183,7 @@ func (t *Tier) refillMany(ctx context.Context, keys []string, out []hitbox.Resul
 			items = append(items, hitbox.Item{Key: keys[k], Entry: out[k].Entry.CapTTL(now, lv.maxTTL)})
 			which = append(which, k)
 		}
-		if len(items)+len(tagged) == 0 || !t.allow(lv) {
+		if len(items)+len(tagged) == 0 || !t.writable(ctx, lv) {
 			continue
 		}
 		if len(items) > 0 {
@@ -220,6 +221,7 @@ func (t *Tier) refillMany(ctx context.Context, keys []string, out []hitbox.Resul
 			dctx, cancel := t.detached(ctx)
 			if err := hitbox.DeleteMany(dctx, lv.b, undo); err != nil {
 				t.wrote(dctx, lv, err)
+				t.missed(lv, removals{keys: slices.Clone(undo)}, err)
 			}
 			cancel()
 		}
@@ -233,6 +235,7 @@ func (t *Tier) undo(ctx context.Context, lv *level, key string) {
 	defer cancel()
 	if err := lv.b.Delete(dctx, key); err != nil {
 		t.wrote(dctx, lv, err)
+		t.missed(lv, removals{keys: []string{key}}, err)
 	}
 }
 

@@ -65,6 +65,7 @@ type level struct {
 	maxTTL   time.Duration
 	required bool
 	br       breaker
+	jn       journal // removals it missed, replayed before it is used
 
 	hits, misses, errors, skipped atomic.Uint64
 }
@@ -144,6 +145,7 @@ func NewWith(opts Options, levels ...hitbox.Backend) *Tier {
 		}
 		lv.required = opts.Required == nil
 		lv.br.init(opts.Breaker)
+		lv.jn.init(opts.Journal, i < t.local, opts.JournalOverflow)
 		if i < len(opts.MaxTTL) && opts.MaxTTL[i] > 0 {
 			lv.maxTTL = opts.MaxTTL[i]
 			t.capped = true
@@ -222,7 +224,7 @@ func (t *Tier) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 	// stays small here, and everything else is out of line.
 	lv := &t.levels[0]
 	src := hitbox.AnswerFrom(ctx)
-	if lv.br.state.Load() != closed {
+	if lv.br.state.Load() != closed || lv.jn.pending.Load() {
 		return t.getSequential(ctx, key, src, 0, false, nil, nil)
 	}
 	var mark int
@@ -303,7 +305,7 @@ func (t *Tier) getSequential(ctx context.Context, key string, src *hitbox.Answer
 		if i == 1 {
 			st = t.guard.stamp(key)
 		}
-		if !t.allow(lv) {
+		if !t.readable(ctx, lv) {
 			errs = append(errs, openErr(hitbox.OpGet, lv))
 			continue
 		}
