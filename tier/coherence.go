@@ -16,6 +16,10 @@ func (t *Tier) invalidate(inv hitbox.Invalidation) {
 	if inv.Origin != "" && inv.Origin == t.id {
 		return
 	}
+	if inv.Down {
+		t.busDown()
+		return
+	}
 	ctx, cancel := context.WithTimeout(t.pool.root, t.timeout)
 	defer cancel()
 	if inv.All {
@@ -31,6 +35,9 @@ func (t *Tier) invalidate(inv hitbox.Invalidation) {
 			}
 		}
 		t.guard.endAll()
+		if t.down.Swap(false) { // the gap is over: what the levels hold is current
+			t.log.Info("hitbox/tier: bus resumed; local levels cleared and trusted again", "tier", t.label)
+		}
 		return
 	}
 	var now = t.now

@@ -15,6 +15,10 @@ func (t *Tier) refillAbove(ctx context.Context, key string, e hitbox.Entry, tags
 	if t.refill == RefillOff {
 		return
 	}
+	if t.down.Load() {
+		t.refillsSkipped.Add(1) // a copy made in a bus gap could not be invalidated
+		return
+	}
 	now, ok := t.clockFor(e)
 	if !ok {
 		return
@@ -25,7 +29,7 @@ func (t *Tier) refillAbove(ctx context.Context, key string, e hitbox.Entry, tags
 	}
 	if t.refill == RefillBackground {
 		t.pool.submit(ctx, kindRefill, key, func(ctx context.Context) {
-			if now, ok := t.clockFor(e); ok {
+			if now, ok := t.clockFor(e); ok && !t.down.Load() {
 				t.refillLevels(ctx, key, e, tags, i, st, now)
 			}
 		})
@@ -141,7 +145,7 @@ func (t *Tier) refillTagged(ctx context.Context, key string, e hitbox.Entry, tag
 // Entries without tags go up in one batch call per level, entries with
 // tags one SetTagged each (the contract has no batch of them).
 func (t *Tier) refillMany(ctx context.Context, keys []string, out []hitbox.Result, hitAt []int, stamps []stamp) {
-	if t.refill == RefillOff || stamps == nil {
+	if t.refill == RefillOff || stamps == nil || t.down.Load() {
 		return
 	}
 	tagsOf := func(k int) []string { return out[k].Tags }

@@ -49,6 +49,7 @@ type Tier struct {
 	raceNo  bool           // set by Close: no more race calls may start
 	races   sync.WaitGroup // race calls still running, losers included
 	closed  atomic.Bool
+	down    atomic.Bool // in a bus gap: see busDown
 
 	refills, refillsSkipped, refillErrors atomic.Uint64
 	invalidations, gaps, tagInvalidations atomic.Uint64
@@ -216,7 +217,7 @@ func (t *Tier) Level(i int) hitbox.Backend { return t.levels[i].b }
 // the levels that answered all missed. A refill keeps the entry's tags
 // (see GetTagged), so a purge by tag reaches the copies it makes.
 func (t *Tier) Get(ctx context.Context, key string) (hitbox.Entry, error) {
-	if t.read != ReadSequential || key == "" || t.closed.Load() {
+	if t.read != ReadSequential || key == "" || t.closed.Load() || t.down.Load() {
 		e, _, err := t.getOther(ctx, key, false)
 		return e, err
 	}
@@ -260,6 +261,9 @@ func (t *Tier) getOther(ctx context.Context, key string, tagged bool) (hitbox.En
 	}
 	if key == "" {
 		return hitbox.Entry{}, nil, t.fail(hitbox.OpGet, hitbox.ErrInvalidKey)
+	}
+	if t.down.Load() {
+		return t.getDown(ctx, key, tagged)
 	}
 	switch t.read {
 	case ReadRace:
