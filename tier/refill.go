@@ -247,6 +247,7 @@ func (t *Tier) undo(ctx context.Context, lv *level, key string) {
 const (
 	outcomeOK      outcome = iota + outcomeCancelled + 1 // the level stored it
 	outcomeRefused                                       // the level refused the value as too large
+	outcomeLost                                          // a change crossed the lease: nothing stored
 )
 
 // wrote counts the result of a write to lv.
