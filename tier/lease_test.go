@@ -264,6 +264,9 @@ func TestLeaseLocalChange(t *testing.T) {
 	}
 }
 
+// unleased is a level without the Leaser ability.
+type unleased struct{ hitbox.Backend }
+
 // TestLeaseAbilities checks the token's parts: a tier over levels without
 // the ability hands out the zero Lease (SetLeased is then SetTagged); a
 // shared level that failed to lease makes the store refused; a malformed
@@ -274,7 +277,7 @@ func TestLeaseAbilities(t *testing.T) {
 	c := newClock()
 	exp := t0.Add(time.Hour)
 
-	plain := New(store(c, "l1"), store(c, "l2"))
+	plain := New(unleased{store(c, "l1")}, unleased{store(c, "l2")})
 	closeT(t, plain)
 	if l, err := plain.Lease(ctx, "k", nil); err != nil || l.Valid() {
 		t.Errorf("Lease over levels without the ability = %+v, %v; want the zero Lease", l, err)
