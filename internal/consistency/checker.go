@@ -37,6 +37,13 @@ type Window struct {
 	Allowance time.Duration
 }
 
+// Pause is a time the test process itself did not run: a sleeping
+// goroutine woke up Late after At plus its sleep.
+type Pause struct {
+	At   time.Time
+	Late time.Duration
+}
+
 // Violation is a read that returned what an acknowledged write had
 // replaced before the read began.
 type Violation struct {
@@ -76,6 +83,7 @@ type Report struct {
 	Stalls                    []Op           // calls longer than their stall bound
 	Longest                   map[Kind]Op    // the longest call of each kind
 	Faults                    []Window
+	Pauses                    []Pause // the process's own pauses, for the stalls
 
 	history     []Op // ordered by start, for the report's excerpts
 	first, last time.Time

@@ -208,8 +208,9 @@ func (d *Cluster) Client(int) redis.UniversalClient {
 // Supports implements Deployment: Failover only.
 func (d *Cluster) Supports(k FaultKind) bool { return k == Failover }
 
-// Inject implements Deployment: it kills the master of a random key
-// (one not failed over before, while there is one) and heals by waiting
+// Inject implements Deployment: it kills the master of a random key, one
+// of the masters as started that was not failed over before (a promoted
+// replica has no replica of its own to take over), and heals by waiting
 // until its replica serves the slots.
 func (d *Cluster) Inject(t testing.TB, k FaultKind, rng *rand.Rand) (string, func()) {
 	if k != Failover {
@@ -221,10 +222,13 @@ func (d *Cluster) Inject(t testing.TB, k FaultKind, rng *rand.Rand) (string, fun
 		if err != nil {
 			t.Fatal(err)
 		}
-		master = m
-		if !slices.Contains(d.killed, m.Addr) {
+		if slices.Contains(d.c.Nodes, m) && !slices.Contains(d.killed, m.Addr) {
+			master = m
 			break
 		}
+	}
+	if master == nil {
+		t.Fatal("consistency: no master left to fail over")
 	}
 	d.killed = append(d.killed, master.Addr)
 	master.Kill()

@@ -69,6 +69,11 @@ func (r *Report) Write(w io.Writer, examples int) {
 			im.Read.ID, im.Read.Instance, im.Read.Kind, im.Key, im.Got, im.Max)
 		r.writeExcerpt(w, im.Key, im.Read.Start, im.Read.End, im.Read.ID)
 	}
+	if len(r.Pauses) > 0 {
+		longest := slices.MaxFunc(r.Pauses, func(a, b Pause) int { return int(a.Late - b.Late) })
+		fmt.Fprintf(w, "\nthe process itself paused %d times over %v (a sleeping goroutine woke late), longest %v at %v\n",
+			len(r.Pauses), pauseMin, longest.Late.Round(time.Millisecond), r.at(longest.At))
+	}
 	if len(r.Stalls) > 0 {
 		fmt.Fprintf(w, "\ncalls over the stall bound (%d):\n", len(r.Stalls))
 		for i, o := range r.Stalls {
@@ -76,7 +81,11 @@ func (r *Report) Write(w io.Writer, examples int) {
 				fmt.Fprintf(w, "  ... %d more\n", len(r.Stalls)-i)
 				break
 			}
-			fmt.Fprintf(w, "  %s\n", r.line(o))
+			fmt.Fprintf(w, "  %s", r.line(o))
+			if p := r.pausedDuring(o); p > 0 {
+				fmt.Fprintf(w, "; the process was paused %v of it", p.Round(time.Millisecond))
+			}
+			fmt.Fprintln(w)
 		}
 	}
 	fmt.Fprintln(w, "\nlongest call of each kind:")
@@ -85,6 +94,33 @@ func (r *Report) Write(w io.Writer, examples int) {
 		fmt.Fprintf(w, "  %-14s %v (op %d, instance %d, at %v, during %s)\n",
 			k, o.Duration().Round(time.Microsecond), o.ID, o.Instance, r.at(o.Start), r.faultName(o.Start))
 	}
+}
+
+// pausedDuring is how long the process was paused while o ran.
+func (r *Report) pausedDuring(o Op) time.Duration {
+	var d time.Duration
+	for _, p := range r.Pauses {
+		from, to := p.At.Add(pauseTick), p.At.Add(pauseTick+p.Late)
+		from, to = later(from, o.Start), earlier(to, o.End)
+		if to.After(from) {
+			d += to.Sub(from)
+		}
+	}
+	return d
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // faultName names the fault on (or settling) at t, "none" without one.
