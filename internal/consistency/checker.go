@@ -54,7 +54,19 @@ type Violation struct {
 	Write Op     // the first acknowledged write that replaced Got
 	Lag   time.Duration
 	Fault string // the fault it is laid to, or "none"
+	Cause string // CauseCrossed or CauseMissed
 }
+
+// The causes a violation is laid to.
+const (
+	// CauseCrossed: the stale version came from a load that read the
+	// source before the replacing write began and answered after: its
+	// store crossed the write (the stale set that leases prevent).
+	CauseCrossed = "load crossed the write"
+	// CauseMissed: no such load; the write's invalidation did not reach
+	// the copy that answered (a bus gap, a failed delete of a level).
+	CauseMissed = "invalidation missed"
+)
 
 // Impossible is a read that returned a version no write had made by the
 // read's end, or a value of another key: a broken harness or a corrupt
@@ -87,8 +99,10 @@ type Report struct {
 
 	history     []Op // ordered by start, for the report's excerpts
 	first, last time.Time
-	byKey       map[string]int // violations per key
-	byReadKind  map[Kind]int   // violations per kind of read
+	loads       map[string][]Op // each key's loads
+	ByCause     map[string]int  // violations per cause
+	byKey       map[string]int  // violations per key
+	byReadKind  map[Kind]int    // violations per kind of read
 }
 
 // Check checks a history (ops, any order) against p, with the fault
@@ -99,7 +113,7 @@ func Check(ops []Op, faults []Window, p Params) *Report {
 	r := &Report{
 		Params: p, Ops: len(ops), Faults: faults, history: ops,
 		ByFault: make(map[string]int), Longest: make(map[Kind]Op),
-		byKey: make(map[string]int), byReadKind: make(map[Kind]int),
+		ByCause: make(map[string]int), byKey: make(map[string]int), byReadKind: make(map[Kind]int),
 	}
 	if len(ops) > 0 {
 		r.first = ops[0].Start
@@ -112,7 +126,13 @@ func Check(ops []Op, faults []Window, p Params) *Report {
 	// Each key's writes, in version order: writes of a key are
 	// serialized, so that is also the order of their ends.
 	writes := make(map[string][]keyWrite)
+	r.loads = make(map[string][]Op)
 	for _, o := range ops {
+		if o.Kind == Load {
+			for _, k := range o.Keys {
+				r.loads[k] = append(r.loads[k], o)
+			}
+		}
 		if !o.Kind.IsWrite() {
 			continue
 		}
@@ -210,8 +230,16 @@ func (r *Report) read(o Op, key string, got int64, ws []keyWrite) {
 			return
 		}
 	}
+	v.Cause = CauseMissed
+	for _, l := range r.loads[key] {
+		if l.Versions[key] == got && l.Start.Before(replaced.op.Start) && l.End.After(replaced.op.Start) {
+			v.Cause = CauseCrossed
+			break
+		}
+	}
 	r.Violations = append(r.Violations, v)
 	r.ByFault[v.Fault]++
+	r.ByCause[v.Cause]++
 	r.byKey[key]++
 	r.byReadKind[o.Kind]++
 }

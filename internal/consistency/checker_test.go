@@ -92,7 +92,7 @@ func TestReportNamesTheViolation(t *testing.T) {
 	t0 := time.Unix(1_000_000, 0)
 	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
 	ops := []Op{
-		{ID: 0, Instance: 0, Kind: Load, Keys: []string{"k"}, Start: ms(0), End: ms(0), Versions: map[string]int64{"k": 0}},
+		{ID: 0, Instance: 0, Kind: Load, Keys: []string{"k"}, Start: ms(0), End: ms(140), Versions: map[string]int64{"k": 0}},
 		{ID: 1, Instance: 1, Kind: Delete, Keys: []string{"k"}, Start: ms(5), End: ms(10), Versions: map[string]int64{"k": 1}},
 		{ID: 2, Instance: 0, Kind: GetOrLoad, Keys: []string{"k"}, Start: ms(0), End: ms(150), Versions: map[string]int64{"k": 0}},
 		{ID: 3, Instance: 2, Kind: Get, Keys: []string{"k"}, Start: ms(400), End: ms(401), Versions: map[string]int64{"k": 0}},
@@ -110,9 +110,16 @@ func TestReportNamesTheViolation(t *testing.T) {
 		"v1 was acknowledged by op 1 (delete, instance 1)",
 		"=> [",
 		"load",
+		"(fault kill, load crossed the write)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
+	}
+	// Without the load that crossed the delete, the stale copy is one the
+	// delete's invalidation missed.
+	r = Check(ops[1:], faults, r.Params)
+	if len(r.Violations) != 1 || r.Violations[0].Cause != CauseMissed {
+		t.Errorf("without the load: %+v, want one violation caused by a missed invalidation", r.Violations)
 	}
 }

@@ -41,6 +41,7 @@ func (r *Report) Write(w io.Writer, examples int) {
 	}
 	if len(r.Violations) > 0 {
 		fmt.Fprintln(w, "stale reads by fault (\"none\": no fault within the settle time):", counts(r.ByFault))
+		fmt.Fprintln(w, "stale reads by cause:", counts(r.ByCause))
 		fmt.Fprintln(w, "stale reads by key:", counts(r.byKey))
 		byKind := make(map[string]int)
 		for k, n := range r.byReadKind {
@@ -56,8 +57,8 @@ func (r *Report) Write(w io.Writer, examples int) {
 			lags[len(lags)/2].Round(time.Millisecond), lags[len(lags)-1].Round(time.Millisecond))
 	}
 	for i, v := range r.pick(examples) {
-		fmt.Fprintf(w, "\nstale read %d/%d (fault %s): op %d, instance %d, %s %s returned v%d at %v, but v%d was acknowledged by op %d (%s, instance %d) %v before the read began (newest acknowledged: v%d)\n",
-			i+1, len(r.Violations), v.Fault, v.Read.ID, v.Read.Instance, v.Read.Kind, v.Key, v.Got, r.at(v.Read.Start),
+		fmt.Fprintf(w, "\nstale read %d/%d (fault %s, %s): op %d, instance %d, %s %s returned v%d at %v, but v%d was acknowledged by op %d (%s, instance %d) %v before the read began (newest acknowledged: v%d)\n",
+			i+1, len(r.Violations), v.Fault, v.Cause, v.Read.ID, v.Read.Instance, v.Read.Kind, v.Key, v.Got, r.at(v.Read.Start),
 			v.Write.Versions[v.Key], v.Write.ID, v.Write.Kind, v.Write.Instance, v.Lag.Round(time.Microsecond), v.Want)
 		r.writeExcerpt(w, v.Key, v.Write.Start, v.Read.End, v.Read.ID)
 	}
@@ -196,9 +197,7 @@ func (r *Report) line(o Op) string {
 		}
 		fmt.Fprintf(&b, " err=%s", msg)
 	}
-	if o.Kind != Load {
-		fmt.Fprintf(&b, " (%v)", o.Duration().Round(time.Microsecond))
-	}
+	fmt.Fprintf(&b, " (%v)", o.Duration().Round(time.Microsecond))
 	return b.String()
 }
 

@@ -116,12 +116,17 @@ func (s *Source) Read(keys ...string) map[string]int64 {
 }
 
 // Load returns the values of keys as a loader would: it reads the source
-// at once, records that read in h (instance in), then waits a random time
-// up to the source's maxLoad, or until ctx ends, before answering.
+// at once, then waits a random time up to the source's maxLoad, or until
+// ctx ends, before answering. It records the load in h (instance in): its
+// start is when it read the source, its end when it answered.
 func (s *Source) Load(ctx context.Context, h *History, in int, keys ...string) (map[string]Value, error) {
-	now := time.Now()
-	read := s.Read(keys...)
-	h.Add(Op{Instance: in, Kind: Load, Keys: slices.Clone(keys), Start: now, End: now, Versions: read})
+	op := Op{Instance: in, Kind: Load, Keys: slices.Clone(keys), Start: time.Now()}
+	op.Versions = s.Read(keys...)
+	read := op.Versions
+	defer func() {
+		op.End = time.Now()
+		h.Add(op)
+	}()
 	if s.maxLoad > 0 {
 		t := time.NewTimer(rand.N(s.maxLoad))
 		defer t.Stop()
