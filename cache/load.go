@@ -75,10 +75,10 @@ func (c *Cache[T]) GetOrLoad(ctx context.Context, key string, load func(context.
 
 // wait joins (or starts) the load of key and waits for it.
 //
-// A caller that joined a load a change crossed (its answer was not
-// stored) joins or starts one more, which begins after the caller did:
-// the first may have read the source before a change made after the
-// caller began.
+// A caller that joined a load whose answer was not stored (a change
+// crossed it, or the store failed, so nothing vouches that none did)
+// joins or starts one more, which begins after the caller did: the first
+// may have read the source before a change made before the caller began.
 func (c *Cache[T]) wait(ctx context.Context, key string, load func(context.Context) (T, error), co callOptions) (T, error) {
 	retried := false
 	for {
@@ -284,6 +284,7 @@ func (c *Cache[T]) loadAndStore(ctx context.Context, key string, load func(conte
 	e, fe, eerr := c.entry(&v, co.ttl)
 	if eerr != nil {
 		c.opts.Logger.WarnContext(ctx, "hitbox/cache: storing a loaded value failed", "error", eerr)
+		co.noteCrossed(true) // not stored: nothing vouches for it
 		return v, nil
 	}
 	c.storeLoaded(ctx, key, e, fe, co.tags, &ld)
@@ -307,7 +308,7 @@ type loading struct {
 	tags     *tagMarks // nil without tags
 	lease    hitbox.Lease
 	leaseErr error // taking the lease failed: the load stores nothing
-	crossed  bool  // set by the store: a change crossed the load, or may have
+	crossed  bool  // set by the store: a change crossed the load, or may have (the store failed)
 }
 
 // begin takes the marks and the lease of a load of key, which will store
@@ -358,6 +359,9 @@ func (c *Cache[T]) storeHeld(ctx context.Context, key string, e hitbox.Entry, fe
 		c.leaseLost.Add(1)
 		c.opts.Logger.DebugContext(ctx, "hitbox/cache: the pipeline refused the load's store: a change crossed it", "error", err)
 	default:
+		// Not stored, so no lease vouched for the answer either: a change
+		// made elsewhere may have crossed the load unseen.
+		ld.crossed = true
 		c.opts.Logger.WarnContext(ctx, "hitbox/cache: storing a loaded value failed", "error", err)
 	}
 }

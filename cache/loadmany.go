@@ -172,8 +172,8 @@ func (c *Cache[T]) readMany(ctx context.Context, keys []string, out map[string]T
 // for the others, waits for all, and puts what they found in out. It
 // returns the first load error.
 //
-// As in wait, a key whose load this call joined and a change crossed is
-// loaded once more.
+// As in wait, a key whose load this call joined and did not store (a
+// change crossed it, or the store failed) is loaded once more.
 func (c *Cache[T]) waitMany(ctx context.Context, keys []string, load func(context.Context, []string) (map[string]T, error), co callOptions, out map[string]T) error {
 	return c.waitManyOnce(ctx, keys, load, co, out, false)
 }
@@ -317,6 +317,7 @@ func (c *Cache[T]) storeMany(ctx context.Context, keys []string, got map[string]
 			var err error
 			if e, fe, err = c.entry(&v, co.ttl); err != nil {
 				c.opts.Logger.WarnContext(ctx, "hitbox/cache: storing a loaded value failed", "error", err)
+				lds[i].crossed = true // not stored: see storeHeld
 				continue
 			}
 		} else if c.opts.MissTTL > 0 {
@@ -351,10 +352,10 @@ func (c *Cache[T]) storeMany(ctx context.Context, keys []string, got map[string]
 			c.opts.Logger.DebugContext(ctx, "hitbox/cache: a change crossed the load; its answer is not stored")
 			continue
 		}
-		items[n], fes[n] = it, fes[j]
+		items[n], fes[n], its[n] = it, fes[j], its[j]
 		n++
 	}
-	items, fes = items[:n], fes[:n]
+	items, fes, its = items[:n], fes[:n], its[:n]
 	if len(items) == 0 {
 		return
 	}
@@ -370,6 +371,9 @@ func (c *Cache[T]) storeMany(ctx context.Context, keys []string, got map[string]
 	err := hitbox.SetMany(ctx, c.b, items)
 	if err != nil {
 		c.opts.Logger.WarnContext(ctx, "hitbox/cache: storing loaded values failed", "error", err)
+		for j := range items {
+			lds[its[j]].crossed = true // not stored: see storeHeld
+		}
 	}
 	if f := c.front; f != nil {
 		for i, it := range items {
