@@ -143,12 +143,12 @@ func (r *Report) faultName(t time.Time) string {
 	return "none"
 }
 
-// pick returns up to n violations, spread over the fault kinds: the first
-// of each kind, then the second of each, and so on.
+// pick returns up to n violations, spread over the fault kinds and the
+// causes: the first of each pair, then the second of each, and so on.
 func (r *Report) pick(n int) []Violation {
-	byFault := make(map[string][]Violation)
+	byFault := make(map[string][]Violation) // by fault and cause
 	for _, v := range r.Violations {
-		byFault[v.Fault] = append(byFault[v.Fault], v)
+		byFault[v.Fault+"/"+v.Cause] = append(byFault[v.Fault+"/"+v.Cause], v)
 	}
 	var out []Violation
 	for round := 0; len(out) < n && len(out) < len(r.Violations); round++ {
