@@ -28,6 +28,10 @@ var errBusy = errors.New("hitbox/cache: another process is loading the key")
 // missing key: the one that takes the key's lock loads it, the others
 // wait (up to LockWait) for the value to appear.
 //
+// A read the pipeline cannot answer with a copy it can prove current (a
+// tier whose bus is down and whose shared level fails) loads, and serves
+// that copy only if the load fails too (see hitbox.WithSource).
+//
 // A stale hit is served at once while the value is refreshed in the
 // background, or, with SyncRevalidate, refreshed first and served only if
 // the load fails. With EarlyRefresh a fresh hit may start that background
@@ -67,10 +71,20 @@ func (c *Cache[T]) GetOrLoad(ctx context.Context, key string, load func(context.
 	case errors.Is(err, errNotFound) && !co.refresh, ctx.Err() != nil:
 		return h.v, err
 	}
-	if !errors.Is(err, hitbox.ErrMiss) {
-		c.opts.Logger.WarnContext(ctx, "hitbox/cache: cache read failed, loading from source", "error", err)
+	if errors.Is(err, hitbox.ErrMiss) {
+		return c.wait(ctx, key, load, co)
 	}
-	return c.wait(ctx, key, load, co)
+	c.opts.Logger.WarnContext(ctx, "hitbox/cache: cache read failed, loading from source", "error", err)
+	v, lerr := c.wait(ctx, key, load, co)
+	if lerr != nil && !errors.Is(lerr, hitbox.ErrMiss) && ctx.Err() == nil {
+		// The source failed too: a copy the pipeline holds but could not
+		// prove current (stale-if-error) is better than no answer.
+		if h, rerr := c.read(ctx, key); rerr == nil {
+			c.opts.Logger.WarnContext(ctx, "hitbox/cache: load failed, serving a copy the cache could not prove current", "error", lerr)
+			return h.v, nil
+		}
+	}
+	return v, lerr
 }
 
 // wait joins (or starts) the load of key and waits for it.
