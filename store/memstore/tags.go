@@ -161,6 +161,7 @@ func (s *Store) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags 
 	for _, t := range tags {
 		tv = append(tv, tagVersion{t, s.vers.use(t)})
 	}
+	s.leases.change(key)
 	b := bufpool.Get()
 	rec := appendTaggedRecord(*b, e.Expire, e.Stale, tv, e.Value)
 	err := s.cache.Set(key, rec)
