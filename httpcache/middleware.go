@@ -1,6 +1,7 @@
 package httpcache
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -22,6 +23,7 @@ type exchange struct {
 	noCacheReq bool       // no-cache, or Pragma: no-cache without Cache-Control (§5.4)
 
 	key       string // primary key
+	fullKey   string // the primary key before boundKey, when that cut it; else ""
 	lookupKey string // where the selected response lives (primary or variant key)
 	idx       *indexRecord
 	idxEntry  hitbox.Entry
@@ -49,13 +51,15 @@ type exchange struct {
 	respTime   time.Time
 	newSR      *storedResponse // the response being stored
 	newView    view
-	fl         *flight        // set while this request leads a collapsed miss
-	stamp      keyguard.Stamp // the primary key's guard stamp, taken before the lookup
-	tagStamp   tagStamp       // the purges by tag so far, taken before the lookup
-	raced      bool           // an invalidation came between the stamp and a store
-	unsafe     bool           // an unsafe method: invalidate on success
-	faulted    bool           // the backend failed a read: do not wait on it again to store
-	asIs       bool           // forward the request unchanged, without the stored validators
+	fl         *flight         // set while this request leads a collapsed miss
+	fill       *fill           // a leader's handler call, detached from its client
+	hctx       context.Context // the context of the request the handler got
+	stamp      keyguard.Stamp  // the primary key's guard stamp, taken before the lookup
+	tagStamp   tagStamp        // the purges by tag so far, taken before the lookup
+	raced      bool            // an invalidation came between the stamp and a store
+	unsafe     bool            // an unsafe method: invalidate on success
+	faulted    bool            // the backend failed a read: do not wait on it again to store
+	asIs       bool            // forward the request unchanged, without the stored validators
 }
 
 // Cache-Status fwd reasons (RFC 9211 §2.2).
@@ -78,6 +82,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// A protocol switch (WebSocket) is no response to cache.
 			x.bypass(fwdBypass)
 			return
+		}
+		if why := h.c.unsafeRequest(r); why != "" {
+			x.cs.detail = why
+			x.bypass(fwdBypass)
+			break
 		}
 		x.serve()
 	case http.MethodOptions, http.MethodTrace:
@@ -109,13 +118,18 @@ func (x *exchange) serve() {
 	}
 	x.noCacheReq = x.req.noCache || len(x.req.noCacheFields) > 0 ||
 		(!x.req.present && pragmaNoCache(r.Header["Pragma"]))
-	x.key = c.primaryKey(r)
+	if x.key = c.fullPrimaryKey(r); len(x.key) > maxKeyLen {
+		x.fullKey, x.key = x.key, boundKey(x.key)
+	}
 	x.stamp = c.guard.Stamp(x.key)
 	x.tagStamp = c.purges.stamp()
 	if c.opts.ShowKey {
 		x.cs.key = x.key
 	}
 	x.lookup()
+	if x.fullKey != "" && x.sr != nil && x.sr.variantOf != x.fullKey {
+		x.otherURL()
+	}
 
 	if x.sr == nil {
 		x.forward()
