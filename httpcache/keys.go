@@ -67,7 +67,16 @@ func (c *Cache) fullPrimaryKey(r *http.Request) string {
 	if host == "" {
 		host = r.URL.Host
 	}
-	return c.uriKey(scheme, host, r.URL.EscapedPath(), r.URL.RawQuery, r.URL.ForceQuery)
+	return c.uriKey(scheme, host, sentPath(r.URL), r.URL.RawQuery, r.URL.ForceQuery)
+}
+
+// sentPath is u's path as it was written: "/é" and "/%C3%A9" reach the
+// origin as different bytes, which EscapedPath would make one.
+func sentPath(u *url.URL) string {
+	if u.RawPath != "" {
+		return u.RawPath
+	}
+	return u.EscapedPath()
 }
 
 // uriKey renders the default key of a URI's parts. emptyQuery says the
@@ -229,5 +238,5 @@ func (c *Cache) keyOfURL(u *url.URL) string {
 		r := &http.Request{Method: http.MethodGet, URL: u, Host: u.Host, Header: http.Header{}}
 		return boundKey(escapeKey(c.opts.Key(r)))
 	}
-	return boundKey(c.uriKey(strings.ToLower(u.Scheme), u.Host, u.EscapedPath(), u.RawQuery, u.ForceQuery))
+	return boundKey(c.uriKey(strings.ToLower(u.Scheme), u.Host, sentPath(u), u.RawQuery, u.ForceQuery))
 }

@@ -239,6 +239,10 @@ func splitStatusMembers(line string) (ok []string, bad int) {
 		if s == "" {
 			return ok, bad
 		}
+		if s[0] == ',' { // an empty member: nothing to keep or drop
+			s = s[1:]
+			continue
+		}
 		n, good := statusMember(s)
 		if good {
 			ok = append(ok, s[:n])
