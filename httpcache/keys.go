@@ -70,8 +70,10 @@ func (c *Cache) fullPrimaryKey(r *http.Request) string {
 	return c.uriKey(scheme, host, sentPath(r.URL), r.URL.RawQuery, r.URL.ForceQuery)
 }
 
-// sentPath is u's path as it was written: "/é" and "/%C3%A9" reach the
-// origin as different bytes, which EscapedPath would make one.
+// sentPath is a request's path as the client sent it: "/é" and "/%C3%A9"
+// reach the origin as different bytes, which EscapedPath would make one.
+// (A URL given to purge or found in Location is keyed by EscapedPath, the
+// form a client sends.)
 func sentPath(u *url.URL) string {
 	if u.RawPath != "" {
 		return u.RawPath
@@ -238,5 +240,5 @@ func (c *Cache) keyOfURL(u *url.URL) string {
 		r := &http.Request{Method: http.MethodGet, URL: u, Host: u.Host, Header: http.Header{}}
 		return boundKey(escapeKey(c.opts.Key(r)))
 	}
-	return boundKey(c.uriKey(strings.ToLower(u.Scheme), u.Host, sentPath(u), u.RawQuery, u.ForceQuery))
+	return boundKey(c.uriKey(strings.ToLower(u.Scheme), u.Host, u.EscapedPath(), u.RawQuery, u.ForceQuery))
 }
