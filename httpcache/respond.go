@@ -184,7 +184,7 @@ func (x *exchange) whole() bool {
 	if x.r.Context().Err() != nil || x.w.failed {
 		// The client left: the body is whole only if the call went on
 		// without it, for the waiters.
-		return x.detachedFill()
+		return x.detachedFill() || x.filling() && !x.w.failed
 	}
 	return true
 }
