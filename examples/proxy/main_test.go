@@ -435,6 +435,9 @@ func TestFlags(t *testing.T) {
 		{"the admin listener serves purges, so it refuses to start without a token", []string{"-origin", "http://x", "-admin", ":0"}, false},
 		{"an admin token under 16 characters is refused", []string{"-origin", "http://x", "-admin", ":0", "-admin-token", "short"}, false},
 		{"a token without -admin is unused, and no error", []string{"-origin", "http://x", "-admin-token", "short"}, true},
+		{"-strip-fields takes field names", []string{"-origin", "http://x", "-strip-fields", "X-Original-URL, X-Custom-Rewrite"}, true},
+		{"an empty -strip-fields keeps every field", []string{"-origin", "http://x", "-strip-fields", ""}, true},
+		{"-strip-fields refuses what is not a field name", []string{"-origin", "http://x", "-strip-fields", "X-A, X B"}, false},
 	}
 	t.Setenv(tokenEnv, "") // the environment of whoever runs the tests does not count
 	for _, tt := range tests {
