@@ -148,15 +148,13 @@ func (c *framingConn) scan(p []byte) {
 			}
 			i := len(c.hdr)
 			c.hdr = append(c.hdr, p...)
-			from := max(0, i-3)
-			end := bytes.Index(c.hdr[from:], []byte("\r\n\r\n"))
+			end := headerEnd(c.hdr, max(0, i-2))
 			if end < 0 {
 				if len(c.hdr) > maxScannedHeader {
 					c.lose()
 				}
 				return
 			}
-			end += from + 4
 			p = p[end-i:] // what follows the header in this read
 			c.header(c.hdr[:end])
 			c.hdr = c.hdr[:0]
@@ -190,6 +188,24 @@ func (c *framingConn) scan(p []byte) {
 	}
 }
 
+// headerEnd is the index just after the empty line that ends the header
+// in b, looking from index from, or -1. Lines may end in CRLF or, as
+// net/http also accepts, a bare LF.
+func headerEnd(b []byte, from int) int {
+	for i := from; i < len(b); i++ {
+		if b[i] != '\n' {
+			continue
+		}
+		switch {
+		case i+1 < len(b) && b[i+1] == '\n':
+			return i + 2
+		case i+2 < len(b) && b[i+1] == '\r' && b[i+2] == '\n':
+			return i + 3
+		}
+	}
+	return -1
+}
+
 // endLine acts on a complete chunk-size or trailer line.
 func (c *framingConn) endLine() {
 	line := bytes.TrimRight(c.line, "\r\n")
@@ -220,7 +236,10 @@ func (c *framingConn) endLine() {
 // header reads one request's header, queues its verdict and sets how
 // its body is framed.
 func (c *framingConn) header(h []byte) {
-	lines := bytes.Split(h, []byte("\r\n"))
+	lines := bytes.Split(h, []byte("\n"))
+	for i, l := range lines {
+		lines[i] = bytes.TrimSuffix(l, []byte("\r"))
+	}
 	// net/http ignores Transfer-Encoding on an HTTP/1.0 request and
 	// frames its body by Content-Length (or as empty).
 	http10 := bytes.HasSuffix(lines[0], []byte(" HTTP/1.0"))

@@ -37,6 +37,9 @@ func TestFraming(t *testing.T) {
 			[]bool{true}},
 		{"empty lines before a request line are skipped",
 			"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\na\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n", []bool{false, false}},
+		{"lines ending in bare LF",
+			"POST / HTTP/1.1\nHost: x\nContent-Length: 3\n\nabcGET / HTTP/1.1\r\nHost: x\nContent-Length: 1\r\nTransfer-Encoding: chunked\n\r\n",
+			[]bool{false, true}},
 		{"OPTIONS * is answered by net/http: no verdict",
 			"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n",
 			[]bool{true}},
@@ -256,6 +259,8 @@ func TestProxyAttacks(t *testing.T) {
 			"GET %s HTTP/1.1\r\nHost: x\r\nX-A: a\r\n X-Original-URL: /admin\r\n\r\n", []int{200}, false, true},
 		{"Content-Length and Transfer-Encoding", "/cl-te",
 			"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nX", []int{400}, true, false},
+		{"Content-Length and Transfer-Encoding, lines ending in bare LF", "/cl-te-lf",
+			"POST %s HTTP/1.1\nHost: x\nContent-Length: 6\nTransfer-Encoding: chunked\n\n0\r\n\r\nX", []int{400}, true, false},
 		{"Content-Length and Transfer-Encoding on HTTP/1.0", "/cl-te-10",
 			"POST %s HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", []int{400}, true, false},
 		{"two Content-Length values", "/cl-cl",
@@ -326,4 +331,25 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// FuzzFraming: any bytes a client sends, split into reads anyhow, give
+// the same verdicts as read whole, and never panic.
+func FuzzFraming(f *testing.F) {
+	f.Add([]byte("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4;a=b\r\nab\r\n\r\n0\r\nX-T: 1\r\n\r\nGET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"), uint8(3))
+	f.Add([]byte("POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\nabGET / HTTP/1.1\r\n\r\n"), uint8(1))
+	f.Fuzz(func(t *testing.T, stream []byte, step uint8) {
+		whole := &framingConn{}
+		whole.scan(stream)
+		split := &framingConn{}
+		n := int(step%16) + 1
+		for s := stream; len(s) > 0; {
+			k := min(n, len(s))
+			split.scan(s[:k])
+			s = s[k:]
+		}
+		if !equalBools(whole.verdict, split.verdict) || whole.gone != split.gone {
+			t.Errorf("read whole: %v gone=%v; read %d at a time: %v gone=%v", whole.verdict, whole.gone, n, split.verdict, split.gone)
+		}
+	})
 }
