@@ -11,6 +11,11 @@ import (
 // thread, the garbage collector's included. Unlike the wall clock it does
 // not grow while other processes hold the cores, so the figures it gives
 // hold up on a busy machine.
+//
+// It measures what internal/benchcpu in the hitbox module measures, which
+// this module may not import (Go keeps another module's internal packages
+// to it): keep the two the same, so that cpu-ns/op here and in the
+// library's own benchmarks compare.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {

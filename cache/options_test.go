@@ -1,12 +1,12 @@
 package cache_test
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/hitbox-go/hitbox/cache"
 	"github.com/hitbox-go/hitbox/internal/mapstore"
+	"github.com/hitbox-go/hitbox/internal/panics"
 )
 
 // TestOptionsInvalid checks the constructor rule for Cache: an option that
@@ -31,7 +31,7 @@ func TestOptionsInvalid(t *testing.T) {
 			if err := tc.opts.Validate(); err == nil || err.Error() != tc.want {
 				t.Errorf("Validate = %v, want %q", err, tc.want)
 			}
-			got := panicked(func() { cache.New[string](mapstore.New(mapstore.Options{}), tc.opts) })
+			got := panics.Message(func() { cache.New[string](mapstore.New(mapstore.Options{}), tc.opts) })
 			if got != tc.want {
 				t.Errorf("New panicked with %q, want %q", got, tc.want)
 			}
@@ -40,18 +40,7 @@ func TestOptionsInvalid(t *testing.T) {
 	if err := (cache.Options{}).Validate(); err != nil {
 		t.Errorf("the zero Options: Validate = %v, want nil", err)
 	}
-	if got, want := panicked(func() { cache.New[string](nil, cache.Options{}) }), "hitbox/cache: New: nil Backend"; got != want {
+	if got, want := panics.Message(func() { cache.New[string](nil, cache.Options{}) }), "hitbox/cache: New: nil Backend"; got != want {
 		t.Errorf("New(nil) panicked with %q, want %q", got, want)
 	}
-}
-
-// panicked runs fn and returns what it panicked with, as a string.
-func panicked(fn func()) (msg string) {
-	defer func() {
-		if r := recover(); r != nil {
-			msg = fmt.Sprint(r)
-		}
-	}()
-	fn()
-	return ""
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/internal/mapstore"
+	"github.com/hitbox-go/hitbox/internal/panics"
 )
 
 func TestKeys(t *testing.T) {
@@ -43,7 +44,7 @@ func TestKeys(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c := NewCache(mapstore.New(mapstore.Options{}), tc.opts)
+			c := New(mapstore.New(mapstore.Options{}), tc.opts)
 			ka := c.primaryKey(httptest.NewRequest("GET", tc.a, nil))
 			kb := c.primaryKey(httptest.NewRequest("HEAD", tc.b, nil))
 			if (ka == kb) != tc.same {
@@ -55,7 +56,7 @@ func TestKeys(t *testing.T) {
 
 func TestKeyRendersAsHitboxKey(t *testing.T) {
 	t.Parallel()
-	c := NewCache(mapstore.New(mapstore.Options{}), Options{})
+	c := New(mapstore.New(mapstore.Options{}), Options{})
 	got := c.primaryKey(httptest.NewRequest("GET", "http://example.com/a%3Ab?q=x:y=z", nil))
 	want := hitbox.NewKey("http").With("u", "http://example.com/a%3Ab?q=x:y=z").String()
 	if got != want {
@@ -85,20 +86,15 @@ func TestOptionsPanics(t *testing.T) {
 		name string
 		f    func()
 	}{
-		{"a nil Backend", func() { NewCache(nil, Options{}) }},
-		{"a negative MaxBodySize", func() { NewCache(mapstore.New(mapstore.Options{}), Options{MaxBodySize: -1}) }},
-		{"a CacheName that is not an sf-token", func() { NewCache(mapstore.New(mapstore.Options{}), Options{CacheName: "my cache"}) }},
-		{"a nil Handler", func() { NewCache(mapstore.New(mapstore.Options{}), Options{}).Middleware(nil) }},
+		{"a nil Backend", func() { New(nil, Options{}) }},
+		{"a negative MaxBodySize", func() { New(mapstore.New(mapstore.Options{}), Options{MaxBodySize: -1}) }},
+		{"a CacheName that is not an sf-token", func() { New(mapstore.New(mapstore.Options{}), Options{CacheName: "my cache"}) }},
+		{"a nil Handler", func() { New(mapstore.New(mapstore.Options{}), Options{}).Middleware(nil) }},
 	}
 	for _, tc := range cases {
-		func() {
-			defer func() {
-				if p := recover(); p == nil {
-					t.Errorf("%s: no panic", tc.name)
-				}
-			}()
-			tc.f()
-		}()
+		if panics.Message(tc.f) == "" {
+			t.Errorf("%s: no panic", tc.name)
+		}
 	}
 }
 
@@ -118,7 +114,7 @@ func FuzzKeyEquality(f *testing.F) {
 	} {
 		f.Add(p[0], p[1], p[2], p[3])
 	}
-	c := NewCache(mapstore.New(mapstore.Options{}), Options{})
+	c := New(mapstore.New(mapstore.Options{}), Options{})
 	f.Fuzz(func(t *testing.T, hostA, targetA, hostB, targetB string) {
 		ra, okA := fuzzRequest(hostA, targetA)
 		rb, okB := fuzzRequest(hostB, targetB)

@@ -350,7 +350,7 @@ func TestTagVersionsAloneKeepALateWrite(t *testing.T) {
 func TestTagPurgeDuringStore(t *testing.T) {
 	t.Parallel()
 	clock := hitboxtest.NewClock(t0)
-	b := &holdingTagged{Store: mapstore.New(mapstore.Options{Now: clock.Now}),
+	b := &holdingTagged{unleased: mapstore.New(mapstore.Options{Now: clock.Now}),
 		setting: make(chan struct{}), release: make(chan struct{})}
 	h := newHarnessOver(t, Options{}, clock, b)
 	h.origin.set(200, "Cache-Control: max-age=600", "Surrogate-Key: t")
@@ -372,7 +372,7 @@ func TestTagPurgeDuringStore(t *testing.T) {
 
 // holdingTagged holds the first SetTagged until released.
 type holdingTagged struct {
-	*mapstore.Store
+	unleased
 	setting chan struct{}
 	release chan struct{}
 	held    bool
@@ -384,7 +384,7 @@ func (b *holdingTagged) SetTagged(ctx context.Context, key string, e hitbox.Entr
 		close(b.setting)
 		<-b.release
 	}
-	return b.Store.SetTagged(ctx, key, e, tags)
+	return b.unleased.SetTagged(ctx, key, e, tags)
 }
 
 // TestPurgeReleasesWaiters: requests collapsed behind a leader whose

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hitbox-go/hitbox/internal/panics"
 	"go.uber.org/goleak"
 )
 
@@ -109,15 +110,9 @@ func TestPanicWithoutStaleIsReraised(t *testing.T) {
 		_, _ = w.Write([]byte("part"))
 		panic("boom")
 	}
-	func() {
-		defer func() {
-			if p := recover(); p != "boom" {
-				t.Errorf("recovered %v, want the handler's panic", p)
-			}
-		}()
-		h.get("/r")
-		t.Error("no panic reached net/http")
-	}()
+	if p := panics.Message(func() { h.get("/r") }); p != "boom" {
+		t.Errorf("recovered %q, want the handler's panic", p)
+	}
 	h.origin.set(200, "Cache-Control: max-age=60")
 	if rec := h.get("/r"); isHit(rec) {
 		t.Error("a response cut by a panic was stored")

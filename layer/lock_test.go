@@ -8,25 +8,10 @@ import (
 
 	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/codec"
+	"github.com/hitbox-go/hitbox/internal/lockstore"
+	"github.com/hitbox-go/hitbox/internal/mapstore"
 	"github.com/hitbox-go/hitbox/layer"
 )
-
-// lockingStore is a rawStore with the lock ability; it records the keys
-// locked.
-type lockingStore struct {
-	*rawStore
-	locked []string
-}
-
-func (s *lockingStore) TryLock(_ context.Context, key string, _ time.Duration) (hitbox.Lock, error) {
-	s.locked = append(s.locked, key)
-	return nopLock{}, nil
-}
-
-type nopLock struct{}
-
-func (nopLock) Extend(context.Context, time.Duration) error { return nil }
-func (nopLock) Unlock(context.Context) error                { return nil }
 
 // TestLayersForwardLocks checks that every layer passes the lock ability
 // down to the store, Prefix with its namespace, and that a store without
@@ -46,11 +31,11 @@ func TestLayersForwardLocks(t *testing.T) {
 		{"Prefix locks the key in its namespace", layer.Prefix("ns:"), "ns:k"},
 	}
 	for _, tt := range tests {
-		store := &lockingStore{rawStore: newRawStore()}
+		store := lockstore.New(mapstore.New(mapstore.Options{}))
 		b := tt.layer(store)
 		l, err := hitbox.TryLock(ctx, b, "k", time.Second)
-		if err != nil || l == nil || len(store.locked) != 1 || store.locked[0] != tt.key {
-			t.Errorf("%s: TryLock = %v, %v; the store locked %q, want %q", tt.name, l, err, store.locked, tt.key)
+		if err != nil || l == nil || len(store.Locked()) != 1 || store.Locked()[0] != tt.key {
+			t.Errorf("%s: TryLock = %v, %v; the store locked %q, want %q", tt.name, l, err, store.Locked(), tt.key)
 		}
 		if _, err := hitbox.TryLock(ctx, tt.layer(newRawStore()), "k", time.Second); !errors.Is(err, hitbox.ErrNotSupported) {
 			t.Errorf("%s over a store without locks: %v, want ErrNotSupported", tt.name, err)

@@ -1,11 +1,11 @@
 package layer_test
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/hitbox-go/hitbox/codec"
+	"github.com/hitbox-go/hitbox/internal/panics"
 	"github.com/hitbox-go/hitbox/layer"
 )
 
@@ -46,7 +46,7 @@ func TestInvalidOptions(t *testing.T) {
 					t.Errorf("Validate = %v, want %q", err, tc.want)
 				}
 			}
-			if got := panicked(tc.call); got != tc.want {
+			if got := panics.Message(tc.call); got != tc.want {
 				t.Errorf("panicked with %q, want %q", got, tc.want)
 			}
 		})
@@ -54,15 +54,4 @@ func TestInvalidOptions(t *testing.T) {
 	if err := (layer.CompressOptions{}).Validate(); err != nil {
 		t.Errorf("the zero CompressOptions: Validate = %v, want nil", err)
 	}
-}
-
-// panicked runs fn and returns what it panicked with, as a string.
-func panicked(fn func()) (msg string) {
-	defer func() {
-		if r := recover(); r != nil {
-			msg = fmt.Sprint(r)
-		}
-	}()
-	fn()
-	return ""
 }

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/internal/panics"
 	hitboxotel "github.com/hitbox-go/hitbox/otel"
 )
 
@@ -370,11 +371,7 @@ func TestInvalidOptions(t *testing.T) {
 			for name, layer := range map[string]func(...hitboxotel.Option) hitbox.Layer{
 				"Metrics": hitboxotel.Metrics, "Trace": hitboxotel.Trace,
 			} {
-				got := func() (msg string) {
-					defer func() { msg = fmt.Sprint(recover()) }()
-					layer(tc.opts...)
-					return ""
-				}()
+				got := panics.Message(func() { layer(tc.opts...) })
 				if got != tc.want {
 					t.Errorf("%s panicked with %q, want %q", name, got, tc.want)
 				}

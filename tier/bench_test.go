@@ -2,11 +2,12 @@ package tier
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/internal/benchcpu"
+	"github.com/hitbox-go/hitbox/internal/benchdata"
 	"github.com/hitbox-go/hitbox/store/memstore"
 )
 
@@ -14,21 +15,6 @@ import (
 // levels memstore (an in-process L2 is the strictest case: a network L2
 // would hide the tier's cost). Sub-benchmarks are named size=.../impl=...,
 // so benchstat -col /impl sets them side by side.
-
-var benchSizes = []struct {
-	name string
-	size int
-}{{"64B", 64}, {"1KiB", 1 << 10}, {"64KiB", 64 << 10}}
-
-const benchKeys = 256
-
-var benchKeyNames = func() []string {
-	keys := make([]string, benchKeys)
-	for i := range keys {
-		keys[i] = fmt.Sprintf("bench:key:%d", i)
-	}
-	return keys
-}()
 
 func benchStore(b *testing.B, label string) *memstore.Store {
 	b.Helper()
@@ -43,7 +29,7 @@ func benchStore(b *testing.B, label string) *memstore.Store {
 func benchFill(b *testing.B, s hitbox.Backend, size int) hitbox.Entry {
 	b.Helper()
 	e := hitbox.Entry{Value: make([]byte, size), Expire: time.Now().Add(time.Hour)}
-	for _, k := range benchKeyNames {
+	for _, k := range benchdata.Keys() {
 		if err := s.Set(context.Background(), k, e); err != nil {
 			b.Fatal(err)
 		}
@@ -55,10 +41,10 @@ func benchFill(b *testing.B, s hitbox.Backend, size int) hitbox.Entry {
 // from the L1 store alone.
 func BenchmarkGetL1Hit(b *testing.B) {
 	ctx := context.Background()
-	for _, sz := range benchSizes {
-		b.Run("size="+sz.name, func(b *testing.B) {
+	for _, sz := range benchdata.Sizes {
+		b.Run("size="+sz.Name, func(b *testing.B) {
 			l1, l2 := benchStore(b, "memory"), benchStore(b, "l2")
-			benchFill(b, l1, sz.size)
+			benchFill(b, l1, sz.Bytes)
 			tr := New(l1, l2)
 			b.Cleanup(func() { _ = tr.Close() })
 			for _, impl := range []struct {
@@ -67,22 +53,22 @@ func BenchmarkGetL1Hit(b *testing.B) {
 			}{{"l1", l1}, {"tier", tr}} {
 				b.Run("impl="+impl.name, func(b *testing.B) {
 					b.ReportAllocs()
-					cpu := startCPU(b)
+					cpu := benchcpu.Start()
 					i := 0
 					for b.Loop() {
-						if _, err := impl.b.Get(ctx, benchKeyNames[i%benchKeys]); err != nil {
+						if _, err := impl.b.Get(ctx, benchdata.Key(i)); err != nil {
 							b.Fatal(err)
 						}
 						i++
 					}
-					cpu.report(b, i)
+					cpu.Report(b, i)
 				})
 				b.Run("impl="+impl.name+"/parallel", func(b *testing.B) {
 					b.ReportAllocs()
 					b.RunParallel(func(pb *testing.PB) {
 						i := 0
 						for pb.Next() {
-							if _, err := impl.b.Get(ctx, benchKeyNames[i%benchKeys]); err != nil {
+							if _, err := impl.b.Get(ctx, benchdata.Key(i)); err != nil {
 								b.Error(err)
 								return
 							}
@@ -100,19 +86,19 @@ func BenchmarkGetL1Hit(b *testing.B) {
 // remove the key from L1 first, so every read misses it.
 func BenchmarkGetL2Hit(b *testing.B) {
 	ctx := context.Background()
-	for _, sz := range benchSizes {
-		b.Run("size="+sz.name, func(b *testing.B) {
+	for _, sz := range benchdata.Sizes {
+		b.Run("size="+sz.Name, func(b *testing.B) {
 			l1, l2 := benchStore(b, "memory"), benchStore(b, "l2")
-			benchFill(b, l2, sz.size)
+			benchFill(b, l2, sz.Bytes)
 			tr := New(l1, l2)
 			b.Cleanup(func() { _ = tr.Close() })
 			b.Run("impl=l2+set", func(b *testing.B) {
 				b.ReportAllocs()
-				cpu := startCPU(b)
+				cpu := benchcpu.Start()
 				i := 0
-				defer func() { cpu.report(b, i) }()
+				defer func() { cpu.Report(b, i) }()
 				for b.Loop() {
-					k := benchKeyNames[i%benchKeys]
+					k := benchdata.Key(i)
 					_ = l1.Delete(ctx, k)
 					e, err := l2.Get(ctx, k)
 					if err != nil {
@@ -126,11 +112,11 @@ func BenchmarkGetL2Hit(b *testing.B) {
 			})
 			b.Run("impl=tier", func(b *testing.B) {
 				b.ReportAllocs()
-				cpu := startCPU(b)
+				cpu := benchcpu.Start()
 				i := 0
-				defer func() { cpu.report(b, i) }()
+				defer func() { cpu.Report(b, i) }()
 				for b.Loop() {
-					k := benchKeyNames[i%benchKeys]
+					k := benchdata.Key(i)
 					_ = l1.Delete(ctx, k)
 					if _, err := tr.Get(ctx, k); err != nil {
 						b.Fatal(err)
@@ -159,7 +145,7 @@ func BenchmarkGetTraced(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		src.Reset()
-		if _, err := tr.Get(tctx, benchKeyNames[i%benchKeys]); err != nil {
+		if _, err := tr.Get(tctx, benchdata.Key(i)); err != nil {
 			b.Fatal(err)
 		}
 		i++
@@ -178,7 +164,7 @@ func BenchmarkSet(b *testing.B) {
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {
-			k := benchKeyNames[i%benchKeys]
+			k := benchdata.Key(i)
 			_ = l2.Set(ctx, k, e)
 			_ = l1.Set(ctx, k, e)
 			i++
@@ -188,7 +174,7 @@ func BenchmarkSet(b *testing.B) {
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {
-			if err := tr.Set(ctx, benchKeyNames[i%benchKeys], e); err != nil {
+			if err := tr.Set(ctx, benchdata.Key(i), e); err != nil {
 				b.Fatal(err)
 			}
 			i++
@@ -243,7 +229,7 @@ func BenchmarkOverhead(b *testing.B) {
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
-			cpu := startCPU(b)
+			cpu := benchcpu.Start()
 			i := 0
 			for b.Loop() {
 				if err := c.get(); err != nil {
@@ -251,7 +237,7 @@ func BenchmarkOverhead(b *testing.B) {
 				}
 				i++
 			}
-			cpu.report(b, i)
+			cpu.Report(b, i)
 		})
 	}
 }

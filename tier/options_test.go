@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/internal/panics"
 )
 
 // TestOptionsInvalid checks the constructor rule: an option that cannot
@@ -62,7 +63,7 @@ func TestOptionsInvalid(t *testing.T) {
 			for i := range levels {
 				levels[i] = store(newClock(), fmt.Sprint("l", i))
 			}
-			if got := panicked(func() { NewWith(tc.opts, levels...) }); got != tc.want {
+			if got := panics.Message(func() { NewWith(tc.opts, levels...) }); got != tc.want {
 				t.Errorf("NewWith panicked with %q, want %q", got, tc.want)
 			}
 		})
@@ -89,18 +90,7 @@ func TestOptionsValid(t *testing.T) {
 func TestNilLevel(t *testing.T) {
 	t.Parallel()
 	want := "hitbox/tier: levels[1]: nil Backend"
-	if got := panicked(func() { New(store(newClock(), "l1"), nil) }); got != want {
+	if got := panics.Message(func() { New(store(newClock(), "l1"), nil) }); got != want {
 		t.Errorf("New panicked with %q, want %q", got, want)
 	}
-}
-
-// panicked runs fn and returns what it panicked with, as a string.
-func panicked(fn func()) (msg string) {
-	defer func() {
-		if r := recover(); r != nil {
-			msg = fmt.Sprint(r)
-		}
-	}()
-	fn()
-	return ""
 }

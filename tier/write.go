@@ -78,6 +78,12 @@ func (t *Tier) setItems(ctx context.Context, op string, items []hitbox.Item, tag
 	if t.write == WriteBehind {
 		return t.setBehind(ctx, op, items, tags)
 	}
+	return t.setThrough(ctx, op, items, tags)
+}
+
+// setThrough writes items to every level before it returns (in parallel
+// with WriteParallel), as setItems does for every policy but WriteBehind.
+func (t *Tier) setThrough(ctx context.Context, op string, items []hitbox.Item, tags []string) error {
 	var ts stamp
 	if len(tags) > 0 {
 		ts = t.guard.tagStamp()
@@ -178,7 +184,7 @@ type levelResult struct {
 // refuses them as too large loses its old copies.
 func (t *Tier) setLevel(ctx context.Context, op string, j int, items []hitbox.Item, tags []string) levelResult {
 	lv := &t.levels[j]
-	if !t.allow(lv) {
+	if !t.writable(ctx, lv) {
 		return levelResult{outcomeFailed, openErr(op, lv)}
 	}
 	if lv.maxTTL > 0 {

@@ -2,13 +2,14 @@ package memstore
 
 import (
 	"context"
-	"fmt"
 	"runtime"
 	"testing"
 	"time"
 
 	"github.com/allegro/bigcache/v3"
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/internal/benchcpu"
+	"github.com/hitbox-go/hitbox/internal/benchdata"
 )
 
 // The benchmarks compare the store with bigcache used directly, with the
@@ -16,21 +17,6 @@ import (
 // cost: its checks, the deadline header and the clock read. Sub-benchmarks
 // are named size=.../impl=..., so benchstat -col /impl sets them side by
 // side.
-
-var benchSizes = []struct {
-	name string
-	size int
-}{{"64B", 64}, {"1KiB", 1 << 10}, {"64KiB", 64 << 10}}
-
-const benchKeys = 256
-
-var benchKeyNames = func() []string {
-	keys := make([]string, benchKeys)
-	for i := range keys {
-		keys[i] = fmt.Sprintf("bench:key:%d", i)
-	}
-	return keys
-}()
 
 // benchPair returns a store and a raw bigcache built from the same
 // settings, each holding every bench key with a value of size bytes. Store
@@ -41,7 +27,7 @@ func benchPair(b *testing.B, size int) (*Store, *bigcache.BigCache) {
 	s, raw := newPair(b, 256<<20)
 	value := make([]byte, size)
 	e := hitbox.Entry{Value: value, Expire: time.Now().Add(time.Hour)}
-	for _, k := range benchKeyNames {
+	for _, k := range benchdata.Keys() {
 		if err := s.Set(context.Background(), k, e); err != nil {
 			b.Fatal(err)
 		}
@@ -63,7 +49,7 @@ func fullPair(b *testing.B, size int) (*Store, *bigcache.BigCache) {
 	value := make([]byte, size)
 	e := hitbox.Entry{Value: value, Expire: time.Now().Add(time.Hour)}
 	for i := 0; i < 2*limit/(size+64); i++ {
-		k := benchKeyNames[i%benchKeys]
+		k := benchdata.Key(i)
 		if err := s.Set(context.Background(), k, e); err != nil {
 			b.Fatal(err)
 		}
@@ -106,22 +92,22 @@ func newPair(b *testing.B, maxBytes int64) (*Store, *bigcache.BigCache) {
 
 func BenchmarkGet(b *testing.B) {
 	ctx := context.Background()
-	for _, sz := range benchSizes {
-		s, raw := benchPair(b, sz.size)
-		b.Run("size="+sz.name+"/impl=memstore", func(b *testing.B) {
+	for _, sz := range benchdata.Sizes {
+		s, raw := benchPair(b, sz.Bytes)
+		b.Run("size="+sz.Name+"/impl=memstore", func(b *testing.B) {
 			settle(b)
-			b.SetBytes(int64(sz.size))
+			b.SetBytes(int64(sz.Bytes))
 			for i := 0; b.Loop(); i++ {
-				if _, err := s.Get(ctx, benchKeyNames[i%benchKeys]); err != nil {
+				if _, err := s.Get(ctx, benchdata.Key(i)); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
-		b.Run("size="+sz.name+"/impl=bigcache", func(b *testing.B) {
+		b.Run("size="+sz.Name+"/impl=bigcache", func(b *testing.B) {
 			settle(b)
-			b.SetBytes(int64(sz.size))
+			b.SetBytes(int64(sz.Bytes))
 			for i := 0; b.Loop(); i++ {
-				if _, err := raw.Get(benchKeyNames[i%benchKeys]); err != nil {
+				if _, err := raw.Get(benchdata.Key(i)); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -152,24 +138,24 @@ func BenchmarkGetMiss(b *testing.B) {
 
 func BenchmarkSet(b *testing.B) {
 	ctx := context.Background()
-	for _, sz := range benchSizes {
-		s, raw := fullPair(b, sz.size)
-		value := make([]byte, sz.size)
+	for _, sz := range benchdata.Sizes {
+		s, raw := fullPair(b, sz.Bytes)
+		value := make([]byte, sz.Bytes)
 		e := hitbox.Entry{Value: value, Expire: time.Now().Add(time.Hour)}
-		b.Run("size="+sz.name+"/impl=memstore", func(b *testing.B) {
+		b.Run("size="+sz.Name+"/impl=memstore", func(b *testing.B) {
 			settle(b)
-			b.SetBytes(int64(sz.size))
+			b.SetBytes(int64(sz.Bytes))
 			for i := 0; b.Loop(); i++ {
-				if err := s.Set(ctx, benchKeyNames[i%benchKeys], e); err != nil {
+				if err := s.Set(ctx, benchdata.Key(i), e); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
-		b.Run("size="+sz.name+"/impl=bigcache", func(b *testing.B) {
+		b.Run("size="+sz.Name+"/impl=bigcache", func(b *testing.B) {
 			settle(b)
-			b.SetBytes(int64(sz.size))
+			b.SetBytes(int64(sz.Bytes))
 			for i := 0; b.Loop(); i++ {
-				if err := raw.Set(benchKeyNames[i%benchKeys], value); err != nil {
+				if err := raw.Set(benchdata.Key(i), value); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -179,26 +165,26 @@ func BenchmarkSet(b *testing.B) {
 
 func BenchmarkGetParallel(b *testing.B) {
 	ctx := context.Background()
-	for _, sz := range benchSizes {
-		s, raw := benchPair(b, sz.size)
-		b.Run("size="+sz.name+"/impl=memstore", func(b *testing.B) {
+	for _, sz := range benchdata.Sizes {
+		s, raw := benchPair(b, sz.Bytes)
+		b.Run("size="+sz.Name+"/impl=memstore", func(b *testing.B) {
 			settle(b)
-			b.SetBytes(int64(sz.size))
+			b.SetBytes(int64(sz.Bytes))
 			b.RunParallel(func(pb *testing.PB) {
 				for i := 0; pb.Next(); i++ {
-					if _, err := s.Get(ctx, benchKeyNames[i%benchKeys]); err != nil {
+					if _, err := s.Get(ctx, benchdata.Key(i)); err != nil {
 						b.Error(err)
 						return
 					}
 				}
 			})
 		})
-		b.Run("size="+sz.name+"/impl=bigcache", func(b *testing.B) {
+		b.Run("size="+sz.Name+"/impl=bigcache", func(b *testing.B) {
 			settle(b)
-			b.SetBytes(int64(sz.size))
+			b.SetBytes(int64(sz.Bytes))
 			b.RunParallel(func(pb *testing.PB) {
 				for i := 0; pb.Next(); i++ {
-					if _, err := raw.Get(benchKeyNames[i%benchKeys]); err != nil {
+					if _, err := raw.Get(benchdata.Key(i)); err != nil {
 						b.Error(err)
 						return
 					}
@@ -210,28 +196,28 @@ func BenchmarkGetParallel(b *testing.B) {
 
 func BenchmarkSetParallel(b *testing.B) {
 	ctx := context.Background()
-	for _, sz := range benchSizes {
-		s, raw := fullPair(b, sz.size)
-		value := make([]byte, sz.size)
+	for _, sz := range benchdata.Sizes {
+		s, raw := fullPair(b, sz.Bytes)
+		value := make([]byte, sz.Bytes)
 		e := hitbox.Entry{Value: value, Expire: time.Now().Add(time.Hour)}
-		b.Run("size="+sz.name+"/impl=memstore", func(b *testing.B) {
+		b.Run("size="+sz.Name+"/impl=memstore", func(b *testing.B) {
 			settle(b)
-			b.SetBytes(int64(sz.size))
+			b.SetBytes(int64(sz.Bytes))
 			b.RunParallel(func(pb *testing.PB) {
 				for i := 0; pb.Next(); i++ {
-					if err := s.Set(ctx, benchKeyNames[i%benchKeys], e); err != nil {
+					if err := s.Set(ctx, benchdata.Key(i), e); err != nil {
 						b.Error(err)
 						return
 					}
 				}
 			})
 		})
-		b.Run("size="+sz.name+"/impl=bigcache", func(b *testing.B) {
+		b.Run("size="+sz.Name+"/impl=bigcache", func(b *testing.B) {
 			settle(b)
-			b.SetBytes(int64(sz.size))
+			b.SetBytes(int64(sz.Bytes))
 			b.RunParallel(func(pb *testing.PB) {
 				for i := 0; pb.Next(); i++ {
-					if err := raw.Set(benchKeyNames[i%benchKeys], value); err != nil {
+					if err := raw.Set(benchdata.Key(i), value); err != nil {
 						b.Error(err)
 						return
 					}
@@ -255,7 +241,7 @@ func BenchmarkGetTagged(b *testing.B) {
 		for _, entry := range []string{"untagged", "tagged"} {
 			s, _ := newPair(b, 256<<20)
 			e := hitbox.Entry{Value: make([]byte, size), Expire: time.Now().Add(time.Hour)}
-			for _, k := range benchKeyNames {
+			for _, k := range benchdata.Keys() {
 				var err error
 				if entry == "tagged" {
 					err = s.SetTagged(ctx, k, e, tags)
@@ -269,14 +255,14 @@ func BenchmarkGetTagged(b *testing.B) {
 			b.Run("read="+read+"/entry="+entry, func(b *testing.B) {
 				settle(b)
 				b.SetBytes(size)
-				cpu := cpuTime()
-				defer reportCPU(b, cpu)
+				cpu := benchcpu.Start()
+				defer func() { cpu.Report(b, b.N) }()
 				for i := 0; b.Loop(); i++ {
 					var err error
 					if read == "Get" {
-						_, err = s.Get(ctx, benchKeyNames[i%benchKeys])
+						_, err = s.Get(ctx, benchdata.Key(i))
 					} else {
-						_, _, err = s.GetTagged(ctx, benchKeyNames[i%benchKeys])
+						_, _, err = s.GetTagged(ctx, benchdata.Key(i))
 					}
 					if err != nil {
 						b.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/hitboxtest"
+	"github.com/hitbox-go/hitbox/internal/panics"
 	"go.uber.org/goleak"
 )
 
@@ -647,14 +648,10 @@ func TestClearPrefix(t *testing.T) {
 }
 
 // newPanic calls New with opts and returns what it panicked with.
-func newPanic(opts Options) (msg string) {
-	defer func() {
-		if r := recover(); r != nil {
-			msg = fmt.Sprint(r)
+func newPanic(opts Options) string {
+	return panics.Message(func() {
+		if s, err := New(opts); err == nil {
+			s.Close()
 		}
-	}()
-	if s, err := New(opts); err == nil {
-		s.Close()
-	}
-	return ""
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/internal/benchdata"
 	"github.com/hitbox-go/hitbox/internal/redistest"
 	"github.com/hitbox-go/hitbox/store/redisstore"
 )
@@ -15,11 +16,6 @@ import (
 // The benchmarks compare the store with go-redis used directly, on the same
 // server, keys and values, in one run: the store's cost is what it adds to
 // a round trip.
-
-var benchSizes = []struct {
-	name string
-	n    int
-}{{"64B", 64}, {"1KiB", 1 << 10}, {"64KiB", 64 << 10}}
 
 const benchKeys = 1000
 
@@ -53,9 +49,9 @@ func benchStore(b *testing.B, size int) (*redisstore.Store, []string, []string) 
 // keys, one caller and many.
 func BenchmarkGet(b *testing.B) {
 	ctx := context.Background()
-	for _, sz := range benchSizes {
-		b.Run(sz.name, func(b *testing.B) {
-			s, keys, stored := benchStore(b, sz.n)
+	for _, sz := range benchdata.Sizes {
+		b.Run(sz.Name, func(b *testing.B) {
+			s, keys, stored := benchStore(b, sz.Bytes)
 			rdb := redistest.Shared(b).Client(b)
 			b.Run("store", func(b *testing.B) {
 				b.ReportAllocs()
@@ -101,11 +97,11 @@ func BenchmarkGet(b *testing.B) {
 // with go-redis's Set with a lifetime, on the same keys.
 func BenchmarkSet(b *testing.B) {
 	ctx := context.Background()
-	for _, sz := range benchSizes {
-		b.Run(sz.name, func(b *testing.B) {
-			s, keys, stored := benchStore(b, sz.n)
+	for _, sz := range benchdata.Sizes {
+		b.Run(sz.Name, func(b *testing.B) {
+			s, keys, stored := benchStore(b, sz.Bytes)
 			rdb := redistest.Shared(b).Client(b)
-			v := make([]byte, sz.n)
+			v := make([]byte, sz.Bytes)
 			e := hitbox.Entry{Value: v, Expire: time.Now().Add(time.Hour)}
 			b.Run("store", func(b *testing.B) {
 				b.ReportAllocs()

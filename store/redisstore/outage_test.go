@@ -39,6 +39,16 @@ const outageSlack = 400 * time.Millisecond
 // it. Without those settings (go-redis's defaults: 5 s timeouts, three
 // retries of a timed-out read, five dial attempts per connection) the same
 // load stalled for seconds.
+//
+// Only a real stall may fail it: on a loaded machine (two cores, -race,
+// other test binaries) a goroutine can wait for a core longer than any
+// fixed slack. So beside the workers, reference goroutines run the same
+// GetOrLoad on a cache with no level below L1 (no I/O at all), and each
+// phase's bound adds the worst reference call of that phase: the
+// scheduling, GC and race-detector delay the workers met at the same
+// moment. A client that retried or waited out a longer timeout adds
+// whole ReadTimeouts that no reference call sees. (Retrying the window
+// was the other choice; it hides a stall that happens once in two runs.)
 func TestOutageStall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a few seconds of load")
@@ -69,17 +79,38 @@ func TestOutageStall(t *testing.T) {
 	users := cache.New[user](tr, cache.Options{TTL: time.Minute})
 	t.Cleanup(func() { _ = users.Close() })
 
-	const workers = 8
+	// ref is the reference: the same typed GetOrLoad over L1 alone.
+	refL1, err := memstore.New(memstore.Options{MaxBytes: 8 << 20, Shards: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := cache.New[user](refL1, cache.Options{TTL: time.Minute})
+	t.Cleanup(func() { _ = ref.Close(); _ = refL1.Close() })
+
+	const workers, refWorkers = 8, 2
 	var (
-		phase  atomic.Int32 // index into phases
-		calls  atomic.Int64 // calls finished in the current phase
-		worst  [5]atomic.Int64
-		failed atomic.Value // the first error, as a string
-		stop   = make(chan struct{})
-		wg     sync.WaitGroup
+		phase    atomic.Int32 // index into phases
+		calls    atomic.Int64 // calls finished in the current phase
+		worst    [5]atomic.Int64
+		refWorst [5]atomic.Int64
+		failed   atomic.Value // the first error, as a string
+		stop     = make(chan struct{})
+		wg       sync.WaitGroup
 	)
 	phases := [...]string{"healthy", "killed", "restarted", "frozen", "resumed"}
-	for w := range workers {
+	record := func(worst *atomic.Int64, took time.Duration) {
+		for {
+			old := worst.Load()
+			if int64(took) <= old || worst.CompareAndSwap(old, int64(took)) {
+				return
+			}
+		}
+	}
+	for w := range workers + refWorkers {
+		cache, worst := users, &worst
+		if w >= workers {
+			cache, worst = ref, &refWorst
+		}
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(w), 1))
 			for {
@@ -92,7 +123,7 @@ func TestOutageStall(t *testing.T) {
 				key := hitbox.NewKey("users").WithInt("id", int64(id)).String()
 				p := phase.Load()
 				start := time.Now()
-				u, err := users.GetOrLoad(context.Background(), key, func(context.Context) (user, error) {
+				u, err := cache.GetOrLoad(context.Background(), key, func(context.Context) (user, error) {
 					return user{ID: id, Name: "u"}, nil
 				})
 				took := time.Since(start)
@@ -102,13 +133,10 @@ func TestOutageStall(t *testing.T) {
 				if err != nil {
 					failed.CompareAndSwap(nil, fmt.Sprintf("%s: %v", phases[p], err))
 				}
-				for {
-					old := worst[p].Load()
-					if int64(took) <= old || worst[p].CompareAndSwap(old, int64(took)) {
-						break
-					}
+				record(&worst[p], took)
+				if cache == users {
+					calls.Add(1)
 				}
-				calls.Add(1)
 			}
 		})
 	}
@@ -161,16 +189,13 @@ func TestOutageStall(t *testing.T) {
 	if f := failed.Load(); f != nil {
 		t.Errorf("a call failed: %s", f)
 	}
-	var overall time.Duration
 	for i, name := range phases {
-		d := time.Duration(worst[i].Load())
-		overall = max(overall, d)
-		t.Logf("%-9s worst call %v", name, d.Round(time.Millisecond))
-	}
-	t.Logf("worst call over the run %v; bound 2 x ReadTimeout (%v) + %v = %v",
-		overall.Round(time.Millisecond), opts.ReadTimeout, outageSlack, bound)
-	if overall > bound {
-		t.Errorf("the worst call stalled %v, over the bound of %v", overall, bound)
+		d, noise := time.Duration(worst[i].Load()), time.Duration(refWorst[i].Load())
+		t.Logf("%-9s worst call %v, worst reference call %v", name, d.Round(time.Millisecond), noise.Round(time.Millisecond))
+		if d > bound+noise {
+			t.Errorf("%s: the worst call stalled %v, over the bound of 2 x ReadTimeout (%v) + %v + the worst reference call (%v)",
+				name, d, opts.ReadTimeout, outageSlack, noise)
+		}
 	}
 }
 

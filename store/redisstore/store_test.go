@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/internal/panics"
 	"github.com/hitbox-go/hitbox/internal/redistest"
 	"github.com/hitbox-go/hitbox/store/redisstore"
 )
@@ -45,7 +46,7 @@ func TestNew(t *testing.T) {
 					t.Errorf("Validate = %v, want %q", err, c.want)
 				}
 			}
-			got := panicked(func() { _, _ = redisstore.New(c.client, c.opts) })
+			got := panics.Message(func() { _, _ = redisstore.New(c.client, c.opts) })
 			if got != c.want {
 				t.Errorf("New panicked with %q, want %q", got, c.want)
 			}
@@ -654,15 +655,4 @@ func TestRemove(t *testing.T) {
 	if n := rec.count("get"); n != 0 {
 		t.Errorf("Remove read the key %d times, want none", n)
 	}
-}
-
-// panicked runs fn and returns what it panicked with, as a string.
-func panicked(fn func()) (msg string) {
-	defer func() {
-		if r := recover(); r != nil {
-			msg = fmt.Sprint(r)
-		}
-	}()
-	fn()
-	return ""
 }
