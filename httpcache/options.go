@@ -103,7 +103,7 @@ type Options struct {
 	// X-Forwarded-Proto or -Port to every request nothing is cached until
 	// they are left out here; leave out only fields the handler ignores,
 	// or that a proxy in front sets itself (examples/proxy strips them
-	// all before forwarding and turns the check off).
+	// before the cache sees the request, so the check finds none).
 	BypassFields []string
 	// StoreRequestBody lets a GET or HEAD with content (a Content-Length
 	// or Transfer-Encoding) be answered from and stored to the cache. By

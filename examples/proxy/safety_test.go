@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -352,4 +353,79 @@ func FuzzFraming(f *testing.F) {
 			t.Errorf("read whole: %v gone=%v; read %d at a time: %v gone=%v", whole.verdict, whole.gone, n, split.verdict, split.gone)
 		}
 	})
+}
+
+// TestProxyStorePolicy runs the classes of issue 19 that the cache's
+// policy decides through the proxy: what a plain client gets on a second
+// request after the first, for web cache deception, a long URL, a
+// response that would not read back, a malformed upstream Cache-Status
+// and a status outside 100-599.
+func TestProxyStorePolicy(t *testing.T) {
+	var mu sync.Mutex
+	calls := map[string]int{}
+	originSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls[r.URL.Path]++
+		n := calls[r.URL.Path]
+		mu.Unlock()
+		h := w.Header()
+		switch {
+		case r.URL.Path == "/account/x.css":
+			// Only Last-Modified: a heuristic lifetime, for the
+			// session's own page.
+			h.Set("Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT")
+			_, _ = fmt.Fprintf(w, "account of %s", r.Header.Get("Cookie"))
+		case strings.HasPrefix(r.URL.Path, "/long/"):
+			h.Set("Cache-Control", "max-age=300")
+			_, _ = fmt.Fprintf(w, "long %d", n)
+		case r.URL.Path == "/many-vary":
+			h.Set("Cache-Control", "max-age=300")
+			for i := range 300 {
+				h.Add("Vary", fmt.Sprintf("X-V%d", i))
+			}
+			_, _ = fmt.Fprintf(w, "vary %d", n)
+		case r.URL.Path == "/upstream-status":
+			h.Set("Cache-Status", `upstream; hit, bad member(, "also bad`)
+			h.Set("Cache-Control", "max-age=300")
+			_, _ = io.WriteString(w, "ok")
+		case r.URL.Path == "/odd-status":
+			w.WriteHeader(700)
+		}
+	}))
+	defer originSrv.Close()
+	base, _, stop := startProxy(t, originSrv.URL)
+	c := &http.Client{}
+	defer c.CloseIdleConnections()
+
+	do(t, c, "GET", base+"/account/x.css", "", "Cookie", "session=victim")
+	if r := do(t, c, "GET", base+"/account/x.css", ""); hit(r) || strings.Contains(r.body, "victim") {
+		t.Errorf("deception: an anonymous client got %q (%q)", r.body, r.header.Get("Cache-Status"))
+	}
+
+	long := base + "/long/" + strings.Repeat("a", 4000)
+	do(t, c, "GET", long, "")
+	if r := do(t, c, "GET", long, ""); !hit(r) || r.body != "long 1" {
+		t.Errorf("a 4 KB URL: second GET %q %q, want a hit", r.body, r.header.Get("Cache-Status"))
+	}
+
+	r := do(t, c, "GET", base+"/many-vary", "")
+	if cs := r.header.Get("Cache-Status"); strings.Contains(cs, "; stored") || !strings.Contains(cs, "too many vary names") {
+		t.Errorf("300 Vary names: Cache-Status %q, want not stored, with a detail", cs)
+	}
+	if r := do(t, c, "GET", base+"/many-vary", ""); r.status != 200 || r.body != "vary 2" {
+		t.Errorf("300 Vary names, second GET: %d %q", r.status, r.body)
+	}
+
+	r = do(t, c, "GET", base+"/upstream-status", "")
+	if got := r.header.Values("Cache-Status"); len(got) == 0 || !strings.HasPrefix(got[0], "upstream; hit") || strings.Contains(strings.Join(got, ","), "bad") {
+		t.Errorf("upstream Cache-Status: %q, want the well-formed member kept, the others dropped", got)
+	}
+
+	if r := do(t, c, "GET", base+"/odd-status", ""); r.status != http.StatusBadGateway {
+		t.Errorf("an origin status of 700: %d, want 502", r.status)
+	}
+	c.CloseIdleConnections()
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
 }
