@@ -96,7 +96,7 @@ func TestInvalidationRacingStore(t *testing.T) {
 func TestInvalidationDuringStore(t *testing.T) {
 	t.Parallel()
 	clock := hitboxtest.NewClock(t0)
-	b := &holdingSet{unleased: mapstore.New(mapstore.Options{Now: clock.Now}),
+	b := &holdingSet{Store: mapstore.New(mapstore.Options{Now: clock.Now}),
 		setting: make(chan struct{}), release: make(chan struct{})}
 	h := newHarnessOver(t, Options{}, clock, b)
 	h.origin.set(200, "Cache-Control: max-age=600")
@@ -116,29 +116,29 @@ func TestInvalidationDuringStore(t *testing.T) {
 	}
 }
 
-// unleased is a store without the Leaser ability: the tests that hold a
-// write run over it, since they test the guard that covers such backends
-// (a Leaser's store would refuse the late write itself).
-type unleased interface {
-	hitbox.Backend
-	hitbox.Tagger
-	hitbox.Remover
-	hitbox.Clearer
-}
-
-// holdingSet holds the first Set until released.
+// holdingSet holds the first Set or SetLeased (the way a store goes when
+// the backend is a hitbox.Leaser, as mapstore is) until released.
 type holdingSet struct {
-	unleased
+	*mapstore.Store
 	setting chan struct{}
 	release chan struct{}
 	held    bool
 }
 
-func (b *holdingSet) Set(ctx context.Context, key string, e hitbox.Entry) error {
+func (b *holdingSet) hold() {
 	if !b.held {
 		b.held = true
 		close(b.setting)
 		<-b.release
 	}
-	return b.unleased.Set(ctx, key, e)
+}
+
+func (b *holdingSet) Set(ctx context.Context, key string, e hitbox.Entry) error {
+	b.hold()
+	return b.Store.Set(ctx, key, e)
+}
+
+func (b *holdingSet) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, l hitbox.Lease) error {
+	b.hold()
+	return b.Store.SetLeased(ctx, key, e, tags, l)
 }

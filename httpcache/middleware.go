@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"time"
+	"unsafe"
 
 	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/internal/keyguard"
@@ -41,6 +42,15 @@ type exchange struct {
 	cs      cacheStatus
 	csValue string    // cs rendered, once the response header went out
 	slots   [3]string // backing for single-line fields the cache sets (no allocation each)
+
+	// Bytes the first Cache-Status member and the first Age value are
+	// rendered into, so a hit formats them without allocating. Each is
+	// written once: the string aliasing it goes into the response header
+	// and must never change (see fieldValue); later renderings allocate.
+	csBuf   [96]byte
+	ageBuf  [12]byte
+	csUsed  bool
+	ageUsed bool
 	result  result
 
 	// Forwarding.
@@ -63,6 +73,12 @@ type exchange struct {
 	faulted    bool            // the backend failed a read: do not wait on it again to store
 	asIs       bool            // forward the request unchanged, without the stored validators
 }
+
+// fieldValue returns b as a string that aliases it, for a field value
+// rendered into one of the exchange's buffers (or into what append grew
+// from one): the bytes must never change afterwards. The exchange is never
+// reused, so they do not.
+func fieldValue(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // Cache-Status fwd reasons (RFC 9211 §2.2).
 const (

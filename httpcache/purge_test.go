@@ -350,7 +350,7 @@ func TestTagVersionsAloneKeepALateWrite(t *testing.T) {
 func TestTagPurgeDuringStore(t *testing.T) {
 	t.Parallel()
 	clock := hitboxtest.NewClock(t0)
-	b := &holdingTagged{unleased: mapstore.New(mapstore.Options{Now: clock.Now}),
+	b := &holdingTagged{Store: mapstore.New(mapstore.Options{Now: clock.Now}),
 		setting: make(chan struct{}), release: make(chan struct{})}
 	h := newHarnessOver(t, Options{}, clock, b)
 	h.origin.set(200, "Cache-Control: max-age=600", "Surrogate-Key: t")
@@ -370,21 +370,32 @@ func TestTagPurgeDuringStore(t *testing.T) {
 	}
 }
 
-// holdingTagged holds the first SetTagged until released.
+// holdingTagged holds the first SetTagged or SetLeased (the way a store
+// goes when the backend is a hitbox.Leaser, as mapstore is) until
+// released.
 type holdingTagged struct {
-	unleased
+	*mapstore.Store
 	setting chan struct{}
 	release chan struct{}
 	held    bool
 }
 
-func (b *holdingTagged) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags []string) error {
+func (b *holdingTagged) hold() {
 	if !b.held {
 		b.held = true
 		close(b.setting)
 		<-b.release
 	}
-	return b.unleased.SetTagged(ctx, key, e, tags)
+}
+
+func (b *holdingTagged) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags []string) error {
+	b.hold()
+	return b.Store.SetTagged(ctx, key, e, tags)
+}
+
+func (b *holdingTagged) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, l hitbox.Lease) error {
+	b.hold()
+	return b.Store.SetLeased(ctx, key, e, tags, l)
 }
 
 // TestPurgeReleasesWaiters: requests collapsed behind a leader whose

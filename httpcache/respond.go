@@ -95,7 +95,12 @@ func (x *exchange) tooLarge(h http.Header) bool {
 // only the announcement was early.
 func (x *exchange) finishStatus(h http.Header) {
 	x.c.stripFields(h)
-	x.csValue = x.cs.String()
+	if !x.csUsed {
+		x.csUsed = true
+		x.csValue = fieldValue(x.cs.appendTo(x.csBuf[:0]))
+	} else {
+		x.csValue = x.cs.String()
+	}
 	if old := h["Cache-Status"]; len(old) > 0 {
 		// RFC 9211 §2: each cache appends its member; the last is the
 		// one closest to the client.

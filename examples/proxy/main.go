@@ -81,6 +81,7 @@ type config struct {
 	forwardCDNCC  bool
 	originTimeout time.Duration
 	shutdown      time.Duration
+	tuning        *tuning
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -111,6 +112,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&cfg.forwardCDNCC, "forward-cdn-cache-control", true, "pass CDN-Cache-Control on to clients, for CDN caches further downstream, as RFC 9213 §3.1 says CDN caches typically do; =false removes it")
 	fs.DurationVar(&cfg.originTimeout, "origin-timeout", time.Minute, "how long to wait for the origin's response header")
 	fs.DurationVar(&cfg.shutdown, "shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in flight")
+	cfg.tuning = tuningFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -166,6 +168,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	stopTuning, err := cfg.tuning.apply(stdout)
+	if err != nil {
+		return err
+	}
+	defer stopTuning()
 
 	// Metrics: the OpenTelemetry Prometheus exporter is a reader of the
 	// SDK's meter provider and registers with our own registry, which the
