@@ -80,6 +80,7 @@ type config struct {
 	stripFields   []string
 	forwardCDNCC  bool
 	originTimeout time.Duration
+	headerTimeout time.Duration
 	shutdown      time.Duration
 	tuning        *tuning
 }
@@ -111,6 +112,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&strip, "strip-fields", strings.Join(httpcache.DefaultBypassFields(), ","), "comma-separated request fields removed before the cache and the origin see a request: those frameworks honour to answer for another URL, method, host or scheme, which the cache does not key; empty keeps them (the cache then passes such requests by)")
 	fs.BoolVar(&cfg.forwardCDNCC, "forward-cdn-cache-control", true, "pass CDN-Cache-Control on to clients, for CDN caches further downstream, as RFC 9213 §3.1 says CDN caches typically do; =false removes it")
 	fs.DurationVar(&cfg.originTimeout, "origin-timeout", time.Minute, "how long to wait for the origin's response header")
+	fs.DurationVar(&cfg.headerTimeout, "header-timeout", 10*time.Second, "how long a client gets to send its request header; a client that trickles it (slowloris) is cut off then, before the cache and the origin see anything")
 	fs.DurationVar(&cfg.shutdown, "shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in flight")
 	cfg.tuning = tuningFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -137,8 +139,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if cfg.memory < 1<<20 {
 		return cfg, fmt.Errorf("-memory %s: at least 1MiB", memory)
 	}
-	if cfg.staleIfError < 0 || cfg.staleRevalid < 0 || cfg.originTimeout <= 0 || cfg.shutdown < 0 {
-		return cfg, errors.New("durations must not be negative, and -origin-timeout must be positive")
+	if cfg.staleIfError < 0 || cfg.staleRevalid < 0 || cfg.originTimeout <= 0 || cfg.headerTimeout <= 0 || cfg.shutdown < 0 {
+		return cfg, errors.New("durations must not be negative, and -origin-timeout and -header-timeout must be positive")
 	}
 	if cfg.adminToken == "" {
 		cfg.adminToken = os.Getenv(tokenEnv)
@@ -228,7 +230,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Handler: handler,
 		// A client gets this long to send its header fields; the body may
 		// take longer (uploads), bounded by ReadTimeout.
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: cfg.headerTimeout,
 		ReadTimeout:       5 * time.Minute,
 		// No WriteTimeout: a response streams from the origin for as long
 		// as the origin keeps sending; the transport bounds the wait for

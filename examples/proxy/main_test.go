@@ -422,7 +422,7 @@ func TestFlags(t *testing.T) {
 	}{
 		{"an origin alone is enough", []string{"-origin", "http://127.0.0.1:8000"}, true},
 		{"every flag", []string{"-origin", "https://example.test", "-listen", ":0", "-memory", "1GiB", "-redis", "127.0.0.1:6379", "-admin", ":0", "-admin-token", testToken, "-name", "edge-1",
-			"-stale-if-error", "1m", "-stale-while-revalidate", "10s", "-store-set-cookie", "-forward-cdn-cache-control", "-origin-timeout", "5s", "-shutdown-timeout", "1s", "-quiet"}, true},
+			"-stale-if-error", "1m", "-stale-while-revalidate", "10s", "-store-set-cookie", "-forward-cdn-cache-control", "-origin-timeout", "5s", "-header-timeout", "5s", "-shutdown-timeout", "1s", "-quiet"}, true},
 		{"negative durations are refused", []string{"-origin", "http://x", "-stale-if-error", "-1s"}, false},
 		{"the origin is required", nil, false},
 		{"the origin must be an http URL", []string{"-origin", "ftp://x"}, false},

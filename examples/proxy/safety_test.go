@@ -429,3 +429,34 @@ func TestProxyStorePolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestProxySlowClient: a client that sends part of its request header
+// and stalls (slowloris) is cut off once -header-timeout passes, and
+// nothing of it reaches the origin.
+func TestProxySlowClient(t *testing.T) {
+	o := &reflectingOrigin{}
+	originSrv := httptest.NewServer(o)
+	defer originSrv.Close()
+	base, _, stop := startProxy(t, originSrv.URL, "-header-timeout", "50ms")
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Only against a hang: the proxy's timeout is what ends the read.
+	_ = conn.SetDeadline(time.Now().Add(time.Minute))
+	_, _ = io.WriteString(conn, "GET /slow HTTP/1.1\r\nHost: x\r\nX-A: ")
+	rest, err := io.ReadAll(conn)
+	if err != nil {
+		t.Fatalf("the connection was not closed by the proxy: %v", err)
+	}
+	if len(rest) > 0 && !strings.HasPrefix(string(rest), "HTTP/1.1 408") {
+		t.Errorf("the stalled client got %q", rest)
+	}
+	if n := o.saw("/slow"); n != 0 {
+		t.Errorf("the origin saw the stalled request %d times", n)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
