@@ -14,13 +14,16 @@ import (
 )
 
 // compression stores one realistic value through a pipeline per
-// compressor and prints the bytes that reached the store and the mean cost
-// of a Set and a Get.
-func compression(ctx context.Context, w io.Writer, st *store) error {
+// compressor, rounds times, and prints the bytes that reached the store
+// and the mean cost of a Set and a Get.
+func compression(ctx context.Context, w io.Writer, st *store, rounds int) error {
 	value := sampleValue()
-	rounds := 2000
-	if st.remote {
+	switch {
+	case rounds > 0:
+	case st.remote:
 		rounds = 200 // each round trip is a network call
+	default:
+		rounds = 2000
 	}
 	fmt.Fprintf(w, "compression: one %d-byte JSON value, %d Set and %d Get through Compress → Encode → %s\n", len(value), rounds, rounds, st.label)
 	fmt.Fprintf(w, "  %-7s %8s %7s %10s %10s\n", "codec", "stored", "ratio", "set", "get")

@@ -33,6 +33,7 @@ func main() {
 
 type config struct {
 	redisAddr string
+	rounds    int // Set and Get per compressor; 2000 (200 over Redis) when zero
 }
 
 func run(ctx context.Context, w io.Writer, cfg config) error {
@@ -49,5 +50,5 @@ func run(ctx context.Context, w io.Writer, cfg config) error {
 	if err := coherence(ctx, w, st); err != nil {
 		return err
 	}
-	return compression(ctx, w, st)
+	return compression(ctx, w, st, cfg.rounds)
 }

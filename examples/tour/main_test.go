@@ -21,10 +21,12 @@ func TestTour(t *testing.T) {
 		cfg  func(t *testing.T) config
 		want []string
 	}{
-		{"the tour runs on the in-process store by default", func(*testing.T) config { return config{} },
+		// Fewer compression rounds than the tour's own: a loaded machine
+		// under -race takes seconds over gzip's and zstd's 2000.
+		{"the tour runs on the in-process store by default", func(*testing.T) config { return config{rounds: 100} },
 			[]string{"fresh from memory: Ada Lovelace"}},
 		{"the tour runs a tier over Redis when given an address", func(t *testing.T) config {
-			return config{redisAddr: redistest.Start(t).Addr}
+			return config{redisAddr: redistest.Start(t).Addr, rounds: 50}
 		}, []string{
 			"fresh from tier.memory: Ada Lovelace", "fresh from tier.redis: Ada Lovelace",
 			`B reads "hello" from tier.memory`, "B's L1 dropped its copy", `B reads "bonjour" from tier.redis`,
