@@ -27,6 +27,10 @@ func (s *Store) Lease(ctx context.Context, key string, tags []string) (hitbox.Le
 	if s.closed {
 		return hitbox.Lease{}, s.fail(hitbox.OpLease, hitbox.ErrClosed)
 	}
+	if s.noLeases {
+		return hitbox.Lease{}, nil
+	}
+	s.taken++
 	n, ok := s.leases[key]
 	if !ok {
 		n = rand.Uint64() | 1 // never 0, the nonce of no lease
@@ -75,4 +79,12 @@ func (s *Store) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags 
 	s.setTaggedLocked(key, e, tags, s.now())
 	s.leases[key] = n // the store ends none of the leases
 	return nil
+}
+
+// LeasesTaken returns how many leases the store has handed out (the zero
+// Leases of NoLeases not counted).
+func (s *Store) LeasesTaken() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.taken
 }
