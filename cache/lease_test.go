@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,135 +14,9 @@ import (
 	"github.com/hitbox-go/hitbox/internal/mapstore"
 )
 
-// leasing is a hitbox.Leaser for tests, over a mapstore: every change
-// covering a key bumps the key's version (a clear bumps an epoch that
-// covers all), every purge the tag's, and SetLeased stores only if the
-// versions a lease noted still stand. The check and the store are one
-// step under mu, as the contract wants.
-type leasing struct {
-	*mapstore.Store
+// newLeasing returns a store with leases, and a mapstore.Store is one.
+func newLeasing(opts mapstore.Options) *mapstore.Store { return mapstore.New(opts) }
 
-	mu     sync.Mutex
-	keys   map[string]uint64
-	tags   map[string]uint64
-	epoch  uint64
-	next   int
-	leases map[string]leaseRec
-
-	taken, refused atomic.Int32
-}
-
-type leaseRec struct {
-	key        string
-	ver, epoch uint64
-	tags       map[string]uint64
-}
-
-var _ hitbox.Leaser = (*leasing)(nil)
-
-func newLeasing(opts mapstore.Options) *leasing {
-	return &leasing{
-		Store:  mapstore.New(opts),
-		keys:   make(map[string]uint64),
-		tags:   make(map[string]uint64),
-		leases: make(map[string]leaseRec),
-	}
-}
-
-func (l *leasing) Lease(ctx context.Context, key string, tags []string) (hitbox.Lease, error) {
-	if err := ctx.Err(); err != nil {
-		return hitbox.Lease{}, err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.taken.Add(1)
-	r := leaseRec{key: key, ver: l.keys[key], epoch: l.epoch, tags: make(map[string]uint64)}
-	for _, t := range tags {
-		r.tags[t] = l.tags[t]
-	}
-	l.next++
-	tok := strconv.Itoa(l.next)
-	l.leases[tok] = r
-	return hitbox.Lease{Token: tok}, nil
-}
-
-func (l *leasing) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, le hitbox.Lease) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if le.Valid() {
-		r, ok := l.leases[le.Token]
-		held := ok && r.key == key && r.ver == l.keys[key] && r.epoch == l.epoch
-		for t, v := range r.tags {
-			held = held && l.tags[t] == v
-		}
-		if !held {
-			l.refused.Add(1)
-			return &hitbox.Error{Op: hitbox.OpSet, Backend: l.Label(), Err: hitbox.ErrLeaseLost}
-		}
-	}
-	if len(tags) == 0 {
-		return l.Store.Set(ctx, key, e)
-	}
-	return l.Store.SetTagged(ctx, key, e, tags)
-}
-
-// change runs fn, a change of keys, under mu after bumping their versions.
-func (l *leasing) change(fn func() error, keys ...string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, k := range keys {
-		l.keys[k]++
-	}
-	return fn()
-}
-
-func (l *leasing) Set(ctx context.Context, key string, e hitbox.Entry) error {
-	return l.change(func() error { return l.Store.Set(ctx, key, e) }, key)
-}
-
-func (l *leasing) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags []string) error {
-	return l.change(func() error { return l.Store.SetTagged(ctx, key, e, tags) }, key)
-}
-
-func (l *leasing) Delete(ctx context.Context, key string) error {
-	return l.change(func() error { return l.Store.Delete(ctx, key) }, key)
-}
-
-func (l *leasing) Remove(ctx context.Context, key string) (ok bool, err error) {
-	err = l.change(func() error { ok, err = l.Store.Remove(ctx, key); return err }, key)
-	return ok, err
-}
-
-func (l *leasing) DeleteMany(ctx context.Context, keys []string) error {
-	return l.change(func() error { return l.Store.DeleteMany(ctx, keys) }, keys...)
-}
-
-func (l *leasing) SetMany(ctx context.Context, items []hitbox.Item) error {
-	keys := make([]string, len(items))
-	for i, it := range items {
-		keys[i] = it.Key
-	}
-	return l.change(func() error { return l.Store.SetMany(ctx, items) }, keys...)
-}
-
-func (l *leasing) Clear(ctx context.Context) error {
-	return l.change(func() error { l.epoch++; return l.Store.Clear(ctx) })
-}
-
-func (l *leasing) ClearPrefix(ctx context.Context, prefix string) error {
-	return l.change(func() error { l.epoch++; return l.Store.ClearPrefix(ctx, prefix) })
-}
-
-func (l *leasing) InvalidateTags(ctx context.Context, tags ...string) error {
-	return l.change(func() error {
-		for _, t := range tags {
-			l.tags[t]++
-		}
-		return l.Store.InvalidateTags(ctx, tags...)
-	})
-}
-
-// stat returns the figure name of c's ReportStats.
 func stat[T any](c *cache.Cache[T], name string) int64 {
 	var v int64 = -1
 	c.ReportStats(func(s hitbox.Stat) {
@@ -229,7 +101,7 @@ func TestLoadCrossedByAChange(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/front=%v", tc.name, withFront), func(t *testing.T) {
 				t.Parallel()
 				ctx := context.Background()
-				var store hitbox.Backend = mapstore.New(mapstore.Options{})
+				var store hitbox.Backend = mapstore.New(mapstore.Options{NoLeases: true})
 				if tc.lease {
 					store = newLeasing(mapstore.Options{})
 				}
@@ -309,7 +181,7 @@ func TestLeaseCost(t *testing.T) {
 	if v, err := c.GetOrLoad(ctx, "k", load); v != "v" || err != nil {
 		t.Fatalf("cold GetOrLoad = %q, %v", v, err)
 	}
-	if n := store.taken.Load(); n != 1 {
+	if n := store.LeasesTaken(); n != 1 {
 		t.Fatalf("a cold GetOrLoad took %d leases, want 1", n)
 	}
 	other := cache.New[string](store, cache.Options{}) // no front: a hit reads the store
@@ -319,7 +191,7 @@ func TestLeaseCost(t *testing.T) {
 			t.Fatalf("warm GetOrLoad = %q, %v", v, err)
 		}
 	}
-	if n := store.taken.Load(); n != 1 {
+	if n := store.LeasesTaken(); n != 1 {
 		t.Fatalf("after two hits, %d leases taken, want 1", n)
 	}
 	got, err := c.GetOrLoadMany(ctx, []string{"k", "a", "b"}, func(_ context.Context, keys []string) (map[string]string, error) {
@@ -332,7 +204,7 @@ func TestLeaseCost(t *testing.T) {
 	if err != nil || got["a"] != "va" || got["b"] != "vb" || got["k"] != "v" {
 		t.Fatalf("GetOrLoadMany = %v, %v", got, err)
 	}
-	if n := store.taken.Load(); n != 3 {
+	if n := store.LeasesTaken(); n != 3 {
 		t.Fatalf("after a batch of two missing keys, %d leases taken, want 3", n)
 	}
 	if v, err := other.Get(ctx, "b"); v != "vb" || err != nil {
@@ -360,7 +232,7 @@ func TestGetOrLoadManyCrossed(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			var store hitbox.Backend = mapstore.New(mapstore.Options{})
+			var store hitbox.Backend = mapstore.New(mapstore.Options{NoLeases: true})
 			if tc.lease {
 				store = newLeasing(mapstore.Options{})
 			}

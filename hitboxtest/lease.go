@@ -40,6 +40,7 @@ func (s leaseSuite) run(t *testing.T) {
 		{"every change between Lease and SetLeased loses the lease", s.changes},
 		{"two leases on one key both store when no change crossed them", s.shared},
 		{"changes to other keys and tags leave most leases alone", s.others},
+		{"SetLeased may carry other tags than the lease named", s.retagged},
 		{"the zero Lease stores unconditionally", s.zero},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -272,6 +273,78 @@ func (s leaseSuite) others(t *testing.T) {
 	if held < n/2 {
 		t.Errorf("%d of %d leases held when only other keys and another tag changed, want at least %d", held, n, n/2)
 	}
+}
+
+// retagged stores with tags other than the lease's, as a load that learns
+// its tags from what it loads does (an HTTP response's Surrogate-Key): the
+// store must match tags by name, not by position or count. A tag both
+// name is checked; a tag only the store names is written at its current
+// version, so a later purge of it removes the entry; a tag only the lease
+// named is not checked, since a purge of it removes only entries that
+// carry it.
+func (s leaseSuite) retagged(t *testing.T) {
+	b := s.fresh(t)
+	if !tagged(b) {
+		t.Skip("the backend keeps no tags")
+	}
+	tg := b.(hitbox.Tagger)
+	ctx := context.Background()
+	refused := func(key string, l hitbox.Lease, tags []string, why string) {
+		t.Helper()
+		err := hitbox.SetLeased(ctx, b, key, hitbox.Entry{Value: []byte("loaded")}, tags, l)
+		if !errors.Is(err, hitbox.ErrLeaseLost) {
+			t.Errorf("SetLeased %q %q after %s = %v, want an error wrapping ErrLeaseLost", key, tags, why, err)
+		}
+		wantValue(t, b, key, "", "after a refused SetLeased")
+	}
+
+	// Leased without tags, stored with some: a later purge removes it.
+	l := mustLease(t, b, "none")
+	mustSetLeased(t, b, "none", "loaded", l, "none:1", "none:2")
+	wantTagged(t, b, "none", "loaded", []string{"none:1", "none:2"})
+	mustInvalidate(t, tg, "none:2")
+	wantPurged(t, b, "none")
+
+	// Leased with one tag, stored with another.
+	l = mustLease(t, b, "other", "other:a")
+	mustSetLeased(t, b, "other", "loaded", l, "other:b")
+	wantTagged(t, b, "other", "loaded", []string{"other:b"})
+	mustInvalidate(t, tg, "other:b")
+	wantPurged(t, b, "other")
+
+	// A purge of the leased tag during the load refuses a store that
+	// carries it, and not one that does not.
+	l = mustLease(t, b, "dropped", "dropped:a")
+	mustInvalidate(t, tg, "dropped:a")
+	refused("dropped", l, []string{"dropped:a", "dropped:b"}, "a purge of a leased tag the entry carries")
+	l = mustLease(t, b, "dropped2", "dropped2:a")
+	mustInvalidate(t, tg, "dropped2:a")
+	mustSetLeased(t, b, "dropped2", "loaded", l, "dropped2:b")
+	wantTagged(t, b, "dropped2", "loaded", []string{"dropped2:b"})
+
+	// The same tags in another order are the same tags.
+	l = mustLease(t, b, "order", "order:p", "order:q")
+	mustSetLeased(t, b, "order", "loaded", l, "order:q", "order:p")
+	wantTagged(t, b, "order", "loaded", []string{"order:p", "order:q"})
+	mustInvalidate(t, tg, "order:p")
+	wantPurged(t, b, "order")
+
+	// As many tags, other names: each is checked by its own name.
+	l = mustLease(t, b, "swap", "swap:p", "swap:q")
+	mustInvalidate(t, tg, "swap:p")
+	mustSetLeased(t, b, "swap", "loaded", l, "swap:r", "swap:q")
+	wantTagged(t, b, "swap", "loaded", []string{"swap:r", "swap:q"})
+	l = mustLease(t, b, "swap2", "swap2:p", "swap2:q")
+	mustInvalidate(t, tg, "swap2:q")
+	refused("swap2", l, []string{"swap2:r", "swap2:q"}, "a purge of a leased tag the entry carries")
+
+	// A change to the key still refuses, whatever the tags.
+	l = mustLease(t, b, "changed")
+	mustSet(t, b, "changed", hitbox.Entry{Value: []byte("changed")})
+	if err := hitbox.SetLeased(ctx, b, "changed", hitbox.Entry{Value: []byte("loaded")}, []string{"changed:a"}, l); !errors.Is(err, hitbox.ErrLeaseLost) {
+		t.Errorf("SetLeased with new tags after a Set crossed the lease = %v, want an error wrapping ErrLeaseLost", err)
+	}
+	wantValue(t, b, "changed", "changed", "after a Set that ended the lease")
 }
 
 func (s leaseSuite) zero(t *testing.T) {

@@ -92,11 +92,13 @@ func TestInvalidationRacingStore(t *testing.T) {
 
 // TestInvalidationDuringStore checks the other order: the store has
 // passed its check and its write lands after the invalidation's delete.
-// It must then take back what it wrote.
+// It must then take back what it wrote. The store hands out no leases
+// (with them its SetLeased, not the held Set, would store, and refuse the
+// write itself): this is the cache's own guard, over a store without.
 func TestInvalidationDuringStore(t *testing.T) {
 	t.Parallel()
 	clock := hitboxtest.NewClock(t0)
-	b := &holdingSet{Store: mapstore.New(mapstore.Options{Now: clock.Now}),
+	b := &holdingSet{Store: mapstore.New(mapstore.Options{Now: clock.Now, NoLeases: true}),
 		setting: make(chan struct{}), release: make(chan struct{})}
 	h := newHarnessOver(t, Options{}, clock, b)
 	h.origin.set(200, "Cache-Control: max-age=600")

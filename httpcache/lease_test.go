@@ -1,137 +1,21 @@
 package httpcache
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/hitboxtest"
 	"github.com/hitbox-go/hitbox/internal/mapstore"
 	"github.com/hitbox-go/hitbox/store/memstore"
 )
 
-// leasing is a hitbox.Leaser for tests, over a mapstore: every change
-// covering a key bumps the key's version (a clear bumps an epoch that
-// covers all), every purge the tag's, and SetLeased stores only if the
-// versions a lease noted still stand, in one step under mu.
-type leasing struct {
-	*mapstore.Store
-
-	mu     sync.Mutex
-	keys   map[string]uint64
-	tags   map[string]uint64
-	epoch  uint64
-	leases []leaseRec // by token - 1
-}
-
-type leaseRec struct {
-	key        string
-	ver, epoch uint64
-	tags       map[string]uint64
-}
-
-var _ hitbox.Leaser = (*leasing)(nil)
-
-func newLeasing(now func() time.Time) *leasing {
-	return &leasing{Store: mapstore.New(mapstore.Options{Now: now}),
-		keys: make(map[string]uint64), tags: make(map[string]uint64)}
-}
-
-func (l *leasing) Lease(_ context.Context, key string, tags []string) (hitbox.Lease, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	r := leaseRec{key: key, ver: l.keys[key], epoch: l.epoch, tags: make(map[string]uint64)}
-	for _, t := range tags {
-		r.tags[t] = l.tags[t]
-	}
-	l.leases = append(l.leases, r)
-	return hitbox.Lease{Token: strconv.Itoa(len(l.leases))}, nil
-}
-
-func (l *leasing) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, le hitbox.Lease) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if le.Valid() {
-		i, _ := strconv.Atoi(le.Token)
-		held := i >= 1 && i <= len(l.leases)
-		if held {
-			r := l.leases[i-1]
-			held = r.key == key && r.ver == l.keys[key] && r.epoch == l.epoch
-			for t, v := range r.tags {
-				held = held && l.tags[t] == v
-			}
-		}
-		if !held {
-			return &hitbox.Error{Op: hitbox.OpSet, Backend: l.Label(), Err: hitbox.ErrLeaseLost}
-		}
-	}
-	if len(tags) == 0 {
-		return l.Store.Set(ctx, key, e)
-	}
-	return l.Store.SetTagged(ctx, key, e, tags)
-}
-
-// change runs fn, a change of keys, under mu after bumping their versions.
-func (l *leasing) change(fn func() error, keys ...string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, k := range keys {
-		l.keys[k]++
-	}
-	return fn()
-}
-
-func (l *leasing) Set(ctx context.Context, key string, e hitbox.Entry) error {
-	return l.change(func() error { return l.Store.Set(ctx, key, e) }, key)
-}
-
-func (l *leasing) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags []string) error {
-	return l.change(func() error { return l.Store.SetTagged(ctx, key, e, tags) }, key)
-}
-
-func (l *leasing) Delete(ctx context.Context, key string) error {
-	return l.change(func() error { return l.Store.Delete(ctx, key) }, key)
-}
-
-func (l *leasing) Remove(ctx context.Context, key string) (ok bool, err error) {
-	err = l.change(func() error { ok, err = l.Store.Remove(ctx, key); return err }, key)
-	return ok, err
-}
-
-func (l *leasing) DeleteMany(ctx context.Context, keys []string) error {
-	return l.change(func() error { return l.Store.DeleteMany(ctx, keys) }, keys...)
-}
-
-func (l *leasing) SetMany(ctx context.Context, items []hitbox.Item) error {
-	keys := make([]string, len(items))
-	for i, it := range items {
-		keys[i] = it.Key
-	}
-	return l.change(func() error { return l.Store.SetMany(ctx, items) }, keys...)
-}
-
-func (l *leasing) Clear(ctx context.Context) error {
-	return l.change(func() error { l.epoch++; return l.Store.Clear(ctx) })
-}
-
-func (l *leasing) ClearPrefix(ctx context.Context, prefix string) error {
-	return l.change(func() error { l.epoch++; return l.Store.ClearPrefix(ctx, prefix) })
-}
-
-func (l *leasing) InvalidateTags(ctx context.Context, tags ...string) error {
-	return l.change(func() error {
-		for _, t := range tags {
-			l.tags[t]++
-		}
-		return l.Store.InvalidateTags(ctx, tags...)
-	})
+// newLeasing returns a store with leases, and a mapstore.Store is one.
+func newLeasing(now func() time.Time) *mapstore.Store {
+	return mapstore.New(mapstore.Options{Now: now})
 }
 
 // TestChangeOnAnotherInstanceCrossingAStore checks item 5 of issue 18
@@ -259,10 +143,7 @@ func TestLeaseCostHTTP(t *testing.T) {
 	if rec := h.get("/r"); !isHit(rec) {
 		t.Fatalf("second GET: %q, want a hit", cacheStatusOf(rec))
 	}
-	store.mu.Lock()
-	n := len(store.leases)
-	store.mu.Unlock()
-	if n != 1 {
+	if n := store.LeasesTaken(); n != 1 {
 		t.Fatalf("%d leases for a miss and a hit, want 1", n)
 	}
 }

@@ -347,10 +347,11 @@ func TestTagVersionsAloneKeepALateWrite(t *testing.T) {
 // TestTagPurgeDuringStore checks the other order: the tagged store passed
 // its check and its write lands after the purge (with the tags' new
 // versions, so the store keeps it). The cache must take back what it wrote.
+// The store hands out no leases, as in TestInvalidationDuringStore.
 func TestTagPurgeDuringStore(t *testing.T) {
 	t.Parallel()
 	clock := hitboxtest.NewClock(t0)
-	b := &holdingTagged{Store: mapstore.New(mapstore.Options{Now: clock.Now}),
+	b := &holdingTagged{Store: mapstore.New(mapstore.Options{Now: clock.Now, NoLeases: true}),
 		setting: make(chan struct{}), release: make(chan struct{})}
 	h := newHarnessOver(t, Options{}, clock, b)
 	h.origin.set(200, "Cache-Control: max-age=600", "Surrogate-Key: t")

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/internal/leasetoken"
 )
 
 var _ hitbox.Leaser = (*Store)(nil)
@@ -13,8 +14,8 @@ var _ hitbox.Leaser = (*Store)(nil)
 // Lease takes a lease on key for a load whose entry carries tags. Its
 // token is the nonce the key's outstanding leases share (drawn when the
 // key has none: every change to the key forgets it) followed by the
-// version of each tag (drawn for a tag without one, as SetTagged does).
-// Leases never lapse in this store.
+// name and version of each tag (drawn for a tag without one, as
+// SetTagged does). Leases never lapse in this store.
 func (s *Store) Lease(ctx context.Context, key string, tags []string) (hitbox.Lease, error) {
 	if err := s.check(ctx, hitbox.OpLease, key); err != nil {
 		return hitbox.Lease{}, err
@@ -27,23 +28,32 @@ func (s *Store) Lease(ctx context.Context, key string, tags []string) (hitbox.Le
 	if s.closed {
 		return hitbox.Lease{}, s.fail(hitbox.OpLease, hitbox.ErrClosed)
 	}
+	if s.noLeases {
+		return hitbox.Lease{}, nil
+	}
+	s.taken++
 	n, ok := s.leases[key]
 	if !ok {
 		n = rand.Uint64() | 1 // never 0, the nonce of no lease
 		s.leases[key] = n
 	}
-	tok := binary.BigEndian.AppendUint64(make([]byte, 0, 8+8*len(tags)), n)
+	size := 8
 	for _, t := range tags {
-		tok = binary.BigEndian.AppendUint64(tok, s.useLocked(t))
+		size += leasetoken.Size(t)
+	}
+	tok := binary.BigEndian.AppendUint64(make([]byte, 0, size), n)
+	for _, t := range tags {
+		tok = leasetoken.Append(tok, t, s.useLocked(t))
 	}
 	return hitbox.Lease{Token: string(tok)}, nil
 }
 
 // SetLeased stores a copy of e under key with tags, as SetTagged does, if
-// no change to key and no purge of one of tags happened since l was taken;
-// otherwise it stores nothing and returns an error wrapping
-// hitbox.ErrLeaseLost. A zero l stores unconditionally. A store ends none
-// of the key's leases.
+// no change to key and no purge of a tag both l and tags name happened
+// since l was taken; otherwise it stores nothing and returns an error
+// wrapping hitbox.ErrLeaseLost. A tag l does not name is stored at its
+// current version. A zero l stores unconditionally. A store ends none of
+// the key's leases.
 func (s *Store) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, l hitbox.Lease) error {
 	if err := s.check(ctx, hitbox.OpSet, key); err != nil {
 		return err
@@ -59,20 +69,35 @@ func (s *Store) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags 
 	if s.closed {
 		return s.fail(hitbox.OpSet, hitbox.ErrClosed)
 	}
-	tok := []byte(l.Token)
-	if len(tok) != 8+8*len(tags) {
-		return s.fail(hitbox.OpSet, hitbox.ErrLeaseLost) // not a lease on these tags
+	if len(l.Token) < 8 {
+		return s.fail(hitbox.OpSet, leasetoken.ErrMalformed)
+	}
+	leased, err := leasetoken.Parse(nil, l.Token[8:])
+	if err != nil {
+		return s.fail(hitbox.OpSet, err)
 	}
 	n, ok := s.leases[key]
-	if !ok || n != binary.BigEndian.Uint64(tok) {
+	if !ok || n != binary.BigEndian.Uint64([]byte(l.Token[:8])) {
 		return s.fail(hitbox.OpSet, hitbox.ErrLeaseLost)
 	}
-	for i, t := range tags {
-		if v, ok := s.vers[t]; !ok || v != binary.BigEndian.Uint64(tok[8+8*i:]) {
+	for _, t := range tags {
+		want, named := leasetoken.Lookup(leased, t)
+		if !named {
+			continue // stored at its current version
+		}
+		if v, ok := s.vers[t]; !ok || v != want {
 			return s.fail(hitbox.OpSet, hitbox.ErrLeaseLost)
 		}
 	}
 	s.setTaggedLocked(key, e, tags, s.now())
 	s.leases[key] = n // the store ends none of the leases
 	return nil
+}
+
+// LeasesTaken returns how many leases the store has handed out (the zero
+// Leases of NoLeases not counted).
+func (s *Store) LeasesTaken() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.taken
 }

@@ -19,6 +19,10 @@ type Options struct {
 	// Now is the store's clock for Expire; time.Now when nil. Tests pass a
 	// fake clock's Now so expiry needs no sleeping.
 	Now func() time.Time
+	// NoLeases makes Lease hand out the zero Lease, so the store acts as
+	// one without the ability (SetLeased then stores unconditionally):
+	// for tests of what protects a load's store without leases.
+	NoLeases bool
 }
 
 // Store is an in-memory hitbox.Backend with every optional ability. It is
@@ -33,6 +37,9 @@ type Store struct {
 	vers   map[string]uint64       // tag -> its current version
 	leases map[string]uint64       // key -> the nonce its outstanding leases share
 	closed bool
+
+	noLeases bool
+	taken    int // leases handed out, for tests of what leases cost
 }
 
 // tagVersion is one tag of an entry and the tag's version when the entry
@@ -51,12 +58,13 @@ func New(opts Options) *Store {
 		opts.Now = time.Now
 	}
 	return &Store{
-		label:  opts.Label,
-		now:    opts.Now,
-		m:      make(map[string]hitbox.Entry),
-		tagged: make(map[string][]tagVersion),
-		vers:   make(map[string]uint64),
-		leases: make(map[string]uint64),
+		label:    opts.Label,
+		now:      opts.Now,
+		noLeases: opts.NoLeases,
+		m:        make(map[string]hitbox.Entry),
+		tagged:   make(map[string][]tagVersion),
+		vers:     make(map[string]uint64),
+		leases:   make(map[string]uint64),
 	}
 }
 

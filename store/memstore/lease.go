@@ -11,6 +11,7 @@ import (
 	"github.com/allegro/bigcache/v3"
 	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/internal/bufpool"
+	"github.com/hitbox-go/hitbox/internal/leasetoken"
 )
 
 var _ hitbox.Leaser = (*Store)(nil)
@@ -87,10 +88,14 @@ func (st *stripe) claim(gen uint64) bool {
 
 func (st *stripe) release() { st.word.Add(^uint64(0)) } // clears the bit
 
+// leaseHead is the length of a lease token's fixed head: the stripe's
+// generation and the time the lease was taken.
+const leaseHead = 16
+
 // Lease takes a lease on key for a load whose entry will carry tags. The
 // token holds the generation of key's stripe, the time the lease was
-// taken, and the version of each tag (drawn for a tag that has none, so
-// a purge of a tag never used before still ends the lease). It costs a
+// taken, and the name and version of each tag (drawn for a tag that has
+// none, so a purge of a tag never used before still ends the lease). It costs a
 // hash, an atomic load, a clock reading and a version lookup per tag; no
 // change to what Get reads.
 func (s *Store) Lease(ctx context.Context, key string, tags []string) (hitbox.Lease, error) {
@@ -101,21 +106,26 @@ func (s *Store) Lease(ctx context.Context, key string, tags []string) (hitbox.Le
 		return hitbox.Lease{}, s.fail(hitbox.OpLease, err)
 	}
 	gen := s.leases.of(key).word.Load() &^ 1
-	tok := make([]byte, 0, 16+8*len(tags))
+	size := leaseHead
+	for _, t := range tags {
+		size += leasetoken.Size(t)
+	}
+	tok := make([]byte, 0, size)
 	tok = binary.LittleEndian.AppendUint64(tok, gen)
 	tok = binary.LittleEndian.AppendUint64(tok, uint64(s.now().UnixNano()))
 	for _, t := range tags {
-		tok = binary.LittleEndian.AppendUint64(tok, s.vers.use(t))
+		tok = leasetoken.Append(tok, t, s.vers.use(t))
 	}
 	return hitbox.Lease{Token: string(tok)}, nil
 }
 
 // SetLeased stores e under key with tags, as SetTagged does, if no change
-// to a key of key's stripe and no purge of one of tags happened since l
-// was taken, and l is younger than two minutes; otherwise it stores
-// nothing and returns an error wrapping hitbox.ErrLeaseLost. The record
-// keeps the tag versions l was taken with, so a purge that lands during
-// the store leaves it a miss. A zero l stores unconditionally. A store
+// to a key of key's stripe and no purge of a tag both l and tags name
+// happened since l was taken, and l is younger than two minutes;
+// otherwise it stores nothing and returns an error wrapping
+// hitbox.ErrLeaseLost. The record keeps the tag versions l was taken with,
+// and the current version of a tag l does not name, so a purge that lands
+// during the store leaves it a miss. A zero l stores unconditionally. A store
 // ends none of the stripe's leases.
 func (s *Store) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, l hitbox.Lease) error {
 	if err := s.check(ctx, key); err != nil {
@@ -131,8 +141,13 @@ func (s *Store) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags 
 		return s.fail(hitbox.OpSet, &hitbox.SizeError{Size: len(e.Value), Limit: s.maxValue})
 	}
 	tok := l.Token
-	if len(tok) != 16+8*len(tags) {
-		return s.fail(hitbox.OpSet, hitbox.ErrLeaseLost) // not a lease for these tags
+	if len(tok) < leaseHead {
+		return s.fail(hitbox.OpSet, leasetoken.ErrMalformed)
+	}
+	var lbuf [8]leasetoken.Tag
+	leased, perr := leasetoken.Parse(lbuf[:0], tok[leaseHead:])
+	if perr != nil {
+		return s.fail(hitbox.OpSet, perr)
 	}
 	now := s.now()
 	taken := time.Unix(0, int64(binary.LittleEndian.Uint64([]byte(tok[8:16]))))
@@ -141,8 +156,14 @@ func (s *Store) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags 
 	}
 	var buf [8]tagVersion
 	tv := buf[:0]
-	for i, t := range tags {
-		ver := binary.LittleEndian.Uint64([]byte(tok[16+8*i:]))
+	for _, t := range tags {
+		ver, named := leasetoken.Lookup(leased, t)
+		if !named {
+			// Not seen by the lease: written at its version now, so a
+			// purge from here on leaves the record a miss.
+			tv = append(tv, tagVersion{t, s.vers.use(t)})
+			continue
+		}
 		if cur, ok := s.vers.current([]byte(t)); !ok || cur != ver {
 			return s.fail(hitbox.OpSet, hitbox.ErrLeaseLost)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/internal/leasetoken"
 )
 
 var _ hitbox.Leaser = (*Store)(nil)
@@ -108,7 +109,7 @@ return 1
 // one round trip: a script on the key (see the format above), pipelined
 // with the reads of the tags' versions (each created when missing, so a
 // purge of a tag never used before still ends the lease). The token is
-// the lease's head and the versions. A read during the lease answers as
+// the lease's head and each tag's name and version. A read during the lease answers as
 // before it: a miss for an absent key, the entry for a present one. The
 // write is seen by Redis tracking as a change of the key.
 func (s *Store) Lease(ctx context.Context, key string, tags []string) (hitbox.Lease, error) {
@@ -134,24 +135,32 @@ func (s *Store) Lease(ctx context.Context, key string, tags []string) (hitbox.Le
 	if err := s.readVersions(ctx, vcmds, tv, life); err != nil {
 		return hitbox.Lease{}, s.fail(hitbox.OpLease, err)
 	}
-	tok := make([]byte, 0, leaseHead+versionLen*len(tv))
+	size := leaseHead
+	for _, t := range tags {
+		size += leasetoken.Size(t)
+	}
+	tok := make([]byte, 0, size)
 	tok = append(tok, got...)
 	for _, v := range tv {
-		tok = append(tok, v.ver...)
+		tok = leasetoken.Append(tok, v.tag, binary.BigEndian.Uint64([]byte(v.ver)))
 	}
 	return hitbox.Lease{Token: string(tok)}, nil
 }
 
 // SetLeased stores e under key with tags, as SetTagged does, if the key
-// still holds the lease l (no write to the key since) and no tag's
-// version changed since l was taken; otherwise it stores nothing and
-// returns an error wrapping hitbox.ErrLeaseLost. A lease also lapses with
-// its placeholder, after two minutes. It is one round trip: a script that
-// compares the key's head and writes, pipelined with the version reads
-// SetTagged makes (the entry is written with the versions of the lease,
-// so a purge that lands meanwhile leaves it a miss). An entry already
-// past its Expire leaves the placeholder, which reads as a miss. A zero l
-// is SetTagged.
+// still holds the lease l (no write to the key since) and the version of
+// no tag both l and tags name changed since l was taken; otherwise it
+// stores nothing and returns an error wrapping hitbox.ErrLeaseLost. A
+// lease also lapses with its placeholder, after two minutes. When l names
+// every one of tags it is one round trip: a script that compares the
+// key's head and writes, pipelined with the version reads SetTagged makes
+// (the entry is written with the versions of the lease, so a purge that
+// lands meanwhile leaves it a miss, and is reported as a lost lease). A
+// tag l does not name costs one round trip more, first, to read its
+// current version, which the entry is written with; a purge of it after
+// that read, even one before the write, then refuses the store. An entry
+// already past its Expire leaves the placeholder, which reads as a miss.
+// A zero l is SetTagged.
 func (s *Store) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, l hitbox.Lease) error {
 	if err := s.check(ctx, key); err != nil {
 		return s.fail(hitbox.OpSet, err)
@@ -166,15 +175,39 @@ func (s *Store) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags 
 		return s.fail(hitbox.OpSet, &hitbox.SizeError{Size: len(e.Value), Limit: s.opt.MaxValueSize})
 	}
 	tok := l.Token
-	if len(tok) != leaseHead+versionLen*len(tags) || tok[0] != mark || tok[1] != versionLease {
-		return s.fail(hitbox.OpSet, hitbox.ErrLeaseLost) // not a lease for these tags
+	if len(tok) < leaseHead || tok[0] != mark || tok[1] != versionLease {
+		return s.fail(hitbox.OpSet, leasetoken.ErrMalformed)
 	}
 	head := tok[:leaseHead]
-	leased := make([]tagVersion, len(tags))
-	for i, t := range tags {
-		leased[i] = tagVersion{tag: t, ver: tok[leaseHead+versionLen*i : leaseHead+versionLen*(i+1)]}
+	named, err := leasetoken.Parse(nil, tok[leaseHead:])
+	if err != nil {
+		return s.fail(hitbox.OpSet, err)
 	}
 	e, ms, expired := s.lifetime(e)
+	// The versions the entry is written with: the lease's, and for a tag
+	// it did not name, the current one, read first.
+	leased := make([]tagVersion, len(tags))
+	var unnamed []string
+	for i, t := range tags {
+		leased[i].tag = t
+		if v, ok := leasetoken.Lookup(named, t); ok {
+			leased[i].ver = string(binary.BigEndian.AppendUint64(nil, v))
+		} else {
+			unnamed = append(unnamed, t)
+		}
+	}
+	if len(unnamed) > 0 && !expired {
+		cur, err := s.useVersions(ctx, unnamed, ms)
+		if err != nil {
+			return s.fail(hitbox.OpSet, err)
+		}
+		for i, j := 0, 0; i < len(leased); i++ {
+			if leased[i].ver == "" {
+				leased[i].ver = cur[j].ver
+				j++
+			}
+		}
+	}
 	buf := s.buffer()
 	*buf = append(*buf, head...)
 	switch {
