@@ -101,35 +101,16 @@ func (x *exchange) put(ctx context.Context, sr *storedResponse, buf []byte, tags
 }
 
 // putLeased writes e at the primary key with tags through the request's
-// lease. A lease holds only for the tags it was taken with (those of the
-// stored response being validated, or none), and a response often
-// carries others (its first store, or tags that changed): then a second
-// lease is taken for its tags, the entry is written through the first
-// (nothing changed the key or its old tags since the request began), and
-// written again with its tags through the second (nothing changed since
-// just before the first write; a successful store ends no lease). When
-// the second is refused the key is deleted: the first write may carry
-// none of the tags a purge in between named.
+// lease. The lease names the tags of the stored response being validated,
+// or none; the response may carry others (its first store, or tags that
+// changed), which hitbox.Leaser allows: a purge of a tag the lease named
+// refuses the store, one of a tag it did not name lands on the entry
+// written at that tag's current version (see takeLease).
 func (x *exchange) putLeased(ctx context.Context, e hitbox.Entry, tags []string) error {
-	c := x.c
-	if c.untagged.Load() {
+	if x.c.untagged.Load() {
 		tags = nil
 	}
-	if !x.lease.Valid() || equalLines(x.leaseTags, tags) {
-		return c.setLeased(ctx, x.key, e, tags, x.lease)
-	}
-	l2, err := hitbox.TakeLease(ctx, c.b, x.key, tags)
-	if err != nil {
-		return err
-	}
-	if err := c.setLeased(ctx, x.key, e, x.leaseTags, x.lease); err != nil {
-		return err
-	}
-	if err := c.setLeased(ctx, x.key, e, tags, l2); err != nil {
-		_ = c.b.Delete(ctx, x.key)
-		return err
-	}
-	return nil
+	return x.c.setLeased(ctx, x.key, e, tags, x.lease)
 }
 
 // setFailed records a write that failed, or that the backend refused
@@ -185,7 +166,7 @@ func (x *exchange) takeLease(ctx context.Context) bool {
 		x.fault(err)
 		return false
 	}
-	x.lease, x.leaseTags = l, tags
+	x.lease = l
 	return true
 }
 
