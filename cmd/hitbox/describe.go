@@ -19,8 +19,8 @@ import (
 // report is everything inspect found in one key's stored bytes, layer by
 // layer from the outside in: what Redis holds, the store's header, the
 // Encode envelope, the Compress layer, then the value in its format.
-// Damaged marks the first layer that could not be read whole; the layers
-// before it, and what could be read of it, are filled in.
+// Damaged says which layers could not be read whole, and why; what could
+// still be read of them is filled in.
 type report struct {
 	Key      string         `json:"key"`
 	RedisKey string         `json:"redis_key"`
@@ -34,7 +34,7 @@ type report struct {
 	Value    any            `json:"value,omitempty"`
 	HTTP     *httpValue     `json:"http,omitempty"`
 	Hex      string         `json:"hex,omitempty"`
-	Damaged  string         `json:"damaged,omitempty"`
+	Damaged  []string       `json:"damaged,omitempty"`
 }
 
 // storeLayer is redisstore's header.
@@ -133,7 +133,7 @@ func describe(key, redisKey string, raw []byte, ttl time.Duration, now time.Time
 		r.Store = &storeLayer{Version: st.Version, deadlines: deadlinesAt(st.Expire, st.Stale, now)}
 	}
 	if err != nil {
-		r.Damaged = "store: " + err.Error()
+		r.Damaged = append(r.Damaged, "store: "+err.Error())
 		r.Hex = hexDump(raw)
 		return r
 	}
@@ -154,7 +154,7 @@ func describe(key, redisKey string, raw []byte, ttl time.Duration, now time.Time
 		env, err := layer.DecodeEnvelope(v)
 		r.Envelope = &envelopeLayer{Version: env.Version, ChecksumOK: env.ChecksumOK, deadlines: deadlinesAt(env.Expire, env.Stale, now)}
 		if err != nil {
-			r.Damaged = "envelope: " + err.Error()
+			r.Damaged = append(r.Damaged, "envelope: "+err.Error())
 			if env.Value == nil {
 				r.Hex = hexDump(v)
 				return r
@@ -166,9 +166,7 @@ func describe(key, redisKey string, raw []byte, ttl time.Duration, now time.Time
 		c, err := layer.DecodeCompressed(v, 0)
 		r.Compress = &compressLayer{ID: c.ID, Name: c.Name, Stored: c.Stored, Restored: len(c.Value), Compressed: c.ID != 0}
 		if err != nil {
-			if r.Damaged == "" {
-				r.Damaged = "compress: " + err.Error()
-			}
+			r.Damaged = append(r.Damaged, "compress: "+err.Error())
 			r.Hex = hexDump(v)
 			return r
 		}
@@ -206,9 +204,7 @@ func (r *report) value(v []byte, format string) {
 		return
 	}
 	r.Format = format
-	if r.Damaged == "" {
-		r.Damaged = format + ": " + firstErr.Error()
-	}
+	r.Damaged = append(r.Damaged, format+": "+firstErr.Error())
 	r.Hex = hexDump(v)
 }
 

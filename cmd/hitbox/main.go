@@ -23,6 +23,14 @@
 // sentinel://host:port[,host:port...]/MASTER for a Sentinel-managed
 // master. --prefix is the store's redisstore.Options.Prefix. Every
 // command gives up after --timeout. Run "hitbox help" for the flags.
+//
+// inspect reads the layers by their marks, with the module's own
+// decoders: redisstore's header (always), then layer.Encode's envelope
+// (its magic bytes), then layer.Compress's header when the value starts
+// with a compressor id (0 to 3) and more bytes follow, then the value's
+// format: httpcache's stored form, JSON, text, CBOR or MessagePack, the
+// first that reads it whole (--format names it instead). A value written
+// without Compress whose first byte is 0 to 3 is read as Compress's.
 package main
 
 import (
@@ -37,9 +45,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 func main() {
+	redis.SetLogger(quietLogger{})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], &env{

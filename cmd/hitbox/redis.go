@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -123,7 +124,8 @@ func open(pa parsedAddr, timeout time.Duration) redis.UniversalClient {
 // ping checks that Redis answers, with an error that says so plainly.
 func ping(ctx context.Context, rdb redis.UniversalClient, addr string) error {
 	if err := rdb.Ping(ctx).Err(); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
+		var ne net.Error
+		if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
 			return fmt.Errorf("redis at %s did not answer: %w", addr, err)
 		}
 		return fmt.Errorf("redis at %s is unreachable: %w", addr, err)
@@ -148,3 +150,9 @@ func eachServer(ctx context.Context, rdb redis.UniversalClient, f func(ctx conte
 	}
 	return fmt.Errorf("cannot reach every server through a %T", rdb)
 }
+
+// quietLogger drops go-redis's own log lines (a failed dial, say): the
+// command reports each failure once, in its own words.
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}

@@ -53,14 +53,14 @@ func (r *report) render(w io.Writer, now time.Time) {
 			p("compress", "layer.Compress: stored as it is (none), %d bytes", c.Restored)
 		case c.Name == "":
 			p("compress", "layer.Compress: unknown compressor id %d, %d bytes", c.ID, c.Stored)
-		case c.Restored == 0 && r.Damaged != "":
+		case c.Restored == 0 && len(r.Damaged) > 0:
 			p("compress", "layer.Compress: %s, %d bytes stored", c.Name, c.Stored)
 		default:
 			p("compress", "layer.Compress: %s, %d bytes stored, %d restored", c.Name, c.Stored, c.Restored)
 		}
 	}
-	if r.Damaged != "" {
-		p("DAMAGED", "%s", r.Damaged)
+	for _, d := range r.Damaged {
+		p("DAMAGED", "%s", d)
 	}
 	if r.Format != "" {
 		how := ""

@@ -235,7 +235,11 @@ func (c *cli) inspectProxy(ctx context.Context, u string) error {
 		if len(v.Tags) > 0 {
 			fmt.Fprintf(w, "%-10s %s\n", "  tags", strings.Join(v.Tags, " "))
 		}
-		fmt.Fprintf(w, "%-10s %s\n", "  level", orNone(v.Level))
+		level := v.Level
+		if level == "" {
+			level = "(the pipeline does not say)"
+		}
+		fmt.Fprintf(w, "%-10s %s\n", "  level", level)
 	}
 	if in.Note != "" {
 		fmt.Fprintf(w, "note: %s\n", in.Note)
@@ -269,7 +273,9 @@ func (c *cli) proxyGet(ctx context.Context, path string, q url.Values, v any) er
 	if c.opt.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.opt.token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Do(req)
 	if err != nil {
 		return fmt.Errorf("the proxy's admin listener at %s is unreachable: %w", c.opt.proxy, err)
 	}
