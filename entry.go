@@ -56,16 +56,6 @@ func (e Entry) StateAt(now time.Time) State {
 	return Fresh
 }
 
-// FreshAt reports whether the entry is fresh at now.
-func (e Entry) FreshAt(now time.Time) bool { return e.StateAt(now) == Fresh }
-
-// StaleAt reports whether the entry is past its soft deadline but not yet
-// expired at now.
-func (e Entry) StaleAt(now time.Time) bool { return e.StateAt(now) == Stale }
-
-// ExpiredAt reports whether the entry is past its hard deadline at now.
-func (e Entry) ExpiredAt(now time.Time) bool { return e.StateAt(now) == Expired }
-
 // TTL returns the time left until Expire at now: 0 once the entry has
 // expired, and -1 when it has no hard deadline. Stores use it to hand the
 // remaining lifetime to engines that count in durations.

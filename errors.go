@@ -49,9 +49,6 @@ type SizeError struct {
 	Limit int // the configured limit, in bytes
 }
 
-// TooLarge returns a *SizeError for a value of size bytes over limit.
-func TooLarge(size, limit int) error { return &SizeError{Size: size, Limit: limit} }
-
 func (e *SizeError) Error() string {
 	return fmt.Sprintf("hitbox: value of %d bytes exceeds the limit of %d bytes", e.Size, e.Limit)
 }

@@ -25,7 +25,7 @@ func Example_httpcache() {
 	}
 	pipeline := hitbox.Chain(layer.Encode()).Then(tier.New(l1))
 	defer hitbox.Close(pipeline)
-	cache := httpcache.NewCache(pipeline, httpcache.Options{})
+	cache := httpcache.New(pipeline, httpcache.Options{})
 	defer cache.Close()
 
 	r := chi.NewRouter()

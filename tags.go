@@ -118,7 +118,8 @@ func InvalidateTags(ctx context.Context, b Backend, tags ...string) error {
 }
 
 // CheckTagList checks the tags of a purge: each as CheckTags does, but
-// any number of them. Taggers call it first in InvalidateTags.
+// any number of them, since MaxTags bounds what one entry carries, not
+// what one purge may name. Taggers call it first in InvalidateTags.
 func CheckTagList(tags []string) error {
 	for i := 0; i < len(tags); i += MaxTags {
 		if err := CheckTags(tags[i:min(i+MaxTags, len(tags))]); err != nil {

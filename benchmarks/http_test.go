@@ -133,7 +133,7 @@ var httpImpls = []httpImpl{
 		if err != nil {
 			tb.Fatal(err)
 		}
-		c := hitboxhttp.NewCache(store, hitboxhttp.Options{})
+		c := hitboxhttp.New(store, hitboxhttp.Options{})
 		r := chi.NewRouter()
 		r.Use(c.Middleware)
 		r.Get(itemPath, o.item)

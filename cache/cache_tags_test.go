@@ -84,8 +84,8 @@ func TestCacheTags(t *testing.T) {
 			wantMiss(t, c, "u:2")
 			wantID(t, c, "plain", 3)
 		}},
-		{"SetTTL takes WithTags too.", func(t *testing.T, c *cache.Cache[User], s *tagStore) {
-			must(t, c.SetTTL(ctx, "u:1", User{ID: 1}, time.Hour, cache.WithTags("user:1")))
+		{"Set takes WithTTL and WithTags together.", func(t *testing.T, c *cache.Cache[User], s *tagStore) {
+			must(t, c.Set(ctx, "u:1", User{ID: 1}, cache.WithTTL(time.Hour), cache.WithTags("user:1")))
 			must(t, c.InvalidateTags(ctx, "user:1"))
 			wantMiss(t, c, "u:1")
 		}},

@@ -5,10 +5,9 @@ import (
 	"time"
 )
 
-// CallOption changes one Set, SetTTL, GetOrLoad or GetOrLoadMany call.
-// When callers share a load, the options of the caller that started it
-// apply to it. Set and SetTTL heed WithTTL (Set only) and WithTags, and
-// ignore the others.
+// CallOption changes one Set, GetOrLoad or GetOrLoadMany call. When
+// callers share a load, the options of the caller that started it apply
+// to it. Set heeds WithTTL and WithTags, and ignores the others.
 type CallOption struct {
 	kind callKind
 	ttl  time.Duration
@@ -70,6 +69,17 @@ type callOptions struct {
 	// caller's read missed: the leader of the load that follows reads
 	// again only when one finished since, as it may have stored the key.
 	finished uint64
+	// crossed is the flight's flag that its load's answer was not stored
+	// because a change crossed it (nil outside a flight).
+	crossed *bool
+}
+
+// noteCrossed sets the flight's crossed flag when the load's store found
+// that a change crossed it.
+func (co callOptions) noteCrossed(crossed bool) {
+	if crossed && co.crossed != nil {
+		*co.crossed = true
+	}
 }
 
 func (c *Cache[T]) callOptions(opts []CallOption) callOptions {

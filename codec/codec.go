@@ -23,7 +23,7 @@ type Compressor interface {
 	// extended slice.
 	Compress(dst, src []byte) ([]byte, error)
 	// Decompress appends the restored form of src to dst and returns the
-	// extended slice. It fails with an error wrapping ErrTooLarge when the
+	// extended slice. It fails with an error wrapping ErrOverLimit when the
 	// restored form would exceed limit bytes, so a hostile value cannot
 	// exhaust memory.
 	Decompress(dst, src []byte, limit int) ([]byte, error)

@@ -177,8 +177,8 @@ func TestDecompressLimit(t *testing.T) {
 				// One byte less refuses it, naming the limit.
 				dst := []byte("keep")
 				got, err = c.Decompress(dst, comp, n-1)
-				if !errors.Is(err, codec.ErrTooLarge) {
-					t.Fatalf("limit = size-1: got %v, want ErrTooLarge", err)
+				if !errors.Is(err, codec.ErrOverLimit) {
+					t.Fatalf("limit = size-1: got %v, want ErrOverLimit", err)
 				}
 				if !strings.Contains(err.Error(), fmt.Sprint(n-1)) {
 					t.Errorf("error %q does not name the limit %d", err, n-1)
@@ -206,8 +206,8 @@ func TestDecompressEmptyAndNegativeLimit(t *testing.T) {
 			}
 		}
 		comp, _ = c.Compress(nil, []byte("x"))
-		if _, err := c.Decompress(nil, comp, -1); !errors.Is(err, codec.ErrTooLarge) {
-			t.Errorf("%s: one byte, limit -1: got %v, want ErrTooLarge", c.Name(), err)
+		if _, err := c.Decompress(nil, comp, -1); !errors.Is(err, codec.ErrOverLimit) {
+			t.Errorf("%s: one byte, limit -1: got %v, want ErrOverLimit", c.Name(), err)
 		}
 	}
 }
@@ -254,7 +254,7 @@ func TestZstdBoundedDecoding(t *testing.T) {
 		name  string
 		src   []byte
 		limit int
-		want  []byte // nil: ErrTooLarge
+		want  []byte // nil: ErrOverLimit
 	}{
 		{"a frame without a declared size restores under a limit equal to its size", noSize, len(big), big},
 		{"a frame without a declared size is refused one byte under", noSize, len(big) - 1, nil},
@@ -268,8 +268,8 @@ func TestZstdBoundedDecoding(t *testing.T) {
 			t.Parallel()
 			got, err := codec.Zstd().Decompress(nil, tt.src, tt.limit)
 			if tt.want == nil {
-				if !errors.Is(err, codec.ErrTooLarge) {
-					t.Fatalf("got %d bytes, %v; want ErrTooLarge", len(got), err)
+				if !errors.Is(err, codec.ErrOverLimit) {
+					t.Fatalf("got %d bytes, %v; want ErrOverLimit", len(got), err)
 				}
 				return
 			}
@@ -291,8 +291,8 @@ func TestGzipConcatenatedMembers(t *testing.T) {
 	if err != nil || !bytes.Equal(got, append(append([]byte{}, a...), b...)) {
 		t.Fatalf("got %d bytes, %v", len(got), err)
 	}
-	if _, err := codec.Gzip().Decompress(nil, comp, len(a)+len(b)-1); !errors.Is(err, codec.ErrTooLarge) {
-		t.Fatalf("one byte under: got %v, want ErrTooLarge", err)
+	if _, err := codec.Gzip().Decompress(nil, comp, len(a)+len(b)-1); !errors.Is(err, codec.ErrOverLimit) {
+		t.Fatalf("one byte under: got %v, want ErrOverLimit", err)
 	}
 }
 
@@ -319,8 +319,8 @@ func TestDecompressCorrupt(t *testing.T) {
 			t.Run(c.Name()+"/"+tt.name, func(t *testing.T) {
 				t.Parallel()
 				got, err := c.Decompress(nil, tt.data, 1<<20)
-				if !errors.Is(err, codec.ErrCorrupt) && !errors.Is(err, codec.ErrTooLarge) {
-					t.Fatalf("got %d bytes, %v; want ErrCorrupt", len(got), err)
+				if !errors.Is(err, codec.ErrDamaged) && !errors.Is(err, codec.ErrOverLimit) {
+					t.Fatalf("got %d bytes, %v; want ErrDamaged", len(got), err)
 				}
 			})
 		}
@@ -336,7 +336,7 @@ func TestDecompressCorrupt(t *testing.T) {
 				switch {
 				case err == nil && len(got) > len(src):
 					t.Fatalf("flip at %d: restored %d bytes over the limit", i, len(got))
-				case err != nil && !errors.Is(err, codec.ErrCorrupt) && !errors.Is(err, codec.ErrTooLarge):
+				case err != nil && !errors.Is(err, codec.ErrDamaged) && !errors.Is(err, codec.ErrOverLimit):
 					t.Fatalf("flip at %d: undocumented error %v", i, err)
 				case err == nil && c.Name() != "snappy" && !bytes.Equal(got, src):
 					t.Fatalf("flip at %d: checksummed format restored wrong bytes silently", i)

@@ -12,8 +12,8 @@
 // shared.
 //
 // Decoding is written for bytes an attacker may have chosen. Decompress
-// takes a limit and fails with ErrTooLarge before restoring more than it,
-// and with ErrCorrupt on damaged input; Unmarshal returns an error, never
+// takes a limit and fails with ErrOverLimit before restoring more than it,
+// and with ErrDamaged on damaged input; Unmarshal returns an error, never
 // panics, and bounds nesting and declared lengths. The package's Example:
 //
 //	f, z := codec.CBOR(), codec.Zstd()
@@ -33,7 +33,7 @@
 //	}
 //	data, err = c.Decompress(nil, stored[1:], 1<<20) // refuse over 1 MiB
 //	if err != nil {
-//		panic(err) // errors.Is(err, codec.ErrTooLarge) over the limit
+//		panic(err) // errors.Is(err, codec.ErrOverLimit) over the limit
 //	}
 //	var u User
 //	err = f.Unmarshal(data, &u)

@@ -24,7 +24,7 @@ func ExampleZstd() {
 
 	// One byte under the restored size is refused.
 	_, err = z.Decompress(nil, packed, len(value)-1)
-	fmt.Println(errors.Is(err, codec.ErrTooLarge))
+	fmt.Println(errors.Is(err, codec.ErrOverLimit))
 	fmt.Println(err)
 	// Output:
 	// zstd 3 true true
@@ -106,7 +106,7 @@ func Example() {
 	}
 	data, err = c.Decompress(nil, stored[1:], 1<<20) // refuse over 1 MiB
 	if err != nil {
-		panic(err) // errors.Is(err, codec.ErrTooLarge) over the limit
+		panic(err) // errors.Is(err, codec.ErrOverLimit) over the limit
 	}
 	var u User
 	err = f.Unmarshal(data, &u)

@@ -35,7 +35,7 @@ func FuzzDecompress(f *testing.F) {
 		prefix := []byte("dst")
 		out, err := c.Decompress(append([]byte{}, prefix...), data, lim)
 		switch {
-		case err != nil && !errors.Is(err, codec.ErrCorrupt) && !errors.Is(err, codec.ErrTooLarge):
+		case err != nil && !errors.Is(err, codec.ErrDamaged) && !errors.Is(err, codec.ErrOverLimit):
 			t.Fatalf("%s: undocumented error: %v", c.Name(), err)
 		case err == nil && len(out)-len(prefix) > lim:
 			t.Fatalf("%s: restored %d bytes over the limit %d", c.Name(), len(out)-len(prefix), lim)

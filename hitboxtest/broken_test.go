@@ -63,7 +63,7 @@ func TestBroken(t *testing.T) {
 			case b.store != nil:
 				hitboxtest.TestBackend(t, func(t *testing.T, c *hitboxtest.Clock) hitbox.Backend { return b.store(c) }, b.opts)
 			case b.layer != nil:
-				hitboxtest.TestLayerWith(t, b.layer, b.opts)
+				hitboxtest.TestLayer(t, b.layer, b.opts)
 			}
 		})
 	}
@@ -149,6 +149,16 @@ var broken = []struct {
 			return &sharedTags{leaky{shared: b.(*sharedTags).shared, prefix: "other:"}}
 		}},
 		caughtBy: []string{"tags/a sibling namespace's tag is not purged"},
+	},
+	{
+		name:     "a Leaser that ignores its leases",
+		store:    func(c *hitboxtest.Clock) hitbox.Backend { return heedless{mapstore.New(mapstore.Options{Now: c.Now})} },
+		caughtBy: []string{"leases/every change between Lease and SetLeased loses the lease"},
+	},
+	{
+		name:     "a layer that stores a leased write with no lease",
+		layer:    func(b hitbox.Backend) hitbox.Backend { return heedlessLayer{b} },
+		caughtBy: []string{"leases/every change between Lease and SetLeased loses the lease"},
 	},
 	{
 		name:     "a layer whose Set accepts what its Get refuses",
@@ -263,14 +273,14 @@ func (n *naive) Get(ctx context.Context, k string) (hitbox.Entry, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	e, ok := n.m[k]
-	if !ok || (!n.immortal && e.ExpiredAt(n.now())) {
+	if !ok || (!n.immortal && e.StateAt(n.now()) == hitbox.Expired) {
 		if n.nilMiss {
 			return hitbox.Entry{}, nil
 		}
 		return hitbox.Entry{}, hitbox.ErrMiss
 	}
 	if n.readLimit > 0 && len(e.Value) > n.readLimit {
-		return hitbox.Entry{}, hitbox.TooLarge(len(e.Value), n.readLimit)
+		return hitbox.Entry{}, &hitbox.SizeError{Size: len(e.Value), Limit: n.readLimit}
 	}
 	return e, nil
 }
@@ -401,4 +411,36 @@ func (s *sharedTags) GetTagged(ctx context.Context, k string) (hitbox.Entry, []s
 }
 func (s *sharedTags) InvalidateTags(ctx context.Context, tags ...string) error {
 	return s.shared.InvalidateTags(ctx, tags...)
+}
+
+// heedless hands out leases and stores every SetLeased, whatever changed
+// since: the stale set leases exist to refuse.
+type heedless struct{ *mapstore.Store }
+
+func (h heedless) SetLeased(ctx context.Context, k string, e hitbox.Entry, tags []string, _ hitbox.Lease) error {
+	return h.Store.SetTagged(ctx, k, e, tags)
+}
+
+// heedlessLayer forwards Lease but stores a leased write as a plain
+// tagged one, dropping the lease on its way down.
+type heedlessLayer struct{ hitbox.Backend }
+
+func (h heedlessLayer) Lease(ctx context.Context, k string, tags []string) (hitbox.Lease, error) {
+	return hitbox.TakeLease(ctx, h.Backend, k, tags)
+}
+
+func (h heedlessLayer) SetLeased(ctx context.Context, k string, e hitbox.Entry, tags []string, _ hitbox.Lease) error {
+	return hitbox.SetTagged(ctx, h.Backend, k, e, tags...)
+}
+
+func (h heedlessLayer) SetTagged(ctx context.Context, k string, e hitbox.Entry, tags []string) error {
+	return hitbox.SetTagged(ctx, h.Backend, k, e, tags...)
+}
+
+func (h heedlessLayer) GetTagged(ctx context.Context, k string) (hitbox.Entry, []string, error) {
+	return hitbox.GetTagged(ctx, h.Backend, k)
+}
+
+func (h heedlessLayer) InvalidateTags(ctx context.Context, tags ...string) error {
+	return hitbox.InvalidateTags(ctx, h.Backend, tags...)
 }

@@ -31,7 +31,7 @@ func TestStoreConforms(t *testing.T) {
 // This is how a layer runs the suite. The package doc shows it.
 func TestLayerConforms(t *testing.T) {
 	t.Parallel()
-	hitboxtest.TestLayer(t, layer.Compress(codec.Zstd()))
+	hitboxtest.TestLayer(t, layer.Compress(codec.Zstd()), hitboxtest.Options{})
 }
 
 func ExampleClock() {

@@ -48,7 +48,7 @@ type limited struct {
 
 func (l limited) Set(ctx context.Context, key string, e hitbox.Entry) error {
 	if len(e.Value) > l.n {
-		return &hitbox.Error{Op: "set", Backend: l.Label(), Err: hitbox.TooLarge(len(e.Value), l.n)}
+		return &hitbox.Error{Op: "set", Backend: l.Label(), Err: &hitbox.SizeError{Size: len(e.Value), Limit: l.n}}
 	}
 	return l.Store.Set(ctx, key, e)
 }
@@ -56,7 +56,7 @@ func (l limited) Set(ctx context.Context, key string, e hitbox.Entry) error {
 func (l limited) SetMany(ctx context.Context, items []hitbox.Item) error {
 	for _, it := range items {
 		if len(it.Entry.Value) > l.n {
-			return &hitbox.Error{Op: "setmany", Backend: l.Label(), Err: hitbox.TooLarge(len(it.Entry.Value), l.n)}
+			return &hitbox.Error{Op: "setmany", Backend: l.Label(), Err: &hitbox.SizeError{Size: len(it.Entry.Value), Limit: l.n}}
 		}
 	}
 	return l.Store.SetMany(ctx, items)
@@ -64,7 +64,7 @@ func (l limited) SetMany(ctx context.Context, items []hitbox.Item) error {
 
 func TestIdentityLayerConforms(t *testing.T) {
 	t.Parallel()
-	hitboxtest.TestLayer(t, func(b hitbox.Backend) hitbox.Backend { return b })
+	hitboxtest.TestLayer(t, func(b hitbox.Backend) hitbox.Backend { return b }, hitboxtest.Options{})
 }
 
 func TestClock(t *testing.T) {

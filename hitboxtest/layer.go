@@ -41,15 +41,11 @@ const smallValue = 256
 // ClearPrefix instead) and may refuse values it finds too large with
 // hitbox.ErrTooLarge (though it must accept values of 256 bytes, and a
 // value it accepts must come back); everything else must pass through.
-func TestLayer(t *testing.T, l hitbox.Layer) {
-	t.Helper()
-	TestLayerWith(t, l, Options{})
-}
-
-// TestLayerWith is TestLayer with options: MaxValueSize for a layer with a
-// size limit of its own, LargeValue for one whose limit is above
+//
+// Options{} suits most layers; opts.MaxValueSize is for a layer with a size
+// limit of its own, opts.LargeValue for one whose limit is above
 // DefaultLargeValue.
-func TestLayerWith(t *testing.T, l hitbox.Layer, opts Options) {
+func TestLayer(t *testing.T, l hitbox.Layer, opts Options) {
 	t.Helper()
 	if l == nil {
 		t.Fatal("TestLayer: nil Layer")
@@ -79,6 +75,7 @@ func TestLayerWith(t *testing.T, l hitbox.Layer, opts Options) {
 		{"Close forwards and is idempotent", s.close},
 		{"concurrent calls through the layer are safe", s.concurrent},
 		{"tags", s.tags},
+		{"leases", s.leases},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

@@ -7,7 +7,7 @@ import (
 )
 
 // Options tune the suite; the zero value suits an in-process store on the
-// fake clock. TestLayerWith reads MaxValueSize, LargeValue and MaxTagLen only: the
+// fake clock. TestLayer reads MaxValueSize, LargeValue and MaxTagLen only: the
 // store under the layer is the suite's own.
 type Options struct {
 	// RealTime: the backend keeps its own clock (a server's, e.g. Redis),
@@ -19,7 +19,7 @@ type Options struct {
 	// MaxValueSize: the store's configured limit, if any; the suite then
 	// checks that limit+1 is refused with ErrTooLarge naming the limit and
 	// that a value of exactly the limit is stored. Larger round-trip sizes
-	// are skipped. For TestLayerWith it is the layer's own limit, checked
+	// are skipped. For TestLayer it is the layer's own limit, checked
 	// the same way.
 	MaxValueSize int
 

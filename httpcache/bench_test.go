@@ -58,7 +58,7 @@ func newMemCache(b *testing.B) *httpcache.Cache {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c := httpcache.NewCache(store, httpcache.Options{})
+	c := httpcache.New(store, httpcache.Options{})
 	b.Cleanup(func() {
 		_ = c.Close()
 		_ = store.Close()
@@ -168,7 +168,7 @@ func BenchmarkMiss(b *testing.B) {
 	b.Run("miss", func(b *testing.B) {
 		clock := hitboxtest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 		store := mapstore.New(mapstore.Options{Now: clock.Now})
-		c := httpcache.NewCache(store, httpcache.Options{Now: clock.Now})
+		c := httpcache.New(store, httpcache.Options{Now: clock.Now})
 		defer c.Close()
 		h := router(c.Middleware, short)
 		req := httptest.NewRequest(http.MethodGet, "http://example.test/doc", nil)

@@ -42,11 +42,14 @@ type Cache struct {
 	closeOnce  sync.Once
 }
 
-// NewCache returns a Cache storing responses in b. It panics when b is nil,
+// New returns a Cache storing responses in b; its Middleware method is the
+// middleware (chi's r.Use and r.With, or plain net/http), and Close stops
+// the background refreshes of stale-while-revalidate at shutdown. It
+// panics when b is nil,
 // and with the message opts.Validate returns when an option is out of
 // range (a negative duration or size, a CacheName that is not an
 // sf-token), as every constructor of the module does.
-func NewCache(b hitbox.Backend, opts Options) *Cache {
+func New(b hitbox.Backend, opts Options) *Cache {
 	if b == nil {
 		panic("hitbox/httpcache: nil Backend")
 	}
@@ -57,14 +60,6 @@ func NewCache(b hitbox.Backend, opts Options) *Cache {
 	c.guard.Init()
 	c.bg.init(opts.MaxBackground)
 	return c
-}
-
-// New returns middleware caching the responses of the handler it wraps in
-// b: NewCache(b, opts).Middleware. It suits chi's r.Use and r.With as well
-// as plain net/http. Use NewCache when the background refreshes of
-// stale-while-revalidate must be stopped with Close at shutdown.
-func New(b hitbox.Backend, opts Options) func(http.Handler) http.Handler {
-	return NewCache(b, opts).Middleware
 }
 
 // Middleware returns next wrapped by the cache.

@@ -27,7 +27,7 @@ func TestChiURLParamsRefresh(t *testing.T) {
 	const n = 10
 	clock := hitboxtest.NewClock(t0)
 	store := mapstore.New(mapstore.Options{Now: clock.Now})
-	cache := NewCache(store, Options{Now: clock.Now})
+	cache := New(store, Options{Now: clock.Now})
 	t.Cleanup(func() { _ = cache.Close() })
 
 	routed := make([]chan struct{}, n) // closed when /other/{i} has been routed

@@ -179,7 +179,7 @@ func (h *harness) open() {
 	if h.backend == nil {
 		h.backend = h.store
 	}
-	h.cache = httpcache.NewCache(h.backend, h.opts)
+	h.cache = httpcache.New(h.backend, h.opts)
 	h.h = h.cache.Middleware(http.HandlerFunc(h.origin))
 }
 
@@ -1985,7 +1985,7 @@ func TestConformanceNoContentType(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	cache := httpcache.NewCache(store, httpcache.Options{})
+	cache := httpcache.New(store, httpcache.Options{})
 	defer cache.Close()
 	srv := httptest.NewServer(cache.Middleware(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=100")
@@ -2400,7 +2400,7 @@ func checkInvariants(t *testing.T, program []byte) {
 			}
 		})
 
-		cache := httpcache.NewCache(store, opts)
+		cache := httpcache.New(store, opts)
 		defer func() { _ = cache.Close() }()
 		for i := 0; i+4 < len(program); i += 5 {
 			p := program[i : i+5]
@@ -2471,7 +2471,7 @@ func checkInvariants(t *testing.T, program []byte) {
 			}
 			// Background work finishes inside its step.
 			_ = cache.Close()
-			cache = httpcache.NewCache(store, opts)
+			cache = httpcache.New(store, opts)
 		}
 	}
 }

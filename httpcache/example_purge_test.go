@@ -21,7 +21,7 @@ func ExampleCache_PurgeHandler() {
 		panic(err)
 	}
 	defer store.Close()
-	cache := httpcache.NewCache(store, httpcache.Options{})
+	cache := httpcache.New(store, httpcache.Options{})
 	defer cache.Close()
 	site := cache.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "max-age=3600")

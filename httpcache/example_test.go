@@ -23,7 +23,9 @@ func Example() {
 
 	calls := 0
 	r := chi.NewRouter()
-	r.Use(httpcache.New(store, httpcache.Options{}))
+	cache := httpcache.New(store, httpcache.Options{})
+	defer cache.Close()
+	r.Use(cache.Middleware)
 	r.Get("/hello", func(w http.ResponseWriter, r *http.Request) {
 		calls++
 		w.Header().Set("Cache-Control", "max-age=60")
@@ -47,13 +49,13 @@ func Example() {
 
 // The middleware in plain net/http, keeping the Cache to close it at
 // shutdown. An unsafe method invalidates what was stored for its URI.
-func ExampleNewCache() {
+func ExampleCache_Middleware() {
 	store, err := memstore.New(memstore.Options{MaxBytes: 64 << 20})
 	if err != nil {
 		panic(err)
 	}
 	defer store.Close()
-	cache := httpcache.NewCache(store, httpcache.Options{CacheName: "edge"})
+	cache := httpcache.New(store, httpcache.Options{CacheName: "edge"})
 	defer cache.Close()
 
 	version := 1

@@ -101,7 +101,7 @@ func newHarness(t *testing.T, opts Options) *harness {
 func newHarnessOver(t *testing.T, opts Options, clock *hitboxtest.Clock, b hitbox.Backend) *harness {
 	t.Helper()
 	opts.Now = clock.Now
-	c := NewCache(b, opts)
+	c := New(b, opts)
 	t.Cleanup(func() { _ = c.Close() })
 	o := &origin{clock: clock}
 	st, _ := b.(*mapstore.Store)

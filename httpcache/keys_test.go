@@ -33,7 +33,7 @@ func TestKeys(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c := NewCache(mapstore.New(mapstore.Options{}), tc.opts)
+			c := New(mapstore.New(mapstore.Options{}), tc.opts)
 			ka := c.primaryKey(httptest.NewRequest("GET", tc.a, nil))
 			kb := c.primaryKey(httptest.NewRequest("HEAD", tc.b, nil))
 			if (ka == kb) != tc.same {
@@ -45,7 +45,7 @@ func TestKeys(t *testing.T) {
 
 func TestKeyRendersAsHitboxKey(t *testing.T) {
 	t.Parallel()
-	c := NewCache(mapstore.New(mapstore.Options{}), Options{})
+	c := New(mapstore.New(mapstore.Options{}), Options{})
 	got := c.primaryKey(httptest.NewRequest("GET", "http://example.com/a%3Ab?q=x:y=z", nil))
 	want := hitbox.NewKey("http").With("u", "http://example.com/a%3Ab?q=x:y=z").String()
 	if got != want {
@@ -75,10 +75,10 @@ func TestOptionsPanics(t *testing.T) {
 		name string
 		f    func()
 	}{
-		{"a nil Backend", func() { NewCache(nil, Options{}) }},
-		{"a negative MaxBodySize", func() { NewCache(mapstore.New(mapstore.Options{}), Options{MaxBodySize: -1}) }},
-		{"a CacheName that is not an sf-token", func() { NewCache(mapstore.New(mapstore.Options{}), Options{CacheName: "my cache"}) }},
-		{"a nil Handler", func() { NewCache(mapstore.New(mapstore.Options{}), Options{}).Middleware(nil) }},
+		{"a nil Backend", func() { New(nil, Options{}) }},
+		{"a negative MaxBodySize", func() { New(mapstore.New(mapstore.Options{}), Options{MaxBodySize: -1}) }},
+		{"a CacheName that is not an sf-token", func() { New(mapstore.New(mapstore.Options{}), Options{CacheName: "my cache"}) }},
+		{"a nil Handler", func() { New(mapstore.New(mapstore.Options{}), Options{}).Middleware(nil) }},
 	}
 	for _, tc := range cases {
 		if panics.Message(tc.f) == "" {

@@ -153,7 +153,7 @@ const (
 )
 
 // Validate reports the first option no cache could honour, with the
-// message NewCache panics with: hitbox/httpcache: Options.<field>: <why>.
+// message New panics with: hitbox/httpcache: Options.<field>: <why>.
 // Programs that read options from configuration call it to get an error
 // instead of a panic.
 func (o Options) Validate() error {

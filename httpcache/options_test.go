@@ -10,7 +10,7 @@ import (
 )
 
 // TestOptionsRule checks the module's constructor rule for httpcache:
-// invalid options panic in NewCache with exactly the message Validate
+// invalid options panic in New with exactly the message Validate
 // returns, and valid ones (the zero value among them) pass both.
 func TestOptionsRule(t *testing.T) {
 	t.Parallel()
@@ -50,12 +50,12 @@ func TestOptionsRule(t *testing.T) {
 			if got != c.want {
 				t.Errorf("Validate = %q, want %q", got, c.want)
 			}
-			p := panics.Message(func() { httpcache.NewCache(mapstore.New(mapstore.Options{}), c.opts).Close() })
+			p := panics.Message(func() { httpcache.New(mapstore.New(mapstore.Options{}), c.opts).Close() })
 			switch {
 			case c.want == "" && p != "":
-				t.Errorf("NewCache panicked on valid options: %v", p)
+				t.Errorf("New panicked on valid options: %v", p)
 			case c.want != "" && p != c.want:
-				t.Errorf("NewCache panicked with %v, want %q", p, c.want)
+				t.Errorf("New panicked with %v, want %q", p, c.want)
 			}
 		})
 	}

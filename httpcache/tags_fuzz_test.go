@@ -56,7 +56,7 @@ func FuzzPurgeRequest(f *testing.F) {
 		if err != nil {
 			return // the handler answers 400 before parsing
 		}
-		c := NewCache(failing{}, Options{IgnoreHost: ignoreHost, KeyQuery: nil})
+		c := New(failing{}, Options{IgnoreHost: ignoreHost, KeyQuery: nil})
 		req, err := c.parsePurge(form)
 		if err != nil {
 			if req.url != nil || req.tags != nil {

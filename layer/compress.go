@@ -53,7 +53,10 @@ type CompressOptions struct {
 // reader never sees the value the refused write was meant to replace.
 func Compress(c codec.Compressor) hitbox.Layer { return CompressWith(c, CompressOptions{}) }
 
-// CompressWith is Compress with options. Invalid options are a programmer
+// CompressWith is Compress with options. The pair stays, unlike the
+// module's other constructors, so the common case keeps the one-argument
+// form a pipeline is read by (Chain(Compress(codec.Zstd()), ...)), and Go
+// has no optional arguments. Invalid options are a programmer
 // error: it panics with the message o.Validate returns, and with
 // "hitbox/layer: Compress: nil compressor" when c is nil.
 func CompressWith(c codec.Compressor, o CompressOptions) hitbox.Layer {
@@ -95,7 +98,7 @@ type compressor struct {
 
 func (t *compressor) seal(dst []byte, e hitbox.Entry) (hitbox.Entry, error) {
 	if len(e.Value) > t.opt.MaxDecompressed {
-		return hitbox.Entry{}, hitbox.TooLarge(len(e.Value), t.opt.MaxDecompressed)
+		return hitbox.Entry{}, &hitbox.SizeError{Size: len(e.Value), Limit: t.opt.MaxDecompressed}
 	}
 	v, err := t.pack(dst, e.Value)
 	e.Value = v
@@ -144,7 +147,7 @@ func (t *compressor) unpack(v []byte) ([]byte, error) {
 	}
 	out, err := c.Decompress(nil, body, t.opt.MaxDecompressed)
 	if err != nil {
-		if errors.Is(err, codec.ErrTooLarge) {
+		if errors.Is(err, codec.ErrOverLimit) {
 			return nil, corrupt("compress", err, "%s value restores to over the %d-byte limit", c.Name(), t.opt.MaxDecompressed)
 		}
 		return nil, corrupt("compress", err, "%s value cannot be restored", c.Name())

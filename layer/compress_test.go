@@ -207,8 +207,8 @@ func TestCompressBomb(t *testing.T) {
 			runtime.ReadMemStats(&before)
 			_, err := p.Get(context.Background(), "k")
 			runtime.ReadMemStats(&after)
-			if !errors.Is(err, hitbox.ErrCorrupt) || !errors.Is(err, codec.ErrTooLarge) {
-				t.Fatalf("got %v, want ErrCorrupt wrapping codec.ErrTooLarge", err)
+			if !errors.Is(err, hitbox.ErrCorrupt) || !errors.Is(err, codec.ErrOverLimit) {
+				t.Fatalf("got %v, want ErrCorrupt wrapping codec.ErrOverLimit", err)
 			}
 			if !strings.Contains(err.Error(), "1048576") {
 				t.Fatalf("%q does not name the limit", err)

@@ -36,7 +36,7 @@ func TestConformance(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			hitboxtest.TestLayerWith(t, tt.layer, tt.opts)
+			hitboxtest.TestLayer(t, tt.layer, tt.opts)
 		})
 	}
 }

@@ -44,6 +44,15 @@ func (l *limited) SetTagged(ctx context.Context, key string, e hitbox.Entry, tag
 	return l.refuse(ctx, key, len(e.Value))
 }
 
+// SetLeased stores e with tags below, if the lease ls holds there, under
+// the size rule of Set.
+func (l *limited) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, ls hitbox.Lease) error {
+	if len(e.Value) <= l.n {
+		return hitbox.SetLeased(ctx, l.next, key, e, tags, ls)
+	}
+	return l.refuse(ctx, key, len(e.Value))
+}
+
 func (l *limited) GetTagged(ctx context.Context, key string) (hitbox.Entry, []string, error) {
 	return hitbox.GetTagged(ctx, l.next, key)
 }
@@ -51,7 +60,7 @@ func (l *limited) GetTagged(ctx context.Context, key string) (hitbox.Entry, []st
 // refuse deletes key below after a value of size bytes was refused, and
 // reports the refusal.
 func (l *limited) refuse(ctx context.Context, key string, size int) error {
-	refused := hitbox.TooLarge(size, l.n)
+	refused := &hitbox.SizeError{Size: size, Limit: l.n}
 	if err := l.next.Delete(ctx, key); err != nil {
 		return errors.Join(refused, err)
 	}
@@ -67,7 +76,7 @@ func (l *limited) SetMany(ctx context.Context, items []hitbox.Item) error {
 	var over []string
 	for _, it := range items {
 		if len(it.Entry.Value) > l.n {
-			refused = append(refused, hitbox.TooLarge(len(it.Entry.Value), l.n))
+			refused = append(refused, &hitbox.SizeError{Size: len(it.Entry.Value), Limit: l.n})
 			over = append(over, it.Key)
 		}
 	}

@@ -36,11 +36,11 @@ func TestConformance(t *testing.T) {
 	for _, tc := range cases {
 		t.Run("metrics/"+tc.name, func(t *testing.T) {
 			t.Parallel()
-			hitboxtest.TestLayer(t, hitboxotel.Metrics(tc.opts...))
+			hitboxtest.TestLayer(t, hitboxotel.Metrics(tc.opts...), hitboxtest.Options{})
 		})
 		t.Run("trace/"+tc.name, func(t *testing.T) {
 			t.Parallel()
-			hitboxtest.TestLayer(t, hitboxotel.Trace(tc.opts...))
+			hitboxtest.TestLayer(t, hitboxotel.Trace(tc.opts...), hitboxtest.Options{})
 		})
 	}
 }

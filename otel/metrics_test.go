@@ -187,7 +187,7 @@ var errorClasses = []struct {
 	err   error
 }{
 	{"corrupt", hitbox.ErrCorrupt},
-	{"too_large", hitbox.TooLarge(10, 5)},
+	{"too_large", &hitbox.SizeError{Size: 10, Limit: 5}},
 	{"unavailable", hitbox.ErrUnavailable},
 	{"timeout", context.DeadlineExceeded},
 	{"timeout", fmt.Errorf("%w: %w", hitbox.ErrUnavailable, context.DeadlineExceeded)},

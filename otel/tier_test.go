@@ -41,9 +41,9 @@ func newTierFixture(t *testing.T, opts tier.Options) tierFixture {
 func tierAttrs(s sdktrace.ReadOnlySpan) (path string, hasPath bool, level int64, hasLevel bool) {
 	for _, kv := range s.Attributes() {
 		switch kv.Key {
-		case hitboxotel.TierPathKey:
+		case hitboxotel.AnswerPathKey:
 			path, hasPath = kv.Value.AsString(), true
-		case hitboxotel.TierLevelKey:
+		case hitboxotel.AnswerLevelKey:
 			level, hasLevel = kv.Value.AsInt64(), true
 		}
 	}

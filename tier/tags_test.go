@@ -317,7 +317,7 @@ func TestTaggedCalls(t *testing.T) {
 			for _, b := range []hitbox.Backend{l1, l2} {
 				for {
 					if tr, ok := b.(*Tier); ok { // its Len counts levels
-						for i := range tr.Len() {
+						for i := range tr.Levels() {
 							n += tr.Level(i).(interface{ Len() int }).Len()
 						}
 						break

@@ -49,6 +49,7 @@ type Tier struct {
 	raceNo  bool           // set by Close: no more race calls may start
 	races   sync.WaitGroup // race calls still running, losers included
 	closed  atomic.Bool
+	down    atomic.Bool // in a bus gap: see busDown
 
 	refills, refillsSkipped, refillErrors atomic.Uint64
 	invalidations, gaps, tagInvalidations atomic.Uint64
@@ -65,6 +66,7 @@ type level struct {
 	maxTTL   time.Duration
 	required bool
 	br       breaker
+	jn       journal // removals it missed, replayed before it is used
 
 	hits, misses, errors, skipped atomic.Uint64
 }
@@ -77,7 +79,9 @@ type level struct {
 // error, as with NewWith.
 func New(levels ...hitbox.Backend) *Tier { return NewWith(Options{}, levels...) }
 
-// NewWith returns a tier over levels, L1 first, tuned by opts. When
+// NewWith returns a tier over levels, L1 first, tuned by opts. The pair
+// stays because levels are variadic, so options cannot follow them, and
+// the common case reads tier.New(l1, l2). When
 // opts.Bus is set it subscribes to it at once. Invalid options are a
 // programmer error: NewWith panics with the message opts.Validate returns
 // (as it does for no levels), and with "hitbox/tier: levels[i]: nil
@@ -144,6 +148,7 @@ func NewWith(opts Options, levels ...hitbox.Backend) *Tier {
 		}
 		lv.required = opts.Required == nil
 		lv.br.init(opts.Breaker)
+		lv.jn.init(opts.Journal, i < t.local, opts.JournalOverflow)
 		if i < len(opts.MaxTTL) && opts.MaxTTL[i] > 0 {
 			lv.maxTTL = opts.MaxTTL[i]
 			t.capped = true
@@ -201,8 +206,9 @@ func (t *Tier) Label() string { return t.label }
 // ID returns the tier's identity on its bus.
 func (t *Tier) ID() string { return t.id }
 
-// Len returns the number of levels.
-func (t *Tier) Len() int { return len(t.levels) }
+// Levels returns the number of levels (a store's Len counts entries;
+// a tier has none of its own).
+func (t *Tier) Levels() int { return len(t.levels) }
 
 // Level returns level i (0 is L1), as given to New.
 func (t *Tier) Level(i int) hitbox.Backend { return t.levels[i].b }
@@ -214,7 +220,7 @@ func (t *Tier) Level(i int) hitbox.Backend { return t.levels[i].b }
 // the levels that answered all missed. A refill keeps the entry's tags
 // (see GetTagged), so a purge by tag reaches the copies it makes.
 func (t *Tier) Get(ctx context.Context, key string) (hitbox.Entry, error) {
-	if t.read != ReadSequential || key == "" || t.closed.Load() {
+	if t.read != ReadSequential || key == "" || t.closed.Load() || t.down.Load() {
 		e, _, err := t.getOther(ctx, key, false)
 		return e, err
 	}
@@ -222,7 +228,7 @@ func (t *Tier) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 	// stays small here, and everything else is out of line.
 	lv := &t.levels[0]
 	src := hitbox.AnswerFrom(ctx)
-	if lv.br.state.Load() != closed {
+	if lv.br.state.Load() != closed || lv.jn.pending.Load() {
 		return t.getSequential(ctx, key, src, 0, false, nil, nil)
 	}
 	var mark int
@@ -258,6 +264,9 @@ func (t *Tier) getOther(ctx context.Context, key string, tagged bool) (hitbox.En
 	}
 	if key == "" {
 		return hitbox.Entry{}, nil, t.fail(hitbox.OpGet, hitbox.ErrInvalidKey)
+	}
+	if t.down.Load() {
+		return t.getDown(ctx, key, tagged)
 	}
 	switch t.read {
 	case ReadRace:
@@ -303,7 +312,7 @@ func (t *Tier) getSequential(ctx context.Context, key string, src *hitbox.Answer
 		if i == 1 {
 			st = t.guard.stamp(key)
 		}
-		if !t.allow(lv) {
+		if !t.readable(ctx, lv) {
 			errs = append(errs, openErr(hitbox.OpGet, lv))
 			continue
 		}

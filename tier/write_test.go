@@ -68,7 +68,7 @@ func TestWriteThroughFailures(t *testing.T) {
 				_ = f.Set(ctx, "k", entry("old", t0.Add(time.Hour)))
 			}
 			if tc.tooLarge {
-				l[tc.fail].FailSet(hitbox.TooLarge(3, 2))
+				l[tc.fail].FailSet(&hitbox.SizeError{Size: 3, Limit: 2})
 			} else {
 				l[tc.fail].FailSet(errBoom)
 			}
@@ -92,8 +92,8 @@ func TestWriteThroughFailures(t *testing.T) {
 		t.Parallel()
 		c := newClock()
 		l1, l2 := faulty.Wrap(store(c, "l1")), faulty.Wrap(store(c, "l2"))
-		l1.FailSet(hitbox.TooLarge(3, 2))
-		l2.FailSet(hitbox.TooLarge(3, 2))
+		l1.FailSet(&hitbox.SizeError{Size: 3, Limit: 2})
+		l2.FailSet(&hitbox.SizeError{Size: 3, Limit: 2})
 		tr := NewWith(Options{Now: c.Now}, l1, l2)
 		closeT(t, tr)
 		if err := tr.Set(ctx, "k", entry("new", t0.Add(time.Hour))); !errors.Is(err, hitbox.ErrTooLarge) {

@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cache := httpcache.NewCache(backend, httpcache.Options{Logger: logger})
+	cache := httpcache.New(backend, httpcache.Options{Logger: logger})
 	srv := &http.Server{
 		Handler:           newRouter(cache, newArticles()),
 		ReadHeaderTimeout: 5 * time.Second,

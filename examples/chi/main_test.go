@@ -60,7 +60,7 @@ func TestRouter(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	cache := httpcache.NewCache(store, httpcache.Options{})
+	cache := httpcache.New(store, httpcache.Options{})
 	defer cache.Close()
 	a := newArticles()
 	srv := httptest.NewServer(newRouter(cache, a))

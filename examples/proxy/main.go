@@ -186,7 +186,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// Store operations (hits, misses, bytes, durations) by level.
 		pipeline = hitbox.Chain(hitboxotel.Metrics(hitboxotel.WithMeterProvider(mp))).Then(st.backend)
 	}
-	cache := httpcache.NewCache(pipeline, httpcache.Options{
+	cache := httpcache.New(pipeline, httpcache.Options{
 		CacheName:            cfg.name,
 		StaleIfError:         cfg.staleIfError,
 		StaleWhileRevalidate: cfg.staleRevalid,

@@ -142,7 +142,7 @@ func (s *Store) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags 
 		return s.Set(ctx, key, e)
 	}
 	if len(e.Value) > s.maxValue {
-		return s.fail(hitbox.OpSet, hitbox.TooLarge(len(e.Value), s.maxValue))
+		return s.fail(hitbox.OpSet, &hitbox.SizeError{Size: len(e.Value), Limit: s.maxValue})
 	}
 	if s.maxTTL > 0 {
 		now := s.now()
@@ -161,6 +161,7 @@ func (s *Store) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags 
 	for _, t := range tags {
 		tv = append(tv, tagVersion{t, s.vers.use(t)})
 	}
+	s.leases.change(key)
 	b := bufpool.Get()
 	rec := appendTaggedRecord(*b, e.Expire, e.Stale, tv, e.Value)
 	err := s.cache.Set(key, rec)

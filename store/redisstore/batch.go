@@ -159,10 +159,12 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, er
 			}
 			e, sect, err := decode(unsafe.Slice(unsafe.StringData(str), len(str)))
 			switch {
+			case err == errPlaceholder:
+				r.Err = s.errMissMany
 			case err != nil:
 				r.Err = s.fail(hitbox.OpGetMany, err)
 				damaged = append(damaged, stored[p])
-			case e.ExpiredAt(now):
+			case e.StateAt(now) == hitbox.Expired:
 				r.Err = s.errMissMany
 			default:
 				r.Entry = e
