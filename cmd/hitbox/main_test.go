@@ -113,7 +113,7 @@ func plant(t *testing.T, rdb redis.UniversalClient, prefix string) {
 
 	// An HTTP response, as httpcache stores it, and a varying one: an
 	// index at its primary key and its variants beside it.
-	hc := httpcache.NewCache(st, httpcache.Options{Now: func() time.Time { return now0 }})
+	hc := httpcache.New(st, httpcache.Options{Now: func() time.Time { return now0 }})
 	defer hc.Close()
 	site := hc.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Date", now0.Format(http.TimeFormat))
@@ -442,7 +442,7 @@ func TestProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hc := httpcache.NewCache(st, httpcache.Options{Now: func() time.Time { return now0 }})
+	hc := httpcache.New(st, httpcache.Options{Now: func() time.Time { return now0 }})
 	defer hc.Close()
 	site := hc.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Date", now0.Format(http.TimeFormat))
