@@ -54,6 +54,7 @@ type exchange struct {
 	tagStamp   tagStamp       // the purges by tag so far, taken before the lookup
 	raced      bool           // an invalidation came between the stamp and a store
 	lease      hitbox.Lease   // the backend's lease on the primary key, taken as forwarding starts
+	leaseTags  []string       // the tags lease was taken for
 	unsafe     bool           // an unsafe method: invalidate on success
 	faulted    bool           // the backend failed a read: do not wait on it again to store
 	asIs       bool           // forward the request unchanged, without the stored validators

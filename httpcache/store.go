@@ -3,6 +3,7 @@ package httpcache
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/hitbox-go/hitbox"
@@ -82,7 +83,7 @@ func (x *exchange) put(ctx context.Context, sr *storedResponse, buf []byte, tags
 		if write {
 			ib := appendIndex(buf[:0], idx)
 			buf = ib
-			if err := c.setLeased(ctx, x.key, entryFor(ib, idxExpire, idxExpire), nil, x.lease); err != nil {
+			if err := c.setLeased(ctx, x.key, entryFor(ib, idxExpire, idxExpire), nil, x.lease, x.leaseTags); err != nil {
 				if errors.Is(err, hitbox.ErrLeaseLost) {
 					_ = c.b.Delete(ctx, key) // the variant, which no index may lead to
 				}
@@ -93,7 +94,7 @@ func (x *exchange) put(ctx context.Context, sr *storedResponse, buf []byte, tags
 		}
 		return key, true
 	}
-	if err := c.setLeased(ctx, key, entryFor(buf, stale, expire), tags, x.lease); err != nil {
+	if err := c.setLeased(ctx, key, entryFor(buf, stale, expire), tags, x.lease, x.leaseTags); err != nil {
 		x.setFailed(err)
 		return key, false
 	}
@@ -144,22 +145,33 @@ func (x *exchange) takeLease(ctx context.Context) bool {
 	}
 	l, err := hitbox.TakeLease(ctx, x.c.b, x.key, tags)
 	if errors.Is(err, hitbox.ErrInvalidTag) {
+		tags = nil
 		l, err = hitbox.TakeLease(ctx, x.c.b, x.key, nil)
 	}
 	if err != nil {
 		x.fault(err)
 		return false
 	}
-	x.lease = l
+	x.lease, x.leaseTags = l, tags
 	return true
 }
 
-// setLeased is setTagged through the lease l (see hitbox.SetLeased).
-func (c *Cache) setLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, l hitbox.Lease) error {
+// setLeased is setTagged through the lease l, taken for leased (see
+// hitbox.SetLeased).
+func (c *Cache) setLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, l hitbox.Lease, leased []string) error {
 	if !l.Valid() {
 		if len(tags) == 0 {
 			return c.b.Set(ctx, key, e)
 		}
+		return c.setTagged(ctx, key, e, tags)
+	}
+	if !slices.Equal(tags, leased) {
+		// A store checks a lease for exactly the tags it was taken for
+		// (those of the response validated, none on a first miss) and
+		// refuses other tags as a lost lease, so such a response could
+		// never be stored through it: it is stored as before leases, and
+		// a change crossing its request is not seen, as the lease cannot
+		// see a purge of a tag it does not name.
 		return c.setTagged(ctx, key, e, tags)
 	}
 	if len(tags) > 0 && !c.untagged.Load() {
