@@ -158,6 +158,10 @@ func run(ctx context.Context, args []string, e *env) int {
 	pre.SetOutput(io.Discard)
 	globalFlags(pre, &o)
 	if err := pre.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) { // -h or --help before any command
+			printUsage(e.stdout)
+			return 0
+		}
 		return usage(e, err)
 	}
 	args = pre.Args()

@@ -96,3 +96,14 @@ func TestRealProxy(t *testing.T) {
 		t.Errorf("inspect --proxy without the token: exit %d %s", r.code, r.err)
 	}
 }
+
+// TestHelp asks for help every way a user may: each prints the usage and
+// exits 0.
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{nil, {"help"}, {"-h"}, {"--help"}, {"--prefix", "p:", "--help"}, {"keys", "--help"}} {
+		r := hitboxCmd(t, "", args...)
+		if r.code != 0 || !strings.Contains(r.out, "usage: hitbox") {
+			t.Errorf("hitbox %q: exit %d\n%s%s", args, r.code, r.out, r.err)
+		}
+	}
+}

@@ -227,7 +227,13 @@ func (c *cli) inspectProxy(ctx context.Context, u string) error {
 		}
 		fmt.Fprintf(w, "%-10s %ds, %s\n", "  age", v.Age, fresh)
 		if !v.Expire.IsZero() {
-			fmt.Fprintf(w, "%-10s %s\n", "  gone at", v.Expire.UTC().Format(time.RFC3339))
+			// The deadline of the copy that answered: a faster level may
+			// keep its copy for less time than the level below.
+			copyOf := ""
+			if v.Level != "" {
+				copyOf = " (the copy in " + v.Level + ")"
+			}
+			fmt.Fprintf(w, "%-10s %s%s\n", "  gone at", v.Expire.UTC().Format(time.RFC3339), copyOf)
 		}
 		if v.ETag != "" || v.LastModified != "" {
 			fmt.Fprintf(w, "%-10s etag %s, last-modified %s\n", "  valid.", orNone(v.ETag), orNone(v.LastModified))
