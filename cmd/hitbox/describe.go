@@ -39,7 +39,9 @@ type report struct {
 
 // storeLayer is redisstore's header.
 type storeLayer struct {
-	Version byte `json:"version"`
+	Version     byte `json:"version"`
+	Leased      bool `json:"leased,omitempty"`
+	Placeholder bool `json:"placeholder,omitempty"`
 	deadlines
 	Tags []tagState `json:"tags,omitempty"`
 }
@@ -130,7 +132,11 @@ func describe(key, redisKey string, raw []byte, ttl time.Duration, now time.Time
 	}
 	st, err := redisstore.ParseStored(raw)
 	if st.Version != 0 {
-		r.Store = &storeLayer{Version: st.Version, deadlines: deadlinesAt(st.Expire, st.Stale, now)}
+		r.Store = &storeLayer{Version: st.Version, Leased: st.Leased, Placeholder: st.Placeholder,
+			deadlines: deadlinesAt(st.Expire, st.Stale, now)}
+	}
+	if st.Placeholder {
+		return r
 	}
 	if err != nil {
 		r.Damaged = append(r.Damaged, "store: "+err.Error())

@@ -20,10 +20,15 @@ func (r *report) render(w io.Writer, now time.Time) {
 		ttl = "TTL " + duration(time.Duration(r.TTLms)*time.Millisecond)
 	}
 	p("redis", "%s, %d bytes, %s", showKey(r.RedisKey), r.Size, ttl)
-	if s := r.Store; s != nil {
+	if s := r.Store; s != nil && s.Placeholder {
+		p("store", "a lease's placeholder: a load is in flight, nothing is stored yet (reads miss)")
+	} else if s != nil {
 		kind := "untagged"
 		if s.Version == 2 {
 			kind = "tagged"
+		}
+		if s.Leased {
+			kind += ", written through a lease"
 		}
 		p("store", "redisstore format %d (%s)", s.Version, kind)
 		renderDeadlines(w, s.deadlines, now)

@@ -16,8 +16,14 @@ import (
 // a stored entry (cmd/hitbox). Reading the entry through the Store is the
 // way to use it; Stored is for looking at it.
 type Stored struct {
-	// Version is the stored format: 1 untagged, 2 tagged.
+	// Version is the stored format: 1 untagged, 2 tagged; that of the
+	// entry after a lease's head, or 3 for a placeholder.
 	Version byte
+	// Leased is set when a lease's head precedes the entry: a load took a
+	// lease on the key (and may have stored the entry through it).
+	// Placeholder is set when nothing follows the head: a load is in
+	// flight and nothing is stored (a read misses).
+	Leased, Placeholder bool
 	// Expire and Stale are the deadlines in the header; zero means none.
 	Expire, Stale time.Time
 	// Tags are a tagged entry's tags, each with the version it had when
@@ -43,6 +49,14 @@ type StoredTag struct {
 // panics.
 func ParseStored(raw []byte) (Stored, error) {
 	var st Stored
+	if inner, ok := unlease(raw); ok {
+		st.Leased = true
+		if len(inner) == 0 {
+			st.Version, st.Placeholder = versionLease, true
+			return st, nil
+		}
+		raw = inner
+	}
 	if len(raw) >= 2 && raw[0] == mark {
 		st.Version = raw[1]
 	}

@@ -171,6 +171,8 @@ func FuzzParseStored(f *testing.F) {
 	f.Add([]byte("\xff\x01" + string(make([]byte, 24)) + "value"))
 	f.Add([]byte("\xff\x02" + string(make([]byte, 24)) + "\x00\x01\x00\x01t12345678value"))
 	f.Add([]byte("plain"))
+	f.Add([]byte("\xff\x0312345678"))                                              // a lease's placeholder
+	f.Add([]byte("\xff\x0312345678\xff\x01" + string(make([]byte, 24)) + "value")) // an entry after a lease's head
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		st, err := redisstore.ParseStored(raw)
 		if err != nil && !errors.Is(err, hitbox.ErrCorrupt) {
@@ -180,4 +182,34 @@ func FuzzParseStored(f *testing.F) {
 			t.Fatal("the value is not the end of the input")
 		}
 	})
+}
+
+// TestParseStoredLeased reads a lease's placeholder (a load in flight,
+// nothing stored) and an entry stored through a lease (after its head).
+func TestParseStoredLeased(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, rdb := newStore(t, redisstore.Options{})
+	prefix := redisstore.StorePrefix(s)
+	l, err := s.Lease(ctx, "k", []string{"t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := rdb.Get(ctx, prefix+"k").Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := redisstore.ParseStored(b); err != nil || !st.Placeholder || !st.Leased || st.Value != nil {
+		t.Errorf("a placeholder: %+v, %v", st, err)
+	}
+	if err := s.SetLeased(ctx, "k", hitbox.Entry{Value: []byte("v"), Expire: time.Now().Add(time.Hour)}, []string{"t"}, l); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = rdb.Get(ctx, prefix+"k").Bytes(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := redisstore.ParseStored(b)
+	if err != nil || st.Placeholder || !st.Leased || st.Version != 2 || string(st.Value) != "v" || len(st.Tags) != 1 {
+		t.Errorf("an entry stored through a lease: %+v, %v", st, err)
+	}
 }
