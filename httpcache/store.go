@@ -3,7 +3,6 @@ package httpcache
 import (
 	"context"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/hitbox-go/hitbox"
@@ -83,7 +82,7 @@ func (x *exchange) put(ctx context.Context, sr *storedResponse, buf []byte, tags
 		if write {
 			ib := appendIndex(buf[:0], idx)
 			buf = ib
-			if err := c.setLeased(ctx, x.key, entryFor(ib, idxExpire, idxExpire), nil, x.lease, x.leaseTags); err != nil {
+			if err := x.putLeased(ctx, entryFor(ib, idxExpire, idxExpire), nil); err != nil {
 				if errors.Is(err, hitbox.ErrLeaseLost) {
 					_ = c.b.Delete(ctx, key) // the variant, which no index may lead to
 				}
@@ -94,11 +93,43 @@ func (x *exchange) put(ctx context.Context, sr *storedResponse, buf []byte, tags
 		}
 		return key, true
 	}
-	if err := c.setLeased(ctx, key, entryFor(buf, stale, expire), tags, x.lease, x.leaseTags); err != nil {
+	if err := x.putLeased(ctx, entryFor(buf, stale, expire), tags); err != nil {
 		x.setFailed(err)
 		return key, false
 	}
 	return key, true
+}
+
+// putLeased writes e at the primary key with tags through the request's
+// lease. A lease holds only for the tags it was taken with (those of the
+// stored response being validated, or none), and a response often
+// carries others (its first store, or tags that changed): then a second
+// lease is taken for its tags, the entry is written through the first
+// (nothing changed the key or its old tags since the request began), and
+// written again with its tags through the second (nothing changed since
+// just before the first write; a successful store ends no lease). When
+// the second is refused the key is deleted: the first write may carry
+// none of the tags a purge in between named.
+func (x *exchange) putLeased(ctx context.Context, e hitbox.Entry, tags []string) error {
+	c := x.c
+	if c.untagged.Load() {
+		tags = nil
+	}
+	if !x.lease.Valid() || equalLines(x.leaseTags, tags) {
+		return c.setLeased(ctx, x.key, e, tags, x.lease)
+	}
+	l2, err := hitbox.TakeLease(ctx, c.b, x.key, tags)
+	if err != nil {
+		return err
+	}
+	if err := c.setLeased(ctx, x.key, e, x.leaseTags, x.lease); err != nil {
+		return err
+	}
+	if err := c.setLeased(ctx, x.key, e, tags, l2); err != nil {
+		_ = c.b.Delete(ctx, x.key)
+		return err
+	}
+	return nil
 }
 
 // setFailed records a write that failed, or that the backend refused
@@ -140,7 +171,9 @@ func (x *exchange) takeLease(ctx context.Context) bool {
 		return false
 	}
 	var tags []string
-	if x.sr != nil && !x.c.untagged.Load() {
+	if x.sr != nil && len(x.sr.varyNames) == 0 && !x.c.untagged.Load() {
+		// A varying response's tags are on its variant, which is not
+		// written through the lease; the index it guards is untagged.
 		tags, _ = x.c.tagsOfFields(x.sr.fields)
 	}
 	l, err := hitbox.TakeLease(ctx, x.c.b, x.key, tags)
@@ -156,22 +189,12 @@ func (x *exchange) takeLease(ctx context.Context) bool {
 	return true
 }
 
-// setLeased is setTagged through the lease l, taken for leased (see
-// hitbox.SetLeased).
-func (c *Cache) setLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, l hitbox.Lease, leased []string) error {
+// setLeased is setTagged through the lease l (see hitbox.SetLeased).
+func (c *Cache) setLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, l hitbox.Lease) error {
 	if !l.Valid() {
 		if len(tags) == 0 {
 			return c.b.Set(ctx, key, e)
 		}
-		return c.setTagged(ctx, key, e, tags)
-	}
-	if !slices.Equal(tags, leased) {
-		// A store checks a lease for exactly the tags it was taken for
-		// (those of the response validated, none on a first miss) and
-		// refuses other tags as a lost lease, so such a response could
-		// never be stored through it: it is stored as before leases, and
-		// a change crossing its request is not seen, as the lease cannot
-		// see a purge of a tag it does not name.
 		return c.setTagged(ctx, key, e, tags)
 	}
 	if len(tags) > 0 && !c.untagged.Load() {

@@ -70,23 +70,66 @@ func newCacheStats(name string) *cacheStats {
 	return &cacheStats{name: name, results: map[string]int64{}, levels: map[string]int64{}}
 }
 
-// count wraps the cache's handler and counts each request once it is
-// answered, from the Cache-Status the cache set.
+// count wraps the cache's handler and counts each request from the
+// Cache-Status the cache set, as its final header goes out: before the
+// client can read the response, so a client that asks /cache/stats next
+// finds its request counted.
 func (s *cacheStats) count(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r)
-		result, level := s.parse(w.Header().Values("Cache-Status"))
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.requests++
-		if result != "" {
-			s.results[result]++
-		}
-		if level != "" {
-			s.levels[level]++
-		}
+		cw := &countingWriter{ResponseWriter: w, s: s}
+		next.ServeHTTP(cw, r)
+		cw.note()
 	})
 }
+
+// note counts the request once.
+func (s *cacheStats) note(h http.Header) {
+	result, level := s.parse(h.Values("Cache-Status"))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests++
+	if result != "" {
+		s.results[result]++
+	}
+	if level != "" {
+		s.levels[level]++
+	}
+}
+
+// countingWriter counts its request when the final header is written.
+type countingWriter struct {
+	http.ResponseWriter
+	s       *cacheStats
+	counted bool
+}
+
+func (c *countingWriter) note() {
+	if !c.counted {
+		c.counted = true
+		c.s.note(c.ResponseWriter.Header())
+	}
+}
+
+func (c *countingWriter) WriteHeader(code int) {
+	if code >= 200 { // not an interim response (103 Early Hints)
+		c.note()
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	c.note()
+	return c.ResponseWriter.Write(b)
+}
+
+// Flush sends what is buffered, as the cache does while it streams.
+func (c *countingWriter) Flush() {
+	c.note()
+	_ = http.NewResponseController(c.ResponseWriter).Flush()
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 // parse finds this cache's member among Cache-Status lines and returns
 // its result ("hit", else the fwd reason) and detail (the level that

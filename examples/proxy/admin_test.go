@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hitbox-go/hitbox/httpcache"
 	"github.com/hitbox-go/hitbox/internal/redistest"
@@ -40,10 +41,10 @@ func TestAdminCache(t *testing.T) {
 		name     string
 		redis    bool
 		variants int    // of /varied, asked with header=Accept-Encoding:gzip
-		level    string // of /page's second read
+		level    string // what /page's level starts with
 	}{
 		{"memory alone lists the variant the header selects", false, 1, ""},
-		{"over Redis every variant is listed, with its level", true, 2, "tier.memory"},
+		{"over Redis every variant is listed, with its level", true, 2, "tier."}, // memory, or Redis when the tier dropped its copy
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -73,14 +74,24 @@ func TestAdminCache(t *testing.T) {
 				t.Fatalf("GET /cache /page: %d %s (%v)", r.status, r.body, err)
 			}
 			v := page.Variants[0]
-			if v.Status != 200 || v.ETag != `"p1"` || !slices.Equal(v.Tags, []string{"docs", "page"}) || v.FreshFor <= 0 || v.FreshFor > 300 || v.Level != tc.level {
+			if v.Status != 200 || v.ETag != `"p1"` || !slices.Equal(v.Tags, []string{"docs", "page"}) || v.FreshFor <= 0 || v.FreshFor > 300 || !strings.HasPrefix(v.Level, tc.level) {
 				t.Errorf("/page variant: %+v", v)
 			}
 
+			// The proxy stores a response once its client has it: the last
+			// variant may not be stored yet, so ask again a few times.
 			var varied httpcache.Inspection
-			r = do(t, c, "GET", admin+"/cache?url="+url.QueryEscape(base+"/varied")+"&header=Accept-Encoding:gzip", "", auth...)
-			if err := json.Unmarshal([]byte(r.body), &varied); err != nil || len(varied.Variants) != tc.variants {
-				t.Fatalf("GET /cache /varied: %d %s (%v), want %d variants", r.status, r.body, err, tc.variants)
+			for try := 0; ; try++ {
+				varied = httpcache.Inspection{}
+				r = do(t, c, "GET", admin+"/cache?url="+url.QueryEscape(base+"/varied")+"&header=Accept-Encoding:gzip", "", auth...)
+				err := json.Unmarshal([]byte(r.body), &varied)
+				if err == nil && len(varied.Variants) == tc.variants {
+					break
+				}
+				if err != nil || try == 50 {
+					t.Fatalf("GET /cache /varied: %d %s (%v), want %d variants", r.status, r.body, err, tc.variants)
+				}
+				time.Sleep(10 * time.Millisecond)
 			}
 			if !slices.Equal(varied.Vary, []string{"accept-encoding"}) {
 				t.Errorf("/varied varies on %q", varied.Vary)
