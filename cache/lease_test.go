@@ -304,7 +304,11 @@ func TestRefreshCrossedByADelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	close(release)
-	mine.Close() // waits for the refresh
+	// Close would cancel the refresh's store: wait for the refusal first.
+	for deadline := time.Now().Add(10 * time.Second); stat(mine, "cache.loads.lease_lost") == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	mine.Close()
 	if v, err := other.Get(ctx, "k"); !errors.Is(err, hitbox.ErrMiss) {
 		t.Fatalf("Get after the Delete = %q, %v; want a miss", v, err)
 	}
@@ -463,7 +467,7 @@ func TestJoinerOfACrossedLoad(t *testing.T) {
 // down is set: the failure is no refusal, so nothing tells the load
 // whether a change crossed it.
 type downAtStore struct {
-	*leasing
+	*mapstore.Store
 	down atomic.Bool
 }
 
@@ -471,7 +475,7 @@ func (d *downAtStore) SetLeased(ctx context.Context, key string, e hitbox.Entry,
 	if d.down.Load() {
 		return &hitbox.Error{Op: hitbox.OpSet, Backend: d.Label(), Err: hitbox.ErrUnavailable}
 	}
-	return d.leasing.SetLeased(ctx, key, e, tags, le)
+	return d.Store.SetLeased(ctx, key, e, tags, le)
 }
 
 // TestJoinerOfALoadNotStored checks that a caller who joins a load whose
@@ -495,10 +499,10 @@ func TestJoinerOfALoadNotStored(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			store := &downAtStore{leasing: newLeasing(mapstore.Options{})}
+			store := &downAtStore{Store: newLeasing(mapstore.Options{})}
 			mine := cache.New[string](store, cache.Options{})
 			defer mine.Close()
-			other := cache.New[string](store.leasing, cache.Options{})
+			other := cache.New[string](store.Store, cache.Options{})
 			defer other.Close()
 
 			var source atomic.Value

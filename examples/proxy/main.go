@@ -15,7 +15,9 @@
 // Cache-Status. With -admin, a separate listener serves Prometheus metrics
 // on /metrics and the cache's purge handler on /purge (by URL, or by the
 // tags origins send in Surrogate-Key or Cache-Tag), the latter behind a
-// bearer token: -admin-token or $HITBOX_ADMIN_TOKEN. SIGINT or SIGTERM
+// bearer token: -admin-token or $HITBOX_ADMIN_TOKEN. The same token guards
+// GET /cache and /cache/stats (admin.go), what the cache holds for a URL
+// and its Cache-Status counts, which cmd/hitbox reads. SIGINT or SIGTERM
 // shut it down gracefully.
 package main
 
@@ -221,7 +223,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	})
 
 	transport := originTransport(cfg.originTimeout)
-	handler := cache.Middleware(newReverseProxy(cfg.origin, transport, cfg.name, logger))
+	counts := newCacheStats(cfg.name) // for the admin listener's GET /cache/stats
+	handler := counts.count(cache.Middleware(newReverseProxy(cfg.origin, transport, cfg.name, logger)))
 	handler = refuseAmbiguous(stripFields(cfg.stripFields, handler))
 	if !cfg.quiet {
 		handler = logRequests(logger, handler)
@@ -268,6 +271,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 		mux.Handle("/purge", requireToken(cfg.adminToken, cache.PurgeHandler()))
+		mux.Handle("GET /cache", requireToken(cfg.adminToken, cacheView(cache, st.keys))) // admin.go
+		mux.Handle("GET /cache/stats", requireToken(cfg.adminToken, counts))
 		adminSrv = &http.Server{
 			Handler:           mux,
 			ReadHeaderTimeout: 5 * time.Second,

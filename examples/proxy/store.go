@@ -28,7 +28,10 @@ type storage struct {
 	// maxValue is the largest stored response the levels accept; the
 	// middleware passes bigger bodies through unstored.
 	maxValue int64
-	close    func() error
+	// keys lists the stored keys that start with a prefix, for the admin
+	// listener's GET /cache; nil when the levels cannot list keys.
+	keys  func(ctx context.Context, prefix string) ([]string, error)
+	close func() error
 }
 
 // openStorage builds the levels: an in-process store of memBytes, and, when
@@ -111,6 +114,11 @@ func openStorage(ctx context.Context, memBytes int64, redisAddr string) (*storag
 		backend:  t,
 		describe: fmt.Sprintf("memory (%s) over Redis at %s", formatSize(memBytes), ropts.Addr),
 		maxValue: maxValue,
+		keys: func(ctx context.Context, prefix string) ([]string, error) {
+			var keys []string
+			err := rs.Keys(ctx, escapeGlob(prefix)+"*", func(k string) error { keys = append(keys, k); return nil })
+			return keys, err
+		},
 		close: func() error {
 			return errors.Join(t.Close(), bus.Close(), client.Close())
 		},

@@ -54,6 +54,9 @@ func compression(ctx context.Context, w io.Writer, st *store, rounds int) error 
 		n := stored.Load()
 		fmt.Fprintf(w, "  %-7s %7dB %6.2fx %10s %10s\n", c.Name(), n, float64(len(value))/float64(n),
 			set.Round(10*time.Nanosecond), get.Round(10*time.Nanosecond))
+		if st.keep {
+			continue // left for cmd/hitbox to look at
+		}
 		if err := pipeline.Delete(ctx, key); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@
 //
 //	go run ./examples/tour                          # in-process store
 //	go run ./examples/tour -redis 127.0.0.1:6379    # Redis store (or REDIS_URL)
+//	go run ./examples/tour -redis 127.0.0.1:6379 -keep   # and leave its keys there
 package main
 
 import (
@@ -19,6 +20,7 @@ import (
 func main() {
 	var cfg config
 	flag.StringVar(&cfg.redisAddr, "redis", "", "Redis address (host:port or redis:// URL); default $REDIS_URL, else the in-process store")
+	flag.BoolVar(&cfg.keep, "keep", false, "leave the tour's keys in Redis (under hitbox-tour:) for cmd/hitbox to look at")
 	flag.Parse()
 	if cfg.redisAddr == "" {
 		cfg.redisAddr = os.Getenv("REDIS_URL")
@@ -33,7 +35,8 @@ func main() {
 
 type config struct {
 	redisAddr string
-	rounds    int // Set and Get per compressor; 2000 (200 over Redis) when zero
+	rounds    int  // Set and Get per compressor; 2000 (200 over Redis) when zero
+	keep      bool // leave the keys in Redis at the end
 }
 
 func run(ctx context.Context, w io.Writer, cfg config) error {

@@ -18,6 +18,7 @@ type store struct {
 	label    string // short name for tables and the pipeline line
 	describe string // one line for the header
 	remote   bool
+	keep     bool // -keep: leave the keys in Redis
 	// other builds a second instance's tier over the same shared level and
 	// bus, on its own L1; nil without Redis.
 	other func(l1 hitbox.Backend) *tier.Tier
@@ -64,13 +65,16 @@ func openStore(ctx context.Context, cfg config) (*store, error) {
 		label:    "Tier(memory, redis)",
 		describe: fmt.Sprintf("a tier of the in-process store over %s", r.describe),
 		remote:   true,
+		keep:     cfg.keep,
 		bus:      r.bus,
 		other: func(l1 hitbox.Backend) *tier.Tier {
 			// The second tier must not close the shared store: only L1 is its own.
 			return tier.NewWith(opts, l1, unclosable{r.store})
 		},
 		close: func() {
-			r.clear()     // while the store is open
+			if !cfg.keep {
+				r.clear() // while the store is open
+			}
 			_ = t.Close() // closes both levels
 			r.close()
 		},

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/hitbox-go/hitbox/httpcache"
+)
+
+// The admin listener's views of the cache, behind the same token as
+// /purge, read by cmd/hitbox (inspect --proxy, stats --proxy):
+//
+//	GET /cache?url=U[&header=Name:value...]
+//	    what is stored for U: each variant with its Vary values, when it
+//	    was stored, its age and freshness left, validators, tags, size and
+//	    the level that holds it (httpcache.Inspection as JSON). With Redis
+//	    every variant is listed; with memory alone, the one the header
+//	    parameters select.
+//	GET /cache/stats
+//	    the requests served since the proxy started, by Cache-Status
+//	    result (hit, or why it went forward) and by the level that
+//	    answered (its detail).
+
+// cacheView answers GET /cache.
+func cacheView(cache *httpcache.Cache, keys func(ctx context.Context, prefix string) ([]string, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		u := q.Get("url")
+		if u == "" {
+			writeAdminJSON(w, http.StatusBadRequest, map[string]string{"error": "give url=URL, the absolute URL clients ask for"})
+			return
+		}
+		opts := httpcache.InspectOptions{Header: http.Header{}, VariantKeys: keys}
+		for _, h := range q["header"] {
+			name, value, ok := strings.Cut(h, ":")
+			if !ok || strings.TrimSpace(name) == "" {
+				writeAdminJSON(w, http.StatusBadRequest, map[string]string{"error": "header=" + h + ": want Name:value"})
+				return
+			}
+			opts.Header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+		}
+		in, err := cache.Inspect(r.Context(), u, opts)
+		if err != nil {
+			status := http.StatusServiceUnavailable
+			if in.Key == "" { // the URL itself was refused
+				status = http.StatusBadRequest
+			}
+			writeAdminJSON(w, status, map[string]string{"error": err.Error()})
+			return
+		}
+		writeAdminJSON(w, http.StatusOK, in)
+	})
+}
+
+// cacheStats counts the requests the cache answered by its Cache-Status
+// member, for GET /cache/stats.
+type cacheStats struct {
+	name     string // this cache's member of Cache-Status
+	mu       sync.Mutex
+	requests int64
+	results  map[string]int64
+	levels   map[string]int64
+}
+
+func newCacheStats(name string) *cacheStats {
+	return &cacheStats{name: name, results: map[string]int64{}, levels: map[string]int64{}}
+}
+
+// count wraps the cache's handler and counts each request from the
+// Cache-Status the cache set, as its final header goes out: before the
+// client can read the response, so a client that asks /cache/stats next
+// finds its request counted.
+func (s *cacheStats) count(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cw := &countingWriter{ResponseWriter: w, s: s}
+		next.ServeHTTP(cw, r)
+		cw.note()
+	})
+}
+
+// note counts the request once.
+func (s *cacheStats) note(h http.Header) {
+	result, level := s.parse(h.Values("Cache-Status"))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests++
+	if result != "" {
+		s.results[result]++
+	}
+	if level != "" {
+		s.levels[level]++
+	}
+}
+
+// countingWriter counts its request when the final header is written.
+type countingWriter struct {
+	http.ResponseWriter
+	s       *cacheStats
+	counted bool
+}
+
+func (c *countingWriter) note() {
+	if !c.counted {
+		c.counted = true
+		c.s.note(c.ResponseWriter.Header())
+	}
+}
+
+func (c *countingWriter) WriteHeader(code int) {
+	if code >= 200 { // not an interim response (103 Early Hints)
+		c.note()
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	c.note()
+	return c.ResponseWriter.Write(b)
+}
+
+// Flush sends what is buffered, as the cache does while it streams.
+func (c *countingWriter) Flush() {
+	c.note()
+	_ = http.NewResponseController(c.ResponseWriter).Flush()
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+// parse finds this cache's member among Cache-Status lines and returns
+// its result ("hit", else the fwd reason) and detail (the level that
+// answered, or the backend's failure).
+func (s *cacheStats) parse(lines []string) (result, detail string) {
+	for _, line := range lines {
+		for member := range strings.SplitSeq(line, ",") {
+			params := strings.Split(member, ";")
+			if strings.TrimSpace(params[0]) != s.name {
+				continue
+			}
+			for _, p := range params[1:] {
+				k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+				switch k {
+				case "hit":
+					result = "hit"
+				case "fwd":
+					if result == "" {
+						result = "fwd=" + v
+					}
+				case "detail":
+					detail = strings.Trim(v, `"`)
+				}
+			}
+		}
+	}
+	return result, detail
+}
+
+// ServeHTTP answers GET /cache/stats.
+func (s *cacheStats) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	body := map[string]any{"requests": s.requests, "results": maps.Clone(s.results), "levels": maps.Clone(s.levels)}
+	s.mu.Unlock()
+	writeAdminJSON(w, http.StatusOK, body)
+}
+
+func writeAdminJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// escapeGlob escapes what SCAN MATCH reads as a pattern, so a key prefix
+// matches only itself.
+func escapeGlob(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte(`*?[]\`, s[i]) >= 0 {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hitbox-go/hitbox/httpcache"
+	"github.com/hitbox-go/hitbox/internal/redistest"
+)
+
+// variedOrigin serves /page, tagged and with validators, and /varied,
+// which varies on Accept-Encoding.
+func variedOrigin() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=300")
+		w.Header().Set("ETag", `"p1"`)
+		switch r.URL.Path {
+		case "/page":
+			w.Header().Set("Surrogate-Key", "docs page")
+		case "/varied":
+			w.Header().Set("Vary", "Accept-Encoding")
+		}
+		fmt.Fprintf(w, "%s for %q", r.URL.Path, r.Header.Get("Accept-Encoding"))
+	})
+}
+
+// TestAdminCache reads what the proxy holds through GET /cache and its
+// counts through GET /cache/stats, on memory alone and over Redis (where
+// every variant is listed), behind the admin token.
+func TestAdminCache(t *testing.T) {
+	srv := httptest.NewServer(variedOrigin())
+	defer srv.Close()
+	cases := []struct {
+		name     string
+		redis    bool
+		variants int    // of /varied, asked with header=Accept-Encoding:gzip
+		level    string // what /page's level starts with
+	}{
+		{"memory alone lists the variant the header selects", false, 1, ""},
+		{"over Redis every variant is listed, with its level", true, 2, "tier."}, // memory, or Redis when the tier dropped its copy
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var extra []string
+			if tc.redis {
+				extra = []string{"-redis", redistest.Start(t).Addr}
+			}
+			base, admin, _ := startProxy(t, srv.URL, extra...)
+			c := &http.Client{Transport: &http.Transport{}}
+			defer c.CloseIdleConnections()
+			do(t, c, "GET", base+"/page", "")
+			if r := do(t, c, "GET", base+"/page", ""); !hit(r) {
+				t.Fatalf("second GET /page: %q, want a hit", r.header.Get("Cache-Status"))
+			}
+			do(t, c, "GET", base+"/varied", "", "Accept-Encoding", "gzip")
+			// Each request names its Accept-Encoding: http.Transport adds
+			// gzip to a request that names none.
+			do(t, c, "GET", base+"/varied", "", "Accept-Encoding", "br")
+			auth := []string{"Authorization", "Bearer " + testToken}
+
+			if r := do(t, c, "GET", admin+"/cache?url="+url.QueryEscape(base+"/page"), ""); r.status != http.StatusUnauthorized {
+				t.Errorf("GET /cache without the token: %d, want 401", r.status)
+			}
+			var page httpcache.Inspection
+			r := do(t, c, "GET", admin+"/cache?url="+url.QueryEscape(base+"/page"), "", auth...)
+			if err := json.Unmarshal([]byte(r.body), &page); err != nil || r.status != 200 || len(page.Variants) != 1 {
+				t.Fatalf("GET /cache /page: %d %s (%v)", r.status, r.body, err)
+			}
+			v := page.Variants[0]
+			if v.Status != 200 || v.ETag != `"p1"` || !slices.Equal(v.Tags, []string{"docs", "page"}) || v.FreshFor <= 0 || v.FreshFor > 300 || !strings.HasPrefix(v.Level, tc.level) {
+				t.Errorf("/page variant: %+v", v)
+			}
+
+			// The proxy stores a response once its client has it: the last
+			// variant may not be stored yet, so ask again a few times.
+			var varied httpcache.Inspection
+			for try := 0; ; try++ {
+				varied = httpcache.Inspection{}
+				r = do(t, c, "GET", admin+"/cache?url="+url.QueryEscape(base+"/varied")+"&header=Accept-Encoding:gzip", "", auth...)
+				err := json.Unmarshal([]byte(r.body), &varied)
+				if err == nil && len(varied.Variants) == tc.variants {
+					break
+				}
+				if err != nil || try == 50 {
+					t.Fatalf("GET /cache /varied: %d %s (%v), want %d variants", r.status, r.body, err, tc.variants)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if !slices.Equal(varied.Vary, []string{"accept-encoding"}) {
+				t.Errorf("/varied varies on %q", varied.Vary)
+			}
+			var got []string
+			for _, v := range varied.Variants {
+				got = append(got, v.VaryValues["accept-encoding"])
+			}
+			slices.Sort(got)
+			if want := []string{"=br", "=gzip"}[2-tc.variants:]; !slices.Equal(got, want) {
+				t.Errorf("/varied variants selected by %q, want %q", got, want)
+			}
+
+			if r := do(t, c, "GET", admin+"/cache", "", auth...); r.status != http.StatusBadRequest {
+				t.Errorf("GET /cache without url: %d, want 400", r.status)
+			}
+
+			var stats struct {
+				Requests int64            `json:"requests"`
+				Results  map[string]int64 `json:"results"`
+			}
+			r = do(t, c, "GET", admin+"/cache/stats", "", auth...)
+			if err := json.Unmarshal([]byte(r.body), &stats); err != nil {
+				t.Fatalf("GET /cache/stats: %s (%v)", r.body, err)
+			}
+			if stats.Requests != 4 || stats.Results["hit"] != 1 || stats.Results["fwd=uri-miss"] != 2 || stats.Results["fwd=vary-miss"] != 1 {
+				t.Errorf("stats %+v, want 4 requests: 1 hit, 2 uri-miss and a vary-miss", stats)
+			}
+		})
+	}
+}
+
+func TestCacheStatsParse(t *testing.T) {
+	s := newCacheStats("edge")
+	cases := []struct {
+		lines          []string
+		result, detail string
+	}{
+		{[]string{`edge; hit; ttl=10; detail="tier.memory"`}, "hit", "tier.memory"},
+		{[]string{`upstream; hit`, `edge; fwd=uri-miss; fwd-status=200; stored`}, "fwd=uri-miss", ""},
+		{[]string{`upstream; hit, edge; fwd=stale; detail="backend unavailable"`}, "fwd=stale", "backend unavailable"},
+		{[]string{`other; hit`}, "", ""},
+	}
+	for _, tc := range cases {
+		if r, d := s.parse(tc.lines); r != tc.result || d != tc.detail {
+			t.Errorf("parse(%q) = %q, %q; want %q, %q", tc.lines, r, d, tc.result, tc.detail)
+		}
+	}
+}
+
+// FuzzCacheStatsParse feeds parse the Cache-Status lines an origin or an
+// upstream cache may send: it must not panic, and a result it finds is
+// hit or a fwd reason.
+func FuzzCacheStatsParse(f *testing.F) {
+	f.Add(`edge; hit; detail="tier.memory"`)
+	f.Add(`upstream; hit, edge; fwd=stale; detail="backend unavailable"`)
+	f.Add(`edge;;fwd;detail=`)
+	s := newCacheStats("edge")
+	f.Fuzz(func(t *testing.T, line string) {
+		r, _ := s.parse([]string{line})
+		if r != "" && r != "hit" && !strings.HasPrefix(r, "fwd=") {
+			t.Errorf("parse(%q) result %q", line, r)
+		}
+	})
+}
