@@ -96,6 +96,9 @@ func (s *Store) Clear(ctx context.Context) error {
 		return s.fail(hitbox.OpClear, err)
 	}
 	_ = s.cache.Reset() // always nil
+	if s.adm != nil {
+		s.adm.clear()
+	}
 	return nil
 }
 

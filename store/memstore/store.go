@@ -32,6 +32,9 @@ type Store struct {
 	// vers holds the current version of every tag in use.
 	vers *versions
 
+	// adm decides which writes a full shard keeps; nil without admission.
+	adm *admission
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 }
@@ -58,11 +61,18 @@ func New(opts Options) (*Store, error) {
 	}
 	// The Store owns the cleaner's lifetime through Close. Its context is
 	// never cancelled on purpose: bigcache prints to stdout when it is.
-	cache, err := bigcache.New(context.Background(), set.bigcacheConfig())
+	cfg := set.bigcacheConfig()
+	var adm *admission
+	if set.admit {
+		adm = newAdmission(set.shards, set.shardBytes, set.limit)
+		cfg.Hasher = adm
+	}
+	cache, err := bigcache.New(context.Background(), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("hitbox/memstore: %w", err)
 	}
 	return &Store{
+		adm:      adm,
 		cache:    cache,
 		label:    set.label,
 		maxValue: set.maxValue,
@@ -109,6 +119,7 @@ func (s *Store) get(ctx context.Context, key string) (hitbox.Entry, error) {
 // untagged record. A tagged record whose versions are no longer all
 // current is a miss, deleted as an expired one is.
 func (s *Store) getRecord(ctx context.Context, key string) (hitbox.Entry, []byte, error) {
+	s.seen(key)
 	rec, err := s.cache.Get(key)
 	if err != nil {
 		// bigcache returns its sentinel unwrapped; == spares errors.Is's
@@ -139,7 +150,9 @@ func (s *Store) getRecord(ctx context.Context, key string) (hitbox.Entry, []byte
 // MaxValueSize is refused with an error wrapping hitbox.ErrTooLarge; an
 // entry already past its Expire is never returned and replaces what key
 // held.
-// Storing may evict the oldest entries of the shard when it is full.
+// Storing may evict the oldest entries of the shard when it is full; with
+// admission on (see Options.DisableAdmission), a full shard may instead
+// decline the write, and then key reads as a miss.
 func (s *Store) Set(ctx context.Context, key string, e hitbox.Entry) error {
 	if err := s.check(ctx, key); err != nil {
 		return s.fail(hitbox.OpSet, err)
@@ -169,6 +182,10 @@ func (s *Store) set(key string, e hitbox.Entry) error {
 	// The record buffer is reused: bigcache copies it into its shard.
 	b := bufpool.Get()
 	rec := appendRecord(*b, e.Expire, e.Stale, e.Value)
+	if s.declined(key, len(rec)) {
+		bufpool.Put(b, rec)
+		return s.del(key)
+	}
 	err := s.cache.Set(key, rec)
 	bufpool.Put(b, rec)
 	return err

@@ -163,6 +163,13 @@ func (s *Store) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags 
 	}
 	b := bufpool.Get()
 	rec := appendTaggedRecord(*b, e.Expire, e.Stale, tv, e.Value)
+	if s.declined(key, len(rec)) {
+		bufpool.Put(b, rec)
+		if err := s.del(key); err != nil {
+			return s.fail(hitbox.OpSet, err)
+		}
+		return nil
+	}
 	err := s.cache.Set(key, rec)
 	bufpool.Put(b, rec)
 	if err != nil {
