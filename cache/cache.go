@@ -18,6 +18,9 @@ import (
 
 // Options tune a Cache. The zero value is a cache whose values never
 // expire, encoded as JSON ([]byte and string values are stored as they are).
+// Whatever the options, a load that a change crossed does not store (see
+// the package's Consistency section for what guards it, with and without
+// the pipeline's lease ability).
 type Options struct {
 	// Format turns values into bytes. Default: codec.Raw() when T is
 	// []byte or string (no encoding cost), codec.JSON() otherwise.
@@ -121,7 +124,10 @@ func (o Options) Validate() error {
 // many callers wait for it, and with LockTTL about one across processes),
 // stale-while-revalidate, stale-if-error, early refresh and negative
 // caching; GetOrLoadMany does the same for a batch of keys. An optional
-// front (Options.Front) keeps decoded values in memory.
+// front (Options.Front) keeps decoded values in memory. A load that a
+// change crossed returns its value but does not store it (see the
+// package's Consistency section: with hitbox.Leaser on the pipeline on
+// any instance; without it, only changes this process makes or hears of).
 //
 // A Cache is safe for concurrent use. It does not own its backend: Close
 // stops the cache's own background work and its front, and closing the
@@ -137,6 +143,12 @@ type Cache[T any] struct {
 	rand    func() float64 // uniform in [0, 1): jitter and early refresh
 	loadNs  atomic.Int64   // moving average of load durations, for early refresh
 	tags    tagTable       // purges seen, so loads and the front honour them
+	changes keyChanges     // changes seen, so a load a change crossed stores nothing
+
+	// Loads whose answer was returned but not stored: the pipeline refused
+	// the store (hitbox.ErrLeaseLost), or a change this process made or
+	// heard of crossed the load (see ReportStats).
+	leaseLost, crossed atomic.Uint64
 
 	// Background work: loads started by GetOrLoad run under done and are
 	// counted in running, so Close can cancel and wait for them.
@@ -181,6 +193,7 @@ func New[T any](b hitbox.Backend, opts Options) *Cache[T] {
 	}
 	c := &Cache[T]{b: b, opts: opts, format: f, raw: f.ID() == codec.Raw().ID(), rand: rand.Float64}
 	c.tags.seed = maphash.MakeSeed()
+	c.changes.seed = maphash.MakeSeed()
 	c.flights.m = make(map[string]*flight[T])
 	c.reads = newSharedReads()
 	if opts.Front != nil && !frontAbsent(opts.Front) {
@@ -191,7 +204,7 @@ func New[T any](b hitbox.Backend, opts Options) *Cache[T] {
 		if !ok {
 			panic(fmt.Sprintf("hitbox/cache: Options.Front: a %T for a Cache[%T]", opts.Front, *new(T)))
 		}
-		c.front = newFront(fo, &c.tags, c.reads)
+		c.front = newFront(fo, &c.tags, &c.changes, c.reads)
 	}
 	c.done, c.cancel = context.WithCancel(context.Background())
 	c.idle = sync.NewCond(&c.mu)
@@ -200,6 +213,21 @@ func New[T any](b hitbox.Backend, opts Options) *Cache[T] {
 
 // Backend returns the pipeline the cache reads and writes.
 func (c *Cache[T]) Backend() hitbox.Backend { return c.b }
+
+// ReportStats reports the cache's running totals, as hitbox.Stat figures
+// (the form otel.Reporter takes), for a dashboard or a test. Each counts
+// loads whose answer went to their callers but was not stored, because a
+// change crossed the load:
+//
+//   - cache.loads.lease_lost: the pipeline refused the store, its lease
+//     lost to a change made on any instance (hitbox.ErrLeaseLost);
+//   - cache.loads.crossed: the cache did not try it, a change this
+//     instance made (Set, Delete, InvalidateTags) or heard of on its
+//     front's bus having crossed the load.
+func (c *Cache[T]) ReportStats(report func(hitbox.Stat)) {
+	report(hitbox.Stat{Name: "cache.loads.lease_lost", Unit: "{load}", Cumulative: true, Value: int64(c.leaseLost.Load())})
+	report(hitbox.Stat{Name: "cache.loads.crossed", Unit: "{load}", Cumulative: true, Value: int64(c.crossed.Load())})
+}
 
 // Get returns the value under key while it is live, fresh or stale. A
 // missing key gives an error wrapping ErrMiss, and so does a cached "not
@@ -228,6 +256,9 @@ type hit[T any] struct {
 	st    hitbox.State
 	until int64
 	now   int64
+	// fallback: the pipeline failed while the front's bus was down, and v
+	// is the front's copy, served as stale-if-error (see frontFallback).
+	fallback bool
 }
 
 // read answers Get and Lookup: from the front when it holds the key fresh,
@@ -281,6 +312,11 @@ func (c *Cache[T]) readShared(ctx context.Context, key string, shared bool) (hit
 		if errors.Is(err, hitbox.ErrCorrupt) && !errors.Is(err, hitbox.ErrMiss) {
 			err = fmt.Errorf("%w: %w", hitbox.ErrMiss, err)
 		}
+		if c.front != nil && !errors.Is(err, hitbox.ErrMiss) && ctx.Err() == nil {
+			if fh, ok := c.frontFallback(key); ok {
+				return fh, nil
+			}
+		}
 		return h, err
 	}
 	st := hitbox.Fresh
@@ -320,46 +356,76 @@ func (c *Cache[T]) readShared(ctx context.Context, key string, shared bool) (hit
 	return h, nil
 }
 
-// Set stores v under key for the cache's TTL, or the one WithTTL gives
-// (zero: forever), with the tags WithTags gives (see WithTags). With a
-// front, v is kept there too: do not modify it afterwards unless
-// Front.Copy is set.
-func (c *Cache[T]) Set(ctx context.Context, key string, v T, opts ...CallOption) error {
-	if len(opts) == 0 {
-		return c.set(ctx, key, v, c.opts.TTL, nil, nil)
+// frontFallback answers a read whose pipeline failed from the front's copy
+// of key, as a stale value, when the front's bus is down: the front holds
+// it but cannot prove it current (see hitbox.Invalidation.Down), so it is
+// served only when the pipeline cannot answer, and only until its Expire.
+func (c *Cache[T]) frontFallback(key string) (hit[T], bool) {
+	f := c.front
+	if !f.down() {
+		return hit[T]{}, false
 	}
-	co := c.callOptions(opts)
-	return c.set(ctx, key, v, co.ttl, co.tags, nil)
+	fe, ok := f.peek(key)
+	if !ok || fe.neg() || (fe.expire != 0 && c.opts.Now().UnixNano() >= fe.expire) {
+		return hit[T]{}, false
+	}
+	return hit[T]{v: f.out(fe.v), st: hitbox.Stale, fallback: true}, true
 }
 
-// set is Set with its options resolved and, for a loaded value, the marks its tags had
-// before the load (nil: take them now).
-func (c *Cache[T]) set(ctx context.Context, key string, v T, ttl time.Duration, tags []string, marks *tagMarks) error {
-	b, err := c.encode(&v)
+// Set stores v under key for the cache's TTL, or the one WithTTL gives
+// (zero: forever), with the tags WithTags gives (see WithTags). A load of
+// key under way in this cache does not overwrite it. With a front, v is
+// kept there too: do not modify it afterwards unless Front.Copy is set.
+func (c *Cache[T]) Set(ctx context.Context, key string, v T, opts ...CallOption) error {
+	if len(opts) == 0 {
+		return c.set(ctx, key, v, c.opts.TTL, nil)
+	}
+	co := c.callOptions(opts)
+	return c.set(ctx, key, v, co.ttl, co.tags)
+}
+
+// set is Set with its options resolved: a write through the cache, which
+// no load that it crossed may overwrite (see keyChanges).
+func (c *Cache[T]) set(ctx context.Context, key string, v T, ttl time.Duration, tags []string) error {
+	e, fe, err := c.entry(&v, ttl)
 	if err != nil {
-		return fmt.Errorf("hitbox/cache: encode %s: %w", c.format.Name(), err)
+		return err
+	}
+	c.changes.change(key)
+	return c.write(ctx, key, e, fe, tags, nil, hitbox.Lease{})
+}
+
+// entry encodes v into the entry a write of it stores, fresh for ttl and
+// then stale for StaleFor, and the front entry that goes with it (nil
+// without a front).
+func (c *Cache[T]) entry(v *T, ttl time.Duration) (hitbox.Entry, *frontEntry[T], error) {
+	b, err := c.encode(v)
+	if err != nil {
+		return hitbox.Entry{}, nil, fmt.Errorf("hitbox/cache: encode %s: %w", c.format.Name(), err)
 	}
 	e := hitbox.Entry{Value: b}
 	e.Stale, e.Expire = c.deadlines(ttl, c.opts.StaleFor)
 	var fe *frontEntry[T]
 	if c.front != nil {
-		fe = &frontEntry[T]{v: c.front.in(v)}
+		fe = &frontEntry[T]{v: c.front.in(*v)}
 	}
-	return c.store(ctx, key, e, fe, tags, marks)
+	return e, fe, nil
 }
 
-// store writes e under key with tags and keeps the front coherent with the
+// write stores e under key with tags, under the lease l (the zero Lease
+// for a write that is not a load's), and keeps the front coherent with the
 // write: it holds fe (given e's deadlines) when no other change of the key
 // crossed this write and none of its tags was purged since marks were
-// taken (before the write when marks is nil), and nothing otherwise.
-func (c *Cache[T]) store(ctx context.Context, key string, e hitbox.Entry, fe *frontEntry[T], tags []string, marks *tagMarks) error {
+// taken (before the write when marks is nil), and nothing otherwise, a
+// refused store included.
+func (c *Cache[T]) write(ctx context.Context, key string, e hitbox.Entry, fe *frontEntry[T], tags []string, marks *tagMarks, l hitbox.Lease) error {
 	// Before and after: no caller that starts after the write returns
 	// shares a read that began before it ended.
 	c.reads.changed()
 	defer c.reads.changed()
 	f := c.front
 	if f == nil {
-		return hitbox.SetTagged(ctx, c.b, key, e, tags...)
+		return hitbox.SetLeased(ctx, c.b, key, e, tags, l)
 	}
 	st := f.stamp(key)
 	if len(tags) > 0 {
@@ -368,7 +434,7 @@ func (c *Cache[T]) store(ctx context.Context, key string, e hitbox.Entry, fe *fr
 		}
 		fe.setMarks(marks)
 	}
-	if err := hitbox.SetTagged(ctx, c.b, key, e, tags...); err != nil {
+	if err := hitbox.SetLeased(ctx, c.b, key, e, tags, l); err != nil {
 		f.drop(key) // what the pipeline holds now is unknown
 		return err
 	}
@@ -409,7 +475,7 @@ func (c *Cache[T]) InvalidateTags(ctx context.Context, tags ...string) error {
 	// Before the pipeline's purge, so a load that ends while it runs
 	// stores nothing; after, so a front fill that read the pipeline before
 	// it keeps nothing.
-	c.tags.purge(tags)
+	c.tags.purgeWaiting(tags)
 	c.reads.changed()
 	err := hitbox.InvalidateTags(ctx, c.b, tags...)
 	c.tags.purge(tags)
@@ -417,8 +483,11 @@ func (c *Cache[T]) InvalidateTags(ctx context.Context, tags ...string) error {
 	return err
 }
 
-// Delete removes key, from the front too.
+// Delete removes key, from the front too. A load of key under way in this
+// cache returns its value but stores nothing (see the package's
+// Consistency section).
 func (c *Cache[T]) Delete(ctx context.Context, key string) error {
+	c.changes.change(key) // a load of key under way stores nothing
 	c.reads.changed()
 	err := c.b.Delete(ctx, key)
 	c.reads.changed()

@@ -55,7 +55,35 @@
 // of this module has it); over one without it a tagged write or a purge
 // fails with hitbox.ErrNotSupported. The decoded-object front drops tagged
 // entries on this cache's purges and on an Invalidation with Tags from its
-// bus, and a load a purge crossed is returned but not stored.
+// bus.
+//
+// # Consistency
+//
+// No read that starts after a change (a Set, a Delete, a purge) returned
+// gets what the change replaced, from a load that the change crossed
+// either: a load returns its answer to its callers, but stores it only if
+// no change of its key (or purge of one of its tags) happened since it
+// began. Two guards make sure of it:
+//
+//   - Over a pipeline with the lease ability (hitbox.Leaser), the miss
+//     that starts a load takes a lease on the key first (after the
+//     cross-process lock, with LockTTL), and the load's store, a cached
+//     "not found" included, goes through it: the pipeline refuses it,
+//     atomically, when any change made anywhere crossed the load. This
+//     costs a cold load one Lease call, and a hit nothing. GetOrLoadMany
+//     takes one lease per missing key and stores each key through its own.
+//   - In this process, whatever the pipeline: a Set, Delete or
+//     InvalidateTags through this Cache, and a change heard on its front's
+//     bus, stop the store of a load under way (a local change waits for a
+//     store already past its check, and reaches the pipeline after it).
+//     Over a pipeline without leases this is the only guard: a change made
+//     by another instance, that this one does not hear of on a bus before
+//     its load stores, is not seen, and the load's value may outlive it
+//     until it expires.
+//
+// Either way the store is counted (Cache.ReportStats) and logged at debug
+// level. A front whose bus reports a gap (hitbox.Invalidation.Down)
+// answers no read and keeps nothing until the bus is back: see Front.
 //
 // # Errors
 //

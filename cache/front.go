@@ -26,7 +26,12 @@ import (
 // pipeline, as without a front. It stays coherent with the pipeline: Set
 // and Delete through the cache update or drop the key, and so does every
 // invalidation arriving on Bus (another instance's write, a Redis tracking
-// message; a gap in delivery empties the front). Tagged entries are
+// message; a gap in delivery empties the front). From the moment the bus
+// says delivery may have stopped (hitbox.Invalidation.Down, which a bus
+// also sends at Subscribe until it is connected) until it says All, the
+// front answers no read and keeps nothing: reads go to the pipeline, and
+// get the front's copy, as a stale value, only when the pipeline fails
+// (GetOrLoad tries its loader first). Tagged entries are
 // dropped by the cache's InvalidateTags and by an Invalidation with Tags
 // on Bus; a purge costs the front no scan, as entries note their tags'
 // generations and a hit of a tagged entry checks them (an untagged hit
@@ -147,8 +152,15 @@ const tagStripes = 1024
 // tag also drops the front entries carrying another tag of the same
 // stripe (one in tagStripes per tag), which then read the pipeline again:
 // an error on the side of a miss, never of serving a purged entry.
+//
+// A load's tagged store holds mu shared from its check of its marks to the
+// end of its write, and a purge this instance makes counts itself under
+// mu (purgeWaiting), so the purge either stops the store or waits for it
+// and reaches the pipeline after it. A purge heard on the bus counts
+// without it (purge).
 type tagTable struct {
 	seed   maphash.Seed
+	mu     sync.RWMutex
 	purges atomic.Uint64
 	gens   [tagStripes]atomic.Uint64
 }
@@ -172,6 +184,14 @@ func (t *tagTable) purge(tags []string) {
 	for _, tag := range tags {
 		t.gens[maphash.String(t.seed, tag)%tagStripes].Add(1)
 	}
+}
+
+// purgeWaiting is purge for a purge this instance is about to make: it
+// waits for the tagged stores of loads under way to end (see tagTable).
+func (t *tagTable) purgeWaiting(tags []string) {
+	t.mu.Lock()
+	t.purge(tags)
+	t.mu.Unlock()
 }
 
 // purgeAll records a purge of every tag.
@@ -236,15 +256,18 @@ const stripes = 1024
 // Compute, so a drop can never be overtaken by a fill it should have
 // stopped.
 type front[T any] struct {
-	m      *otter.Cache[string, *frontEntry[T]] // by pointer: small nodes, whatever T's size
-	tags   *tagTable                            // the Cache's
-	reads  *sharedReads                         // the Cache's, told of every invalidation
-	copy   func(T) T
-	seed   maphash.Seed
-	epoch  atomic.Uint64
-	gens   [stripes]atomic.Uint64
-	stop   func()
-	closed atomic.Bool
+	m       *otter.Cache[string, *frontEntry[T]] // by pointer: small nodes, whatever T's size
+	tags    *tagTable                            // the Cache's
+	changes *keyChanges                          // the Cache's, told of every invalidation
+	reads   *sharedReads                         // the Cache's, told of every invalidation
+	copy    func(T) T
+	seed    maphash.Seed
+	epoch   atomic.Uint64
+	gens    [stripes]atomic.Uint64
+	stop    func()
+	// state is frontClosed and frontDown: a hit loads it alone, and
+	// answers only when it is 0.
+	state atomic.Uint32
 
 	// otter's tasks and the worker that runs them, until close.
 	tasks   chan func()
@@ -257,8 +280,18 @@ type front[T any] struct {
 // purge count.
 type stamp struct{ epoch, gen, purges uint64 }
 
-func newFront[T any](o Front[T], tags *tagTable, reads *sharedReads) *front[T] {
-	f := &front[T]{tags: tags, reads: reads, copy: o.Copy, seed: maphash.MakeSeed()}
+// The bits of front.state.
+const (
+	// frontClosed: Close emptied the front for good.
+	frontClosed uint32 = 1 << iota
+	// frontDown: the bus said delivery may have stopped (Invalidation.Down)
+	// and has not yet said All: the front answers no read and keeps
+	// nothing, but keeps what it holds for stale-if-error (peek).
+	frontDown
+)
+
+func newFront[T any](o Front[T], tags *tagTable, changes *keyChanges, reads *sharedReads) *front[T] {
+	f := &front[T]{tags: tags, changes: changes, reads: reads, copy: o.Copy, seed: maphash.MakeSeed()}
 	f.tasks = make(chan func(), 64)
 	f.worker.Add(1)
 	go f.work()
@@ -311,9 +344,10 @@ func (f *front[T]) work() {
 }
 
 // get returns the front's entry for key, fresh or not, unless one of its
-// tags was purged since it was kept: that entry is dropped.
+// tags was purged since it was kept (that entry is dropped), or the front
+// cannot be trusted now (its bus is down, or it is closed).
 func (f *front[T]) get(key string) (*frontEntry[T], bool) {
-	if f.closed.Load() {
+	if f.state.Load() != 0 {
 		return nil, false
 	}
 	e, ok := f.m.GetIfPresent(key)
@@ -327,6 +361,23 @@ func (f *front[T]) get(key string) (*frontEntry[T], bool) {
 		return nil, false
 	}
 	return e, ok
+}
+
+// down reports whether the front's bus is down (see frontDown).
+func (f *front[T]) down() bool { return f.state.Load()&frontDown != 0 }
+
+// peek returns what the front holds for key while its bus is down, for a
+// read whose pipeline failed (stale-if-error): nothing once the front is
+// closed, or for an entry one of whose tags was purged since it was kept.
+func (f *front[T]) peek(key string) (*frontEntry[T], bool) {
+	if f.state.Load()&frontClosed != 0 {
+		return nil, false
+	}
+	e, ok := f.m.GetIfPresent(key)
+	if !ok || (e.x != nil && e.x.tags != nil && !f.tags.current(e.x.tags)) {
+		return nil, false
+	}
+	return e, true
 }
 
 // in and out apply Copy to values entering and leaving the front.
@@ -362,8 +413,8 @@ func (f *front[T]) stamp(key string) stamp {
 // still stands, the generations read are those of before any purge that
 // follows, and such a purge drops the entry on its next hit.
 func (f *front[T]) fill(key string, st stamp, e *frontEntry[T], tags []string) {
-	if f.closed.Load() {
-		return
+	if f.state.Load() != 0 {
+		return // closed, or down: keep nothing (a Down crossing this is in the epoch)
 	}
 	g := f.gen(key)
 	f.m.Compute(key, func(old *frontEntry[T], found bool) (*frontEntry[T], otter.ComputeOp) {
@@ -389,7 +440,11 @@ func (f *front[T]) fill(key string, st stamp, e *frontEntry[T], tags []string) {
 func (f *front[T]) wrote(key string, st stamp, e *frontEntry[T]) {
 	g := f.gen(key)
 	mine := g.Add(1)
-	if f.closed.Load() {
+	switch s := f.state.Load(); {
+	case s&frontClosed != 0:
+		return
+	case s != 0:
+		f.m.Invalidate(key) // down: keep nothing (a Down crossing this is in the epoch)
 		return
 	}
 	f.m.Compute(key, func(old *frontEntry[T], found bool) (*frontEntry[T], otter.ComputeOp) {
@@ -409,21 +464,33 @@ func (f *front[T]) drop(key string) {
 
 // invalidate is the bus subscription. Purged tags advance the Cache's
 // tag table: front entries carrying them are dropped on their next hit,
-// and loads of them in flight store nothing.
+// and loads of them in flight store nothing; so do loads of changed keys.
+//
+// From a Down message until the next All, the front answers no read and
+// keeps nothing (see frontDown); it keeps what it holds, which a read
+// whose pipeline fails may still get (peek), until the All clears it.
 func (f *front[T]) invalidate(inv hitbox.Invalidation) {
+	if inv.Down {
+		f.state.Or(frontDown)
+		f.epoch.Add(1) // fills and writes under way keep nothing
+		return
+	}
 	f.reads.changed()
 	if inv.All {
-		// Lost messages may have purged any tag: loads in flight store
-		// nothing tagged.
+		// Lost messages may have changed any key or purged any tag: loads
+		// in flight store nothing.
 		f.tags.purgeAll()
+		f.changes.heardAll()
 		f.epoch.Add(1)
 		f.m.InvalidateAll()
+		f.state.And(^frontDown)
 		return
 	}
 	if len(inv.Tags) > 0 {
 		f.tags.purge(inv.Tags)
 	}
 	for _, k := range inv.Keys {
+		f.changes.heard(k)
 		f.drop(k)
 	}
 }
@@ -431,7 +498,7 @@ func (f *front[T]) invalidate(inv hitbox.Invalidation) {
 // close ends the bus subscription and empties the front for good: with no
 // invalidations arriving it could no longer be trusted.
 func (f *front[T]) close() {
-	if !f.closed.CompareAndSwap(false, true) {
+	if f.state.Or(frontClosed)&frontClosed != 0 {
 		return
 	}
 	if f.stop != nil {

@@ -34,6 +34,10 @@ var errBusy = errors.New("hitbox/cache: another process is loading the key")
 // refresh too, shortly before the value goes stale. A load that answers
 // with an error wrapping ErrMiss is returned as it is, and with MissTTL
 // remembered as "not found".
+//
+// A load stores what it found only if no change crossed it: see the
+// package's Consistency section for the lease it takes (over a
+// hitbox.Leaser) and what protects it without one.
 func (c *Cache[T]) GetOrLoad(ctx context.Context, key string, load func(context.Context) (T, error), opts ...CallOption) (T, error) {
 	co := c.callOptions(opts)
 	if co.skipRead {
@@ -47,7 +51,7 @@ func (c *Cache[T]) GetOrLoad(ctx context.Context, key string, load func(context.
 			c.refresh(ctx, key, load, co)
 		}
 		return h.v, nil
-	case err == nil && !c.opts.SyncRevalidate:
+	case err == nil && !c.opts.SyncRevalidate && !h.fallback:
 		c.refresh(ctx, key, load, co)
 		return h.v, nil
 	case err == nil:
@@ -247,62 +251,113 @@ func (c *Cache[T]) unlock(ctx context.Context, lk hitbox.Lock) {
 }
 
 // loadAndStore calls load and stores its answer: the value, or with
-// MissTTL a "not found".
+// MissTTL a "not found". The store is the load's: it is dropped when a
+// change crossed the load (see loading).
 func (c *Cache[T]) loadAndStore(ctx context.Context, key string, load func(context.Context) (T, error), co callOptions) (T, error) {
 	var start time.Time
 	if c.opts.EarlyRefresh > 0 {
 		start = c.opts.Now()
 	}
-	var marks *tagMarks
-	if len(co.tags) > 0 {
-		marks = c.tags.mark(co.tags) // before the load: see purgedWhileLoading
-	}
+	ld := c.begin(ctx, key, co.tags)
 	v, err := load(ctx)
 	if c.opts.EarlyRefresh > 0 {
 		c.observe(c.opts.Now().Sub(start))
 	}
-	if marks != nil && c.purgedWhileLoading(ctx, marks) {
-		return v, err
-	}
 	if err != nil {
 		if errors.Is(err, hitbox.ErrMiss) && c.opts.MissTTL > 0 {
-			if serr := c.storeNotFound(ctx, key, co.tags, marks); serr != nil {
-				c.opts.Logger.WarnContext(ctx, "hitbox/cache: storing a not-found answer failed", "error", serr)
-			}
+			c.storeLoaded(ctx, key, c.notFoundEntry(), c.notFoundFront(), co.tags, &ld)
 		}
 		return v, err
 	}
-	if err := c.set(ctx, key, v, co.ttl, co.tags, marks); err != nil {
-		c.opts.Logger.WarnContext(ctx, "hitbox/cache: storing a loaded value failed", "error", err)
+	e, fe, eerr := c.entry(&v, co.ttl)
+	if eerr != nil {
+		c.opts.Logger.WarnContext(ctx, "hitbox/cache: storing a loaded value failed", "error", eerr)
+		return v, nil
 	}
+	c.storeLoaded(ctx, key, e, fe, co.tags, &ld)
 	return v, nil
 }
 
-// purgedWhileLoading reports whether one of the tags a load was to store
-// with (marked before it began) was purged while it ran, as this instance
-// saw it (its own InvalidateTags, or its front's bus). The load's answer
-// is then returned but not stored: the source may have been read before
-// the change that caused the purge, and a write after the purge would
-// survive it. A purge this instance does not hear of in time (another
-// instance's, with no bus, or one that ends between this check and the
-// write) is not caught: see the Tagger contract.
-func (c *Cache[T]) purgedWhileLoading(ctx context.Context, marks *tagMarks) bool {
-	if c.tags.current(marks) {
-		return false
-	}
-	c.opts.Logger.DebugContext(ctx, "hitbox/cache: a tag of the load was purged while it ran; its answer is not stored")
-	return true
+// loading is what a load noted before it called the loader, so that its
+// store can tell whether a change crossed it: the key's change counter and
+// its tags' generations as this process knows them, and the pipeline's
+// lease (the zero Lease over a pipeline without hitbox.Leaser).
+//
+// Two guards, then. The process-local one (a change made through this
+// Cache, or heard on its front's bus, since the marks were taken) stops
+// the store over any pipeline; the lease stops it in the pipeline itself,
+// whichever instance made the change, and atomically with the write. Over
+// a pipeline without leases the local guard is the only one: a change made
+// by another instance that this one does not hear of in time goes unseen.
+type loading struct {
+	key      keyMark
+	tags     *tagMarks // nil without tags
+	lease    hitbox.Lease
+	leaseErr error // taking the lease failed: the load stores nothing
 }
 
-// storeNotFound remembers a loader's "not found" for MissTTL, with no
-// stale window, and with the call's tags: a purge of one of them ends the
-// absence too (the thing was just created).
-func (c *Cache[T]) storeNotFound(ctx context.Context, key string, tags []string, marks *tagMarks) error {
+// begin takes the marks and the lease of a load of key, which will store
+// with tags; it is called after the read that missed (and after the
+// cross-process lock), before the loader.
+func (c *Cache[T]) begin(ctx context.Context, key string, tags []string) loading {
+	ld := loading{key: c.changes.mark(key)}
+	if len(tags) > 0 {
+		ld.tags = c.tags.mark(tags)
+	}
+	ld.lease, ld.leaseErr = hitbox.TakeLease(ctx, c.b, key, tags)
+	return ld
+}
+
+// storeLoaded stores e, what the load ld stands for found, unless a change
+// crossed the load: then the load's answer is still its callers', but it
+// is not stored, in the pipeline nor in the front, since the source may
+// have been read before the change, and a write after it would outlive
+// it. The check and the write hold this process's locks (see keyChanges,
+// tagTable), and the lease makes the pipeline check again, atomically.
+func (c *Cache[T]) storeLoaded(ctx context.Context, key string, e hitbox.Entry, fe *frontEntry[T], tags []string, ld *loading) {
+	if ld.leaseErr != nil {
+		c.opts.Logger.WarnContext(ctx, "hitbox/cache: taking a lease failed; the loaded value is not stored", "error", ld.leaseErr)
+		return
+	}
+	defer c.changes.hold(ld.key)()
+	if ld.tags != nil {
+		c.tags.mu.RLock()
+		defer c.tags.mu.RUnlock()
+	}
+	c.storeHeld(ctx, key, e, fe, tags, ld)
+}
+
+// storeHeld is storeLoaded once the locks are held.
+func (c *Cache[T]) storeHeld(ctx context.Context, key string, e hitbox.Entry, fe *frontEntry[T], tags []string, ld *loading) {
+	if !c.changes.current(ld.key) || (ld.tags != nil && !c.tags.current(ld.tags)) {
+		c.crossed.Add(1)
+		c.opts.Logger.DebugContext(ctx, "hitbox/cache: a change crossed the load; its answer is not stored")
+		return
+	}
+	err := c.write(ctx, key, e, fe, tags, ld.tags, ld.lease)
+	switch {
+	case err == nil:
+	case errors.Is(err, hitbox.ErrLeaseLost):
+		c.leaseLost.Add(1)
+		c.opts.Logger.DebugContext(ctx, "hitbox/cache: the pipeline refused the load's store: a change crossed it", "error", err)
+	default:
+		c.opts.Logger.WarnContext(ctx, "hitbox/cache: storing a loaded value failed", "error", err)
+	}
+}
+
+// notFoundEntry is what remembers a loader's "not found" for MissTTL, with
+// no stale window; stored with the call's tags, so a purge of one of them
+// ends the absence too (the thing was just created).
+func (c *Cache[T]) notFoundEntry() hitbox.Entry {
 	e := hitbox.Entry{Value: notFound}
 	e.Stale, e.Expire = c.deadlines(c.opts.MissTTL, 0)
-	var fe *frontEntry[T]
-	if c.front != nil {
-		fe = &frontEntry[T]{x: notFoundExtra}
+	return e
+}
+
+// notFoundFront is the front entry of a "not found" (nil without a front).
+func (c *Cache[T]) notFoundFront() *frontEntry[T] {
+	if c.front == nil {
+		return nil
 	}
-	return c.store(ctx, key, e, fe, tags, marks)
+	return &frontEntry[T]{x: notFoundExtra}
 }

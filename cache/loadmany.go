@@ -3,7 +3,6 @@ package cache
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/hitbox-go/hitbox"
 )
@@ -100,8 +99,20 @@ func (c *Cache[T]) readMany(ctx context.Context, keys []string, out map[string]T
 	if err != nil {
 		if ctx.Err() == nil {
 			c.opts.Logger.WarnContext(ctx, "hitbox/cache: cache batch read failed, loading from source", "error", err)
+			if c.front != nil {
+				// The front's copies, while its bus is down, are served
+				// if the load fails too (stale-if-error).
+				for _, k := range rest {
+					if h, ok := c.frontFallback(k); ok {
+						if fallback == nil {
+							fallback = make(map[string]T)
+						}
+						fallback[k] = h.v
+					}
+				}
+			}
 		}
-		return rest, stale, nil
+		return rest, stale, fallback
 	}
 	now := c.opts.Now()
 	for i, k := range rest {
@@ -208,13 +219,10 @@ func (c *Cache[T]) startMany(ctx context.Context, keys []string, fs []*flight[T]
 		defer c.release()
 		lctx, cancel := c.loadContext(ctx)
 		defer cancel()
-		var marks *tagMarks
-		if len(co.tags) > 0 {
-			marks = c.tags.mark(co.tags) // before the load: see purgedWhileLoading
-		}
+		lds := c.beginMany(lctx, keys, co.tags)
 		got, err := c.loadMany(lctx, keys, load)
-		if err == nil && (marks == nil || !c.purgedWhileLoading(ctx, marks)) {
-			c.storeMany(lctx, keys, got, co, marks)
+		if err == nil {
+			c.storeMany(lctx, keys, got, co, lds)
 		}
 		if err != nil {
 			if co.background {
@@ -254,48 +262,82 @@ func (c *Cache[T]) loadMany(ctx context.Context, keys []string, load func(contex
 	return got, err
 }
 
+// beginMany is begin for each of keys, loaded in one batch with tags. The
+// lease ability has no batch form: over a Leaser, a batch of n missing keys
+// costs n Lease calls before the load (and n SetLeased after it, see
+// storeMany).
+func (c *Cache[T]) beginMany(ctx context.Context, keys []string, tags []string) []loading {
+	var marks *tagMarks
+	if len(tags) > 0 {
+		marks = c.tags.mark(tags)
+	}
+	lds := make([]loading, len(keys))
+	for i, k := range keys {
+		lds[i] = loading{key: c.changes.mark(k), tags: marks}
+		lds[i].lease, lds[i].leaseErr = hitbox.TakeLease(ctx, c.b, k, tags)
+	}
+	return lds
+}
+
 // storeMany writes what a batch load found (and, with MissTTL, what it did
-// not) in one batch write, keeping the front coherent as store does. With
-// tags it writes each item with SetTagged, as there is no batch of those;
-// marks are the tags' generations before the load.
-func (c *Cache[T]) storeMany(ctx context.Context, keys []string, got map[string]T, co callOptions, marks *tagMarks) {
+// not), each key only if no change crossed its load, as storeLoaded does.
+// Without tags and leases it is one batch write, keeping the front
+// coherent as write does; with tags (there is no batch of SetTagged) or
+// leases (no batch of SetLeased), one write per key.
+func (c *Cache[T]) storeMany(ctx context.Context, keys []string, got map[string]T, co callOptions, lds []loading) {
 	items := make([]hitbox.Item, 0, len(keys))
 	var fes []*frontEntry[T]
-	for _, k := range keys {
-		e := hitbox.Entry{Value: notFound}
-		fe := &frontEntry[T]{x: notFoundExtra}
+	var its []int // index in keys (and lds) of each item
+	each := len(co.tags) > 0
+	for i, k := range keys {
+		var e hitbox.Entry
+		var fe *frontEntry[T]
 		if v, ok := got[k]; ok {
-			b, err := c.encode(&v)
-			if err != nil {
-				c.opts.Logger.WarnContext(ctx, "hitbox/cache: storing a loaded value failed", "error", fmt.Errorf("hitbox/cache: encode %s: %w", c.format.Name(), err))
+			var err error
+			if e, fe, err = c.entry(&v, co.ttl); err != nil {
+				c.opts.Logger.WarnContext(ctx, "hitbox/cache: storing a loaded value failed", "error", err)
 				continue
 			}
-			e.Value = b
-			e.Stale, e.Expire = c.deadlines(co.ttl, c.opts.StaleFor)
-			fe.x = nil
-			if c.front != nil {
-				fe.v = c.front.in(v)
-			}
 		} else if c.opts.MissTTL > 0 {
-			e.Stale, e.Expire = c.deadlines(c.opts.MissTTL, 0)
+			e, fe = c.notFoundEntry(), c.notFoundFront()
 		} else {
 			continue
 		}
-		fe.until, fe.expire = freshUntil(e), unixNano(e.Expire)
 		items = append(items, hitbox.Item{Key: k, Entry: e})
 		fes = append(fes, fe)
+		its = append(its, i)
+		each = each || lds[i].lease.Valid() || lds[i].leaseErr != nil
 	}
 	if len(items) == 0 {
 		return
 	}
-	if len(co.tags) > 0 {
-		for i, it := range items {
-			if err := c.store(ctx, it.Key, it.Entry, fes[i], co.tags, marks); err != nil {
-				c.opts.Logger.WarnContext(ctx, "hitbox/cache: storing a loaded value failed", "error", err)
-			}
+	if each {
+		for j, it := range items {
+			c.storeLoaded(ctx, it.Key, it.Entry, fes[j], co.tags, &lds[its[j]])
 		}
 		return
 	}
+	marks := make([]keyMark, len(items))
+	for j := range items {
+		marks[j] = lds[its[j]].key
+	}
+	defer c.changes.hold(marks...)()
+	n := 0
+	for j, it := range items {
+		if !c.changes.current(marks[j]) {
+			c.crossed.Add(1)
+			c.opts.Logger.DebugContext(ctx, "hitbox/cache: a change crossed the load; its answer is not stored")
+			continue
+		}
+		items[n], fes[n] = it, fes[j]
+		n++
+	}
+	items, fes = items[:n], fes[:n]
+	if len(items) == 0 {
+		return
+	}
+	c.reads.changed()
+	defer c.reads.changed()
 	var stamps []stamp
 	if f := c.front; f != nil {
 		stamps = make([]stamp, len(items))
@@ -312,6 +354,7 @@ func (c *Cache[T]) storeMany(ctx context.Context, keys []string, got map[string]
 			if err != nil {
 				f.drop(it.Key)
 			} else {
+				fes[i].until, fes[i].expire = freshUntil(it.Entry), unixNano(it.Entry.Expire)
 				f.wrote(it.Key, stamps[i], fes[i])
 			}
 		}

@@ -326,6 +326,9 @@ func (s *layerSuite) abilities(t *testing.T) {
 	if _, ok := top.(hitbox.Locker); !ok {
 		t.Error("not a hitbox.Locker: a lock would not reach the store")
 	}
+	if _, ok := top.(hitbox.Leaser); !ok {
+		t.Error("not a hitbox.Leaser: a load's store would not be checked against the changes that crossed it")
+	}
 }
 
 func (s *layerSuite) batches(t *testing.T) {

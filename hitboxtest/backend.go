@@ -63,6 +63,7 @@ func TestBackend(t *testing.T, newBackend func(t *testing.T, clock *Clock) hitbo
 		{"Close is idempotent and later operations fail with ErrClosed", s.close},
 		{"concurrent sets and gets of many keys are safe", s.concurrent},
 		{"tags", s.tags},
+		{"leases", s.leases},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

@@ -151,6 +151,16 @@ var broken = []struct {
 		caughtBy: []string{"tags/a sibling namespace's tag is not purged"},
 	},
 	{
+		name:     "a Leaser that ignores its leases",
+		store:    func(c *hitboxtest.Clock) hitbox.Backend { return heedless{mapstore.New(mapstore.Options{Now: c.Now})} },
+		caughtBy: []string{"leases/every change between Lease and SetLeased loses the lease"},
+	},
+	{
+		name:     "a layer that stores a leased write with no lease",
+		layer:    func(b hitbox.Backend) hitbox.Backend { return heedlessLayer{b} },
+		caughtBy: []string{"leases/every change between Lease and SetLeased loses the lease"},
+	},
+	{
 		name:     "a layer whose Set accepts what its Get refuses",
 		layer:    func(b hitbox.Backend) hitbox.Backend { return readLimited{b} },
 		caughtBy: []string{"a value Set accepts, Get returns"},
@@ -401,4 +411,36 @@ func (s *sharedTags) GetTagged(ctx context.Context, k string) (hitbox.Entry, []s
 }
 func (s *sharedTags) InvalidateTags(ctx context.Context, tags ...string) error {
 	return s.shared.InvalidateTags(ctx, tags...)
+}
+
+// heedless hands out leases and stores every SetLeased, whatever changed
+// since: the stale set leases exist to refuse.
+type heedless struct{ *mapstore.Store }
+
+func (h heedless) SetLeased(ctx context.Context, k string, e hitbox.Entry, tags []string, _ hitbox.Lease) error {
+	return h.Store.SetTagged(ctx, k, e, tags)
+}
+
+// heedlessLayer forwards Lease but stores a leased write as a plain
+// tagged one, dropping the lease on its way down.
+type heedlessLayer struct{ hitbox.Backend }
+
+func (h heedlessLayer) Lease(ctx context.Context, k string, tags []string) (hitbox.Lease, error) {
+	return hitbox.TakeLease(ctx, h.Backend, k, tags)
+}
+
+func (h heedlessLayer) SetLeased(ctx context.Context, k string, e hitbox.Entry, tags []string, _ hitbox.Lease) error {
+	return hitbox.SetTagged(ctx, h.Backend, k, e, tags...)
+}
+
+func (h heedlessLayer) SetTagged(ctx context.Context, k string, e hitbox.Entry, tags []string) error {
+	return hitbox.SetTagged(ctx, h.Backend, k, e, tags...)
+}
+
+func (h heedlessLayer) GetTagged(ctx context.Context, k string) (hitbox.Entry, []string, error) {
+	return hitbox.GetTagged(ctx, h.Backend, k)
+}
+
+func (h heedlessLayer) InvalidateTags(ctx context.Context, tags ...string) error {
+	return hitbox.InvalidateTags(ctx, h.Backend, tags...)
 }

@@ -69,6 +69,19 @@
 // glob of another never purges it; with Options.Sibling, a purge in one
 // namespace leaves the same tag's entries in the other.
 //
+// Leases, when the backend is a hitbox.Leaser that hands out leases (and
+// through a layer that forwards the ability to the suite's store): a lease
+// then SetLeased stores, with its tags; a lease changes no read (an
+// absent key is a miss for Get, GetMany and GetTagged, a present one reads
+// as before); a Set, SetTagged, SetMany, Delete, Remove, DeleteMany,
+// Clear or ClearPrefix of the key, or an InvalidateTags of one of the
+// lease's tags (one never used before the lease, too), between Lease and
+// SetLeased makes SetLeased fail with hitbox.ErrLeaseLost and store
+// nothing, over a miss and over a value; several leases on one key all
+// store while no change crosses them, and a change ends them all; a change
+// to other keys or another tag leaves most leases alone (a store may end
+// the leases of a stripe of keys); the zero Lease stores unconditionally.
+//
 // Layers: misses, round trips of values and deadlines, expiry, empty keys
 // and done contexts, seen through the layer; what Set accepts, Get returns,
 // as for backends (a layer with a limit of its own passes it to

@@ -75,6 +75,7 @@ func TestLayer(t *testing.T, l hitbox.Layer, opts Options) {
 		{"Close forwards and is idempotent", s.close},
 		{"concurrent calls through the layer are safe", s.concurrent},
 		{"tags", s.tags},
+		{"leases", s.leases},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

@@ -355,9 +355,9 @@ func (s tagsSuite) namespace(t *testing.T) {
 }
 
 // taggedFaulty is the store under a layer in TestLayer: the faulty
-// mapstore, plus the mapstore's tags, so a layer that forwards
-// hitbox.Tagger is checked too. Tag calls bypass the fault injection,
-// which no tag check uses.
+// mapstore, plus the mapstore's tags and leases, so a layer that forwards
+// hitbox.Tagger and hitbox.Leaser is checked too. Tag and lease calls
+// bypass the fault injection, which no tag or lease check uses.
 type taggedFaulty struct {
 	*faulty.Backend
 	store *mapstore.Store
@@ -373,6 +373,14 @@ func (f taggedFaulty) GetTagged(ctx context.Context, key string) (hitbox.Entry, 
 
 func (f taggedFaulty) InvalidateTags(ctx context.Context, tags ...string) error {
 	return f.store.InvalidateTags(ctx, tags...)
+}
+
+func (f taggedFaulty) Lease(ctx context.Context, key string, tags []string) (hitbox.Lease, error) {
+	return f.store.Lease(ctx, key, tags)
+}
+
+func (f taggedFaulty) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, l hitbox.Lease) error {
+	return f.store.SetLeased(ctx, key, e, tags, l)
 }
 
 // tags runs the hitbox.Tagger checks when the backend is one.

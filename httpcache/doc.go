@@ -75,7 +75,7 @@
 //     stored for its target URI and its same-origin Location and
 //     Content-Location, through every level of the pipeline. A response
 //     asked for before the invalidation and arriving after it is not
-//     stored.
+//     stored (see Consistency below).
 //   - stale content (RFC 5861): stale-while-revalidate serves at once and
 //     then refreshes, once per key, after the client has the whole
 //     response; Close lets running refreshes finish for
@@ -93,8 +93,29 @@
 //     with the header, so "stored" is the intent decided from the status
 //     and header fields: a body that then outgrows Options.MaxBodySize
 //     without a Content-Length saying so, or is cut short, is not stored
-//     all the same. A 504 for only-if-cached, made by the cache from no
-//     stored response, carries none (RFC 9211 §2).
+//     all the same; so is one whose store the backend refused
+//     (detail="lease-lost", on the request's span; in the response itself
+//     when the store comes before the header, as for a 304). A 504 for
+//     only-if-cached, made by the cache from no stored response, carries
+//     none (RFC 9211 §2).
+//
+// # Consistency
+//
+// A response whose request began before a change to its URI (an
+// invalidation by an unsafe method, a purge of the URL or of one of its
+// tags, a Remove) is never served after the change returned. On the
+// instance that made the change, every backend: the change marks the URI
+// (or, for a purge by tag, every URI) and a request in flight stores
+// nothing, or takes back what it wrote. On every other instance sharing
+// the backend, when it is a hitbox.Leaser: a request that goes to the
+// handler first takes a lease on its URI's key, one Lease call, and its
+// store goes through it, so the backend refuses it once any change to the
+// key crossed it. A purge by tag is in the lease only for the tags of the
+// stored response being validated or refreshed (a new response's tags are
+// known only when it arrives). Over a backend without leases, a response
+// that another instance asked for before the change and stores after it
+// lives until it expires. The package keeps no local copies of its own
+// and subscribes to no bus: the pipeline's tiers keep theirs coherent.
 //
 // Concurrent misses for one URI make one handler call; the other requests
 // wait, each bounded by its own context, and share the response when it may

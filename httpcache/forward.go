@@ -43,6 +43,7 @@ func (x *exchange) forward() {
 			x.fl = fl
 		}
 	}
+	x.takeLease(r.Context())
 	r2 := r
 	if x.sr != nil && !x.asIs {
 		r2 = x.validationRequest(r.Context())

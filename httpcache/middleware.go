@@ -53,6 +53,7 @@ type exchange struct {
 	stamp      keyguard.Stamp // the primary key's guard stamp, taken before the lookup
 	tagStamp   tagStamp       // the purges by tag so far, taken before the lookup
 	raced      bool           // an invalidation came between the stamp and a store
+	lease      hitbox.Lease   // the backend's lease on the primary key, taken as forwarding starts
 	unsafe     bool           // an unsafe method: invalidate on success
 	faulted    bool           // the backend failed a read: do not wait on it again to store
 	asIs       bool           // forward the request unchanged, without the stored validators

@@ -39,9 +39,10 @@ const maxPurgeBody = 1 << 20
 // what is wrong, a form body over 1 MiB 413, and a failing backend 503.
 // Purges go down the whole pipeline, like the invalidations of unsafe
 // methods (RFC 9111 §4.4), and a response this Cache asked for before a
-// purge is not stored after it. Another instance sharing the store knows
-// nothing of the purge until it is done: a response it asked for before and
-// stores after lives on.
+// purge is not stored after it. Over a backend with leases
+// (hitbox.Leaser), neither is one that another instance sharing it asked
+// for before (see the package's Consistency section); over one without,
+// such a response, stored after the purge, lives on.
 func (c *Cache) PurgeHandler() http.Handler {
 	return purgeHandler{c: c}
 }

@@ -72,9 +72,11 @@ func (x *exchange) tooLarge(h http.Header) bool {
 // the header prevents the store: a body without Content-Length that grows
 // past MaxBodySize, a body shorter than its Content-Length, a client that
 // leaves, a handler that panics or hijacks the connection, a backend
-// write that fails, or an invalidation of the URI that lands meanwhile
-// (see guard). None of these leaves anything stored; only the
-// announcement was early.
+// write that fails, an invalidation of the URI that lands meanwhile
+// (see guard), or a store the backend refuses because a change on any
+// instance crossed the request's lease (the member on the request's span
+// then says detail="lease-lost"). None of these leaves anything stored;
+// only the announcement was early.
 func (x *exchange) finishStatus(h http.Header) {
 	x.c.stripFields(h)
 	x.csValue = x.cs.String()

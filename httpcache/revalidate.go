@@ -157,6 +157,9 @@ func (x *exchange) refresh(r2 *http.Request, cancel context.CancelFunc) {
 		delete(r2.Header, f)
 	}
 	validating := addValidators(r2.Header, x.v.hdr)
+	if !x.takeLease(ctx) {
+		return // the backend failed: the stale response stays for the next refresh
+	}
 	rec := &recorder{header: make(http.Header), max: c.opts.MaxBodySize}
 	x.reqTime = c.opts.Now()
 	if !x.runQuietly(rec, r2) || ctx.Err() != nil {

@@ -2,6 +2,7 @@ package httpcache
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/hitbox-go/hitbox"
@@ -71,25 +72,105 @@ func (x *exchange) put(ctx context.Context, sr *storedResponse, buf []byte, tags
 			x.setFailed(err)
 			return key, false
 		}
+		idxExpire := expire
+		if !write && x.lease.Valid() {
+			// The lease is on the primary key: the index is written again
+			// (as long-lived as it is) through it, so a change that
+			// crossed the request refuses it.
+			write, idxExpire = true, x.idxEntry.Expire
+		}
 		if write {
 			ib := appendIndex(buf[:0], idx)
 			buf = ib
-			if err := c.b.Set(ctx, x.key, entryFor(ib, expire, expire)); err != nil {
+			if err := c.setLeased(ctx, x.key, entryFor(ib, idxExpire, idxExpire), nil, x.lease); err != nil {
+				if errors.Is(err, hitbox.ErrLeaseLost) {
+					_ = c.b.Delete(ctx, key) // the variant, which no index may lead to
+				}
 				x.setFailed(err)
 				return key, false
 			}
-			x.idx, x.idxEntry = &idx, hitbox.Entry{Expire: expire}
+			x.idx, x.idxEntry = &idx, hitbox.Entry{Expire: idxExpire}
 		}
 		return key, true
 	}
-	if err := c.setTagged(ctx, key, entryFor(buf, stale, expire), tags); err != nil {
+	if err := c.setLeased(ctx, key, entryFor(buf, stale, expire), tags, x.lease); err != nil {
 		x.setFailed(err)
 		return key, false
 	}
 	return key, true
 }
 
+// setFailed records a write that failed, or that the backend refused
+// because its lease was lost: then a change (an invalidation, a purge, a
+// Remove, on any instance) crossed the request, nothing is stored, and
+// the Cache-Status member says "lease-lost" in place of "stored" (in the
+// response when its header is still to go, else on the request's span).
 func (x *exchange) setFailed(err error) {
+	if errors.Is(err, hitbox.ErrLeaseLost) {
+		x.raced = true
+		x.cs.stored, x.cs.detail = false, "lease-lost"
+		if x.csValue != "" {
+			x.csValue = x.cs.String()
+		}
+		x.c.logDebug(x.r.Context(), "not storing a response: a change crossed its request", "err", err)
+		return
+	}
 	x.c.obs.fault(x.r.Context())
 	x.c.logDebug(x.r.Context(), "storing a response failed", "err", err)
+}
+
+// takeLease takes the backend's lease on the primary key as the request
+// starts forwarding, before the handler runs, so that its response's
+// store (see put) is refused when a change made since on any instance
+// sharing the backend crossed it (hitbox.Leaser): an invalidation by an
+// unsafe method (RFC 9111 §4.4), a purge of the URL, a Remove. Over a
+// backend without leases it costs nothing and guards nothing; guard and
+// purges still cover this instance's own changes.
+//
+// A purge by tag is in the lease only for the tags the lease names, and a
+// response's tags are known only once it arrives: the lease names those
+// of the stored response being validated or refreshed, if any (the same
+// resource most often carries the same tags). A purge on another instance
+// of a tag that only the new response carries is not seen by the lease.
+// A lease that cannot be taken is a backend fault: the response is not
+// stored, as after a failed read.
+func (x *exchange) takeLease(ctx context.Context) bool {
+	if x.faulted {
+		return false
+	}
+	var tags []string
+	if x.sr != nil && !x.c.untagged.Load() {
+		tags, _ = x.c.tagsOfFields(x.sr.fields)
+	}
+	l, err := hitbox.TakeLease(ctx, x.c.b, x.key, tags)
+	if errors.Is(err, hitbox.ErrInvalidTag) {
+		l, err = hitbox.TakeLease(ctx, x.c.b, x.key, nil)
+	}
+	if err != nil {
+		x.fault(err)
+		return false
+	}
+	x.lease = l
+	return true
+}
+
+// setLeased is setTagged through the lease l (see hitbox.SetLeased).
+func (c *Cache) setLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, l hitbox.Lease) error {
+	if !l.Valid() {
+		if len(tags) == 0 {
+			return c.b.Set(ctx, key, e)
+		}
+		return c.setTagged(ctx, key, e, tags)
+	}
+	if len(tags) > 0 && !c.untagged.Load() {
+		err := hitbox.SetLeased(ctx, c.b, key, e, tags, l)
+		if !errors.Is(err, hitbox.ErrNotSupported) {
+			return err
+		}
+		if !c.untagged.Swap(true) {
+			c.logError(ctx, "the backend keeps no tags: responses are stored untagged and cannot be purged by tag",
+				"backend", c.b.Label())
+		}
+	}
+	return hitbox.SetLeased(ctx, c.b, key, e, nil, l)
 }

@@ -23,7 +23,11 @@
 // helpers); tags pass down beside the value (each layer is a hitbox.Tagger
 // through hitbox.SetTagged, GetTagged and InvalidateTags, which say
 // hitbox.ErrNotSupported over a store that keeps no tags, and Prefix
-// namespaces them as it does keys); Label is the store's, and Unwrap returns
+// namespaces them as it does keys); leases pass down too (each layer is a
+// hitbox.Leaser through hitbox.TakeLease and SetLeased, which hand out the
+// zero Lease and store unconditionally over a store without the ability;
+// SetLeased transforms and limits the value as Set does, and Prefix
+// namespaces the key and tags); Label is the store's, and Unwrap returns
 // the next backend down. Bytes a layer cannot read back are an error wrapping
 // hitbox.ErrCorrupt, never a panic, and the layer deletes the damaged key so
 // the next read is a plain miss.

@@ -9,7 +9,7 @@ import (
 )
 
 // forward is embedded by every layer: it passes through what the layer does
-// not own (the label, Delete, Clear, InvalidateTags, TryLock, Close,
+// not own (the label, Delete, Clear, InvalidateTags, TryLock, Lease, Close,
 // Unwrap) so each layer
 // file only spells out the operations its concern changes.
 type forward struct {
@@ -52,6 +52,14 @@ func (f forward) ClearPrefix(ctx context.Context, prefix string) error {
 // like, so no value transform has anything to change in it.
 func (f forward) InvalidateTags(ctx context.Context, tags ...string) error {
 	return hitbox.InvalidateTags(ctx, f.next, tags...)
+}
+
+// Lease takes a lease on key from the wrapped backend when it is a
+// hitbox.Leaser (the zero Lease otherwise): a lease holds no value, so a
+// layer that keeps keys as they are has nothing to change in it. Each
+// layer spells out SetLeased, which stores a value.
+func (f forward) Lease(ctx context.Context, key string, tags []string) (hitbox.Lease, error) {
+	return hitbox.TakeLease(ctx, f.next, key, tags)
 }
 
 // TryLock takes a lock on the wrapped backend when it is a hitbox.Locker:

@@ -44,6 +44,15 @@ func (l *limited) SetTagged(ctx context.Context, key string, e hitbox.Entry, tag
 	return l.refuse(ctx, key, len(e.Value))
 }
 
+// SetLeased stores e with tags below, if the lease ls holds there, under
+// the size rule of Set.
+func (l *limited) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, ls hitbox.Lease) error {
+	if len(e.Value) <= l.n {
+		return hitbox.SetLeased(ctx, l.next, key, e, tags, ls)
+	}
+	return l.refuse(ctx, key, len(e.Value))
+}
+
 func (l *limited) GetTagged(ctx context.Context, key string) (hitbox.Entry, []string, error) {
 	return hitbox.GetTagged(ctx, l.next, key)
 }

@@ -142,6 +142,30 @@ func (l *prefixed) SetTagged(ctx context.Context, key string, e hitbox.Entry, ta
 	return hitbox.SetTagged(ctx, l.next, l.p+key, e, ts...)
 }
 
+// Lease takes the lease below on the namespaced key, for the namespaced
+// tags.
+func (l *prefixed) Lease(ctx context.Context, key string, tags []string) (hitbox.Lease, error) {
+	if key == "" {
+		return hitbox.Lease{}, l.invalid(hitbox.OpLease)
+	}
+	ts, err := l.tags(hitbox.OpLease, tags)
+	if err != nil {
+		return hitbox.Lease{}, err
+	}
+	return hitbox.TakeLease(ctx, l.next, l.p+key, ts)
+}
+
+func (l *prefixed) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, ls hitbox.Lease) error {
+	if key == "" {
+		return l.invalid(hitbox.OpSet)
+	}
+	ts, err := l.tags(hitbox.OpSet, tags)
+	if err != nil {
+		return err
+	}
+	return hitbox.SetLeased(ctx, l.next, l.p+key, e, ts, ls)
+}
+
 // GetTagged returns the entry's tags without the namespace. A tag outside
 // it (written under the key without this layer) is left out: this layer
 // could not purge it.

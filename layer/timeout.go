@@ -98,6 +98,19 @@ func (l *timed) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags 
 	return l.check(ctx, c, hitbox.SetTagged(c, l.next, key, e, tags...))
 }
 
+func (l *timed) Lease(ctx context.Context, key string, tags []string) (hitbox.Lease, error) {
+	c, cancel := l.bound(ctx)
+	defer cancel()
+	ls, err := hitbox.TakeLease(c, l.next, key, tags)
+	return ls, l.check(ctx, c, err)
+}
+
+func (l *timed) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, ls hitbox.Lease) error {
+	c, cancel := l.bound(ctx)
+	defer cancel()
+	return l.check(ctx, c, hitbox.SetLeased(c, l.next, key, e, tags, ls))
+}
+
 func (l *timed) GetTagged(ctx context.Context, key string) (hitbox.Entry, []string, error) {
 	c, cancel := l.bound(ctx)
 	defer cancel()

@@ -116,6 +116,21 @@ func (l *transformed) SetTagged(ctx context.Context, key string, e hitbox.Entry,
 	return err
 }
 
+// SetLeased seals e as Set does and stores it below with tags if the
+// lease l still holds there. A value that cannot be sealed is refused as
+// by Set (key is removed below, which ends the key's leases there).
+func (l *transformed) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, ls hitbox.Lease) error {
+	b := bufpool.Get()
+	sealed, err := l.seal(*b, e)
+	if err != nil {
+		bufpool.Put(b, *b)
+		return l.refused(ctx, key, err)
+	}
+	err = hitbox.SetLeased(ctx, l.next, key, sealed, tags, ls)
+	bufpool.Put(b, sealed.Value)
+	return err
+}
+
 // GetTagged reads key below with its tags and opens the value as Get
 // does: a damaged value is an error wrapping hitbox.ErrCorrupt, and the
 // key is removed below.

@@ -17,9 +17,9 @@ import (
 // ended with, absent on success.
 const (
 	// OperationKey names the operation: get, set, delete, getmany,
-	// setmany, deletemany, remove, clear, clearprefix or invalidatetags
-	// (the Op of a *hitbox.Error). A tagged write counts as set and a
-	// tagged read as get.
+	// setmany, deletemany, remove, clear, clearprefix, invalidatetags or
+	// lease (the Op of a *hitbox.Error). A tagged or leased write counts
+	// as set and a tagged read as get.
 	OperationKey = attribute.Key("hitbox.operation")
 	// BackendKey is the label of the wrapped backend (its Label(), or the
 	// one given with WithLabel).
@@ -27,7 +27,8 @@ const (
 	// LevelKey is the tier level a layer was told it wraps with WithLevel,
 	// such as "l1". Absent when not set.
 	LevelKey = attribute.Key("hitbox.level")
-	// ResultKey is how the operation ended: hit, stale, miss, ok or error.
+	// ResultKey is how the operation ended: hit, stale, miss, ok, lost or
+	// error.
 	ResultKey = attribute.Key("hitbox.result")
 	// ErrorTypeKey is the class of the error when ResultKey is error:
 	// corrupt, too_large, unavailable, timeout, canceled, closed,
@@ -70,6 +71,7 @@ const (
 	ResultStale = "stale" // an entry past its Stale deadline was returned
 	ResultMiss  = "miss"  // nothing under the key: an answer, not an error (a remove of an absent key, too)
 	ResultOK    = "ok"    // a write, delete, clear or batch succeeded
+	ResultLost  = "lost"  // a leased write was refused: a change crossed its lease (hitbox.ErrLeaseLost)
 	ResultError = "error" // the operation failed; ErrorTypeKey says how
 )
 
@@ -93,12 +95,13 @@ const (
 	opRemove
 	opClearPrefix
 	opInvalidateTags
+	opLease
 	numOps
 )
 
 // opNames match the Op of a *hitbox.Error.
 var opNames = [numOps]string{hitbox.OpGet, hitbox.OpSet, hitbox.OpDelete, hitbox.OpGetMany, hitbox.OpSetMany, hitbox.OpDeleteMany, hitbox.OpClear,
-	hitbox.OpRemove, hitbox.OpClearPrefix, hitbox.OpInvalidateTags}
+	hitbox.OpRemove, hitbox.OpClearPrefix, hitbox.OpInvalidateTags, hitbox.OpLease}
 
 // outcome is how one operation (or one key of a batch) ended: a result and,
 // for errors, an error class. It indexes pre-built attribute sets.
@@ -109,6 +112,7 @@ const (
 	outHit
 	outStale
 	outMiss
+	outLost
 	outCorrupt
 	outTooLarge
 	outUnavailable
@@ -129,6 +133,7 @@ var outcomeNames = [numOutcomes]struct{ result, errType string }{
 	outHit:          {ResultHit, ""},
 	outStale:        {ResultStale, ""},
 	outMiss:         {ResultMiss, ""},
+	outLost:         {ResultLost, ""},
 	outCorrupt:      {ResultError, "corrupt"},
 	outTooLarge:     {ResultError, "too_large"},
 	outUnavailable:  {ResultError, "unavailable"},
@@ -141,8 +146,8 @@ var outcomeNames = [numOutcomes]struct{ result, errType string }{
 	outOther:        {ResultError, "other"},
 }
 
-// isError reports whether o is a failure (as opposed to hit, stale, miss
-// or ok).
+// isError reports whether o is a failure (as opposed to hit, stale, miss,
+// ok or a lost lease, which is an answer: the value was not stored).
 func (o outcome) isError() bool { return o >= outCorrupt }
 
 // attrs returns the result (and error class) attributes of o.
@@ -163,6 +168,8 @@ func classify(err error) outcome {
 		return outOK
 	case errors.Is(err, hitbox.ErrMiss):
 		return outMiss
+	case errors.Is(err, hitbox.ErrLeaseLost):
+		return outLost
 	case errors.Is(err, context.DeadlineExceeded):
 		return outTimeout
 	case errors.Is(err, context.Canceled):

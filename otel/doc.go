@@ -55,8 +55,9 @@
 //
 // The Trace layer starts one span per call, named hitbox.get, hitbox.set,
 // hitbox.delete, hitbox.getmany, hitbox.setmany, hitbox.deletemany,
-// hitbox.remove, hitbox.clear, hitbox.clearprefix or hitbox.invalidatetags
-// (a tagged write is a hitbox.set, a tagged read a hitbox.get), of kind
+// hitbox.remove, hitbox.clear, hitbox.clearprefix, hitbox.invalidatetags or
+// hitbox.lease (a tagged or leased write is a hitbox.set, a tagged read a
+// hitbox.get), of kind
 // internal (WithSpanKind changes it, for a store that does network I/O). A
 // failed call records its error and sets the span's status to Error; a miss
 // is an answer, not an error, and leaves the status unset. Trace layers at
@@ -71,17 +72,19 @@
 //
 //	Attribute            On              Values
 //	hitbox.operation     metrics, spans  get, set, delete, getmany, setmany, deletemany, remove, clear,
-//	                                     clearprefix, invalidatetags (a tagged write is a set, a
-//	                                     tagged read a get)
+//	                                     clearprefix, invalidatetags, lease (a tagged or leased write
+//	                                     is a set, a tagged read a get)
 //	hitbox.backend       metrics, spans  the wrapped backend's Label(), or WithLabel's value
 //	hitbox.level         metrics, spans  WithLevel's value (a tier level such as l1); absent by default
 //	hitbox.result        metrics, spans  hit, stale, miss (gets; a remove of an absent key);
-//	                                     ok (writes, deletes, clears, batches); error
+//	                                     ok (writes, deletes, clears, batches, leases); lost (a
+//	                                     leased write a change crossed: nothing stored); error
 //	error.type           metrics, spans  only with result error: corrupt, too_large, unavailable, timeout,
 //	                                     canceled, closed, invalid_key, invalid_tag, not_supported, other
 //	hitbox.io.direction  hitbox.io       read, write
 //	hitbox.value.size    spans           bytes of the value read or written (summed over a batch)
-//	hitbox.tags.count    spans           tags of a tagged set or an invalidatetags (never the tags)
+//	hitbox.tags.count    spans           tags of a tagged or leased set, a lease or an invalidatetags
+//	                                     (never the tags)
 //	hitbox.batch.size    spans           keys or items in a batch
 //	hitbox.batch.hits,   getmany spans   answers of a batch read, by result
 //	.stale, .misses,

@@ -236,6 +236,34 @@ func (m *metered) SetTagged(ctx context.Context, key string, e hitbox.Entry, tag
 	return err
 }
 
+// Lease takes a lease below, through hitbox.TakeLease, and counts it as a
+// lease.
+func (m *metered) Lease(ctx context.Context, key string, tags []string) (hitbox.Lease, error) {
+	if !m.on(ctx) {
+		return hitbox.TakeLease(ctx, m.next, key, tags)
+	}
+	start := m.now()
+	l, err := hitbox.TakeLease(ctx, m.next, key, tags)
+	m.record(ctx, opLease, classify(err), 1, m.now().Sub(start))
+	return l, err
+}
+
+// SetLeased writes e with tags below if the lease l holds, through
+// hitbox.SetLeased, and counts it as a set: result lost when a change
+// crossed the lease and nothing was stored.
+func (m *metered) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, l hitbox.Lease) error {
+	if !m.on(ctx) {
+		return hitbox.SetLeased(ctx, m.next, key, e, tags, l)
+	}
+	start := m.now()
+	err := hitbox.SetLeased(ctx, m.next, key, e, tags, l)
+	m.record(ctx, opSet, classify(err), 1, m.now().Sub(start))
+	if err == nil {
+		m.bytes(ctx, opSet, len(e.Value))
+	}
+	return err
+}
+
 // InvalidateTags purges tags below, through hitbox.InvalidateTags, and
 // counts one invalidatetags per tag, like the keys of a batch. A call
 // without tags does nothing and is not counted.

@@ -109,6 +109,49 @@ func tagsCases() []tagsCase {
 			class:   "not_supported",
 		},
 		{
+			name: "A lease is counted as a lease; its span counts the tags and never names them.",
+			do: func(ctx context.Context, b hitbox.Backend) error {
+				l, err := hitbox.TakeLease(ctx, b, "k", []string{userTag})
+				if err == nil && !l.Valid() {
+					return errors.New("the zero Lease over a Leaser")
+				}
+				return err
+			},
+			ops:  []point{{"lease", "ok", "", 1}},
+			span: "hitbox.lease", attrs: []attribute.KeyValue{res("ok"), count(1)},
+		},
+		{
+			name: "A leased write is a set: counted ok with its bytes written, its span counting the tags.",
+			do: func(ctx context.Context, b hitbox.Backend) error {
+				below := b.(hitbox.Unwrapper).Unwrap()
+				l, err := hitbox.TakeLease(ctx, below, "k", []string{userTag})
+				if err != nil {
+					return err
+				}
+				return hitbox.SetLeased(ctx, b, "k", e, []string{userTag}, l)
+			},
+			ops:  []point{{"set", "ok", "", 1}},
+			io:   []ioPoint{{"set", "write", 5}},
+			span: "hitbox.set", attrs: []attribute.KeyValue{res("ok"), size(5), count(1)},
+		},
+		{
+			name: "A leased write a change crossed is a set with result lost, not an error, and writes no bytes.",
+			do: func(ctx context.Context, b hitbox.Backend) error {
+				below := b.(hitbox.Unwrapper).Unwrap()
+				l, err := hitbox.TakeLease(ctx, below, "k", nil)
+				if err != nil {
+					return err
+				}
+				if err := below.Delete(ctx, "k"); err != nil {
+					return err
+				}
+				return hitbox.SetLeased(ctx, b, "k", e, nil, l)
+			},
+			wantErr: hitbox.ErrLeaseLost,
+			ops:     []point{{"set", "lost", "", 1}},
+			span:    "hitbox.set", attrs: []attribute.KeyValue{res("lost"), size(5), count(0)},
+		},
+		{
 			name:    "A purge of an empty tag is refused as invalid_tag.",
 			do:      func(ctx context.Context, b hitbox.Backend) error { return b.(hitbox.Tagger).InvalidateTags(ctx, "") },
 			wantErr: hitbox.ErrInvalidTag,

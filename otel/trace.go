@@ -230,6 +230,33 @@ func (t *traced) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags
 	return err
 }
 
+// Lease takes a lease below, through hitbox.TakeLease, inside a
+// hitbox.lease span that counts the tags (hitbox.tags.count).
+func (t *traced) Lease(ctx context.Context, key string, tags []string) (hitbox.Lease, error) {
+	if t.off {
+		return hitbox.TakeLease(ctx, t.next, key, tags)
+	}
+	ctx, span := t.tracer.Start(ctx, spanNames[opLease], t.start[opLease]...)
+	t.keyHash(span, key)
+	l, err := hitbox.TakeLease(ctx, t.next, key, tags)
+	t.end(span, classify(err), err, -1, TagCountKey.Int(len(tags)))
+	return l, err
+}
+
+// SetLeased writes e with tags below if the lease l holds, through
+// hitbox.SetLeased, inside a hitbox.set span that counts the tags; its
+// result is lost when a change crossed the lease and nothing was stored.
+func (t *traced) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, l hitbox.Lease) error {
+	if t.off {
+		return hitbox.SetLeased(ctx, t.next, key, e, tags, l)
+	}
+	ctx, span := t.tracer.Start(ctx, spanNames[opSet], t.start[opSet]...)
+	t.keyHash(span, key)
+	err := hitbox.SetLeased(ctx, t.next, key, e, tags, l)
+	t.end(span, classify(err), err, len(e.Value), TagCountKey.Int(len(tags)))
+	return err
+}
+
 // InvalidateTags purges tags below, through hitbox.InvalidateTags, inside
 // a hitbox.invalidatetags span that counts the tags (hitbox.tags.count).
 // The tags are not recorded: like keys, they may name users. A call

@@ -24,6 +24,9 @@ func (t *Tier) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, err
 			return nil, t.fail(hitbox.OpGetMany, hitbox.ErrInvalidKey)
 		}
 	}
+	if t.down.Load() && len(keys) > 0 {
+		return t.getManyDown(ctx, keys)
+	}
 	out := make([]hitbox.Result, len(keys))
 	if len(keys) == 0 {
 		return out, nil
@@ -57,7 +60,7 @@ func (t *Tier) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, err
 				stamps[k] = t.guard.stamp(keys[k])
 			}
 		}
-		if !t.allow(lv) {
+		if !t.readable(ctx, lv) {
 			for _, k := range todo {
 				addErr(k, openErr(hitbox.OpGetMany, lv))
 			}

@@ -16,6 +16,10 @@ func (t *Tier) invalidate(inv hitbox.Invalidation) {
 	if inv.Origin != "" && inv.Origin == t.id {
 		return
 	}
+	if inv.Down {
+		t.busDown()
+		return
+	}
 	ctx, cancel := context.WithTimeout(t.pool.root, t.timeout)
 	defer cancel()
 	if inv.All {
@@ -25,11 +29,15 @@ func (t *Tier) invalidate(inv hitbox.Invalidation) {
 			lv := &t.levels[j]
 			if err := hitbox.Clear(ctx, lv.b); err != nil {
 				t.wrote(ctx, lv, err)
+				t.missed(lv, removals{all: true}, err)
 				t.log.Error("hitbox/tier: cannot clear a local level after a bus gap; it may serve stale entries",
 					"tier", t.label, "level", lv.label, "err", err)
 			}
 		}
 		t.guard.endAll()
+		if t.down.Swap(false) { // the gap is over: what the levels hold is current
+			t.log.Info("hitbox/tier: bus resumed; local levels cleared and trusted again", "tier", t.label)
+		}
 		return
 	}
 	var now = t.now
@@ -46,6 +54,7 @@ func (t *Tier) invalidate(inv hitbox.Invalidation) {
 			lv := &t.levels[j]
 			if err := lv.b.Delete(ctx, key); err != nil {
 				t.wrote(ctx, lv, err)
+				t.missed(lv, removals{keys: []string{key}}, err)
 				t.log.Warn("hitbox/tier: cannot drop an invalidated key from a local level",
 					"tier", t.label, "level", lv.label, "err", err)
 			}

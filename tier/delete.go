@@ -65,7 +65,8 @@ func (t *Tier) deleteKeys(ctx context.Context, op string, keys []string, removed
 	var errs []error
 	for j := len(t.levels) - 1; j >= 0; j-- {
 		lv := &t.levels[j]
-		if !t.allow(lv) {
+		if !t.writable(ctx, lv) {
+			t.missed(lv, removals{keys: keys}, nil)
 			errs = append(errs, openErr(op, lv))
 			continue
 		}
@@ -82,6 +83,7 @@ func (t *Tier) deleteKeys(ctx context.Context, op string, keys []string, removed
 		}
 		if err != nil {
 			t.wrote(ctx, lv, err)
+			t.missed(lv, removals{keys: keys}, err)
 			errs = append(errs, err)
 		}
 	}
@@ -110,6 +112,7 @@ func (t *Tier) dropKeys(ctx context.Context, lv *level, keys []string) error {
 	}
 	if err != nil {
 		t.wrote(dctx, lv, err)
+		t.missed(lv, removals{keys: keys}, err)
 	}
 	return err
 }
@@ -159,7 +162,12 @@ func (t *Tier) clearLevels(ctx context.Context, op, prefix string) error {
 	var errs []error
 	for j := len(t.levels) - 1; j >= 0; j-- {
 		lv := &t.levels[j]
-		if !t.allow(lv) {
+		r := removals{all: prefix == ""}
+		if prefix != "" {
+			r.prefixes = []string{prefix}
+		}
+		if !t.writable(ctx, lv) {
+			t.missed(lv, r, nil)
 			errs = append(errs, openErr(op, lv))
 			continue
 		}
@@ -173,6 +181,7 @@ func (t *Tier) clearLevels(ctx context.Context, op, prefix string) error {
 			if !errors.Is(err, hitbox.ErrNotSupported) {
 				t.wrote(ctx, lv, err)
 			}
+			t.missed(lv, r, err)
 			errs = append(errs, err)
 		}
 	}

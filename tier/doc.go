@@ -45,6 +45,22 @@
 // the level is skipped, failing at once with ErrOpen, for a cool-down, then
 // probed by one call.
 //
+// A removal (Delete, DeleteMany, Remove, InvalidateTags, Clear,
+// ClearPrefix) that cannot reach a level returns its error at once and is
+// kept in that level's journal, which is replayed on the level before it
+// is read or written again; while the replay fails, the level counts as
+// failing, so a level that comes back never serves what a removal it
+// missed removed. The journal is bounded (Options.Journal); on overflow a
+// local level is cleared, and a shared one follows Options.JournalOverflow.
+//
+// # Leases
+//
+// A tier is a hitbox.Leaser: Lease takes a lease from every level that can
+// give one, in one pass, and SetLeased stores a load's entry only if no
+// change crossed the load on the shared levels, which are written first;
+// when one refuses, nothing is written above it and the error wraps
+// hitbox.ErrLeaseLost. A leased store is never done behind.
+//
 // # Background work
 //
 // Background refills, write-behind and race losers left to finish run on
@@ -71,6 +87,13 @@
 // client's writes but no origin; see Options.OwnWrites for a tier's own
 // writes then. Whenever a bus may have lost messages it says so, and the
 // tier clears its local levels. hitbox.LocalBus connects tiers within one process.
+//
+// A bus also says when delivery may have stopped (hitbox.Invalidation.Down):
+// from then until it resumes, the tier reads through to its shared levels
+// and answers from a local copy only when they fail, so an outage fails no
+// read a local copy can answer and no read returns a copy the bus could
+// not invalidate. A tier starts trusting its local levels unless its bus
+// says Down at Subscribe.
 //
 // # Tags
 //

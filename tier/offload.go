@@ -210,6 +210,14 @@ func (p *offload) superseded(kind uint8, key string) bool {
 	return s != nil && s.superseded
 }
 
+// busy reports whether a task of kind for key is waiting or running.
+func (p *offload) busy(kind uint8, key string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.slots[taskKey{kind, key}]
+	return s != nil && (s.running || s.next != nil)
+}
+
 // queuedAfter reports whether a task for kind and key is waiting, which
 // will run after the one running now.
 func (p *offload) queuedAfter(kind uint8, key string) bool {

@@ -112,6 +112,44 @@ const (
 	RefillOff
 )
 
+// Overflow says what a tier does with a shared level whose journal of
+// missed removals is full (Options.Journal): the removals it forgets
+// would otherwise leave the level serving what they removed.
+type Overflow uint8
+
+const (
+	// OverflowDisable stops reading the level, for the tier's lifetime:
+	// reads go on to the levels below it, or miss, and writes and
+	// removals still reach it, so other instances that read it see them.
+	// It is the default: it keeps the promise that no read returns what
+	// an acknowledged removal replaced, without the cost a clear of a
+	// shared level puts on every instance that shares it; an operator who
+	// prefers that cost, or staleness, chooses OverflowClear or
+	// OverflowForget.
+	OverflowDisable Overflow = iota
+	// OverflowClear clears the level (hitbox.Clear) when it is reachable
+	// again, before it answers a read: every instance loses what it
+	// shares there, and reloads it.
+	OverflowClear
+	// OverflowForget drops the journal and reads the level again at once:
+	// it may serve what the forgotten removals removed, until the entries
+	// expire.
+	OverflowForget
+)
+
+// String returns "disable", "clear" or "forget".
+func (o Overflow) String() string {
+	switch o {
+	case OverflowDisable:
+		return "disable"
+	case OverflowClear:
+		return "clear"
+	case OverflowForget:
+		return "forget"
+	}
+	return "unknown"
+}
+
 // Breaker tunes the circuit breaker every level has: after Failures
 // consecutive failed calls the level is skipped (reads treat it as failed,
 // writes fail on it at once) for CoolDown; then one call probes it, and a
@@ -201,6 +239,17 @@ type Options struct {
 	// it. Zero by default.
 	OwnWrites time.Duration
 
+	// Journal bounds, per level, the removals (keys of Delete, DeleteMany
+	// and Remove, tags of InvalidateTags, prefixes of ClearPrefix) that
+	// could not reach the level and are kept to be replayed on it before
+	// it is used again: see JournalOverflow. 10000 when zero.
+	Journal int
+	// JournalOverflow says what happens to a shared level whose journal
+	// overflows; a local level is always cleared instead. The default,
+	// OverflowDisable, is the one that keeps the consistency promise
+	// without touching what other instances share: see Overflow.
+	JournalOverflow Overflow
+
 	// Now is the tier's clock for refill lifetimes, staleness, the breaker
 	// and OwnWrites; time.Now when nil. Tests pass a fake clock.
 	Now func() time.Time
@@ -216,6 +265,7 @@ const (
 	defaultWorkers  = 4
 	defaultQueue    = 1024
 	defaultTimeout  = 5 * time.Second
+	defaultJournal  = 10000
 )
 
 // Validate reports the first option that cannot work for a tier of levels
@@ -247,6 +297,10 @@ func (o Options) Validate(levels int) error {
 		return invalid("Options.Queue", "negative (%d)", o.Queue)
 	case o.TaskTimeout < 0:
 		return invalid("Options.TaskTimeout", "negative (%v)", o.TaskTimeout)
+	case o.Journal < 0:
+		return invalid("Options.Journal", "negative (%d)", o.Journal)
+	case o.JournalOverflow > OverflowForget:
+		return invalid("Options.JournalOverflow", "unknown overflow policy %d", o.JournalOverflow)
 	case o.OwnWrites < 0:
 		return invalid("Options.OwnWrites", "negative (%v)", o.OwnWrites)
 	}

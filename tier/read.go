@@ -56,7 +56,7 @@ func (t *Tier) getRace(ctx context.Context, key string, tagged bool) (hitbox.Ent
 	var errs []error
 	idx := make([]int, 0, len(t.levels))
 	for i := range t.levels {
-		if lv := &t.levels[i]; t.allow(lv) {
+		if lv := &t.levels[i]; t.readable(ctx, lv) {
 			idx = append(idx, i)
 		} else {
 			errs = append(errs, openErr(hitbox.OpGet, lv))
@@ -182,7 +182,7 @@ func (t *Tier) getParallel(ctx context.Context, key string, tagged bool) (hitbox
 		lv := &t.levels[i]
 		a := &answers[i]
 		a.i = i
-		if !t.allow(lv) {
+		if !t.readable(ctx, lv) {
 			a.err, a.out = openErr(hitbox.OpGet, lv), outcomeFailed
 			continue
 		}

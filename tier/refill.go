@@ -3,6 +3,7 @@ package tier
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/hitbox-go/hitbox"
@@ -12,6 +13,10 @@ import (
 // it, as the refill mode says. st was taken before level i was read.
 func (t *Tier) refillAbove(ctx context.Context, key string, e hitbox.Entry, tags []string, i int, st stamp) {
 	if t.refill == RefillOff {
+		return
+	}
+	if t.down.Load() {
+		t.refillsSkipped.Add(1) // a copy made in a bus gap could not be invalidated
 		return
 	}
 	now, ok := t.clockFor(e)
@@ -24,7 +29,7 @@ func (t *Tier) refillAbove(ctx context.Context, key string, e hitbox.Entry, tags
 	}
 	if t.refill == RefillBackground {
 		t.pool.submit(ctx, kindRefill, key, func(ctx context.Context) {
-			if now, ok := t.clockFor(e); ok {
+			if now, ok := t.clockFor(e); ok && !t.down.Load() {
 				t.refillLevels(ctx, key, e, tags, i, st, now)
 			}
 		})
@@ -73,7 +78,7 @@ func (t *Tier) refillLevels(ctx context.Context, key string, e hitbox.Entry, tag
 			t.refillsSkipped.Add(1)
 			return
 		}
-		if !t.allow(lv) {
+		if !t.writable(ctx, lv) {
 			continue
 		}
 		var err error
@@ -110,7 +115,7 @@ func (t *Tier) refillTagged(ctx context.Context, key string, e hitbox.Entry, tag
 			t.refillsSkipped.Add(1)
 			return
 		}
-		if !t.allow(lv) {
+		if !t.writable(ctx, lv) {
 			continue
 		}
 		err := lv.tg.SetTagged(ctx, key, e.CapTTL(now, lv.maxTTL), tags)
@@ -140,7 +145,7 @@ func (t *Tier) refillTagged(ctx context.Context, key string, e hitbox.Entry, tag
 // Entries without tags go up in one batch call per level, entries with
 // tags one SetTagged each (the contract has no batch of them).
 func (t *Tier) refillMany(ctx context.Context, keys []string, out []hitbox.Result, hitAt []int, stamps []stamp) {
-	if t.refill == RefillOff || stamps == nil {
+	if t.refill == RefillOff || stamps == nil || t.down.Load() {
 		return
 	}
 	tagsOf := func(k int) []string { return out[k].Tags }
@@ -182,7 +187,7 @@ func (t *Tier) refillMany(ctx context.Context, keys []string, out []hitbox.Resul
 			items = append(items, hitbox.Item{Key: keys[k], Entry: out[k].Entry.CapTTL(now, lv.maxTTL)})
 			which = append(which, k)
 		}
-		if len(items)+len(tagged) == 0 || !t.allow(lv) {
+		if len(items)+len(tagged) == 0 || !t.writable(ctx, lv) {
 			continue
 		}
 		if len(items) > 0 {
@@ -220,6 +225,7 @@ func (t *Tier) refillMany(ctx context.Context, keys []string, out []hitbox.Resul
 			dctx, cancel := t.detached(ctx)
 			if err := hitbox.DeleteMany(dctx, lv.b, undo); err != nil {
 				t.wrote(dctx, lv, err)
+				t.missed(lv, removals{keys: slices.Clone(undo)}, err)
 			}
 			cancel()
 		}
@@ -233,6 +239,7 @@ func (t *Tier) undo(ctx context.Context, lv *level, key string) {
 	defer cancel()
 	if err := lv.b.Delete(dctx, key); err != nil {
 		t.wrote(dctx, lv, err)
+		t.missed(lv, removals{keys: []string{key}}, err)
 	}
 }
 
@@ -240,6 +247,7 @@ func (t *Tier) undo(ctx context.Context, lv *level, key string) {
 const (
 	outcomeOK      outcome = iota + outcomeCancelled + 1 // the level stored it
 	outcomeRefused                                       // the level refused the value as too large
+	outcomeLost                                          // a change crossed the lease: nothing stored
 )
 
 // wrote counts the result of a write to lv.

@@ -58,7 +58,8 @@ func (t *Tier) purgeLevels(ctx context.Context, n int, tags []string) []error {
 		if lv.tg == nil {
 			continue
 		}
-		if !t.allow(lv) {
+		if !t.writable(ctx, lv) {
+			t.missed(lv, removals{tags: tags}, nil)
 			errs = append(errs, openErr(hitbox.OpInvalidateTags, lv))
 			continue
 		}
@@ -66,6 +67,7 @@ func (t *Tier) purgeLevels(ctx context.Context, n int, tags []string) []error {
 			if !errors.Is(err, hitbox.ErrNotSupported) {
 				t.wrote(ctx, lv, err)
 			}
+			t.missed(lv, removals{tags: tags}, err)
 			errs = append(errs, err)
 		}
 	}

@@ -49,6 +49,7 @@ type Tier struct {
 	raceNo  bool           // set by Close: no more race calls may start
 	races   sync.WaitGroup // race calls still running, losers included
 	closed  atomic.Bool
+	down    atomic.Bool // in a bus gap: see busDown
 
 	refills, refillsSkipped, refillErrors atomic.Uint64
 	invalidations, gaps, tagInvalidations atomic.Uint64
@@ -65,6 +66,7 @@ type level struct {
 	maxTTL   time.Duration
 	required bool
 	br       breaker
+	jn       journal // removals it missed, replayed before it is used
 
 	hits, misses, errors, skipped atomic.Uint64
 }
@@ -146,6 +148,7 @@ func NewWith(opts Options, levels ...hitbox.Backend) *Tier {
 		}
 		lv.required = opts.Required == nil
 		lv.br.init(opts.Breaker)
+		lv.jn.init(opts.Journal, i < t.local, opts.JournalOverflow)
 		if i < len(opts.MaxTTL) && opts.MaxTTL[i] > 0 {
 			lv.maxTTL = opts.MaxTTL[i]
 			t.capped = true
@@ -217,7 +220,7 @@ func (t *Tier) Level(i int) hitbox.Backend { return t.levels[i].b }
 // the levels that answered all missed. A refill keeps the entry's tags
 // (see GetTagged), so a purge by tag reaches the copies it makes.
 func (t *Tier) Get(ctx context.Context, key string) (hitbox.Entry, error) {
-	if t.read != ReadSequential || key == "" || t.closed.Load() {
+	if t.read != ReadSequential || key == "" || t.closed.Load() || t.down.Load() {
 		e, _, err := t.getOther(ctx, key, false)
 		return e, err
 	}
@@ -225,7 +228,7 @@ func (t *Tier) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 	// stays small here, and everything else is out of line.
 	lv := &t.levels[0]
 	src := hitbox.AnswerFrom(ctx)
-	if lv.br.state.Load() != closed {
+	if lv.br.state.Load() != closed || lv.jn.pending.Load() {
 		return t.getSequential(ctx, key, src, 0, false, nil, nil)
 	}
 	var mark int
@@ -261,6 +264,9 @@ func (t *Tier) getOther(ctx context.Context, key string, tagged bool) (hitbox.En
 	}
 	if key == "" {
 		return hitbox.Entry{}, nil, t.fail(hitbox.OpGet, hitbox.ErrInvalidKey)
+	}
+	if t.down.Load() {
+		return t.getDown(ctx, key, tagged)
 	}
 	switch t.read {
 	case ReadRace:
@@ -306,7 +312,7 @@ func (t *Tier) getSequential(ctx context.Context, key string, src *hitbox.Answer
 		if i == 1 {
 			st = t.guard.stamp(key)
 		}
-		if !t.allow(lv) {
+		if !t.readable(ctx, lv) {
 			errs = append(errs, openErr(hitbox.OpGet, lv))
 			continue
 		}

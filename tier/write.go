@@ -178,7 +178,7 @@ type levelResult struct {
 // refuses them as too large loses its old copies.
 func (t *Tier) setLevel(ctx context.Context, op string, j int, items []hitbox.Item, tags []string) levelResult {
 	lv := &t.levels[j]
-	if !t.allow(lv) {
+	if !t.writable(ctx, lv) {
 		return levelResult{outcomeFailed, openErr(op, lv)}
 	}
 	if lv.maxTTL > 0 {

@@ -5,7 +5,9 @@
 // in and out, honours Expire on its Now clock, and implements every optional
 // ability, tags included (each tag has a random version that InvalidateTags
 // replaces; an entry is live while the versions it was written with are
-// current, the scheme the real stores use). Basic returns a view of the same
+// current, the scheme the real stores use) and leases (a key's outstanding
+// leases share a nonce that every change to the key forgets; a lease keeps
+// its tags' versions, so a purge of one ends it too). Basic returns a view of the same
 // store with none of them, so a test can drive the hitbox helpers down their
 // fallback loops (the package's Example):
 //

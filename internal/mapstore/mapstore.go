@@ -31,6 +31,7 @@ type Store struct {
 	m      map[string]hitbox.Entry
 	tagged map[string][]tagVersion // key -> its tags with their versions when written
 	vers   map[string]uint64       // tag -> its current version
+	leases map[string]uint64       // key -> the nonce its outstanding leases share
 	closed bool
 }
 
@@ -55,6 +56,7 @@ func New(opts Options) *Store {
 		m:      make(map[string]hitbox.Entry),
 		tagged: make(map[string][]tagVersion),
 		vers:   make(map[string]uint64),
+		leases: make(map[string]uint64),
 	}
 }
 
@@ -194,6 +196,7 @@ func (s *Store) Clear(ctx context.Context) error {
 	}
 	clear(s.m)
 	clear(s.tagged)
+	clear(s.leases)
 	return nil
 }
 
@@ -213,6 +216,11 @@ func (s *Store) ClearPrefix(ctx context.Context, prefix string) error {
 			s.deleteLocked(k)
 		}
 	}
+	for k := range s.leases {
+		if strings.HasPrefix(k, prefix) {
+			delete(s.leases, k)
+		}
+	}
 	return nil
 }
 
@@ -222,7 +230,7 @@ func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
-	s.m, s.tagged, s.vers = nil, nil, nil
+	s.m, s.tagged, s.vers, s.leases = nil, nil, nil, nil
 	return nil
 }
 
@@ -250,14 +258,19 @@ func (s *Store) getLocked(key string, now time.Time) (hitbox.Entry, error) {
 		return hitbox.Entry{}, s.fail(hitbox.OpGet, hitbox.ErrMiss)
 	}
 	if e.StateAt(now) == hitbox.Expired || !s.tagsCurrentLocked(key) {
-		s.deleteLocked(key)
+		// Dropping a dead entry is no change: the key's leases hold.
+		delete(s.m, key)
+		delete(s.tagged, key)
 		return hitbox.Entry{}, s.fail(hitbox.OpGet, hitbox.ErrMiss)
 	}
 	e.Value = bytes.Clone(e.Value)
 	return e, nil
 }
 
+// setLocked stores e under key and ends the key's leases, as every change
+// does.
 func (s *Store) setLocked(key string, e hitbox.Entry, now time.Time) {
+	delete(s.leases, key)
 	delete(s.tagged, key)
 	if e.StateAt(now) == hitbox.Expired {
 		delete(s.m, key)
@@ -267,7 +280,9 @@ func (s *Store) setLocked(key string, e hitbox.Entry, now time.Time) {
 	s.m[key] = e
 }
 
+// deleteLocked removes key and ends its leases.
 func (s *Store) deleteLocked(key string) {
+	delete(s.leases, key)
 	delete(s.m, key)
 	delete(s.tagged, key)
 }
@@ -296,22 +311,32 @@ func (s *Store) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags 
 	if s.closed {
 		return s.fail(hitbox.OpSet, hitbox.ErrClosed)
 	}
-	now := s.now()
+	s.setTaggedLocked(key, e, tags, s.now())
+	return nil
+}
+
+// setTaggedLocked stores e under key with tags at their current versions,
+// drawing one for a tag without, and ends the key's leases.
+func (s *Store) setTaggedLocked(key string, e hitbox.Entry, tags []string, now time.Time) {
 	s.setLocked(key, e, now)
 	if len(tags) == 0 || e.StateAt(now) == hitbox.Expired {
-		return nil
+		return
 	}
 	tv := make([]tagVersion, len(tags))
 	for i, t := range tags {
-		v, ok := s.vers[t]
-		if !ok {
-			v = rand.Uint64()
-			s.vers[t] = v
-		}
-		tv[i] = tagVersion{t, v}
+		tv[i] = tagVersion{t, s.useLocked(t)}
 	}
 	s.tagged[key] = tv
-	return nil
+}
+
+// useLocked returns tag's version, drawing a random one when it has none.
+func (s *Store) useLocked(tag string) uint64 {
+	v, ok := s.vers[tag]
+	if !ok {
+		v = rand.Uint64()
+		s.vers[tag] = v
+	}
+	return v
 }
 
 // GetTagged is Get that also returns the entry's tags.

@@ -76,6 +76,15 @@ func TestAdmissionDeclinedWriteLeavesNoOldValue(t *testing.T) {
 			write: func(s *Store, key string) error {
 				return s.SetMany(context.Background(), []hitbox.Item{{Key: key, Entry: hitbox.Entry{Value: updated}}})
 			}},
+		{name: "a declined SetLeased deletes its key too",
+			write: func(s *Store, key string) error {
+				ctx := context.Background()
+				l, err := s.Lease(ctx, key, []string{"t"})
+				if err != nil {
+					return err
+				}
+				return s.SetLeased(ctx, key, hitbox.Entry{Value: updated}, []string{"t"}, l)
+			}},
 		{name: "with DisableAdmission the same write is kept",
 			opts: Options{DisableAdmission: true}, wantKept: true,
 			write: func(s *Store, key string) error {

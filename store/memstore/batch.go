@@ -95,6 +95,7 @@ func (s *Store) Clear(ctx context.Context) error {
 	if err := s.ready(ctx); err != nil {
 		return s.fail(hitbox.OpClear, err)
 	}
+	s.leases.changeAll()
 	_ = s.cache.Reset() // always nil
 	if s.adm != nil {
 		s.adm.clear()
@@ -115,6 +116,7 @@ func (s *Store) ClearPrefix(ctx context.Context, prefix string) error {
 	if prefix == "" {
 		return s.fail(hitbox.OpClearPrefix, hitbox.ErrInvalidKey)
 	}
+	s.leases.changeAll() // the leases of absent keys under prefix end too
 	it := s.cache.Iterator()
 	for n := 0; it.SetNext(); n++ {
 		if n%1024 == 0 {
@@ -127,7 +129,7 @@ func (s *Store) ClearPrefix(ctx context.Context, prefix string) error {
 			continue // gone since the shard's keys were listed
 		}
 		if strings.HasPrefix(e.Key(), prefix) {
-			_ = s.del(e.Key())
+			_ = s.remove(e.Key()) // the change is marked above
 		}
 	}
 	return nil

@@ -107,4 +107,19 @@
 // An untagged record has no tag section, and reading one pays one bit
 // test. A read of a 1 KiB entry with three tags pays the parse and three
 // version lookups (BenchmarkGetTagged in bench_test.go).
+//
+// # Leases
+//
+// The store is a hitbox.Leaser: SetLeased stores a load's entry only if no
+// change crossed the load's Lease. Keys are spread over 1024 stripes,
+// each with a generation that every Set, SetTagged, SetMany, Delete,
+// Remove and DeleteMany of one of its keys raises before it writes (Clear
+// and ClearPrefix raise them all); a lease keeps its stripe's generation
+// and its tags' versions, and SetLeased claims the stripe only while the
+// generation is unchanged, in one compare-and-swap, then writes. A change
+// that arrives while a leased write holds the stripe waits for it and
+// writes after it. So a change to another key of the stripe refuses a
+// lease (a false conflict: one more miss, never a stale value), reads pay
+// nothing, and a change pays a hash and one atomic add. A lease lapses
+// after two minutes.
 package memstore

@@ -35,6 +35,10 @@ type Store struct {
 	// adm decides which writes a full shard keeps; nil without admission.
 	adm *admission
 
+	// leases marks every change, so SetLeased can tell whether one
+	// crossed its lease.
+	leases *stripes
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 }
@@ -83,6 +87,7 @@ func New(opts Options) (*Store, error) {
 		log:      set.log,
 		errMiss:  &hitbox.Error{Op: hitbox.OpGet, Backend: set.label, Err: hitbox.ErrMiss},
 		vers:     newVersions(set.shards, set.maxTags),
+		leases:   newStripes(),
 	}, nil
 }
 
@@ -167,6 +172,7 @@ func (s *Store) set(key string, e hitbox.Entry) error {
 	if len(e.Value) > s.maxValue {
 		return &hitbox.SizeError{Size: len(e.Value), Limit: s.maxValue}
 	}
+	s.leases.change(key)
 	// An entry already past its Expire is not kept: with MaxTTL the clock
 	// is read anyway and it is not written; otherwise it is written, and
 	// the first Get finds it expired and drops it. Both read as a miss and
@@ -175,7 +181,7 @@ func (s *Store) set(key string, e hitbox.Entry) error {
 	if s.maxTTL > 0 {
 		now := s.now()
 		if !e.Expire.IsZero() && !now.Before(e.Expire) {
-			return s.del(key)
+			return s.remove(key) // the change is marked above
 		}
 		e = e.CapTTL(now, s.maxTTL)
 	}
@@ -184,7 +190,7 @@ func (s *Store) set(key string, e hitbox.Entry) error {
 	rec := appendRecord(*b, e.Expire, e.Stale, e.Value)
 	if s.declined(key, len(rec)) {
 		bufpool.Put(b, rec)
-		return s.del(key)
+		return s.remove(key) // the change is marked above
 	}
 	err := s.cache.Set(key, rec)
 	bufpool.Put(b, rec)
@@ -216,6 +222,7 @@ func (s *Store) Remove(ctx context.Context, key string) (bool, error) {
 		e, sect, err := readRecord(rec)
 		live = err == nil && (e.Expire.IsZero() || s.now().Before(e.Expire)) && (sect == nil || s.vers.live(sect))
 	}
+	s.leases.change(key)
 	err := s.cache.Delete(key)
 	switch err {
 	case nil:
@@ -226,7 +233,13 @@ func (s *Store) Remove(ctx context.Context, key string) (bool, error) {
 	return false, s.fail(hitbox.OpRemove, err)
 }
 
+// del removes key, a change that ends the leases on key's stripe.
 func (s *Store) del(key string) error {
+	s.leases.change(key)
+	return s.remove(key)
+}
+
+func (s *Store) remove(key string) error {
 	if err := s.cache.Delete(key); err != nil && err != bigcache.ErrEntryNotFound {
 		return err
 	}
@@ -234,8 +247,9 @@ func (s *Store) del(key string) error {
 }
 
 // drop removes key after a read found it unusable; a failure to remove only
-// means a later read finds it again.
-func (s *Store) drop(key string) { _ = s.del(key) }
+// means a later read finds it again. It is no change: the key read as a
+// miss before and after, so its leases hold.
+func (s *Store) drop(key string) { _ = s.remove(key) }
 
 // Close stops bigcache's cleaning goroutine. It is idempotent; every
 // operation after it fails with an error wrapping hitbox.ErrClosed.

@@ -161,11 +161,12 @@ func (s *Store) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags 
 	for _, t := range tags {
 		tv = append(tv, tagVersion{t, s.vers.use(t)})
 	}
+	s.leases.change(key)
 	b := bufpool.Get()
 	rec := appendTaggedRecord(*b, e.Expire, e.Stale, tv, e.Value)
 	if s.declined(key, len(rec)) {
 		bufpool.Put(b, rec)
-		if err := s.del(key); err != nil {
+		if err := s.remove(key); err != nil { // the change is marked above
 			return s.fail(hitbox.OpSet, err)
 		}
 		return nil

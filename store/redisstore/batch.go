@@ -159,6 +159,8 @@ func (s *Store) GetMany(ctx context.Context, keys []string) ([]hitbox.Result, er
 			}
 			e, sect, err := decode(unsafe.Slice(unsafe.StringData(str), len(str)))
 			switch {
+			case err == errPlaceholder:
+				r.Err = s.errMissMany
 			case err != nil:
 				r.Err = s.fail(hitbox.OpGetMany, err)
 				damaged = append(damaged, stored[p])

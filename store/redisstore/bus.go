@@ -164,7 +164,10 @@ type event struct {
 	done chan struct{}
 }
 
-var allEvent = event{inv: hitbox.Invalidation{All: true}}
+var (
+	allEvent  = event{inv: hitbox.Invalidation{All: true}}
+	downEvent = event{inv: hitbox.Invalidation{Down: true}}
+)
 
 func (h *hub) init(opt BusOptions, start func()) {
 	h.opt = opt
@@ -221,7 +224,10 @@ func (h *hub) goLocked(fn func()) bool {
 
 // subscribe implements hitbox.Bus.Subscribe. A subscription made while every
 // connection of the bus is up starts with an All of its own, so that its
-// first message always says the bus is live, whenever it subscribed.
+// first message always says the bus is live, whenever it subscribed; one
+// made while some connection is not (the bus not yet started, or
+// reconnecting) starts with a Down, so the subscriber does not trust its
+// local copies until the All that comes with the connection.
 func (h *hub) subscribe(fn func(hitbox.Invalidation)) (stop func()) {
 	s := &busSub{fn: fn}
 	h.mu.Lock()
@@ -234,6 +240,8 @@ func (h *hub) subscribe(fn func(hitbox.Invalidation)) (stop func()) {
 	h.subs = append(subs, s)
 	if h.isReady {
 		h.pushLocked(event{inv: allEvent.inv, to: s})
+	} else {
+		h.pushLocked(event{inv: downEvent.inv, to: s})
 	}
 	h.mu.Unlock()
 	h.notify()
@@ -336,6 +344,11 @@ func (h *hub) pushLocked(ev event) {
 	}
 	clear(h.queue)
 	h.queue = q
+	if h.down > 0 {
+		// The All stands for what was dropped, not for a connection
+		// back: delivery is still in a gap.
+		h.queue = append(h.queue, downEvent)
+	}
 	if ev.done != nil {
 		h.queue = append(h.queue, ev)
 	}
@@ -415,6 +428,10 @@ func (h *hub) addListener(l *listener) {
 	}
 	h.listeners[l.name] = l
 	h.down++
+	if h.isReady {
+		// Changes on the new server are not heard until it subscribes.
+		h.pushLocked(downEvent)
+	}
 	h.setReadyLocked()
 	h.goLocked(l.run)
 }
@@ -444,7 +461,9 @@ func (h *hub) listenerNames() []string {
 }
 
 // up records that l has subscribed, and queues the All that says messages
-// may have been missed before.
+// may have been missed before. While another connection is still down, a
+// Down follows at once: the All clears what l's gap may have left, but
+// delivery is not whole yet.
 func (h *hub) up(l *listener) {
 	h.mu.Lock()
 	if !l.up {
@@ -453,21 +472,29 @@ func (h *hub) up(l *listener) {
 	}
 	h.lastErr = nil
 	h.pushLocked(allEvent)
+	if h.down > 0 {
+		h.pushLocked(downEvent)
+	}
 	h.setReadyLocked()
 	h.mu.Unlock()
 	h.notify()
 }
 
-// lost records that l is not subscribed, because of err.
+// lost records that l is not subscribed, because of err, and queues the
+// Down that says delivery may have stopped: from now on, until the All
+// that comes with the next subscription, what changes on l's server may go
+// unheard.
 func (h *hub) lost(l *listener, err error) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if l.up {
 		l.up = false
 		h.down++
+		h.pushLocked(downEvent)
 	}
 	h.lastErr = err
 	h.setReadyLocked()
+	h.mu.Unlock()
+	h.notify()
 }
 
 // gone records that l has stopped for good.

@@ -112,6 +112,24 @@
 // L1s instead), and TrackingBus reports every change of a version key
 // (a purge by any process, an eviction, an expiry) as that tag in Tags.
 //
+// # Leases
+//
+// The store is a hitbox.Leaser, as memcache is: a lease lives in the key
+// itself, so it works on a cluster as on one server, and every other
+// write to the key ends it. Lease is one round trip (a script on the key,
+// pipelined with the reads of the lease's tag versions): over an absent
+// key it writes a placeholder that reads as a miss and lives two minutes;
+// over an entry it writes a 10-byte head before it, which reads skip, and
+// keeps the key at least two minutes; over a lease already there it
+// shares that lease. SetLeased is one round trip too: a script writes the
+// entry (behind the same head, so other leases on the key still hold)
+// only while the key starts with the lease's head, pipelined with
+// SetTagged's version reads; the entry carries the versions the lease
+// read, so a purge between Lease and SetLeased leaves it a miss, and
+// SetLeased reports the lease lost. A load's cold miss therefore pays one
+// round trip more than a Set (TestLeaseRoundTrips). Lease writes the key:
+// Redis tracking reports it to the clients that read it, as any write.
+//
 // # Errors
 //
 // Every error is a *hitbox.Error naming the operation and the store's

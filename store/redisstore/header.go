@@ -31,6 +31,9 @@ import (
 // A reader that knows only version 1 finds version 2 damaged and drops
 // it: a miss, which is right, since it could not check the tags.
 //
+// A lease (format version 3, see lease.go) may stand before either: a
+// 10-byte head, then the entry or nothing.
+//
 // A zero deadline (none) is all zero bytes. Counting from time.Time's zero
 // instant rather than 1970 lets every time.Time survive the round trip to
 // the nanosecond, which Unix nanoseconds (1678 to 2262) would not.
@@ -93,12 +96,19 @@ func appendTaggedValue(dst []byte, expire, stale time.Time, tags []tagVersion, v
 	return append(dst, value...)
 }
 
-// decode splits a stored value read back from Redis. The entry's Value
+// decode splits a stored value read back from Redis, past a lease's head
+// (see lease.go); a lease's placeholder alone is errPlaceholder, a miss. The entry's Value
 // aliases raw. For a tagged entry, tags is its tag section, checked whole
 // (read it with eachTag); it is nil for an untagged one. Anything the
 // store did not write, or a damaged header or tag section, is an error
 // wrapping hitbox.ErrCorrupt; decode never panics.
 func decode(raw []byte) (e hitbox.Entry, tags []byte, err error) {
+	if inner, ok := unlease(raw); ok {
+		if len(inner) == 0 {
+			return hitbox.Entry{}, nil, errPlaceholder
+		}
+		raw = inner // a lease on it cannot precede another: its format version is refused below
+	}
 	if len(raw) < headerSize {
 		return hitbox.Entry{}, nil, fmt.Errorf("%w: %d-byte value is shorter than the %d-byte header",
 			hitbox.ErrCorrupt, len(raw), headerSize)

@@ -24,7 +24,8 @@ import (
 // maps to. A (re)connection, a dropped or silent connection (see
 // BusOptions.HealthCheck), a message the bus cannot read, or subscribers too
 // slow to keep up (see BusOptions.Queue) become an Invalidation with All
-// set, as hitbox.Bus requires.
+// set, as hitbox.Bus requires; a connection lost or failing its health
+// check is first an Invalidation with Down set, at once.
 type PubSubBus struct {
 	h       hub
 	client  redis.UniversalClient
@@ -62,8 +63,9 @@ func NewPubSubBus(client redis.UniversalClient, channel string, opts BusOptions)
 }
 
 // Subscribe implements hitbox.Bus. The first call connects the bus. Each
-// subscription's first message is an Invalidation with All set, delivered
-// once the bus is subscribed; subscriptions are called one after another,
+// subscription's first message is an Invalidation with All set when the
+// bus is subscribed, and one with Down set otherwise, followed by the All
+// once it is; subscriptions are called one after another,
 // in the order they were made, from one goroutine. Messages a tier
 // published come back to it too.
 func (b *PubSubBus) Subscribe(fn func(hitbox.Invalidation)) (stop func()) {

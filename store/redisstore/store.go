@@ -134,6 +134,9 @@ func (s *Store) get(ctx context.Context, key string) (hitbox.Entry, []byte, erro
 	}
 	e, sect, err := decode(raw)
 	if err != nil {
+		if err == errPlaceholder {
+			return hitbox.Entry{}, nil, s.errMiss
+		}
 		s.drop(ctx, k)
 		return hitbox.Entry{}, nil, s.fail(hitbox.OpGet, err)
 	}
@@ -152,7 +155,9 @@ func (s *Store) get(ctx context.Context, key string) (hitbox.Entry, []byte, erro
 		live = l[0]
 	}
 	if !live {
-		s.drop(ctx, k)
+		if _, leased := unlease(raw); !leased { // dropping would end the leases
+			s.drop(ctx, k)
+		}
 		return hitbox.Entry{}, nil, s.errMiss
 	}
 	return e, sect, nil
@@ -265,7 +270,7 @@ func (s *Store) Remove(ctx context.Context, key string) (bool, error) {
 		return false, s.fail(hitbox.OpRemove, err)
 	}
 	k := s.opt.Prefix + key
-	head := redis.NewStringCmd(ctx, "getrange", k, 0, headerSize+maxTagSection-1)
+	head := redis.NewStringCmd(ctx, "getrange", k, 0, leaseHead+headerSize+maxTagSection-1)
 	unlink := redis.NewIntCmd(ctx, "unlink", k)
 	_ = s.exec(ctx, []redis.Cmder{head, unlink})
 	n, err := unlink.Result()
@@ -275,7 +280,18 @@ func (s *Store) Remove(ctx context.Context, key string) (bool, error) {
 	if n == 0 {
 		return false, nil
 	}
-	if raw, err := head.Bytes(); err == nil && len(raw) > 1 && raw[1] == versionTag {
+	raw, err := head.Bytes()
+	if inner, leased := unlease(raw); err == nil && leased {
+		if len(inner) == 0 {
+			return false, nil // a lease's placeholder: no entry
+		}
+		// A lease keeps an entry in Redis past its Expire.
+		if e, _, err := decode(inner); err == nil && e.StateAt(s.opt.Now()) == hitbox.Expired {
+			return false, nil
+		}
+		raw = inner
+	}
+	if err == nil && len(raw) > 1 && raw[1] == versionTag {
 		_, sect, err := decode(raw)
 		if err != nil {
 			return true, nil // not ours to judge: counted as Remove always did

@@ -108,6 +108,17 @@ func (s *Store) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags 
 // which a TrackingBus delivers as a purge of the tag. Those rare changes
 // cost a second round trip.
 func (s *Store) useVersions(ctx context.Context, tags []string, ms int64) ([]tagVersion, error) {
+	cmds, tv := s.versionCmds(ctx, tags, ms)
+	_ = s.exec(ctx, cmds) // each command's own error is looked at below
+	if err := s.readVersions(ctx, cmds, tv, ms); err != nil {
+		return nil, err
+	}
+	return tv, nil
+}
+
+// versionCmds returns the commands of useVersions, for a caller that
+// sends them in a pipeline of its own, and the versions they propose.
+func (s *Store) versionCmds(ctx context.Context, tags []string, ms int64) ([]redis.Cmder, []tagVersion) {
 	need := ms + versionSlack.Milliseconds()
 	cmds := make([]redis.Cmder, 0, 2*len(tags))
 	tv := make([]tagVersion, len(tags))
@@ -123,22 +134,28 @@ func (s *Store) useVersions(ctx context.Context, tags []string, ms int64) ([]tag
 		}
 		cmds = append(cmds, redis.NewDurationCmd(ctx, time.Millisecond, "pttl", vk))
 	}
-	_ = s.exec(ctx, cmds) // each command's own error is looked at below
+	return cmds, tv
+}
+
+// readVersions reads the replies of versionCmds into tv, once they have
+// run, and lengthens the lifetimes that need it (a second round trip).
+func (s *Store) readVersions(ctx context.Context, cmds []redis.Cmder, tv []tagVersion, ms int64) error {
+	need := ms + versionSlack.Milliseconds()
 	var fix []redis.Cmder
 	for i := range tv {
 		get := cmds[2*i].(*redis.StringCmd)
 		switch err := get.Err(); {
 		case errors.Is(err, redis.Nil): // there was none: ours is set
 		case err != nil:
-			return nil, cause(ctx, err)
+			return cause(ctx, err)
 		case len(get.Val()) != versionLen:
-			return nil, fmt.Errorf("%w: the version key of tag %q holds %d bytes, not a version", hitbox.ErrCorrupt, tv[i].tag, len(get.Val()))
+			return fmt.Errorf("%w: the version key of tag %q holds %d bytes, not a version", hitbox.ErrCorrupt, tv[i].tag, len(get.Val()))
 		default:
 			tv[i].ver = get.Val()
 		}
 		ttl, err := cmds[2*i+1].(*redis.DurationCmd).Result()
 		if err != nil {
-			return nil, cause(ctx, err)
+			return cause(ctx, err)
 		}
 		// PTTL is -1 (as a Duration, -1ns) for a key without a lifetime
 		// and -2 for one that is gone (evicted since): nothing to fix.
@@ -152,10 +169,10 @@ func (s *Store) useVersions(ctx context.Context, tags []string, ms int64) ([]tag
 	}
 	if len(fix) > 0 {
 		if err := s.exec(ctx, fix); err != nil {
-			return nil, cause(ctx, err)
+			return cause(ctx, err)
 		}
 	}
-	return tv, nil
+	return nil
 }
 
 // readScript reads an entry and, when it is tagged, its tags' versions, in
@@ -166,14 +183,18 @@ func (s *Store) useVersions(ctx context.Context, tags []string, ms int64) ([]tag
 // reply it cannot parse, comes back as the plain value; a tagged one as
 // the value followed by each tag's current version (false when gone), in
 // the entry's order, compared by the caller. A damaged tag section stops
-// the parse early: the caller's decode refuses it anyway.
+// the parse early: the caller's decode refuses it anyway. An entry a
+// lease's head precedes (see lease.go) is read past the head.
 var readScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
-if not v or #v < 28 or string.byte(v, 2) ~= 2 then return v end
+if not v then return v end
+local o = 0
+if #v >= 10 and string.byte(v, 1) == 255 and string.byte(v, 2) == 3 then o = 10 end
+if #v < o + 28 or string.byte(v, o + 2) ~= 2 then return v end
 local out = {v}
-local n = string.byte(v, 27) * 256 + string.byte(v, 28)
+local n = string.byte(v, o + 27) * 256 + string.byte(v, o + 28)
 if n > 64 then return v end
-local i = 29
+local i = o + 29
 for _ = 1, n do
   if #v < i + 1 then break end
   local l = string.byte(v, i) * 256 + string.byte(v, i + 1)

@@ -36,7 +36,10 @@ const trackingChannel = "__redis__:invalidate"
 // keys. A flush of the database, a dropped or silent connection (see
 // BusOptions.HealthCheck), or subscribers too slow to keep up (see
 // BusOptions.Queue) become an Invalidation with All set, and so does each
-// (re)connection, as hitbox.Bus requires.
+// (re)connection, as hitbox.Bus requires. A connection lost or failing its
+// health check is an Invalidation with Down set at once, delivered before
+// anything else the bus learns afterwards, so tiers stop trusting their
+// local copies from the first moment of the gap.
 //
 // Tags: the store keeps each tag's version under the prefix, so tracking
 // reports every change to one (InvalidateTags removing it, an eviction or
@@ -105,9 +108,10 @@ func NewTrackingBus(client redis.UniversalClient, prefix string, opts BusOptions
 }
 
 // Subscribe implements hitbox.Bus. The first call connects the bus. Each
-// subscription's first message is an Invalidation with All set, delivered
-// once every connection of the bus is tracking; subscriptions are called
-// one after another, in the order they were made, from one goroutine.
+// subscription's first message is an Invalidation with All set when every
+// connection of the bus is tracking, and one with Down set otherwise,
+// followed by the All once they are; subscriptions are called one after
+// another, in the order they were made, from one goroutine.
 func (b *TrackingBus) Subscribe(fn func(hitbox.Invalidation)) (stop func()) {
 	return b.h.subscribe(fn)
 }
@@ -120,8 +124,8 @@ func (b *TrackingBus) Subscribe(fn func(hitbox.Invalidation)) (stop func()) {
 // error together with the last connection error, such as a server refusing
 // CLIENT TRACKING (a redis.Error): a service can call it at start to choose
 // between this bus and a PubSubBus. Tiers need not wait for it to be
-// correct: until the bus is ready they are told nothing, and when it gets
-// ready they are told to clear their local levels. It must not be called
+// correct: until the bus is ready they are told it is down, and when it
+// gets ready they are told to clear their local levels. It must not be called
 // from a subscriber.
 func (b *TrackingBus) Ready(ctx context.Context) error { return b.h.readyWait(ctx) }
 

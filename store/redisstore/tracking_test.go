@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -123,8 +124,25 @@ func TestTrackingRefused(t *testing.T) {
 
 	logs := newLogSink()
 	bus := busKinds[0].new(t, rdb, redistest.Prefix(t), redisstore.BusOptions{Logger: logs.logger()})
-	stop := bus.Subscribe(func(inv hitbox.Invalidation) { t.Errorf("got %+v from a bus that cannot track", inv) })
-	defer stop()
+	// A bus that cannot track says Down at Subscribe, and nothing after.
+	var mu sync.Mutex
+	var got []hitbox.Invalidation
+	stop := bus.Subscribe(func(inv hitbox.Invalidation) {
+		mu.Lock()
+		got = append(got, inv)
+		mu.Unlock()
+	})
+	defer func() {
+		if err := redisstore.FlushBus(ctx, bus); err != nil {
+			t.Error(err)
+		}
+		stop()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(got) != 1 || !got[0].Down {
+			t.Errorf("got %+v from a bus that cannot track, want one Down", got)
+		}
+	}()
 	rec := logs.wait(t, "cannot subscribe")
 	if err, _ := rec["err"].(error); !isNoPerm(err) {
 		t.Fatalf("logged %v, want the server's NOPERM", rec["err"])

@@ -1,0 +1,510 @@
+package cache_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/cache"
+	"github.com/hitbox-go/hitbox/internal/faulty"
+	"github.com/hitbox-go/hitbox/internal/mapstore"
+)
+
+// leasing is a hitbox.Leaser for tests, over a mapstore: every change
+// covering a key bumps the key's version (a clear bumps an epoch that
+// covers all), every purge the tag's, and SetLeased stores only if the
+// versions a lease noted still stand. The check and the store are one
+// step under mu, as the contract wants.
+type leasing struct {
+	*mapstore.Store
+
+	mu     sync.Mutex
+	keys   map[string]uint64
+	tags   map[string]uint64
+	epoch  uint64
+	next   int
+	leases map[string]leaseRec
+
+	taken, refused atomic.Int32
+}
+
+type leaseRec struct {
+	key        string
+	ver, epoch uint64
+	tags       map[string]uint64
+}
+
+var _ hitbox.Leaser = (*leasing)(nil)
+
+func newLeasing(opts mapstore.Options) *leasing {
+	return &leasing{
+		Store:  mapstore.New(opts),
+		keys:   make(map[string]uint64),
+		tags:   make(map[string]uint64),
+		leases: make(map[string]leaseRec),
+	}
+}
+
+func (l *leasing) Lease(ctx context.Context, key string, tags []string) (hitbox.Lease, error) {
+	if err := ctx.Err(); err != nil {
+		return hitbox.Lease{}, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.taken.Add(1)
+	r := leaseRec{key: key, ver: l.keys[key], epoch: l.epoch, tags: make(map[string]uint64)}
+	for _, t := range tags {
+		r.tags[t] = l.tags[t]
+	}
+	l.next++
+	tok := strconv.Itoa(l.next)
+	l.leases[tok] = r
+	return hitbox.Lease{Token: tok}, nil
+}
+
+func (l *leasing) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, le hitbox.Lease) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if le.Valid() {
+		r, ok := l.leases[le.Token]
+		held := ok && r.key == key && r.ver == l.keys[key] && r.epoch == l.epoch
+		for t, v := range r.tags {
+			held = held && l.tags[t] == v
+		}
+		if !held {
+			l.refused.Add(1)
+			return &hitbox.Error{Op: hitbox.OpSet, Backend: l.Label(), Err: hitbox.ErrLeaseLost}
+		}
+	}
+	if len(tags) == 0 {
+		return l.Store.Set(ctx, key, e)
+	}
+	return l.Store.SetTagged(ctx, key, e, tags)
+}
+
+// change runs fn, a change of keys, under mu after bumping their versions.
+func (l *leasing) change(fn func() error, keys ...string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, k := range keys {
+		l.keys[k]++
+	}
+	return fn()
+}
+
+func (l *leasing) Set(ctx context.Context, key string, e hitbox.Entry) error {
+	return l.change(func() error { return l.Store.Set(ctx, key, e) }, key)
+}
+
+func (l *leasing) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags []string) error {
+	return l.change(func() error { return l.Store.SetTagged(ctx, key, e, tags) }, key)
+}
+
+func (l *leasing) Delete(ctx context.Context, key string) error {
+	return l.change(func() error { return l.Store.Delete(ctx, key) }, key)
+}
+
+func (l *leasing) Remove(ctx context.Context, key string) (ok bool, err error) {
+	err = l.change(func() error { ok, err = l.Store.Remove(ctx, key); return err }, key)
+	return ok, err
+}
+
+func (l *leasing) DeleteMany(ctx context.Context, keys []string) error {
+	return l.change(func() error { return l.Store.DeleteMany(ctx, keys) }, keys...)
+}
+
+func (l *leasing) SetMany(ctx context.Context, items []hitbox.Item) error {
+	keys := make([]string, len(items))
+	for i, it := range items {
+		keys[i] = it.Key
+	}
+	return l.change(func() error { return l.Store.SetMany(ctx, items) }, keys...)
+}
+
+func (l *leasing) Clear(ctx context.Context) error {
+	return l.change(func() error { l.epoch++; return l.Store.Clear(ctx) })
+}
+
+func (l *leasing) ClearPrefix(ctx context.Context, prefix string) error {
+	return l.change(func() error { l.epoch++; return l.Store.ClearPrefix(ctx, prefix) })
+}
+
+func (l *leasing) InvalidateTags(ctx context.Context, tags ...string) error {
+	return l.change(func() error {
+		for _, t := range tags {
+			l.tags[t]++
+		}
+		return l.Store.InvalidateTags(ctx, tags...)
+	})
+}
+
+// stat returns the figure name of c's ReportStats.
+func stat[T any](c *cache.Cache[T], name string) int64 {
+	var v int64 = -1
+	c.ReportStats(func(s hitbox.Stat) {
+		if s.Name == name {
+			v = s.Value
+		}
+	})
+	return v
+}
+
+// TestLoadCrossedByAChange checks that a load a change crossed returns its
+// answer to its caller but stores nothing, in the pipeline nor in the
+// front, so no read after the change returns what it replaced: the
+// issue's case, a slow loader and a Delete during it, and its kin. The
+// loader holds until the change has returned, as a 200 ms loader would.
+// Cases with lease run over a Leaser; those without it over a plain store,
+// where only changes this process makes or hears of are caught.
+func TestLoadCrossedByAChange(t *testing.T) {
+	t.Parallel()
+	type env struct {
+		mine, other *cache.Cache[string] // the loading instance, and another over the same store
+		store       hitbox.Backend
+		bus         *hitbox.LocalBus
+	}
+	cases := []struct {
+		name     string
+		lease    bool
+		tags     []string
+		notFound bool // the loader answers "not found" (MissTTL is set)
+		change   func(ctx context.Context, e env) error
+		want     string // what a read after returns; "" for a miss
+		stat     string // the figure that counts the dropped store
+		front    bool   // only with a front (a bus is heard through it)
+	}{
+		{name: "A Delete through the loading cache stops the store, without a lease.",
+			change: func(ctx context.Context, e env) error { return e.mine.Delete(ctx, "k") },
+			stat:   "cache.loads.crossed"},
+		{name: "A Delete through the loading cache stops the store, over a Leaser.", lease: true,
+			change: func(ctx context.Context, e env) error { return e.mine.Delete(ctx, "k") },
+			stat:   "cache.loads.crossed"},
+		{name: "A Set through the loading cache wins over the load, without a lease.",
+			change: func(ctx context.Context, e env) error { return e.mine.Set(ctx, "k", "new") },
+			want:   "new", stat: "cache.loads.crossed"},
+		{name: "A purge of the load's tag through the loading cache stops the store.", tags: []string{"t"},
+			change: func(ctx context.Context, e env) error { return e.mine.InvalidateTags(ctx, "t") },
+			stat:   "cache.loads.crossed"},
+		{name: "A Delete by another instance, heard on the front's bus, stops the store without a lease.",
+			change: func(ctx context.Context, e env) error {
+				if err := e.other.Delete(ctx, "k"); err != nil {
+					return err
+				}
+				return e.bus.Publish(ctx, hitbox.Invalidation{Origin: "other", Keys: []string{"k"}})
+			},
+			stat: "cache.loads.crossed", front: true},
+		{name: "A Delete by another instance, unheard, is refused by the lease.", lease: true,
+			change: func(ctx context.Context, e env) error { return e.other.Delete(ctx, "k") },
+			stat:   "cache.loads.lease_lost"},
+		{name: "A Set by another instance wins over the load through the lease.", lease: true,
+			change: func(ctx context.Context, e env) error { return e.other.Set(ctx, "k", "new") },
+			want:   "new", stat: "cache.loads.lease_lost"},
+		{name: "A purge of the load's tag by another instance is refused by the lease.", lease: true, tags: []string{"t"},
+			change: func(ctx context.Context, e env) error { return e.other.InvalidateTags(ctx, "t") },
+			stat:   "cache.loads.lease_lost"},
+		{name: "A Remove straight on the store is refused by the lease.", lease: true,
+			change: func(ctx context.Context, e env) error {
+				_, err := hitbox.Remove(ctx, e.store, "k")
+				return err
+			},
+			stat: "cache.loads.lease_lost"},
+		{name: "A cached not-found is a load's store too: a Set by another instance wins over it.", lease: true, notFound: true,
+			change: func(ctx context.Context, e env) error { return e.other.Set(ctx, "k", "new") },
+			want:   "new", stat: "cache.loads.lease_lost"},
+		{name: "A cached not-found a local Delete crossed is not stored, without a lease.", notFound: true,
+			change: func(ctx context.Context, e env) error { return e.mine.Delete(ctx, "k") },
+			stat:   "cache.loads.crossed"},
+	}
+	for _, tc := range cases {
+		for _, withFront := range []bool{false, true} {
+			if tc.front && !withFront {
+				continue
+			}
+			t.Run(fmt.Sprintf("%s/front=%v", tc.name, withFront), func(t *testing.T) {
+				t.Parallel()
+				ctx := context.Background()
+				var store hitbox.Backend = mapstore.New(mapstore.Options{})
+				if tc.lease {
+					store = newLeasing(mapstore.Options{})
+				}
+				bus := hitbox.NewLocalBus()
+				defer bus.Close()
+				opts := cache.Options{MissTTL: time.Minute}
+				if withFront {
+					opts.Front = cache.Front[string]{MaxEntries: 100, Bus: bus}
+				}
+				mine := cache.New[string](store, opts)
+				defer mine.Close()
+				other := cache.New[string](store, cache.Options{})
+				defer other.Close()
+				if withFront {
+					// The bus is up: its first message.
+					bus.Resume()
+				}
+
+				entered, release := make(chan struct{}), make(chan struct{})
+				type answer struct {
+					v   string
+					err error
+				}
+				done := make(chan answer, 1)
+				go func() {
+					v, err := mine.GetOrLoad(ctx, "k", func(context.Context) (string, error) {
+						close(entered)
+						<-release
+						if tc.notFound {
+							return "", hitbox.ErrMiss
+						}
+						return "old", nil
+					}, cache.WithTags(tc.tags...))
+					done <- answer{v, err}
+				}()
+				<-entered
+				if err := tc.change(ctx, env{mine: mine, other: other, store: store, bus: bus}); err != nil {
+					t.Fatalf("change: %v", err)
+				}
+				close(release)
+				a := <-done
+				switch {
+				case tc.notFound && !errors.Is(a.err, hitbox.ErrMiss):
+					t.Fatalf("GetOrLoad = %q, %v; want the loader's not-found", a.v, a.err)
+				case !tc.notFound && (a.v != "old" || a.err != nil):
+					t.Fatalf("GetOrLoad = %q, %v; want the loaded value returned", a.v, a.err)
+				}
+				for _, c := range []*cache.Cache[string]{mine, other} {
+					for range 2 { // the second read may come from the front
+						v, err := c.Get(ctx, "k")
+						if tc.want == "" && !errors.Is(err, hitbox.ErrMiss) {
+							t.Fatalf("Get after the change = %q, %v; want a miss", v, err)
+						}
+						if tc.want != "" && (v != tc.want || err != nil) {
+							t.Fatalf("Get after the change = %q, %v; want %q", v, err, tc.want)
+						}
+					}
+				}
+				if n := stat(mine, tc.stat); n != 1 {
+					t.Fatalf("%s = %d, want 1", tc.stat, n)
+				}
+			})
+		}
+	}
+}
+
+// TestLeaseCost checks what leases cost: a cold GetOrLoad takes one lease,
+// a hit none; a batch load takes one per missing key and stores each
+// through it.
+func TestLeaseCost(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := newLeasing(mapstore.Options{})
+	c := cache.New[string](store, cache.Options{Front: cache.Front[string]{MaxEntries: 10}})
+	defer c.Close()
+	load := func(context.Context) (string, error) { return "v", nil }
+	if v, err := c.GetOrLoad(ctx, "k", load); v != "v" || err != nil {
+		t.Fatalf("cold GetOrLoad = %q, %v", v, err)
+	}
+	if n := store.taken.Load(); n != 1 {
+		t.Fatalf("a cold GetOrLoad took %d leases, want 1", n)
+	}
+	other := cache.New[string](store, cache.Options{}) // no front: a hit reads the store
+	defer other.Close()
+	for _, c := range []*cache.Cache[string]{c, other} {
+		if v, err := c.GetOrLoad(ctx, "k", load); v != "v" || err != nil {
+			t.Fatalf("warm GetOrLoad = %q, %v", v, err)
+		}
+	}
+	if n := store.taken.Load(); n != 1 {
+		t.Fatalf("after two hits, %d leases taken, want 1", n)
+	}
+	got, err := c.GetOrLoadMany(ctx, []string{"k", "a", "b"}, func(_ context.Context, keys []string) (map[string]string, error) {
+		out := map[string]string{}
+		for _, k := range keys {
+			out[k] = "v" + k
+		}
+		return out, nil
+	})
+	if err != nil || got["a"] != "va" || got["b"] != "vb" || got["k"] != "v" {
+		t.Fatalf("GetOrLoadMany = %v, %v", got, err)
+	}
+	if n := store.taken.Load(); n != 3 {
+		t.Fatalf("after a batch of two missing keys, %d leases taken, want 3", n)
+	}
+	if v, err := other.Get(ctx, "b"); v != "vb" || err != nil {
+		t.Fatalf("Get of a batch-loaded key = %q, %v", v, err)
+	}
+}
+
+// TestGetOrLoadManyCrossed checks that a change crossing a batch load stops
+// the store of the keys it changed and only those, over a Leaser (another
+// instance's Set) and without one (this instance's Delete).
+func TestGetOrLoadManyCrossed(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		lease  bool
+		change func(ctx context.Context, mine, other *cache.Cache[string]) error
+		want1  string // what k1 reads after; "" for a miss
+	}{
+		{"Another instance's Set of k1 wins over the batch, through k1's lease; k2 is stored.", true,
+			func(ctx context.Context, _, other *cache.Cache[string]) error { return other.Set(ctx, "k1", "new") }, "new"},
+		{"This instance's Delete of k1 stops k1's store without a lease; k2 is stored.", false,
+			func(ctx context.Context, mine, _ *cache.Cache[string]) error { return mine.Delete(ctx, "k1") }, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			var store hitbox.Backend = mapstore.New(mapstore.Options{})
+			if tc.lease {
+				store = newLeasing(mapstore.Options{})
+			}
+			mine := cache.New[string](store, cache.Options{Front: cache.Front[string]{MaxEntries: 10}})
+			defer mine.Close()
+			other := cache.New[string](store, cache.Options{})
+			defer other.Close()
+			entered, release := make(chan struct{}), make(chan struct{})
+			done := make(chan error, 1)
+			go func() {
+				got, err := mine.GetOrLoadMany(ctx, []string{"k1", "k2"}, func(context.Context, []string) (map[string]string, error) {
+					close(entered)
+					<-release
+					return map[string]string{"k1": "old1", "k2": "old2"}, nil
+				})
+				if err == nil && (got["k1"] != "old1" || got["k2"] != "old2") {
+					err = fmt.Errorf("got %v, want the loaded values", got)
+				}
+				done <- err
+			}()
+			<-entered
+			if err := tc.change(ctx, mine, other); err != nil {
+				t.Fatal(err)
+			}
+			close(release)
+			if err := <-done; err != nil {
+				t.Fatalf("GetOrLoadMany: %v", err)
+			}
+			for _, c := range []*cache.Cache[string]{mine, other} {
+				v, err := c.Get(ctx, "k1")
+				if tc.want1 == "" && !errors.Is(err, hitbox.ErrMiss) || tc.want1 != "" && v != tc.want1 {
+					t.Fatalf("Get(k1) = %q, %v; want %q", v, err, tc.want1)
+				}
+				if v, err := c.Get(ctx, "k2"); v != "old2" || err != nil {
+					t.Fatalf("Get(k2) = %q, %v; want the loaded value", v, err)
+				}
+			}
+		})
+	}
+}
+
+// TestRefreshCrossedByADelete checks that a background refresh of a stale
+// value is a load like any: another instance's Delete crossing it leaves
+// the key deleted.
+func TestRefreshCrossedByADelete(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := newFakeClock()
+	store := newLeasing(mapstore.Options{Now: clock.Now})
+	opts := cache.Options{TTL: time.Minute, StaleFor: time.Hour, Now: clock.Now}
+	mine := cache.New[string](store, opts)
+	other := cache.New[string](store, opts)
+	defer other.Close()
+	if err := mine.Set(ctx, "k", "v1"); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Minute)
+	entered, release := make(chan struct{}), make(chan struct{})
+	v, err := mine.GetOrLoad(ctx, "k", func(context.Context) (string, error) {
+		close(entered)
+		<-release
+		return "v2", nil
+	})
+	if v != "v1" || err != nil {
+		t.Fatalf("stale GetOrLoad = %q, %v; want the stale value", v, err)
+	}
+	<-entered
+	if err := other.Delete(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	mine.Close() // waits for the refresh
+	if v, err := other.Get(ctx, "k"); !errors.Is(err, hitbox.ErrMiss) {
+		t.Fatalf("Get after the Delete = %q, %v; want a miss", v, err)
+	}
+	if n := stat(mine, "cache.loads.lease_lost"); n != 1 {
+		t.Fatalf("lease_lost = %d, want 1", n)
+	}
+}
+
+// TestFrontDown checks that a front obeys its bus's Down: from Down until
+// the next All it answers no read itself and keeps nothing, reading the
+// pipeline every time, and serves its copy only when the pipeline fails
+// (stale-if-error); the All clears it and it answers hits again.
+func TestFrontDown(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	inner := mapstore.New(mapstore.Options{})
+	store := faulty.Wrap(inner)
+	bus := hitbox.NewLocalBus()
+	defer bus.Close()
+	c := cache.New[string](store, cache.Options{Front: cache.Front[string]{MaxEntries: 10, Bus: bus}})
+	defer c.Close()
+	bus.Resume()
+	reads := func() int { return store.Calls(hitbox.OpGet) }
+	must(t, c.Set(ctx, "k", "v1"))
+	if v, err := c.Get(ctx, "k"); v != "v1" || err != nil || reads() != 0 {
+		t.Fatalf("up: Get = %q, %v after %d pipeline reads; want v1 from the front", v, err, reads())
+	}
+
+	bus.Interrupt()
+	// Another instance's write, which the bus cannot report now.
+	must(t, inner.Set(ctx, "k", hitbox.Entry{Value: []byte("v2")}))
+	for i := range 2 {
+		if v, err := c.Get(ctx, "k"); v != "v2" || err != nil || reads() != i+1 {
+			t.Fatalf("down: Get #%d = %q, %v after %d pipeline reads; want v2 read through", i+1, v, err, reads())
+		}
+	}
+	must(t, c.Set(ctx, "j", "w"))
+	if v, err := c.Get(ctx, "j"); v != "w" || err != nil || reads() != 3 {
+		t.Fatalf("down: Get of a key written while down = %q, %v after %d reads; want it read through", v, err, reads())
+	}
+
+	store.FailGet(errOutage)
+	v, st, err := c.Lookup(ctx, "k")
+	if v != "v1" || st != hitbox.Stale || err != nil {
+		t.Fatalf("down, pipeline failing: Lookup = %q, %v, %v; want the front's copy, stale", v, st, err)
+	}
+	loaded, err := c.GetOrLoad(ctx, "k", func(context.Context) (string, error) { return "", errors.New("source down") })
+	if loaded != "v1" || err != nil {
+		t.Fatalf("down, pipeline and source failing: GetOrLoad = %q, %v; want the front's copy", loaded, err)
+	}
+	loaded, err = c.GetOrLoad(ctx, "k", func(context.Context) (string, error) { return "v3", nil })
+	if loaded != "v3" || err != nil {
+		t.Fatalf("down, pipeline failing: GetOrLoad = %q, %v; want the source's value before the front's copy", loaded, err)
+	}
+	if v, err := c.Get(ctx, "k"); err == nil {
+		t.Fatalf("down, pipeline failing, after the load's store: Get = %q; want the error (the store dropped the front's copy)", v)
+	}
+	store.Heal()
+
+	bus.Resume()
+	store.FailGet(errOutage)
+	if v, err := c.Get(ctx, "k"); err == nil {
+		t.Fatalf("after All, pipeline failing: Get = %q; want the error, the front cleared", v)
+	}
+	store.Heal()
+	before := reads()
+	for range 2 {
+		if v, err := c.Get(ctx, "k"); v != "v3" || err != nil {
+			t.Fatalf("after All: Get = %q, %v; want v3, which the load stored", v, err)
+		}
+	}
+	if n := reads() - before; n != 1 {
+		t.Fatalf("after All: %d pipeline reads for two Gets, want 1 (the front answers again)", n)
+	}
+}

@@ -1,0 +1,116 @@
+package tier
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/internal/faulty"
+)
+
+// TestBusGap plays a bus outage with LocalBus.Interrupt and Resume, under
+// each read policy: from Down on, a tier reads through to the shared
+// level, so a change made there unseen by the bus is what it returns, not
+// its L1 copy; it answers from L1 when the shared level fails; it drops
+// its L1 copy when the shared level misses; it copies nothing up; and
+// after Resume it clears L1 and uses it again.
+func TestBusGap(t *testing.T) {
+	t.Parallel()
+	for _, policy := range []ReadPolicy{ReadSequential, ReadRace, ReadParallel} {
+		t.Run(policy.String(), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			c := newClock()
+			bus := hitbox.NewLocalBus()
+			l2s := store(c, "l2")
+			l2 := faulty.Wrap(unclosed{l2s})
+			l1b := store(c, "l1b")
+			a := NewWith(Options{ID: "a", Bus: bus, Now: c.Now, Read: policy, Breaker: Breaker{Failures: -1}},
+				store(c, "l1a"), l2)
+			b := NewWith(Options{ID: "b", Bus: bus, Now: c.Now, Read: policy, Breaker: Breaker{Failures: -1}},
+				l1b, l2)
+			closeT(t, a)
+			closeT(t, b)
+			exp := t0.Add(time.Hour)
+			for _, k := range []string{"k", "gone"} {
+				if err := a.Set(ctx, k, entry("v1", exp)); err != nil {
+					t.Fatal(err)
+				}
+				if got := read(t, b, k); got != "v1" {
+					t.Fatalf("b reads %s = %q before the gap, want v1", k, got)
+				}
+			}
+
+			bus.Interrupt()
+			// Another instance changes the shared level; the bus, down,
+			// carries nothing.
+			if err := l2s.Set(ctx, "k", entry("v2", exp)); err != nil {
+				t.Fatal(err)
+			}
+			if got := read(t, b, "k"); got != "v2" {
+				t.Errorf("during the gap b reads k = %q, want v2 from the shared level", got)
+			}
+			res, err := b.GetMany(ctx, []string{"k"})
+			if err != nil || res[0].Err != nil || string(res[0].Entry.Value) != "v2" {
+				t.Errorf("during the gap GetMany(k) = %+v, %v; want v2", res, err)
+			}
+			if e, _ := l1b.Get(ctx, "k"); string(e.Value) != "v1" {
+				t.Errorf("b's L1 holds %q, want v1: nothing is copied up in a gap", e.Value)
+			}
+
+			l2.FailGet(errors.New("shared level down"))
+			if got := read(t, b, "k"); got != "v1" {
+				t.Errorf("shared level failing in the gap: b reads k = %q, want its L1 copy v1", got)
+			}
+			l2.Heal()
+
+			if err := l2s.Delete(ctx, "gone"); err != nil {
+				t.Fatal(err)
+			}
+			if got := read(t, b, "gone"); got != "" {
+				t.Errorf("shared miss in the gap: b reads gone = %q, want a miss", got)
+			}
+			if _, err := l1b.Get(ctx, "gone"); !errors.Is(err, hitbox.ErrMiss) {
+				t.Errorf("b's L1 kept the copy the shared level lost: %v", err)
+			}
+
+			bus.Resume()
+			if _, err := l1b.Get(ctx, "k"); !errors.Is(err, hitbox.ErrMiss) {
+				t.Errorf("Resume did not clear b's L1: %v", err)
+			}
+			if got := read(t, b, "k"); got != "v2" {
+				t.Fatalf("after Resume b reads k = %q, want v2", got)
+			}
+			if policy == ReadSequential {
+				// Trusted again: an unpublished change below goes unseen,
+				// since L1 answers.
+				if err := l2s.Set(ctx, "k", entry("v3", exp)); err != nil {
+					t.Fatal(err)
+				}
+				if got := read(t, b, "k"); got != "v2" {
+					t.Errorf("after Resume b reads k = %q, want its L1 copy v2", got)
+				}
+			}
+		})
+	}
+}
+
+// TestBusGapNoShared checks that a tier whose levels are all local ignores
+// Down: it has nowhere to read through to.
+func TestBusGapNoShared(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newClock()
+	bus := hitbox.NewLocalBus()
+	tr := NewWith(Options{Bus: bus, Now: c.Now, Local: 2}, store(c, "l1"), store(c, "l2"))
+	closeT(t, tr)
+	if err := tr.Set(ctx, "k", entry("v", t0.Add(time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	bus.Interrupt()
+	if got := read(t, tr, "k"); got != "v" {
+		t.Errorf("Get = %q, want v", got)
+	}
+}
