@@ -67,11 +67,10 @@ type Options struct {
 
 	// DisableAdmission turns admission off: every write is kept, and a full
 	// shard evicts its oldest entries to make room. With admission on (the
-	// default), a write that would evict competes first: it is kept only if
-	// its key has been read or written more often lately than the entry it
-	// would push out (TinyLFU, estimated in a frequency sketch sized to
-	// the store's entries), and otherwise declined, leaving key a miss, as
-	// a bounded cache may. While a shard has room every write is kept.
+	// default), a write that would evict is kept only if its key was read
+	// or written before, lately (TinyLFU's frequency sketch, sized to the
+	// store's entries), and otherwise declined, leaving key a miss, as a
+	// bounded cache may. While a shard has room every write is kept.
 	DisableAdmission bool
 
 	// Logger receives reports of damaged entries found and dropped.

@@ -3,8 +3,8 @@ package memstore
 import "sync/atomic"
 
 // sketch estimates how often each key was seen lately: TinyLFU's
-// frequency filter (Einziger, Friedman and Manes, ACM TOS 2017), as
-// Caffeine and otter build it. A doorkeeper Bloom filter takes a key's
+// frequency filter (Einziger, Friedman and Manes, ACM TOS 2017), built
+// as Caffeine and otter build theirs. A doorkeeper Bloom filter takes a key's
 // first sighting, so keys seen once cost no counter; later sightings go to a
 // count-min sketch of 4-bit counters. When the sightings counted reach the
 // sample size, every counter is halved and the doorkeeper cleared, so old
@@ -27,12 +27,14 @@ type sketch struct {
 }
 
 // Sizing, per entry of capacity: a byte of counters (two 4-bit counters;
-// a key takes four of them, in a word shared with others) and half a byte
-// of doorkeeper bits.
+// a key takes four of them, in a word shared with others) and a byte of
+// doorkeeper bits. The window between halvings is the capacity: a key
+// counts as used again if it comes back before the cache could have held
+// every key seen in between.
 const (
-	entriesPerWord     = 8  // 8 bytes of counters for 8 entries
-	entriesPerDoorWord = 16 // 64 doorkeeper bits for 16 entries
-	sampleFactor       = 10 // the sample is ten times the capacity
+	entriesPerWord     = 8 // 8 bytes of counters for 8 entries
+	entriesPerDoorWord = 8 // 64 doorkeeper bits for 8 entries
+	sampleFactor       = 1 // the sample is the capacity
 )
 
 // newSketch returns a sketch sized for a cache of entries entries.

@@ -124,7 +124,6 @@ func (s *Store) get(ctx context.Context, key string) (hitbox.Entry, error) {
 // untagged record. A tagged record whose versions are no longer all
 // current is a miss, deleted as an expired one is.
 func (s *Store) getRecord(ctx context.Context, key string) (hitbox.Entry, []byte, error) {
-	s.seen(key)
 	rec, err := s.cache.Get(key)
 	if err != nil {
 		// bigcache returns its sentinel unwrapped; == spares errors.Is's
@@ -134,6 +133,9 @@ func (s *Store) getRecord(ctx context.Context, key string) (hitbox.Entry, []byte
 		}
 		return hitbox.Entry{}, nil, err
 	}
+	// Only a hit is counted: a miss is counted by the write that follows
+	// it, so a miss and its fill count as one use.
+	s.seen(key)
 	e, sect, err := readRecord(rec)
 	if err != nil {
 		s.drop(key)
