@@ -98,20 +98,24 @@ func BenchmarkGet(b *testing.B) {
 		b.Run("size="+sz.Name+"/impl=memstore", func(b *testing.B) {
 			settle(b)
 			b.SetBytes(int64(sz.Bytes))
+			cpu := benchcpu.Start()
 			for i := 0; b.Loop(); i++ {
 				if _, err := s.Get(ctx, benchdata.Key(i)); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpu.Report(b, b.N)
 		})
 		b.Run("size="+sz.Name+"/impl=bigcache", func(b *testing.B) {
 			settle(b)
 			b.SetBytes(int64(sz.Bytes))
+			cpu := benchcpu.Start()
 			for i := 0; b.Loop(); i++ {
 				if _, err := raw.Get(benchdata.Key(i)); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpu.Report(b, b.N)
 		})
 	}
 }
@@ -146,20 +150,24 @@ func BenchmarkSet(b *testing.B) {
 		b.Run("size="+sz.Name+"/impl=memstore", func(b *testing.B) {
 			settle(b)
 			b.SetBytes(int64(sz.Bytes))
+			cpu := benchcpu.Start()
 			for i := 0; b.Loop(); i++ {
 				if err := s.Set(ctx, benchdata.Key(i), e); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpu.Report(b, b.N)
 		})
 		b.Run("size="+sz.Name+"/impl=bigcache", func(b *testing.B) {
 			settle(b)
 			b.SetBytes(int64(sz.Bytes))
+			cpu := benchcpu.Start()
 			for i := 0; b.Loop(); i++ {
 				if err := raw.Set(benchdata.Key(i), value); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpu.Report(b, b.N)
 		})
 	}
 }
