@@ -15,6 +15,12 @@ type flight[T any] struct {
 	v       T
 	err     error
 	joiners int // callers that joined it, for tests; guarded by flights.mu
+	// crossed is set, before done is closed, when a change crossed the
+	// load so that its answer was not stored: the answer may be what the
+	// change replaced. Its leader's call began before the change and may
+	// have it; a caller that joined later may have begun after the change,
+	// and loads again instead (see wait).
+	crossed bool
 }
 
 // flights are the loads in progress, by key.

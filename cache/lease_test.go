@@ -508,3 +508,81 @@ func TestFrontDown(t *testing.T) {
 		t.Fatalf("after All: %d pipeline reads for two Gets, want 1 (the front answers again)", n)
 	}
 }
+
+// TestJoinerOfACrossedLoad checks that a caller who joins a load after a
+// change crossed it does not get the load's answer, which the source may
+// have given before the change: it loads again. The leader's call began
+// before the change and may have the old answer.
+func TestJoinerOfACrossedLoad(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		many   bool // the joiner calls GetOrLoadMany
+		remote bool // another instance makes the change; only the lease sees it
+	}{
+		{name: "GetOrLoad after a local Delete"},
+		{name: "GetOrLoad after another instance's Delete", remote: true},
+		{name: "GetOrLoadMany after a local Delete", many: true},
+		{name: "GetOrLoadMany after another instance's Delete", many: true, remote: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			store := newLeasing(mapstore.Options{})
+			mine := cache.New[string](store, cache.Options{})
+			defer mine.Close()
+			other := cache.New[string](store, cache.Options{})
+			defer other.Close()
+
+			var source atomic.Value
+			source.Store("old")
+			entered, release := make(chan struct{}), make(chan struct{})
+			var first atomic.Bool
+			load := func(context.Context) (string, error) {
+				v := source.Load().(string) // read at the start, as a query would
+				if first.CompareAndSwap(false, true) {
+					close(entered)
+					<-release
+				}
+				return v, nil
+			}
+			leader := make(chan string, 1)
+			go func() {
+				v, _ := mine.GetOrLoad(ctx, "k", load)
+				leader <- v
+			}()
+			<-entered
+			source.Store("new")
+			changer := mine
+			if tc.remote {
+				changer = other
+			}
+			if err := changer.Delete(ctx, "k"); err != nil {
+				t.Fatal(err)
+			}
+			joiner := make(chan string, 1)
+			go func() {
+				if tc.many {
+					got, _ := mine.GetOrLoadMany(ctx, []string{"k"}, func(ctx context.Context, keys []string) (map[string]string, error) {
+						v, err := load(ctx)
+						return map[string]string{"k": v}, err
+					})
+					joiner <- got["k"]
+					return
+				}
+				v, _ := mine.GetOrLoad(ctx, "k", load)
+				joiner <- v
+			}()
+			for cache.LoadJoiners(mine, "k") == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			close(release)
+			if v := <-leader; v != "old" {
+				t.Errorf("leader = %q, want old (its call began before the Delete)", v)
+			}
+			if v := <-joiner; v != "new" {
+				t.Errorf("joiner = %q, want new: it began after the Delete returned", v)
+			}
+		})
+	}
+}

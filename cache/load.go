@@ -74,7 +74,13 @@ func (c *Cache[T]) GetOrLoad(ctx context.Context, key string, load func(context.
 }
 
 // wait joins (or starts) the load of key and waits for it.
+//
+// A caller that joined a load a change crossed (its answer was not
+// stored) joins or starts one more, which begins after the caller did:
+// the first may have read the source before a change made after the
+// caller began.
 func (c *Cache[T]) wait(ctx context.Context, key string, load func(context.Context) (T, error), co callOptions) (T, error) {
+	retried := false
 	for {
 		f, lead := c.flights.join(key)
 		if lead {
@@ -84,6 +90,10 @@ func (c *Cache[T]) wait(ctx context.Context, key string, load func(context.Conte
 		case <-f.done:
 			if errors.Is(f.err, errBusy) && !co.refreshing {
 				continue // that was a refresh another process does; a miss needs the value
+			}
+			if f.crossed && !lead && !retried {
+				retried = true
+				continue
 			}
 			return f.v, f.err
 		case <-ctx.Done():
@@ -109,6 +119,7 @@ func (c *Cache[T]) start(ctx context.Context, key string, f *flight[T], load fun
 		c.flights.finish(key, f, zero, hitbox.ErrClosed)
 		return
 	}
+	co.crossed = &f.crossed
 	go func() {
 		defer c.release()
 		lctx, cancel := c.loadContext(ctx)
@@ -266,6 +277,7 @@ func (c *Cache[T]) loadAndStore(ctx context.Context, key string, load func(conte
 	if err != nil {
 		if errors.Is(err, hitbox.ErrMiss) && c.opts.MissTTL > 0 {
 			c.storeLoaded(ctx, key, c.notFoundEntry(), c.notFoundFront(), co.tags, &ld)
+			co.noteCrossed(ld.crossed)
 		}
 		return v, err
 	}
@@ -275,6 +287,7 @@ func (c *Cache[T]) loadAndStore(ctx context.Context, key string, load func(conte
 		return v, nil
 	}
 	c.storeLoaded(ctx, key, e, fe, co.tags, &ld)
+	co.noteCrossed(ld.crossed)
 	return v, nil
 }
 
@@ -294,6 +307,7 @@ type loading struct {
 	tags     *tagMarks // nil without tags
 	lease    hitbox.Lease
 	leaseErr error // taking the lease failed: the load stores nothing
+	crossed  bool  // set by the store: a change crossed the load, or may have
 }
 
 // begin takes the marks and the lease of a load of key, which will store
@@ -316,6 +330,7 @@ func (c *Cache[T]) begin(ctx context.Context, key string, tags []string) loading
 // tagTable), and the lease makes the pipeline check again, atomically.
 func (c *Cache[T]) storeLoaded(ctx context.Context, key string, e hitbox.Entry, fe *frontEntry[T], tags []string, ld *loading) {
 	if ld.leaseErr != nil {
+		ld.crossed = true // unknown: nothing can tell
 		c.opts.Logger.WarnContext(ctx, "hitbox/cache: taking a lease failed; the loaded value is not stored", "error", ld.leaseErr)
 		return
 	}
@@ -330,6 +345,7 @@ func (c *Cache[T]) storeLoaded(ctx context.Context, key string, e hitbox.Entry, 
 // storeHeld is storeLoaded once the locks are held.
 func (c *Cache[T]) storeHeld(ctx context.Context, key string, e hitbox.Entry, fe *frontEntry[T], tags []string, ld *loading) {
 	if !c.changes.current(ld.key) || (ld.tags != nil && !c.tags.current(ld.tags)) {
+		ld.crossed = true
 		c.crossed.Add(1)
 		c.opts.Logger.DebugContext(ctx, "hitbox/cache: a change crossed the load; its answer is not stored")
 		return
@@ -338,6 +354,7 @@ func (c *Cache[T]) storeHeld(ctx context.Context, key string, e hitbox.Entry, fe
 	switch {
 	case err == nil:
 	case errors.Is(err, hitbox.ErrLeaseLost):
+		ld.crossed = true
 		c.leaseLost.Add(1)
 		c.opts.Logger.DebugContext(ctx, "hitbox/cache: the pipeline refused the load's store: a change crossed it", "error", err)
 	default:

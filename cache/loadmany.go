@@ -171,13 +171,21 @@ func (c *Cache[T]) readMany(ctx context.Context, keys []string, out map[string]T
 // waitMany joins the loads of keys already in progress, starts one load
 // for the others, waits for all, and puts what they found in out. It
 // returns the first load error.
+//
+// As in wait, a key whose load this call joined and a change crossed is
+// loaded once more.
 func (c *Cache[T]) waitMany(ctx context.Context, keys []string, load func(context.Context, []string) (map[string]T, error), co callOptions, out map[string]T) error {
+	return c.waitManyOnce(ctx, keys, load, co, out, false)
+}
+
+func (c *Cache[T]) waitManyOnce(ctx context.Context, keys []string, load func(context.Context, []string) (map[string]T, error), co callOptions, out map[string]T, retried bool) error {
 	all := make([]*flight[T], len(keys))
+	led := make([]bool, len(keys))
 	var lead []string
 	var fs []*flight[T]
 	for i, k := range keys {
 		f, ok := c.flights.join(k)
-		all[i] = f
+		all[i], led[i] = f, ok
 		if ok {
 			lead, fs = append(lead, k), append(fs, f)
 		}
@@ -186,11 +194,16 @@ func (c *Cache[T]) waitMany(ctx context.Context, keys []string, load func(contex
 		c.startMany(ctx, lead, fs, load, co)
 	}
 	var first error
+	var again []string
 	for i, f := range all {
 		select {
 		case <-f.done:
 		case <-ctx.Done():
 			return ctx.Err()
+		}
+		if f.crossed && !led[i] && !retried {
+			again = append(again, keys[i])
+			continue
 		}
 		switch {
 		case f.err == nil:
@@ -199,6 +212,11 @@ func (c *Cache[T]) waitMany(ctx context.Context, keys []string, load func(contex
 			// not found: absent from the result
 		case first == nil:
 			first = f.err
+		}
+	}
+	if len(again) > 0 {
+		if err := c.waitManyOnce(ctx, again, load, co, out, true); first == nil {
+			first = err
 		}
 	}
 	return first
@@ -223,6 +241,9 @@ func (c *Cache[T]) startMany(ctx context.Context, keys []string, fs []*flight[T]
 		got, err := c.loadMany(lctx, keys, load)
 		if err == nil {
 			c.storeMany(lctx, keys, got, co, lds)
+			for i := range keys {
+				fs[i].crossed = lds[i].crossed
+			}
 		}
 		if err != nil {
 			if co.background {
@@ -325,6 +346,7 @@ func (c *Cache[T]) storeMany(ctx context.Context, keys []string, got map[string]
 	n := 0
 	for j, it := range items {
 		if !c.changes.current(marks[j]) {
+			lds[its[j]].crossed = true
 			c.crossed.Add(1)
 			c.opts.Logger.DebugContext(ctx, "hitbox/cache: a change crossed the load; its answer is not stored")
 			continue

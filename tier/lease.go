@@ -191,6 +191,11 @@ levels:
 		case outcomeLost:
 			if isShared {
 				errs = append(errs, r.err)
+			} else if sharedStored {
+				// A change crossed the local level's lease only: the
+				// shared level took the value, and the local copy may be
+				// older; dropped below, so a read refills it.
+				failedAt = j + 1
 			}
 			break levels // a change crossed: nothing above is written
 		case outcomeFailed, outcomeCancelled:

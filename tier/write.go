@@ -78,6 +78,12 @@ func (t *Tier) setItems(ctx context.Context, op string, items []hitbox.Item, tag
 	if t.write == WriteBehind {
 		return t.setBehind(ctx, op, items, tags)
 	}
+	return t.setThrough(ctx, op, items, tags)
+}
+
+// setThrough writes items to every level before it returns (in parallel
+// with WriteParallel), as setItems does for every policy but WriteBehind.
+func (t *Tier) setThrough(ctx context.Context, op string, items []hitbox.Item, tags []string) error {
 	var ts stamp
 	if len(tags) > 0 {
 		ts = t.guard.tagStamp()

@@ -27,10 +27,15 @@ func (t *Tier) setBehind(ctx context.Context, op string, items []hitbox.Item, ta
 	if r.out == outcomeFailed || r.out == outcomeCancelled {
 		return t.fail(op, r.err)
 	}
-	if len(t.levels) == 1 {
-		if r.out == outcomeRefused {
+	if r.out == outcomeRefused {
+		if len(t.levels) == 1 {
 			return t.fail(op, r.err)
 		}
+		// L1 would not take it, so nothing in front answers for the
+		// lower levels: write them now, and say whether they took it.
+		return t.setThrough(ctx, op, items, tags)
+	}
+	if len(t.levels) == 1 {
 		return nil
 	}
 	for _, it := range items {

@@ -3,6 +3,7 @@ package consistency
 import (
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -88,6 +89,7 @@ type Report struct {
 
 	Ops, Reads, Writes        int
 	FailedReads, FailedWrites int
+	Failures                  map[string]int // failed calls by kind and the error's last part
 	Violations                []Violation
 	Excused                   int // stale reads within a fault's Allowance
 	Impossible                []Impossible
@@ -139,6 +141,7 @@ func Check(ops []Op, faults []Window, p Params) *Report {
 		r.Writes++
 		if o.Err != nil {
 			r.FailedWrites++
+			r.failed(o)
 		}
 		for k, v := range o.Versions {
 			writes[k] = append(writes[k], keyWrite{v: v, op: o})
@@ -158,6 +161,7 @@ func Check(ops []Op, faults []Window, p Params) *Report {
 		r.Reads++
 		if o.Err != nil {
 			r.FailedReads++
+			r.failed(o)
 			continue
 		}
 		for _, k := range o.Keys {
@@ -288,4 +292,18 @@ func (r *Report) Excerpt(key string, from, to time.Time) []Op {
 		out = append(out, o)
 	}
 	return out
+}
+
+// failed counts the failed call o by its kind and the root of its error
+// (the text after the last ": "), so the report tells a refused write
+// from a read the cache could not answer.
+func (r *Report) failed(o Op) {
+	if r.Failures == nil {
+		r.Failures = make(map[string]int)
+	}
+	msg := o.Err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		msg = msg[i+2:]
+	}
+	r.Failures[o.Kind.String()+": "+msg]++
 }

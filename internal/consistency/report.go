@@ -39,6 +39,9 @@ func (r *Report) Write(w io.Writer, examples int) {
 		}
 		fmt.Fprintln(w, "faults:", b.String())
 	}
+	if len(r.Failures) > 0 {
+		fmt.Fprintln(w, "failed calls:", counts(r.Failures))
+	}
 	if len(r.Violations) > 0 {
 		fmt.Fprintln(w, "stale reads by fault (\"none\": no fault within the settle time):", counts(r.ByFault))
 		fmt.Fprintln(w, "stale reads by cause:", counts(r.ByCause))

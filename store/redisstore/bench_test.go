@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/cache"
 	"github.com/hitbox-go/hitbox/internal/benchdata"
 	"github.com/hitbox-go/hitbox/internal/redistest"
 	"github.com/hitbox-go/hitbox/store/redisstore"
@@ -258,4 +259,32 @@ func BenchmarkInvalidateTags(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkColdGetOrLoad is a typed cache's miss over the store: a read
+// that misses, the lease, a loader that answers at once, and the leased
+// store, each on a new key; trips/op counts round trips to the server.
+func BenchmarkColdGetOrLoad(b *testing.B) {
+	ctx := context.Background()
+	rdb := redistest.Shared(b).Client(b)
+	tc := &tripCounter{}
+	rdb.AddHook(tc)
+	s, err := redisstore.New(rdb, redisstore.Options{Prefix: redistest.Prefix(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Clear(ctx) })
+	c := cache.New[[]byte](s, cache.Options{TTL: time.Minute})
+	defer c.Close()
+	value := make([]byte, 100)
+	load := func(context.Context) ([]byte, error) { return value, nil }
+	_, _ = c.GetOrLoad(ctx, "warm", load) // the scripts' first run loads them
+	b.ReportAllocs()
+	start := tc.n.Load()
+	for i := 0; b.Loop(); i++ {
+		if _, err := c.GetOrLoad(ctx, "cold"+strconv.Itoa(i), load); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(tc.n.Load()-start)/float64(b.N), "trips/op")
 }
