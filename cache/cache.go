@@ -304,7 +304,9 @@ func (c *Cache[T]) readShared(ctx context.Context, key string, shared bool) (hit
 	var tags []string
 	var err error
 	if shared {
-		e, tags, err = c.reads.do(ctx, key, c)
+		// GetOrLoad's read: its caller has a source, so a copy the
+		// pipeline cannot prove current is no answer (hitbox.WithSource).
+		e, tags, err = c.reads.do(hitbox.WithSource(ctx), key, c)
 	} else {
 		e, tags, err = c.fetch(ctx, key)
 	}

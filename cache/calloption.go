@@ -69,13 +69,13 @@ type callOptions struct {
 	// caller's read missed: the leader of the load that follows reads
 	// again only when one finished since, as it may have stored the key.
 	finished uint64
-	// crossed is the flight's flag that its load's answer was not stored
-	// because a change crossed it (nil outside a flight).
+	// crossed is the flight's flag that its load's answer was not stored:
+	// a change crossed it, or the store failed (nil outside a flight).
 	crossed *bool
 }
 
-// noteCrossed sets the flight's crossed flag when the load's store found
-// that a change crossed it.
+// noteCrossed sets the flight's crossed flag when the load's answer was
+// not stored (see flight.crossed).
 func (co callOptions) noteCrossed(crossed bool) {
 	if crossed && co.crossed != nil {
 		*co.crossed = true

@@ -82,7 +82,10 @@
 //     until it expires.
 //
 // Either way the store is counted (Cache.ReportStats) and logged at debug
-// level. A front whose bus reports a gap (hitbox.Invalidation.Down)
+// level. A caller that joined a load in progress, rather than led it, gets
+// its answer only when the store went through: when the store was refused,
+// or failed (so no lease could refuse it), the caller may have begun after
+// a change the load's answer predates, and it loads once more. A front whose bus reports a gap (hitbox.Invalidation.Down)
 // answers no read and keeps nothing until the bus is back: see Front.
 //
 // # Errors

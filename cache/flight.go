@@ -15,9 +15,10 @@ type flight[T any] struct {
 	v       T
 	err     error
 	joiners int // callers that joined it, for tests; guarded by flights.mu
-	// crossed is set, before done is closed, when a change crossed the
-	// load so that its answer was not stored: the answer may be what the
-	// change replaced. Its leader's call began before the change and may
+	// crossed is set, before done is closed, when the load's answer was
+	// not stored: a change crossed the load, or the store failed, so no
+	// lease vouched that none did. The answer may be what a change
+	// replaced. Its leader's call began before any such change and may
 	// have it; a caller that joined later may have begun after the change,
 	// and loads again instead (see wait).
 	crossed bool

@@ -586,3 +586,93 @@ func TestJoinerOfACrossedLoad(t *testing.T) {
 		})
 	}
 }
+
+// downAtStore is a leasing store whose stores fail, as in an outage, once
+// down is set: the failure is no refusal, so nothing tells the load
+// whether a change crossed it.
+type downAtStore struct {
+	*leasing
+	down atomic.Bool
+}
+
+func (d *downAtStore) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, le hitbox.Lease) error {
+	if d.down.Load() {
+		return &hitbox.Error{Op: hitbox.OpSet, Backend: d.Label(), Err: hitbox.ErrUnavailable}
+	}
+	return d.leasing.SetLeased(ctx, key, e, tags, le)
+}
+
+// TestJoinerOfALoadNotStored checks that a caller who joins a load whose
+// store failed does not get the load's answer either: a change made
+// elsewhere after the load read the source, and before the caller began,
+// would have refused the store, but the store never got that far, so the
+// answer is no more vouched for than a refused one. The caller loads
+// again; the leader keeps the answer.
+func TestJoinerOfALoadNotStored(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		leaderMany bool // the leader calls GetOrLoadMany
+		joinerMany bool // the joiner calls GetOrLoadMany
+	}{
+		{name: "GetOrLoad joins GetOrLoad"},
+		{name: "GetOrLoadMany joins GetOrLoad", joinerMany: true},
+		{name: "GetOrLoad joins GetOrLoadMany", leaderMany: true},
+		{name: "GetOrLoadMany joins GetOrLoadMany", leaderMany: true, joinerMany: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			store := &downAtStore{leasing: newLeasing(mapstore.Options{})}
+			mine := cache.New[string](store, cache.Options{})
+			defer mine.Close()
+			other := cache.New[string](store.leasing, cache.Options{})
+			defer other.Close()
+
+			var source atomic.Value
+			source.Store("old")
+			entered, release := make(chan struct{}), make(chan struct{})
+			var first atomic.Bool
+			load := func(context.Context) (string, error) {
+				v := source.Load().(string) // read at the start, as a query would
+				if first.CompareAndSwap(false, true) {
+					close(entered)
+					<-release
+				}
+				return v, nil
+			}
+			loadMany := func(ctx context.Context, keys []string) (map[string]string, error) {
+				v, err := load(ctx)
+				return map[string]string{"k": v}, err
+			}
+			call := func(many bool) string {
+				if many {
+					got, _ := mine.GetOrLoadMany(ctx, []string{"k"}, loadMany)
+					return got["k"]
+				}
+				v, _ := mine.GetOrLoad(ctx, "k", load)
+				return v
+			}
+			leader := make(chan string, 1)
+			go func() { leader <- call(tc.leaderMany) }()
+			<-entered
+			source.Store("new")
+			if err := other.Delete(ctx, "k"); err != nil {
+				t.Fatal(err)
+			}
+			store.down.Store(true) // the outage begins before the load stores
+			joiner := make(chan string, 1)
+			go func() { joiner <- call(tc.joinerMany) }()
+			for cache.LoadJoiners(mine, "k") == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			close(release)
+			if v := <-leader; v != "old" {
+				t.Errorf("leader = %q, want old (its call began before the Delete)", v)
+			}
+			if v := <-joiner; v != "new" {
+				t.Errorf("joiner = %q, want new: it began after the Delete returned", v)
+			}
+		})
+	}
+}

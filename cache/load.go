@@ -28,6 +28,10 @@ var errBusy = errors.New("hitbox/cache: another process is loading the key")
 // missing key: the one that takes the key's lock loads it, the others
 // wait (up to LockWait) for the value to appear.
 //
+// A read the pipeline cannot answer with a copy it can prove current (a
+// tier whose bus is down and whose shared level fails) loads, and serves
+// that copy only if the load fails too (see hitbox.WithSource).
+//
 // A stale hit is served at once while the value is refreshed in the
 // background, or, with SyncRevalidate, refreshed first and served only if
 // the load fails. With EarlyRefresh a fresh hit may start that background
@@ -67,18 +71,28 @@ func (c *Cache[T]) GetOrLoad(ctx context.Context, key string, load func(context.
 	case errors.Is(err, errNotFound) && !co.refresh, ctx.Err() != nil:
 		return h.v, err
 	}
-	if !errors.Is(err, hitbox.ErrMiss) {
-		c.opts.Logger.WarnContext(ctx, "hitbox/cache: cache read failed, loading from source", "error", err)
+	if errors.Is(err, hitbox.ErrMiss) {
+		return c.wait(ctx, key, load, co)
 	}
-	return c.wait(ctx, key, load, co)
+	c.opts.Logger.WarnContext(ctx, "hitbox/cache: cache read failed, loading from source", "error", err)
+	v, lerr := c.wait(ctx, key, load, co)
+	if lerr != nil && !errors.Is(lerr, hitbox.ErrMiss) && ctx.Err() == nil {
+		// The source failed too: a copy the pipeline holds but could not
+		// prove current (stale-if-error) is better than no answer.
+		if h, rerr := c.read(ctx, key); rerr == nil {
+			c.opts.Logger.WarnContext(ctx, "hitbox/cache: load failed, serving a copy the cache could not prove current", "error", lerr)
+			return h.v, nil
+		}
+	}
+	return v, lerr
 }
 
 // wait joins (or starts) the load of key and waits for it.
 //
-// A caller that joined a load a change crossed (its answer was not
-// stored) joins or starts one more, which begins after the caller did:
-// the first may have read the source before a change made after the
-// caller began.
+// A caller that joined a load whose answer was not stored (a change
+// crossed it, or the store failed, so nothing vouches that none did)
+// joins or starts one more, which begins after the caller did: the first
+// may have read the source before a change made before the caller began.
 func (c *Cache[T]) wait(ctx context.Context, key string, load func(context.Context) (T, error), co callOptions) (T, error) {
 	retried := false
 	for {
@@ -284,6 +298,7 @@ func (c *Cache[T]) loadAndStore(ctx context.Context, key string, load func(conte
 	e, fe, eerr := c.entry(&v, co.ttl)
 	if eerr != nil {
 		c.opts.Logger.WarnContext(ctx, "hitbox/cache: storing a loaded value failed", "error", eerr)
+		co.noteCrossed(true) // not stored: nothing vouches for it
 		return v, nil
 	}
 	c.storeLoaded(ctx, key, e, fe, co.tags, &ld)
@@ -307,7 +322,7 @@ type loading struct {
 	tags     *tagMarks // nil without tags
 	lease    hitbox.Lease
 	leaseErr error // taking the lease failed: the load stores nothing
-	crossed  bool  // set by the store: a change crossed the load, or may have
+	crossed  bool  // set by the store: a change crossed the load, or may have (the store failed)
 }
 
 // begin takes the marks and the lease of a load of key, which will store
@@ -358,6 +373,9 @@ func (c *Cache[T]) storeHeld(ctx context.Context, key string, e hitbox.Entry, fe
 		c.leaseLost.Add(1)
 		c.opts.Logger.DebugContext(ctx, "hitbox/cache: the pipeline refused the load's store: a change crossed it", "error", err)
 	default:
+		// Not stored, so no lease vouched for the answer either: a change
+		// made elsewhere may have crossed the load unseen.
+		ld.crossed = true
 		c.opts.Logger.WarnContext(ctx, "hitbox/cache: storing a loaded value failed", "error", err)
 	}
 }

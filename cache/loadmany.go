@@ -36,8 +36,9 @@ func (c *Cache[T]) GetOrLoadMany(ctx context.Context, keys []string, load func(c
 	out := make(map[string]T, len(uniq))
 	missing, stale := uniq, []string(nil)
 	var fallback map[string]T // stale values held back for SyncRevalidate
+	var failed []string       // keys the pipeline could not answer
 	if !co.skipRead {
-		missing, stale, fallback = c.readMany(ctx, uniq, out, co)
+		missing, stale, fallback, failed = c.readMany(ctx, uniq, out, co)
 	}
 	if len(stale) > 0 {
 		bg := co
@@ -62,6 +63,9 @@ func (c *Cache[T]) GetOrLoadMany(ctx context.Context, keys []string, load func(c
 			out[k] = v // stale-if-error
 		}
 	}
+	if err != nil && len(failed) > 0 && ctx.Err() == nil {
+		c.fallbackMany(ctx, failed, out)
+	}
 	if err != nil && len(fallback) > 0 {
 		c.opts.Logger.WarnContext(ctx, "hitbox/cache: batch load failed, serving stale values", "error", err)
 	}
@@ -70,9 +74,14 @@ func (c *Cache[T]) GetOrLoadMany(ctx context.Context, keys []string, load func(c
 
 // readMany answers what it can of keys into out, from the front and then
 // from one batch read, and returns the keys to load now (missing), those
-// to refresh in the background (stale), and with SyncRevalidate the stale
-// values to fall back on.
-func (c *Cache[T]) readMany(ctx context.Context, keys []string, out map[string]T, co callOptions) (missing, stale []string, fallback map[string]T) {
+// to refresh in the background (stale), with SyncRevalidate the stale
+// values to fall back on, and the keys the pipeline failed to read
+// (failed, a part of missing), which a failed load may still find a copy
+// of (see fallbackMany).
+//
+// The batch read is made with hitbox.WithSource: a copy the pipeline
+// cannot prove current is loaded rather than served.
+func (c *Cache[T]) readMany(ctx context.Context, keys []string, out map[string]T, co callOptions) (missing, stale []string, fallback map[string]T, failed []string) {
 	rest := keys
 	var stamps []stamp
 	if f := c.front; f != nil {
@@ -93,9 +102,9 @@ func (c *Cache[T]) readMany(ctx context.Context, keys []string, out map[string]T
 		}
 	}
 	if len(rest) == 0 {
-		return nil, stale, nil
+		return nil, stale, nil, nil
 	}
-	res, err := hitbox.GetMany(ctx, c.b, rest)
+	res, err := hitbox.GetMany(hitbox.WithSource(ctx), c.b, rest)
 	if err != nil {
 		if ctx.Err() == nil {
 			c.opts.Logger.WarnContext(ctx, "hitbox/cache: cache batch read failed, loading from source", "error", err)
@@ -112,13 +121,16 @@ func (c *Cache[T]) readMany(ctx context.Context, keys []string, out map[string]T
 				}
 			}
 		}
-		return rest, stale, fallback
+		return rest, stale, fallback, rest
 	}
 	now := c.opts.Now()
 	for i, k := range rest {
 		r := res[i]
 		if r.Err != nil {
 			missing = append(missing, k)
+			if !errors.Is(r.Err, hitbox.ErrMiss) {
+				failed = append(failed, k)
+			}
 			continue
 		}
 		st := r.Entry.StateAt(now)
@@ -165,15 +177,34 @@ func (c *Cache[T]) readMany(ctx context.Context, keys []string, out map[string]T
 			stale = append(stale, k)
 		}
 	}
-	return missing, stale, fallback
+	return missing, stale, fallback, failed
+}
+
+// fallbackMany puts in out, for each of keys it lacks, the copy the
+// pipeline holds without proving it current: what a read without
+// hitbox.WithSource answers once the load of keys failed too.
+func (c *Cache[T]) fallbackMany(ctx context.Context, keys []string, out map[string]T) {
+	n := 0
+	for _, k := range keys {
+		if _, ok := out[k]; ok {
+			continue
+		}
+		if h, err := c.read(ctx, k); err == nil {
+			out[k] = h.v
+			n++
+		}
+	}
+	if n > 0 {
+		c.opts.Logger.WarnContext(ctx, "hitbox/cache: batch load failed, serving copies the cache could not prove current", "keys", n)
+	}
 }
 
 // waitMany joins the loads of keys already in progress, starts one load
 // for the others, waits for all, and puts what they found in out. It
 // returns the first load error.
 //
-// As in wait, a key whose load this call joined and a change crossed is
-// loaded once more.
+// As in wait, a key whose load this call joined and did not store (a
+// change crossed it, or the store failed) is loaded once more.
 func (c *Cache[T]) waitMany(ctx context.Context, keys []string, load func(context.Context, []string) (map[string]T, error), co callOptions, out map[string]T) error {
 	return c.waitManyOnce(ctx, keys, load, co, out, false)
 }
@@ -317,6 +348,7 @@ func (c *Cache[T]) storeMany(ctx context.Context, keys []string, got map[string]
 			var err error
 			if e, fe, err = c.entry(&v, co.ttl); err != nil {
 				c.opts.Logger.WarnContext(ctx, "hitbox/cache: storing a loaded value failed", "error", err)
+				lds[i].crossed = true // not stored: see storeHeld
 				continue
 			}
 		} else if c.opts.MissTTL > 0 {
@@ -351,10 +383,10 @@ func (c *Cache[T]) storeMany(ctx context.Context, keys []string, got map[string]
 			c.opts.Logger.DebugContext(ctx, "hitbox/cache: a change crossed the load; its answer is not stored")
 			continue
 		}
-		items[n], fes[n] = it, fes[j]
+		items[n], fes[n], its[n] = it, fes[j], its[j]
 		n++
 	}
-	items, fes = items[:n], fes[:n]
+	items, fes, its = items[:n], fes[:n], its[:n]
 	if len(items) == 0 {
 		return
 	}
@@ -370,6 +402,9 @@ func (c *Cache[T]) storeMany(ctx context.Context, keys []string, got map[string]
 	err := hitbox.SetMany(ctx, c.b, items)
 	if err != nil {
 		c.opts.Logger.WarnContext(ctx, "hitbox/cache: storing loaded values failed", "error", err)
+		for j := range items {
+			lds[its[j]].crossed = true // not stored: see storeHeld
+		}
 	}
 	if f := c.front; f != nil {
 		for i, it := range items {

@@ -22,6 +22,8 @@ type Cache struct {
 	obs  observer
 	// strip: the fields responses to clients go without (stripFields).
 	strip []string
+	// bypass: Options.BypassFields resolved.
+	bypass bypassSet
 
 	flights flights
 	bg      background
@@ -39,7 +41,10 @@ type Cache struct {
 	// untagged without asking again.
 	untagged   atomic.Bool
 	tagsWarned atomic.Bool // a response's tags overflowed (logged once)
-	closeOnce  sync.Once
+	// badStatusLogged: a handler sent a status outside 100-599 (logged
+	// once).
+	badStatusLogged atomic.Bool
+	closeOnce       sync.Once
 }
 
 // New returns a Cache storing responses in b; its Middleware method is the
@@ -55,6 +60,7 @@ func New(b hitbox.Backend, opts Options) *Cache {
 	}
 	opts = opts.resolve()
 	c := &Cache{b: b, opts: opts, log: opts.Logger, strip: strippedFields(opts)}
+	c.bypass = newBypassSet(opts.BypassFields)
 	c.obs = newObserver(opts)
 	c.flights.m = make(map[string]*flight)
 	c.guard.Init()

@@ -1,8 +1,11 @@
 package httpcache
 
 import (
+	"context"
 	"net/http"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // flights collapses concurrent misses for one key into one handler call
@@ -22,6 +25,9 @@ type flight struct {
 	done   chan struct{}
 	res    *storedResponse // set before done is closed; nil: not shareable
 	status int             // the status the leader received (200, 304)
+	// waiters counts the requests waiting, so a leader whose client
+	// leaves knows whether anyone still wants its response (see fill).
+	waiters atomic.Int32
 }
 
 // join returns the flight for key, and whether the caller leads it.
@@ -29,6 +35,7 @@ func (f *flights) join(key string) (*flight, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if fl, ok := f.m[key]; ok {
+		fl.waiters.Add(1)
 		if f.waiting != nil {
 			f.waiting()
 		}
@@ -92,10 +99,95 @@ func (x *exchange) varyMatches(sr *storedResponse) bool {
 }
 
 // release ends a flight this request leads, sharing res (nil: not
-// shareable).
+// shareable). The leader's handler call, from then on, is its client's
+// alone again (see fill).
 func (x *exchange) release(res *storedResponse, status int) {
 	if x.fl != nil {
 		x.c.flights.finish(x.lookupKey, x.fl, res, status)
 		x.fl = nil
+		if x.fill != nil {
+			x.fill.unshare(x.r.Context())
+		}
 	}
+}
+
+// filling reports whether this request leads a flight others wait on,
+// with a response it is storing: its handler call goes on without its
+// client.
+func (x *exchange) filling() bool {
+	return x.fill != nil && x.fill.shared.Load() && x.fl != nil && x.fl.waiters.Load() > 0
+}
+
+// detachedFill reports whether this request's handler call went on
+// without its client, for the requests waiting on it.
+func (x *exchange) detachedFill() bool { return x.fill != nil && x.fill.detached.Load() }
+
+// fill is a leader's handler call, detached from its client: others wait
+// for the response it stores, so the client leaving must not abandon it
+// (every waiter would then go to the origin on its own). The handler's
+// request gets a context that keeps the client's values but not its
+// cancellation. When the client leaves while others wait, the call goes
+// on for Options.RevalidateTimeout at most, as a background refresh
+// would, and writes meant for the client are dropped while the body is
+// still stored; when no one waits, or once the flight is released (the
+// response cannot be shared, or it is done), the client leaving cancels
+// the call at once, as for any request.
+type fill struct {
+	cancel   context.CancelFunc
+	timeout  time.Duration
+	fl       *flight
+	shared   atomic.Bool
+	detached atomic.Bool // the client left and the call went on for the waiters
+	stop     func() bool // stops the watch on the client's context
+
+	mu    sync.Mutex
+	timer *time.Timer
+	ended bool
+}
+
+// detach starts x's fill and returns r2 with its context.
+func (x *exchange) detach(r2 *http.Request) *http.Request {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r2.Context()))
+	f := &fill{cancel: cancel, timeout: x.c.opts.RevalidateTimeout, fl: x.fl}
+	f.shared.Store(true)
+	f.stop = context.AfterFunc(x.r.Context(), f.clientGone)
+	x.fill = f
+	return r2.WithContext(ctx)
+}
+
+// clientGone runs when the leader's client leaves: its context is done,
+// or a write to it failed.
+func (f *fill) clientGone() {
+	if !f.shared.Load() || f.fl.waiters.Load() == 0 {
+		f.cancel()
+		return
+	}
+	if !f.detached.CompareAndSwap(false, true) {
+		return // a failed write told first
+	}
+	f.mu.Lock()
+	if !f.ended {
+		f.timer = time.AfterFunc(f.timeout, f.cancel)
+	}
+	f.mu.Unlock()
+}
+
+// unshare makes the call the client's alone: cancelled when it is gone.
+func (f *fill) unshare(client context.Context) {
+	f.shared.Store(false)
+	if client.Err() != nil {
+		f.cancel()
+	}
+}
+
+// end releases what the fill holds once the handler returned.
+func (f *fill) end() {
+	f.stop()
+	f.mu.Lock()
+	f.ended = true
+	if f.timer != nil {
+		f.timer.Stop()
+	}
+	f.mu.Unlock()
+	f.cancel()
 }

@@ -118,14 +118,63 @@
 // and subscribes to no bus: the pipeline's tiers keep theirs coherent.
 //
 // Concurrent misses for one URI make one handler call; the other requests
-// wait, each bounded by its own context, and share the response when it may
-// be stored and their request matches its Vary. Responses stream to the
-// client while they are stored; a body over Options.MaxBodySize streams on
-// unstored, and a response cut short (a client gone, a handler panic, a
+// wait, each bounded by its own context. Whether they can share the
+// response is decided at its header: when it may not be stored (no-store,
+// private, a Content-Length over Options.MaxBodySize, a status the cache
+// keeps nothing of), they are released to the handler at once, and so are
+// they when a body without a length outgrows the cap as it streams; a
+// response that never ends (server-sent events, a long poll) thus holds no
+// one. Those that can share it get it when it is stored, if their request
+// matches its Vary. The first request's handler call outlives its client
+// while others wait (for Options.RevalidateTimeout at most), so a client
+// that leaves does not send every waiter to the origin. Responses stream
+// to the client while they are stored; a body over Options.MaxBodySize
+// streams on unstored, and a response cut short (a handler panic, a
 // cancelled request, a body shorter than its Content-Length) is never
-// stored. The writer the handler sees keeps http.Flusher, http.Hijacker,
+// stored; one whose client left after its last byte is. The writer the handler sees keeps http.Flusher, http.Hijacker,
 // io.ReaderFrom and http.ResponseController working, and passes 1xx
 // interim responses through.
+//
+// # Security
+//
+// A shared cache must never let one client's request shape what another
+// is served, nor one user's data reach another. By default:
+//
+//   - What is keyed: the target URI as the client sent it (scheme, Host
+//     in lower case without its default port, path and query as sent:
+//     dot segments, %2F and %2e are not merged, nor /x? with /x, since the
+//     origin gets them as different bytes) and the request fields a
+//     response's Vary names. Nothing else.
+//   - Unkeyed fields that rewrite a request: a GET or HEAD carrying one of
+//     Options.BypassFields (DefaultBypassFields: X-Original-URL,
+//     X-Rewrite-URL, X-HTTP-Method-Override, X-Forwarded-Host and kin) is
+//     passed to the handler as it came and neither answered from nor
+//     stored: an origin that honoured one would have its answer for
+//     another URL stored under this one. A proxy that strips them before
+//     the cache (examples/proxy does) caches such requests as plain ones.
+//   - Request content: a GET or HEAD with a body passes by unstored
+//     (Options.StoreRequestBody), since the body is not in the key.
+//   - Credentials: a response to a request with Cookie is stored only when
+//     marked public or s-maxage (Options.StoreCookieRequests lifts that);
+//     one to a request with Cookie or Authorization never on a lifetime the
+//     cache would guess (heuristic, Options.DefaultTTL), only on one the
+//     origin sent, which is what web cache deception (a session's
+//     /account/x.css) relies on. Set-Cookie responses are not stored
+//     (Options.StoreSetCookie), nor private ones.
+//   - Limits: what would not read back is not written (more than 4095
+//     header fields, more than 256 Vary names), with Cache-Status saying
+//     why; bodies over Options.MaxBodySize stream unstored; a key over 256
+//     bytes (a long URL) is cut and given the SHA-256 of the whole, and the
+//     full key is kept in the stored form and compared on every read, so a
+//     collision is a miss.
+//   - Upstream faults: a status outside 100-599 from the handler becomes a
+//     502 of the cache's own (logged once), and upstream Cache-Status
+//     members that do not parse are dropped (counted), so clients keep the
+//     well-formed ones and this cache's.
+//
+// Request framing (Content-Length with Transfer-Encoding, smuggling) is
+// the server's to refuse before the middleware runs: net/http hides the
+// conflict from handlers. examples/proxy shows one way.
 //
 // A failing pipeline (Redis down) never becomes the user's error: the
 // request goes to the handler as on a miss, and Cache-Status names the

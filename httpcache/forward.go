@@ -28,6 +28,7 @@ func (x *exchange) forward() {
 			select {
 			case <-fl.done:
 			case <-r.Context().Done():
+				fl.waiters.Add(-1)
 				return // the client left; the leader goes on
 			}
 			if res := fl.res; res != nil && x.varyMatches(res) {
@@ -49,6 +50,10 @@ func (x *exchange) forward() {
 		r2 = x.validationRequest(r.Context())
 		win := x.c.sieWindow(&x.v.cc, &x.req)
 		x.fallback = win > 0 && x.v.staleBy() <= win
+	}
+	if x.fl != nil {
+		r2 = x.detach(r2)
+		defer x.fill.end()
 	}
 	x.forwardTo(r2)
 }
@@ -75,6 +80,7 @@ func (x *exchange) forwardTo(r2 *http.Request) {
 		x.pre = h.Clone()
 	}
 	x.reqTime = x.c.opts.Now()
+	x.hctx = r2.Context()
 	panicked := true
 	defer func() {
 		if panicked {

@@ -116,7 +116,8 @@ func TestInvalidationDuringStore(t *testing.T) {
 	}
 }
 
-// holdingSet holds the first Set until released.
+// holdingSet holds the first Set or SetLeased (the way a store goes when
+// the backend is a hitbox.Leaser, as mapstore is) until released.
 type holdingSet struct {
 	*mapstore.Store
 	setting chan struct{}
@@ -124,11 +125,20 @@ type holdingSet struct {
 	held    bool
 }
 
-func (b *holdingSet) Set(ctx context.Context, key string, e hitbox.Entry) error {
+func (b *holdingSet) hold() {
 	if !b.held {
 		b.held = true
 		close(b.setting)
 		<-b.release
 	}
+}
+
+func (b *holdingSet) Set(ctx context.Context, key string, e hitbox.Entry) error {
+	b.hold()
 	return b.Store.Set(ctx, key, e)
+}
+
+func (b *holdingSet) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, l hitbox.Lease) error {
+	b.hold()
+	return b.Store.SetLeased(ctx, key, e, tags, l)
 }

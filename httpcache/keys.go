@@ -21,9 +21,39 @@ const keyPrefix = "http:v0:u="
 // every read, so a hash collision is a miss, never a wrong answer.
 const maxVariantPart = 200
 
+// maxKeyLen is the longest primary key used as it is; a longer one (a
+// long URL) is cut and given the hash of the whole (boundKey), so that with
+// a variant's selector it stays within what every store keeps (memstore
+// accepts keys of 256 bytes or more in any configuration it allows).
+// hashedKeyCut is how much of the key the bounded form keeps, readable in
+// Cache-Status and logs.
+const (
+	maxKeyLen    = 256
+	hashedKeyCut = 160
+)
+
 // primaryKey returns the cache key of r's target URI (RFC 9111 §4.1's
-// "primary cache key"), the same for GET and HEAD.
+// "primary cache key"), the same for GET and HEAD, bounded by boundKey.
 func (c *Cache) primaryKey(r *http.Request) string {
+	return boundKey(c.fullPrimaryKey(r))
+}
+
+// boundKey returns full when it is at most maxKeyLen bytes long, else its
+// first hashedKeyCut bytes and ":h=" and the SHA-256 of full in hex. The
+// key part before is escaped (writeEscaped), so no full key holds the ':'
+// that a bounded one does and the two never meet. The full key goes into
+// the stored response (storedResponse.variantOf) and is compared on every
+// read, so a hash collision is a miss, never another URL's response.
+func boundKey(full string) string {
+	if len(full) <= maxKeyLen {
+		return full
+	}
+	sum := sha256.Sum256([]byte(full))
+	return full[:hashedKeyCut] + ":h=" + hex.EncodeToString(sum[:])
+}
+
+// fullPrimaryKey is primaryKey before boundKey.
+func (c *Cache) fullPrimaryKey(r *http.Request) string {
 	if c.opts.Key != nil {
 		return escapeKey(c.opts.Key(r))
 	}
@@ -37,11 +67,26 @@ func (c *Cache) primaryKey(r *http.Request) string {
 	if host == "" {
 		host = r.URL.Host
 	}
-	return c.uriKey(scheme, host, r.URL.EscapedPath(), r.URL.RawQuery)
+	return c.uriKey(scheme, host, sentPath(r.URL), r.URL.RawQuery, r.URL.ForceQuery)
 }
 
-// uriKey renders the default key of a URI's parts.
-func (c *Cache) uriKey(scheme, host, path, rawQuery string) string {
+// sentPath is a request's path as the client sent it: "/é" and "/%C3%A9"
+// reach the origin as different bytes, which EscapedPath would make one.
+// (A URL given to purge or found in Location is keyed by EscapedPath, the
+// form a client sends.)
+func sentPath(u *url.URL) string {
+	if u.RawPath != "" {
+		return u.RawPath
+	}
+	return u.EscapedPath()
+}
+
+// uriKey renders the default key of a URI's parts. emptyQuery says the
+// URI ends in a '?' with nothing after it: "/x?" and "/x" are different
+// URIs (RFC 3986 §6.2.3 lets a normaliser drop an empty query only when
+// the scheme says they are equivalent, and http's does not), so they get
+// different keys.
+func (c *Cache) uriKey(scheme, host, path, rawQuery string, emptyQuery bool) string {
 	var b strings.Builder
 	b.Grow(len(keyPrefix) + len(scheme) + len(host) + len(path) + len(rawQuery) + 16)
 	b.WriteString(keyPrefix)
@@ -64,6 +109,8 @@ func (c *Cache) uriKey(scheme, host, path, rawQuery string) string {
 	case rawQuery != "":
 		b.WriteByte('?')
 		writeEscaped(&b, rawQuery)
+	case emptyQuery:
+		b.WriteByte('?')
 	}
 	return b.String()
 }
@@ -191,7 +238,7 @@ func sameOrigin(u, base *url.URL) bool {
 func (c *Cache) keyOfURL(u *url.URL) string {
 	if c.opts.Key != nil {
 		r := &http.Request{Method: http.MethodGet, URL: u, Host: u.Host, Header: http.Header{}}
-		return escapeKey(c.opts.Key(r))
+		return boundKey(escapeKey(c.opts.Key(r)))
 	}
-	return c.uriKey(strings.ToLower(u.Scheme), u.Host, u.EscapedPath(), u.RawQuery)
+	return boundKey(c.uriKey(strings.ToLower(u.Scheme), u.Host, u.EscapedPath(), u.RawQuery, u.ForceQuery))
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/hitboxtest"
 	"github.com/hitbox-go/hitbox/internal/mapstore"
+	"github.com/hitbox-go/hitbox/store/memstore"
 )
 
 // leasing is a hitbox.Leaser for tests, over a mapstore: every change
@@ -263,5 +264,72 @@ func TestLeaseCostHTTP(t *testing.T) {
 	store.mu.Unlock()
 	if n != 1 {
 		t.Fatalf("%d leases for a miss and a hit, want 1", n)
+	}
+}
+
+// TestTaggedStoreThroughLease: over memstore, whose leases hold only for
+// the tags they were taken with, a response is stored when its tags are
+// not those of the lease: a first store of a tagged response, tags that
+// changed on refresh, and a response that starts to vary (its index is
+// untagged). A purge of its tag then drops it.
+func TestTaggedStoreThroughLease(t *testing.T) {
+	t.Parallel()
+	st, err := memstore.New(memstore.Options{MaxBytes: 8 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var mu sync.Mutex
+	tags, vary := "a", false
+	c := New(st, Options{})
+	defer c.Close()
+	h := c.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.Header().Set("Cache-Control", "max-age=300")
+		w.Header().Set("Surrogate-Key", tags)
+		if vary {
+			w.Header().Set("Vary", "Accept-Language")
+		}
+		_, _ = w.Write([]byte("body"))
+	}))
+	get := func(hdr ...string) string {
+		r := httptest.NewRequest("GET", "http://example.com/t", nil)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			r.Header.Set(hdr[i], hdr[i+1])
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Header().Get("Cache-Status")
+	}
+	isHit := func(cs string) bool { return strings.Contains(cs, "; hit") }
+	steps := []struct {
+		name  string
+		tags  string
+		vary  bool
+		hdr   []string
+		want  bool // a hit
+		purge string
+	}{
+		{"first store of a tagged response", "a", false, nil, false, ""},
+		{"then a hit", "a", false, nil, true, ""},
+		{"refreshed (no-cache) with other tags", "b c", false, []string{"Cache-Control", "no-cache"}, false, ""},
+		{"then a hit", "b c", false, nil, true, ""},
+		{"refreshed, and it varies now", "b", true, []string{"Cache-Control", "no-cache"}, false, ""},
+		{"then a hit", "b", true, nil, true, ""},
+		{"purged by its tag, a miss", "b", true, nil, false, "b"},
+	}
+	for _, s := range steps {
+		mu.Lock()
+		tags, vary = s.tags, s.vary
+		mu.Unlock()
+		if s.purge != "" {
+			if err := c.purgeTags(context.Background(), []string{s.purge}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if cs := get(s.hdr...); isHit(cs) != s.want {
+			t.Errorf("%s: Cache-Status %q, want hit=%v", s.name, cs, s.want)
+		}
 	}
 }

@@ -1,8 +1,10 @@
 package httpcache
 
 import (
+	"context"
 	"net/http"
 	"time"
+	"unsafe"
 
 	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/internal/keyguard"
@@ -22,6 +24,7 @@ type exchange struct {
 	noCacheReq bool       // no-cache, or Pragma: no-cache without Cache-Control (§5.4)
 
 	key       string // primary key
+	fullKey   string // the primary key before boundKey, when that cut it; else ""
 	lookupKey string // where the selected response lives (primary or variant key)
 	idx       *indexRecord
 	idxEntry  hitbox.Entry
@@ -39,6 +42,15 @@ type exchange struct {
 	cs      cacheStatus
 	csValue string    // cs rendered, once the response header went out
 	slots   [3]string // backing for single-line fields the cache sets (no allocation each)
+
+	// Bytes the first Cache-Status member and the first Age value are
+	// rendered into, so a hit formats them without allocating. Each is
+	// written once: the string aliasing it goes into the response header
+	// and must never change (see fieldValue); later renderings allocate.
+	csBuf   [96]byte
+	ageBuf  [12]byte
+	csUsed  bool
+	ageUsed bool
 	result  result
 
 	// Forwarding.
@@ -49,15 +61,24 @@ type exchange struct {
 	respTime   time.Time
 	newSR      *storedResponse // the response being stored
 	newView    view
-	fl         *flight        // set while this request leads a collapsed miss
-	stamp      keyguard.Stamp // the primary key's guard stamp, taken before the lookup
-	tagStamp   tagStamp       // the purges by tag so far, taken before the lookup
-	raced      bool           // an invalidation came between the stamp and a store
-	lease      hitbox.Lease   // the backend's lease on the primary key, taken as forwarding starts
-	unsafe     bool           // an unsafe method: invalidate on success
-	faulted    bool           // the backend failed a read: do not wait on it again to store
-	asIs       bool           // forward the request unchanged, without the stored validators
+	fl         *flight         // set while this request leads a collapsed miss
+	fill       *fill           // a leader's handler call, detached from its client
+	hctx       context.Context // the context of the request the handler got
+	stamp      keyguard.Stamp  // the primary key's guard stamp, taken before the lookup
+	tagStamp   tagStamp        // the purges by tag so far, taken before the lookup
+	raced      bool            // an invalidation came between the stamp and a store
+	lease      hitbox.Lease    // the backend's lease on the primary key, taken as forwarding starts
+	leaseTags  []string        // the tags lease was taken with
+	unsafe     bool            // an unsafe method: invalidate on success
+	faulted    bool            // the backend failed a read: do not wait on it again to store
+	asIs       bool            // forward the request unchanged, without the stored validators
 }
+
+// fieldValue returns b as a string that aliases it, for a field value
+// rendered into one of the exchange's buffers (or into what append grew
+// from one): the bytes must never change afterwards. The exchange is never
+// reused, so they do not.
+func fieldValue(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // Cache-Status fwd reasons (RFC 9211 §2.2).
 const (
@@ -79,6 +100,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// A protocol switch (WebSocket) is no response to cache.
 			x.bypass(fwdBypass)
 			return
+		}
+		if why := h.c.unsafeRequest(r); why != "" {
+			x.cs.detail = why
+			x.bypass(fwdBypass)
+			break
 		}
 		x.serve()
 	case http.MethodOptions, http.MethodTrace:
@@ -110,13 +136,18 @@ func (x *exchange) serve() {
 	}
 	x.noCacheReq = x.req.noCache || len(x.req.noCacheFields) > 0 ||
 		(!x.req.present && pragmaNoCache(r.Header["Pragma"]))
-	x.key = c.primaryKey(r)
+	if x.key = c.fullPrimaryKey(r); len(x.key) > maxKeyLen {
+		x.fullKey, x.key = x.key, boundKey(x.key)
+	}
 	x.stamp = c.guard.Stamp(x.key)
 	x.tagStamp = c.purges.stamp()
 	if c.opts.ShowKey {
 		x.cs.key = x.key
 	}
 	x.lookup()
+	if x.fullKey != "" && x.sr != nil && x.sr.variantOf != x.fullKey {
+		x.otherURL()
+	}
 
 	if x.sr == nil {
 		x.forward()

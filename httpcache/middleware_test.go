@@ -1,11 +1,15 @@
 package httpcache
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hitbox-go/hitbox/internal/mapstore"
 )
 
 // reuseCase is a rule checked with two requests: the first reaches the
@@ -292,5 +296,50 @@ func TestFieldsOfAnOuterHandlerAreNotStored(t *testing.T) {
 	}
 	if got := rec.Header().Values("X-Request-Id"); len(got) != 1 || got[0] != "2" {
 		t.Errorf("X-Request-Id = %q: a field set around the middleware was stored with the response", got)
+	}
+}
+
+// reusedWriter is a ResponseWriter that allocates nothing once warm: its
+// header map is cleared, not replaced, between requests, so what a request
+// allocates is the middleware's.
+type reusedWriter struct {
+	h      http.Header
+	status int
+	n      int
+}
+
+func (w *reusedWriter) Header() http.Header         { return w.h }
+func (w *reusedWriter) WriteHeader(code int)        { w.status = code }
+func (w *reusedWriter) Write(p []byte) (int, error) { w.n += len(p); return len(p), nil }
+
+// TestHitAllocations: a fresh hit costs the store's copy of the value
+// (mapstore's Get clones it), the exchange, the context carrying the
+// hitbox.Answer and the key; the stored fields, Age and Cache-Status
+// allocate nothing. It guards the hit path's allocations, which a
+// benchmark would only report.
+func TestHitAllocations(t *testing.T) { // not parallel: AllocsPerRun
+	body := strings.Repeat("x", 1024)
+	c := New(mapstore.New(mapstore.Options{}), Options{})
+	defer c.Close()
+	h := c.Middleware(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("Cache-Control", "max-age=3600")
+		w.Header().Set("Etag", `"v1"`)
+		_, _ = io.WriteString(w, body)
+	}))
+	req := httptest.NewRequest(http.MethodGet, "http://example.test/doc", nil)
+	w := &reusedWriter{h: http.Header{}}
+	h.ServeHTTP(w, req) // stored
+	serve := func() {
+		clear(w.h)
+		w.n = 0
+		h.ServeHTTP(w, req)
+	}
+	serve()
+	if cs := w.h.Get("Cache-Status"); !strings.Contains(cs, "hit") || w.n != len(body) {
+		t.Fatalf("Cache-Status %q, %d bytes: want a hit of %d", cs, w.n, len(body))
+	}
+	if n := testing.AllocsPerRun(200, serve); n > 4 {
+		t.Errorf("a hit allocates %v times, want at most 4", n)
 	}
 }

@@ -34,6 +34,9 @@ const (
 	RequestsName = "hitbox.http.requests"
 	// FaultsName is the counter of backend failures the cache absorbed.
 	FaultsName = "hitbox.http.backend_faults"
+	// DroppedStatusName is the counter of upstream Cache-Status members
+	// that did not parse and were dropped (RFC 9211 §2, RFC 8941 §4.2).
+	DroppedStatusName = "hitbox.http.upstream_cache_status_dropped"
 	// CacheStatusAttr is the request span attribute that receives this
 	// cache's Cache-Status member (OpenTelemetry's form for a response
 	// header field).
@@ -47,6 +50,7 @@ type observer struct {
 	off      bool
 	requests metric.Int64Counter
 	faults   metric.Int64Counter
+	dropped  metric.Int64Counter
 	byResult [nResults][]metric.AddOption // one option each, built once: Add allocates nothing
 	tracer   trace.Tracer
 }
@@ -76,7 +80,13 @@ func newObserver(opts Options) observer {
 	); err != nil {
 		otel.Handle(err)
 	}
-	if o.requests == nil || o.faults == nil {
+	if o.dropped, err = meter.Int64Counter(DroppedStatusName,
+		metric.WithUnit("{member}"),
+		metric.WithDescription("Upstream Cache-Status members that did not parse, dropped from responses."),
+	); err != nil {
+		otel.Handle(err)
+	}
+	if o.requests == nil || o.faults == nil || o.dropped == nil {
 		o.off = true
 	}
 	for i := resHit; i < nResults; i++ {
@@ -105,5 +115,12 @@ func (o *observer) record(ctx context.Context, res result, cacheStatus string) {
 func (o *observer) fault(ctx context.Context) {
 	if !o.off {
 		o.faults.Add(ctx, 1)
+	}
+}
+
+// droppedStatus counts upstream Cache-Status members that were dropped.
+func (o *observer) droppedStatus(ctx context.Context, n int) {
+	if !o.off {
+		o.dropped.Add(ctx, int64(n))
 	}
 }

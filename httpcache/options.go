@@ -81,6 +81,37 @@ type Options struct {
 	// to the next.
 	StoreSetCookie bool
 
+	// StoreCookieRequests lets a response to a request carrying Cookie be
+	// stored on the terms of any other. By default, in a shared cache,
+	// only one marked public or with s-maxage is, as Varnish's built-in
+	// policy has it: a cookie usually means the response is that user's,
+	// and an origin that forgets to say private would otherwise hand it to
+	// everyone. Either way a response to a request with Cookie or
+	// Authorization is never stored on a lifetime the cache assigns
+	// (heuristic, DefaultTTL), only on one the origin sent: that is what
+	// web cache deception (a session's /account/x.css) exploits.
+	StoreCookieRequests bool
+
+	// BypassFields are request fields that frameworks honour to rewrite
+	// what a request is for (its URL, method, host, scheme, port or path
+	// prefix) and that the key does not cover: an origin that reflects
+	// one would have its response stored under the plain URL and served
+	// to everyone (cache poisoning). A GET or HEAD carrying one goes to
+	// the handler as it came, and its response is neither answered from
+	// nor written to the cache. DefaultBypassFields when empty; a lone
+	// "-" turns the check off. Trade: behind a load balancer that adds
+	// X-Forwarded-Proto or -Port to every request nothing is cached until
+	// they are left out here; leave out only fields the handler ignores,
+	// or that a proxy in front sets itself (examples/proxy strips them
+	// before the cache sees the request, so the check finds none).
+	BypassFields []string
+	// StoreRequestBody lets a GET or HEAD with content (a Content-Length
+	// or Transfer-Encoding) be answered from and stored to the cache. By
+	// default it goes to the handler unstored: its content is not in the
+	// key, and a handler that reads it would store a response shaped by
+	// one client under the URL.
+	StoreRequestBody bool
+
 	// Key computes the primary cache key of a request. It replaces the
 	// default, which is the target URI (scheme, host, path and query) as
 	// shaped by IgnoreHost, IgnoreQuery and KeyQuery. It must give GET and
@@ -179,6 +210,9 @@ func (o Options) Validate() error {
 	}
 	if why := validateTagFields(o.TagFields); why != "" {
 		return fmt.Errorf("hitbox/httpcache: Options.TagFields: %s", why)
+	}
+	if why := validateBypassFields(o.BypassFields); why != "" {
+		return fmt.Errorf("hitbox/httpcache: Options.BypassFields: %s", why)
 	}
 	if o.HeuristicFraction < 0 {
 		return fmt.Errorf("hitbox/httpcache: Options.HeuristicFraction: %g is negative", o.HeuristicFraction)

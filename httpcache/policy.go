@@ -192,6 +192,11 @@ func (c *Cache) storable(r *http.Request, req *directives, status int, h http.He
 	if shared && len(r.Header["Authorization"]) > 0 && !(cc.public || cc.sMaxAge >= 0 || cc.mustRevalidate) {
 		return whyAuth // §3.5
 	}
+	if shared {
+		if why := c.credentialed(r, h, cc, targeted); why != "" {
+			return why
+		}
+	}
 	if !c.opts.StoreSetCookie && len(h["Set-Cookie"]) > 0 && !(shared && hasFold(cc.privateFields, "set-cookie")) {
 		return whySetCookie
 	}

@@ -370,7 +370,9 @@ func TestTagPurgeDuringStore(t *testing.T) {
 	}
 }
 
-// holdingTagged holds the first SetTagged until released.
+// holdingTagged holds the first SetTagged or SetLeased (the way a store
+// goes when the backend is a hitbox.Leaser, as mapstore is) until
+// released.
 type holdingTagged struct {
 	*mapstore.Store
 	setting chan struct{}
@@ -378,13 +380,22 @@ type holdingTagged struct {
 	held    bool
 }
 
-func (b *holdingTagged) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags []string) error {
+func (b *holdingTagged) hold() {
 	if !b.held {
 		b.held = true
 		close(b.setting)
 		<-b.release
 	}
+}
+
+func (b *holdingTagged) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags []string) error {
+	b.hold()
 	return b.Store.SetTagged(ctx, key, e, tags)
+}
+
+func (b *holdingTagged) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, l hitbox.Lease) error {
+	b.hold()
+	return b.Store.SetLeased(ctx, key, e, tags, l)
 }
 
 // TestPurgeReleasesWaiters: requests collapsed behind a leader whose

@@ -3,6 +3,7 @@ package httpcache
 import (
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // onHeader decides, when the final status arrives, what the response
@@ -23,6 +24,9 @@ func (x *exchange) onHeader(w *writer, code int) {
 		return
 	}
 	x.cs.fwdStatus = code
+	if len(h["Cache-Status"]) > 0 {
+		x.cleanUpstreamStatus(h)
+	}
 	if x.result != resBypass {
 		dropConnectionNamed(h)
 		if len(h["Date"]) == 0 {
@@ -33,11 +37,15 @@ func (x *exchange) onHeader(w *writer, code int) {
 		cc, targeted := c.directivesOf(h)
 		// After a failed read nothing is stored: a backend that is down
 		// would make the request wait out its timeout a second time.
-		if why := c.storable(x.r, &x.req, code, h, &cc, targeted); why == "" && !x.faulted && x.stamp.Valid() {
+		why := c.storable(x.r, &x.req, code, h, &cc, targeted)
+		if why == "" && !x.faulted && x.stamp.Valid() {
 			sr := c.newStored(x.r, code, h, x.pre, &cc, x.reqTime, x.respTime)
+			sr.variantOf = x.fullKey
 			x.newSR = sr
 			x.newView = c.viewOfHeader(h, code, x.reqTime, x.respTime, x.respTime)
-			if _, _, ok := c.deadlines(sr, &x.newView, x.respTime); ok && !x.tooLarge(h) {
+			if why = readBack(sr); why != "" {
+				x.notStored(why)
+			} else if _, _, ok := c.deadlines(sr, &x.newView, x.respTime); ok && !x.tooLarge(h) {
 				w.storing = true
 				x.cs.stored = true
 				x.cs.ttl, x.cs.hasTTL = x.newView.ttl(), true
@@ -45,6 +53,14 @@ func (x *exchange) onHeader(w *writer, code int) {
 					x.tagOverflow()
 				}
 			}
+		} else if why == whyCookie || why == whyCredentials {
+			x.notStored(why)
+		}
+		if x.fl != nil && (!w.storing || endless(h)) {
+			// Decided at the header: the waiters cannot share this
+			// response, or not before it ends, which it may never do.
+			// They go to the handler themselves at once.
+			x.release(nil, 0)
 		}
 	}
 	x.finishStatus(h)
@@ -79,7 +95,12 @@ func (x *exchange) tooLarge(h http.Header) bool {
 // only the announcement was early.
 func (x *exchange) finishStatus(h http.Header) {
 	x.c.stripFields(h)
-	x.csValue = x.cs.String()
+	if !x.csUsed {
+		x.csUsed = true
+		x.csValue = fieldValue(x.cs.appendTo(x.csBuf[:0]))
+	} else {
+		x.csValue = x.cs.String()
+	}
 	if old := h["Cache-Status"]; len(old) > 0 {
 		// RFC 9211 §2: each cache appends its member; the last is the
 		// one closest to the client.
@@ -125,7 +146,7 @@ func (x *exchange) finish() {
 		x.serveOnError(w.status, "")
 		return
 	}
-	if w.storing && !w.overflow && !w.failed && x.r.Context().Err() == nil && x.complete() {
+	if w.storing && !w.overflow && x.whole() {
 		sr := x.newSR
 		sr.body = w.buf
 		withLength(sr)
@@ -150,16 +171,56 @@ func (x *exchange) finish() {
 	}
 }
 
-// complete reports whether the body received is all of it: a handler that
-// declared a Content-Length and wrote less was cut short.
-func (x *exchange) complete() bool {
+// whole reports whether the body received is all of it. A handler that
+// declared a Content-Length and wrote that much wrote it all, whatever
+// became of the client meanwhile (one that closes right after reading
+// the last byte cancels the request's context). Without a length, the
+// body is whole when the handler returned normally while its client was
+// still there, or when it went on without the client for others waiting
+// for its response (see fill).
+func (x *exchange) whole() bool {
 	for _, f := range x.newSR.fields {
 		if f.name == "Content-Length" {
 			n, err := strconv.ParseInt(f.value, 10, 64)
 			return err == nil && n == x.w.written
 		}
 	}
+	if x.hctx.Err() != nil {
+		return false
+	}
+	if x.r.Context().Err() != nil || x.w.failed {
+		// The client left: the body is whole only if the call went on
+		// without it, for the waiters.
+		return x.detachedFill() || x.filling() && !x.w.failed
+	}
 	return true
+}
+
+// endless reports whether a response may never end, so no one waits for
+// its body: an event stream or a multipart replacement stream (a camera's
+// pictures), without a Content-Length.
+func endless(h http.Header) bool {
+	if len(h["Content-Length"]) > 0 {
+		return false
+	}
+	ct := h["Content-Type"]
+	if len(ct) == 0 {
+		return false
+	}
+	mt := ct[0]
+	if i := strings.IndexByte(mt, ';'); i >= 0 {
+		mt = mt[:i]
+	}
+	mt = trimOWS(mt)
+	return strings.EqualFold(mt, "text/event-stream") || strings.EqualFold(mt, "multipart/x-mixed-replace")
+}
+
+// notStored puts why a response the rules allowed is not stored into
+// Cache-Status's detail, unless a level of the pipeline is named there.
+func (x *exchange) notStored(why string) {
+	if x.cs.detail == "" {
+		x.cs.detail = "not stored: " + why
+	}
 }
 
 // withLength gives a stored response that has content and no

@@ -35,7 +35,7 @@ func (x *exchange) serveStored(sr *storedResponse, v *view, validated bool) {
 			h[name] = vals
 		}
 	}
-	h["Age"] = x.slot(1, ageValue(v.age))
+	h["Age"] = x.slot(1, x.ageValue(v.age))
 	if len(v.hdr["Content-Type"]) == 0 && bodyAllowed(sr.status) {
 		// Served as stored (§3.1): net/http would otherwise sniff the body
 		// and add a Content-Type the origin never sent; a nil value is its
@@ -95,6 +95,21 @@ func bodyAllowed(status int) bool {
 
 // ageValue renders an age as delta-seconds, capped at 2^31 (RFC 9111 §1.2.2).
 func ageValue(d time.Duration) string {
+	return strconv.FormatInt(ageSeconds(d), 10)
+}
+
+// ageValue is the package's ageValue rendered into the exchange's own
+// bytes the first time, so a hit allocates nothing for it.
+func (x *exchange) ageValue(d time.Duration) string {
+	if x.ageUsed {
+		return ageValue(d)
+	}
+	x.ageUsed = true
+	return fieldValue(strconv.AppendInt(x.ageBuf[:0], ageSeconds(d), 10))
+}
+
+// ageSeconds is an age in whole seconds, capped as ageValue says.
+func ageSeconds(d time.Duration) int64 {
 	s := int64(d / time.Second)
 	if s < 0 {
 		s = 0
@@ -102,7 +117,7 @@ func ageValue(d time.Duration) string {
 	if s > maxDelta {
 		s = maxDelta
 	}
-	return strconv.FormatInt(s, 10)
+	return s
 }
 
 // preconditionsFail evaluates the client's If-None-Match, or failing that

@@ -1,9 +1,6 @@
 package httpcache
 
-import (
-	"strconv"
-	"strings"
-)
+import "strconv"
 
 // cacheStatus is this cache's member of a Cache-Status field (RFC 9211):
 // how it handled one request.
@@ -30,52 +27,54 @@ const maxSFInteger = 999_999_999_999_999
 // (hit wins); fwd-status, stored and collapsed are written only with fwd,
 // the only case where RFC 9211 gives them meaning.
 func (s cacheStatus) String() string {
-	var b strings.Builder
-	b.Grow(64 + len(s.key) + len(s.detail))
-	var num [20]byte // numbers are formatted here, not in strings of their own
+	return string(s.appendTo(make([]byte, 0, 64+len(s.key)+len(s.detail))))
+}
+
+// appendTo appends the member String renders to b.
+func (s cacheStatus) appendTo(b []byte) []byte {
 	name := s.name
 	if name == "" {
 		name = "hitbox"
 	}
 	if isSFToken(name) {
-		b.WriteString(name)
+		b = append(b, name...)
 	} else {
-		writeSFString(&b, name)
+		b = appendSFString(b, name)
 	}
 	switch {
 	case s.hit:
-		b.WriteString("; hit")
+		b = append(b, "; hit"...)
 	case s.fwd != "":
-		b.WriteString("; fwd=")
+		b = append(b, "; fwd="...)
 		if isSFToken(s.fwd) {
-			b.WriteString(s.fwd)
+			b = append(b, s.fwd...)
 		} else {
-			b.WriteString("miss") // fwd is a Token; never emit a broken one
+			b = append(b, "miss"...) // fwd is a Token; never emit a broken one
 		}
 		if s.fwdStatus > 0 {
-			b.WriteString("; fwd-status=")
-			b.Write(strconv.AppendInt(num[:0], int64(s.fwdStatus), 10))
+			b = append(b, "; fwd-status="...)
+			b = strconv.AppendInt(b, int64(s.fwdStatus), 10)
 		}
 		if s.stored {
-			b.WriteString("; stored")
+			b = append(b, "; stored"...)
 		}
 		if s.collapsed {
-			b.WriteString("; collapsed")
+			b = append(b, "; collapsed"...)
 		}
 	}
 	if s.hasTTL {
-		b.WriteString("; ttl=")
-		b.Write(strconv.AppendInt(num[:0], max(-maxSFInteger, min(s.ttl, maxSFInteger)), 10))
+		b = append(b, "; ttl="...)
+		b = strconv.AppendInt(b, max(-maxSFInteger, min(s.ttl, maxSFInteger)), 10)
 	}
 	if s.key != "" {
-		b.WriteString("; key=")
-		writeSFString(&b, s.key)
+		b = append(b, "; key="...)
+		b = appendSFString(b, s.key)
 	}
 	if s.detail != "" {
-		b.WriteString("; detail=")
-		writeSFString(&b, s.detail)
+		b = append(b, "; detail="...)
+		b = appendSFString(b, s.detail)
 	}
-	return b.String()
+	return b
 }
 
 // isSFToken reports whether s is an sf-token (RFC 8941 §3.3.4):
@@ -95,22 +94,21 @@ func isSFToken(s string) bool {
 	return true
 }
 
-// writeSFString writes s as an sf-string (RFC 8941 §3.3.3): quoted, with
-// '"' and '\' escaped. Bytes outside printable ASCII cannot be carried and
-// are written as '?'.
-func writeSFString(b *strings.Builder, s string) {
-	b.WriteByte('"')
+// appendSFString appends s as an sf-string (RFC 8941 §3.3.3): quoted,
+// with '"' and '\' escaped. Bytes outside printable ASCII cannot be
+// carried and are written as '?'.
+func appendSFString(b []byte, s string) []byte {
+	b = append(b, '"')
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
+			b = append(b, '\\', c)
 		case c < 0x20 || c > 0x7e:
-			b.WriteByte('?')
+			b = append(b, '?')
 		default:
-			b.WriteByte(c)
+			b = append(b, c)
 		}
 	}
-	b.WriteByte('"')
+	return append(b, '"')
 }

@@ -82,7 +82,7 @@ func (x *exchange) put(ctx context.Context, sr *storedResponse, buf []byte, tags
 		if write {
 			ib := appendIndex(buf[:0], idx)
 			buf = ib
-			if err := c.setLeased(ctx, x.key, entryFor(ib, idxExpire, idxExpire), nil, x.lease); err != nil {
+			if err := x.putLeased(ctx, entryFor(ib, idxExpire, idxExpire), nil); err != nil {
 				if errors.Is(err, hitbox.ErrLeaseLost) {
 					_ = c.b.Delete(ctx, key) // the variant, which no index may lead to
 				}
@@ -93,11 +93,43 @@ func (x *exchange) put(ctx context.Context, sr *storedResponse, buf []byte, tags
 		}
 		return key, true
 	}
-	if err := c.setLeased(ctx, key, entryFor(buf, stale, expire), tags, x.lease); err != nil {
+	if err := x.putLeased(ctx, entryFor(buf, stale, expire), tags); err != nil {
 		x.setFailed(err)
 		return key, false
 	}
 	return key, true
+}
+
+// putLeased writes e at the primary key with tags through the request's
+// lease. A lease holds only for the tags it was taken with (those of the
+// stored response being validated, or none), and a response often
+// carries others (its first store, or tags that changed): then a second
+// lease is taken for its tags, the entry is written through the first
+// (nothing changed the key or its old tags since the request began), and
+// written again with its tags through the second (nothing changed since
+// just before the first write; a successful store ends no lease). When
+// the second is refused the key is deleted: the first write may carry
+// none of the tags a purge in between named.
+func (x *exchange) putLeased(ctx context.Context, e hitbox.Entry, tags []string) error {
+	c := x.c
+	if c.untagged.Load() {
+		tags = nil
+	}
+	if !x.lease.Valid() || equalLines(x.leaseTags, tags) {
+		return c.setLeased(ctx, x.key, e, tags, x.lease)
+	}
+	l2, err := hitbox.TakeLease(ctx, c.b, x.key, tags)
+	if err != nil {
+		return err
+	}
+	if err := c.setLeased(ctx, x.key, e, x.leaseTags, x.lease); err != nil {
+		return err
+	}
+	if err := c.setLeased(ctx, x.key, e, tags, l2); err != nil {
+		_ = c.b.Delete(ctx, x.key)
+		return err
+	}
+	return nil
 }
 
 // setFailed records a write that failed, or that the backend refused
@@ -139,18 +171,21 @@ func (x *exchange) takeLease(ctx context.Context) bool {
 		return false
 	}
 	var tags []string
-	if x.sr != nil && !x.c.untagged.Load() {
+	if x.sr != nil && len(x.sr.varyNames) == 0 && !x.c.untagged.Load() {
+		// A varying response's tags are on its variant, which is not
+		// written through the lease; the index it guards is untagged.
 		tags, _ = x.c.tagsOfFields(x.sr.fields)
 	}
 	l, err := hitbox.TakeLease(ctx, x.c.b, x.key, tags)
 	if errors.Is(err, hitbox.ErrInvalidTag) {
+		tags = nil
 		l, err = hitbox.TakeLease(ctx, x.c.b, x.key, nil)
 	}
 	if err != nil {
 		x.fault(err)
 		return false
 	}
-	x.lease = l
+	x.lease, x.leaseTags = l, tags
 	return true
 }
 

@@ -6,6 +6,7 @@ import (
 	"hash/crc32"
 	"net/http"
 	"time"
+	"unsafe"
 
 	"github.com/hitbox-go/hitbox"
 )
@@ -107,7 +108,7 @@ func (s *storedResponse) marshal(dst []byte) []byte {
 // input gives an error wrapping hitbox.ErrCorrupt, never a panic; a vary
 // index record gives one too. The result's body aliases b.
 func unmarshalStored(b []byte) (*storedResponse, error) {
-	kind, meta, rest, err := openRecord(b)
+	kind, meta, rest, err := openRecord(b, false)
 	if err != nil {
 		return nil, err
 	}
@@ -118,8 +119,11 @@ func unmarshalStored(b []byte) (*storedResponse, error) {
 }
 
 // openRecord checks the envelope and returns the kind, meta as one string,
-// and what follows meta (before the checksum).
-func openRecord(b []byte) (kind byte, meta string, rest []byte, err error) {
+// and what follows meta (before the checksum). With alias, meta shares b's
+// bytes instead of being a copy: for a value read from a Backend, which
+// the caller must not modify and which the body aliases already, so the
+// hit path decodes without allocating.
+func openRecord(b []byte, alias bool) (kind byte, meta string, rest []byte, err error) {
 	if len(b) < len(storedMagic)+2+1+4 {
 		return 0, "", nil, errTruncated
 	}
@@ -140,6 +144,9 @@ func openRecord(b []byte) (kind byte, meta string, rest []byte, err error) {
 		return 0, "", nil, errTruncated
 	}
 	p = p[w:]
+	if alias && n > 0 {
+		return kind, unsafe.String(&p[0], int(n)), p[n:], nil
+	}
 	return kind, string(p[:n]), p[n:], nil
 }
 
@@ -259,8 +266,12 @@ func decodeRecord(b []byte) (resp *storedResponse, idx *varyIndex, err error) {
 
 // decodeRecordInto is decodeRecord decoding a response into buf's
 // buffers when buf is not nil.
+//
+// With buf, the record's strings alias b as its body does (see
+// openRecord): b must not change while anything decoded from it is in
+// use, which holds for a value a Backend returned.
 func decodeRecordInto(b []byte, buf *decodeBuf) (resp *storedResponse, idx *varyIndex, err error) {
-	kind, meta, rest, err := openRecord(b)
+	kind, meta, rest, err := openRecord(b, buf != nil)
 	if err != nil {
 		return nil, nil, err
 	}

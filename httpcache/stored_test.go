@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/hitbox-go/hitbox"
 )
@@ -208,4 +209,39 @@ func BenchmarkStored(b *testing.B) {
 			_ = r.header()
 		}
 	})
+}
+
+// TestStoredIntoAliases: decoding into a decodeBuf (the hit path) reads a
+// response without the Vary lists allocating nothing, its strings and body
+// sharing the input's bytes, and gives what decodeRecord's copy gives.
+func TestStoredIntoAliases(t *testing.T) { // not parallel: AllocsPerRun
+	s := sampleStored(1024)
+	s.varyNames, s.varyValues = nil, nil
+	b := s.marshal(nil)
+	var buf decodeBuf
+	if n := testing.AllocsPerRun(100, func() { _, _, _ = decodeRecordInto(b, &buf) }); n != 0 {
+		t.Errorf("decodeRecordInto with a buffer: %v allocations, want 0", n)
+	}
+	got, _, err := decodeRecordInto(b, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, err := decodeRecord(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !equalStored(got, want) || !equalStored(got, s) {
+		t.Fatalf("decodeRecordInto = %+v, want %+v", got, s)
+	}
+	inside := func(v string) bool {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(v)))
+		start := uintptr(unsafe.Pointer(&b[0]))
+		return p >= start && p < start+uintptr(len(b))
+	}
+	if !inside(got.fields[0].value) {
+		t.Error("a field decoded into a buffer does not alias the input")
+	}
+	if inside(want.fields[0].value) {
+		t.Error("decodeRecord's field aliases the input; it should be a copy")
+	}
 }

@@ -29,6 +29,7 @@ type writer struct {
 	overflow    bool  // the body outgrew MaxBodySize: not stored
 	failed      bool  // a write to the client failed
 	hijacked    bool  // the handler took the connection
+	discard     bool  // the handler's response was replaced: its body goes nowhere
 	sent        bool  // the header went to the client
 	written     int64 // body bytes the handler wrote
 	buf         []byte
@@ -57,6 +58,13 @@ func (w *writer) WriteHeader(code int) {
 		if !w.held {
 			w.rw.WriteHeader(code)
 		}
+		return
+	}
+	if code < 100 || code > 599 {
+		// No HTTP status (RFC 9110 §15): net/http would panic on some
+		// and pass others on; the client gets a 502 instead.
+		w.x.badStatus(code)
+		w.wroteHeader, w.status, w.discard = true, http.StatusBadGateway, true
 		return
 	}
 	w.wroteHeader = true
@@ -91,9 +99,19 @@ func (w *writer) Write(p []byte) (int, error) {
 	if w.storing {
 		w.keep(p)
 	}
+	if w.discard || w.failed && w.x.detachedFill() {
+		return len(p), nil
+	}
 	n, err := w.rw.Write(p)
 	if err != nil {
 		w.failed = true
+		if w.x.filling() {
+			w.x.fill.clientGone()
+			if w.x.detachedFill() {
+				// Others wait for this body: the handler goes on, for them.
+				return len(p), nil
+			}
+		}
 	}
 	return n, err
 }
@@ -101,7 +119,7 @@ func (w *writer) Write(p []byte) (int, error) {
 // WriteString is Write for a string, so io.WriteString avoids a copy when
 // nothing is teed.
 func (w *writer) WriteString(s string) (int, error) {
-	if w.held || w.storing || !w.wroteHeader {
+	if w.held || w.storing || w.discard || w.failed || !w.wroteHeader {
 		return w.Write([]byte(s))
 	}
 	w.written += int64(len(s))
@@ -122,6 +140,9 @@ func (w *writer) keep(p []byte) {
 		w.overflow, w.storing = true, false
 		putBuf(w.buf)
 		w.buf = nil
+		// Too large to share: the waiters go to the handler now rather
+		// than when this body ends.
+		w.x.release(nil, 0)
 		return
 	}
 	if w.buf == nil {
@@ -165,7 +186,7 @@ func (w *writer) ReadFrom(src io.Reader) (int64, error) {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
-	if !w.held && !w.storing {
+	if !w.held && !w.storing && !w.discard && !w.failed {
 		if rf, ok := w.rw.(io.ReaderFrom); ok {
 			n, err := rf.ReadFrom(src)
 			w.written += n

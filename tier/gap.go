@@ -15,7 +15,9 @@ import (
 // can answer, and an outage of the shared level too fails no read that it
 // could answer before. Nothing is copied up meanwhile, since the copy
 // could not be invalidated; the All that ends the gap clears the local
-// levels and the tier trusts them again.
+// levels and the tier trusts them again. A read whose context says its
+// caller has a source of truth (hitbox.WithSource) gets the shared
+// level's error instead of the local copy: the source answers it, current.
 
 // busDown is the subscriber's part of a Down message.
 func (t *Tier) busDown() {
@@ -49,6 +51,10 @@ func (t *Tier) getDown(ctx context.Context, key string, tagged bool) (hitbox.Ent
 			_ = t.dropKeys(ctx, &t.levels[j], []string{key})
 		}
 		t.guard.end(ch)
+		return hitbox.Entry{}, nil, err
+	case hitbox.HasSource(ctx):
+		// The caller can load from its source, which is current; it
+		// asks again without WithSource if that fails.
 		return hitbox.Entry{}, nil, err
 	}
 	for j := range t.local {

@@ -13,7 +13,8 @@ import (
 // TestBusGap plays a bus outage with LocalBus.Interrupt and Resume, under
 // each read policy: from Down on, a tier reads through to the shared
 // level, so a change made there unseen by the bus is what it returns, not
-// its L1 copy; it answers from L1 when the shared level fails; it drops
+// its L1 copy; it answers from L1 when the shared level fails, unless the
+// caller has a source (hitbox.WithSource): then it fails; it drops
 // its L1 copy when the shared level misses; it copies nothing up; and
 // after Resume it clears L1 and uses it again.
 func TestBusGap(t *testing.T) {
@@ -63,6 +64,14 @@ func TestBusGap(t *testing.T) {
 			l2.FailGet(errors.New("shared level down"))
 			if got := read(t, b, "k"); got != "v1" {
 				t.Errorf("shared level failing in the gap: b reads k = %q, want its L1 copy v1", got)
+			}
+			// A caller with a source loads rather than take the copy.
+			sctx := hitbox.WithSource(ctx)
+			if e, err := b.Get(sctx, "k"); err == nil || errors.Is(err, hitbox.ErrMiss) {
+				t.Errorf("shared level failing in the gap, WithSource: b.Get(k) = %q, %v; want the shared level's error", e.Value, err)
+			}
+			if res, err := b.GetMany(sctx, []string{"k"}); err != nil || res[0].Err == nil || errors.Is(res[0].Err, hitbox.ErrMiss) {
+				t.Errorf("shared level failing in the gap, WithSource: b.GetMany(k) = %+v, %v; want the shared level's error for k", res, err)
 			}
 			l2.Heal()
 

@@ -6,7 +6,10 @@
 //	go run ./examples/proxy -origin http://127.0.0.1:8000 -listen 127.0.0.1:8080
 //	HITBOX_ADMIN_TOKEN=... go run ./examples/proxy -origin http://127.0.0.1:8000 -memory 1GiB -redis 127.0.0.1:6379 -admin 127.0.0.1:9090
 //
-// Every method and header field is forwarded; responses to unsafe methods
+// Every method and header field is forwarded but the rewriting fields
+// -strip-fields names (X-Original-URL and kin, which the cache does not
+// key); a request framed by both Content-Length and Transfer-Encoding is
+// refused and its connection closed. Responses to unsafe methods
 // (POST, PUT, DELETE, ...) pass through and invalidate what the cache holds
 // for their target. Each request is logged through slog on stderr with its
 // Cache-Status. With -admin, a separate listener serves Prometheus metrics
@@ -74,9 +77,12 @@ type config struct {
 	staleIfError  time.Duration
 	staleRevalid  time.Duration
 	storeCookies  bool
+	stripFields   []string
 	forwardCDNCC  bool
 	originTimeout time.Duration
+	headerTimeout time.Duration
 	shutdown      time.Duration
+	tuning        *tuning
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -90,6 +96,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		cfg    config
 		origin string
 		memory string
+		strip  string
 	)
 	fs.StringVar(&origin, "origin", "", "origin server URL, such as http://127.0.0.1:8000 (required)")
 	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:8080", "address to serve on; port 0 picks a free port")
@@ -102,9 +109,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.staleIfError, "stale-if-error", 0, "serve a stored response this long past its freshness when the origin fails or cannot be reached, for responses that say nothing (RFC 5861)")
 	fs.DurationVar(&cfg.staleRevalid, "stale-while-revalidate", 0, "serve a stored response this long past its freshness while it is refreshed in the background, for responses that say nothing (RFC 5861)")
 	fs.BoolVar(&cfg.storeCookies, "store-set-cookie", false, "store responses that carry Set-Cookie (by default they pass through unstored, so no user's cookie reaches another)")
+	fs.StringVar(&strip, "strip-fields", strings.Join(httpcache.DefaultBypassFields(), ","), "comma-separated request fields removed before the cache and the origin see a request: those frameworks honour to answer for another URL, method, host or scheme, which the cache does not key; empty keeps them (the cache then passes such requests by)")
 	fs.BoolVar(&cfg.forwardCDNCC, "forward-cdn-cache-control", true, "pass CDN-Cache-Control on to clients, for CDN caches further downstream, as RFC 9213 §3.1 says CDN caches typically do; =false removes it")
 	fs.DurationVar(&cfg.originTimeout, "origin-timeout", time.Minute, "how long to wait for the origin's response header")
+	fs.DurationVar(&cfg.headerTimeout, "header-timeout", 10*time.Second, "how long a client gets to send its request header; a client that trickles it (slowloris) is cut off then, before the cache and the origin see anything")
 	fs.DurationVar(&cfg.shutdown, "shutdown-timeout", 10*time.Second, "how long shutdown waits for requests in flight")
+	cfg.tuning = tuningFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -119,14 +129,18 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, fmt.Errorf("-origin %q: want an http:// or https:// URL with a host", origin)
 	}
 	cfg.origin = u
+	var ok bool
+	if cfg.stripFields, ok = parseFieldList(strip); !ok {
+		return cfg, fmt.Errorf("-strip-fields %q: want field names separated by commas", strip)
+	}
 	if cfg.memory, err = parseSize(memory); err != nil {
 		return cfg, fmt.Errorf("-memory: %w", err)
 	}
 	if cfg.memory < 1<<20 {
 		return cfg, fmt.Errorf("-memory %s: at least 1MiB", memory)
 	}
-	if cfg.staleIfError < 0 || cfg.staleRevalid < 0 || cfg.originTimeout <= 0 || cfg.shutdown < 0 {
-		return cfg, errors.New("durations must not be negative, and -origin-timeout must be positive")
+	if cfg.staleIfError < 0 || cfg.staleRevalid < 0 || cfg.originTimeout <= 0 || cfg.headerTimeout <= 0 || cfg.shutdown < 0 {
+		return cfg, errors.New("durations must not be negative, and -origin-timeout and -header-timeout must be positive")
 	}
 	if cfg.adminToken == "" {
 		cfg.adminToken = os.Getenv(tokenEnv)
@@ -156,6 +170,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	stopTuning, err := cfg.tuning.apply(stdout)
+	if err != nil {
+		return err
+	}
+	defer stopTuning()
 
 	// Metrics: the OpenTelemetry Prometheus exporter is a reader of the
 	// SDK's meter provider and registers with our own registry, which the
@@ -203,6 +222,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	transport := originTransport(cfg.originTimeout)
 	handler := cache.Middleware(newReverseProxy(cfg.origin, transport, cfg.name, logger))
+	handler = refuseAmbiguous(stripFields(cfg.stripFields, handler))
 	if !cfg.quiet {
 		handler = logRequests(logger, handler)
 	}
@@ -210,7 +230,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Handler: handler,
 		// A client gets this long to send its header fields; the body may
 		// take longer (uploads), bounded by ReadTimeout.
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: cfg.headerTimeout,
 		ReadTimeout:       5 * time.Minute,
 		// No WriteTimeout: a response streams from the origin for as long
 		// as the origin keeps sending; the transport bounds the wait for
@@ -218,6 +238,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		IdleTimeout:    2 * time.Minute,
 		MaxHeaderBytes: 1 << 20,
 		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		// Each connection's requests are followed as they arrive, so
+		// refuseAmbiguous learns which had both Content-Length and
+		// Transfer-Encoding, which net/http does not tell a handler.
+		ConnContext: framingContext,
 	}
 	closeAll := func(err error) error {
 		// The cache first: background refreshes still use the transport
@@ -255,7 +279,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	served := make(chan error, 2)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Serve(framingListener{ln}) }()
 	servers := 1
 	if adminSrv != nil {
 		go func() { served <- adminSrv.Serve(adminLn) }()

@@ -422,7 +422,7 @@ func TestFlags(t *testing.T) {
 	}{
 		{"an origin alone is enough", []string{"-origin", "http://127.0.0.1:8000"}, true},
 		{"every flag", []string{"-origin", "https://example.test", "-listen", ":0", "-memory", "1GiB", "-redis", "127.0.0.1:6379", "-admin", ":0", "-admin-token", testToken, "-name", "edge-1",
-			"-stale-if-error", "1m", "-stale-while-revalidate", "10s", "-store-set-cookie", "-forward-cdn-cache-control", "-origin-timeout", "5s", "-shutdown-timeout", "1s", "-quiet"}, true},
+			"-stale-if-error", "1m", "-stale-while-revalidate", "10s", "-store-set-cookie", "-forward-cdn-cache-control", "-origin-timeout", "5s", "-header-timeout", "5s", "-shutdown-timeout", "1s", "-quiet"}, true},
 		{"negative durations are refused", []string{"-origin", "http://x", "-stale-if-error", "-1s"}, false},
 		{"the origin is required", nil, false},
 		{"the origin must be an http URL", []string{"-origin", "ftp://x"}, false},
@@ -435,6 +435,9 @@ func TestFlags(t *testing.T) {
 		{"the admin listener serves purges, so it refuses to start without a token", []string{"-origin", "http://x", "-admin", ":0"}, false},
 		{"an admin token under 16 characters is refused", []string{"-origin", "http://x", "-admin", ":0", "-admin-token", "short"}, false},
 		{"a token without -admin is unused, and no error", []string{"-origin", "http://x", "-admin-token", "short"}, true},
+		{"-strip-fields takes field names", []string{"-origin", "http://x", "-strip-fields", "X-Original-URL, X-Custom-Rewrite"}, true},
+		{"an empty -strip-fields keeps every field", []string{"-origin", "http://x", "-strip-fields", ""}, true},
+		{"-strip-fields refuses what is not a field name", []string{"-origin", "http://x", "-strip-fields", "X-A, X B"}, false},
 	}
 	t.Setenv(tokenEnv, "") // the environment of whoever runs the tests does not count
 	for _, tt := range tests {

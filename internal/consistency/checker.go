@@ -1,6 +1,7 @@
 package consistency
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -67,6 +68,12 @@ const (
 	// CauseMissed: no such load; the write's invalidation did not reach
 	// the copy that answered (a bus gap, a failed delete of a level).
 	CauseMissed = "invalidation missed"
+	// CauseCutOff: no such load, and the reading instance's own link was
+	// black-holed when the read began: it could reach neither the bus nor
+	// the shared level, and its tier answered from a local copy it could
+	// not prove current (stale-if-error, the tier's stated choice during
+	// a bus gap), however soon the bus said Down.
+	CauseCutOff = "served from a local copy while cut off"
 )
 
 // Impossible is a read that returned a version no write had made by the
@@ -235,6 +242,9 @@ func (r *Report) read(o Op, key string, got int64, ws []keyWrite) {
 		}
 	}
 	v.Cause = CauseMissed
+	if r.cutOff(o) {
+		v.Cause = CauseCutOff
+	}
 	for _, l := range r.loads[key] {
 		if l.Versions[key] == got && l.Start.Before(replaced.op.Start) && l.End.After(replaced.op.Start) {
 			v.Cause = CauseCrossed
@@ -246,6 +256,18 @@ func (r *Report) read(o Op, key string, got int64, ws []keyWrite) {
 	r.ByCause[v.Cause]++
 	r.byKey[key]++
 	r.byReadKind[o.Kind]++
+}
+
+// cutOff reports whether o began while a black hole held its instance's
+// link (not counting the settle time after it).
+func (r *Report) cutOff(o Op) bool {
+	target := fmt.Sprintf("instance %d", o.Instance)
+	for _, f := range r.Faults {
+		if f.Kind == BlackHole.Name && f.Target == target && !o.Start.Before(f.Start) && !o.Start.After(f.End) {
+			return true
+		}
+	}
+	return false
 }
 
 // faultAt returns the latest fault on at t, or within Settle after it

@@ -123,3 +123,31 @@ func TestReportNamesTheViolation(t *testing.T) {
 		t.Errorf("without the load: %+v, want one violation caused by a missed invalidation", r.Violations)
 	}
 }
+
+// TestReportCutOffAndPauses checks that a stale read on the instance a
+// black hole cut off is laid to that, not to a missed invalidation, and
+// that the report says how long the process was paused between the
+// write's acknowledgement and the read.
+func TestReportCutOffAndPauses(t *testing.T) {
+	t.Parallel()
+	t0 := time.Unix(1_000_000, 0)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	ops := []Op{
+		{ID: 0, Instance: 0, Kind: Set, Keys: []string{"k"}, Start: ms(0), End: ms(1), Versions: map[string]int64{"k": 1}},
+		{ID: 1, Instance: 1, Kind: Delete, Keys: []string{"k"}, Start: ms(100), End: ms(110), Versions: map[string]int64{"k": 2}},
+		{ID: 2, Instance: 2, Kind: Get, Keys: []string{"k"}, Start: ms(900), End: ms(901), Versions: map[string]int64{"k": 1}},
+		{ID: 3, Instance: 0, Kind: Get, Keys: []string{"k"}, Start: ms(950), End: ms(951), Versions: map[string]int64{"k": 1}},
+	}
+	faults := []Window{{Kind: BlackHole.Name, Target: "instance 2", Start: ms(50), End: ms(1000), Allowance: 500 * time.Millisecond}}
+	p := Params{Bound: 50 * time.Millisecond, Context: 100 * time.Millisecond, Settle: time.Second}
+	r := Check(ops, faults, p)
+	if len(r.Violations) != 2 || r.Violations[0].Cause != CauseCutOff || r.Violations[1].Cause != CauseMissed {
+		t.Fatalf("violations %+v: want the cut-off instance's read laid to the cut-off, the other's to a missed invalidation", r.Violations)
+	}
+	r.Pauses = []Pause{{At: ms(200), Late: 300 * time.Millisecond}}
+	var b strings.Builder
+	r.Write(&b, 3)
+	if want := "the process was paused 300ms between the acknowledgement and the read"; !strings.Contains(b.String(), want) {
+		t.Errorf("report lacks %q:\n%s", want, b.String())
+	}
+}

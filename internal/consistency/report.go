@@ -63,6 +63,11 @@ func (r *Report) Write(w io.Writer, examples int) {
 		fmt.Fprintf(w, "\nstale read %d/%d (fault %s, %s): op %d, instance %d, %s %s returned v%d at %v, but v%d was acknowledged by op %d (%s, instance %d) %v before the read began (newest acknowledged: v%d)\n",
 			i+1, len(r.Violations), v.Fault, v.Cause, v.Read.ID, v.Read.Instance, v.Read.Kind, v.Key, v.Got, r.at(v.Read.Start),
 			v.Write.Versions[v.Key], v.Write.ID, v.Write.Kind, v.Write.Instance, v.Lag.Round(time.Microsecond), v.Want)
+		if p := r.pausedIn(v.Write.End, v.Read.Start); p > 0 {
+			// A pause holds the bus's delivery as it holds any call: a
+			// lag that exceeds the bound by less than it is the machine's.
+			fmt.Fprintf(w, "  the process was paused %v between the acknowledgement and the read\n", p.Round(time.Millisecond))
+		}
 		r.writeExcerpt(w, v.Key, v.Write.Start, v.Read.End, v.Read.ID)
 	}
 	for i, im := range r.Impossible {
@@ -101,11 +106,14 @@ func (r *Report) Write(w io.Writer, examples int) {
 }
 
 // pausedDuring is how long the process was paused while o ran.
-func (r *Report) pausedDuring(o Op) time.Duration {
+func (r *Report) pausedDuring(o Op) time.Duration { return r.pausedIn(o.Start, o.End) }
+
+// pausedIn is how long the process was paused between start and end.
+func (r *Report) pausedIn(start, end time.Time) time.Duration {
 	var d time.Duration
 	for _, p := range r.Pauses {
 		from, to := p.At.Add(pauseTick), p.At.Add(pauseTick+p.Late)
-		from, to = later(from, o.Start), earlier(to, o.End)
+		from, to = later(from, start), earlier(to, end)
 		if to.After(from) {
 			d += to.Sub(from)
 		}
@@ -135,12 +143,12 @@ func (r *Report) faultName(t time.Time) string {
 	return "none"
 }
 
-// pick returns up to n violations, spread over the fault kinds: the first
-// of each kind, then the second of each, and so on.
+// pick returns up to n violations, spread over the fault kinds and the
+// causes: the first of each pair, then the second of each, and so on.
 func (r *Report) pick(n int) []Violation {
-	byFault := make(map[string][]Violation)
+	byFault := make(map[string][]Violation) // by fault and cause
 	for _, v := range r.Violations {
-		byFault[v.Fault] = append(byFault[v.Fault], v)
+		byFault[v.Fault+"/"+v.Cause] = append(byFault[v.Fault+"/"+v.Cause], v)
 	}
 	var out []Violation
 	for round := 0; len(out) < n && len(out) < len(r.Violations); round++ {

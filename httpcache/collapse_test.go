@@ -1,0 +1,185 @@
+package httpcache
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// guard is how long a test lets requests run that should not wait at all,
+// before it reports them stuck and unblocks them. It never paces a test.
+const guard = 10 * time.Second
+
+// TestCollapsingReleasesAtHeader: when the leader's response turns out not
+// shareable, or never ends, the waiters learn it from the header and go
+// to the handler at once, not when the leader's body ends.
+func TestCollapsingReleasesAtHeader(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		opts Options
+		// send writes the leader's header and the start of its body; the
+		// rest never comes while the waiters are measured.
+		send func(w http.ResponseWriter)
+	}{
+		{"no-store", Options{}, func(w http.ResponseWriter) {
+			w.Header().Set("Cache-Control", "no-store")
+			_, _ = io.WriteString(w, "part")
+		}},
+		{"private", Options{}, func(w http.ResponseWriter) {
+			w.Header().Set("Cache-Control", "private, max-age=60")
+			_, _ = io.WriteString(w, "part")
+		}},
+		{"over the body cap by Content-Length", Options{MaxBodySize: 16}, func(w http.ResponseWriter) {
+			w.Header().Set("Cache-Control", "max-age=60")
+			w.Header().Set("Content-Length", "100")
+			_, _ = io.WriteString(w, "part")
+		}},
+		{"over the body cap as it grows, without a length", Options{MaxBodySize: 16}, func(w http.ResponseWriter) {
+			w.Header().Set("Cache-Control", "max-age=60")
+			_, _ = io.WriteString(w, strings.Repeat("x", 32))
+		}},
+		{"an endless event stream", Options{}, func(w http.ResponseWriter) {
+			w.Header().Set("Cache-Control", "max-age=60")
+			w.Header().Set("Content-Type", "text/event-stream")
+			_, _ = io.WriteString(w, "data: 1\n\n")
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			const n = 5
+			h := newHarness(t, tc.opts)
+			joined := make(chan struct{}, n)
+			h.cache.flights.waiting = func() { joined <- struct{}{} }
+			entered, header, release := make(chan struct{}), make(chan struct{}), make(chan struct{})
+			var calls atomic.Int32
+			h.origin.fn = func(w http.ResponseWriter, r *http.Request) {
+				if calls.Add(1) > 1 {
+					w.Header().Set("Cache-Control", "no-store")
+					_, _ = io.WriteString(w, "own")
+					return
+				}
+				close(entered)
+				<-header
+				tc.send(w)
+				w.(http.Flusher).Flush()
+				<-release
+			}
+			var leader sync.WaitGroup
+			leader.Add(1)
+			go func() { defer leader.Done(); h.get("/r") }()
+			defer leader.Wait()
+			<-entered
+			var waiters sync.WaitGroup
+			for range n {
+				waiters.Add(1)
+				go func() {
+					defer waiters.Done()
+					if rec := h.get("/r"); rec.Body.String() != "own" {
+						t.Errorf("a waiter got %q, want its own response", rec.Body)
+					}
+				}()
+			}
+			for range n {
+				<-joined
+			}
+			close(header)
+			done := make(chan struct{})
+			go func() { waiters.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(guard):
+				t.Error("the waiters still wait for a response they cannot share")
+			}
+			// A client arriving now is not held up either.
+			late := make(chan struct{})
+			go func() { defer close(late); h.get("/r") }()
+			select {
+			case <-late:
+			case <-time.After(guard):
+				t.Error("a later client waits on the leader's body")
+			}
+			close(release)
+			<-done
+			<-late
+		})
+	}
+}
+
+// TestCollapsingLeaderLeaves: the first client of a slow miss leaving does
+// not abandon the response the others wait for: one handler call serves
+// all, and it is stored.
+func TestCollapsingLeaderLeaves(t *testing.T) {
+	t.Parallel()
+	const n = 20
+	h := newHarness(t, Options{})
+	joined := make(chan struct{}, n)
+	h.cache.flights.waiting = func() { joined <- struct{}{} }
+	entered, release := make(chan struct{}, n+1), make(chan struct{})
+	h.origin.fn = func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return // a proxy's origin request is cancelled with it
+		}
+		w.Header().Set("Cache-Control", "max-age=60")
+		_, _ = io.WriteString(w, "shared")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		h.h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "http://example.com/r", nil).WithContext(ctx))
+	}()
+	<-entered
+	got := make([]string, n)
+	for i := range n {
+		wg.Add(1)
+		go func() { defer wg.Done(); got[i] = h.get("/r").Body.String() }()
+	}
+	for range n {
+		<-joined
+	}
+	cancel()
+	close(release)
+	wg.Wait()
+	if c := h.origin.count(); c != 1 {
+		t.Errorf("%d waiters and a leader that left made %d handler calls, want 1", n, c)
+	}
+	for i, b := range got {
+		if b != "shared" {
+			t.Errorf("waiter %d got %q", i, b)
+		}
+	}
+	if rec := h.get("/r"); !isHit(rec) {
+		t.Errorf("the response was not stored: %q", cacheStatusOf(rec))
+	}
+}
+
+// TestStoredWhenClientClosesAtTheEnd: a response whose whole declared
+// length was written is stored even when its client is gone by the time
+// the handler returns.
+func TestStoredWhenClientClosesAtTheEnd(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	h.origin.fn = func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "max-age=60")
+		w.Header().Set("Content-Length", "5")
+		_, _ = io.WriteString(w, "whole")
+		cancel() // the client read it all and closed
+	}
+	h.h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "http://example.com/r", nil).WithContext(ctx))
+	if rec := h.get("/r"); !isHit(rec) || rec.Body.String() != "whole" {
+		t.Errorf("a complete response was not stored: %q %q", cacheStatusOf(rec), rec.Body)
+	}
+}
