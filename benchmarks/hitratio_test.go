@@ -1,6 +1,7 @@
 package benchmarks
 
 import (
+	"container/list"
 	"errors"
 	"testing"
 
@@ -57,6 +58,16 @@ var hitImpls = []hitImpl{
 		}
 		return backendBytes{newSizedMemstore(tb, opts)}, make([]byte, value)
 	}},
+	// The same with Options.DisableAdmission: bigcache's first in, first
+	// out order alone.
+	{"hitbox-memstore-noadmit", func(tb testing.TB, entries int) (subject[[]byte], []byte) {
+		opts, value, err := memstoreFor(entries, keyWidth, hitRecord)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		opts.DisableAdmission = true
+		return backendBytes{newSizedMemstore(tb, opts)}, make([]byte, value)
+	}},
 	// The typed cache's decoded-object front (otter inside), over a
 	// backend that keeps nothing, so every hit is the front's.
 	{"hitbox-front", func(tb testing.TB, entries int) (subject[[]byte], []byte) {
@@ -73,7 +84,50 @@ var hitImpls = []hitImpl{
 	{"go-redis-tinylfu", func(tb testing.TB, entries int) (subject[[]byte], []byte) {
 		return newTinyLFU(entries), make([]byte, hitRecord)
 	}},
+	// An exact least-recently-used cache of entries entries: the
+	// reference an eviction order is usually judged against.
+	{"lru", func(tb testing.TB, entries int) (subject[[]byte], []byte) {
+		return newLRU(entries), make([]byte, hitRecord)
+	}},
 }
+
+// lru is an exact least-recently-used cache, for the hit-ratio workload
+// only: one goroutine, no locks.
+type lru struct {
+	max   int
+	order *list.List // front: most recent; values are keys
+	index map[string]*list.Element
+}
+
+func newLRU(entries int) *lru {
+	return &lru{max: entries, order: list.New(), index: make(map[string]*list.Element, entries)}
+}
+
+func (c *lru) get(key string) ([]byte, bool) {
+	e, ok := c.index[key]
+	if !ok {
+		return nil, false
+	}
+	c.order.MoveToFront(e)
+	return nil, true
+}
+
+func (c *lru) set(key string, _ []byte) error {
+	if e, ok := c.index[key]; ok {
+		c.order.MoveToFront(e)
+		return nil
+	}
+	if c.order.Len() >= c.max {
+		old := c.order.Back()
+		c.order.Remove(old)
+		delete(c.index, old.Value.(string))
+	}
+	c.index[key] = c.order.PushFront(key)
+	return nil
+}
+
+func (c *lru) settle() {}
+func (c *lru) close()  {}
 
 // BenchmarkHitRatio measures the share of reads a cache answers, with
 // admission on miss (get; on a miss, set), for caches holding 1% and 10%

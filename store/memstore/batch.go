@@ -97,6 +97,9 @@ func (s *Store) Clear(ctx context.Context) error {
 	}
 	s.leases.changeAll()
 	_ = s.cache.Reset() // always nil
+	if s.adm != nil {
+		s.adm.clear()
+	}
 	return nil
 }
 

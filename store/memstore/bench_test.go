@@ -3,6 +3,7 @@ package memstore
 import (
 	"context"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -97,20 +98,24 @@ func BenchmarkGet(b *testing.B) {
 		b.Run("size="+sz.Name+"/impl=memstore", func(b *testing.B) {
 			settle(b)
 			b.SetBytes(int64(sz.Bytes))
+			cpu := benchcpu.Start()
 			for i := 0; b.Loop(); i++ {
 				if _, err := s.Get(ctx, benchdata.Key(i)); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpu.Report(b, b.N)
 		})
 		b.Run("size="+sz.Name+"/impl=bigcache", func(b *testing.B) {
 			settle(b)
 			b.SetBytes(int64(sz.Bytes))
+			cpu := benchcpu.Start()
 			for i := 0; b.Loop(); i++ {
 				if _, err := raw.Get(benchdata.Key(i)); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpu.Report(b, b.N)
 		})
 	}
 }
@@ -145,20 +150,24 @@ func BenchmarkSet(b *testing.B) {
 		b.Run("size="+sz.Name+"/impl=memstore", func(b *testing.B) {
 			settle(b)
 			b.SetBytes(int64(sz.Bytes))
+			cpu := benchcpu.Start()
 			for i := 0; b.Loop(); i++ {
 				if err := s.Set(ctx, benchdata.Key(i), e); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpu.Report(b, b.N)
 		})
 		b.Run("size="+sz.Name+"/impl=bigcache", func(b *testing.B) {
 			settle(b)
 			b.SetBytes(int64(sz.Bytes))
+			cpu := benchcpu.Start()
 			for i := 0; b.Loop(); i++ {
 				if err := raw.Set(benchdata.Key(i), value); err != nil {
 					b.Fatal(err)
 				}
 			}
+			cpu.Report(b, b.N)
 		})
 	}
 }
@@ -270,5 +279,29 @@ func BenchmarkGetTagged(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkAdmissionMemory reports the bytes admission holds (frequency
+// sketch, doorkeeper and queue models) per entry of a full store, for
+// records of each bench size.
+func BenchmarkAdmissionMemory(b *testing.B) {
+	ctx := context.Background()
+	for _, sz := range benchdata.Sizes {
+		b.Run("size="+sz.Name, func(b *testing.B) {
+			const limit = 64 << 20
+			var perEntry float64
+			for b.Loop() {
+				s, _ := newPair(b, limit)
+				e := hitbox.Entry{Value: make([]byte, sz.Bytes)}
+				for i := 0; i < 2*limit/(sz.Bytes+64); i++ {
+					if err := s.Set(ctx, "key:"+strconv.Itoa(i), e); err != nil {
+						b.Fatal(err)
+					}
+				}
+				perEntry = float64(s.adm.bytes()) / float64(s.Len())
+			}
+			b.ReportMetric(perEntry, "B/entry")
+		})
 	}
 }

@@ -47,6 +47,19 @@
 // Replacing or deleting a key frees its old bytes only when they reach the
 // front of the queue.
 //
+// # Admission
+//
+// A full shard does not take every write. Unless Options.DisableAdmission
+// is set, the store keeps a TinyLFU frequency sketch of the keys read and
+// written lately (4-bit counters and a doorkeeper Bloom filter, halved
+// periodically, sized to the entries the store holds), and a write that
+// would evict is kept only if its key was used before within the sketch's
+// window. A declined write deletes what the key held, so no read returns
+// the value it replaced: under pressure a write may not be kept, as in any
+// bounded cache, and the key then reads as a miss. While a shard has room
+// every write is kept. Keys used once are never worth an eviction, so a
+// scan of cold keys does not flush the entries that are read again.
+//
 // # Limits
 //
 // Values over Options.MaxValueSize are refused with an error wrapping

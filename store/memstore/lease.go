@@ -127,6 +127,8 @@ func (s *Store) Lease(ctx context.Context, key string, tags []string) (hitbox.Le
 // and the current version of a tag l does not name, so a purge that lands
 // during the store leaves it a miss. A zero l stores unconditionally. A store
 // ends none of the stripe's leases.
+// Under pressure, admission may decline the write as it may a Set's; key
+// then reads as a miss.
 func (s *Store) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, l hitbox.Lease) error {
 	if err := s.check(ctx, key); err != nil {
 		return s.fail(hitbox.OpSet, err)
@@ -190,7 +192,12 @@ func (s *Store) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags 
 		} else {
 			rec = appendTaggedRecord(*b, e.Expire, e.Stale, tv, e.Value)
 		}
-		err = s.cache.Set(key, rec)
+		if s.declined(key, len(rec)) {
+			// Not kept, and what key held goes, as in Set.
+			err = s.remove(key)
+		} else {
+			err = s.cache.Set(key, rec)
+		}
 		bufpool.Put(b, rec)
 	}
 	st.release()

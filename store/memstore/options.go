@@ -65,6 +65,14 @@ type Options struct {
 	// length (BenchmarkTagMemory measures it). Default 1<<20.
 	MaxTagVersions int
 
+	// DisableAdmission turns admission off: every write is kept, and a full
+	// shard evicts its oldest entries to make room. With admission on (the
+	// default), a write that would evict is kept only if its key was read
+	// or written before, lately (TinyLFU's frequency sketch, sized to the
+	// store's entries), and otherwise declined, leaving key a miss, as a
+	// bounded cache may. While a shard has room every write is kept.
+	DisableAdmission bool
+
 	// Logger receives reports of damaged entries found and dropped.
 	// Default: discard.
 	Logger *slog.Logger
@@ -116,6 +124,7 @@ type settings struct {
 	maxTTL     time.Duration
 	clean      time.Duration // 0: no cleaner goroutine
 	maxTags    int
+	admit      bool
 	now        func() time.Time
 	log        *slog.Logger
 }
@@ -143,6 +152,7 @@ func (o Options) resolve() (settings, error) {
 		maxTTL:   o.MaxTTL,
 		now:      o.Now,
 		log:      o.Logger,
+		admit:    !o.DisableAdmission,
 	}
 	if s.label == "" {
 		s.label = defaultLabel

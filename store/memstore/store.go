@@ -32,6 +32,9 @@ type Store struct {
 	// vers holds the current version of every tag in use.
 	vers *versions
 
+	// adm decides which writes a full shard keeps; nil without admission.
+	adm *admission
+
 	// leases marks every change, so SetLeased can tell whether one
 	// crossed its lease.
 	leases *stripes
@@ -62,11 +65,18 @@ func New(opts Options) (*Store, error) {
 	}
 	// The Store owns the cleaner's lifetime through Close. Its context is
 	// never cancelled on purpose: bigcache prints to stdout when it is.
-	cache, err := bigcache.New(context.Background(), set.bigcacheConfig())
+	cfg := set.bigcacheConfig()
+	var adm *admission
+	if set.admit {
+		adm = newAdmission(set.shards, set.shardBytes, set.limit)
+		cfg.Hasher = adm
+	}
+	cache, err := bigcache.New(context.Background(), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("hitbox/memstore: %w", err)
 	}
 	return &Store{
+		adm:      adm,
 		cache:    cache,
 		label:    set.label,
 		maxValue: set.maxValue,
@@ -123,6 +133,9 @@ func (s *Store) getRecord(ctx context.Context, key string) (hitbox.Entry, []byte
 		}
 		return hitbox.Entry{}, nil, err
 	}
+	// Only a hit is counted: a miss is counted by the write that follows
+	// it, so a miss and its fill count as one use.
+	s.seen(key)
 	e, sect, err := readRecord(rec)
 	if err != nil {
 		s.drop(key)
@@ -144,7 +157,9 @@ func (s *Store) getRecord(ctx context.Context, key string) (hitbox.Entry, []byte
 // MaxValueSize is refused with an error wrapping hitbox.ErrTooLarge; an
 // entry already past its Expire is never returned and replaces what key
 // held.
-// Storing may evict the oldest entries of the shard when it is full.
+// Storing may evict the oldest entries of the shard when it is full; with
+// admission on (see Options.DisableAdmission), a full shard may instead
+// decline the write, and then key reads as a miss.
 func (s *Store) Set(ctx context.Context, key string, e hitbox.Entry) error {
 	if err := s.check(ctx, key); err != nil {
 		return s.fail(hitbox.OpSet, err)
@@ -175,6 +190,10 @@ func (s *Store) set(key string, e hitbox.Entry) error {
 	// The record buffer is reused: bigcache copies it into its shard.
 	b := bufpool.Get()
 	rec := appendRecord(*b, e.Expire, e.Stale, e.Value)
+	if s.declined(key, len(rec)) {
+		bufpool.Put(b, rec)
+		return s.remove(key) // the change is marked above
+	}
 	err := s.cache.Set(key, rec)
 	bufpool.Put(b, rec)
 	return err

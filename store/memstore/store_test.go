@@ -332,10 +332,14 @@ func TestKeys(t *testing.T) {
 	}
 }
 
+// TestMemoryCap checks that the store stays within its cap, and, with
+// admission off, that a full store drops its oldest entries first. (With
+// admission on, a stream of keys used once may be declined instead; see
+// admit_test.go.)
 func TestMemoryCap(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, _ := newStore(t, Options{MaxBytes: 2<<20 + 1000, Shards: 4})
+	s, _ := newStore(t, Options{MaxBytes: 2<<20 + 1000, Shards: 4, DisableAdmission: true})
 	value := make([]byte, 1000)
 	const n = 6000 // about three times the cap
 	for i := range n {

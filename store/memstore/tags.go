@@ -164,6 +164,13 @@ func (s *Store) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags 
 	s.leases.change(key)
 	b := bufpool.Get()
 	rec := appendTaggedRecord(*b, e.Expire, e.Stale, tv, e.Value)
+	if s.declined(key, len(rec)) {
+		bufpool.Put(b, rec)
+		if err := s.remove(key); err != nil { // the change is marked above
+			return s.fail(hitbox.OpSet, err)
+		}
+		return nil
+	}
 	err := s.cache.Set(key, rec)
 	bufpool.Put(b, rec)
 	if err != nil {
