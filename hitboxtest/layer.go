@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/internal/faulty"
 	"github.com/hitbox-go/hitbox/internal/mapstore"
+	"github.com/hitbox-go/hitbox/layer"
 )
 
 // errInjected is the failure the suite plants in the store under a layer;
@@ -87,6 +89,9 @@ func TestLayer(t *testing.T, l hitbox.Layer, opts Options) {
 type layerSuite struct {
 	l    hitbox.Layer
 	opts Options
+
+	mu     sync.Mutex
+	stores map[hitbox.Backend]*mapstore.Store // under each top fresh built, for sibling
 }
 
 // stack is one layer over a faulty mapstore on a fake clock.
@@ -107,13 +112,32 @@ func (s *layerSuite) fresh(t *testing.T) stack {
 		t.Fatal("the layer returned a nil Backend")
 	}
 	t.Cleanup(func() { _ = st.Close() })
+	s.mu.Lock()
+	if s.stores == nil {
+		s.stores = make(map[hitbox.Backend]*mapstore.Store)
+	}
+	s.stores[top] = st
+	s.mu.Unlock()
 	return stack{top: top, fault: f, store: st, clock: c}
+}
+
+// sibling returns the layer over another namespace (layer.Prefix) of the
+// store under b, which fresh built: the tag checks' Options.Sibling, so a
+// layer that purged beyond the tags it was given fails them.
+func (s *layerSuite) sibling(t *testing.T, b hitbox.Backend) hitbox.Backend {
+	s.mu.Lock()
+	st, ok := s.stores[b]
+	s.mu.Unlock()
+	if !ok {
+		t.Fatalf("Sibling of a backend the suite did not build: %v", b)
+	}
+	return s.l(layer.Prefix("sibling:")(st))
 }
 
 // tags runs the hitbox.Tagger checks through the layer when it forwards
 // the ability (the store under it is a Tagger).
 func (s *layerSuite) tags(t *testing.T) {
-	tagsSuite{fresh: func(t *testing.T) hitbox.Backend { return s.fresh(t).top }, maxLen: s.opts.MaxTagLen}.run(t)
+	tagsSuite{fresh: func(t *testing.T) hitbox.Backend { return s.fresh(t).top }, maxLen: s.opts.MaxTagLen, sibling: s.sibling}.run(t)
 }
 
 func (s *layerSuite) label(t *testing.T) {
