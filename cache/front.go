@@ -49,7 +49,7 @@ import (
 // Its memory is, per entry, the key, the value (T itself, plus what it
 // points to) and the front's bookkeeping, plus for a tagged entry a record
 // of its tags and their generations; the cache's tag generations take a
-// fixed 8 KiB. BenchmarkFrontMemory in load_bench_test.go measures the
+// fixed 8 KiB. BenchmarkFrontMemory in bench_test.go measures the
 // bookkeeping of an untagged entry. It starts one goroutine, which runs the
 // eviction policy's upkeep off the hit path: close the Cache to stop it.
 type Front[T any] struct {
