@@ -82,7 +82,7 @@ func TestRealProxy(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("inspect --proxy: exit %d %s", r.code, r.err)
 	}
-	for _, want := range []string{"status   200, 4-byte body", "fresh for", `etag "v1"`, "level    tier."} {
+	for _, want := range []string{"status   200, 4-byte body", "fresh for", `etag "v1"`, "level    tier.", "tags     docs"} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("inspect --proxy lacks %q:\n%s", want, r.out)
 		}
