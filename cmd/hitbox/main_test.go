@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"go.uber.org/goleak"
 
 	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/codec"
@@ -32,15 +31,8 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden with the outp
 // keeps to a prefix of its own) and checks that no goroutine outlives
 // them: every command closes its client.
 func TestMain(m *testing.M) {
-	redis.SetLogger(quietLogger{})
-	code := redistest.Main(m)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	redistest.Quiet()
+	os.Exit(redistest.Main(m))
 }
 
 // now0 is the clock of every command and of the stores that write the

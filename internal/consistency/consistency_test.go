@@ -1,15 +1,10 @@
 package consistency
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
-	"go.uber.org/goleak"
 
 	"github.com/hitbox-go/hitbox/internal/redistest"
 )
@@ -27,20 +22,9 @@ const (
 // TestMain silences go-redis's own log lines (every refused dial of an
 // outage would print one) and checks that no goroutine outlives the tests.
 func TestMain(m *testing.M) {
-	redis.SetLogger(quiet{})
-	code := redistest.Main(m)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	redistest.Quiet()
+	os.Exit(redistest.Main(m))
 }
-
-type quiet struct{}
-
-func (quiet) Printf(context.Context, string, ...any) {}
 
 // params are the checker's bounds: a 50 ms bus delivery bound (a healthy
 // loopback bus delivers in about a millisecond; the run measures and

@@ -1,6 +1,9 @@
 package redistest
 
 import (
+	"context"
+	"fmt"
+
 	"os"
 	"path/filepath"
 	"strconv"
@@ -8,6 +11,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
 )
 
 // shared holds the servers one test binary shares between its tests. They
@@ -34,17 +40,31 @@ var shared struct {
 // prefixes numbers the prefixes handed out by Prefix.
 var prefixes atomic.Uint64
 
-// Main runs the tests of m and then stops the servers Shared and
-// SharedCluster started. It returns the exit code for os.Exit, after which
-// a TestMain may run its own checks (a goroutine leak check, say):
+// Main runs the tests of m, stops the servers Shared and SharedCluster
+// started, and, when the tests passed, fails the run if a goroutine
+// outlived them (goleak). It returns the exit code for os.Exit:
 //
 //	func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
 func Main(m *testing.M) int {
 	shared.main.Store(true)
 	code := m.Run()
 	stopShared()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
 	return code
 }
+
+// Quiet silences go-redis's own log lines, of which every refused dial in
+// an outage prints one; a TestMain of fault tests calls it before Main.
+func Quiet() { redis.SetLogger(quietLogger{}) }
+
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
 
 // stopShared stops the servers Shared and SharedCluster started.
 func stopShared() {

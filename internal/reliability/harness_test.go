@@ -26,20 +26,9 @@ import (
 // TestMain silences go-redis's own log lines (every refused dial of an
 // outage would print one) and checks that no goroutine outlives the tests.
 func TestMain(m *testing.M) {
-	redis.SetLogger(quiet{})
-	code := redistest.Main(m)
-	if code == 0 {
-		if err := goleak.Find(); err != nil {
-			fmt.Fprintln(os.Stderr, "goleak:", err)
-			code = 1
-		}
-	}
-	os.Exit(code)
+	redistest.Quiet()
+	os.Exit(redistest.Main(m))
 }
-
-type quiet struct{}
-
-func (quiet) Printf(context.Context, string, ...any) {}
 
 // clientOptions returns the go-redis settings the figures are measured
 // with: the README's recommendation for a cache, redisstore.ClientOptions
