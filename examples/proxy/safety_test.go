@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -56,7 +57,7 @@ func TestFraming(t *testing.T) {
 				c.scan([]byte(s[:n]))
 				s = s[n:]
 			}
-			if got := c.verdict; !equalBools(got, tc.want) {
+			if got := c.verdict; !slices.Equal(got, tc.want) {
 				t.Errorf("%s, read %d bytes at a time: verdicts %v, want %v", tc.name, step, got, tc.want)
 			}
 		}
@@ -77,18 +78,6 @@ func TestFramingLost(t *testing.T) {
 	if v := c.next(); v != framingUnknown {
 		t.Errorf("the request after it: verdict %d, want framingUnknown", v)
 	}
-}
-
-func equalBools(a, b []bool) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestProxyRefusesAmbiguousFraming: a request with both Content-Length and
@@ -297,7 +286,7 @@ func TestProxyAttacks(t *testing.T) {
 			resp.Body.Close()
 			got = append(got, resp.StatusCode)
 		}
-		if !equalInts(got, tc.status) {
+		if !slices.Equal(got, tc.status) {
 			t.Errorf("%s: statuses %v, want %v", tc.name, got, tc.status)
 		}
 		if tc.closed {
@@ -322,18 +311,6 @@ func TestProxyAttacks(t *testing.T) {
 	}
 }
 
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // FuzzFraming: any bytes a client sends, split into reads anyhow, give
 // the same verdicts as read whole, and never panic.
 func FuzzFraming(f *testing.F) {
@@ -349,7 +326,7 @@ func FuzzFraming(f *testing.F) {
 			split.scan(s[:k])
 			s = s[k:]
 		}
-		if !equalBools(whole.verdict, split.verdict) || whole.gone != split.gone {
+		if !slices.Equal(whole.verdict, split.verdict) || whole.gone != split.gone {
 			t.Errorf("read whole: %v gone=%v; read %d at a time: %v gone=%v", whole.verdict, whole.gone, n, split.verdict, split.gone)
 		}
 	})
