@@ -95,8 +95,13 @@ var hitImpls = []hitImpl{
 // only: one goroutine, no locks.
 type lru struct {
 	max   int
-	order *list.List // front: most recent; values are keys
+	order *list.List // front: most recent; values are *lruEntry
 	index map[string]*list.Element
+}
+
+type lruEntry struct {
+	key   string
+	value []byte
 }
 
 func newLRU(entries int) *lru {
@@ -109,20 +114,21 @@ func (c *lru) get(key string) ([]byte, bool) {
 		return nil, false
 	}
 	c.order.MoveToFront(e)
-	return nil, true
+	return e.Value.(*lruEntry).value, true
 }
 
-func (c *lru) set(key string, _ []byte) error {
+func (c *lru) set(key string, value []byte) error {
 	if e, ok := c.index[key]; ok {
+		e.Value.(*lruEntry).value = value
 		c.order.MoveToFront(e)
 		return nil
 	}
 	if c.order.Len() >= c.max {
 		old := c.order.Back()
 		c.order.Remove(old)
-		delete(c.index, old.Value.(string))
+		delete(c.index, old.Value.(*lruEntry).key)
 	}
-	c.index[key] = c.order.PushFront(key)
+	c.index[key] = c.order.PushFront(&lruEntry{key: key, value: value})
 	return nil
 }
 
