@@ -24,12 +24,14 @@ const keyLocks = 64
 //
 // A load notes its key's counter (a mark) before it calls the loader. A
 // change made through the Cache (Set, Delete) counts itself under the
-// key's lock before it reaches the pipeline; a load stores only under the
-// same lock, held shared from its check of the mark to the end of its
-// write. So a change either counts before the check (the load stores
-// nothing) or waits for the write to end, and reaches the pipeline after
-// it (the change wins). A change heard on the bus counts without the lock:
-// it was made elsewhere, and only a lease can order it against the write.
+// key's lock before it reaches the pipeline; a load without a lease stores
+// only under the same lock, held shared from its check of the mark to the
+// end of its write. So a change either counts before the check (the load
+// stores nothing) or waits for the write to end, and reaches the pipeline
+// after it (the change wins). A load with a lease checks the mark without
+// the lock: the lease orders the write against the change in the pipeline
+// itself. A change heard on the bus counts without the lock: it was made
+// elsewhere, and only a lease can order it against the write.
 type keyChanges struct {
 	seed  maphash.Seed
 	epoch atomic.Uint64 // every key: a gap on the front's bus

@@ -74,8 +74,9 @@
 //     takes one lease per missing key and stores each key through its own.
 //   - In this process, whatever the pipeline: a Set, Delete or
 //     InvalidateTags through this Cache, and a change heard on its front's
-//     bus, stop the store of a load under way (a local change waits for a
-//     store already past its check, and reaches the pipeline after it).
+//     bus, stop the store of a load under way (without a lease, a local
+//     change waits for a store already past its check, and reaches the
+//     pipeline after it).
 //     Over a pipeline without leases this is the only guard: a change made
 //     by another instance, that this one does not hear of on a bus before
 //     its load stores, is not seen, and the load's value may outlive it

@@ -486,3 +486,58 @@ func TestJoinerOfALoadNotStored(t *testing.T) {
 		})
 	}
 }
+
+// heldLeasedStore is a leasing store whose SetLeased waits for release, as
+// a round trip to a slow server would.
+type heldLeasedStore struct {
+	*mapstore.Store
+	entered, release chan struct{}
+}
+
+func (h *heldLeasedStore) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, l hitbox.Lease) error {
+	close(h.entered)
+	<-h.release
+	return h.Store.SetLeased(ctx, key, e, tags, l)
+}
+
+// TestChangeDoesNotWaitForALeasedStore checks that over a pipeline with
+// leases a Set and a purge made while a load's store is on its way do not
+// wait for it (the lease orders them in the pipeline), and that the store
+// is then refused: what they wrote stands.
+func TestChangeDoesNotWaitForALeasedStore(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := &heldLeasedStore{Store: newLeasing(mapstore.Options{}), entered: make(chan struct{}), release: make(chan struct{})}
+	c := cache.New[string](store, cache.Options{})
+	defer c.Close()
+	loaded := make(chan string, 1)
+	go func() {
+		v, _ := c.GetOrLoad(ctx, "k", func(context.Context) (string, error) { return "old", nil }, cache.WithTags("t"))
+		loaded <- v
+	}()
+	<-store.entered
+	changed := make(chan error, 1)
+	go func() {
+		if err := c.InvalidateTags(ctx, "t"); err != nil {
+			changed <- err
+			return
+		}
+		changed <- c.Set(ctx, "k", "new")
+	}()
+	select {
+	case err := <-changed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second): // a hang, not a speed bound
+		close(store.release)
+		t.Fatal("a purge and a Set waited for a load's leased store")
+	}
+	close(store.release)
+	if v := <-loaded; v != "old" {
+		t.Fatalf("GetOrLoad = %q, want the loaded value", v)
+	}
+	if v, err := c.Get(ctx, "k"); v != "new" || err != nil {
+		t.Fatalf("Get = %q, %v; want the Set's value", v, err)
+	}
+}

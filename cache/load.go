@@ -341,23 +341,30 @@ func (c *Cache[T]) begin(ctx context.Context, key string, tags []string) loading
 // crossed the load: then the load's answer is still its callers', but it
 // is not stored, in the pipeline nor in the front, since the source may
 // have been read before the change, and a write after it would outlive
-// it. The check and the write hold this process's locks (see keyChanges,
-// tagTable), and the lease makes the pipeline check again, atomically.
+// it. With a lease the pipeline checks, atomically with the write, and a
+// local change made after the check is refused there or lands after the
+// write; the front's stamps keep it in step. Without one, the check and
+// the write hold this process's locks (see keyChanges, tagTable), so a
+// local change waits for the write; they are not held across the write
+// when a lease does that work, so a Set or a purge never waits on a
+// round trip of someone else's store.
 func (c *Cache[T]) storeLoaded(ctx context.Context, key string, e hitbox.Entry, fe *frontEntry[T], tags []string, ld *loading) {
 	if ld.leaseErr != nil {
 		ld.crossed = true // unknown: nothing can tell
 		c.opts.Logger.WarnContext(ctx, "hitbox/cache: taking a lease failed; the loaded value is not stored", "error", ld.leaseErr)
 		return
 	}
-	defer c.changes.hold(ld.key)()
-	if ld.tags != nil {
-		c.tags.mu.RLock()
-		defer c.tags.mu.RUnlock()
+	if !ld.lease.Valid() {
+		defer c.changes.hold(ld.key)()
+		if ld.tags != nil {
+			c.tags.mu.RLock()
+			defer c.tags.mu.RUnlock()
+		}
 	}
 	c.storeHeld(ctx, key, e, fe, tags, ld)
 }
 
-// storeHeld is storeLoaded once the locks are held.
+// storeHeld is storeLoaded once the locks it needs are held.
 func (c *Cache[T]) storeHeld(ctx context.Context, key string, e hitbox.Entry, fe *frontEntry[T], tags []string, ld *loading) {
 	if !c.changes.current(ld.key) || (ld.tags != nil && !c.tags.current(ld.tags)) {
 		ld.crossed = true
