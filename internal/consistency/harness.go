@@ -300,16 +300,20 @@ func do(in *instance, src *Source, h *History, rng *rand.Rand, kind Kind) {
 			op.Err = c.InvalidateTags(ctx, op.Tag)
 		}
 	case Get:
+		actx, ans := hitbox.TrackAnswer(ctx)
 		op.Start = time.Now()
-		v, err := c.Get(ctx, key)
+		v, err := c.Get(actx, key)
 		op.Err = readResult(&op, key, v, err)
+		op.Unproven = ans.Unproven()
 	case GetOrLoad:
+		actx, ans := hitbox.TrackAnswer(ctx)
 		op.Start = time.Now()
-		v, err := c.GetOrLoad(ctx, key, func(ctx context.Context) (Value, error) {
+		v, err := c.GetOrLoad(actx, key, func(ctx context.Context) (Value, error) {
 			m, err := src.Load(ctx, h, in.id, key)
 			return m[key], err
 		}, cache.WithTags(src.TagsOf(key)...))
 		op.Err = readResult(&op, key, v, err)
+		op.Unproven = ans.Unproven()
 	case GetOrLoadMany:
 		perm := rng.Perm(len(keys))[:2+rng.IntN(3)]
 		op.Keys = op.Keys[:0]

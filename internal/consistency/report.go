@@ -15,9 +15,9 @@ func (r *Report) OK() bool { return len(r.Violations) == 0 && len(r.Impossible) 
 
 // Summary is the report's first line.
 func (r *Report) Summary() string {
-	return fmt.Sprintf("%d ops over %v: %d reads (%d failed), %d writes (%d failed); %d stale reads (and %d within a fault's allowance), %d impossible, %d calls over the stall bound",
+	return fmt.Sprintf("%d ops over %v: %d reads (%d failed), %d writes (%d failed); %d stale reads (and %d within a fault's allowance, %d declared unproven), %d impossible, %d calls over the stall bound",
 		r.Ops, r.last.Sub(r.first).Round(time.Millisecond), r.Reads, r.FailedReads, r.Writes, r.FailedWrites,
-		len(r.Violations), r.Excused, len(r.Impossible), len(r.Stalls))
+		len(r.Violations), r.Excused, r.Declared, len(r.Impossible), len(r.Stalls))
 }
 
 // Write prints the report: the summary, the bounds, the violations per
