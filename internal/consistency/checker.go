@@ -111,6 +111,9 @@ type Report struct {
 	Longest    map[Kind]Op    // the longest call of each kind
 	Faults     []Window
 	Pauses     []Pause // the process's own pauses, for the stalls
+	// Load is the load on Redis and on the source per phase (healthy and
+	// each fault kind), when the run logged its commands.
+	Load []PhaseLoad
 
 	history     []Op // ordered by start, for the report's excerpts
 	first, last time.Time

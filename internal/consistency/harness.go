@@ -68,8 +68,9 @@ type instance struct {
 	cache  *cache.Cache[Value]
 }
 
-func newInstance(t testing.TB, id int, d Deployment, cfg Config) *instance {
+func newInstance(t testing.TB, id int, d Deployment, cfg Config, cmds *commandLog) *instance {
 	in := &instance{id: id, client: d.Client(id)}
+	in.client.AddHook(hook{cmds})
 	l1, err := memstore.New(memstore.Options{Label: "l1", MaxBytes: 8 << 20, Shards: 8})
 	if err != nil {
 		t.Fatal(err)
@@ -132,8 +133,9 @@ func Run(t testing.TB, d Deployment, cfg Config) *Report {
 			}
 		}
 	}()
+	cmds := &commandLog{}
 	for i := range cfg.Instances {
-		ins = append(ins, newInstance(t, i, d, cfg))
+		ins = append(ins, newInstance(t, i, d, cfg, cmds))
 	}
 	ctx := context.Background()
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -151,6 +153,7 @@ func Run(t testing.TB, d Deployment, cfg Config) *Report {
 
 	src := NewSource(cfg.Keys, cfg.Tags, cfg.MaxLoad)
 	h := &History{}
+	start := time.Now() // the commands of the set-up are not the run's
 	lctx, stop := context.WithTimeout(ctx, cfg.Duration)
 	defer stop()
 	var wg sync.WaitGroup
@@ -168,6 +171,10 @@ func Run(t testing.TB, d Deployment, cfg Config) *Report {
 	r := Check(h.Ops(), windows, cfg.Params)
 	r.Measured = measured
 	r.Pauses = pauses
+	all := cmds.times()
+	slices.SortFunc(all, time.Time.Compare)
+	i, _ := slices.BinarySearchFunc(all, start, time.Time.Compare)
+	r.Load = r.loadByPhase(all[i:])
 	return r
 }
 

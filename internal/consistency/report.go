@@ -97,6 +97,8 @@ func (r *Report) Write(w io.Writer, examples int) {
 			fmt.Fprintln(w)
 		}
 	}
+	fmt.Fprintln(w)
+	r.writeLoad(w)
 	fmt.Fprintln(w, "\nlongest call of each kind:")
 	for _, k := range slices.Sorted(maps.Keys(r.Longest)) {
 		o := r.Longest[k]
