@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/hitbox-go/hitbox/internal/pauses"
 )
 
 // Params are the bounds a history is checked against.
@@ -39,12 +41,9 @@ type Window struct {
 	Allowance time.Duration
 }
 
-// Pause is a time the test process itself did not run: a sleeping
-// goroutine woke up Late after At plus its sleep.
-type Pause struct {
-	At   time.Time
-	Late time.Duration
-}
+// Pause is a time the test process itself did not run (see package
+// pauses).
+type Pause = pauses.Pause
 
 // Violation is a read that returned what an acknowledged write had
 // replaced before the read began.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/cache"
+	"github.com/hitbox-go/hitbox/internal/pauses"
 	"github.com/hitbox-go/hitbox/store/memstore"
 	"github.com/hitbox-go/hitbox/store/redisstore"
 	"github.com/hitbox-go/hitbox/tier"
@@ -163,44 +164,19 @@ func Run(t testing.TB, d Deployment, cfg Config) *Report {
 			wg.Go(func() { work(lctx, in, src, h, rng) })
 		}
 	}
-	var pauses []Pause
-	wg.Go(func() { pauses = watchPauses(lctx) })
+	var ps []Pause
+	wg.Go(func() { ps = pauses.Watch(lctx) })
 	windows := cfg.Scheduler.Run(lctx, t, d, rand.New(rand.NewPCG(cfg.Seed, 1<<32)))
 	wg.Wait()
 
 	r := Check(h.Ops(), windows, cfg.Params)
 	r.Measured = measured
-	r.Pauses = pauses
+	r.Pauses = ps
 	all := cmds.times()
 	slices.SortFunc(all, time.Time.Compare)
 	i, _ := slices.BinarySearchFunc(all, start, time.Time.Compare)
 	r.Load = r.loadByPhase(all[i:])
 	return r
-}
-
-// pauseTick and pauseMin tune watchPauses: it sleeps pauseTick at a time
-// and notes every wake-up later than pauseMin.
-const (
-	pauseTick = 5 * time.Millisecond
-	pauseMin  = 50 * time.Millisecond
-)
-
-// watchPauses notes, until ctx ends, every time a goroutine that does
-// nothing but sleep pauseTick woke up more than pauseMin late: the process
-// was not running (the machine's cores busy with other work, a GC
-// pause), so every call in flight then was held too, whatever the cache
-// did.
-func watchPauses(ctx context.Context) []Pause {
-	var out []Pause
-	for {
-		from := time.Now()
-		if !sleep(ctx, pauseTick) {
-			return out
-		}
-		if late := time.Since(from) - pauseTick; late > pauseMin {
-			out = append(out, Pause{At: from, Late: late})
-		}
-	}
 }
 
 // measureDelivery writes n probe keys, each through one instance in turn,

@@ -2,6 +2,7 @@ package consistency
 
 import (
 	"fmt"
+	"github.com/hitbox-go/hitbox/internal/pauses"
 	"io"
 	"maps"
 	"slices"
@@ -81,7 +82,7 @@ func (r *Report) Write(w io.Writer, examples int) {
 	if len(r.Pauses) > 0 {
 		longest := slices.MaxFunc(r.Pauses, func(a, b Pause) int { return int(a.Late - b.Late) })
 		fmt.Fprintf(w, "\nthe process itself paused %d times over %v (a sleeping goroutine woke late), longest %v at %v\n",
-			len(r.Pauses), pauseMin, longest.Late.Round(time.Millisecond), r.at(longest.At))
+			len(r.Pauses), pauses.Min, longest.Late.Round(time.Millisecond), r.at(longest.At))
 	}
 	if len(r.Stalls) > 0 {
 		fmt.Fprintf(w, "\ncalls over the stall bound (%d):\n", len(r.Stalls))
@@ -114,7 +115,7 @@ func (r *Report) pausedDuring(o Op) time.Duration { return r.pausedIn(o.Start, o
 func (r *Report) pausedIn(start, end time.Time) time.Duration {
 	var d time.Duration
 	for _, p := range r.Pauses {
-		from, to := p.At.Add(pauseTick), p.At.Add(pauseTick+p.Late)
+		from, to := p.At.Add(pauses.Tick), p.At.Add(pauses.Tick+p.Late)
 		from, to = later(from, start), earlier(to, end)
 		if to.After(from) {
 			d += to.Sub(from)
