@@ -63,10 +63,13 @@ type Options struct {
 	// in the same pipeline as the change, on the same connection. A
 	// change that fewer replicas acknowledge within WaitTimeout returns
 	// an error wrapping ErrNotReplicated (and hitbox.ErrUnavailable) that
-	// names the numbers wanted and got. See wait.go for what it
-	// guarantees and what it does not. It needs a *redis.Client (one
-	// server, or a Sentinel failover client): New refuses it over a
-	// cluster or a ring. Default 0: changes do not wait.
+	// names the numbers wanted and got. It costs each change one
+	// replication round trip; reads cost nothing more. The package doc's
+	// "Waiting for replicas" says what it guarantees and what it does
+	// not (WAIT does not make Redis strongly consistent). It needs a
+	// *redis.Client (one server, or a Sentinel failover client): New
+	// refuses it over a cluster or a ring. Default 0: changes do not
+	// wait.
 	WaitReplicas int
 
 	// WaitTimeout is the longest a change waits for WaitReplicas

@@ -67,8 +67,9 @@ var (
 // returns). Its error is for options the client cannot serve.
 //
 // With Options.WaitReplicas, New returns an error wrapping
-// hitbox.ErrNotSupported unless client is a *redis.Client: see
-// newWaiting in wait.go for why a cluster or a ring cannot wait.
+// hitbox.ErrNotSupported unless client is a *redis.Client whose
+// ReadTimeout is above Options.WaitTimeout (the package doc's "Waiting
+// for replicas" says why).
 //
 // For context deadlines to bound network I/O, create the client with
 // ContextTimeoutEnabled set; without it go-redis applies only its own

@@ -14,9 +14,9 @@ import (
 	"github.com/hitbox-go/hitbox/store/redisstore"
 )
 
-// waitStores returns a store with opts on r's master, whose client records
-// every command sent, and a store under the same prefix on r's replica,
-// to read what the replica holds.
+// waitStores returns a store with opts on r's master (a prefix of its own
+// unless opts has one), whose client records every command sent, and a
+// store under the same prefix on r's replica, to read what it holds.
 func waitStores(t testing.TB, r *redistest.Replicated, mopt *redis.Options, opts redisstore.Options) (*redisstore.Store, *redisstore.Store, *recorder) {
 	t.Helper()
 	if mopt == nil {
@@ -26,7 +26,9 @@ func waitStores(t testing.TB, r *redistest.Replicated, mopt *redis.Options, opts
 	t.Cleanup(func() { _ = rdb.Close() })
 	rec := &recorder{}
 	rdb.AddHook(rec) // before New, which clones the client for its changes
-	opts.Prefix = redistest.Prefix(t)
+	if opts.Prefix == "" {
+		opts.Prefix = redistest.Prefix(t)
+	}
 	s, err := redisstore.New(rdb, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +112,7 @@ func TestWaitReplicated(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	r := redistest.StartReplicated(t)
-	s, replica, rec := waitStores(t, r, nil, redisstore.Options{WaitReplicas: 1, WaitTimeout: time.Second})
+	s, replica, rec := waitStores(t, r, nil, redisstore.Options{WaitReplicas: 1, WaitTimeout: 2 * time.Second})
 	fill, cs := changes()
 	if err := fill(ctx, s); err != nil {
 		t.Fatal(err)
@@ -123,8 +125,8 @@ func TestWaitReplicated(t *testing.T) {
 		if rec.count("wait") == before {
 			t.Errorf("%s sent no WAIT", c.name)
 		}
-		if got := rec.last("wait"); len(got) != 3 || got[1] != 1 || got[2] != int64(1000) {
-			t.Errorf("%s: last WAIT %v, want [wait 1 1000]", c.name, got)
+		if got := rec.last("wait"); len(got) != 3 || got[1] != 1 || got[2] != int64(2000) {
+			t.Errorf("%s: last WAIT %v, want [wait 1 2000]", c.name, got)
 		}
 		for _, k := range c.held {
 			if _, err := replica.Get(ctx, k); err != nil {
@@ -151,9 +153,13 @@ func TestWaitNotReplicated(t *testing.T) {
 	// ClientOptions' settings, the ones a cache starts from, and its
 	// default WaitTimeout.
 	sDef, _, _ := waitStores(t, r, redisstore.ClientOptions(r.Master.Addr), redisstore.Options{WaitReplicas: 1})
-	s, _, _ := waitStores(t, r, nil, redisstore.Options{WaitReplicas: 1, WaitTimeout: timeout})
+	prefix := redistest.Prefix(t)
+	s, _, _ := waitStores(t, r, nil, redisstore.Options{Prefix: prefix, WaitReplicas: 1, WaitTimeout: timeout})
+	// The entries the changes change are written, and acknowledged, with
+	// a timeout a loaded machine meets.
+	filler, _, _ := waitStores(t, r, nil, redisstore.Options{Prefix: prefix, WaitReplicas: 1, WaitTimeout: 2 * time.Second})
 	fill, cs := changes()
-	if err := fill(ctx, s); err != nil {
+	if err := fill(ctx, filler); err != nil {
 		t.Fatal(err)
 	}
 	r.Replica.Pause()
@@ -219,7 +225,7 @@ func TestWaitFailoverClient(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	sn := redistest.StartSentinel(t)
-	s, err := redisstore.New(sn.Client(t), redisstore.Options{Prefix: redistest.Prefix(t), WaitReplicas: 1, WaitTimeout: 50 * time.Millisecond})
+	s, err := redisstore.New(sn.Client(t), redisstore.Options{Prefix: redistest.Prefix(t), WaitReplicas: 1, WaitTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
