@@ -235,7 +235,6 @@ func (s *Store) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags 
 	if n, err := cmd.Int(); err != nil || n != 1 {
 		return s.fail(hitbox.OpSet, hitbox.ErrLeaseLost)
 	}
-
 	if len(vcmds) > 0 {
 		// A version key's lengthened lifetime (readVersions) does not
 		// wait for replicas: losing it only makes the entry a miss early.
