@@ -170,6 +170,7 @@ func New[T any](b hitbox.Backend, opts Options) *Cache[T] {
 	if err := opts.Validate(); err != nil {
 		panic(err.Error())
 	}
+	ownClock := opts.Now
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -204,7 +205,7 @@ func New[T any](b hitbox.Backend, opts Options) *Cache[T] {
 		if !ok {
 			panic(fmt.Sprintf("hitbox/cache: Options.Front: a %T for a Cache[%T]", opts.Front, *new(T)))
 		}
-		c.front = newFront(fo, &c.tags, &c.changes, c.reads)
+		c.front = newFront(fo, &c.tags, &c.changes, c.reads, ownClock)
 	}
 	c.done, c.cancel = context.WithCancel(context.Background())
 	c.idle = sync.NewCond(&c.mu)
@@ -238,7 +239,28 @@ func (c *Cache[T]) ReportStats(report func(hitbox.Stat)) {
 // With a front, a fresh value may come from it: the value is then shared
 // with every other caller, and must be treated as read-only (see Front).
 func (c *Cache[T]) Get(ctx context.Context, key string) (T, error) {
-	h, err := c.read(ctx, key)
+	// A front hit answers here, copying the value once: the hit is the
+	// front's whole point, and otter's own cost is the floor it is held to.
+	if f := c.front; f != nil {
+		if fe, _, ok := f.hit(key); ok {
+			if fe.neg() {
+				return *new(T), errNotFound
+			}
+			if f.copy != nil {
+				return f.copy(fe.v), nil
+			}
+			return fe.v, nil
+		}
+	}
+	return c.getBehind(ctx, key)
+}
+
+// getBehind is Get past the front. Apart, so Get's frame holds only what
+// a front hit needs.
+//
+//go:noinline
+func (c *Cache[T]) getBehind(ctx context.Context, key string) (T, error) {
+	h, err := c.readBehind(ctx, key, false)
 	return h.v, err
 }
 
@@ -281,23 +303,23 @@ func (c *Cache[T]) fetch(ctx context.Context, key string) (hitbox.Entry, []strin
 // readShared is read; with shared, callers reading key at the same time
 // share one backend read (see sharedReads).
 func (c *Cache[T]) readShared(ctx context.Context, key string, shared bool) (hit[T], error) {
+	if f := c.front; f != nil {
+		if fe, now, ok := f.hit(key); ok {
+			if fe.neg() {
+				return hit[T]{st: hitbox.Expired}, errNotFound
+			}
+			return hit[T]{v: f.out(fe.v), st: hitbox.Fresh, until: fe.until, now: now}, nil
+		}
+	}
+	return c.readBehind(ctx, key, shared)
+}
+
+// readBehind is readShared past the front, which did not hold key fresh.
+func (c *Cache[T]) readBehind(ctx context.Context, key string, shared bool) (hit[T], error) {
 	var h hit[T]
 	h.st = hitbox.Expired
 	var stamp stamp
 	if f := c.front; f != nil {
-		if fe, ok := f.get(key); ok {
-			var now int64
-			if fe.until != 0 { // only an entry with deadlines needs the clock
-				now = c.opts.Now().UnixNano()
-			}
-			if fe.freshAt(now) {
-				if fe.neg() {
-					return h, errNotFound
-				}
-				h.v, h.st, h.until, h.now = f.out(fe.v), hitbox.Fresh, fe.until, now
-				return h, nil
-			}
-		}
 		stamp = f.stamp(key)
 	}
 	var e hitbox.Entry
