@@ -338,6 +338,10 @@ func (c *Cache[T]) readBehind(ctx context.Context, key string, shared bool) (hit
 		}
 		if c.front != nil && !errors.Is(err, hitbox.ErrMiss) && ctx.Err() == nil {
 			if fh, ok := c.frontFallback(key); ok {
+				if a := hitbox.AnswerFrom(ctx); a != nil {
+					a.Record(a.Mark(), "cache", "front", 0)
+					a.MarkUnproven()
+				}
 				return fh, nil
 			}
 		}
@@ -384,6 +388,7 @@ func (c *Cache[T]) readBehind(ctx context.Context, key string, shared bool) (hit
 // of key, as a stale value, when the front's bus is down: the front holds
 // it but cannot prove it current (see hitbox.Invalidation.Down), so it is
 // served only when the pipeline cannot answer, and only until its Expire.
+// A read that tracks a hitbox.Answer finds it marked Unproven.
 func (c *Cache[T]) frontFallback(key string) (hit[T], bool) {
 	f := c.front
 	if !f.down() {

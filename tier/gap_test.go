@@ -50,8 +50,12 @@ func TestBusGap(t *testing.T) {
 			if err := l2s.Set(ctx, "k", entry("v2", exp)); err != nil {
 				t.Fatal(err)
 			}
-			if got := read(t, b, "k"); got != "v2" {
-				t.Errorf("during the gap b reads k = %q, want v2 from the shared level", got)
+			actx, ans := hitbox.TrackAnswer(ctx)
+			if e, err := b.Get(actx, "k"); err != nil || string(e.Value) != "v2" {
+				t.Errorf("during the gap b reads k = %q, %v; want v2 from the shared level", e.Value, err)
+			}
+			if ans.Unproven() {
+				t.Error("a read the shared level answered in the gap is marked unproven")
 			}
 			res, err := b.GetMany(ctx, []string{"k"})
 			if err != nil || res[0].Err != nil || string(res[0].Entry.Value) != "v2" {
@@ -62,8 +66,12 @@ func TestBusGap(t *testing.T) {
 			}
 
 			l2.FailGet(errors.New("shared level down"))
-			if got := read(t, b, "k"); got != "v1" {
-				t.Errorf("shared level failing in the gap: b reads k = %q, want its L1 copy v1", got)
+			actx, ans = hitbox.TrackAnswer(ctx)
+			if e, err := b.Get(actx, "k"); err != nil || string(e.Value) != "v1" {
+				t.Errorf("shared level failing in the gap: b reads k = %q, %v; want its L1 copy v1", e.Value, err)
+			}
+			if !ans.Unproven() || ans.Level() != 0 {
+				t.Errorf("the gap's stale-if-error copy: Answer level %d, unproven %v; want 0, true", ans.Level(), ans.Unproven())
 			}
 			// A caller with a source loads rather than take the copy.
 			sctx := hitbox.WithSource(ctx)

@@ -17,7 +17,12 @@ import (
 // unconditionally by SetLeased; a level whose breaker is open, or whose
 // Lease fails, contributes a mark that makes SetLeased leave it unwritten
 // (and, for a shared level, refuse the whole store), since nothing would
-// protect its store from a change made meanwhile. The tokens are packed,
+// protect its store from a change made meanwhile. So does a level whose
+// last call failed and none has succeeded since, without being asked: a
+// load that has just waited out the level's timeout on its read (a frozen
+// server) does not wait it out a second time for a lease the level will
+// likely not give, which keeps a loading call within two waits on the
+// level (its read and its store), as before leases. The tokens are packed,
 // length-prefixed, into one; the zero Lease comes back when no level gave
 // one. Lease fails only when ctx is done or the tier is closed.
 func (t *Tier) Lease(ctx context.Context, key string, tags []string) (hitbox.Lease, error) {
@@ -36,7 +41,7 @@ func (t *Tier) Lease(ctx context.Context, key string, tags []string) (hitbox.Lea
 	leased := false
 	for i := range t.levels {
 		lv := &t.levels[i]
-		if !t.writable(ctx, lv) {
+		if lv.br.suspect() || !t.writable(ctx, lv) {
 			b.WriteByte(noLease)
 			leased = true
 			continue

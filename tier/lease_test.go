@@ -27,6 +27,7 @@ type leasing struct {
 	leases  int // Lease calls
 
 	failLease error  // Lease fails with it when set
+	failGet   error  // Get fails with it when set
 	beforeSet func() // called before Set takes the lock, when set
 }
 
@@ -50,6 +51,21 @@ func (l *leasing) Lease(ctx context.Context, key string, tags []string) (hitbox.
 		return hitbox.Lease{}, &hitbox.Error{Op: hitbox.OpLease, Backend: l.Label(), Err: l.failLease}
 	}
 	return hitbox.Lease{Token: "g" + strconv.FormatUint(l.gen, 10)}, nil
+}
+
+func (l *leasing) Get(ctx context.Context, key string) (hitbox.Entry, error) {
+	e, _, err := l.GetTagged(ctx, key)
+	return e, err
+}
+
+func (l *leasing) GetTagged(ctx context.Context, key string) (hitbox.Entry, []string, error) {
+	l.mu.Lock()
+	err := l.failGet
+	l.mu.Unlock()
+	if err != nil {
+		return hitbox.Entry{}, nil, &hitbox.Error{Op: hitbox.OpGet, Backend: l.Label(), Err: err}
+	}
+	return l.Store.GetTagged(ctx, key)
 }
 
 func (l *leasing) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, ls hitbox.Lease) error {
@@ -229,6 +245,52 @@ func TestLease(t *testing.T) {
 				t.Errorf("self reads %q, want %q", got, tc.wantGet)
 			}
 		})
+	}
+}
+
+// TestLeaseAfterFailedRead checks that a level whose last call failed is
+// not asked for a lease (a load that waited out its read on a frozen server
+// does not wait again) and that the store is then refused rather than made
+// unprotected; once a call succeeds on the level, leases reach it again.
+func TestLeaseAfterFailedRead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newClock()
+	l2 := newLeasing(store(c, "l2"))
+	tr := NewWith(Options{Now: c.Now}, store(c, "l1"), l2)
+	closeT(t, tr)
+
+	l2.failGet = errors.New("i/o timeout")
+	if _, err := tr.Get(ctx, "k"); err == nil {
+		t.Fatal("Get over a failing shared level succeeded")
+	}
+	l, err := hitbox.TakeLease(ctx, tr, "k", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l2.leases != 0 {
+		t.Errorf("%d Lease calls reached a level whose read just failed, want 0", l2.leases)
+	}
+	err = hitbox.SetLeased(ctx, tr, "k", entry("loaded", t0.Add(time.Hour)), nil, l)
+	if !errors.Is(err, hitbox.ErrLeaseLost) {
+		t.Errorf("SetLeased without the shared level's lease = %v, want ErrLeaseLost", err)
+	}
+	if _, err := l2.Store.Get(ctx, "k"); !errors.Is(err, hitbox.ErrMiss) {
+		t.Errorf("the shared level took the store (%v), want it refused", err)
+	}
+
+	l2.mu.Lock()
+	l2.failGet = nil
+	l2.mu.Unlock()
+	if _, err := tr.Get(ctx, "k"); !errors.Is(err, hitbox.ErrMiss) {
+		t.Fatalf("Get = %v, want a miss", err)
+	}
+	l, err = hitbox.TakeLease(ctx, tr, "k", nil)
+	if err != nil || l2.leases != 1 {
+		t.Fatalf("after a read succeeded: Lease = %v, %d calls reached the level; want 1", err, l2.leases)
+	}
+	if err := hitbox.SetLeased(ctx, tr, "k", entry("loaded", t0.Add(time.Hour)), nil, l); err != nil {
+		t.Errorf("SetLeased = %v", err)
 	}
 }
 
