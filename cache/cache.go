@@ -239,18 +239,34 @@ func (c *Cache[T]) ReportStats(report func(hitbox.Stat)) {
 // With a front, a fresh value may come from it: the value is then shared
 // with every other caller, and must be treated as read-only (see Front).
 func (c *Cache[T]) Get(ctx context.Context, key string) (T, error) {
-	// A front hit answers here, copying the value once: the hit is the
-	// front's whole point, and otter's own cost is the floor it is held to.
-	if f := c.front; f != nil {
-		if fe, _, ok := f.hit(key); ok {
-			if fe.neg() {
-				return *new(T), errNotFound
-			}
+	// A front hit answers here, with otter's lookup written in and the
+	// value copied once: the hit is the front's whole point, and otter's
+	// own cost is the floor it is held to. What is not the common hit (an
+	// untagged value, without deadlines or before them) goes on to
+	// getFront with what the lookup found.
+	if f := c.front; f != nil && f.state.Load() == 0 {
+		fe, ok := f.m.GetIfPresent(key)
+		if ok && fe.x == nil && (fe.until == 0 || f.now() < fe.until) {
 			if f.copy != nil {
 				return f.copy(fe.v), nil
 			}
 			return fe.v, nil
 		}
+		return c.getFront(ctx, key, fe, ok)
+	}
+	return c.getBehind(ctx, key)
+}
+
+// getFront is Get for a key whose front lookup found fe (ok) but not the
+// common hit: a tagged value, a cached "not found", a value no longer
+// fresh, or nothing.
+func (c *Cache[T]) getFront(ctx context.Context, key string, fe *frontEntry[T], ok bool) (T, error) {
+	f := c.front
+	if fe, _, ok := f.judge(key, fe, ok); ok {
+		if fe.neg() {
+			return *new(T), errNotFound
+		}
+		return f.out(fe.v), nil
 	}
 	return c.getBehind(ctx, key)
 }

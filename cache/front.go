@@ -369,7 +369,13 @@ func (f *front[T]) hit(key string) (e *frontEntry[T], now int64, ok bool) {
 	if f.state.Load() != 0 {
 		return nil, 0, false
 	}
-	if e, ok = f.m.GetIfPresent(key); !ok {
+	e, ok = f.m.GetIfPresent(key)
+	return f.judge(key, e, ok)
+}
+
+// judge is hit past its lookup, which found e (ok) under key.
+func (f *front[T]) judge(key string, e *frontEntry[T], ok bool) (*frontEntry[T], int64, bool) {
+	if !ok {
 		return nil, 0, false
 	}
 	if e.x != nil && e.x.tags != nil && !f.tags.current(e.x.tags) {
@@ -379,7 +385,7 @@ func (f *front[T]) hit(key string) (e *frontEntry[T], now int64, ok bool) {
 	if e.until == 0 {
 		return e, 0, true
 	}
-	now = f.now()
+	now := f.now()
 	return e, now, now < e.until
 }
 
