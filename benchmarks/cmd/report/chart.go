@@ -242,17 +242,16 @@ func (u unitTicks) Ticks(lo, hi float64) []plot.Tick {
 // the stream's distinct keys, and the stream.
 var sizeConfig = regexp.MustCompile(`^cache=([0-9.]+)%/dist=(.+)$`)
 
-// sizeCharts draws, for each stream of o measured at three cache sizes or
-// more, o's primary figure against the cache's size: a line per impl
-// measured at two of those sizes or more, each its own colour, on linear
-// axes from zero (0–100 for a percentage). It saves them as PNGs under dir
-// and returns them, paths relative to dir.
-func sizeCharts(o *outcome, dir string) ([]chartRef, error) {
-	type size struct {
-		percent float64
-		config  string
-	}
-	byDist := make(map[string][]size)
+// sweepSize is one cache size of a stream in a hit-ratio workload.
+type sweepSize struct {
+	percent float64
+	config  string
+}
+
+// sweeps returns the streams of o's hit-ratio configurations, in order,
+// and the cache sizes each was measured at, smallest first.
+func sweeps(o *outcome) ([]string, map[string][]sweepSize) {
+	byDist := make(map[string][]sweepSize)
 	var dists []string
 	for _, cfg := range o.Configs {
 		m := sizeConfig.FindStringSubmatch(cfg)
@@ -266,54 +265,87 @@ func sizeCharts(o *outcome, dir string) ([]chartRef, error) {
 		if _, ok := byDist[m[2]]; !ok {
 			dists = append(dists, m[2])
 		}
-		byDist[m[2]] = append(byDist[m[2]], size{pc, cfg})
+		byDist[m[2]] = append(byDist[m[2]], sweepSize{pc, cfg})
 	}
+	for _, sizes := range byDist {
+		sort.Slice(sizes, func(i, j int) bool { return sizes[i].percent < sizes[j].percent })
+	}
+	return dists, byDist
+}
+
+// lines returns the impls of o measured at every one of sizes, in order,
+// and their figures in unit against size. A line through fewer sizes
+// would say nothing of those between.
+func lines(o *outcome, sizes []sweepSize, unit string) ([]string, []plotter.XYs) {
+	var impls []string
+	var all []plotter.XYs
+	for _, impl := range o.Impls {
+		var xys plotter.XYs
+		for _, s := range sizes {
+			if st, ok := o.stat(s.config, impl, unit); ok {
+				xys = append(xys, plotter.XY{X: s.percent, Y: st.Center})
+			}
+		}
+		if len(xys) == len(sizes) {
+			impls = append(impls, impl)
+			all = append(all, xys)
+		}
+	}
+	return impls, all
+}
+
+// sizeLines returns the impls that sizeCharts draws a line for in dist's
+// chart.
+func sizeLines(o *outcome, dist string) []string {
+	_, byDist := sweeps(o)
+	impls, _ := lines(o, byDist[dist], o.W.Primary)
+	return impls
+}
+
+// sizeCharts draws, for each stream of o measured at three cache sizes or
+// more, o's primary figure against the cache's size: a line per impl
+// measured at every one of those sizes, each its own colour, on linear
+// axes from zero (0–100 for a percentage). It saves them as PNGs under dir
+// and returns them, paths relative to dir.
+func sizeCharts(o *outcome, dir string) ([]chartRef, error) {
 	unit := o.W.Primary
+	dists, byDist := sweeps(o)
 	var refs []chartRef
 	for _, dist := range dists {
 		sizes := byDist[dist]
 		if len(sizes) < 3 {
 			continue
 		}
-		sort.Slice(sizes, func(i, j int) bool { return sizes[i].percent < sizes[j].percent })
+		impls, all := lines(o, sizes, unit)
+		if len(impls) == 0 {
+			continue
+		}
 		p := plot.New()
 		title := "hit ratio against cache size, " + dist
 		p.Title.Text = o.W.Name + ": " + title
 		p.X.Label.Text = "cache size, % of the stream's distinct keys"
 		p.Y.Label.Text = fmt.Sprintf("%s (%s)", unit, betterText(o.W))
 		p.X.Min, p.X.Max = 0, sizes[len(sizes)-1].percent*1.05
-		p.Y.Min, p.Y.Max = 0, 0
 		var ticks []plot.Tick
 		for _, s := range sizes {
 			ticks = append(ticks, plot.Tick{Value: s.percent, Label: strconv.FormatFloat(s.percent, 'f', -1, 64) + "%"})
 		}
 		p.X.Tick.Marker = plot.ConstantTicks(ticks)
 		p.Add(plotter.NewGrid())
-		series := 0
-		for _, impl := range o.Impls {
-			var xys plotter.XYs
-			for _, s := range sizes {
-				if st, ok := o.stat(s.config, impl, unit); ok {
-					xys = append(xys, plotter.XY{X: s.percent, Y: st.Center})
-					p.Y.Max = max(p.Y.Max, st.Center)
-				}
-			}
-			if len(xys) < 2 {
-				continue
-			}
-			line, points, err := plotter.NewLinePoints(xys)
+		p.Y.Min, p.Y.Max = 0, 0
+		for i, impl := range impls {
+			line, points, err := plotter.NewLinePoints(all[i])
 			if err != nil {
 				return nil, err
 			}
-			c := seriesColor(series)
-			series++
+			c := seriesColor(i)
 			line.Color, line.Width = c, vg.Points(1.5)
 			points.Color, points.Shape = c, draw.CircleGlyph{}
 			p.Add(line, points)
 			p.Legend.Add(impl, line, points)
-		}
-		if series == 0 {
-			continue
+			for _, xy := range all[i] {
+				p.Y.Max = max(p.Y.Max, xy.Y)
+			}
 		}
 		p.Y.Max *= 1.2
 		p.Y.Tick.Marker = unitTicks{plot.DefaultTicks{}, unit}

@@ -209,14 +209,15 @@ func TestChart(t *testing.T) {
 // TestHitRatioCharts checks the hit-ratio charts: the bar chart leaves out
 // an impl with no figure (a skipped peer) and gives each impl drawn its
 // own colour, and a size chart is drawn for a stream measured at three
-// sizes (zipf0.8), none for one measured at two (gli).
+// sizes (zipf0.8), none for one measured at two (gli), with a line for
+// each impl measured at all three (not lru, measured at one).
 func TestHitRatioCharts(t *testing.T) {
 	o := load(t, "hitratio.txt", "HitRatio")
 	if !slices.Contains(o.Impls, "absent") {
 		t.Fatalf("impls %v: the canned output's skipped impl is not among them, the test checks nothing", o.Impls)
 	}
 	impls, _ := drawn(o, o.W.Primary)
-	if want := []string{"hitbox-memstore", "otter"}; !slices.Equal(impls, want) {
+	if want := []string{"hitbox-memstore", "otter", "lru"}; !slices.Equal(impls, want) {
 		t.Errorf("bars for %v, want %v", impls, want)
 	}
 	seen := make(map[color.Color]int)
@@ -237,6 +238,9 @@ func TestHitRatioCharts(t *testing.T) {
 	}
 	if len(refs) != 1 || refs[0].Path != "charts/HitRatioBySize-zipf0.8.png" {
 		t.Fatalf("size charts %v, want one, of zipf0.8", refs)
+	}
+	if got := sizeLines(o, "zipf0.8"); !slices.Equal(got, []string{"hitbox-memstore", "otter"}) {
+		t.Errorf("lines for %v, want memstore's and otter's", got)
 	}
 	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(refs[0].Path)))
 	if err != nil {
