@@ -137,6 +137,7 @@ type Cache[T any] struct {
 	opts    Options
 	format  codec.Format
 	raw     bool      // T is []byte or string and the format is raw: no encoding at all
+	source  bool      // the pipeline's reads may heed hitbox.WithSource
 	front   *front[T] // nil without Options.Front
 	flights flights[T]
 	reads   *sharedReads   // GetOrLoad's backend reads in progress
@@ -192,7 +193,8 @@ func New[T any](b hitbox.Backend, opts Options) *Cache[T] {
 			f = codec.JSON()
 		}
 	}
-	c := &Cache[T]{b: b, opts: opts, format: f, raw: f.ID() == codec.Raw().ID(), rand: rand.Float64}
+	c := &Cache[T]{b: b, opts: opts, format: f, raw: f.ID() == codec.Raw().ID(), rand: rand.Float64,
+		source: hitbox.ReadsHeedSource(b)}
 	c.tags.seed = maphash.MakeSeed()
 	c.changes.seed = maphash.MakeSeed()
 	c.flights.m = make(map[string]*flight[T])
@@ -344,7 +346,7 @@ func (c *Cache[T]) readBehind(ctx context.Context, key string, shared bool) (hit
 	if shared {
 		// GetOrLoad's read: its caller has a source, so a copy the
 		// pipeline cannot prove current is no answer (hitbox.WithSource).
-		e, tags, err = c.reads.do(hitbox.WithSource(ctx), key, c)
+		e, tags, err = c.reads.do(c.withSource(ctx), key, c)
 	} else {
 		e, tags, err = c.fetch(ctx, key)
 	}
@@ -605,4 +607,13 @@ func (c *Cache[T]) decodeRaw(b []byte) T {
 		*p = string(b)
 	}
 	return v
+}
+
+// withSource is hitbox.WithSource for a pipeline whose reads heed it, and
+// ctx as it is otherwise: the context costs an allocation per read.
+func (c *Cache[T]) withSource(ctx context.Context) context.Context {
+	if !c.source {
+		return ctx
+	}
+	return hitbox.WithSource(ctx)
 }

@@ -22,7 +22,10 @@ import (
 // load that has just waited out the level's timeout on its read (a frozen
 // server) does not wait it out a second time for a lease the level will
 // likely not give, which keeps a loading call within two waits on the
-// level (its read and its store), as before leases. The tokens are packed,
+// level (its read and its store), as before leases. SetLeased likewise
+// refuses, without sending it, a store to a level whose last call
+// failed, so a batch load that stores key by key waits out at most one
+// timeout in all. The tokens are packed,
 // length-prefixed, into one; the zero Lease comes back when no level gave
 // one. Lease fails only when ctx is done or the tier is closed.
 func (t *Tier) Lease(ctx context.Context, key string, tags []string) (hitbox.Lease, error) {
@@ -68,6 +71,10 @@ func (t *Tier) Lease(ctx context.Context, key string, tags []string) (hitbox.Lea
 }
 
 var _ hitbox.Leaser = (*Tier)(nil)
+
+// errSuspect is the error of a load's store that a tier did not send to
+// a level whose last call failed (see Lease and SetLeased).
+var errSuspect = fmt.Errorf("tier: the level failed its last call; a load's store is not sent to it: %w", hitbox.ErrUnavailable)
 
 // noLease marks, in a tier's lease token, a level that gave no lease
 // because it could not be asked or failed.
@@ -240,6 +247,12 @@ levels:
 // change crossed the lease is outcomeLost, and no sign the level failed.
 func (t *Tier) setLevelLeased(ctx context.Context, j int, key string, e hitbox.Entry, tags []string, l hitbox.Lease) levelResult {
 	lv := &t.levels[j]
+	if lv.br.suspect() {
+		// Its last call failed: a load's store is not worth a timeout
+		// (a batch load stores key by key, and would wait once per key).
+		// Refused like a store whose level failed, without asking it.
+		return levelResult{outcomeFailed, &hitbox.Error{Op: hitbox.OpSet, Backend: lv.label, Err: errSuspect}}
+	}
 	if !t.writable(ctx, lv) {
 		return levelResult{outcomeFailed, openErr(hitbox.OpSet, lv)}
 	}

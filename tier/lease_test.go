@@ -25,6 +25,7 @@ type leasing struct {
 	tags    map[string]uint64
 	cleared uint64
 	leases  int // Lease calls
+	stores  int // SetLeased calls
 
 	failLease error  // Lease fails with it when set
 	failGet   error  // Get fails with it when set
@@ -71,6 +72,7 @@ func (l *leasing) GetTagged(ctx context.Context, key string) (hitbox.Entry, []st
 func (l *leasing) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, ls hitbox.Lease) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.stores++
 	if ls.Valid() {
 		at, err := strconv.ParseUint(ls.Token[1:], 10, 64)
 		if err != nil {
@@ -291,6 +293,28 @@ func TestLeaseAfterFailedRead(t *testing.T) {
 	}
 	if err := hitbox.SetLeased(ctx, tr, "k", entry("loaded", t0.Add(time.Hour)), nil, l); err != nil {
 		t.Errorf("SetLeased = %v", err)
+	}
+
+	// A lease taken while the level answered, then a failed call (a batch
+	// load's first store on a frozen server): the next store is refused
+	// without being sent.
+	l, err = hitbox.TakeLease(ctx, tr, "j", nil)
+	if err != nil || !l.Valid() {
+		t.Fatalf("Lease = %+v, %v", l, err)
+	}
+	l2.mu.Lock()
+	l2.failGet = errors.New("i/o timeout")
+	l2.mu.Unlock()
+	if _, err := tr.Get(ctx, "x"); err == nil {
+		t.Fatal("Get over a failing shared level succeeded")
+	}
+	sent := l2.stores
+	err = hitbox.SetLeased(ctx, tr, "j", entry("loaded", t0.Add(time.Hour)), nil, l)
+	if !errors.Is(err, hitbox.ErrUnavailable) || errors.Is(err, hitbox.ErrLeaseLost) {
+		t.Errorf("SetLeased after the level's last call failed = %v, want ErrUnavailable", err)
+	}
+	if l2.stores != sent {
+		t.Errorf("%d stores reached a level whose last call failed, want 0", l2.stores-sent)
 	}
 }
 

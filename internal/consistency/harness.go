@@ -41,10 +41,14 @@ type Config struct {
 	MaxLoad   time.Duration // a loader takes up to this after reading the source
 	// Front gives every other instance (the odd ones) a decoded-object
 	// front, on the instance's bus.
-	Front     bool
-	Scheduler Scheduler // the faults
-	Params    Params    // the checker's bounds
-	Seed      uint64
+	Front bool
+	// WaitReplicas is the stores' redisstore.Options.WaitReplicas: a
+	// change returns nil only once that many replicas have it, so a
+	// failover cannot lose it (for deployments with replicas).
+	WaitReplicas int
+	Scheduler    Scheduler // the faults
+	Params       Params    // the checker's bounds
+	Seed         uint64
 }
 
 // prefix is the store prefix every instance shares, as the processes of
@@ -76,7 +80,7 @@ func newInstance(t testing.TB, id int, d Deployment, cfg Config, cmds *commandLo
 	if err != nil {
 		t.Fatal(err)
 	}
-	l2, err := redisstore.New(in.client, redisstore.Options{Label: "l2", Prefix: prefix})
+	l2, err := redisstore.New(in.client, redisstore.Options{Label: "l2", Prefix: prefix, WaitReplicas: cfg.WaitReplicas})
 	if err != nil {
 		t.Fatal(err)
 	}

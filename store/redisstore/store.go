@@ -102,6 +102,10 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 	}, nil
 }
 
+// HeedsSource is false: a store's reads are the same with or without
+// hitbox.WithSource (see hitbox.SourceHeeder).
+func (s *Store) HeedsSource() bool { return false }
+
 // Label returns the store's label, "redis" unless Options.Label says
 // otherwise.
 func (s *Store) Label() string { return s.opt.Label }
