@@ -16,7 +16,7 @@ func (x *exchange) lookup() {
 	ctx := hitbox.ContextWithAnswer(x.r.Context(), &x.ans)
 	x.lookupKey = x.key
 	x.cs.fwd = fwdURIMiss
-	e, err := c.b.Get(ctx, x.key)
+	e, err := x.firstGet(ctx)
 	if err != nil {
 		x.getFailed(err)
 		return
