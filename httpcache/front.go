@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/hitbox-go/hitbox"
-	"github.com/hitbox-go/hitbox/internal/keyguard"
 )
 
 // The front of hot responses (Options.FrontBytes) keeps, per primary key,
@@ -118,15 +117,6 @@ type hotMarks struct {
 	cs      string
 }
 
-// hotReq is what a hot read takes before it reads the backend, as serve
-// does before its lookup.
-type hotReq struct {
-	key      string
-	now      time.Time
-	stamp    keyguard.Stamp
-	tagStamp tagStamp
-}
-
 // answers recycles the hitbox.Answer of a hot read that the front
 // answered (hitbox.ContextWithAnswer allows it).
 var answers = sync.Pool{New: func() any { return new(hitbox.Answer) }}
@@ -153,22 +143,51 @@ func (c *Cache) hotRequest(w http.ResponseWriter, r *http.Request) bool {
 // backend holds the very record the front decoded and it is fresh, else
 // the usual way, with the value already read.
 func (h *handler) serveHot(w http.ResponseWriter, r *http.Request) {
-	c := h.c
-	key := c.fullPrimaryKey(r)
-	if len(key) > maxKeyLen {
-		h.serveExchange(w, r) // a bounded key: the usual way
-		return
+	c, f := h.c, h.c.front
+	// The key is rendered on the stack and found in the front as bytes:
+	// a key the front holds is not allocated again.
+	var kb [192]byte
+	var he *hotEntry
+	var sh *frontShard
+	var key string
+	if b, ok := c.appendPrimaryKey(kb[:0], r); ok {
+		if len(b) > maxKeyLen {
+			h.serveExchange(w, r) // a bounded key: the usual way
+			return
+		}
+		sh = f.shardOf(maphash.Bytes(f.seed, b))
+		sh.mu.RLock()
+		he = sh.m[string(b)]
+		sh.mu.RUnlock()
+		if he != nil {
+			key = he.key
+		} else {
+			key = string(b)
+		}
+	} else {
+		if key = c.fullPrimaryKey(r); len(key) > maxKeyLen {
+			h.serveExchange(w, r)
+			return
+		}
+		sh = f.shard(key)
+		sh.mu.RLock()
+		he = sh.m[key]
+		sh.mu.RUnlock()
 	}
-	q := hotReq{key: key, now: c.opts.Now(), stamp: c.guard.Stamp(key), tagStamp: c.purges.stamp()}
-	f := c.front
-	sh := f.shard(key)
-	sh.mu.RLock()
-	he := sh.m[key]
-	sh.mu.RUnlock()
+	now, stamp, tagStamp := c.opts.Now(), c.guard.Stamp(key), c.purges.stamp()
 
+	// A key the front does not hold is read through an exchange from the
+	// start, as without a front: the read may fill the front and be
+	// answered from it, else the exchange goes on with what it read.
+	var x *exchange
 	var a *hitbox.Answer
 	ctx := r.Context()
-	if he == nil || he.traced {
+	switch {
+	case he == nil:
+		x = h.newExchange(w, r)
+		x.actx = hitbox.ContextWithAnswer(ctx, &x.ans)
+		ctx, a = x.actx, &x.ans
+	case he.traced:
 		a = answers.Get().(*hitbox.Answer)
 		ctx = hitbox.ContextWithAnswer(ctx, a)
 	}
@@ -191,8 +210,8 @@ func (h *handler) serveHot(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 		}
-		if he != nil && c.writeHot(w, r, he, q.now, a) {
-			if a != nil {
+		if he != nil && c.writeHot(w, r, he, now, a) {
+			if a != nil && x == nil {
 				a.Reset()
 				answers.Put(a)
 			}
@@ -202,23 +221,35 @@ func (h *handler) serveHot(w http.ResponseWriter, r *http.Request) {
 		f.drop(sh, he)
 	}
 	// The usual way, with what was read.
-	x := h.newExchange(w, r)
-	x.now, x.req, x.key, x.stamp, x.tagStamp = q.now, noDirectives, key, q.stamp, q.tagStamp
-	if a != nil {
-		x.ans = *a // not recycled: x.ans now shares its records
+	if x == nil {
+		x = h.newExchange(w, r)
+		if a != nil {
+			x.ans = *a // a is not recycled: x.ans shares its records
+		}
 	}
-	x.got, x.gotErr, x.preread = e, err, true
+	x.now, x.req, x.key, x.stamp, x.tagStamp = now, noDirectives, key, stamp, tagStamp
+	x.idxEntry, x.gotErr, x.preread = e, err, true
 	x.lookup()
 	x.decide()
 	c.obs.record(r.Context(), x.result, x.csValue)
+}
+
+// answerContext is the context lookup reads the backend with, carrying
+// x.ans: the one serveHot made, or a new one.
+func (x *exchange) answerContext() context.Context {
+	if x.actx != nil {
+		return x.actx
+	}
+	return hitbox.ContextWithAnswer(x.r.Context(), &x.ans)
 }
 
 // firstGet reads the primary key for lookup, or returns what serveHot
 // read already.
 func (x *exchange) firstGet(ctx context.Context) (hitbox.Entry, error) {
 	if x.preread {
-		x.preread = false
-		return x.got, x.gotErr
+		e, err := x.idxEntry, x.gotErr
+		x.preread, x.idxEntry, x.gotErr = false, hitbox.Entry{}, nil
+		return e, err
 	}
 	return x.c.b.Get(ctx, x.key)
 }
@@ -344,9 +375,11 @@ func hasName(names []string, name string) bool {
 	return false
 }
 
-func (f *front) shard(key string) *frontShard {
-	return &f.shards[maphash.String(f.seed, key)%frontShards]
-}
+func (f *front) shard(key string) *frontShard { return f.shardOf(maphash.String(f.seed, key)) }
+
+// shardOf is the shard of a key whose hash is h (maphash.String and
+// maphash.Bytes agree on equal contents).
+func (f *front) shardOf(h uint64) *frontShard { return &f.shards[h%frontShards] }
 
 // admit reports whether key has been read before since the doorkeeper
 // was last cleared, and marks it read.

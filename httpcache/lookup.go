@@ -13,7 +13,7 @@ import (
 // which the request's header fields select.
 func (x *exchange) lookup() {
 	c := x.c
-	ctx := hitbox.ContextWithAnswer(x.r.Context(), &x.ans)
+	ctx := x.answerContext()
 	x.lookupKey = x.key
 	x.cs.fwd = fwdURIMiss
 	e, err := x.firstGet(ctx)

@@ -72,10 +72,13 @@ type exchange struct {
 	faulted    bool            // the backend failed a read: do not wait on it again to store
 	asIs       bool            // forward the request unchanged, without the stored validators
 
-	// What serveHot read at the primary key, for lookup (see firstGet).
+	// What serveHot read at the primary key, and the context it read
+	// with, for lookup (see firstGet and answerContext). The entry waits
+	// in idxEntry, which lookup sets only after reading it, so the
+	// exchange stays within its allocation size class.
 	preread bool
-	got     hitbox.Entry
 	gotErr  error
+	actx    context.Context
 }
 
 // fieldValue returns b as a string that aliases it, for a field value
