@@ -82,6 +82,15 @@ type hotEntry struct {
 	// every read; raw is nil. A tombstone that matches a different record only
 	// sends a request the usual way.
 	unusable bool
+	// pass: a marker, not a response: the last response to a plain
+	// request for the key could not be stored, whatever the request, so
+	// until passUntil (Unix nanoseconds) plain requests for it go to the
+	// handler at once, without reading the backend, taking a lease or
+	// waiting on a collapsed miss, as Varnish's hit-for-pass does. Their
+	// responses are never stored (no lease protects them); the first that
+	// could be drops the marker.
+	pass      bool
+	passUntil int64
 	// traced: the read that filled the entry recorded which level of a
 	// composite backend answered (hitbox.Answer); hits then track it for
 	// Cache-Status's detail, and otherwise spare the context it takes.
@@ -175,6 +184,18 @@ func (h *handler) serveHot(w http.ResponseWriter, r *http.Request) {
 		sh.mu.RUnlock()
 	}
 	now, stamp, tagStamp := c.opts.Now(), c.guard.Stamp(key), c.purges.stamp()
+	if he != nil && he.pass {
+		if now.UnixNano() < he.passUntil {
+			x := h.newExchange(w, r)
+			x.now, x.req, x.key, x.stamp, x.tagStamp = now, noDirectives, key, stamp, tagStamp
+			x.hot, x.pass = true, true
+			x.cs.fwd = fwdURIMiss
+			x.forward()
+			c.obs.record(r.Context(), x.result, x.csValue)
+			return
+		}
+		he = nil
+	}
 
 	// A key the front does not hold is read through an exchange from the
 	// start, as without a front: the read may fill the front and be
@@ -229,9 +250,39 @@ func (h *handler) serveHot(w http.ResponseWriter, r *http.Request) {
 	}
 	x.now, x.req, x.key, x.stamp, x.tagStamp = now, noDirectives, key, stamp, tagStamp
 	x.idxEntry, x.gotErr, x.preread = e, err, true
+	x.hot = true
 	x.lookup()
 	x.decide()
 	c.obs.record(r.Context(), x.result, x.csValue)
+}
+
+// passFor is how long a pass marker sends a key's plain requests
+// straight to the handler (see hotEntry.pass); a response that can be
+// stored ends it at once.
+const passFor = 30 * time.Second
+
+// notePass keeps the front's pass marker for the key of a plain request
+// (see hotEntry.pass) in step with why its response is not stored: a
+// reason of the response's own marks the key, on its second sighting; a
+// response that could be stored drops a marker.
+func (c *Cache) notePass(key, why string, now time.Time) {
+	f := c.front
+	sh := f.shard(key)
+	sh.mu.RLock()
+	he := sh.m[key]
+	sh.mu.RUnlock()
+	switch why {
+	case "":
+		if he != nil && he.pass {
+			f.drop(sh, he)
+		}
+	case whyStatus, whyNoStore, whyPrivate, whySetCookie, whyVaryStar, whyNotCacheable, whyUnderstand:
+		// A marker is not renewed by the requests it passes: it lapses,
+		// and the next plain request that reads the backend renews it.
+		if he == nil && f.admit(key) {
+			f.add(sh, &hotEntry{key: key, pass: true, passUntil: now.Add(passFor).UnixNano(), size: frontEntryOverhead})
+		}
+	}
 }
 
 // answerContext is the context lookup reads the backend with, carrying

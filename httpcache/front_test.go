@@ -253,3 +253,49 @@ func TestFrontConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestFrontPass checks the pass marker (hit-for-pass): a URL whose
+// responses cannot be stored is sent straight to the handler from its
+// third plain request, without a lease (nor a read of the backend), with
+// the answer it would get otherwise; a response that can be stored ends
+// the marker, unstored itself, and the next is stored as usual; the
+// marker lapses after passFor.
+func TestFrontPass(t *testing.T) {
+	t.Parallel()
+	with := newHarness(t, Options{})
+	without := newHarness(t, Options{FrontBytes: -1})
+	for _, h := range []*harness{with, without} {
+		h.origin.set(200, "Cache-Control: no-store", "Content-Type: text/plain")
+	}
+	for i := range 5 {
+		leases := with.store.LeasesTaken()
+		a, b := with.get("/p"), without.get("/p")
+		if a.Code != b.Code || a.Body.String() != b.Body.String() || !sameHeader(a.Header(), b.Header()) {
+			t.Fatalf("request %d: with the front %d %v %q, without %d %v %q", i, a.Code, a.Header(), a.Body, b.Code, b.Header(), b.Body)
+		}
+		if took := with.store.LeasesTaken() - leases; (i >= 2) != (took == 0) {
+			t.Errorf("request %d took %d leases: want one each before the marker, none after", i, took)
+		}
+	}
+	with.origin.set(200, "Cache-Control: max-age=100")
+	if rec := with.get("/p"); strings.Contains(cacheStatusOf(rec), "stored") {
+		t.Errorf("a passed request's response was stored: %q", cacheStatusOf(rec))
+	}
+	if rec := with.get("/p"); !strings.Contains(cacheStatusOf(rec), "stored") {
+		t.Errorf("after the marker: %q, want stored", cacheStatusOf(rec))
+	}
+	if rec := with.get("/p"); !isHit(rec) {
+		t.Errorf("then: %q, want a hit", cacheStatusOf(rec))
+	}
+
+	with.origin.set(200, "Cache-Control: private")
+	for range 3 {
+		with.get("/q")
+	}
+	with.clock.Advance(passFor)
+	leases := with.store.LeasesTaken()
+	with.get("/q")
+	if with.store.LeasesTaken() == leases {
+		t.Error("the marker outlived passFor: no lease taken")
+	}
+}

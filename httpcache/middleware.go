@@ -79,6 +79,11 @@ type exchange struct {
 	preread bool
 	gotErr  error
 	actx    context.Context
+	// hot: a plain request with an unbounded key (see hotRequest), whose
+	// response keeps the front's pass marker up to date; pass: it was
+	// sent on by one (see hotEntry.pass).
+	hot  bool
+	pass bool
 }
 
 // fieldValue returns b as a string that aliases it, for a field value
