@@ -71,6 +71,19 @@ type exchange struct {
 	unsafe     bool            // an unsafe method: invalidate on success
 	faulted    bool            // the backend failed a read: do not wait on it again to store
 	asIs       bool            // forward the request unchanged, without the stored validators
+
+	// What serveHot read at the primary key, and the context it read
+	// with, for lookup (see firstGet and answerContext). The entry waits
+	// in idxEntry, which lookup sets only after reading it, so the
+	// exchange stays within its allocation size class.
+	preread bool
+	gotErr  error
+	actx    context.Context
+	// hot: a plain request with an unbounded key (see hotRequest), whose
+	// response keeps the front's pass marker up to date; pass: it was
+	// sent on by one (see hotEntry.pass).
+	hot  bool
+	pass bool
 }
 
 // fieldValue returns b as a string that aliases it, for a field value
@@ -90,9 +103,24 @@ const (
 )
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.c.front != nil && h.c.hotRequest(w, r) {
+		h.serveHot(w, r)
+		return
+	}
+	h.serveExchange(w, r)
+}
+
+// newExchange starts the exchange of one request.
+func (h *handler) newExchange(w http.ResponseWriter, r *http.Request) *exchange {
 	x := &exchange{c: h.c, h: h, r: r, rw: w}
 	x.w = writer{x: x, rw: w}
 	x.cs = cacheStatus{name: h.c.opts.CacheName}
+	return x
+}
+
+// serveExchange answers a request the usual way, through an exchange.
+func (h *handler) serveExchange(w http.ResponseWriter, r *http.Request) {
+	x := h.newExchange(w, r)
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		if len(r.Header["Upgrade"]) > 0 {
@@ -144,6 +172,12 @@ func (x *exchange) serve() {
 		x.cs.key = x.key
 	}
 	x.lookup()
+	x.decide()
+}
+
+// decide answers from what lookup found, or forwards.
+func (x *exchange) decide() {
+	c, r := x.c, x.r
 	if x.fullKey != "" && x.sr != nil && x.sr.variantOf != x.fullKey {
 		x.otherURL()
 	}

@@ -38,7 +38,10 @@ func (x *exchange) onHeader(w *writer, code int) {
 		// After a failed read nothing is stored: a backend that is down
 		// would make the request wait out its timeout a second time.
 		why := c.storable(x.r, &x.req, code, h, &cc, targeted)
-		if why == "" && !x.faulted && x.stamp.Valid() {
+		if x.hot {
+			c.notePass(x.key, why, x.respTime)
+		}
+		if why == "" && !x.faulted && x.stamp.Valid() && !x.pass {
 			sr := c.newStored(x.r, code, h, x.pre, &cc, x.reqTime, x.respTime)
 			sr.variantOf = x.fullKey
 			x.newSR = sr
