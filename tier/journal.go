@@ -178,7 +178,15 @@ func (t *Tier) settle(ctx context.Context, lv *level, read bool) bool {
 	if !t.allow(lv) {
 		return false
 	}
-	lv.jn.replayMu.Lock()
+	if !lv.jn.replayMu.TryLock() {
+		// Another call is replaying: this one does not wait for it. On a
+		// frozen level each waiter would replay in turn after it, a
+		// timeout each; the level counts as failing for this call, as it
+		// does while a replay fails.
+		lv.br.abort() // a probe this call was gives its turn back
+		lv.skipped.Add(1)
+		return false
+	}
 	defer lv.jn.replayMu.Unlock()
 	if !lv.jn.pending.Load() {
 		return true // replayed by another call meanwhile

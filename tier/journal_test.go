@@ -219,3 +219,47 @@ func TestJournalOverflow(t *testing.T) {
 		})
 	}
 }
+
+// TestJournalReplayNoConvoy checks that while one call replays a level's
+// journal on a level that does not answer (a frozen server), other calls
+// do not wait for it: they count the level as failing and go on.
+func TestJournalReplayNoConvoy(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newClock()
+	l2 := faulty.Wrap(store(c, "l2"))
+	tr := NewWith(Options{Breaker: Breaker{Failures: -1}, Now: c.Now}, store(c, "l1"), l2)
+	closeT(t, tr)
+	if err := tr.Set(ctx, "k", entry("v", t0.Add(time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	l2.FailDelete(errBoom)
+	if err := tr.Delete(ctx, "gone"); err == nil {
+		t.Fatal("Delete that missed L2 returned nil")
+	}
+	l2.Heal()
+	release := l2.Block()
+	defer release()
+	replayed := make(chan error, 1)
+	// Keys L1 does not hold, so the reads reach L2.
+	go func() { _, err := tr.Get(ctx, "a"); replayed <- err }() // replays, held
+	if op := <-l2.Waiting(); op != hitbox.OpDelete {
+		t.Fatalf("the held call is %s, want the replay's delete", op)
+	}
+	// The replay is held: another read does not wait for it.
+	second := make(chan error, 1)
+	go func() { _, err := tr.Get(ctx, "b"); second <- err }()
+	select {
+	case err := <-second:
+		if !errors.Is(err, hitbox.ErrMiss) {
+			t.Errorf("a read during another call's replay = %v, want a miss (L2 skipped)", err)
+		}
+	case <-time.After(10 * time.Second): // a guard against a hang, not a speed check
+		t.Error("a read waited for another call's replay")
+		defer func() { <-second }()
+	}
+	release()
+	if err := <-replayed; !errors.Is(err, hitbox.ErrMiss) {
+		t.Errorf("the replaying read = %v, want a miss", err)
+	}
+}
