@@ -71,6 +71,8 @@ type exchange struct {
 	unsafe     bool            // an unsafe method: invalidate on success
 	faulted    bool            // the backend failed a read: do not wait on it again to store
 	asIs       bool            // forward the request unchanged, without the stored validators
+	postStamp  keyguard.Stamp  // a POST's target key, stamped as it starts (see preparePOST)
+	storePOST  bool            // a POST's response is to be stored as its target's GET response
 }
 
 // fieldValue returns b as a string that aliases it, for a field value
@@ -112,6 +114,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Unsafe, or of unknown safety (RFC 9110 §9.2.1): forwarded, and
 		// a success invalidates (RFC 9111 §4.4).
 		x.unsafe = true
+		if r.Method == http.MethodPost {
+			x.stampPOST()
+		}
 		x.bypass(fwdMethod)
 	}
 	h.c.obs.record(r.Context(), x.result, x.csValue)

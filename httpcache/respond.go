@@ -13,7 +13,8 @@ func (x *exchange) onHeader(w *writer, code int) {
 	h := x.rw.Header()
 	x.respTime = c.opts.Now()
 	if x.unsafe && code >= 200 && code < 400 {
-		x.invalidate(h)
+		inv := x.invalidate(h)
+		x.storePOST = x.r.Method == http.MethodPost && x.preparePOST(inv, h)
 	}
 	if x.validating && code == http.StatusNotModified {
 		w.held = true // §4.3.4: the stored response answers
@@ -27,7 +28,7 @@ func (x *exchange) onHeader(w *writer, code int) {
 	if len(h["Cache-Status"]) > 0 {
 		x.cleanUpstreamStatus(h)
 	}
-	if x.result != resBypass {
+	if x.result != resBypass || x.storePOST {
 		dropConnectionNamed(h)
 		if len(h["Date"]) == 0 {
 			// RFC 9110 §6.6.1: the cache gives a Date to a response that

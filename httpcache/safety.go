@@ -95,14 +95,23 @@ func (c *Cache) unsafeRequest(r *http.Request) string {
 	if (r.ContentLength != 0 || len(r.TransferEncoding) > 0) && !c.opts.StoreRequestBody {
 		return detailBody
 	}
+	if c.unkeyedField(r) {
+		return detailUnkeyed
+	}
+	return ""
+}
+
+// unkeyedField reports whether r carries a field Options.BypassFields
+// names.
+func (c *Cache) unkeyedField(r *http.Request) bool {
 	if c.bypass.names != nil {
 		for name := range r.Header {
 			if name != "" && c.bypass.first[name[0]] && c.bypass.names[name] {
-				return detailUnkeyed
+				return true
 			}
 		}
 	}
-	return ""
+	return false
 }
 
 // otherURL drops the stored response a bounded key found when it was
