@@ -195,6 +195,16 @@ func (c *codingConn) hold(p []byte) {
 		}
 		i := len(c.hdr)
 		c.hdr = append(c.hdr, p...)
+		if k := min(len(c.hdr), 5); !bytes.Equal(c.hdr[:k], []byte("HTTP/")[:k]) {
+			// Not a response: bytes an origin sent past a body's length,
+			// or unasked for. They go on at once, for net/http to refuse
+			// (it closes a connection that has them), and are no longer
+			// followed.
+			c.out = append(c.out, c.hdr...)
+			c.hdr = nil
+			c.state = respLost
+			return
+		}
 		end := headerEnd(c.hdr, max(0, i-2))
 		if end < 0 {
 			if len(c.hdr) > maxScannedHeader {

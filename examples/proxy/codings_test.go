@@ -115,19 +115,20 @@ func TestProxyTransferCodings(t *testing.T) {
 	const cc = "Cache-Control: max-age=60\r\n"
 	const none = "Cache-Control: no-store\r\n"
 	o := newRawOrigin(t, map[string]rawAnswer{
-		"/len":     {bytes: []byte("HTTP/1.1 200 OK\r\n" + none + "Content-Length: 5\r\n\r\nhello")},
-		"/head":    {bytes: []byte("HTTP/1.1 200 OK\r\n" + none + "Content-Length: 10\r\n\r\n")},
-		"/empty":   {bytes: []byte("HTTP/1.1 204 No Content\r\n" + none + "\r\n")},
-		"/gz":      {bytes: []byte("HTTP/1.1 200 OK\r\n" + cc + "Transfer-Encoding: gzip, chunked\r\n\r\n" + chunked(gzipped("gzip body")))},
-		"/xgz":     {bytes: []byte("HTTP/1.1 200 OK\r\n" + cc + "Transfer-Encoding: x-gzip\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked(gzipped("x-gzip body")))},
-		"/deflate": {bytes: []byte("HTTP/1.1 200 OK\r\n" + cc + "Transfer-Encoding: deflate, chunked\r\n\r\n" + chunked(deflated("deflate body")))},
-		"/twice":   {bytes: []byte("HTTP/1.1 200 OK\r\n" + cc + "Transfer-Encoding: gzip, gzip, chunked\r\n\r\n" + chunked(gzipped(string(gzipped("twice")))))},
-		"/both":    {bytes: []byte("HTTP/1.1 200 OK\r\n" + cc + "Content-Length: 999\r\nTransfer-Encoding: gzip, chunked\r\n\r\n" + chunked(gzipped("both")))},
-		"/chunked": {bytes: []byte("HTTP/1.1 200 OK\r\n" + cc + "Transfer-Encoding: chunked\r\n\r\n" + chunked([]byte("plain chunked")))},
-		"/forged":  {bytes: []byte("HTTP/1.1 200 OK\r\n" + cc + "Hitbox-Transfer-Coding: gzip\r\nContent-Length: 6\r\n\r\nforged")},
-		"/close":   {bytes: append([]byte("HTTP/1.1 200 OK\r\n"+cc+"Transfer-Encoding: gzip\r\n\r\n"), gzipped("to the close")...), close: true},
-		"/unknown": {bytes: []byte("HTTP/1.1 200 OK\r\n" + cc + "Transfer-Encoding: arizq, chunked\r\n\r\n" + chunked([]byte("?")))},
-		"/last":    {bytes: []byte("HTTP/1.1 200 OK\r\n" + cc + "Transfer-Encoding: chunked, gzip\r\n\r\n" + string(gzipped(chunked([]byte("?")))))},
+		"/len":      {bytes: []byte("HTTP/1.1 200 OK\r\n" + none + "Content-Length: 5\r\n\r\nhello")},
+		"/head":     {bytes: []byte("HTTP/1.1 200 OK\r\n" + none + "Content-Length: 10\r\n\r\n")},
+		"/empty":    {bytes: []byte("HTTP/1.1 204 No Content\r\n" + none + "\r\n")},
+		"/gz":       {bytes: []byte("HTTP/1.1 200 OK\r\n" + cc + "Transfer-Encoding: gzip, chunked\r\n\r\n" + chunked(gzipped("gzip body")))},
+		"/xgz":      {bytes: []byte("HTTP/1.1 200 OK\r\n" + cc + "Transfer-Encoding: x-gzip\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked(gzipped("x-gzip body")))},
+		"/deflate":  {bytes: []byte("HTTP/1.1 200 OK\r\n" + cc + "Transfer-Encoding: deflate, chunked\r\n\r\n" + chunked(deflated("deflate body")))},
+		"/twice":    {bytes: []byte("HTTP/1.1 200 OK\r\n" + cc + "Transfer-Encoding: gzip, gzip, chunked\r\n\r\n" + chunked(gzipped(string(gzipped("twice")))))},
+		"/both":     {bytes: []byte("HTTP/1.1 200 OK\r\n" + cc + "Content-Length: 999\r\nTransfer-Encoding: gzip, chunked\r\n\r\n" + chunked(gzipped("both")))},
+		"/chunked":  {bytes: []byte("HTTP/1.1 200 OK\r\n" + cc + "Transfer-Encoding: chunked\r\n\r\n" + chunked([]byte("plain chunked")))},
+		"/forged":   {bytes: []byte("HTTP/1.1 200 OK\r\n" + cc + "Hitbox-Transfer-Coding: gzip\r\nContent-Length: 6\r\n\r\nforged")},
+		"/close":    {bytes: append([]byte("HTTP/1.1 200 OK\r\n"+cc+"Transfer-Encoding: gzip\r\n\r\n"), gzipped("to the close")...), close: true},
+		"/unknown":  {bytes: []byte("HTTP/1.1 200 OK\r\n" + cc + "Transfer-Encoding: arizq, chunked\r\n\r\n" + chunked([]byte("?")))},
+		"/overlong": {bytes: []byte("HTTP/1.1 200 OK\r\n" + none + "Content-Length: 3\r\n\r\nabc-and-more")},
+		"/last":     {bytes: []byte("HTTP/1.1 200 OK\r\n" + cc + "Transfer-Encoding: chunked, gzip\r\n\r\n" + string(gzipped(chunked([]byte("?")))))},
 	})
 	base, _, _ := startProxy(t, "http://"+o.ln.Addr().String())
 	c := &http.Client{Transport: &http.Transport{DisableCompression: true}}
@@ -153,8 +154,16 @@ func TestProxyTransferCodings(t *testing.T) {
 		{"GET", "/close", 200, "to the close", true},
 		{"GET", "/unknown", 502, "", false},
 		{"GET", "/last", 502, "", false},
+		// Bytes past a body's length: net/http drops that connection;
+		// the next request goes on another.
+		{"GET", "/overlong", 200, "abc", false},
+		{"GET", "/len", 200, "hello", false},
 	}
+	var conns int32
 	for i, s := range steps {
+		if s.path == "/overlong" {
+			conns = o.conns.Load()
+		}
 		r := do(t, c, s.method, base+s.path, "")
 		if r.status != s.status || s.status == 200 && r.body != s.body || hit(r) != s.hit {
 			t.Errorf("step %d, %s %s: %d %q hit=%v, want %d %q hit=%v (Cache-Status %q)",
@@ -168,7 +177,7 @@ func TestProxyTransferCodings(t *testing.T) {
 	}
 	// Steps 0 to 10 on one connection (the last ends it), then one
 	// connection each for the two the origin's client refuses.
-	if n := o.conns.Load(); n != 3 {
+	if n := conns; n != 3 {
 		t.Errorf("the origin accepted %d connections, want 3", n)
 	}
 }
