@@ -73,6 +73,7 @@ type exchange struct {
 	asIs       bool            // forward the request unchanged, without the stored validators
 	postStamp  keyguard.Stamp  // a POST's target key, stamped as it starts (see preparePOST)
 	storePOST  bool            // a POST's response is to be stored as its target's GET response
+	part       *storedResponse // a stored 206 that could not answer (see answerFromPart)
 }
 
 // fieldValue returns b as a string that aliases it, for a field value
@@ -151,6 +152,9 @@ func (x *exchange) serve() {
 	x.lookup()
 	if x.fullKey != "" && x.sr != nil && x.sr.variantOf != x.fullKey {
 		x.otherURL()
+	}
+	if x.sr != nil && x.sr.status == http.StatusPartialContent && x.answerFromPart() {
+		return
 	}
 
 	if x.sr == nil {

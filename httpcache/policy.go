@@ -179,9 +179,11 @@ func (c *Cache) storable(r *http.Request, req *directives, status int, h http.He
 	if req.noStore {
 		return whyRequest // §5.2.1.5
 	}
-	// A final status; a 206 is never stored as if complete and a 304 only
-	// updates what is stored (§3, §3.3, §4.3.4).
-	if status < 200 || status == http.StatusPartialContent || status == http.StatusNotModified {
+	// A final status; a 304 only updates what is stored (§3, §4.3.4),
+	// and a 206 is stored as the part it is, when it answers a range
+	// request (§3.3; see partialStorable), never as if complete.
+	if status < 200 || status == http.StatusNotModified ||
+		status == http.StatusPartialContent && len(r.Header["Range"]) == 0 {
 		return whyStatus
 	}
 	if cc.mustUnderstand {

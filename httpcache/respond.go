@@ -39,6 +39,9 @@ func (x *exchange) onHeader(w *writer, code int) {
 		// After a failed read nothing is stored: a backend that is down
 		// would make the request wait out its timeout a second time.
 		why := c.storable(x.r, &x.req, code, h, &cc, targeted)
+		if why == "" && code == http.StatusPartialContent {
+			why = x.partialStorable(h)
+		}
 		if why == "" && !x.faulted && x.stamp.Valid() {
 			sr := c.newStored(x.r, code, h, x.pre, &cc, x.reqTime, x.respTime)
 			sr.variantOf = x.fullKey

@@ -3,6 +3,7 @@ package httpcache
 import (
 	"context"
 	"errors"
+	"net/http"
 	"time"
 
 	"github.com/hitbox-go/hitbox"
@@ -14,6 +15,12 @@ import (
 // written.
 func (x *exchange) store(sr *storedResponse, v *view, now time.Time) bool {
 	c := x.c
+	if sr.status == http.StatusPartialContent {
+		// A part: combined with the stored one, or alone (RFC 9111 §3.4).
+		if sr = x.combinePart(sr); sr == nil {
+			return false
+		}
+	}
 	stale, expire, ok := c.deadlines(sr, v, now)
 	if !ok {
 		return false
