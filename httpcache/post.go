@@ -24,7 +24,7 @@ const whyPOST = "post"
 // the target URI's GET response, or "" when it may; storable applies
 // the rules common to GET responses after it.
 func (c *Cache) postStorable(r *http.Request, h http.Header, cc *directives, targeted bool) string {
-	if c.opts.NoStorePOST || c.unkeyedField(r) {
+	if c.opts.NoStorePOST || c.unkeyedField(r) || r.URL.RawPath != "" && !validTarget(r.URL) {
 		return whyPOST
 	}
 	explicit := cc.maxAge >= 0 || (!c.opts.Private && cc.sMaxAge >= 0) ||
@@ -49,7 +49,7 @@ func namesTarget(r *http.Request, h http.Header) bool {
 	if err != nil || !sameOrigin(u, target) {
 		return false
 	}
-	return u.EscapedPath() == sentPath(target) && u.RawQuery == target.RawQuery &&
+	return u.EscapedPath() == target.EscapedPath() && u.RawQuery == target.RawQuery &&
 		u.ForceQuery == target.ForceQuery
 }
 
