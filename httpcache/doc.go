@@ -141,7 +141,10 @@
 // to the client while they are stored; a body over Options.MaxBodySize
 // streams on unstored, and a response cut short (a handler panic, a
 // cancelled request, a body shorter than its Content-Length) is never
-// stored; one whose client left after its last byte is. The writer the handler sees keeps http.Flusher, http.Hijacker,
+// stored; one whose client left after its last byte is. A response with a
+// Content-Length is stored as its last byte is written, before the client
+// has it (a backend write on a miss's last bytes), so a client that asks
+// again at once, on any connection, finds it. The writer the handler sees keeps http.Flusher, http.Hijacker,
 // io.ReaderFrom and http.ResponseController working, and passes 1xx
 // interim responses through.
 //

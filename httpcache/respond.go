@@ -150,22 +150,11 @@ func (x *exchange) finish() {
 		x.serveOnError(w.status, "")
 		return
 	}
-	if w.storing && !w.overflow && x.whole() {
-		sr := x.newSR
-		sr.body = w.buf
-		withLength(sr)
-		x.store(sr, &x.newView, x.respTime)
-		switch {
-		case x.fl == nil:
-		case x.raced:
-			// Invalidated or purged since it was asked for: the waiters
-			// ask the handler themselves.
-			x.release(nil, 0)
-		default:
-			sr.body = append([]byte(nil), w.buf...) // waiters keep their own copy; buf goes back to the pool
-			x.release(sr, w.status)
-		}
-	} else {
+	switch {
+	case x.storedWhole: // at its last byte (see storeWhole)
+	case w.storing && !w.overflow && x.whole():
+		x.storeWhole()
+	default:
 		x.release(nil, 0)
 	}
 	putBuf(w.buf)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/hitbox-go/hitbox"
@@ -196,4 +197,47 @@ func (c *Cache) setLeased(ctx context.Context, key string, e hitbox.Entry, tags 
 		}
 	}
 	return hitbox.SetLeased(ctx, c.b, key, e, nil, l)
+}
+
+// storeWhole stores the response the writer teed, once its body is whole,
+// and hands it to the waiters. With a Content-Length it runs as the
+// handler writes the last byte, before that byte goes to the client: a
+// client that has the whole response and asks again at once, on another
+// connection or with a request that cannot join a flight, finds it
+// stored. Without one, it runs when the handler returns (see finish).
+func (x *exchange) storeWhole() {
+	w := &x.w
+	w.storing, x.storedWhole = false, true
+	sr := x.newSR
+	sr.body = w.buf
+	withLength(sr)
+	x.store(sr, &x.newView, x.respTime)
+	switch {
+	case x.fl == nil:
+	case x.raced:
+		// Invalidated or purged since it was asked for: the waiters
+		// ask the handler themselves.
+		x.release(nil, 0)
+	default:
+		sr.body = append([]byte(nil), w.buf...) // waiters keep their own copy; buf goes back to the pool
+		x.release(sr, w.status)
+	}
+}
+
+// declaredLength is the Content-Length of the response being stored, or
+// -1 when it has none (or one that does not parse). It is read once:
+// x.declared holds it plus one, or -1, or 0 before.
+func (x *exchange) declaredLength() int64 {
+	if x.declared == 0 {
+		x.declared = -1
+		if v, ok := fieldOf(x.newSR.fields, "Content-Length"); ok {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+				x.declared = n + 1
+			}
+		}
+	}
+	if x.declared < 0 {
+		return -1
+	}
+	return x.declared - 1
 }
