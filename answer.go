@@ -22,8 +22,9 @@ type answerKey struct{}
 // another read only after Reset. It is not safe for concurrent use: give
 // each concurrent read its own.
 type Answer struct {
-	level int
-	hops  []string // labels, innermost first
+	level    int
+	hops     []string // labels, innermost first
+	unproven bool
 }
 
 // TrackAnswer returns a context that carries a new, empty Answer, and that
@@ -85,10 +86,24 @@ func (a *Answer) Path() string {
 	return b.String()
 }
 
+// Unproven reports whether the hit came from a copy its composite could
+// not prove current: a tier whose bus may have stopped delivering, and
+// whose shared levels failed, answered from a local copy rather than fail
+// the read (stale-if-error). Such a value may be one that a change made
+// on another instance has replaced; a caller that must not act on that
+// can treat the read as failed.
+func (a *Answer) Unproven() bool { return a.unproven && a.Found() }
+
+// MarkUnproven notes that the answer recorded is a copy the composite
+// could not prove current (see Unproven). A composite calls it after
+// Record.
+func (a *Answer) MarkUnproven() { a.unproven = true }
+
 // Reset empties a for another read.
 func (a *Answer) Reset() {
 	a.level = -1
 	a.hops = a.hops[:0]
+	a.unproven = false
 }
 
 // Mark returns a position to pass to Record or Undo: a composite takes it
@@ -112,9 +127,15 @@ func (a *Answer) Record(mark int, composite, part string, index int) {
 
 // Undo forgets whatever was recorded since mark, for a part whose hit a
 // layer above a nested composite turned into a miss.
-func (a *Answer) Undo(mark int) { a.hops = a.hops[:mark] }
+func (a *Answer) Undo(mark int) {
+	a.hops = a.hops[:mark]
+	a.unproven = false // it described the hit taken back
+}
 
 // Adopt appends what child recorded, for a composite that gave a part its
 // own Answer (parts asked concurrently must not share one) and then takes
 // that part's answer. Call Record afterwards with the mark taken before.
-func (a *Answer) Adopt(child *Answer) { a.hops = append(a.hops, child.hops...) }
+func (a *Answer) Adopt(child *Answer) {
+	a.hops = append(a.hops, child.hops...)
+	a.unproven = a.unproven || child.unproven
+}

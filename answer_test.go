@@ -53,6 +53,32 @@ func TestAnswer(t *testing.T) {
 	if got := a.Path(); got != "outer.inner.memory" || a.Level() != 1 {
 		t.Errorf("adopted: path %q level %d, want outer.inner.memory level 1", got, a.Level())
 	}
+	if a.Unproven() {
+		t.Error("a hit no composite marked is unproven")
+	}
+
+	// A copy its composite could not prove current is marked, through
+	// Adopt, and forgotten by Undo and Reset.
+	a.Reset()
+	child.Reset()
+	child.Record(child.Mark(), "inner", "memory", 0)
+	child.MarkUnproven()
+	m = a.Mark()
+	a.Adopt(child)
+	a.Record(m, "outer", "unused", 1)
+	if !a.Unproven() {
+		t.Error("an adopted unproven answer is not unproven")
+	}
+	a.Undo(m)
+	if a.Unproven() {
+		t.Error("unproven after Undo took the hit back")
+	}
+	a.Record(a.Mark(), "outer", "memory", 0)
+	a.MarkUnproven()
+	a.Reset()
+	if a.Unproven() {
+		t.Error("unproven after Reset")
+	}
 }
 
 // BenchmarkAnswerFromNone is what a composite pays per Get when nobody

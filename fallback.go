@@ -27,3 +27,31 @@ func HasSource(ctx context.Context) bool {
 	v, _ := ctx.Value(sourceKey{}).(bool)
 	return v
 }
+
+// SourceHeeder is a Backend that says whether its reads ever depend on
+// HasSource: true for a composite that may hold copies it cannot prove
+// current (a tier with a bus and a shared level), false for a store. A
+// caller with a source asks ReadsHeedSource once, and wraps each read's
+// context with WithSource only when it matters, since that costs an
+// allocation per read.
+type SourceHeeder interface {
+	HeedsSource() bool
+}
+
+// ReadsHeedSource reports whether reads through b may depend on
+// WithSource. It walks b's layers (Unwrapper) down to the first
+// SourceHeeder and returns its answer; when the walk ends at a backend
+// that is neither, it returns true, since an unknown backend may heed it.
+func ReadsHeedSource(b Backend) bool {
+	for b != nil {
+		if h, ok := b.(SourceHeeder); ok {
+			return h.HeedsSource()
+		}
+		u, ok := b.(Unwrapper)
+		if !ok {
+			return true
+		}
+		b = u.Unwrap()
+	}
+	return true
+}

@@ -137,6 +137,7 @@ type Cache[T any] struct {
 	opts    Options
 	format  codec.Format
 	raw     bool      // T is []byte or string and the format is raw: no encoding at all
+	source  bool      // the pipeline's reads may heed hitbox.WithSource
 	front   *front[T] // nil without Options.Front
 	flights flights[T]
 	reads   *sharedReads   // GetOrLoad's backend reads in progress
@@ -191,7 +192,8 @@ func New[T any](b hitbox.Backend, opts Options) *Cache[T] {
 			f = codec.JSON()
 		}
 	}
-	c := &Cache[T]{b: b, opts: opts, format: f, raw: f.ID() == codec.Raw().ID(), rand: rand.Float64}
+	c := &Cache[T]{b: b, opts: opts, format: f, raw: f.ID() == codec.Raw().ID(), rand: rand.Float64,
+		source: hitbox.ReadsHeedSource(b)}
 	c.tags.seed = maphash.MakeSeed()
 	c.changes.seed = maphash.MakeSeed()
 	c.flights.m = make(map[string]*flight[T])
@@ -306,7 +308,7 @@ func (c *Cache[T]) readShared(ctx context.Context, key string, shared bool) (hit
 	if shared {
 		// GetOrLoad's read: its caller has a source, so a copy the
 		// pipeline cannot prove current is no answer (hitbox.WithSource).
-		e, tags, err = c.reads.do(hitbox.WithSource(ctx), key, c)
+		e, tags, err = c.reads.do(c.withSource(ctx), key, c)
 	} else {
 		e, tags, err = c.fetch(ctx, key)
 	}
@@ -316,6 +318,10 @@ func (c *Cache[T]) readShared(ctx context.Context, key string, shared bool) (hit
 		}
 		if c.front != nil && !errors.Is(err, hitbox.ErrMiss) && ctx.Err() == nil {
 			if fh, ok := c.frontFallback(key); ok {
+				if a := hitbox.AnswerFrom(ctx); a != nil {
+					a.Record(a.Mark(), "cache", "front", 0)
+					a.MarkUnproven()
+				}
 				return fh, nil
 			}
 		}
@@ -362,6 +368,7 @@ func (c *Cache[T]) readShared(ctx context.Context, key string, shared bool) (hit
 // of key, as a stale value, when the front's bus is down: the front holds
 // it but cannot prove it current (see hitbox.Invalidation.Down), so it is
 // served only when the pipeline cannot answer, and only until its Expire.
+// A read that tracks a hitbox.Answer finds it marked Unproven.
 func (c *Cache[T]) frontFallback(key string) (hit[T], bool) {
 	f := c.front
 	if !f.down() {
@@ -562,4 +569,13 @@ func (c *Cache[T]) decodeRaw(b []byte) T {
 		*p = string(b)
 	}
 	return v
+}
+
+// withSource is hitbox.WithSource for a pipeline whose reads heed it, and
+// ctx as it is otherwise: the context costs an allocation per read.
+func (c *Cache[T]) withSource(ctx context.Context) context.Context {
+	if !c.source {
+		return ctx
+	}
+	return hitbox.WithSource(ctx)
 }

@@ -351,9 +351,13 @@ func TestFrontDown(t *testing.T) {
 	}
 
 	store.FailGet(errOutage)
-	v, st, err := c.Lookup(ctx, "k")
+	actx, ans := hitbox.TrackAnswer(ctx)
+	v, st, err := c.Lookup(actx, "k")
 	if v != "v1" || st != hitbox.Stale || err != nil {
 		t.Fatalf("down, pipeline failing: Lookup = %q, %v, %v; want the front's copy, stale", v, st, err)
+	}
+	if !ans.Unproven() {
+		t.Error("the front's copy served while down is not marked unproven on the read's Answer")
 	}
 	loaded, err := c.GetOrLoad(ctx, "k", func(context.Context) (string, error) { return "", errors.New("source down") })
 	if loaded != "v1" || err != nil {

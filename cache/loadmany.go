@@ -104,7 +104,7 @@ func (c *Cache[T]) readMany(ctx context.Context, keys []string, out map[string]T
 	if len(rest) == 0 {
 		return nil, stale, nil, nil
 	}
-	res, err := hitbox.GetMany(hitbox.WithSource(ctx), c.b, rest)
+	res, err := hitbox.GetMany(c.withSource(ctx), c.b, rest)
 	if err != nil {
 		if ctx.Err() == nil {
 			c.opts.Logger.WarnContext(ctx, "hitbox/cache: cache batch read failed, loading from source", "error", err)

@@ -51,6 +51,11 @@ const (
 	// AnswerLevelKey is the index of the level of that tier that answered a
 	// hit (hitbox.Answer.Level), 0 for L1. On get spans over a tier only.
 	AnswerLevelKey = attribute.Key("hitbox.tier.level")
+	// AnswerUnprovenKey is true on a get span whose hit was a copy its
+	// tier could not prove current (hitbox.Answer.Unproven: a local copy
+	// served in a bus gap because the shared levels failed); absent
+	// otherwise.
+	AnswerUnprovenKey = attribute.Key("hitbox.tier.unproven")
 	// TagCountKey is the number of tags of a tagged set or an
 	// invalidatetags (spans). The tags themselves are never recorded: they
 	// may name users ("user:42").

@@ -10,6 +10,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/internal/faulty"
 	"github.com/hitbox-go/hitbox/internal/mapstore"
 	hitboxotel "github.com/hitbox-go/hitbox/otel"
 	"github.com/hitbox-go/hitbox/tier"
@@ -276,5 +277,42 @@ func TestTraceTierConcurrent(t *testing.T) {
 		case result == "hit" && path != "tier.l1" && path != "tier.l2":
 			t.Errorf("a hit with path %q", path)
 		}
+	}
+}
+
+// TestTraceTierUnproven checks that a get span says when the tier answered
+// from a local copy it could not prove current (a bus gap whose shared
+// level fails), and only then.
+func TestTraceTierUnproven(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := func() time.Time { return t0 }
+	bus := hitbox.NewLocalBus()
+	l2 := faulty.Wrap(mapstore.New(mapstore.Options{Label: "l2", Now: now}))
+	tr := tier.NewWith(tier.Options{Now: now, Bus: bus}, mapstore.New(mapstore.Options{Label: "l1", Now: now}), l2)
+	t.Cleanup(func() { must(t, tr.Close()) })
+	must(t, tr.Set(ctx, keyFresh, hitbox.Entry{Value: []byte("hello"), Expire: t0.Add(time.Hour)}))
+	sr, tp := newTracerProvider()
+	b := hitboxotel.Trace(hitboxotel.WithTracerProvider(tp))(tr)
+	unproven := func() bool {
+		t.Helper()
+		if _, err := b.Get(ctx, keyFresh); err != nil {
+			t.Fatal(err)
+		}
+		spans := sr.Ended()
+		for _, kv := range spans[len(spans)-1].Attributes() {
+			if kv.Key == hitboxotel.AnswerUnprovenKey {
+				return kv.Value.AsBool()
+			}
+		}
+		return false
+	}
+	if unproven() {
+		t.Error("an L1 hit with the bus up is marked unproven")
+	}
+	bus.Interrupt()
+	l2.FailGet(errors.New("shared level down"))
+	if !unproven() {
+		t.Error("the L1 copy served in a bus gap while L2 fails is not marked unproven")
 	}
 }

@@ -187,6 +187,9 @@ func (t *traced) read(ctx context.Context, key string, tagged bool) (hitbox.Entr
 			if p := src.Path(); p != "" {
 				span.SetAttributes(AnswerPathKey.String(p), AnswerLevelKey.Int(src.Level()))
 			}
+			if src.Unproven() {
+				span.SetAttributes(AnswerUnprovenKey.Bool(true))
+			}
 		}
 	}
 	if own {

@@ -106,3 +106,8 @@ func (b *breaker) failure(now func() time.Time) bool {
 func (b *breaker) abort() { b.state.CompareAndSwap(probing, open) }
 
 func (b *breaker) isOpen() bool { return b.state.Load() != closed }
+
+// suspect reports whether the level's last call failed and no call has
+// succeeded since, whether or not that opened the breaker. It is always
+// false when the breaker is disabled, which counts no failures.
+func (b *breaker) suspect() bool { return b.failures.Load() > 0 }

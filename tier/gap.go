@@ -18,6 +18,8 @@ import (
 // levels and the tier trusts them again. A read whose context says its
 // caller has a source of truth (hitbox.WithSource) gets the shared
 // level's error instead of the local copy: the source answers it, current.
+// A read that carries a hitbox.Answer learns that its hit was such a copy
+// (Answer.Unproven).
 
 // busDown is the subscriber's part of a Down message.
 func (t *Tier) busDown() {
@@ -72,6 +74,7 @@ func (t *Tier) getDown(ctx context.Context, key string, tagged bool) (hitbox.Ent
 			lv.hits.Add(1)
 			if src != nil {
 				src.Record(mark, t.label, lv.label, j)
+				src.MarkUnproven()
 			}
 			return le, ltags, nil
 		}

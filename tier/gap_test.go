@@ -8,6 +8,7 @@ import (
 
 	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/internal/faulty"
+	"github.com/hitbox-go/hitbox/layer"
 )
 
 // TestBusGap plays a bus outage with LocalBus.Interrupt and Resume, under
@@ -50,8 +51,12 @@ func TestBusGap(t *testing.T) {
 			if err := l2s.Set(ctx, "k", entry("v2", exp)); err != nil {
 				t.Fatal(err)
 			}
-			if got := read(t, b, "k"); got != "v2" {
-				t.Errorf("during the gap b reads k = %q, want v2 from the shared level", got)
+			actx, ans := hitbox.TrackAnswer(ctx)
+			if e, err := b.Get(actx, "k"); err != nil || string(e.Value) != "v2" {
+				t.Errorf("during the gap b reads k = %q, %v; want v2 from the shared level", e.Value, err)
+			}
+			if ans.Unproven() {
+				t.Error("a read the shared level answered in the gap is marked unproven")
 			}
 			res, err := b.GetMany(ctx, []string{"k"})
 			if err != nil || res[0].Err != nil || string(res[0].Entry.Value) != "v2" {
@@ -62,8 +67,12 @@ func TestBusGap(t *testing.T) {
 			}
 
 			l2.FailGet(errors.New("shared level down"))
-			if got := read(t, b, "k"); got != "v1" {
-				t.Errorf("shared level failing in the gap: b reads k = %q, want its L1 copy v1", got)
+			actx, ans = hitbox.TrackAnswer(ctx)
+			if e, err := b.Get(actx, "k"); err != nil || string(e.Value) != "v1" {
+				t.Errorf("shared level failing in the gap: b reads k = %q, %v; want its L1 copy v1", e.Value, err)
+			}
+			if !ans.Unproven() || ans.Level() != 0 {
+				t.Errorf("the gap's stale-if-error copy: Answer level %d, unproven %v; want 0, true", ans.Level(), ans.Unproven())
 			}
 			// A caller with a source loads rather than take the copy.
 			sctx := hitbox.WithSource(ctx)
@@ -123,3 +132,51 @@ func TestBusGapNoShared(t *testing.T) {
 		t.Errorf("Get = %q, want v", got)
 	}
 }
+
+// TestHeedsSource checks which pipelines say their reads heed
+// hitbox.WithSource: the typed cache skips the context's allocation for
+// the others.
+func TestHeedsSource(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	bus := hitbox.NewLocalBus()
+	withBus := NewWith(Options{Bus: bus, Now: c.Now}, store(c, "l1"), store(c, "l2"))
+	noBus := NewWith(Options{Now: c.Now}, store(c, "l1"), store(c, "l2"))
+	localOnly := NewWith(Options{Bus: bus, Now: c.Now, Local: 2}, store(c, "l1"), store(c, "l2"))
+	nested := NewWith(Options{Now: c.Now}, store(c, "l0"), withBus)
+	for _, tr := range []*Tier{withBus, noBus, localOnly, nested} {
+		closeT(t, tr)
+	}
+	cases := []struct {
+		name string
+		b    hitbox.Backend
+		want bool
+	}{
+		{"a store", store(c, "s"), false},
+		{"a tier with a bus and a shared level", withBus, true},
+		{"a tier without a bus", noBus, false},
+		{"a tier whose levels are all local", localOnly, false},
+		{"a tier over a tier with a bus", nested, true},
+		{"a layer over a tier with a bus", layer.Prefix("p:")(withBus), true},
+		{"a layer over a store", layer.Prefix("p:")(store(c, "s")), false},
+		{"an unknown backend", opaque{store(c, "s")}, true},
+	}
+	for _, tc := range cases {
+		if got := hitbox.ReadsHeedSource(tc.b); got != tc.want {
+			t.Errorf("%s: ReadsHeedSource = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// opaque hides what it wraps: neither a layer a walk can pass nor
+// a backend that says whether it heeds WithSource.
+type opaque struct{ b hitbox.Backend }
+
+func (f opaque) Label() string { return f.b.Label() }
+func (f opaque) Get(ctx context.Context, key string) (hitbox.Entry, error) {
+	return f.b.Get(ctx, key)
+}
+func (f opaque) Set(ctx context.Context, key string, e hitbox.Entry) error {
+	return f.b.Set(ctx, key, e)
+}
+func (f opaque) Delete(ctx context.Context, key string) error { return f.b.Delete(ctx, key) }

@@ -17,7 +17,15 @@ import (
 // unconditionally by SetLeased; a level whose breaker is open, or whose
 // Lease fails, contributes a mark that makes SetLeased leave it unwritten
 // (and, for a shared level, refuse the whole store), since nothing would
-// protect its store from a change made meanwhile. The tokens are packed,
+// protect its store from a change made meanwhile. So does a level whose
+// last call failed and none has succeeded since, without being asked: a
+// load that has just waited out the level's timeout on its read (a frozen
+// server) does not wait it out a second time for a lease the level will
+// likely not give, which keeps a loading call within two waits on the
+// level (its read and its store), as before leases. SetLeased likewise
+// refuses, without sending it, a store to a level whose last call
+// failed, so a batch load that stores key by key waits out at most one
+// timeout in all. The tokens are packed,
 // length-prefixed, into one; the zero Lease comes back when no level gave
 // one. Lease fails only when ctx is done or the tier is closed.
 func (t *Tier) Lease(ctx context.Context, key string, tags []string) (hitbox.Lease, error) {
@@ -36,7 +44,7 @@ func (t *Tier) Lease(ctx context.Context, key string, tags []string) (hitbox.Lea
 	leased := false
 	for i := range t.levels {
 		lv := &t.levels[i]
-		if !t.writable(ctx, lv) {
+		if lv.br.suspect() || !t.writable(ctx, lv) {
 			b.WriteByte(noLease)
 			leased = true
 			continue
@@ -63,6 +71,10 @@ func (t *Tier) Lease(ctx context.Context, key string, tags []string) (hitbox.Lea
 }
 
 var _ hitbox.Leaser = (*Tier)(nil)
+
+// errSuspect is the error of a load's store that a tier did not send to
+// a level whose last call failed (see Lease and SetLeased).
+var errSuspect = fmt.Errorf("tier: the level failed its last call; a load's store is not sent to it: %w", hitbox.ErrUnavailable)
 
 // noLease marks, in a tier's lease token, a level that gave no lease
 // because it could not be asked or failed.
@@ -235,6 +247,12 @@ levels:
 // change crossed the lease is outcomeLost, and no sign the level failed.
 func (t *Tier) setLevelLeased(ctx context.Context, j int, key string, e hitbox.Entry, tags []string, l hitbox.Lease) levelResult {
 	lv := &t.levels[j]
+	if lv.br.suspect() {
+		// Its last call failed: a load's store is not worth a timeout
+		// (a batch load stores key by key, and would wait once per key).
+		// Refused like a store whose level failed, without asking it.
+		return levelResult{outcomeFailed, &hitbox.Error{Op: hitbox.OpSet, Backend: lv.label, Err: errSuspect}}
+	}
 	if !t.writable(ctx, lv) {
 		return levelResult{outcomeFailed, openErr(hitbox.OpSet, lv)}
 	}

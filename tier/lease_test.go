@@ -25,8 +25,10 @@ type leasing struct {
 	tags    map[string]uint64
 	cleared uint64
 	leases  int // Lease calls
+	stores  int // SetLeased calls
 
 	failLease error  // Lease fails with it when set
+	failGet   error  // Get fails with it when set
 	beforeSet func() // called before Set takes the lock, when set
 }
 
@@ -52,9 +54,25 @@ func (l *leasing) Lease(ctx context.Context, key string, tags []string) (hitbox.
 	return hitbox.Lease{Token: "g" + strconv.FormatUint(l.gen, 10)}, nil
 }
 
+func (l *leasing) Get(ctx context.Context, key string) (hitbox.Entry, error) {
+	e, _, err := l.GetTagged(ctx, key)
+	return e, err
+}
+
+func (l *leasing) GetTagged(ctx context.Context, key string) (hitbox.Entry, []string, error) {
+	l.mu.Lock()
+	err := l.failGet
+	l.mu.Unlock()
+	if err != nil {
+		return hitbox.Entry{}, nil, &hitbox.Error{Op: hitbox.OpGet, Backend: l.Label(), Err: err}
+	}
+	return l.Store.GetTagged(ctx, key)
+}
+
 func (l *leasing) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, ls hitbox.Lease) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.stores++
 	if ls.Valid() {
 		at, err := strconv.ParseUint(ls.Token[1:], 10, 64)
 		if err != nil {
@@ -229,6 +247,74 @@ func TestLease(t *testing.T) {
 				t.Errorf("self reads %q, want %q", got, tc.wantGet)
 			}
 		})
+	}
+}
+
+// TestLeaseAfterFailedRead checks that a level whose last call failed is
+// not asked for a lease (a load that waited out its read on a frozen server
+// does not wait again) and that the store is then refused rather than made
+// unprotected; once a call succeeds on the level, leases reach it again.
+func TestLeaseAfterFailedRead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := newClock()
+	l2 := newLeasing(store(c, "l2"))
+	tr := NewWith(Options{Now: c.Now}, store(c, "l1"), l2)
+	closeT(t, tr)
+
+	l2.failGet = errors.New("i/o timeout")
+	if _, err := tr.Get(ctx, "k"); err == nil {
+		t.Fatal("Get over a failing shared level succeeded")
+	}
+	l, err := hitbox.TakeLease(ctx, tr, "k", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l2.leases != 0 {
+		t.Errorf("%d Lease calls reached a level whose read just failed, want 0", l2.leases)
+	}
+	err = hitbox.SetLeased(ctx, tr, "k", entry("loaded", t0.Add(time.Hour)), nil, l)
+	if !errors.Is(err, hitbox.ErrLeaseLost) {
+		t.Errorf("SetLeased without the shared level's lease = %v, want ErrLeaseLost", err)
+	}
+	if _, err := l2.Store.Get(ctx, "k"); !errors.Is(err, hitbox.ErrMiss) {
+		t.Errorf("the shared level took the store (%v), want it refused", err)
+	}
+
+	l2.mu.Lock()
+	l2.failGet = nil
+	l2.mu.Unlock()
+	if _, err := tr.Get(ctx, "k"); !errors.Is(err, hitbox.ErrMiss) {
+		t.Fatalf("Get = %v, want a miss", err)
+	}
+	l, err = hitbox.TakeLease(ctx, tr, "k", nil)
+	if err != nil || l2.leases != 1 {
+		t.Fatalf("after a read succeeded: Lease = %v, %d calls reached the level; want 1", err, l2.leases)
+	}
+	if err := hitbox.SetLeased(ctx, tr, "k", entry("loaded", t0.Add(time.Hour)), nil, l); err != nil {
+		t.Errorf("SetLeased = %v", err)
+	}
+
+	// A lease taken while the level answered, then a failed call (a batch
+	// load's first store on a frozen server): the next store is refused
+	// without being sent.
+	l, err = hitbox.TakeLease(ctx, tr, "j", nil)
+	if err != nil || !l.Valid() {
+		t.Fatalf("Lease = %+v, %v", l, err)
+	}
+	l2.mu.Lock()
+	l2.failGet = errors.New("i/o timeout")
+	l2.mu.Unlock()
+	if _, err := tr.Get(ctx, "x"); err == nil {
+		t.Fatal("Get over a failing shared level succeeded")
+	}
+	sent := l2.stores
+	err = hitbox.SetLeased(ctx, tr, "j", entry("loaded", t0.Add(time.Hour)), nil, l)
+	if !errors.Is(err, hitbox.ErrUnavailable) || errors.Is(err, hitbox.ErrLeaseLost) {
+		t.Errorf("SetLeased after the level's last call failed = %v, want ErrUnavailable", err)
+	}
+	if l2.stores != sent {
+		t.Errorf("%d stores reached a level whose last call failed, want 0", l2.stores-sent)
 	}
 }
 

@@ -199,6 +199,22 @@ func keepsTags(b hitbox.Backend) bool {
 	}
 }
 
+// HeedsSource reports whether the tier's reads may depend on
+// hitbox.WithSource: when it has a bus and a shared level (in a bus gap
+// its local copies are unproven, see gap.go), or when one of its levels'
+// reads may (hitbox.ReadsHeedSource).
+func (t *Tier) HeedsSource() bool {
+	if t.stopBus != nil && t.local < len(t.levels) {
+		return true
+	}
+	for i := range t.levels {
+		if hitbox.ReadsHeedSource(t.levels[i].b) {
+			return true
+		}
+	}
+	return false
+}
+
 // Label returns the tier's label, "tier" unless Options.Label says
 // otherwise.
 func (t *Tier) Label() string { return t.label }

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/hitbox-go/hitbox/internal/pauses"
 )
 
 // Params are the bounds a history is checked against.
@@ -39,12 +41,9 @@ type Window struct {
 	Allowance time.Duration
 }
 
-// Pause is a time the test process itself did not run: a sleeping
-// goroutine woke up Late after At plus its sleep.
-type Pause struct {
-	At   time.Time
-	Late time.Duration
-}
+// Pause is a time the test process itself did not run (see package
+// pauses).
+type Pause = pauses.Pause
 
 // Violation is a read that returned what an acknowledged write had
 // replaced before the read began.
@@ -70,9 +69,9 @@ const (
 	CauseMissed = "invalidation missed"
 	// CauseCutOff: no such load, and the reading instance's own link was
 	// black-holed when the read began: it could reach neither the bus nor
-	// the shared level, and its tier answered from a local copy it could
-	// not prove current (stale-if-error, the tier's stated choice during
-	// a bus gap), however soon the bus said Down.
+	// the shared level, and a copy it could not prove current answered
+	// without the read being told so (a told one is Declared, not a
+	// violation).
 	CauseCutOff = "served from a local copy while cut off"
 )
 
@@ -99,12 +98,21 @@ type Report struct {
 	Failures                  map[string]int // failed calls by kind and the error's last part
 	Violations                []Violation
 	Excused                   int // stale reads within a fault's Allowance
-	Impossible                []Impossible
-	ByFault                   map[string]int // violations per fault kind ("none": healthy)
-	Stalls                    []Op           // calls longer than their stall bound
-	Longest                   map[Kind]Op    // the longest call of each kind
-	Faults                    []Window
-	Pauses                    []Pause // the process's own pauses, for the stalls
+	// Declared counts stale reads whose cache said the value was a copy
+	// it could not prove current (Op.Unproven: stale-if-error in a bus
+	// gap, the tier's stated choice when no shared level answers). They
+	// break no promise and are not violations; a read that was stale
+	// without saying so is.
+	Declared   int
+	Impossible []Impossible
+	ByFault    map[string]int // violations per fault kind ("none": healthy)
+	Stalls     []Op           // calls longer than their stall bound
+	Longest    map[Kind]Op    // the longest call of each kind
+	Faults     []Window
+	Pauses     []Pause // the process's own pauses, for the stalls
+	// Load is the load on Redis and on the source per phase (healthy and
+	// each fault kind), when the run logged its commands.
+	Load []PhaseLoad
 
 	history     []Op // ordered by start, for the report's excerpts
 	first, last time.Time
@@ -223,6 +231,10 @@ func (r *Report) read(o Op, key string, got int64, ws []keyWrite) {
 		want = w.v
 	}
 	if replaced == nil {
+		return
+	}
+	if o.Unproven {
+		r.Declared++
 		return
 	}
 	v := Violation{

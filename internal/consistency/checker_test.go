@@ -31,6 +31,7 @@ func TestCheck(t *testing.T) {
 		faults     []Window
 		stale      int
 		excused    int
+		declared   int
 		impossible int
 		stalls     int
 	}{
@@ -64,6 +65,10 @@ func TestCheck(t *testing.T) {
 			ops:    []Op{write(Set, 0, 0, 10, 1, nil), write(Set, 1, 100, 110, 2, nil), read(Get, 2, 900, 901, 1)},
 			faults: []Window{{Kind: "blackhole", Start: ms(50), End: ms(250), Allowance: 500 * time.Millisecond}},
 			stale:  1},
+		{name: "a stale read its cache declared unproven is not a violation",
+			ops: []Op{write(Set, 0, 0, 10, 1, nil), write(Set, 1, 100, 110, 2, nil),
+				func() Op { o := read(Get, 2, 900, 901, 1); o.Unproven = true; return o }()},
+			declared: 1},
 		{name: "a call longer than the stall bound is reported, a load's allowance added",
 			ops:    []Op{write(Set, 0, 0, 900, 1, nil), read(GetOrLoad, 2, 1000, 1900, 1), read(GetOrLoad, 2, 1000, 2100, 1)},
 			stalls: 2},
@@ -74,11 +79,11 @@ func TestCheck(t *testing.T) {
 			pp := p
 			pp.Settle = time.Second
 			r := Check(c.ops, c.faults, pp)
-			if len(r.Violations) != c.stale || r.Excused != c.excused || len(r.Impossible) != c.impossible || len(r.Stalls) != c.stalls {
+			if len(r.Violations) != c.stale || r.Excused != c.excused || r.Declared != c.declared || len(r.Impossible) != c.impossible || len(r.Stalls) != c.stalls {
 				var b strings.Builder
 				r.Write(&b, 5)
-				t.Fatalf("stale %d, excused %d, impossible %d, stalls %d; want %d, %d, %d, %d\n%s",
-					len(r.Violations), r.Excused, len(r.Impossible), len(r.Stalls), c.stale, c.excused, c.impossible, c.stalls, b.String())
+				t.Fatalf("stale %d, excused %d, declared %d, impossible %d, stalls %d; want %d, %d, %d, %d, %d\n%s",
+					len(r.Violations), r.Excused, r.Declared, len(r.Impossible), len(r.Stalls), c.stale, c.excused, c.declared, c.impossible, c.stalls, b.String())
 			}
 		})
 	}

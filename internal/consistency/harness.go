@@ -15,6 +15,7 @@ import (
 
 	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/cache"
+	"github.com/hitbox-go/hitbox/internal/pauses"
 	"github.com/hitbox-go/hitbox/store/memstore"
 	"github.com/hitbox-go/hitbox/store/redisstore"
 	"github.com/hitbox-go/hitbox/tier"
@@ -40,10 +41,14 @@ type Config struct {
 	MaxLoad   time.Duration // a loader takes up to this after reading the source
 	// Front gives every other instance (the odd ones) a decoded-object
 	// front, on the instance's bus.
-	Front     bool
-	Scheduler Scheduler // the faults
-	Params    Params    // the checker's bounds
-	Seed      uint64
+	Front bool
+	// WaitReplicas is the stores' redisstore.Options.WaitReplicas: a
+	// change returns nil only once that many replicas have it, so a
+	// failover cannot lose it (for deployments with replicas).
+	WaitReplicas int
+	Scheduler    Scheduler // the faults
+	Params       Params    // the checker's bounds
+	Seed         uint64
 }
 
 // prefix is the store prefix every instance shares, as the processes of
@@ -68,13 +73,14 @@ type instance struct {
 	cache  *cache.Cache[Value]
 }
 
-func newInstance(t testing.TB, id int, d Deployment, cfg Config) *instance {
+func newInstance(t testing.TB, id int, d Deployment, cfg Config, cmds *commandLog) *instance {
 	in := &instance{id: id, client: d.Client(id)}
+	in.client.AddHook(hook{cmds})
 	l1, err := memstore.New(memstore.Options{Label: "l1", MaxBytes: 8 << 20, Shards: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
-	l2, err := redisstore.New(in.client, redisstore.Options{Label: "l2", Prefix: prefix})
+	l2, err := redisstore.New(in.client, redisstore.Options{Label: "l2", Prefix: prefix, WaitReplicas: cfg.WaitReplicas})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,8 +138,9 @@ func Run(t testing.TB, d Deployment, cfg Config) *Report {
 			}
 		}
 	}()
+	cmds := &commandLog{}
 	for i := range cfg.Instances {
-		ins = append(ins, newInstance(t, i, d, cfg))
+		ins = append(ins, newInstance(t, i, d, cfg, cmds))
 	}
 	ctx := context.Background()
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -151,6 +158,7 @@ func Run(t testing.TB, d Deployment, cfg Config) *Report {
 
 	src := NewSource(cfg.Keys, cfg.Tags, cfg.MaxLoad)
 	h := &History{}
+	start := time.Now() // the commands of the set-up are not the run's
 	lctx, stop := context.WithTimeout(ctx, cfg.Duration)
 	defer stop()
 	var wg sync.WaitGroup
@@ -160,40 +168,19 @@ func Run(t testing.TB, d Deployment, cfg Config) *Report {
 			wg.Go(func() { work(lctx, in, src, h, rng) })
 		}
 	}
-	var pauses []Pause
-	wg.Go(func() { pauses = watchPauses(lctx) })
+	var ps []Pause
+	wg.Go(func() { ps = pauses.Watch(lctx) })
 	windows := cfg.Scheduler.Run(lctx, t, d, rand.New(rand.NewPCG(cfg.Seed, 1<<32)))
 	wg.Wait()
 
 	r := Check(h.Ops(), windows, cfg.Params)
 	r.Measured = measured
-	r.Pauses = pauses
+	r.Pauses = ps
+	all := cmds.times()
+	slices.SortFunc(all, time.Time.Compare)
+	i, _ := slices.BinarySearchFunc(all, start, time.Time.Compare)
+	r.Load = r.loadByPhase(all[i:])
 	return r
-}
-
-// pauseTick and pauseMin tune watchPauses: it sleeps pauseTick at a time
-// and notes every wake-up later than pauseMin.
-const (
-	pauseTick = 5 * time.Millisecond
-	pauseMin  = 50 * time.Millisecond
-)
-
-// watchPauses notes, until ctx ends, every time a goroutine that does
-// nothing but sleep pauseTick woke up more than pauseMin late: the process
-// was not running (the machine's cores busy with other work, a GC
-// pause), so every call in flight then was held too, whatever the cache
-// did.
-func watchPauses(ctx context.Context) []Pause {
-	var out []Pause
-	for {
-		from := time.Now()
-		if !sleep(ctx, pauseTick) {
-			return out
-		}
-		if late := time.Since(from) - pauseTick; late > pauseMin {
-			out = append(out, Pause{At: from, Late: late})
-		}
-	}
 }
 
 // measureDelivery writes n probe keys, each through one instance in turn,
@@ -300,16 +287,20 @@ func do(in *instance, src *Source, h *History, rng *rand.Rand, kind Kind) {
 			op.Err = c.InvalidateTags(ctx, op.Tag)
 		}
 	case Get:
+		actx, ans := hitbox.TrackAnswer(ctx)
 		op.Start = time.Now()
-		v, err := c.Get(ctx, key)
+		v, err := c.Get(actx, key)
 		op.Err = readResult(&op, key, v, err)
+		op.Unproven = ans.Unproven()
 	case GetOrLoad:
+		actx, ans := hitbox.TrackAnswer(ctx)
 		op.Start = time.Now()
-		v, err := c.GetOrLoad(ctx, key, func(ctx context.Context) (Value, error) {
+		v, err := c.GetOrLoad(actx, key, func(ctx context.Context) (Value, error) {
 			m, err := src.Load(ctx, h, in.id, key)
 			return m[key], err
 		}, cache.WithTags(src.TagsOf(key)...))
 		op.Err = readResult(&op, key, v, err)
+		op.Unproven = ans.Unproven()
 	case GetOrLoadMany:
 		perm := rng.Perm(len(keys))[:2+rng.IntN(3)]
 		op.Keys = op.Keys[:0]

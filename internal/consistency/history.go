@@ -64,6 +64,10 @@ type Op struct {
 	// absent here was a miss); for a Load, what the loader read.
 	Versions map[string]int64
 	Err      error // nil: acknowledged (a write) or answered (a read)
+	// Unproven is set for a read whose hitbox.Answer said its value was
+	// a copy the cache could not prove current (stale-if-error in a bus
+	// gap): the cache declared it may be stale.
+	Unproven bool
 }
 
 // Duration is how long the call took.

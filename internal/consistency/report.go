@@ -2,6 +2,7 @@ package consistency
 
 import (
 	"fmt"
+	"github.com/hitbox-go/hitbox/internal/pauses"
 	"io"
 	"maps"
 	"slices"
@@ -15,9 +16,9 @@ func (r *Report) OK() bool { return len(r.Violations) == 0 && len(r.Impossible) 
 
 // Summary is the report's first line.
 func (r *Report) Summary() string {
-	return fmt.Sprintf("%d ops over %v: %d reads (%d failed), %d writes (%d failed); %d stale reads (and %d within a fault's allowance), %d impossible, %d calls over the stall bound",
+	return fmt.Sprintf("%d ops over %v: %d reads (%d failed), %d writes (%d failed); %d stale reads (and %d within a fault's allowance, %d declared unproven), %d impossible, %d calls over the stall bound",
 		r.Ops, r.last.Sub(r.first).Round(time.Millisecond), r.Reads, r.FailedReads, r.Writes, r.FailedWrites,
-		len(r.Violations), r.Excused, len(r.Impossible), len(r.Stalls))
+		len(r.Violations), r.Excused, r.Declared, len(r.Impossible), len(r.Stalls))
 }
 
 // Write prints the report: the summary, the bounds, the violations per
@@ -81,7 +82,7 @@ func (r *Report) Write(w io.Writer, examples int) {
 	if len(r.Pauses) > 0 {
 		longest := slices.MaxFunc(r.Pauses, func(a, b Pause) int { return int(a.Late - b.Late) })
 		fmt.Fprintf(w, "\nthe process itself paused %d times over %v (a sleeping goroutine woke late), longest %v at %v\n",
-			len(r.Pauses), pauseMin, longest.Late.Round(time.Millisecond), r.at(longest.At))
+			len(r.Pauses), pauses.Min, longest.Late.Round(time.Millisecond), r.at(longest.At))
 	}
 	if len(r.Stalls) > 0 {
 		fmt.Fprintf(w, "\ncalls over the stall bound (%d):\n", len(r.Stalls))
@@ -97,6 +98,8 @@ func (r *Report) Write(w io.Writer, examples int) {
 			fmt.Fprintln(w)
 		}
 	}
+	fmt.Fprintln(w)
+	r.writeLoad(w)
 	fmt.Fprintln(w, "\nlongest call of each kind:")
 	for _, k := range slices.Sorted(maps.Keys(r.Longest)) {
 		o := r.Longest[k]
@@ -112,7 +115,7 @@ func (r *Report) pausedDuring(o Op) time.Duration { return r.pausedIn(o.Start, o
 func (r *Report) pausedIn(start, end time.Time) time.Duration {
 	var d time.Duration
 	for _, p := range r.Pauses {
-		from, to := p.At.Add(pauseTick), p.At.Add(pauseTick+p.Late)
+		from, to := p.At.Add(pauses.Tick), p.At.Add(pauses.Tick+p.Late)
 		from, to = later(from, start), earlier(to, end)
 		if to.After(from) {
 			d += to.Sub(from)

@@ -68,6 +68,10 @@ func New(opts Options) *Store {
 	}
 }
 
+// HeedsSource is false: a store's reads are the same with or without
+// hitbox.WithSource (see hitbox.SourceHeeder).
+func (s *Store) HeedsSource() bool { return false }
+
 // Label returns the label from Options.
 func (s *Store) Label() string { return s.label }
 

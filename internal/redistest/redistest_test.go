@@ -231,3 +231,24 @@ func poll(f func() error) error {
 		time.Sleep(50 * time.Millisecond) // paces the retries; nothing is measured
 	}
 }
+
+// TestReplicated checks that the replica of StartReplicated is in sync: a
+// write on the master that WAIT says one replica acknowledged is on the
+// replica.
+func TestReplicated(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	r := redistest.StartReplicated(t)
+	var acked *redis.IntCmd
+	_, err := r.Master.Client(t).Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, "k", "v", 0)
+		acked = redis.NewIntCmd(ctx, "wait", 1, 2000)
+		return p.Process(ctx, acked)
+	})
+	if err != nil || acked.Val() != 1 {
+		t.Fatalf("a write on the master: %v, %d replicas acknowledged; want 1", err, acked.Val())
+	}
+	if got, err := r.Replica.Client(t).Get(ctx, "k").Result(); got != "v" {
+		t.Fatalf("the replica answers %q, %v; want %q", got, err, "v")
+	}
+}

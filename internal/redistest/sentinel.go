@@ -59,29 +59,10 @@ func newSentinel(bin, root string) (*Sentinel, error) {
 		dir := filepath.Join(root, name)
 		return dir, os.MkdirAll(dir, 0o755)
 	}
-
-	dir, err := mkdir("master")
+	pair, err := newReplicated(bin, root)
+	s.Master, s.Replica = pair.Master, pair.Replica
 	if err != nil {
 		return s, err
-	}
-	if s.Master, err = newServer(bin, dir, nil, nil); err != nil {
-		return s, err
-	}
-	if dir, err = mkdir("replica"); err != nil {
-		return s, err
-	}
-	s.Replica, err = newServer(bin, dir, nil, func(int) ([]string, error) {
-		return []string{"--replicaof", "127.0.0.1", strconv.Itoa(s.Master.Port)}, nil
-	})
-	if err != nil {
-		return s, err
-	}
-	err = poll(sentinelTimeout, func() (bool, error) {
-		info, err := do(s.Replica.Addr, "INFO", "replication")
-		return strings.Contains(info, "master_link_status:up"), err
-	})
-	if err != nil {
-		return s, fmt.Errorf("redistest: replica %s never got in sync: %w", s.Replica.Addr, err)
 	}
 
 	// A sentinel rewrites its configuration file as it learns the
@@ -90,7 +71,8 @@ func newSentinel(bin, root string) (*Sentinel, error) {
 		"sentinel down-after-milliseconds %[1]s 1000\n"+
 		"sentinel failover-timeout %[1]s 10000\n", SentinelMaster, s.Master.Port)
 	for i := range sentinels {
-		if dir, err = mkdir("sentinel" + strconv.Itoa(i)); err != nil {
+		dir, err := mkdir("sentinel" + strconv.Itoa(i))
+		if err != nil {
 			return s, err
 		}
 		path := filepath.Join(dir, "sentinel.conf")

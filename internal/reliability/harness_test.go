@@ -233,7 +233,7 @@ type load struct {
 
 	mu       sync.Mutex
 	firstErr []string
-	slow     []string // the first calls that took over slowCall
+	slow     []slowOp // the first calls that took over slowCall
 	start    time.Time
 
 	stop     chan struct{}
@@ -280,6 +280,13 @@ func (l *load) note(format string, args ...any) {
 // happened, for a soak to tell which phase it fell in.
 const slowCall = time.Second
 
+// slowOp is a call that took over slowCall.
+type slowOp struct {
+	op    string
+	start time.Time
+	d     time.Duration
+}
+
 func (l *load) slowCall(op string, start time.Time, d time.Duration) {
 	if d < slowCall {
 		return
@@ -287,7 +294,7 @@ func (l *load) slowCall(op string, start time.Time, d time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.slow) < 20 {
-		l.slow = append(l.slow, fmt.Sprintf("%s took %v from %v", op, d.Round(time.Millisecond), start.Sub(l.start).Round(time.Millisecond)))
+		l.slow = append(l.slow, slowOp{op, start, d})
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/hitbox-go/hitbox/internal/netfault"
+	"github.com/hitbox-go/hitbox/internal/pauses"
 	"github.com/hitbox-go/hitbox/internal/redistest"
 )
 
@@ -65,6 +66,11 @@ func TestSoak(t *testing.T) {
 	}()
 	src := newSource(1 << 10)
 	l := startLoad(t, src, ins, keys(t, 2000), 6)
+	// The process's own pauses, to tell a slow call the cache made from
+	// one the machine made by not running the process.
+	wctx, stopWatch := context.WithCancel(ctx)
+	watched := make(chan []pauses.Pause, 1)
+	go func() { watched <- pauses.Watch(wctx) }()
 
 	type phase struct {
 		name       string
@@ -129,10 +135,23 @@ func TestSoak(t *testing.T) {
 		}
 	}
 	l.Stop()
+	stopWatch()
+	ps := <-watched
 	noteWorst("healthy")
+	var paused time.Duration
+	for _, p := range ps {
+		paused += p.Late
+	}
+	t.Logf("the process itself paused %d times over %v (%v in all)", len(ps), pauses.Min, paused.Round(time.Millisecond))
 	l.mu.Lock()
 	if len(l.slow) > 0 {
-		t.Logf("calls over %v (load start = soak start):\n%s\nphases:\n%s", slowCall, strings.Join(l.slow, "\n"), strings.Join(events, "\n"))
+		var lines []string
+		for _, s := range l.slow {
+			in, sum := pauses.During(ps, s.start, s.start.Add(s.d))
+			lines = append(lines, fmt.Sprintf("%s took %v from %v; the process was paused %v of it (%d pauses)",
+				s.op, s.d.Round(time.Millisecond), s.start.Sub(start).Round(time.Millisecond), sum.Round(time.Millisecond), len(in)))
+		}
+		t.Logf("calls over %v (at: since the soak's start):\n%s\nphases:\n%s", slowCall, strings.Join(lines, "\n"), strings.Join(events, "\n"))
 	}
 	l.mu.Unlock()
 	names := []string{"healthy"}

@@ -91,6 +91,10 @@ func New(opts Options) (*Store, error) {
 	}, nil
 }
 
+// HeedsSource is false: a store's reads are the same with or without
+// hitbox.WithSource (see hitbox.SourceHeeder).
+func (s *Store) HeedsSource() bool { return false }
+
 // Label returns the store's label, "memory" unless Options.Label says
 // otherwise.
 func (s *Store) Label() string { return s.label }

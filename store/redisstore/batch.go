@@ -238,7 +238,7 @@ func (s *Store) SetMany(ctx context.Context, items []hitbox.Item) error {
 		}
 	}
 	if len(cmds) > 0 {
-		err := s.exec(ctx, cmds)
+		err := s.change(ctx, cmds...)
 		for _, b := range bufs {
 			s.release(b)
 		}
@@ -269,7 +269,7 @@ func (s *Store) DeleteMany(ctx context.Context, keys []string) error {
 		stored = append(stored, s.opt.Prefix+key)
 	}
 	if len(stored) > 0 {
-		if err := s.exec(ctx, unlinkCmds(ctx, s.split(stored))); err != nil {
+		if err := s.change(ctx, unlinkCmds(ctx, s.split(stored))...); err != nil {
 			errs = append(errs, cause(ctx, err))
 		}
 	}

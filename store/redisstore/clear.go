@@ -23,7 +23,9 @@ const scanCount = 1000
 // hitbox.ErrNotSupported, since it would remove every key in the database.
 //
 // Clear is not atomic: keys written under the prefix while it runs may or
-// may not survive it.
+// may not survive it. With Options.WaitReplicas each page's UNLINK waits
+// for the replicas, so a Clear that returns nil had every removal
+// acknowledged.
 func (s *Store) Clear(ctx context.Context) error {
 	if err := s.ready(ctx); err != nil {
 		return s.fail(hitbox.OpClear, err)
@@ -115,6 +117,11 @@ func (s *Store) unlinkOn(ctx context.Context, node *redis.Client, keys []string)
 		gs = chunk([]group{{keys: keys, pos: make([]int, len(keys))}})
 	}
 	cmds := unlinkCmds(ctx, gs)
+	if s.wait != nil {
+		// Only a *redis.Client waits, so node is the store's one server:
+		// each page's UNLINKs wait for replicas on one connection of it.
+		return s.change(ctx, cmds...)
+	}
 	if len(cmds) == 1 {
 		return node.Process(ctx, cmds[0])
 	}

@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -78,5 +79,27 @@ func TestRingConformance(t *testing.T) {
 		return newRingStore(t)
 	}, hitboxtest.Options{RealTime: true, MaxValueSize: 4 << 20, Sibling: func(t *testing.T, _ hitbox.Backend) hitbox.Backend {
 		return newRingStore(t)
+	}})
+}
+
+// TestWaitConformance runs the backend contract on a master and replica
+// with Options.WaitReplicas: every change waits for the replica's
+// acknowledgement, and the contract holds as without it. The timeout is
+// generous: the suite writes 4 MiB values from many goroutines, which a
+// loaded machine may take longer than the default to replicate.
+func TestWaitConformance(t *testing.T) {
+	t.Parallel()
+	r := redistest.StartReplicated(t)
+	newWaitStore := func(t *testing.T) hitbox.Backend {
+		s, err := redisstore.New(r.Master.Client(t), redisstore.Options{Prefix: redistest.Prefix(t), WaitReplicas: 1, WaitTimeout: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	hitboxtest.TestBackend(t, func(t *testing.T, _ *hitboxtest.Clock) hitbox.Backend {
+		return newWaitStore(t)
+	}, hitboxtest.Options{RealTime: true, MaxValueSize: 4 << 20, Sibling: func(t *testing.T, _ hitbox.Backend) hitbox.Backend {
+		return newWaitStore(t)
 	}})
 }

@@ -130,6 +130,46 @@
 // round trip more than a Set (TestLeaseRoundTrips). Lease writes the key:
 // Redis tracking reports it to the clients that read it, as any write.
 //
+// # Waiting for replicas
+//
+// Redis replicates asynchronously: a master acknowledges a write before any
+// replica has it, so a failover (Sentinel promoting a replica of a master
+// that died or froze) can lose writes the store already returned nil for,
+// and a Delete or a purge that is lost brings back what it replaced.
+// Options.WaitReplicas makes every change (Set, SetTagged, SetLeased,
+// SetMany, Delete, DeleteMany, Remove, InvalidateTags, Clear, ClearPrefix)
+// wait until that many replicas have acknowledged it, with Redis's WAIT in
+// the change's own pipeline, on its connection; a change that fewer
+// replicas acknowledge within Options.WaitTimeout returns an error wrapping
+// ErrNotReplicated and hitbox.ErrUnavailable that names the numbers:
+//
+//	store, err := redisstore.New(failoverClient, redisstore.Options{Prefix: "myapp:cache:", WaitReplicas: 1})
+//
+// What it guarantees: a change that returns nil had reached that many
+// replicas, with every write the master made before it. Sentinel promotes
+// the most up-to-date replica it can reach (replica-priority first, then
+// the replication offset), so in most failovers the promoted replica holds
+// every change that returned nil. What it does not: WAIT does not make
+// Redis strongly consistent. A failover may still promote a replica that
+// had not acknowledged (a lower replica-priority, or the acknowledging one
+// lost too); replicas keep the change in memory, not on disk; and a change
+// that returns the error was still made on the master and is not rolled
+// back: it may or may not survive a failover, so the caller retries it or
+// takes its outcome as unknown. Leases, locks and the removals reads make
+// of entries they find unusable do not wait: losing them loses nothing a
+// read could return (a lost lease only refuses its store). Clear and
+// ClearPrefix wait once per page of keys they remove.
+//
+// What it costs: no client round trip (the WAIT rides in the change's
+// pipeline) but one replication round trip per change, master to replica
+// and back, before the change returns (BenchmarkWaitSet); reads do not
+// change. WaitTimeout must be below the client's ReadTimeout, which bounds
+// the change and its WAIT together, so the option leaves a call's stall
+// bound as it is. It needs a *redis.Client, one server or a Sentinel
+// failover client: WAIT counts the replicas of the node and connection it
+// reaches, which a cluster or a ring pipeline cannot choose, so New
+// refuses it there with an error wrapping hitbox.ErrNotSupported.
+//
 // # Errors
 //
 // Every error is a *hitbox.Error naming the operation and the store's

@@ -71,6 +71,29 @@ func Example_cluster() {
 	}
 }
 
+// A store behind Sentinel whose changes return nil only once a replica
+// has them, so a failover does not lose them; a change no replica
+// acknowledges in time fails with ErrNotReplicated. (Compiled, not run.)
+func Example_waitReplicas() {
+	ctx := context.Background()
+	o := redisstore.ClientOptions("")
+	failoverClient := redis.NewFailoverClient(&redis.FailoverOptions{
+		MasterName:    "mymaster",
+		SentinelAddrs: []string{"sentinel1:26379", "sentinel2:26379", "sentinel3:26379"},
+		ReadTimeout:   o.ReadTimeout, WriteTimeout: o.WriteTimeout, DialTimeout: o.DialTimeout,
+		PoolTimeout: o.PoolTimeout, MaxRetries: o.MaxRetries, ContextTimeoutEnabled: true,
+	})
+	defer failoverClient.Close()
+
+	store, err := redisstore.New(failoverClient, redisstore.Options{Prefix: "myapp:cache:", WaitReplicas: 1})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := store.Delete(ctx, "user:1"); errors.Is(err, redisstore.ErrNotReplicated) {
+		log.Print("the delete reached no replica in time; retry it") // made on the master, not yet safe
+	}
+}
+
 // An outage is an error apart from a miss: here nothing listens on the
 // port, so the store reports hitbox.ErrUnavailable, with the operation and
 // the store's label.

@@ -124,7 +124,11 @@ func (s *Store) Lease(ctx context.Context, key string, tags []string) (hitbox.Le
 	binary.BigEndian.PutUint64(head[2:], rand.Uint64())
 	life := leaseLife.Milliseconds()
 	vcmds, tv := s.versionCmds(ctx, tags, life)
-	cmd, err := s.eval(ctx, leaseScript, s.opt.Prefix+key, []any{head[:], life}, vcmds)
+	// A lease is bookkeeping, not a change: it does not wait for replicas.
+	// A failover that loses it loses nothing a read could return: the
+	// promoted replica lacks the lease's head, so SetLeased finds the
+	// lease lost and stores nothing.
+	cmd, err, _ := s.eval(ctx, leaseScript, s.opt.Prefix+key, []any{head[:], life}, vcmds, false)
 	if err != nil {
 		return hitbox.Lease{}, s.fail(hitbox.OpLease, cause(ctx, err))
 	}
@@ -223,7 +227,7 @@ func (s *Store) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags 
 	if !expired {
 		vcmds, cur = s.versionCmds(ctx, tags, ms)
 	}
-	cmd, err := s.eval(ctx, setLeasedScript, s.opt.Prefix+key, []any{head, *buf, strconv.FormatInt(ms, 10)}, vcmds)
+	cmd, err, acked := s.eval(ctx, setLeasedScript, s.opt.Prefix+key, []any{head, *buf, strconv.FormatInt(ms, 10)}, vcmds, true)
 	s.release(buf)
 	if err != nil {
 		return s.fail(hitbox.OpSet, cause(ctx, err))
@@ -232,6 +236,8 @@ func (s *Store) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags 
 		return s.fail(hitbox.OpSet, hitbox.ErrLeaseLost)
 	}
 	if len(vcmds) > 0 {
+		// A version key's lengthened lifetime (readVersions) does not
+		// wait for replicas: losing it only makes the entry a miss early.
 		if err := s.readVersions(ctx, vcmds, cur, ms); err != nil {
 			return s.fail(hitbox.OpSet, err)
 		}
@@ -242,17 +248,37 @@ func (s *Store) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags 
 			}
 		}
 	}
+	if acked != nil {
+		return s.fail(hitbox.OpSet, cause(ctx, acked))
+	}
 	return nil
 }
 
 // eval runs script on the stored key k with args, pipelined with extra
 // commands: one round trip (EVALSHA), and a second only when the server
-// does not hold the script yet (EVAL, which loads it).
-func (s *Store) eval(ctx context.Context, script *redis.Script, k string, args []any, extra []redis.Cmder) (*redis.Cmd, error) {
-	cmd := redis.NewCmd(ctx, append([]any{"evalsha", script.Hash(), 1, k}, args...)...)
-	_ = s.exec(ctx, append([]redis.Cmder{cmd}, extra...)) // each command's own error is looked at
-	if err := cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-		cmd = script.Eval(ctx, s.rdb, []string{k}, args...)
+// does not hold the script yet (EVAL, which loads it). When durable (a
+// change, not a lease) it waits for replicas as every change does, and
+// returns the WAIT's verdict apart, as write does.
+func (s *Store) eval(ctx context.Context, script *redis.Script, k string, args []any, extra []redis.Cmder, durable bool) (cmd *redis.Cmd, err, acked error) {
+	cmd = redis.NewCmd(ctx, append([]any{"evalsha", script.Hash(), 1, k}, args...)...)
+	cmds := append([]redis.Cmder{cmd}, extra...)
+	if durable {
+		_, acked = s.write(ctx, cmds) // each command's own error is looked at
+	} else {
+		_ = s.exec(ctx, cmds)
 	}
-	return cmd, cmd.Err()
+	if err := cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		if !durable || s.wait == nil {
+			cmd = script.Eval(ctx, s.rdb, []string{k}, args...)
+			return cmd, cmd.Err(), nil
+		}
+		// Nothing ran: load the script, then send the change again, with
+		// its WAIT.
+		if err := script.Load(ctx, s.wait.rdb).Err(); err != nil {
+			return cmd, err, nil
+		}
+		cmd = redis.NewCmd(ctx, append([]any{"evalsha", script.Hash(), 1, k}, args...)...)
+		_, acked = s.write(ctx, []redis.Cmder{cmd})
+	}
+	return cmd, cmd.Err(), acked
 }

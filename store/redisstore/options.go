@@ -58,6 +58,29 @@ type Options struct {
 	// GET.
 	ReadScript bool
 
+	// WaitReplicas, when positive, makes every change wait until that many
+	// replicas of the master have acknowledged it, with Redis's WAIT sent
+	// in the same pipeline as the change, on the same connection. A
+	// change that fewer replicas acknowledge within WaitTimeout returns
+	// an error wrapping ErrNotReplicated (and hitbox.ErrUnavailable) that
+	// names the numbers wanted and got. It costs each change one
+	// replication round trip; reads cost nothing more. The package doc's
+	// "Waiting for replicas" says what it guarantees and what it does
+	// not (WAIT does not make Redis strongly consistent). It needs a
+	// *redis.Client (one server, or a Sentinel failover client): New
+	// refuses it over a cluster or a ring. Default 0: changes do not
+	// wait.
+	WaitReplicas int
+
+	// WaitTimeout is the longest a change waits for WaitReplicas
+	// acknowledgements, rounded up to a whole millisecond. It must be
+	// below the client's ReadTimeout, which bounds the reply of the
+	// change and its WAIT together (New returns an error otherwise), and
+	// should leave the change room: half of it, say. It may be set only
+	// with WaitReplicas. Default 100ms when WaitReplicas is set, half of
+	// ClientOptions' ReadTimeout.
+	WaitTimeout time.Duration
+
 	// Now is the clock deadlines are checked against: Set computes the
 	// remaining lifetime from it and Get hides entries whose Expire it has
 	// reached. Redis expires keys by its own clock, so a Now far from the
@@ -70,6 +93,7 @@ type Options struct {
 const (
 	defaultLabel        = "redis"
 	defaultMaxValueSize = 4 << 20
+	defaultWaitTimeout  = 100 * time.Millisecond
 
 	// maxBulk is the longest string Redis accepts by default
 	// (proto-max-bulk-len).
@@ -89,6 +113,12 @@ func (o Options) Validate() error {
 		return invalid("Options.MaxValueSize", "%d is outside 1 to %d bytes", o.MaxValueSize, maxValueLimit)
 	case o.MaxTTL < 0:
 		return invalid("Options.MaxTTL", "negative (%v)", o.MaxTTL)
+	case o.WaitReplicas < 0:
+		return invalid("Options.WaitReplicas", "negative (%d)", o.WaitReplicas)
+	case o.WaitTimeout < 0:
+		return invalid("Options.WaitTimeout", "negative (%v)", o.WaitTimeout)
+	case o.WaitTimeout > 0 && o.WaitReplicas == 0:
+		return invalid("Options.WaitTimeout", "set without WaitReplicas, so no change would wait")
 	}
 	return nil
 }
@@ -108,6 +138,9 @@ func (o Options) resolve() Options {
 	}
 	if o.MaxValueSize == 0 {
 		o.MaxValueSize = defaultMaxValueSize
+	}
+	if o.WaitReplicas > 0 && o.WaitTimeout == 0 {
+		o.WaitTimeout = defaultWaitTimeout
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -27,6 +27,10 @@ type Store struct {
 	// round trip (Options.ReadScript, on a single server).
 	script bool
 
+	// wait: changes wait for replicas' acknowledgements
+	// (Options.WaitReplicas); nil when they do not.
+	wait *waiting
+
 	errMiss     error // returned by Get on every miss, to spare an allocation
 	errMissMany error // the same, per Result of GetMany
 }
@@ -60,7 +64,12 @@ var (
 // Since it sends nothing, New cannot fail at run time: a nil client and
 // invalid options are programmer errors, which panic
 // ("hitbox/redisstore: New: nil client", or the message opts.Validate
-// returns). The error result is kept for checks a later version may make.
+// returns). Its error is for options the client cannot serve.
+//
+// With Options.WaitReplicas, New returns an error wrapping
+// hitbox.ErrNotSupported unless client is a *redis.Client whose
+// ReadTimeout is above Options.WaitTimeout (the package doc's "Waiting
+// for replicas" says why).
 //
 // For context deadlines to bound network I/O, create the client with
 // ContextTimeoutEnabled set; without it go-redis applies only its own
@@ -78,15 +87,24 @@ func New(client redis.UniversalClient, opts Options) (*Store, error) {
 	case *redis.ClusterClient:
 		k = cluster
 	}
+	wait, err := newWaiting(client, opt)
+	if err != nil {
+		return nil, err
+	}
 	return &Store{
 		rdb:         client,
 		kind:        k,
 		script:      k == single && opt.ReadScript,
+		wait:        wait,
 		opt:         opt,
 		errMiss:     &hitbox.Error{Op: hitbox.OpGet, Backend: opt.Label, Err: hitbox.ErrMiss},
 		errMissMany: &hitbox.Error{Op: hitbox.OpGetMany, Backend: opt.Label, Err: hitbox.ErrMiss},
 	}, nil
 }
+
+// HeedsSource is false: a store's reads are the same with or without
+// hitbox.WithSource (see hitbox.SourceHeeder).
+func (s *Store) HeedsSource() bool { return false }
 
 // Label returns the store's label, "redis" unless Options.Label says
 // otherwise.
@@ -178,7 +196,11 @@ func (s *Store) Set(ctx context.Context, key string, e hitbox.Entry) error {
 	if err != nil {
 		return s.fail(hitbox.OpSet, err)
 	}
-	err = s.rdb.Process(ctx, cmd)
+	if s.wait == nil {
+		err = s.rdb.Process(ctx, cmd)
+	} else {
+		err = s.change(ctx, cmd)
+	}
 	s.release(buf)
 	if err != nil {
 		return s.fail(hitbox.OpSet, cause(ctx, err))
@@ -252,7 +274,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := s.check(ctx, key); err != nil {
 		return s.fail(hitbox.OpDelete, err)
 	}
-	if err := s.rdb.Unlink(ctx, s.opt.Prefix+key).Err(); err != nil {
+	if err := s.unlink(ctx, s.opt.Prefix+key); err != nil {
 		return s.fail(hitbox.OpDelete, cause(ctx, err))
 	}
 	return nil
@@ -272,8 +294,11 @@ func (s *Store) Remove(ctx context.Context, key string) (bool, error) {
 	k := s.opt.Prefix + key
 	head := redis.NewStringCmd(ctx, "getrange", k, 0, leaseHead+headerSize+maxTagSection-1)
 	unlink := redis.NewIntCmd(ctx, "unlink", k)
-	_ = s.exec(ctx, []redis.Cmder{head, unlink})
+	_, acked := s.write(ctx, []redis.Cmder{head, unlink})
 	n, err := unlink.Result()
+	if err == nil {
+		err = acked
+	}
 	if err != nil {
 		return false, s.fail(hitbox.OpRemove, cause(ctx, err))
 	}
@@ -303,6 +328,14 @@ func (s *Store) Remove(ctx context.Context, key string) (bool, error) {
 		return live[0], nil
 	}
 	return true, nil
+}
+
+// unlink removes the stored key k: one UNLINK, waited for as a change.
+func (s *Store) unlink(ctx context.Context, k string) error {
+	if s.wait == nil {
+		return s.rdb.Unlink(ctx, k).Err()
+	}
+	return s.change(ctx, redis.NewIntCmd(ctx, "unlink", k))
 }
 
 // Close marks the store closed: every operation after it fails with an

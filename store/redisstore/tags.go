@@ -70,7 +70,7 @@ func (s *Store) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags 
 	k := s.opt.Prefix + key
 	e, ms, expired := s.lifetime(e)
 	if expired {
-		if err := s.rdb.Unlink(ctx, k).Err(); err != nil {
+		if err := s.unlink(ctx, k); err != nil {
 			return s.fail(hitbox.OpSet, cause(ctx, err))
 		}
 		return nil
@@ -90,7 +90,10 @@ func (s *Store) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags 
 	} else {
 		cmd = redis.NewStatusCmd(ctx, "set", k, *buf, "px", ms)
 	}
-	err = s.rdb.Process(ctx, cmd)
+	// With Options.WaitReplicas the SET's WAIT covers the version keys
+	// too: it waits for the master's replication offset after the SET,
+	// past every write made before it.
+	err = s.change(ctx, cmd)
 	s.release(buf)
 	if err != nil {
 		return s.fail(hitbox.OpSet, cause(ctx, err))
@@ -282,7 +285,7 @@ func (s *Store) InvalidateTags(ctx context.Context, tags ...string) error {
 	for i, t := range tags {
 		keys[i] = s.versionKey(t)
 	}
-	if err := s.exec(ctx, unlinkCmds(ctx, s.split(keys))); err != nil {
+	if err := s.change(ctx, unlinkCmds(ctx, s.split(keys))...); err != nil {
 		return s.fail(hitbox.OpInvalidateTags, cause(ctx, err))
 	}
 	return nil
