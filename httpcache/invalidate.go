@@ -41,7 +41,7 @@ func (x *exchange) invalidate(h http.Header) (inv invalidation) {
 	// Each key's guard stripe is marked before its delete, so a response
 	// asked for earlier and arriving later is not stored (see Cache.guard).
 	// A POST's stamp is checked before the marks, which make it invalid.
-	quiet := x.postStamp.Valid()
+	quiet := x.r.Method == http.MethodPost && x.stamp.Valid()
 	var marks [3]keyguard.Change
 	for i, k := range keys {
 		marks[i] = c.guard.Begin(k)

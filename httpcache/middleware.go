@@ -64,14 +64,13 @@ type exchange struct {
 	fl          *flight         // set while this request leads a collapsed miss
 	fill        *fill           // a leader's handler call, detached from its client
 	hctx        context.Context // the context of the request the handler got
-	stamp       keyguard.Stamp  // the primary key's guard stamp, taken before the lookup
+	stamp       keyguard.Stamp  // the primary key's guard stamp, taken before the lookup (a POST's: see stampPOST)
 	tagStamp    tagStamp        // the purges by tag so far, taken before the lookup
 	raced       bool            // an invalidation came between the stamp and a store
 	lease       hitbox.Lease    // the backend's lease on the primary key, taken as forwarding starts
 	unsafe      bool            // an unsafe method: invalidate on success
 	faulted     bool            // the backend failed a read: do not wait on it again to store
 	asIs        bool            // forward the request unchanged, without the stored validators
-	postStamp   keyguard.Stamp  // a POST's target key, stamped as it starts (see preparePOST)
 	storePOST   bool            // a POST's response is to be stored as its target's GET response
 	part        *storedResponse // a stored 206 that could not answer (see answerFromPart)
 	declared    int64           // see declaredLength

@@ -60,7 +60,7 @@ func (x *exchange) stampPOST() {
 	if c.opts.NoStorePOST {
 		return
 	}
-	x.postStamp = c.guard.Stamp(c.primaryKey(x.r))
+	x.stamp = c.guard.Stamp(c.primaryKey(x.r))
 	x.tagStamp = c.purges.stamp()
 }
 
