@@ -20,9 +20,18 @@ type hitSize struct {
 	name     string // sub-benchmark name: cache=<name>
 	percent  int
 	fraction float64
+	// sweep: a size only of the sweep that draws hit ratio against cache
+	// size, run for the streams and impls marked sweep alone.
+	sweep bool
 }
 
-var hitSizes = []hitSize{{"1%", 1, 0.01}, {"10%", 10, 0.10}}
+var hitSizes = []hitSize{
+	{"1%", 1, 0.01, false},
+	{"2%", 2, 0.02, true},
+	{"5%", 5, 0.05, true},
+	{"10%", 10, 0.10, false},
+	{"20%", 20, 0.20, true},
+}
 
 // entries is the number of entries the cache holds for a stream of
 // distinct keys.
@@ -32,12 +41,13 @@ func (h hitSize) entries(distinct int) int { return max(1, distinct*h.percent/10
 type hitDist struct {
 	name   string
 	stream func() (*stream, error)
+	sweep  bool // also measured at the sweep's sizes
 }
 
 var hitDists = []hitDist{
-	{"zipf0.8", func() (*stream, error) { return zipfStream(0.8), nil }},
-	{"zipf1.0", func() (*stream, error) { return zipfStream(1.0), nil }},
-	{"gli", traceStream},
+	{"zipf0.8", func() (*stream, error) { return zipfStream(0.8), nil }, true},
+	{"zipf1.0", func() (*stream, error) { return zipfStream(1.0), nil }, false},
+	{"gli", traceStream, true},
 }
 
 // hitImpl is one cache in the hit-ratio workload. open returns the cache
@@ -47,6 +57,10 @@ var hitDists = []hitDist{
 type hitImpl struct {
 	name string
 	open func(tb testing.TB, entries int) (subject[[]byte], []byte)
+	// sweep: also measured at the sweep's sizes. Five lines say what the
+	// chart against size is for: memstore with and without admission, the
+	// front, otter and ristretto.
+	sweep bool
 }
 
 var hitImpls = []hitImpl{
@@ -57,7 +71,7 @@ var hitImpls = []hitImpl{
 			tb.Fatal(err)
 		}
 		return backendBytes{newSizedMemstore(tb, opts)}, make([]byte, value)
-	}},
+	}, true},
 	// The same with Options.DisableAdmission: bigcache's first in, first
 	// out order alone.
 	{"hitbox-memstore-noadmit", func(tb testing.TB, entries int) (subject[[]byte], []byte) {
@@ -67,28 +81,28 @@ var hitImpls = []hitImpl{
 		}
 		opts.DisableAdmission = true
 		return backendBytes{newSizedMemstore(tb, opts)}, make([]byte, value)
-	}},
+	}, true},
 	// The typed cache's decoded-object front (otter inside), over a
 	// backend that keeps nothing, so every hit is the front's.
 	{"hitbox-front", func(tb testing.TB, entries int) (subject[[]byte], []byte) {
 		return newFrontBytes(discard{}, entries), make([]byte, hitRecord)
-	}},
+	}, true},
 	{"otter", func(tb testing.TB, entries int) (subject[[]byte], []byte) {
 		return otterCache[[]byte]{otter.Must(&otter.Options[string, []byte]{MaximumSize: entries})}, make([]byte, hitRecord)
-	}},
+	}, true},
 	// ristretto as its README sizes it: ten counters per entry, a cost of
 	// one per entry.
 	{"ristretto", func(tb testing.TB, entries int) (subject[[]byte], []byte) {
 		return ristrettoCache[[]byte]{newRistretto[[]byte](tb, entries, int64(entries)), func([]byte) int64 { return 1 }}, make([]byte, hitRecord)
-	}},
+	}, true},
 	{"go-redis-tinylfu", func(tb testing.TB, entries int) (subject[[]byte], []byte) {
 		return newTinyLFU(entries), make([]byte, hitRecord)
-	}},
+	}, false},
 	// An exact least-recently-used cache of entries entries: the
 	// reference an eviction order is usually judged against.
 	{"lru", func(tb testing.TB, entries int) (subject[[]byte], []byte) {
 		return newLRU(entries), make([]byte, hitRecord)
-	}},
+	}, false},
 }
 
 // lru is an exact least-recently-used cache, for the hit-ratio workload
@@ -137,7 +151,9 @@ func (c *lru) close()  {}
 
 // BenchmarkHitRatio measures the share of reads a cache answers, with
 // admission on miss (get; on a miss, set), for caches holding 1% and 10%
-// of the distinct keys of three streams:
+// of the distinct keys of three streams, and for the sweep of hit ratio
+// against cache size, 2%, 5% and 20% too for the streams and impls marked
+// sweep:
 //
 //   - zipf0.8, zipf1.0: a million keys, Zipf with skew 0.8 and 1.0 (see
 //     newZipf), a fixed seed; one million requests warm the cache, and the
@@ -153,6 +169,9 @@ func BenchmarkHitRatio(b *testing.B) {
 	for _, size := range hitSizes {
 		for _, dist := range hitDists {
 			for _, impl := range hitImpls {
+				if size.sweep && !(dist.sweep && impl.sweep) {
+					continue
+				}
 				b.Run("cache="+size.name+"/dist="+dist.name+"/impl="+impl.name, func(b *testing.B) {
 					st, err := dist.stream()
 					if err != nil {

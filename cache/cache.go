@@ -171,6 +171,7 @@ func New[T any](b hitbox.Backend, opts Options) *Cache[T] {
 	if err := opts.Validate(); err != nil {
 		panic(err.Error())
 	}
+	ownClock := opts.Now
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -206,7 +207,7 @@ func New[T any](b hitbox.Backend, opts Options) *Cache[T] {
 		if !ok {
 			panic(fmt.Sprintf("hitbox/cache: Options.Front: a %T for a Cache[%T]", opts.Front, *new(T)))
 		}
-		c.front = newFront(fo, &c.tags, &c.changes, c.reads)
+		c.front = newFront(fo, &c.tags, &c.changes, c.reads, ownClock)
 	}
 	c.done, c.cancel = context.WithCancel(context.Background())
 	c.idle = sync.NewCond(&c.mu)
@@ -240,7 +241,44 @@ func (c *Cache[T]) ReportStats(report func(hitbox.Stat)) {
 // With a front, a fresh value may come from it: the value is then shared
 // with every other caller, and must be treated as read-only (see Front).
 func (c *Cache[T]) Get(ctx context.Context, key string) (T, error) {
-	h, err := c.read(ctx, key)
+	// A front hit answers here, with otter's lookup written in and the
+	// value copied once: the hit is the front's whole point, and otter's
+	// own cost is the floor it is held to. What is not the common hit (an
+	// untagged value, without deadlines or before them) goes on to
+	// getFront with what the lookup found.
+	if f := c.front; f != nil && f.state.Load() == 0 {
+		fe, ok := f.m.GetIfPresent(key)
+		if ok && fe.x == nil && (fe.until == 0 || f.now() < fe.until) {
+			if f.copy != nil {
+				return f.copy(fe.v), nil
+			}
+			return fe.v, nil
+		}
+		return c.getFront(ctx, key, fe, ok)
+	}
+	return c.getBehind(ctx, key)
+}
+
+// getFront is Get for a key whose front lookup found fe (ok) but not the
+// common hit: a tagged value, a cached "not found", a value no longer
+// fresh, or nothing.
+func (c *Cache[T]) getFront(ctx context.Context, key string, fe *frontEntry[T], ok bool) (T, error) {
+	f := c.front
+	if fe, _, ok := f.judge(key, fe, ok); ok {
+		if fe.neg() {
+			return *new(T), errNotFound
+		}
+		return f.out(fe.v), nil
+	}
+	return c.getBehind(ctx, key)
+}
+
+// getBehind is Get past the front. Apart, so Get's frame holds only what
+// a front hit needs.
+//
+//go:noinline
+func (c *Cache[T]) getBehind(ctx context.Context, key string) (T, error) {
+	h, err := c.readBehind(ctx, key, false)
 	return h.v, err
 }
 
@@ -283,23 +321,23 @@ func (c *Cache[T]) fetch(ctx context.Context, key string) (hitbox.Entry, []strin
 // readShared is read; with shared, callers reading key at the same time
 // share one backend read (see sharedReads).
 func (c *Cache[T]) readShared(ctx context.Context, key string, shared bool) (hit[T], error) {
+	if f := c.front; f != nil {
+		if fe, now, ok := f.hit(key); ok {
+			if fe.neg() {
+				return hit[T]{st: hitbox.Expired}, errNotFound
+			}
+			return hit[T]{v: f.out(fe.v), st: hitbox.Fresh, until: fe.until, now: now}, nil
+		}
+	}
+	return c.readBehind(ctx, key, shared)
+}
+
+// readBehind is readShared past the front, which did not hold key fresh.
+func (c *Cache[T]) readBehind(ctx context.Context, key string, shared bool) (hit[T], error) {
 	var h hit[T]
 	h.st = hitbox.Expired
 	var stamp stamp
 	if f := c.front; f != nil {
-		if fe, ok := f.get(key); ok {
-			var now int64
-			if fe.until != 0 { // only an entry with deadlines needs the clock
-				now = c.opts.Now().UnixNano()
-			}
-			if fe.freshAt(now) {
-				if fe.neg() {
-					return h, errNotFound
-				}
-				h.v, h.st, h.until, h.now = f.out(fe.v), hitbox.Fresh, fe.until, now
-				return h, nil
-			}
-		}
 		stamp = f.stamp(key)
 	}
 	var e hitbox.Entry

@@ -17,3 +17,7 @@ func SharedReadWaiters[T any](c *Cache[T], key string) int { return c.reads.wait
 
 // LoadJoiners returns how many callers joined the load of key in progress.
 func LoadJoiners[T any](c *Cache[T], key string) int { return c.flights.joined(key) }
+
+// CoarseNow returns the time of the fronts' shared clock, in Unix
+// nanoseconds.
+func CoarseNow() int64 { return clock.now.Load() }

@@ -23,7 +23,17 @@ import (
 //
 // The front keeps a value only while it is fresh, by the deadlines the
 // pipeline's entry has: a stale or expired value is read from the
-// pipeline, as without a front. It stays coherent with the pipeline: Set
+// pipeline, as without a front. A hit judges freshness without reading the
+// system clock (which would cost it as much as the rest of the hit): it
+// reads a clock that a ticker shared by every front of the process
+// updates once a millisecond, so a front may answer a value up to a
+// millisecond after its freshness ended, and later only while the Go
+// runtime runs that ticker late (every P busy with code that does not
+// yield, until the scheduler preempts it). A cache given its own clock
+// (Options.Now) reads that one on every hit instead. The ticker runs while
+// any front is open: Close stops it with the last.
+//
+// The front stays coherent with the pipeline: Set
 // and Delete through the cache update or drop the key, and so does every
 // invalidation arriving on Bus (another instance's write, a Redis tracking
 // message; a gap in delivery empties the front). From the moment the bus
@@ -51,7 +61,8 @@ import (
 // of its tags and their generations; the cache's tag generations take a
 // fixed 8 KiB. BenchmarkFrontMemory in bench_test.go measures the
 // bookkeeping of an untagged entry. It starts one goroutine, which runs the
-// eviction policy's upkeep off the hit path: close the Cache to stop it.
+// eviction policy's upkeep off the hit path, and the first open front
+// starts the clock's ticker: close the Cache to stop them.
 type Front[T any] struct {
 	// MaxEntries bounds the front by number of entries. Exactly one of
 	// MaxEntries and MaxCost is set.
@@ -123,8 +134,6 @@ type frontExtra struct {
 
 // notFoundExtra is the extra of every untagged "not found".
 var notFoundExtra = &frontExtra{neg: true}
-
-func (e *frontEntry[T]) freshAt(now int64) bool { return e.until == 0 || now < e.until }
 
 // neg reports whether e is a cached "not found".
 func (e *frontEntry[T]) neg() bool { return e.x != nil && e.x.neg }
@@ -261,6 +270,7 @@ type front[T any] struct {
 	changes *keyChanges                          // the Cache's, told of every invalidation
 	reads   *sharedReads                         // the Cache's, told of every invalidation
 	copy    func(T) T
+	precise func() time.Time // Options.Now when set; nil: the coarse clock
 	seed    maphash.Seed
 	epoch   atomic.Uint64
 	gens    [stripes]atomic.Uint64
@@ -290,8 +300,14 @@ const (
 	frontDown
 )
 
-func newFront[T any](o Front[T], tags *tagTable, changes *keyChanges, reads *sharedReads) *front[T] {
-	f := &front[T]{tags: tags, changes: changes, reads: reads, copy: o.Copy, seed: maphash.MakeSeed()}
+// newFront returns the front o configures. now is the cache's own clock
+// (Options.Now) when it has one, which hits then read; nil, the hits read
+// the coarse clock.
+func newFront[T any](o Front[T], tags *tagTable, changes *keyChanges, reads *sharedReads, now func() time.Time) *front[T] {
+	f := &front[T]{tags: tags, changes: changes, reads: reads, copy: o.Copy, precise: now, seed: maphash.MakeSeed()}
+	if now == nil {
+		clock.acquire()
+	}
 	f.tasks = make(chan func(), 64)
 	f.worker.Add(1)
 	go f.work()
@@ -343,24 +359,54 @@ func (f *front[T]) work() {
 	}
 }
 
-// get returns the front's entry for key, fresh or not, unless one of its
-// tags was purged since it was kept (that entry is dropped), or the front
-// cannot be trusted now (its bus is down, or it is closed).
-func (f *front[T]) get(key string) (*frontEntry[T], bool) {
+// hit returns the front's entry for key when it is fresh, with the
+// instant its freshness was judged at, in Unix nanoseconds (0 for an entry
+// without deadlines, which needs no clock). It finds nothing when the
+// front cannot be trusted now (its bus is down, or it is closed), nor for
+// an entry one of whose tags was purged since it was kept (that entry is
+// dropped).
+func (f *front[T]) hit(key string) (e *frontEntry[T], now int64, ok bool) {
 	if f.state.Load() != 0 {
-		return nil, false
+		return nil, 0, false
 	}
-	e, ok := f.m.GetIfPresent(key)
-	if ok && e.x != nil && e.x.tags != nil && !f.tags.current(e.x.tags) {
-		f.m.Compute(key, func(old *frontEntry[T], found bool) (*frontEntry[T], otter.ComputeOp) {
-			if found && old == e {
-				return old, otter.InvalidateOp
-			}
-			return old, otter.CancelOp // already replaced
-		})
-		return nil, false
+	e, ok = f.m.GetIfPresent(key)
+	return f.judge(key, e, ok)
+}
+
+// judge is hit past its lookup, which found e (ok) under key.
+func (f *front[T]) judge(key string, e *frontEntry[T], ok bool) (*frontEntry[T], int64, bool) {
+	if !ok {
+		return nil, 0, false
 	}
-	return e, ok
+	if e.x != nil && e.x.tags != nil && !f.tags.current(e.x.tags) {
+		f.dropPurged(key, e)
+		return nil, 0, false
+	}
+	if e.until == 0 {
+		return e, 0, true
+	}
+	now := f.now()
+	return e, now, now < e.until
+}
+
+// dropPurged drops e, key's entry, one of whose tags was purged since it
+// was kept, unless it was already replaced.
+func (f *front[T]) dropPurged(key string, e *frontEntry[T]) {
+	f.m.Compute(key, func(old *frontEntry[T], found bool) (*frontEntry[T], otter.ComputeOp) {
+		if found && old == e {
+			return old, otter.InvalidateOp
+		}
+		return old, otter.CancelOp // already replaced
+	})
+}
+
+// now is the time hits judge freshness by, in Unix nanoseconds: the
+// coarse clock's, unless the cache has a clock of its own.
+func (f *front[T]) now() int64 {
+	if f.precise == nil {
+		return clock.now.Load()
+	}
+	return f.precise().UnixNano()
 }
 
 // down reports whether the front's bus is down (see frontDown).
@@ -511,4 +557,7 @@ func (f *front[T]) close() {
 	close(f.tasks)
 	f.mu.Unlock()
 	f.worker.Wait()
+	if f.precise == nil {
+		clock.release()
+	}
 }

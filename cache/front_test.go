@@ -9,6 +9,7 @@ import (
 	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/cache"
 	"github.com/hitbox-go/hitbox/internal/mapstore"
+	"go.uber.org/goleak"
 )
 
 // TestFront checks that the front answers fresh hits without reaching the
@@ -135,4 +136,46 @@ func TestFrontAfterClose(t *testing.T) {
 		t.Fatalf("Get after Close = %q, %v, from the pipeline: %v", v, err, store.gets.Load() != before)
 	}
 	_ = bus.Publish(ctx, hitbox.Invalidation{Keys: []string{"k"}}) // nobody listens; must not block or panic
+}
+
+// TestFrontCoarseClock checks the clock front hits judge freshness by
+// when the cache has none of its own: a value stops being answered by the
+// front once that clock passes its freshness, the clock keeps ticking
+// while any front is open, and the last Close stops its goroutine. Not
+// parallel: it counts goroutines.
+func TestFrontCoarseClock(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	ctx := context.Background()
+	store := &counted{Backend: mapstore.New(mapstore.Options{})}
+	const ttl = 30 * time.Millisecond
+	a := cache.New[string](store, cache.Options{TTL: ttl, Front: cache.Front[string]{MaxEntries: 10}})
+	b := cache.New[string](store, cache.Options{TTL: ttl, Front: cache.Front[string]{MaxEntries: 10}})
+	if err := a.Set(ctx, "k", "v"); err != nil {
+		t.Fatal(err)
+	}
+	fresh := time.Now().Add(ttl).UnixNano() // the entry's freshness ends before this
+	before := store.gets.Load()
+	if v, err := a.Get(ctx, "k"); v != "v" || err != nil || store.gets.Load() != before {
+		t.Fatalf("Get = %q, %v; pipeline reads %d, want the front's answer", v, err, store.gets.Load()-before)
+	}
+	_ = b.Close() // a is still open: the clock must go on
+	waitClock(t, fresh)
+	if _, err := a.Get(ctx, "k"); !errors.Is(err, hitbox.ErrMiss) || store.gets.Load() == before {
+		t.Fatalf("Get once the clock passed the value's freshness: %v, from the pipeline: %v; want a miss from the pipeline",
+			err, store.gets.Load() != before)
+	}
+	_ = a.Close()
+	goleak.VerifyNone(t, ignore)
+}
+
+// waitClock waits until the fronts' clock reads past t (Unix nanoseconds),
+// failing after a few seconds.
+func waitClock(tb testing.TB, t int64) {
+	tb.Helper()
+	for end := time.Now().Add(5 * time.Second); cache.CoarseNow() <= t; {
+		if time.Now().After(end) {
+			tb.Fatalf("the fronts' clock stands at %v, %v before %v", time.Unix(0, cache.CoarseNow()), time.Duration(t-cache.CoarseNow()), time.Unix(0, t))
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

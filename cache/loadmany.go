@@ -86,9 +86,8 @@ func (c *Cache[T]) readMany(ctx context.Context, keys []string, out map[string]T
 	var stamps []stamp
 	if f := c.front; f != nil {
 		rest = make([]string, 0, len(keys))
-		now := c.opts.Now().UnixNano()
 		for _, k := range keys {
-			if fe, ok := f.get(k); ok && fe.freshAt(now) {
+			if fe, now, ok := f.hit(k); ok {
 				if !fe.neg() {
 					out[k] = f.out(fe.v)
 					if co.refresh || c.early(hit[T]{until: fe.until, now: now}) {

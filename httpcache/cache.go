@@ -27,6 +27,7 @@ type Cache struct {
 
 	flights flights
 	bg      background
+	front   *front // nil when Options.FrontBytes turned it off
 	// guard keeps a response asked for before an invalidation from being
 	// stored after it (RFC 9111 §4.4): a miss, a validation or a refresh
 	// asks the handler; meanwhile a POST to the URI deletes what is
@@ -65,6 +66,9 @@ func New(b hitbox.Backend, opts Options) *Cache {
 	c.flights.m = make(map[string]*flight)
 	c.guard.Init()
 	c.bg.init(opts.MaxBackground)
+	if opts.FrontBytes > 0 {
+		c.front = newFront(opts.FrontBytes)
+	}
 	return c
 }
 

@@ -78,7 +78,7 @@ func (f *flights) forget(primary string) {
 // depend on conditionals, ranges, credentials or request directives.
 func (x *exchange) collapsible() bool {
 	r := x.r
-	if r.Method != http.MethodGet || x.req.present || x.noCacheReq {
+	if r.Method != http.MethodGet || x.req.present || x.noCacheReq || x.pass {
 		return false
 	}
 	for _, f := range [...]string{"Range", "If-None-Match", "If-Modified-Since", "If-Match",

@@ -44,7 +44,9 @@ func (x *exchange) forward() {
 			x.fl = fl
 		}
 	}
-	x.takeLease(r.Context())
+	if !x.pass { // a pass stores nothing (see hotEntry.pass)
+		x.takeLease(r.Context())
+	}
 	r2 := r
 	if x.sr != nil && !x.asIs {
 		r2 = x.validationRequest(r.Context())

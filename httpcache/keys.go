@@ -40,7 +40,7 @@ func (c *Cache) primaryKey(r *http.Request) string {
 
 // boundKey returns full when it is at most maxKeyLen bytes long, else its
 // first hashedKeyCut bytes and ":h=" and the SHA-256 of full in hex. The
-// key part before is escaped (writeEscaped), so no full key holds the ':'
+// key part before is escaped (appendEscaped), so no full key holds the ':'
 // that a bounded one does and the two never meet. The full key goes into
 // the stored response (storedResponse.variantOf) and is compared on every
 // read, so a hash collision is a miss, never another URL's response.
@@ -57,13 +57,29 @@ func (c *Cache) fullPrimaryKey(r *http.Request) string {
 	if c.opts.Key != nil {
 		return escapeKey(c.opts.Key(r))
 	}
-	scheme := "http"
+	return c.uriKey(requestURIParts(r))
+}
+
+// appendPrimaryKey appends fullPrimaryKey's key of r to dst, without the
+// allocation of a string, unless Options.Key computes keys (ok is then
+// false and dst is returned as it was).
+func (c *Cache) appendPrimaryKey(dst []byte, r *http.Request) (b []byte, ok bool) {
+	if c.opts.Key != nil {
+		return dst, false
+	}
+	scheme, host, path, rawQuery, emptyQuery := requestURIParts(r)
+	return c.appendURIKey(dst, scheme, host, path, rawQuery, emptyQuery), true
+}
+
+// requestURIParts returns the parts of r's target URI its key is made of.
+func requestURIParts(r *http.Request) (scheme, host, path, rawQuery string, emptyQuery bool) {
+	scheme = "http"
 	if r.TLS != nil {
 		scheme = "https"
 	} else if r.URL.Scheme != "" {
 		scheme = strings.ToLower(r.URL.Scheme)
 	}
-	host := r.Host
+	host = r.Host
 	if host == "" {
 		host = r.URL.Host
 	}
@@ -73,7 +89,7 @@ func (c *Cache) fullPrimaryKey(r *http.Request) string {
 	// validTarget), and is keyed as a client sends it, percent-encoded,
 	// so that an unsafe request to it invalidates that form. A URL given
 	// to purge or found in Location is keyed the same way.
-	return c.uriKey(scheme, host, r.URL.EscapedPath(), r.URL.RawQuery, r.URL.ForceQuery)
+	return scheme, host, r.URL.EscapedPath(), r.URL.RawQuery, r.URL.ForceQuery
 }
 
 // uriKey renders the default key of a URI's parts. emptyQuery says the
@@ -82,32 +98,37 @@ func (c *Cache) fullPrimaryKey(r *http.Request) string {
 // the scheme says they are equivalent, and http's does not), so they get
 // different keys.
 func (c *Cache) uriKey(scheme, host, path, rawQuery string, emptyQuery bool) string {
-	var b strings.Builder
-	b.Grow(len(keyPrefix) + len(scheme) + len(host) + len(path) + len(rawQuery) + 16)
-	b.WriteString(keyPrefix)
+	b := c.appendURIKey(make([]byte, 0, len(keyPrefix)+len(scheme)+len(host)+len(path)+len(rawQuery)+16),
+		scheme, host, path, rawQuery, emptyQuery)
+	return fieldValue(b) // b is the key's own and never changes
+}
+
+// appendURIKey appends uriKey's key to dst.
+func (c *Cache) appendURIKey(dst []byte, scheme, host, path, rawQuery string, emptyQuery bool) []byte {
+	dst = append(dst, keyPrefix...)
 	if !c.opts.IgnoreHost {
-		writeEscaped(&b, scheme)
-		b.WriteString("%3A//")
-		writeEscaped(&b, normalHost(scheme, host))
+		dst = appendEscaped(dst, scheme)
+		dst = append(dst, "%3A//"...)
+		dst = appendEscaped(dst, normalHost(scheme, host))
 	}
 	if path == "" {
 		path = "/"
 	}
-	writeEscaped(&b, path)
+	dst = appendEscaped(dst, path)
 	switch {
 	case c.opts.IgnoreQuery:
 	case len(c.opts.KeyQuery) > 0:
 		if q := selectQuery(rawQuery, c.opts.KeyQuery); q != "" {
-			b.WriteByte('?')
-			writeEscaped(&b, q)
+			dst = append(dst, '?')
+			dst = appendEscaped(dst, q)
 		}
 	case rawQuery != "":
-		b.WriteByte('?')
-		writeEscaped(&b, rawQuery)
+		dst = append(dst, '?')
+		dst = appendEscaped(dst, rawQuery)
 	case emptyQuery:
-		b.WriteByte('?')
+		dst = append(dst, '?')
 	}
-	return b.String()
+	return dst
 }
 
 // normalHost lower-cases a host (RFC 3986 §3.2.2: case-insensitive) and
@@ -144,29 +165,25 @@ func selectQuery(rawQuery string, keep []string) string {
 // escapeKey escapes a user key as a part of hitbox.Key, so it too lives
 // under the "http" prefix.
 func escapeKey(k string) string {
-	var b strings.Builder
-	b.Grow(len(keyPrefix) + len(k) + 8)
-	b.WriteString(keyPrefix)
-	writeEscaped(&b, k)
-	return b.String()
+	b := append(make([]byte, 0, len(keyPrefix)+len(k)+8), keyPrefix...)
+	b = appendEscaped(b, k)
+	return fieldValue(b) // b is the key's own and never changes
 }
 
-// writeEscaped writes s with ':', '=' and '%' percent-escaped, as
+// appendEscaped appends s with ':', '=' and '%' percent-escaped, as
 // hitbox.Key escapes its parts.
-func writeEscaped(b *strings.Builder, s string) {
+func appendEscaped(dst []byte, s string) []byte {
 	const hexDigits = "0123456789ABCDEF"
 	start := 0
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; c {
 		case ':', '=', '%':
-			b.WriteString(s[start:i])
-			b.WriteByte('%')
-			b.WriteByte(hexDigits[c>>4])
-			b.WriteByte(hexDigits[c&15])
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '%', hexDigits[c>>4], hexDigits[c&15])
 			start = i + 1
 		}
 	}
-	b.WriteString(s[start:])
+	return append(dst, s[start:]...)
 }
 
 // variantKey returns the key of the variant that values select under the

@@ -13,10 +13,10 @@ import (
 // which the request's header fields select.
 func (x *exchange) lookup() {
 	c := x.c
-	ctx := hitbox.ContextWithAnswer(x.r.Context(), &x.ans)
+	ctx := x.answerContext()
 	x.lookupKey = x.key
 	x.cs.fwd = fwdURIMiss
-	e, err := c.b.Get(ctx, x.key)
+	e, err := x.firstGet(ctx)
 	if err != nil {
 		x.getFailed(err)
 		return

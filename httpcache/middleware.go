@@ -54,27 +54,42 @@ type exchange struct {
 	result  result
 
 	// Forwarding.
-	validating  bool        // the forwarded request carries sr's validators
-	fallback    bool        // stale-if-error may answer a failure
-	pre         http.Header // fields set before the handler ran
-	reqTime     time.Time
-	respTime    time.Time
-	newSR       *storedResponse // the response being stored
-	newView     view
-	fl          *flight         // set while this request leads a collapsed miss
-	fill        *fill           // a leader's handler call, detached from its client
-	hctx        context.Context // the context of the request the handler got
-	stamp       keyguard.Stamp  // the primary key's guard stamp, taken before the lookup (a POST's: see stampPOST)
-	tagStamp    tagStamp        // the purges by tag so far, taken before the lookup
-	raced       bool            // an invalidation came between the stamp and a store
-	lease       hitbox.Lease    // the backend's lease on the primary key, taken as forwarding starts
-	unsafe      bool            // an unsafe method: invalidate on success
-	faulted     bool            // the backend failed a read: do not wait on it again to store
-	asIs        bool            // forward the request unchanged, without the stored validators
-	storePOST   bool            // a POST's response is to be stored as its target's GET response
-	part        *storedResponse // a stored 206 that could not answer (see answerFromPart)
-	declared    int64           // see declaredLength
-	storedWhole bool            // storeWhole ran
+	validating bool        // the forwarded request carries sr's validators
+	fallback   bool        // stale-if-error may answer a failure
+	pre        http.Header // fields set before the handler ran
+	reqTime    time.Time
+	respTime   time.Time
+	newSR      *storedResponse // the response being stored
+	newView    view
+	fl         *flight         // set while this request leads a collapsed miss
+	fill       *fill           // a leader's handler call, detached from its client
+	hctx       context.Context // the context of the request the handler got
+	stamp      keyguard.Stamp  // the primary key's guard stamp, taken before the lookup (a POST's: see stampPOST)
+	tagStamp   tagStamp        // the purges by tag so far, taken before the lookup
+	raced      bool            // an invalidation came between the stamp and a store
+	lease      hitbox.Lease    // the backend's lease on the primary key, taken as forwarding starts
+	unsafe     bool            // an unsafe method: invalidate on success
+	faulted    bool            // the backend failed a read: do not wait on it again to store
+	asIs       bool            // forward the request unchanged, without the stored validators
+	part       *storedResponse // a stored 206 that could not answer (see answerFromPart)
+
+	// What serveHot read at the primary key, and the context it read
+	// with, for lookup (see firstGet and answerContext). The entry waits
+	// in idxEntry, which lookup sets only after reading it, so the
+	// exchange stays within its allocation size class (preread sits with
+	// the other flags below, for the same reason).
+	gotErr error
+	actx   context.Context
+	// preread: serveHot read the primary key (see above). hot: a plain
+	// request with an unbounded key (see hotRequest), whose response
+	// keeps the front's pass marker up to date; pass: it was sent on by
+	// one (see hotEntry.pass).
+	preread bool
+	hot     bool
+	pass    bool
+
+	storePOST   bool // a POST's response is to be stored as its target's GET response
+	storedWhole bool // storeWhole ran
 }
 
 // fieldValue returns b as a string that aliases it, for a field value
@@ -94,9 +109,24 @@ const (
 )
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.c.front != nil && h.c.hotRequest(w, r) {
+		h.serveHot(w, r)
+		return
+	}
+	h.serveExchange(w, r)
+}
+
+// newExchange starts the exchange of one request.
+func (h *handler) newExchange(w http.ResponseWriter, r *http.Request) *exchange {
 	x := &exchange{c: h.c, h: h, r: r, rw: w}
 	x.w = writer{x: x, rw: w}
 	x.cs = cacheStatus{name: h.c.opts.CacheName}
+	return x
+}
+
+// serveExchange answers a request the usual way, through an exchange.
+func (h *handler) serveExchange(w http.ResponseWriter, r *http.Request) {
+	x := h.newExchange(w, r)
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		if len(r.Header["Upgrade"]) > 0 {
@@ -151,6 +181,12 @@ func (x *exchange) serve() {
 		x.cs.key = x.key
 	}
 	x.lookup()
+	x.decide()
+}
+
+// decide answers from what lookup found, or forwards.
+func (x *exchange) decide() {
+	c, r := x.c, x.r
 	if x.fullKey != "" && x.sr != nil && x.sr.variantOf != x.fullKey {
 		x.otherURL()
 	}

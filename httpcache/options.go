@@ -55,6 +55,18 @@ type Options struct {
 	// unstored. 8 MiB when zero.
 	MaxBodySize int64
 
+	// FrontBytes bounds the front of hot responses: stored responses read
+	// at least twice are kept decoded in memory, so that a plain fresh hit
+	// (no request directives, preconditions or ranges, a response that
+	// does not vary) is written without decoding or parsing the stored
+	// form. The front never answers on its own: each hit still reads the
+	// backend and uses the decoded copy only when the backend returned the
+	// very bytes it was decoded from, so every change to the backend is
+	// seen as without it. It costs a copy of each response it keeps.
+	// 16 MiB when zero; a negative value turns it off. BenchmarkHitRecorder
+	// measures it.
+	FrontBytes int64
+
 	// DefaultTTL is the freshness given to a storable response that carries
 	// none, explicit or heuristic. Zero gives none: such a response is only
 	// stored when it has validators, to be revalidated.
@@ -187,6 +199,7 @@ const (
 	defaultRevalidateTimeout = 30 * time.Second
 	defaultMaxBackground     = 64
 	defaultDrainTimeout      = 5 * time.Second
+	defaultFrontBytes        = 16 << 20
 )
 
 // Validate reports the first option no cache could honour, with the
@@ -268,6 +281,9 @@ func (o Options) resolve() Options {
 	}
 	if o.DrainTimeout == 0 {
 		o.DrainTimeout = defaultDrainTimeout
+	}
+	if o.FrontBytes == 0 {
+		o.FrontBytes = defaultFrontBytes
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -42,7 +42,10 @@ func (x *exchange) onHeader(w *writer, code int) {
 		if why == "" && code == http.StatusPartialContent {
 			why = x.partialStorable(h)
 		}
-		if why == "" && !x.faulted && x.stamp.Valid() {
+		if x.hot {
+			c.notePass(x.key, why, x.respTime)
+		}
+		if why == "" && !x.faulted && x.stamp.Valid() && !x.pass {
 			sr := c.newStored(x.r, code, h, x.pre, &cc, x.reqTime, x.respTime)
 			sr.variantOf = x.fullKey
 			x.newSR = sr

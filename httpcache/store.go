@@ -225,19 +225,14 @@ func (x *exchange) storeWhole() {
 }
 
 // declaredLength is the Content-Length of the response being stored, or
-// -1 when it has none (or one that does not parse). It is read once:
-// x.declared holds it plus one, or -1, or 0 before.
+// -1 when it has none (or one that does not parse). It is read again on
+// each write of a stored body (a miss's), which keeps the exchange within
+// its allocation size class.
 func (x *exchange) declaredLength() int64 {
-	if x.declared == 0 {
-		x.declared = -1
-		if v, ok := fieldOf(x.newSR.fields, "Content-Length"); ok {
-			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
-				x.declared = n + 1
-			}
+	if v, ok := fieldOf(x.newSR.fields, "Content-Length"); ok {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+			return n
 		}
 	}
-	if x.declared < 0 {
-		return -1
-	}
-	return x.declared - 1
+	return -1
 }

@@ -25,9 +25,11 @@ import (
 // level (its read and its store), as before leases. SetLeased likewise
 // refuses, without sending it, a store to a level whose last call
 // failed, so a batch load that stores key by key waits out at most one
-// timeout in all. The tokens are packed,
-// length-prefixed, into one; the zero Lease comes back when no level gave
-// one. Lease fails only when ctx is done or the tier is closed.
+// timeout in all.
+//
+// The tokens are packed, length-prefixed, into one; the zero Lease comes
+// back when no level gave one. Lease fails only when ctx is done or the
+// tier is closed.
 func (t *Tier) Lease(ctx context.Context, key string, tags []string) (hitbox.Lease, error) {
 	if t.closed.Load() {
 		return hitbox.Lease{}, t.fail(hitbox.OpLease, hitbox.ErrClosed)

@@ -137,11 +137,11 @@ func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter 
 func (s *cacheStats) parse(lines []string) (result, detail string) {
 	for _, line := range lines {
 		for member := range strings.SplitSeq(line, ",") {
-			params := strings.Split(member, ";")
-			if strings.TrimSpace(params[0]) != s.name {
+			name, params, _ := strings.Cut(member, ";")
+			if strings.TrimSpace(name) != s.name {
 				continue
 			}
-			for _, p := range params[1:] {
+			for p := range strings.SplitSeq(params, ";") {
 				k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
 				switch k {
 				case "hit":

@@ -39,6 +39,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -398,21 +399,30 @@ func originTransport(headerTimeout time.Duration) *http.Transport {
 // Via on the request it forwards and on the response it returns (RFC 9110
 // §7.6.3), after what earlier hops wrote.
 func newReverseProxy(origin *url.URL, transport http.RoundTripper, name string, logger *slog.Logger) *httputil.ReverseProxy {
+	via11 := viaEntry(1, 1, name) // the common case, rendered once
+	via := func(major, minor int) string {
+		if major == 1 && minor == 1 {
+			return via11
+		}
+		return viaEntry(major, minor, name)
+	}
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(origin)
 			pr.SetXForwarded()
 			// Rewrite runs after ReverseProxy removed hop-by-hop fields;
 			// Via is end-to-end and the inbound lines are still there.
-			pr.Out.Header.Add("Via", viaEntry(pr.In.ProtoMajor, pr.In.ProtoMinor, name))
+			pr.Out.Header.Add("Via", via(pr.In.ProtoMajor, pr.In.ProtoMinor))
 		},
 		Transport: transport,
 		ModifyResponse: func(resp *http.Response) error {
 			decodeTransfer(resp)
-			resp.Header.Add("Via", viaEntry(resp.ProtoMajor, resp.ProtoMinor, name))
+			resp.Header.Add("Via", via(resp.ProtoMajor, resp.ProtoMinor))
 			rewriteLocations(resp, origin)
 			return nil
 		},
+		// Copy buffers are reused rather than allocated per response.
+		BufferPool: copyBuffers{},
 		// Flush as the origin sends: -1 flushes after each write, so a
 		// streamed response reaches the client (and the cache) as it comes.
 		FlushInterval: -1,
@@ -433,6 +443,15 @@ func newReverseProxy(origin *url.URL, transport http.RoundTripper, name string, 
 		},
 	}
 }
+
+// copyBuffers is the reverse proxy's httputil.BufferPool: the 32 KiB
+// buffers a response body is copied through, kept in a sync.Pool.
+type copyBuffers struct{}
+
+var copyBufferPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (copyBuffers) Get() []byte  { return *copyBufferPool.Get().(*[]byte) }
+func (copyBuffers) Put(b []byte) { copyBufferPool.Put(&b) }
 
 // rewriteLocations points absolute Location and Content-Location URLs on
 // the origin back at this proxy, as the client addressed it (as nginx's

@@ -76,21 +76,32 @@ func (a *admission) touch(h uint64) {
 	}
 }
 
-// admit reports whether a write of a record of size bytes (as bigcache
-// stores it) under h is to be kept, and if so counts its bytes.
-func (a *admission) admit(h uint64, size int) bool {
+// write records a write under h of a record of size bytes (as bigcache
+// stores it) and reports whether it is to be kept, counting its bytes if
+// so. Under pressure the sighting and the estimate are one pass over the
+// key's counters.
+func (a *admission) write(h uint64, size int) bool {
 	sh := &a.shards[h&a.mask]
 	n := int64(size)
 	if sh.written.Load()+n > a.size {
 		if !a.sized.Load() {
 			a.resize()
 		}
-		if a.sk.Load().estimate(id(h)) < admitMin {
+		sk := a.sk.Load()
+		est, changed := sk.addEstimate(id(h))
+		if changed {
+			sk.count(1)
+		}
+		if est < admitMin {
 			return false
 		}
+	} else {
+		a.touch(h)
 	}
 	sh.written.Add(n)
-	sh.records.Add(1)
+	if !a.sized.Load() {
+		sh.records.Add(1) // only resize reads it
+	}
 	return true
 }
 
@@ -146,9 +157,7 @@ func (s *Store) declined(key string, rec int) bool {
 	if a == nil {
 		return false
 	}
-	h := a.hash(key)
-	a.touch(h)
-	return !a.admit(h, queueRecord(len(key), rec))
+	return !a.write(a.hash(key), queueRecord(len(key), rec))
 }
 
 // queueRecord is the bytes bigcache's queue takes for a record of rec

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/hitbox-go/hitbox"
@@ -166,5 +167,57 @@ func TestSketch(t *testing.T) {
 	sk.count(sk.sample)
 	if got := sk.estimate(h); got != 7 {
 		t.Fatalf("after halving %d, want 7 (15/2, the doorkeeper cleared)", got)
+	}
+}
+
+// TestSketchAddEstimate checks that addEstimate, the write path's one pass,
+// is add then estimate: on twin sketches fed the same sightings (small,
+// so keys share counters), it returns what estimate returns after add,
+// and reports a change when add does.
+func TestSketchAddEstimate(t *testing.T) {
+	t.Parallel()
+	one, two := newSketch(64), newSketch(64)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 5000 {
+		id := uint32(r.IntN(300))
+		changed := one.add(id)
+		want := one.estimate(id)
+		got, gotChanged := two.addEstimate(id)
+		if got != want || gotChanged != changed {
+			t.Fatalf("sighting %d of %d: addEstimate = %d, %v; add then estimate = %d, %v", i, id, got, gotChanged, want, changed)
+		}
+	}
+}
+
+// TestBump checks the counters' increment, done on four nibbles at once,
+// against one done a nibble at a time, on random words.
+func TestBump(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 100_000 {
+		v := r.Uint64()
+		if r.IntN(2) == 0 {
+			v |= r.Uint64() // more saturated nibbles
+		}
+		var units uint64
+		for q := range 4 {
+			units |= 1 << ((4*q + r.IntN(4)) * 4)
+		}
+		want, low := v, 15
+		for sh := 0; sh < 64; sh += 4 {
+			if units>>sh&1 == 0 {
+				continue
+			}
+			if n := v >> sh & 15; n < 15 {
+				want += 1 << sh
+			}
+			low = min(low, int(v>>sh&15))
+		}
+		if got := bump(v, units); got != want {
+			t.Fatalf("bump(%016x, %016x) = %016x, want %016x", v, units, got, want)
+		}
+		if got := least(v, units); got != low {
+			t.Fatalf("least(%016x, %016x) = %d, want %d", v, units, got, low)
+		}
 	}
 }

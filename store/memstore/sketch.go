@@ -1,6 +1,9 @@
 package memstore
 
-import "sync/atomic"
+import (
+	"math/bits"
+	"sync/atomic"
+)
 
 // sketch estimates how often each key was seen lately: TinyLFU's
 // frequency filter (Einziger, Friedman and Manes, ACM TOS 2017), built
@@ -68,16 +71,35 @@ func (s *sketch) doorBits(id uint32) (*atomic.Uint64, uint64) {
 	return &s.door[pick(uint32(d), len(s.door))], 1<<((d>>40)&63) | 1<<((d>>52)&63)
 }
 
-// word returns id's counter word and the shifts of its four counters in
-// it: one in each quarter, so they never coincide.
-func (s *sketch) word(id uint32) (*atomic.Uint64, [4]uint) {
+// word returns id's counter word and the lowest bit of each of its four
+// counters in it: one counter in each quarter, so they never coincide.
+func (s *sketch) word(id uint32) (*atomic.Uint64, uint64) {
 	x := mix(uint64(id))
-	return &s.table[pick(uint32(x), len(s.table))], [4]uint{
-		(0 + uint(x>>32)&3) << 2,
-		(4 + uint(x>>34)&3) << 2,
-		(8 + uint(x>>36)&3) << 2,
-		(12 + uint(x>>38)&3) << 2,
+	k := uint(x >> 32)
+	units := uint64(1)<<((0+k&3)<<2) |
+		1<<((4+(k>>2)&3)<<2) |
+		1<<((8+(k>>4)&3)<<2) |
+		1<<((12+(k>>6)&3)<<2)
+	return &s.table[pick(uint32(x), len(s.table))], units
+}
+
+// bump adds one to each counter of v at units that is below 15. A
+// counter at 15 has its four bits set: t & t>>1 & t>>2 & t>>3 has its
+// lowest bit set then only, so the counters are tested at once, and no
+// increment carries into the next counter.
+func bump(v, units uint64) uint64 {
+	t := v & (units * 15)
+	full := t & (t >> 1) & (t >> 2) & (t >> 3) & units
+	return v + units&^full
+}
+
+// least returns the smallest of the counters of v at units.
+func least(v, units uint64) int {
+	f := uint64(15)
+	for u := units; u != 0; u &= u - 1 {
+		f = min(f, v>>bits.TrailingZeros64(u)&15)
 	}
+	return int(f)
 }
 
 // add records a sighting of id. It reports whether the sighting changed
@@ -90,17 +112,30 @@ func (s *sketch) add(id uint32) bool {
 		w.Or(b)
 		return true
 	}
-	word, n := s.word(id)
+	word, units := s.word(id)
 	for {
 		old := word.Load()
-		nw := old
-		for _, sh := range n {
-			if (nw>>sh)&15 < 15 {
-				nw += 1 << sh
-			}
-		}
+		nw := bump(old, units)
 		if nw == old || word.CompareAndSwap(old, nw) {
 			return nw != old
+		}
+	}
+}
+
+// addEstimate is add then estimate, with id's words found once: it
+// records a sighting of id and returns id's estimate with it counted, and
+// whether the sighting changed the sketch.
+func (s *sketch) addEstimate(id uint32) (int, bool) {
+	word, units := s.word(id)
+	if w, b := s.doorBits(id); w.Load()&b != b {
+		w.Or(b)
+		return least(word.Load(), units) + 1, true
+	}
+	for {
+		old := word.Load()
+		nw := bump(old, units)
+		if nw == old || word.CompareAndSwap(old, nw) {
+			return least(nw, units) + 1, nw != old
 		}
 	}
 }
@@ -108,16 +143,12 @@ func (s *sketch) add(id uint32) bool {
 // estimate returns how often id was seen lately: the smallest of its
 // counters, plus one if the doorkeeper holds it.
 func (s *sketch) estimate(id uint32) int {
-	word, n := s.word(id)
-	v := word.Load()
-	f := uint64(15)
-	for _, sh := range n {
-		f = min(f, (v>>sh)&15)
-	}
+	word, units := s.word(id)
+	f := least(word.Load(), units)
 	if w, b := s.doorBits(id); w.Load()&b == b {
 		f++
 	}
-	return int(f)
+	return f
 }
 
 // count adds n sightings to the sample and halves the sketch when the

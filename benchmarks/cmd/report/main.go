@@ -109,7 +109,8 @@ func run(ctx context.Context, out string, quick bool, only string) error {
 	m.Took = time.Since(started)
 	m.Load += ", " + loadAverage()
 
-	charts := make(map[string]string)
+	charts := make(map[string][]chartRef)
+	n := 0
 	dir := filepath.Dir(out)
 	for _, o := range outs {
 		if o.Status != "" {
@@ -125,8 +126,14 @@ func run(ctx context.Context, out string, quick bool, only string) error {
 			return fmt.Errorf("chart of %s: %w", o.W.Name, err)
 		}
 		if ok {
-			charts[o.W.Name] = rel
+			charts[o.W.Name] = append(charts[o.W.Name], chartRef{Title: o.W.Title, Path: rel})
 		}
+		more, err := sizeCharts(o, dir)
+		if err != nil {
+			return fmt.Errorf("size charts of %s: %w", o.W.Name, err)
+		}
+		charts[o.W.Name] = append(charts[o.W.Name], more...)
+		n += len(charts[o.W.Name])
 	}
 	var buf bytes.Buffer
 	if err := render(&buf, m, outs, charts); err != nil {
@@ -135,7 +142,7 @@ func run(ctx context.Context, out string, quick bool, only string) error {
 	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
 		return err
 	}
-	logf("wrote %s, %s and %d charts in %s", out, rawPath, len(charts), m.Took.Round(time.Second))
+	logf("wrote %s, %s and %d charts in %s", out, rawPath, n, m.Took.Round(time.Second))
 	return nil
 }
 

@@ -39,9 +39,9 @@ func (o *outcome) columns() []string {
 	return cols
 }
 
-// render writes the markdown report. charts maps a workload name to the
-// path of its chart relative to the report, for those that have one.
-func render(w io.Writer, m machine, outs []*outcome, charts map[string]string) error {
+// render writes the markdown report. charts maps a workload name to its
+// charts, for those that have some.
+func render(w io.Writer, m machine, outs []*outcome, charts map[string][]chartRef) error {
 	var b strings.Builder
 	b.WriteString("# hitbox benchmarks\n\n")
 	b.WriteString("Written by `go run ./cmd/report` in `benchmarks/`; README.md there says what each workload measures and why it is fair. ")
@@ -80,8 +80,8 @@ func render(w io.Writer, m machine, outs []*outcome, charts map[string]string) e
 			refs += "; hitbox is " + o.W.Hitbox
 		}
 		b.WriteString(refs + ".\n\n")
-		if p, ok := charts[o.W.Name]; ok {
-			fmt.Fprintf(&b, "![%s](%s)\n\n", o.W.Title, p)
+		for _, c := range charts[o.W.Name] {
+			fmt.Fprintf(&b, "![%s](%s)\n\n", c.Title, c.Path)
 		}
 		writeTable(&b, o)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"image/color"
 	"image/png"
 	"math"
 	"os"
@@ -149,7 +150,7 @@ func TestRender(t *testing.T) {
 	absent := load(t, "typed.txt", "HTTP")
 	var b bytes.Buffer
 	m := machine{CPU: "Example CPU", Cores: "2", Go: "go1.26", OS: "linux/amd64", Redis: "7.0.15", Mode: "full"}
-	if err := render(&b, m, []*outcome{typed, stampede, absent}, map[string]string{"TypedRedis": "charts/TypedRedis.png"}); err != nil {
+	if err := render(&b, m, []*outcome{typed, stampede, absent}, map[string][]chartRef{"TypedRedis": {{Title: "Typed read from Redis", Path: "charts/TypedRedis.png"}}}); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -202,5 +203,51 @@ func TestChart(t *testing.T) {
 	}
 	if ok, err := chart(load(t, "skipped.txt", "TypedWrite"), filepath.Join(t.TempDir(), "x.png")); ok || err != nil {
 		t.Errorf("a workload with no figures: drawn %v, err %v; want nothing drawn", ok, err)
+	}
+}
+
+// TestHitRatioCharts checks the hit-ratio charts: the bar chart leaves out
+// an impl with no figure (a skipped peer) and gives each impl drawn its
+// own colour, and a size chart is drawn for a stream measured at three
+// sizes (zipf0.8), none for one measured at two (gli), with a line for
+// each impl measured at all three (not lru, measured at one).
+func TestHitRatioCharts(t *testing.T) {
+	o := load(t, "hitratio.txt", "HitRatio")
+	if !slices.Contains(o.Impls, "absent") {
+		t.Fatalf("impls %v: the canned output's skipped impl is not among them, the test checks nothing", o.Impls)
+	}
+	impls, _ := drawn(o, o.W.Primary)
+	if want := []string{"hitbox-memstore", "otter", "lru"}; !slices.Equal(impls, want) {
+		t.Errorf("bars for %v, want %v", impls, want)
+	}
+	seen := make(map[color.Color]int)
+	for i := range 40 {
+		c := seriesColor(i)
+		if j, ok := seen[c]; ok {
+			t.Fatalf("series %d and %d share the colour %v", j, i, c)
+		}
+		seen[c] = i
+	}
+	dir := t.TempDir()
+	if ok, err := chart(o, filepath.Join(dir, "HitRatio.png")); !ok || err != nil {
+		t.Fatalf("chart: %v, drawn %v", err, ok)
+	}
+	refs, err := sizeCharts(o, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(refs) != 1 || refs[0].Path != "charts/HitRatioBySize-zipf0.8.png" {
+		t.Fatalf("size charts %v, want one, of zipf0.8", refs)
+	}
+	if got := sizeLines(o, "zipf0.8"); !slices.Equal(got, []string{"hitbox-memstore", "otter"}) {
+		t.Errorf("lines for %v, want memstore's and otter's", got)
+	}
+	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(refs[0].Path)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := png.Decode(f); err != nil {
+		t.Fatalf("not a PNG: %v", err)
 	}
 }

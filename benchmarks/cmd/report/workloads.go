@@ -60,7 +60,7 @@ var workloads = []workload{
 	},
 	{
 		Name: "HitRatio", Title: "Hit ratio at equal memory",
-		Measures: "share of reads that hit, caches sized to 1 % and 10 % of the key space, under Zipf and a trace",
+		Measures: "share of reads that hit, caches sized to 1 % and 10 % of the key space (and 2, 5 and 20 % for the charts against size), under Zipf and a trace",
 		Count:    1, Benchtime: "1x", Quick: "1x",
 		Primary: "hit%", Higher: true, Hitbox: "hitbox-memstore", OnlyCustom: true,
 	},

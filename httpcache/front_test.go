@@ -1,0 +1,301 @@
+package httpcache
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hitbox-go/hitbox"
+	"github.com/hitbox-go/hitbox/hitboxtest"
+	"github.com/hitbox-go/hitbox/internal/mapstore"
+)
+
+// frontHolds reports whether the front holds a decoded response (not a
+// tombstone) for the URI target.
+func frontHolds(c *Cache, target string) bool {
+	u, err := url.Parse(target)
+	if err != nil {
+		panic(err)
+	}
+	key := c.keyOfURL(u)
+	sh := c.front.shard(key)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	he := sh.m[key]
+	return he != nil && !he.unusable
+}
+
+// warm reads target until the front holds it (the doorkeeper admits a
+// key on its second read).
+func (h *harness) warm(target string) {
+	h.t.Helper()
+	for range 3 {
+		h.get(target)
+	}
+	if !frontHolds(h.cache, "http://example.com"+target) {
+		h.t.Fatalf("the front does not hold %s", target)
+	}
+}
+
+// TestFrontAnswersAsWithout checks that a response answered from the
+// front is the one the usual path gives for the same stored response, at
+// every age, for GET and HEAD: the same status, fields and body.
+func TestFrontAnswersAsWithout(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		fields []string
+	}{
+		{"plain", []string{"Cache-Control: max-age=10", "Content-Type: text/plain"}},
+		{"no Content-Type: none is sniffed", []string{"Cache-Control: max-age=10"}},
+		{"an upstream Cache-Status, which this cache's member follows", []string{"Cache-Control: max-age=10", "Cache-Status: up; hit"}},
+		{"an Age from upstream", []string{"Cache-Control: max-age=10", "Age: 3"}},
+		{"tag and targeted fields are stripped", []string{"Cache-Control: max-age=100", "CDN-Cache-Control: max-age=10", "Surrogate-Key: a b"}},
+		{"several lines of one field", []string{"Cache-Control: max-age=10", "Link: <a>", "Link: <b>", "X-Two: 1"}},
+		{"a wrong Content-Length is replaced", []string{"Cache-Control: max-age=10", "Content-Length: 99"}},
+		{"a 404 with freshness", []string{"Cache-Control: max-age=10"}},
+		{"Expires", []string{"Expires: " + t0.Add(10*time.Second).Format(http.TimeFormat)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			with := newHarness(t, Options{})
+			without := newHarness(t, Options{FrontBytes: -1})
+			for _, h := range []*harness{with, without} {
+				h.origin.body = "the body"
+				h.origin.set(200, tc.fields...)
+				if strings.HasPrefix(tc.name, "a 404") {
+					h.origin.set(404, tc.fields...)
+				}
+				h.get("/a")
+			}
+			if with.cache.front == nil || without.cache.front != nil {
+				t.Fatal("FrontBytes: the front is not as asked")
+			}
+			for _, step := range []time.Duration{0, 0, 0, 2 * time.Second, 5 * time.Second, 20 * time.Second} {
+				for _, method := range []string{http.MethodGet, http.MethodHead} {
+					with.clock.Advance(step)
+					without.clock.Advance(step)
+					a, b := with.do(method, "/a"), without.do(method, "/a")
+					if a.Code != b.Code || a.Body.String() != b.Body.String() || !sameHeader(a.Header(), b.Header()) {
+						t.Fatalf("%s after %v: with the front %d %v %q, without %d %v %q", method, step,
+							a.Code, a.Header(), a.Body, b.Code, b.Header(), b.Body)
+					}
+				}
+			}
+			if with.origin.count() != without.origin.count() {
+				t.Errorf("origin calls: %d with the front, %d without", with.origin.count(), without.origin.count())
+			}
+		})
+	}
+}
+
+func sameHeader(a, b http.Header) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		w, ok := b[k]
+		if !ok || !slices.Equal(v, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestFrontSeesEveryChange checks issue 18's property through the front:
+// once a change to the stored response returns (a purge, a Remove on the
+// store, an invalidation by an unsafe method, a newer response stored by
+// another instance, a response that starts to vary, expiry), no hit serves
+// what it replaced, though the front held it decoded.
+func TestFrontSeesEveryChange(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		change func(t *testing.T, h *harness)
+		// after is the request made after the change and want its body.
+		after []string
+		want  string
+	}{
+		{"a purge of the URL", func(t *testing.T, h *harness) {
+			if rec := h.purge("POST", "url="+url.QueryEscape("http://example.com/a"), ""); rec.Code != 200 {
+				t.Fatalf("purge: %d %s", rec.Code, rec.Body)
+			}
+		}, nil, "body 2"},
+		{"a purge by tag", func(t *testing.T, h *harness) {
+			if rec := h.purge("POST", "tag=t1", ""); rec.Code != 200 {
+				t.Fatalf("purge: %d %s", rec.Code, rec.Body)
+			}
+		}, nil, "body 2"},
+		{"a Remove on the store, as another instance makes it", func(t *testing.T, h *harness) {
+			u, _ := url.Parse("http://example.com/a")
+			if ok, err := hitbox.Remove(context.Background(), h.store, h.cache.keyOfURL(u)); !ok || err != nil {
+				t.Fatalf("Remove: %v %v", ok, err)
+			}
+		}, nil, "body 2"},
+		{"RFC 9111 §4.4: an invalidation by a POST that succeeded", func(t *testing.T, h *harness) {
+			if rec := h.do(http.MethodPost, "/a"); rec.Code != 200 {
+				t.Fatalf("POST: %d", rec.Code)
+			}
+		}, nil, "body 3"},
+		{"a newer response stored by another instance sharing the store", func(t *testing.T, h *harness) {
+			other := newHarnessOver(t, Options{}, h.clock, h.store)
+			other.origin.set(200, "Cache-Control: max-age=100")
+			other.origin.body = "from the other instance"
+			if rec := other.purge("POST", "url="+url.QueryEscape("http://example.com/a"), ""); rec.Code != 200 {
+				t.Fatalf("purge: %d", rec.Code)
+			}
+			if rec := other.get("/a"); !strings.Contains(cacheStatusOf(rec), "stored") {
+				t.Fatalf("the other instance did not store: %q", cacheStatusOf(rec))
+			}
+		}, nil, "from the other instance"},
+		{"the response starts to vary: each variant is its own", func(t *testing.T, h *harness) {
+			h.origin.set(200, "Cache-Control: max-age=100", "Vary: Accept-Language")
+			h.origin.fn = func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Cache-Control", "max-age=100")
+				w.Header().Set("Vary", "Accept-Language")
+				fmt.Fprintf(w, "lang %s", r.Header.Get("Accept-Language"))
+			}
+			h.do(http.MethodPost, "/a") // invalidates
+			h.get("/a", "Accept-Language: fr")
+			h.get("/a", "Accept-Language: de")
+		}, []string{"Accept-Language: fr"}, "lang fr"},
+		{"expiry: a response past its freshness is not a hit", func(t *testing.T, h *harness) {
+			h.clock.Advance(101 * time.Second)
+		}, nil, "body 2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, Options{})
+			h.origin.set(200, "Cache-Control: max-age=100", "Surrogate-Key: t1")
+			h.warm("/a")
+			if rec := h.get("/a"); !isHit(rec) || rec.Body.String() != "body 1" {
+				t.Fatalf("before: %q %q", cacheStatusOf(rec), rec.Body)
+			}
+			tc.change(t, h)
+			for range 3 { // a first read, then reads the front could answer
+				rec := h.get("/a", tc.after...)
+				if rec.Body.String() != tc.want {
+					t.Fatalf("after the change: %q %q, want %q", cacheStatusOf(rec), rec.Body, tc.want)
+				}
+			}
+			if strings.Contains(tc.name, "vary") {
+				if rec := h.get("/a", "Accept-Language: de"); rec.Body.String() != "lang de" || !isHit(rec) {
+					t.Errorf("the other variant: %q %q", cacheStatusOf(rec), rec.Body)
+				}
+			}
+		})
+	}
+}
+
+// TestFrontIsBounded checks that the front keeps within FrontBytes,
+// whatever the number of responses read.
+func TestFrontIsBounded(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Options{FrontBytes: 64 << 10})
+	h.origin.set(200, "Cache-Control: max-age=100")
+	h.origin.body = strings.Repeat("x", 1000)
+	for i := range 400 {
+		for range 3 {
+			if rec := h.get(fmt.Sprintf("/%d", i)); rec.Body.Len() != 1000 {
+				t.Fatalf("/%d: %d bytes", i, rec.Body.Len())
+			}
+		}
+	}
+	var total int64
+	entries := 0
+	for i := range h.cache.front.shards {
+		sh := &h.cache.front.shards[i]
+		total += sh.bytes
+		entries += len(sh.m)
+		if sh.bytes > h.cache.front.maxShard {
+			t.Errorf("shard %d holds %d bytes, over %d", i, sh.bytes, h.cache.front.maxShard)
+		}
+	}
+	if total > 64<<10 || entries == 0 {
+		t.Errorf("the front holds %d entries, %d bytes: want some, within %d", entries, total, 64<<10)
+	}
+}
+
+// TestFrontConcurrent reads one response from many goroutines while it is
+// purged and stored again, for the race detector, and checks that every
+// answer is a whole response.
+func TestFrontConcurrent(t *testing.T) {
+	t.Parallel()
+	clock := hitboxtest.NewClock(t0)
+	h := newHarnessOver(t, Options{}, clock, mapstore.New(mapstore.Options{Now: clock.Now}))
+	h.origin.set(200, "Cache-Control: max-age=100")
+	h.origin.body = "same"
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				if g == 0 && i%20 == 0 {
+					h.purge("POST", "url="+url.QueryEscape("http://example.com/a"), "")
+				}
+				req := httptest.NewRequest(http.MethodGet, "http://example.com/a", nil)
+				rec := httptest.NewRecorder()
+				h.h.ServeHTTP(rec, req)
+				if rec.Body.String() != "same" || isHit(rec) && rec.Header().Get("Content-Length") != "4" {
+					t.Errorf("%q %v", rec.Body, rec.Header())
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// TestFrontPass checks the pass marker (hit-for-pass): a URL whose
+// responses cannot be stored is sent straight to the handler from its
+// third plain request, without a lease (nor a read of the backend), with
+// the answer it would get otherwise; a response that can be stored ends
+// the marker, unstored itself, and the next is stored as usual; the
+// marker lapses after passFor.
+func TestFrontPass(t *testing.T) {
+	t.Parallel()
+	with := newHarness(t, Options{})
+	without := newHarness(t, Options{FrontBytes: -1})
+	for _, h := range []*harness{with, without} {
+		h.origin.set(200, "Cache-Control: no-store", "Content-Type: text/plain")
+	}
+	for i := range 5 {
+		leases := with.store.LeasesTaken()
+		a, b := with.get("/p"), without.get("/p")
+		if a.Code != b.Code || a.Body.String() != b.Body.String() || !sameHeader(a.Header(), b.Header()) {
+			t.Fatalf("request %d: with the front %d %v %q, without %d %v %q", i, a.Code, a.Header(), a.Body, b.Code, b.Header(), b.Body)
+		}
+		if took := with.store.LeasesTaken() - leases; (i >= 2) != (took == 0) {
+			t.Errorf("request %d took %d leases: want one each before the marker, none after", i, took)
+		}
+	}
+	with.origin.set(200, "Cache-Control: max-age=100")
+	if rec := with.get("/p"); strings.Contains(cacheStatusOf(rec), "stored") {
+		t.Errorf("a passed request's response was stored: %q", cacheStatusOf(rec))
+	}
+	if rec := with.get("/p"); !strings.Contains(cacheStatusOf(rec), "stored") {
+		t.Errorf("after the marker: %q, want stored", cacheStatusOf(rec))
+	}
+	if rec := with.get("/p"); !isHit(rec) {
+		t.Errorf("then: %q, want a hit", cacheStatusOf(rec))
+	}
+
+	with.origin.set(200, "Cache-Control: private")
+	for range 3 {
+		with.get("/q")
+	}
+	with.clock.Advance(passFor)
+	leases := with.store.LeasesTaken()
+	with.get("/q")
+	if with.store.LeasesTaken() == leases {
+		t.Error("the marker outlived passFor: no lease taken")
+	}
+}
