@@ -52,7 +52,11 @@
 //     drops the fields it names), responses to requests with Authorization
 //     unless public, s-maxage or must-revalidate allow it, responses with
 //     Set-Cookie unless Options.StoreSetCookie, or a 206 as if complete;
-//     must-understand is honoured. Header fields are kept as received,
+//     must-understand is honoured. A response to POST with explicit
+//     freshness and a Content-Location naming the target URI is stored as
+//     that URI's GET response (RFC 9110 §9.3.3; Options.NoStorePOST), once
+//     its own invalidation is done and only if no other change to the URI
+//     crossed the request. Header fields are kept as received,
 //     repeated lines and their order included, minus hop-by-hop fields and
 //     those Connection names (§3.1).
 //   - freshness and age (§4.2): s-maxage, max-age, Expires minus Date, a
@@ -83,8 +87,14 @@
 //     5xx, a handler panic or an unreachable origin (a reverse proxy's 502)
 //     with the stale response; Options give windows for origins that send
 //     neither, and must-revalidate and proxy-revalidate forbid both.
-//   - ranges (RFC 9110 §14): Range and If-Range are answered from a stored
-//     complete response; partial responses from the handler pass through.
+//   - ranges (RFC 9110 §14) and partial content (RFC 9111 §3.3, §3.4):
+//     Range and If-Range are answered from a stored complete response. A
+//     206 to a range request, holding one range of a representation of
+//     known length, is stored as that part (never over a complete
+//     response) and answers, while fresh, the ranges inside it; anything
+//     else is a miss with fwd=partial. Parts with one strong validator
+//     that touch are combined, into the complete response once they cover
+//     it.
 //   - targeted fields (RFC 9213): CDN-Cache-Control (Options.TargetField)
 //     takes precedence over Cache-Control and Expires, and is not sent on.
 //   - Cache-Status (RFC 9211) on every response: hit, fwd, fwd-status,
@@ -131,7 +141,10 @@
 // to the client while they are stored; a body over Options.MaxBodySize
 // streams on unstored, and a response cut short (a handler panic, a
 // cancelled request, a body shorter than its Content-Length) is never
-// stored; one whose client left after its last byte is. The writer the handler sees keeps http.Flusher, http.Hijacker,
+// stored; one whose client left after its last byte is. A response with a
+// Content-Length is stored as its last byte is written, before the client
+// has it (a backend write on a miss's last bytes), so a client that asks
+// again at once, on any connection, finds it. The writer the handler sees keeps http.Flusher, http.Hijacker,
 // io.ReaderFrom and http.ResponseController working, and passes 1xx
 // interim responses through.
 //
@@ -144,7 +157,11 @@
 //     in lower case without its default port, path and query as sent:
 //     dot segments, %2F and %2e are not merged, nor /x? with /x, since the
 //     origin gets them as different bytes) and the request fields a
-//     response's Vary names. Nothing else.
+//     response's Vary names. Nothing else. A path not in URI syntax (raw
+//     UTF-8 "/é") has no one spelling at the origin (a proxy's client
+//     encodes it, a handler may read it raw): it is neither answered from
+//     nor stored, and an unsafe request to it invalidates its encoded
+//     form.
 //   - Unkeyed fields that rewrite a request: a GET or HEAD carrying one of
 //     Options.BypassFields (DefaultBypassFields: X-Original-URL,
 //     X-Rewrite-URL, X-HTTP-Method-Override, X-Forwarded-Host and kin) is

@@ -141,8 +141,8 @@ func heuristicallyCacheable(status int) bool {
 // caching requirements of status, which lets a response with
 // must-understand be stored despite its no-store (RFC 9111 §5.2.2.3). The
 // set is the heuristically cacheable codes plus the redirects whose caching
-// rules are the general ones; 206 is left out, as this cache never stores a
-// partial response as such.
+// rules are the general ones; 206 is left out, so a part that carries
+// must-understand and no-store is not stored.
 func understoodStatus(status int) bool {
 	switch status {
 	case 200, 203, 204, 300, 301, 302, 303, 307, 308, 404, 405, 410, 414, 501:

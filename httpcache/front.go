@@ -382,7 +382,8 @@ func (c *Cache) decodeHot(key string, v []byte, traced bool) *hotEntry {
 		return tomb
 	}
 	sr, err := decodeResponse(meta, rest)
-	if err != nil || len(sr.varyNames) > 0 || sr.variantOf != "" {
+	if err != nil || len(sr.varyNames) > 0 || sr.variantOf != "" || sr.status == http.StatusPartialContent {
+		// A part answers only ranges inside it (see answerFromPart).
 		return tomb
 	}
 	hdr := sr.header()

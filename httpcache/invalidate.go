@@ -15,7 +15,11 @@ import (
 // whole pipeline (every level of a tier; a tier's bus tells the other
 // instances). They run before the response header is sent, so a client
 // that saw the response cannot read the old one after it.
-func (x *exchange) invalidate(h http.Header) {
+//
+// For a POST it also reports what preparePOST needs: whether any change
+// to the target's stripe other than these deletes began since the request
+// was stamped (stampPOST), and a stamp taken after them.
+func (x *exchange) invalidate(h http.Header) (inv invalidation) {
 	c := x.c
 	ctx := context.WithoutCancel(x.r.Context())
 	keys := make([]string, 1, 3)
@@ -36,20 +40,36 @@ func (x *exchange) invalidate(h http.Header) {
 	}
 	// Each key's guard stripe is marked before its delete, so a response
 	// asked for earlier and arriving later is not stored (see Cache.guard).
+	// A POST's stamp is checked before the marks, which make it invalid.
+	quiet := x.r.Method == http.MethodPost && x.stamp.Valid()
 	var marks [3]keyguard.Change
 	for i, k := range keys {
 		marks[i] = c.guard.Begin(k)
 		c.flights.forget(k)
 	}
-	defer func() {
-		for _, m := range marks[:len(keys)] {
-			m.End()
+	ended := false
+	end := func() {
+		if !ended {
+			ended = true
+			for _, m := range marks[:len(keys)] {
+				m.End()
+			}
 		}
-	}()
+	}
+	defer end()
 	for _, k := range keys {
 		if err := c.b.Delete(ctx, k); err != nil {
 			x.fault(err)
 			c.logError(ctx, "invalidating a stored response failed", "err", err)
 		}
 	}
+	end()
+	if quiet && !x.faulted {
+		// Stamped after the ends, checked after the stamp: a change that
+		// began at any point since the first mark moved the generation
+		// past the mark's own.
+		inv.after = c.guard.Stamp(keys[0])
+		inv.alone = !marks[0].Overlapped()
+	}
+	return inv
 }

@@ -83,18 +83,13 @@ func requestURIParts(r *http.Request) (scheme, host, path, rawQuery string, empt
 	if host == "" {
 		host = r.URL.Host
 	}
-	return scheme, host, sentPath(r.URL), r.URL.RawQuery, r.URL.ForceQuery
-}
-
-// sentPath is a request's path as the client sent it: "/é" and "/%C3%A9"
-// reach the origin as different bytes, which EscapedPath would make one.
-// (A URL given to purge or found in Location is keyed by EscapedPath, the
-// form a client sends.)
-func sentPath(u *url.URL) string {
-	if u.RawPath != "" {
-		return u.RawPath
-	}
-	return u.EscapedPath()
+	// EscapedPath is the path as the client sent it ("%c3%a9", "%2F" and
+	// "%41" stay as they came) whenever it was in URI syntax; one that was
+	// not ("/é" as raw UTF-8) is neither answered nor stored (see
+	// validTarget), and is keyed as a client sends it, percent-encoded,
+	// so that an unsafe request to it invalidates that form. A URL given
+	// to purge or found in Location is keyed the same way.
+	return scheme, host, r.URL.EscapedPath(), r.URL.RawQuery, r.URL.ForceQuery
 }
 
 // uriKey renders the default key of a URI's parts. emptyQuery says the

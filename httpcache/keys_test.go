@@ -142,7 +142,9 @@ func fuzzRequest(host, target string) (*http.Request, bool) {
 		}
 	}
 	u, err := url.ParseRequestURI(target)
-	if err != nil || u.Host != "" {
+	if err != nil || u.Host != "" || u.RawPath != "" && !validTarget(u) {
+		// Not in URI syntax: never answered from nor stored, and keyed
+		// as a client would send it (see validTarget).
 		return nil, false
 	}
 	return &http.Request{Method: http.MethodGet, URL: u, Host: host, RequestURI: target, Header: http.Header{}}, true

@@ -64,26 +64,32 @@ type exchange struct {
 	fl         *flight         // set while this request leads a collapsed miss
 	fill       *fill           // a leader's handler call, detached from its client
 	hctx       context.Context // the context of the request the handler got
-	stamp      keyguard.Stamp  // the primary key's guard stamp, taken before the lookup
+	stamp      keyguard.Stamp  // the primary key's guard stamp, taken before the lookup (a POST's: see stampPOST)
 	tagStamp   tagStamp        // the purges by tag so far, taken before the lookup
 	raced      bool            // an invalidation came between the stamp and a store
 	lease      hitbox.Lease    // the backend's lease on the primary key, taken as forwarding starts
 	unsafe     bool            // an unsafe method: invalidate on success
 	faulted    bool            // the backend failed a read: do not wait on it again to store
 	asIs       bool            // forward the request unchanged, without the stored validators
+	part       *storedResponse // a stored 206 that could not answer (see answerFromPart)
 
 	// What serveHot read at the primary key, and the context it read
 	// with, for lookup (see firstGet and answerContext). The entry waits
 	// in idxEntry, which lookup sets only after reading it, so the
-	// exchange stays within its allocation size class.
+	// exchange stays within its allocation size class (preread sits with
+	// the other flags below, for the same reason).
+	gotErr error
+	actx   context.Context
+	// preread: serveHot read the primary key (see above). hot: a plain
+	// request with an unbounded key (see hotRequest), whose response
+	// keeps the front's pass marker up to date; pass: it was sent on by
+	// one (see hotEntry.pass).
 	preread bool
-	gotErr  error
-	actx    context.Context
-	// hot: a plain request with an unbounded key (see hotRequest), whose
-	// response keeps the front's pass marker up to date; pass: it was
-	// sent on by one (see hotEntry.pass).
-	hot  bool
-	pass bool
+	hot     bool
+	pass    bool
+
+	storePOST   bool // a POST's response is to be stored as its target's GET response
+	storedWhole bool // storeWhole ran
 }
 
 // fieldValue returns b as a string that aliases it, for a field value
@@ -140,6 +146,9 @@ func (h *handler) serveExchange(w http.ResponseWriter, r *http.Request) {
 		// Unsafe, or of unknown safety (RFC 9110 §9.2.1): forwarded, and
 		// a success invalidates (RFC 9111 §4.4).
 		x.unsafe = true
+		if r.Method == http.MethodPost {
+			x.stampPOST()
+		}
 		x.bypass(fwdMethod)
 	}
 	h.c.obs.record(r.Context(), x.result, x.csValue)
@@ -180,6 +189,9 @@ func (x *exchange) decide() {
 	c, r := x.c, x.r
 	if x.fullKey != "" && x.sr != nil && x.sr.variantOf != x.fullKey {
 		x.otherURL()
+	}
+	if x.sr != nil && x.sr.status == http.StatusPartialContent && x.answerFromPart() {
+		return
 	}
 
 	if x.sr == nil {

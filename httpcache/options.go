@@ -123,6 +123,12 @@ type Options struct {
 	// key, and a handler that reads it would store a response shaped by
 	// one client under the URL.
 	StoreRequestBody bool
+	// NoStorePOST keeps every response to POST out of the cache. By
+	// default one that has explicit freshness and a Content-Location
+	// naming the target URI is stored as that URI's GET response (RFC
+	// 9110 §9.3.3): the origin says it is the resource's representation
+	// after the POST, whatever the request's content was.
+	NoStorePOST bool
 
 	// Key computes the primary cache key of a request. It replaces the
 	// default, which is the target URI (scheme, host, path and query) as

@@ -163,7 +163,15 @@ const (
 // storable decides whether a response to r may be stored (RFC 9111 §3 and
 // §3.5). It returns "" when it may, else the reason it may not.
 func (c *Cache) storable(r *http.Request, req *directives, status int, h http.Header, cc *directives, targeted bool) string {
-	if r.Method != http.MethodGet {
+	switch r.Method {
+	case http.MethodGet:
+	case http.MethodPost:
+		// Stored as the target's GET response when it says it is one
+		// (RFC 9110 §9.3.3; see postStorable).
+		if why := c.postStorable(r, h, cc, targeted); why != "" {
+			return why
+		}
+	default:
 		// HEAD responses carry no content to store; they freshen a stored
 		// GET response instead (§4.3.5).
 		return whyMethod
@@ -171,9 +179,11 @@ func (c *Cache) storable(r *http.Request, req *directives, status int, h http.He
 	if req.noStore {
 		return whyRequest // §5.2.1.5
 	}
-	// A final status; a 206 is never stored as if complete and a 304 only
-	// updates what is stored (§3, §3.3, §4.3.4).
-	if status < 200 || status == http.StatusPartialContent || status == http.StatusNotModified {
+	// A final status; a 304 only updates what is stored (§3, §4.3.4),
+	// and a 206 is stored as the part it is, when it answers a range
+	// request (§3.3; see partialStorable), never as if complete.
+	if status < 200 || status == http.StatusNotModified ||
+		status == http.StatusPartialContent && len(r.Header["Range"]) == 0 {
 		return whyStatus
 	}
 	if cc.mustUnderstand {

@@ -13,7 +13,8 @@ func (x *exchange) onHeader(w *writer, code int) {
 	h := x.rw.Header()
 	x.respTime = c.opts.Now()
 	if x.unsafe && code >= 200 && code < 400 {
-		x.invalidate(h)
+		inv := x.invalidate(h)
+		x.storePOST = x.r.Method == http.MethodPost && x.preparePOST(inv, h)
 	}
 	if x.validating && code == http.StatusNotModified {
 		w.held = true // §4.3.4: the stored response answers
@@ -27,7 +28,7 @@ func (x *exchange) onHeader(w *writer, code int) {
 	if len(h["Cache-Status"]) > 0 {
 		x.cleanUpstreamStatus(h)
 	}
-	if x.result != resBypass {
+	if x.result != resBypass || x.storePOST {
 		dropConnectionNamed(h)
 		if len(h["Date"]) == 0 {
 			// RFC 9110 §6.6.1: the cache gives a Date to a response that
@@ -38,6 +39,9 @@ func (x *exchange) onHeader(w *writer, code int) {
 		// After a failed read nothing is stored: a backend that is down
 		// would make the request wait out its timeout a second time.
 		why := c.storable(x.r, &x.req, code, h, &cc, targeted)
+		if why == "" && code == http.StatusPartialContent {
+			why = x.partialStorable(h)
+		}
 		if x.hot {
 			c.notePass(x.key, why, x.respTime)
 		}
@@ -149,22 +153,11 @@ func (x *exchange) finish() {
 		x.serveOnError(w.status, "")
 		return
 	}
-	if w.storing && !w.overflow && x.whole() {
-		sr := x.newSR
-		sr.body = w.buf
-		withLength(sr)
-		x.store(sr, &x.newView, x.respTime)
-		switch {
-		case x.fl == nil:
-		case x.raced:
-			// Invalidated or purged since it was asked for: the waiters
-			// ask the handler themselves.
-			x.release(nil, 0)
-		default:
-			sr.body = append([]byte(nil), w.buf...) // waiters keep their own copy; buf goes back to the pool
-			x.release(sr, w.status)
-		}
-	} else {
+	switch {
+	case x.storedWhole: // at its last byte (see storeWhole)
+	case w.storing && !w.overflow && x.whole():
+		x.storeWhole()
+	default:
 		x.release(nil, 0)
 	}
 	putBuf(w.buf)

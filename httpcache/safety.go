@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"slices"
 	"strconv"
 )
@@ -86,6 +87,7 @@ func validateBypassFields(names []string) string {
 const (
 	detailUnkeyed = "unkeyed request field"
 	detailBody    = "request with content"
+	detailTarget  = "target not in URI syntax"
 )
 
 // unsafeRequest reports why a GET or HEAD must bypass the cache, or "":
@@ -95,14 +97,40 @@ func (c *Cache) unsafeRequest(r *http.Request) string {
 	if (r.ContentLength != 0 || len(r.TransferEncoding) > 0) && !c.opts.StoreRequestBody {
 		return detailBody
 	}
+	if c.unkeyedField(r) {
+		return detailUnkeyed
+	}
+	if r.URL.RawPath != "" && !validTarget(r.URL) {
+		return detailTarget
+	}
+	return ""
+}
+
+// validTarget reports whether a path the client sent is in URI syntax
+// (RFC 9112 §3.2, RFC 3986 §3.3), which net/http tells by keeping it as
+// RawPath only when it is a valid encoding. A path with raw bytes a URI
+// cannot hold ("/é" as UTF-8, "/a|b") has no one spelling at the origin:
+// a handler reading RequestURI sees it as sent, a client such as
+// httputil.ReverseProxy sends it percent-encoded ("/%C3%A9"). Keyed as
+// sent, it would split from its encoded form and escape the invalidation
+// and the purges of that form; keyed as encoded, it would merge with a
+// target the handler can tell apart. It is neither answered from nor
+// stored.
+func validTarget(u *url.URL) bool {
+	return u.EscapedPath() == u.RawPath
+}
+
+// unkeyedField reports whether r carries a field Options.BypassFields
+// names.
+func (c *Cache) unkeyedField(r *http.Request) bool {
 	if c.bypass.names != nil {
 		for name := range r.Header {
 			if name != "" && c.bypass.first[name[0]] && c.bypass.names[name] {
-				return detailUnkeyed
+				return true
 			}
 		}
 	}
-	return ""
+	return false
 }
 
 // otherURL drops the stored response a bounded key found when it was

@@ -346,3 +346,60 @@ func TestUpstreamCacheStatus(t *testing.T) {
 		}
 	})
 }
+
+// TestTargetNotInURISyntax: a path with bytes a URI cannot hold ("/é" as
+// raw UTF-8) has no one spelling at the origin (a proxy's client sends
+// it percent-encoded, a handler may read it as sent), so it is neither
+// answered from nor stored: keyed as sent it would escape the
+// invalidation and purge of its encoded form, keyed as encoded it would
+// merge with a target the handler can tell apart. Valid spellings,
+// "%c3%a9" in lower case included, are cached as sent.
+func TestTargetNotInURISyntax(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		target string
+		bypass bool
+	}{
+		{"/\u00e9", true},
+		{"/a|b", true},
+		{"/%C3%A9", false},
+		{"/%c3%a9", false},
+		{"/a%2Fb", false},
+		{"/a?q=\u00e9", false}, // a query goes on as sent: keyed as sent
+	}
+	for _, tc := range cases {
+		t.Run(tc.target, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, Options{})
+			h.origin.set(200, "Cache-Control: max-age=60")
+			first := h.get(tc.target)
+			if got := strings.Contains(cacheStatusOf(first), "fwd=bypass"); got != tc.bypass {
+				t.Errorf("bypass = %v, want %v (Cache-Status %q)", got, tc.bypass, cacheStatusOf(first))
+			}
+			if rec := h.get(tc.target); isHit(rec) == tc.bypass {
+				t.Errorf("again: hit = %v, want %v (Cache-Status %q)", isHit(rec), !tc.bypass, cacheStatusOf(rec))
+			}
+		})
+	}
+	t.Run("RFC 9111 §4.4: an unsafe request to the raw form invalidates the encoded one, which a proxy's client sends for both", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, Options{})
+		h.origin.set(200, "Cache-Control: max-age=60")
+		h.get("/%C3%A9")
+		h.origin.set(204)
+		h.do(http.MethodPost, "/\u00e9")
+		h.origin.set(200, "Cache-Control: max-age=60")
+		if rec := h.get("/%C3%A9"); isHit(rec) {
+			t.Errorf("still stored after a POST to the raw form: %q", cacheStatusOf(rec))
+		}
+	})
+	t.Run("the encoded form, stored, does not answer the raw one", func(t *testing.T) {
+		t.Parallel()
+		h := newHarness(t, Options{})
+		h.origin.set(200, "Cache-Control: max-age=60")
+		h.get("/%C3%A9")
+		if rec := h.get("/\u00e9"); isHit(rec) {
+			t.Errorf("the raw form was answered from the encoded one: %q", cacheStatusOf(rec))
+		}
+	})
+}

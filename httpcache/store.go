@@ -3,6 +3,8 @@ package httpcache
 import (
 	"context"
 	"errors"
+	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/hitbox-go/hitbox"
@@ -14,6 +16,12 @@ import (
 // written.
 func (x *exchange) store(sr *storedResponse, v *view, now time.Time) bool {
 	c := x.c
+	if sr.status == http.StatusPartialContent {
+		// A part: combined with the stored one, or alone (RFC 9111 §3.4).
+		if sr = x.combinePart(sr); sr == nil {
+			return false
+		}
+	}
 	stale, expire, ok := c.deadlines(sr, v, now)
 	if !ok {
 		return false
@@ -189,4 +197,42 @@ func (c *Cache) setLeased(ctx context.Context, key string, e hitbox.Entry, tags 
 		}
 	}
 	return hitbox.SetLeased(ctx, c.b, key, e, nil, l)
+}
+
+// storeWhole stores the response the writer teed, once its body is whole,
+// and hands it to the waiters. With a Content-Length it runs as the
+// handler writes the last byte, before that byte goes to the client: a
+// client that has the whole response and asks again at once, on another
+// connection or with a request that cannot join a flight, finds it
+// stored. Without one, it runs when the handler returns (see finish).
+func (x *exchange) storeWhole() {
+	w := &x.w
+	w.storing, x.storedWhole = false, true
+	sr := x.newSR
+	sr.body = w.buf
+	withLength(sr)
+	x.store(sr, &x.newView, x.respTime)
+	switch {
+	case x.fl == nil:
+	case x.raced:
+		// Invalidated or purged since it was asked for: the waiters
+		// ask the handler themselves.
+		x.release(nil, 0)
+	default:
+		sr.body = append([]byte(nil), w.buf...) // waiters keep their own copy; buf goes back to the pool
+		x.release(sr, w.status)
+	}
+}
+
+// declaredLength is the Content-Length of the response being stored, or
+// -1 when it has none (or one that does not parse). It is read again on
+// each write of a stored body (a miss's), which keeps the exchange within
+// its allocation size class.
+func (x *exchange) declaredLength() int64 {
+	if v, ok := fieldOf(x.newSR.fields, "Content-Length"); ok {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+			return n
+		}
+	}
+	return -1
 }

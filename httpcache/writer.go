@@ -98,6 +98,10 @@ func (w *writer) Write(p []byte) (int, error) {
 	}
 	if w.storing {
 		w.keep(p)
+		if w.storing && w.written == w.x.declaredLength() {
+			// The whole body: stored before its last bytes go out.
+			w.x.storeWhole()
+		}
 	}
 	if w.discard || w.failed && w.x.detachedFill() {
 		return len(p), nil

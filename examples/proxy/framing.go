@@ -95,6 +95,12 @@ type framingConn struct {
 	mu      sync.Mutex
 	verdict []bool
 	gone    bool // state is lost: later requests have no verdict
+
+	// outbound: the conn follows requests this proxy writes to the
+	// origin (see codingConn), and queues for each whether it is a HEAD
+	// (its response has no body) in place of verdicts.
+	outbound bool
+	heads    []bool
 }
 
 func (c *framingConn) Read(p []byte) (int, error) {
@@ -243,6 +249,11 @@ func (c *framingConn) header(h []byte) {
 	// net/http ignores Transfer-Encoding on an HTTP/1.0 request and
 	// frames its body by Content-Length (or as empty).
 	http10 := bytes.HasSuffix(lines[0], []byte(" HTTP/1.0"))
+	if c.outbound {
+		c.mu.Lock()
+		c.heads = append(c.heads, bytes.HasPrefix(lines[0], []byte("HEAD ")))
+		c.mu.Unlock()
+	}
 	var cl, te, upgrade bool
 	var length int64
 	for _, l := range lines[1:] {
@@ -265,14 +276,16 @@ func (c *framingConn) header(h []byte) {
 			upgrade = true
 		}
 	}
-	if bytes.HasPrefix(lines[0], []byte("OPTIONS * ")) {
+	if bytes.HasPrefix(lines[0], []byte("OPTIONS * ")) && !c.outbound {
 		// net/http answers it itself: no handler pops a verdict.
 		c.frame(cl, te && !http10, length)
 		return
 	}
-	c.mu.Lock()
-	c.verdict = append(c.verdict, cl && te)
-	c.mu.Unlock()
+	if !c.outbound {
+		c.mu.Lock()
+		c.verdict = append(c.verdict, cl && te)
+		c.mu.Unlock()
+	}
 	switch {
 	case cl && te:
 		c.lose() // refused, and the connection closed

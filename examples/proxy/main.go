@@ -359,17 +359,34 @@ func requireToken(token string, next http.Handler) http.Handler {
 // reuses them. It forwards Accept-Encoding untouched: the default
 // transport's transparent gzip would hand clients (and the cache) a body
 // other than the origin's.
+//
+// Its connections are codingConns, so that responses with transfer
+// codings other than a lone chunked reach the client decoded rather than
+// as a 502; over TLS the codingConn is above the TLS layer, where the
+// HTTP bytes are.
 func originTransport(headerTimeout time.Duration) *http.Transport {
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Transport{
-		Proxy: nil, // the origin is reached directly, whatever $HTTP_PROXY says
-		DialContext: (&net.Dialer{
-			Timeout:   5 * time.Second,
-			KeepAlive: 30 * time.Second,
-		}).DialContext,
+		Proxy:       nil, // the origin is reached directly, whatever $HTTP_PROXY says
+		DialContext: dialCoding(dialer.DialContext),
+		DialTLSContext: dialCoding(func(ctx context.Context, network, addr string) (net.Conn, error) {
+			raw, err := dialer.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			host, _, _ := net.SplitHostPort(addr)
+			tc := tls.Client(raw, &tls.Config{ServerName: host, NextProtos: []string{"http/1.1"}})
+			hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			if err := tc.HandshakeContext(hctx); err != nil {
+				_ = raw.Close()
+				return nil, err
+			}
+			return tc, nil
+		}),
 		MaxIdleConns:          512,
 		MaxIdleConnsPerHost:   256,
 		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		ResponseHeaderTimeout: headerTimeout,
 		DisableCompression:    true,
@@ -399,6 +416,7 @@ func newReverseProxy(origin *url.URL, transport http.RoundTripper, name string, 
 		},
 		Transport: transport,
 		ModifyResponse: func(resp *http.Response) error {
+			decodeTransfer(resp)
 			resp.Header.Add("Via", via(resp.ProtoMajor, resp.ProtoMinor))
 			rewriteLocations(resp, origin)
 			return nil
