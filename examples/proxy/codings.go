@@ -164,12 +164,9 @@ func (c *codingConn) endLine() {
 	if len(line) == 0 {
 		return // the CRLF that ends chunk data
 	}
-	if i := bytes.IndexByte(line, ';'); i >= 0 {
-		line = line[:i]
-	}
-	size, err := strconv.ParseInt(string(bytes.TrimSpace(line)), 16, 64)
+	size, ok := chunkSize(line)
 	switch {
-	case err != nil || size < 0:
+	case !ok:
 		c.state = respLost // net/http fails the response
 	case size == 0:
 		c.state = inRespTrailer

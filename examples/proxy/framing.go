@@ -225,12 +225,9 @@ func (c *framingConn) endLine() {
 	if len(line) == 0 {
 		return // the CRLF that ends chunk data
 	}
-	if i := bytes.IndexByte(line, ';'); i >= 0 {
-		line = line[:i]
-	}
-	size, err := strconv.ParseInt(string(bytes.TrimSpace(line)), 16, 64)
+	size, ok := chunkSize(line)
 	switch {
-	case err != nil || size < 0:
+	case !ok:
 		c.lose() // the server refuses it and closes
 	case size == 0:
 		c.state = inTrailer
@@ -306,4 +303,14 @@ func (c *framingConn) frame(cl, te bool, length int64) {
 	default:
 		c.state = inHeader
 	}
+}
+
+// chunkSize parses a chunk-size line (RFC 9112 §7.1) without its line
+// ending, ignoring chunk extensions; ok is false when it is malformed.
+func chunkSize(line []byte) (size int64, ok bool) {
+	if i := bytes.IndexByte(line, ';'); i >= 0 {
+		line = line[:i]
+	}
+	size, err := strconv.ParseInt(string(bytes.TrimSpace(line)), 16, 64)
+	return size, err == nil && size >= 0
 }
