@@ -229,7 +229,7 @@ func runClear(ctx context.Context, c *cli, args []string) error {
 	where := fmt.Sprintf("under %q", cn.prefix+sub)
 	if !c.opt.yes {
 		n := 0
-		match := escapeGlob(sub) + "*"
+		match := redisstore.EscapeGlob(sub) + "*"
 		if err := cn.store.Keys(ctx, match, func(string) error { n++; return nil }); err != nil {
 			return err
 		}
@@ -254,16 +254,4 @@ func runClear(ctx context.Context, c *cli, args []string) error {
 	}
 	fmt.Fprintln(c.stdout, "cleared every key", where)
 	return nil
-}
-
-// escapeGlob escapes what SCAN MATCH reads as a pattern.
-func escapeGlob(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if strings.IndexByte(`*?[]\`, s[i]) >= 0 {
-			b.WriteByte('\\')
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }

@@ -116,7 +116,7 @@ func openStorage(ctx context.Context, memBytes int64, redisAddr string) (*storag
 		maxValue: maxValue,
 		keys: func(ctx context.Context, prefix string) ([]string, error) {
 			var keys []string
-			err := rs.Keys(ctx, escapeGlob(prefix)+"*", func(k string) error { keys = append(keys, k); return nil })
+			err := rs.Keys(ctx, redisstore.EscapeGlob(prefix)+"*", func(k string) error { keys = append(keys, k); return nil })
 			return keys, err
 		},
 		close: func() error {

@@ -57,7 +57,7 @@ func (s *Store) ClearPrefix(ctx context.Context, prefix string) error {
 // clearUnder removes the stored keys that start with the store's Prefix
 // followed by prefix, from every server that may hold one.
 func (s *Store) clearUnder(ctx context.Context, op, prefix string) error {
-	match := escapeGlob(s.opt.Prefix+prefix) + "*"
+	match := EscapeGlob(s.opt.Prefix+prefix) + "*"
 	// Tag versions live under the Prefix too: Clear removes them with the
 	// entries, ClearPrefix never (no key under its prefix can carry them).
 	skip := ""
@@ -134,9 +134,10 @@ func (s *Store) unlinkOn(ctx context.Context, node *redis.Client, keys []string)
 	return err
 }
 
-// escapeGlob escapes the characters SCAN MATCH treats as a pattern, so the
-// prefix matches only itself.
-func escapeGlob(s string) string {
+// EscapeGlob escapes the characters SCAN MATCH treats as a pattern, so s
+// matches only itself: EscapeGlob(prefix)+"*" is the pattern for Keys that
+// lists the keys under a literal prefix.
+func EscapeGlob(s string) string {
 	if !strings.ContainsAny(s, `*?[]\`) {
 		return s
 	}

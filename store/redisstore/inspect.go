@@ -99,14 +99,14 @@ func (s *Store) Keys(ctx context.Context, match string, f func(key string) error
 	if match == "" {
 		match = "*"
 	}
-	return s.scan(ctx, opKeys, escapeGlob(s.opt.Prefix)+match, s.opt.Prefix+tagSpace, len(s.opt.Prefix), f)
+	return s.scan(ctx, opKeys, EscapeGlob(s.opt.Prefix)+match, s.opt.Prefix+tagSpace, len(s.opt.Prefix), f)
 }
 
 // Tags calls f with every tag that has a version in the store, walking
 // as Keys does.
 func (s *Store) Tags(ctx context.Context, f func(tag string) error) error {
 	versions := s.opt.Prefix + tagSpace
-	return s.scan(ctx, opKeys, escapeGlob(versions)+"*", "", len(versions), f)
+	return s.scan(ctx, opKeys, EscapeGlob(versions)+"*", "", len(versions), f)
 }
 
 // scan calls f with the keys matching pattern on every server, but those
