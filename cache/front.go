@@ -271,10 +271,13 @@ type front[T any] struct {
 	reads   *sharedReads                         // the Cache's, told of every invalidation
 	copy    func(T) T
 	precise func() time.Time // Options.Now when set; nil: the coarse clock
-	seed    maphash.Seed
-	epoch   atomic.Uint64
-	gens    [stripes]atomic.Uint64
-	stop    func()
+	// common: no Copy and no precise clock, so Get may answer a hit on
+	// its own (see Cache.Get).
+	common bool
+	seed   maphash.Seed
+	epoch  atomic.Uint64
+	gens   [stripes]atomic.Uint64
+	stop   func()
 	// state is frontClosed and frontDown: a hit loads it alone, and
 	// answers only when it is 0.
 	state atomic.Uint32
@@ -304,7 +307,8 @@ const (
 // (Options.Now) when it has one, which hits then read; nil, the hits read
 // the coarse clock.
 func newFront[T any](o Front[T], tags *tagTable, changes *keyChanges, reads *sharedReads, now func() time.Time) *front[T] {
-	f := &front[T]{tags: tags, changes: changes, reads: reads, copy: o.Copy, precise: now, seed: maphash.MakeSeed()}
+	f := &front[T]{tags: tags, changes: changes, reads: reads, copy: o.Copy, precise: now, seed: maphash.MakeSeed(),
+		common: o.Copy == nil && now == nil}
 	if now == nil {
 		clock.acquire()
 	}
