@@ -274,13 +274,16 @@ type front[T any] struct {
 	// common: no Copy and no precise clock, so Get may answer a hit on
 	// its own (see Cache.Get).
 	common bool
-	seed   maphash.Seed
-	epoch  atomic.Uint64
-	gens   [stripes]atomic.Uint64
-	stop   func()
 	// state is frontClosed and frontDown: a hit loads it alone, and
-	// answers only when it is 0.
+	// answers only when it is 0. It sits with the fields above, which
+	// no hit writes, away from mu, which otter's maintenance locks: a
+	// write to its cache line would cost every hit on another core a
+	// miss.
 	state atomic.Uint32
+	seed  maphash.Seed
+	epoch atomic.Uint64
+	gens  [stripes]atomic.Uint64
+	stop  func()
 
 	// otter's tasks and the worker that runs them, until close.
 	tasks   chan func()
