@@ -173,7 +173,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	stopTuning, err := cfg.tuning.apply(stdout)
+	stopTuning, err := cfg.tuning.apply(stdout, cfg.memory)
 	if err != nil {
 		return err
 	}
