@@ -27,10 +27,11 @@ func tuningFlags(fs *flag.FlagSet) *tuning {
 	t := &tuning{}
 	fs.StringVar(&t.memLimit, "memory-limit", "auto", "soft limit on the Go heap, as runtime/debug.SetMemoryLimit: "+
 		"a size (KiB, MiB, GiB), auto for twice -memory plus 64MiB (unless $GOMEMLIMIT is set, which then stands), "+
-		"or off for the Go runtime's own pacing. With a limit, and unless $GOGC is set, the collector runs only "+
-		"as the heap nears the limit (GOGC=off): a cache process holds its memory anyway, and its live heap is "+
-		"small until the cache fills, so GOGC=100 alone would collect every few megabytes of garbage. "+
-		"The process may then grow to the limit: leave it room for the cache and the requests in flight")
+		"or off for the Go runtime's own pacing. With a limit, and unless $GOGC is set, GOGC is 400: the collector "+
+		"runs when the heap is five times what is live, or as it nears the limit. The live heap of a cache that "+
+		"is not yet full is a few megabytes, and GOGC=100 alone collected about 90 times a second under load; "+
+		"GOGC=off under the limit collects least but holds the heap at the limit, where the runtime keeps "+
+		"returning and refaulting memory")
 	fs.StringVar(&t.pprof, "pprof", "", "address of a listener serving net/http/pprof (/debug/pprof/) for profiling; none when empty; keep it on loopback")
 	return t
 }
@@ -39,28 +40,33 @@ func tuningFlags(fs *flag.FlagSet) *tuning {
 // front of decoded responses, connection buffers, the rest of the process.
 const autoLimitHeadroom = 64 << 20
 
+// limitGCPercent is GOGC under a memory limit the proxy sets.
+const limitGCPercent = 400
+
 // memoryLimit reads -memory-limit for a cache of memory bytes: the limit
-// to set (0: leave the runtime's) and whether to turn GOGC off under it.
-// getenv looks up the environment.
-func memoryLimit(flagValue string, memory int64, getenv func(string) (string, bool)) (limit int64, gcOff bool, err error) {
+// to set (0: leave the runtime's) and the GOGC to set under it (0: leave
+// it). getenv looks up the environment.
+func memoryLimit(flagValue string, memory int64, getenv func(string) (string, bool)) (limit int64, gcPercent int, err error) {
 	switch strings.ToLower(strings.TrimSpace(flagValue)) {
 	case "off", "none", "":
-		return 0, false, nil
+		return 0, 0, nil
 	case "auto":
 		if _, set := getenv("GOMEMLIMIT"); set {
-			return 0, false, nil // the operator's own limit stands, as does GOGC
+			return 0, 0, nil // the operator's own limit stands, as does GOGC
 		}
 		if memory > (math.MaxInt64-autoLimitHeadroom)/2 {
-			return 0, false, fmt.Errorf("-memory-limit=auto: -memory %d is too large", memory)
+			return 0, 0, fmt.Errorf("-memory-limit=auto: -memory %d is too large", memory)
 		}
 		limit = 2*memory + autoLimitHeadroom
 	default:
 		if limit, err = parseSize(flagValue); err != nil {
-			return 0, false, fmt.Errorf("-memory-limit: want a size, auto or off: %w", err)
+			return 0, 0, fmt.Errorf("-memory-limit: want a size, auto or off: %w", err)
 		}
 	}
-	_, gogc := getenv("GOGC")
-	return limit, !gogc, nil
+	if _, set := getenv("GOGC"); set {
+		return limit, 0, nil
+	}
+	return limit, limitGCPercent, nil
 }
 
 // apply sets the memory limit for a cache of memory bytes and starts the
@@ -68,18 +74,18 @@ func memoryLimit(flagValue string, memory int64, getenv func(string) (string, bo
 // runtime's previous settings back.
 func (t *tuning) apply(stdout io.Writer, memory int64) (stop func(), err error) {
 	stop = func() {}
-	limit, gcOff, err := memoryLimit(t.memLimit, memory, os.LookupEnv)
+	limit, gcPercent, err := memoryLimit(t.memLimit, memory, os.LookupEnv)
 	if err != nil {
 		return stop, err
 	}
 	if limit > 0 {
 		prevLimit := debug.SetMemoryLimit(limit)
-		prevGC := -2 // not changed
-		if gcOff {
-			prevGC = debug.SetGCPercent(-1)
+		prevGC := 0 // not changed
+		if gcPercent > 0 {
+			prevGC = debug.SetGCPercent(gcPercent)
 		}
 		stop = func() {
-			if prevGC != -2 {
+			if gcPercent > 0 {
 				debug.SetGCPercent(prevGC)
 			}
 			debug.SetMemoryLimit(prevLimit)

@@ -50,23 +50,23 @@ func TestMemoryLimit(t *testing.T) {
 		flag  string
 		env   map[string]string
 		limit int64
-		gcOff bool
+		gogc  int
 		ok    bool
 	}{
-		{"auto is twice the cache and 64 MiB, with GOGC off", "auto", nil, 2*mem + 64<<20, true, true},
-		{"auto leaves GOGC alone when it is set", "auto", map[string]string{"GOGC": "200"}, 2*mem + 64<<20, false, true},
-		{"auto leaves the runtime alone when GOMEMLIMIT is set", "auto", map[string]string{"GOMEMLIMIT": "1GiB"}, 0, false, true},
-		{"a size is the limit", "1GiB", nil, 1 << 30, true, true},
-		{"a size with GOGC set keeps GOGC", "1GiB", map[string]string{"GOGC": "100"}, 1 << 30, false, true},
-		{"off sets nothing", "off", nil, 0, false, true},
-		{"a size needs a number", "lots", nil, 0, false, false},
+		{"auto is twice the cache and 64 MiB, with GOGC 400", "auto", nil, 2*mem + 64<<20, 400, true},
+		{"auto leaves GOGC alone when it is set", "auto", map[string]string{"GOGC": "200"}, 2*mem + 64<<20, 0, true},
+		{"auto leaves the runtime alone when GOMEMLIMIT is set", "auto", map[string]string{"GOMEMLIMIT": "1GiB"}, 0, 0, true},
+		{"a size is the limit", "1GiB", nil, 1 << 30, 400, true},
+		{"a size with GOGC set keeps GOGC", "1GiB", map[string]string{"GOGC": "off"}, 1 << 30, 0, true},
+		{"off sets nothing", "off", nil, 0, 0, true},
+		{"a size needs a number", "lots", nil, 0, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			getenv := func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }
-			limit, gcOff, err := memoryLimit(tc.flag, mem, getenv)
-			if (err == nil) != tc.ok || limit != tc.limit || gcOff != tc.gcOff {
-				t.Fatalf("memoryLimit(%q) = %d, %v, %v; want %d, %v, ok %v", tc.flag, limit, gcOff, err, tc.limit, tc.gcOff, tc.ok)
+			limit, gogc, err := memoryLimit(tc.flag, mem, getenv)
+			if (err == nil) != tc.ok || limit != tc.limit || gogc != tc.gogc {
+				t.Fatalf("memoryLimit(%q) = %d, %d, %v; want %d, %d, ok %v", tc.flag, limit, gogc, err, tc.limit, tc.gogc, tc.ok)
 			}
 		})
 	}
