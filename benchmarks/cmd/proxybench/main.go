@@ -47,7 +47,7 @@ func main() {
 	flag.StringVar(&cfg.workloads, "w", "", "run only the workloads whose name matches this regular expression")
 	flag.StringVar(&cfg.root, "root", "..", "the hitbox repository (examples/proxy is built from it)")
 	flag.StringVar(&cfg.proxyArgs, "proxy-args", "", "extra flags for examples/proxy (space-separated)")
-	flag.DurationVar(&cfg.warmLoad, "warm-load", 2*time.Second, "unmeasured load on each server and workload before the rounds, so that no round pays a server's first growth (a Go heap up to its memory limit, pools, page faults)")
+	flag.DurationVar(&cfg.warmLoad, "warm-load", 2*time.Second, "unmeasured load on each server and workload before the rounds, so that no round pays a server's first growth (a Go heap's growth, pools, page faults)")
 	flag.BoolVar(&cfg.goLoad, "go-load", false, "use the Go load generator even when wrk is installed")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the temporary folder (configurations and logs)")
 	flag.Parse()
