@@ -47,6 +47,7 @@ func main() {
 	flag.StringVar(&cfg.workloads, "w", "", "run only the workloads whose name matches this regular expression")
 	flag.StringVar(&cfg.root, "root", "..", "the hitbox repository (examples/proxy is built from it)")
 	flag.StringVar(&cfg.proxyArgs, "proxy-args", "", "extra flags for examples/proxy (space-separated)")
+	flag.DurationVar(&cfg.warmLoad, "warm-load", 2*time.Second, "unmeasured load on each server and workload before the rounds, so that no round pays a server's first growth (a Go heap's growth, pools, page faults)")
 	flag.BoolVar(&cfg.goLoad, "go-load", false, "use the Go load generator even when wrk is installed")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the temporary folder (configurations and logs)")
 	flag.Parse()
@@ -61,7 +62,7 @@ func main() {
 type config struct {
 	out, only, workloads, root, proxyArgs string
 	rounds, conns                         int
-	dur                                   time.Duration
+	dur, warmLoad                         time.Duration
 	goLoad, keep                          bool
 }
 
@@ -153,6 +154,17 @@ func run(ctx context.Context, cfg config) error {
 			if err := warm(ctx, s, org, w); err != nil {
 				s.notes = append(s.notes, fmt.Sprintf("%s: %v", w.name, err))
 				logf("%s %s: %v", s.name, w.name, err)
+			}
+		}
+	}
+
+	// Unmeasured load first: every server reaches its steady state.
+	if cfg.warmLoad > 0 {
+		for _, s := range servers {
+			for _, w := range wls {
+				if _, err := gen.run(ctx, w.urlList(s.addr), cfg.conns, cfg.warmLoad); err != nil {
+					logf("%s %s warm load: %v", s.name, w.name, err)
+				}
 			}
 		}
 	}

@@ -21,7 +21,6 @@ const cacheMiB = 256
 // peer is one caching proxy the harness knows how to start.
 type peer struct {
 	name      string
-	binary    string // looked up on $PATH (and /usr/sbin)
 	available func() string
 	start     func(ctx context.Context, a startArgs) (*server, error)
 }

@@ -41,8 +41,8 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "# Caching proxies side by side\n\n")
 	fmt.Fprintf(&b, "Written by `go run ./cmd/proxybench` (benchmarks module) on %s, %s/%s, %d CPUs; load average %.1f at the start, %.1f at the end; took %s.\n\n",
 		r.started.UTC().Format("2006-01-02 15:04 UTC"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), r.load0, r.load1, r.took.Round(time.Second))
-	fmt.Fprintf(&b, "Every server proxies the same Go origin on loopback with %d MiB of cache and access logs off; load: %s, %d keep-alive connections, %s per run, %d interleaved rounds; figures are medians over the rounds. req/CPU-s is requests per CPU-second of the server's processes (utime+stime from /proc, the process and its descendants): the fair figure on a shared machine. A hit row marked * had a round in which the origin's request count moved (not every request was a hit).\n\n",
-		cacheMiB, r.gen, r.cfg.conns, r.cfg.dur, r.cfg.rounds)
+	fmt.Fprintf(&b, "Every server proxies the same Go origin on loopback with %d MiB of cache and access logs off; load: %s, %d keep-alive connections, %s per run after %s of unmeasured load per workload, %d interleaved rounds; figures are medians over the rounds. req/CPU-s is requests per CPU-second of the server's processes (utime+stime from /proc, the process and its descendants): the fair figure on a shared machine. A hit row marked * had a round in which the origin's request count moved (not every request was a hit).\n\n",
+		cacheMiB, r.gen, r.cfg.conns, r.cfg.dur, r.cfg.warmLoad, r.cfg.rounds)
 	fmt.Fprintf(&b, "Servers:\n\n")
 	for _, s := range r.servers {
 		fmt.Fprintf(&b, "- %s: %s\n", s.name, s.version)
