@@ -73,7 +73,7 @@ func (c *Cache[T]) getFront(ctx context.Context, key string, fe *frontEntry[T], 
 	return c.getBehind(ctx, key)
 }
 
-// getBehind is Get past the front. Apart, so Get's frame holds only what
+// getBehind is Get past the front. Apart, so get's frame holds only what
 // a front hit needs.
 //
 //go:noinline
