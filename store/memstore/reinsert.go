@@ -3,6 +3,7 @@ package memstore
 import (
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/allegro/bigcache/v3"
 )
@@ -81,6 +82,9 @@ const (
 func newReinsertion(shards int) *reinsertion {
 	return &reinsertion{shards: make([]reinsertShard, shards), mask: uint64(shards - 1)}
 }
+
+// bytes is the memory the pending lists hold while empty.
+func (r *reinsertion) bytes() int { return len(r.shards) * int(unsafe.Sizeof(reinsertShard{})) }
 
 // evicted is bigcache's OnRemoveWithReason, filtered to NoSpace: it runs
 // under the lock of the evicting shard. key and rec are bigcache's copies.
