@@ -46,16 +46,24 @@ func (f *flights) join(key string) (*flight, bool) {
 	return fl, true
 }
 
-// finish ends a flight with its result. Waiters read res after done is
-// closed, so they never see it half written.
-func (f *flights) finish(key string, fl *flight, res *storedResponse, status int) {
+// finish ends a flight with its result, and reports whether res went to
+// requests waiting for it: then they share it, and the caller must not
+// reuse its body. Once the flight is out of the map no request can join
+// it, so a flight that no one waits for then never will be, and its
+// result is dropped. Waiters read res after done is closed, so they never
+// see it half written.
+func (f *flights) finish(key string, fl *flight, res *storedResponse, status int) bool {
 	f.mu.Lock()
 	if f.m[key] == fl {
 		delete(f.m, key)
 	}
 	f.mu.Unlock()
+	if fl.waiters.Load() == 0 {
+		res = nil
+	}
 	fl.res, fl.status = res, status
 	close(fl.done)
+	return res != nil
 }
 
 // forget detaches the flights for primary and its variants from the map,
@@ -99,16 +107,19 @@ func (x *exchange) varyMatches(sr *storedResponse) bool {
 }
 
 // release ends a flight this request leads, sharing res (nil: not
-// shareable). The leader's handler call, from then on, is its client's
-// alone again (see fill).
-func (x *exchange) release(res *storedResponse, status int) {
-	if x.fl != nil {
-		x.c.flights.finish(x.lookupKey, x.fl, res, status)
-		x.fl = nil
-		if x.fill != nil {
-			x.fill.unshare(x.r.Context())
-		}
+// shareable), and reports whether requests waiting for it got res (see
+// flights.finish). The leader's handler call, from then on, is its
+// client's alone again (see fill).
+func (x *exchange) release(res *storedResponse, status int) bool {
+	if x.fl == nil {
+		return false
 	}
+	shared := x.c.flights.finish(x.lookupKey, x.fl, res, status)
+	x.fl = nil
+	if x.fill != nil {
+		x.fill.unshare(x.r.Context())
+	}
+	return shared
 }
 
 // filling reports whether this request leads a flight others wait on,

@@ -1,9 +1,70 @@
 package httpcache
 
 import (
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
+	"unsafe"
 )
+
+// appendHTTPDate appends t as an IMF-fixdate (RFC 9110 §5.6.7), as
+// t.UTC().Format(http.TimeFormat) renders it, without the layout
+// interpreter: the cache dates every response it stores that came
+// without a Date.
+func appendHTTPDate(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, http.TimeFormat)
+	}
+	hour, min, sec := t.Clock()
+	wd := dayAbbrevs[t.Weekday()]
+	mo := monthAbbrevs[month-1]
+	return append(b, wd[0], wd[1], wd[2], ',', ' ',
+		byte('0'+day/10), byte('0'+day%10), ' ',
+		mo[0], mo[1], mo[2], ' ',
+		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), ' ',
+		byte('0'+hour/10), byte('0'+hour%10), ':',
+		byte('0'+min/10), byte('0'+min%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10), ' ', 'G', 'M', 'T')
+}
+
+var (
+	dayAbbrevs   = [...]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
+	monthAbbrevs = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+)
+
+// dateCache keeps the Date field value of one second, rendered once and
+// shared by every response the cache dates in that second.
+type dateCache struct{ cur atomic.Pointer[dateLine] }
+
+// dateLine is one second's Date value; immutable once stored.
+type dateLine struct {
+	sec int64
+	buf [29]byte  // the IMF-fixdate; val[0] aliases it
+	val [1]string // the field's lines
+}
+
+// line returns the Date field's lines for t: a capped slice, so a later
+// Add copies it rather than writing into what other responses share.
+func (d *dateCache) line(t time.Time) []string {
+	sec := t.Unix()
+	if l := d.cur.Load(); l != nil && l.sec == sec {
+		return l.val[:1:1]
+	}
+	l := &dateLine{sec: sec}
+	if b := appendHTTPDate(l.buf[:0], t); len(b) == len(l.buf) && &b[0] == &l.buf[0] {
+		l.val[0] = unsafe.String(&l.buf[0], len(l.buf))
+	} else {
+		l.val[0] = string(b) // a year of five digits
+	}
+	d.cur.Store(l)
+	return l.val[:1:1]
+}
+
+// value is line's value as one string.
+func (d *dateCache) value(t time.Time) string { return d.line(t)[0] }
 
 // parseHTTPDate parses an HTTP-date in any of the three formats a recipient
 // must accept (RFC 9110 §5.6.7): IMF-fixdate, the obsolete RFC 850 form and
@@ -12,6 +73,15 @@ import (
 // Surrounding whitespace is ignored; anything else out of the grammar is
 // invalid. It does not allocate.
 func parseHTTPDate(s string) (time.Time, bool) {
+	if t, ok := parseIMFFixdate(s); ok {
+		return t, true
+	}
+	return parseAnyHTTPDate(s)
+}
+
+// parseAnyHTTPDate is parseHTTPDate without the fast path for the common
+// form.
+func parseAnyHTTPDate(s string) (time.Time, bool) {
 	s = trimOWS(s)
 	p := dateParser{s: s}
 	// The day-name ends at ',' (IMF-fixdate, RFC 850) or ' ' (asctime).
@@ -65,6 +135,44 @@ func parseHTTPDate(s string) (time.Time, bool) {
 		sec = 59
 	}
 	return time.Date(year, time.Month(month), day, hour, min, sec, 0, time.UTC), true
+}
+
+// parseIMFFixdate parses the one form of HTTP-date senders must generate,
+// exactly 29 bytes with fields at fixed places (Sun, 06 Nov 1994 08:49:37
+// GMT), as parseHTTPDate's general reading does: names in any case. It
+// reports false for anything else, which parseHTTPDate then reads the
+// general way.
+func parseIMFFixdate(s string) (time.Time, bool) {
+	if len(s) != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' ||
+		s[19] != ':' || s[22] != ':' || s[25] != ' ' || !eqFold(s[26:], "gmt") || dayName(s[:3]) < 0 {
+		return time.Time{}, false
+	}
+	p := dateParser{s: s, i: 8}
+	var month int
+	if !p.month(&month) {
+		return time.Time{}, false
+	}
+	day, ok1 := twoDigits(s[5:7])
+	y1, ok2 := twoDigits(s[12:14])
+	y2, ok3 := twoDigits(s[14:16])
+	hour, ok4 := twoDigits(s[17:19])
+	min, ok5 := twoDigits(s[20:22])
+	sec, ok6 := twoDigits(s[23:25])
+	year := y1*100 + y2
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) ||
+		day < 1 || day > daysIn(month, year) || hour > 23 || min > 59 || sec > 60 {
+		return time.Time{}, false
+	}
+	if sec == 60 {
+		sec = 59 // a leap second, as parseHTTPDate reads it
+	}
+	return time.Date(year, time.Month(month), day, hour, min, sec, 0, time.UTC), true
+}
+
+// twoDigits reads two decimal digits.
+func twoDigits(s string) (int, bool) {
+	a, b := s[0]-'0', s[1]-'0'
+	return int(a)*10 + int(b), a <= 9 && b <= 9
 }
 
 // fullYear maps the two-digit year of an RFC 850 date to the most recent

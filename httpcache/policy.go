@@ -293,7 +293,7 @@ func (c *Cache) newStored(r *http.Request, status int, h, pre http.Header, cc *d
 	sr := &storedResponse{status: status, requestTime: reqTime, responseTime: respTime}
 	sr.fields = c.storedFields(h, pre, cc)
 	if len(h["Date"]) == 0 {
-		sr.fields = insertField(sr.fields, field{name: "Date", value: respTime.UTC().Format(http.TimeFormat)})
+		sr.fields = insertField(sr.fields, field{name: "Date", value: c.date.value(respTime)})
 	}
 	if names, _ := parseVary(h); len(names) > 0 {
 		sr.varyNames = names
@@ -346,7 +346,7 @@ func (c *Cache) updatedFields(stored []field, upd, pre http.Header, respTime tim
 				kept = append(kept, f)
 			}
 		}
-		out = insertField(kept, field{name: "Date", value: respTime.UTC().Format(http.TimeFormat)})
+		out = insertField(kept, field{name: "Date", value: c.date.value(respTime)})
 	}
 	return out
 }

@@ -33,7 +33,7 @@ func (x *exchange) onHeader(w *writer, code int) {
 		if len(h["Date"]) == 0 {
 			// RFC 9110 §6.6.1: the cache gives a Date to a response that
 			// has none, the one it stores it with.
-			h["Date"] = []string{x.respTime.UTC().Format(http.TimeFormat)}
+			h["Date"] = c.date.line(x.respTime)
 		}
 		cc, targeted := c.directivesOf(h)
 		// After a failed read nothing is stored: a backend that is down
