@@ -22,12 +22,16 @@ type flights struct {
 
 // flight is one leader's handler call that others wait for.
 type flight struct {
+	// done is closed when the flight ends. It is made by the first
+	// request to wait, under flights.mu: most flights have no waiter.
 	done   chan struct{}
 	res    *storedResponse // set before done is closed; nil: not shareable
 	status int             // the status the leader received (200, 304)
 	// waiters counts the requests waiting, so a leader whose client
 	// leaves knows whether anyone still wants its response (see fill).
 	waiters atomic.Int32
+	// fill is the leader's, allocated with the flight (see detach).
+	fill fill
 }
 
 // join returns the flight for key, and whether the caller leads it.
@@ -36,12 +40,15 @@ func (f *flights) join(key string) (*flight, bool) {
 	defer f.mu.Unlock()
 	if fl, ok := f.m[key]; ok {
 		fl.waiters.Add(1)
+		if fl.done == nil {
+			fl.done = make(chan struct{})
+		}
 		if f.waiting != nil {
 			f.waiting()
 		}
 		return fl, false
 	}
-	fl := &flight{done: make(chan struct{})}
+	fl := &flight{}
 	f.m[key] = fl
 	return fl, true
 }
@@ -57,12 +64,15 @@ func (f *flights) finish(key string, fl *flight, res *storedResponse, status int
 	if f.m[key] == fl {
 		delete(f.m, key)
 	}
+	done := fl.done // no request joins from now on (see join)
 	f.mu.Unlock()
-	if fl.waiters.Load() == 0 {
+	if done == nil || fl.waiters.Load() == 0 {
 		res = nil
 	}
 	fl.res, fl.status = res, status
-	close(fl.done)
+	if done != nil {
+		close(done)
+	}
 	return res != nil
 }
 
@@ -159,7 +169,8 @@ type fill struct {
 // detach starts x's fill and returns r2 with its context.
 func (x *exchange) detach(r2 *http.Request) *http.Request {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r2.Context()))
-	f := &fill{cancel: cancel, timeout: x.c.opts.RevalidateTimeout, fl: x.fl}
+	f := &x.fl.fill
+	f.cancel, f.timeout, f.fl = cancel, x.c.opts.RevalidateTimeout, x.fl
 	f.shared.Store(true)
 	f.stop = context.AfterFunc(x.r.Context(), f.clientGone)
 	x.fill = f
