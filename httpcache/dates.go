@@ -144,12 +144,11 @@ func parseAnyHTTPDate(s string) (time.Time, bool) {
 // general way.
 func parseIMFFixdate(s string) (time.Time, bool) {
 	if len(s) != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' ||
-		s[19] != ':' || s[22] != ':' || s[25] != ' ' || !eqFold(s[26:], "gmt") || dayName(s[:3]) < 0 {
+		s[19] != ':' || s[22] != ':' || s[25] != ' ' || fold3(s[26:]) != 'g'<<16|'m'<<8|'t' || !isDay3(fold3(s[:3])) {
 		return time.Time{}, false
 	}
-	p := dateParser{s: s, i: 8}
-	var month int
-	if !p.month(&month) {
+	month := month3(fold3(s[8:11]))
+	if month == 0 {
 		return time.Time{}, false
 	}
 	day, ok1 := twoDigits(s[5:7])
@@ -167,6 +166,61 @@ func parseIMFFixdate(s string) (time.Time, bool) {
 		sec = 59 // a leap second, as parseHTTPDate reads it
 	}
 	return time.Date(year, time.Month(month), day, hour, min, sec, 0, time.UTC), true
+}
+
+// fold3 packs the first three bytes of s, ASCII upper-case letters
+// lower-cased and every other byte as it is, so a three-letter name
+// compares case-insensitively in one go.
+func fold3(s string) uint32 {
+	return uint32(foldByte(s[0]))<<16 | uint32(foldByte(s[1]))<<8 | uint32(foldByte(s[2]))
+}
+
+func foldByte(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c | 0x20
+	}
+	return c
+}
+
+// isDay3 reports whether f (fold3) is a day name.
+func isDay3(f uint32) bool {
+	switch f {
+	case 'm'<<16 | 'o'<<8 | 'n', 't'<<16 | 'u'<<8 | 'e', 'w'<<16 | 'e'<<8 | 'd', 't'<<16 | 'h'<<8 | 'u',
+		'f'<<16 | 'r'<<8 | 'i', 's'<<16 | 'a'<<8 | 't', 's'<<16 | 'u'<<8 | 'n':
+		return true
+	}
+	return false
+}
+
+// month3 is the month f (fold3) names, 1 to 12, or 0.
+func month3(f uint32) int {
+	switch f {
+	case 'j'<<16 | 'a'<<8 | 'n':
+		return 1
+	case 'f'<<16 | 'e'<<8 | 'b':
+		return 2
+	case 'm'<<16 | 'a'<<8 | 'r':
+		return 3
+	case 'a'<<16 | 'p'<<8 | 'r':
+		return 4
+	case 'm'<<16 | 'a'<<8 | 'y':
+		return 5
+	case 'j'<<16 | 'u'<<8 | 'n':
+		return 6
+	case 'j'<<16 | 'u'<<8 | 'l':
+		return 7
+	case 'a'<<16 | 'u'<<8 | 'g':
+		return 8
+	case 's'<<16 | 'e'<<8 | 'p':
+		return 9
+	case 'o'<<16 | 'c'<<8 | 't':
+		return 10
+	case 'n'<<16 | 'o'<<8 | 'v':
+		return 11
+	case 'd'<<16 | 'e'<<8 | 'c':
+		return 12
+	}
+	return 0
 }
 
 // twoDigits reads two decimal digits.
