@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -373,8 +374,20 @@ func TestMissAllocations(t *testing.T) { // not parallel: AllocsPerRun
 	if cs := w.h.Get("Cache-Status"); !strings.Contains(cs, "fwd=uri-miss") || !strings.Contains(cs, "stored") || w.n != len(body) {
 		t.Fatalf("Cache-Status %q, %d bytes: want a stored miss of %d", cs, w.n, len(body))
 	}
-	const most = 23
+	const most, mostBytes = 23, 5500
 	if n := testing.AllocsPerRun(200, serve); n > most {
 		t.Errorf("a miss allocates %v times, want at most %d", n, most)
+	}
+	// Bytes too: an exchange's size class (see exchangeBuf) moves them
+	// without moving the count.
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const runs = 200
+	for range runs {
+		serve()
+	}
+	runtime.ReadMemStats(&after)
+	if n := (after.TotalAlloc - before.TotalAlloc) / runs; n > mostBytes {
+		t.Errorf("a miss allocates %d bytes, want at most %d", n, mostBytes)
 	}
 }
