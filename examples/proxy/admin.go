@@ -62,38 +62,57 @@ type cacheStats struct {
 	name     string // this cache's member of Cache-Status
 	mu       sync.Mutex
 	requests int64
-	results  map[string]int64
+	hits     int64
+	fwds     map[string]int64 // by fwd reason
 	levels   map[string]int64
 }
 
 func newCacheStats(name string) *cacheStats {
-	return &cacheStats{name: name, results: map[string]int64{}, levels: map[string]int64{}}
+	return &cacheStats{name: name, fwds: map[string]int64{}, levels: map[string]int64{}}
 }
 
 // count wraps the cache's handler and counts each request from the
 // Cache-Status the cache set, as its final header goes out: before the
 // client can read the response, so a client that asks /cache/stats next
-// finds its request counted.
+// finds its request counted. The wrapping writers are pooled: nothing
+// keeps a ResponseWriter once its handler has returned.
 func (s *cacheStats) count(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cw := &countingWriter{ResponseWriter: w, s: s}
+		cw := countingWriters.Get().(*countingWriter)
+		cw.ResponseWriter, cw.s, cw.counted = w, s, false
 		next.ServeHTTP(cw, r)
 		cw.note()
+		*cw = countingWriter{}
+		countingWriters.Put(cw)
 	})
 }
 
+var countingWriters = sync.Pool{New: func() any { return new(countingWriter) }}
+
 // note counts the request once.
 func (s *cacheStats) note(h http.Header) {
-	result, level := s.parse(h.Values("Cache-Status"))
+	hit, fwd, level := s.parse(h["Cache-Status"])
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests++
-	if result != "" {
-		s.results[result]++
+	switch {
+	case hit:
+		s.hits++
+	case fwd != "":
+		addCount(s.fwds, fwd)
 	}
 	if level != "" {
-		s.levels[level]++
+		addCount(s.levels, level)
 	}
+}
+
+// addCount counts one for k. A new key is copied: it is a piece of a
+// header value, which the map would otherwise keep whole.
+func addCount(m map[string]int64, k string) {
+	if _, ok := m[k]; !ok {
+		k = strings.Clone(k)
+	}
+	m[k]++
 }
 
 // countingWriter counts its request when the final header is written.
@@ -132,9 +151,9 @@ func (c *countingWriter) Flush() {
 func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 // parse finds this cache's member among Cache-Status lines and returns
-// its result ("hit", else the fwd reason) and detail (the level that
-// answered, or the backend's failure).
-func (s *cacheStats) parse(lines []string) (result, detail string) {
+// whether it is a hit, else its fwd reason, and its detail (the level that
+// answered, or the backend's failure). The strings are pieces of lines.
+func (s *cacheStats) parse(lines []string) (hit bool, fwd, detail string) {
 	for _, line := range lines {
 		for member := range strings.SplitSeq(line, ",") {
 			name, params, _ := strings.Cut(member, ";")
@@ -145,10 +164,10 @@ func (s *cacheStats) parse(lines []string) (result, detail string) {
 				k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
 				switch k {
 				case "hit":
-					result = "hit"
+					hit = true
 				case "fwd":
-					if result == "" {
-						result = "fwd=" + v
+					if fwd == "" {
+						fwd = v
 					}
 				case "detail":
 					detail = strings.Trim(v, `"`)
@@ -156,13 +175,23 @@ func (s *cacheStats) parse(lines []string) (result, detail string) {
 			}
 		}
 	}
-	return result, detail
+	if hit {
+		fwd = ""
+	}
+	return hit, fwd, detail
 }
 
 // ServeHTTP answers GET /cache/stats.
 func (s *cacheStats) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
-	body := map[string]any{"requests": s.requests, "results": maps.Clone(s.results), "levels": maps.Clone(s.levels)}
+	results := make(map[string]int64, len(s.fwds)+1)
+	if s.hits > 0 {
+		results["hit"] = s.hits
+	}
+	for reason, n := range s.fwds {
+		results["fwd="+reason] = n
+	}
+	body := map[string]any{"requests": s.requests, "results": results, "levels": maps.Clone(s.levels)}
 	s.mu.Unlock()
 	writeAdminJSON(w, http.StatusOK, body)
 }

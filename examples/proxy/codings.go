@@ -55,7 +55,8 @@ type codingConn struct {
 	hdr   []byte // the header so far (inRespHeader)
 	left  int64  // inRespBody, inRespChunkData: bytes to pass
 	line  []byte // inRespChunkSize, inRespTrailer: the line so far
-	out   []byte // a finished header not yet returned
+	out   []byte // bytes held back (a rewritten header, what followed it) not yet returned
+	outAt int    // how much of out has been returned
 	rerr  error  // a read error held back behind out
 	wmu   sync.Mutex
 }
@@ -87,9 +88,12 @@ func (c *codingConn) Write(p []byte) (int, error) {
 // back is returned after them.
 func (c *codingConn) Read(p []byte) (int, error) {
 	for {
-		if len(c.out) > 0 {
-			n := copy(p, c.out)
-			c.out = c.out[n:]
+		if c.outAt < len(c.out) {
+			n := copy(p, c.out[c.outAt:])
+			c.outAt += n
+			if c.outAt == len(c.out) {
+				c.out, c.outAt = c.out[:0], 0 // its memory serves the next hold
+			}
 			return n, nil
 		}
 		if err := c.rerr; err != nil {
@@ -98,10 +102,8 @@ func (c *codingConn) Read(p []byte) (int, error) {
 		}
 		n, err := c.Conn.Read(p)
 		if n > 0 && c.state != respLost {
-			if k := c.pass(p[:n]); k < n {
-				c.hold(p[k:n]) // a header began: it comes back through out
-				n = k
-			}
+			// What follow could not return as it is comes back through out.
+			n = c.follow(p[:n])
 		}
 		if n > 0 || len(c.out) == 0 && err != nil {
 			if n > 0 && err != nil {
@@ -111,6 +113,45 @@ func (c *codingConn) Read(p []byte) (int, error) {
 		}
 		c.rerr = err
 	}
+}
+
+// follow follows the response bytes in p and returns how many at its
+// front go to the reader as they are: body bytes, and whole headers that
+// need no rewriting, which is every header in the common case. From a
+// header that is not whole in p, or that must be rewritten, on, the bytes
+// are held (hold) and come back through out.
+func (c *codingConn) follow(p []byte) int {
+	if len(c.hdr) > 0 {
+		c.hold(p) // the rest of a header begun in an earlier read
+		return 0
+	}
+	i := 0
+	for i < len(p) {
+		if c.state != inRespHeader {
+			i += c.pass(p[i:])
+			continue
+		}
+		if p[i] == '\r' || p[i] == '\n' {
+			i++ // before a header, as hold passes them
+			continue
+		}
+		q := p[i:]
+		end := -1
+		if bytes.HasPrefix(q, []byte("HTTP/")) {
+			end = headerEnd(q, 0)
+		}
+		if end < 0 {
+			c.hold(q) // not whole here, or not a response: hold decides
+			return i
+		}
+		if codings, rewrite, removable := c.frame(q[:end]); rewrite {
+			c.out = rewriteHeader(c.out, q[:end], codings, removable)
+			c.hold(q[end:])
+			return i
+		}
+		i += end
+	}
+	return i
 }
 
 // pass follows body bytes at the front of p and returns how many there
@@ -220,26 +261,34 @@ func (c *codingConn) hold(p []byte) {
 // header appends a response header to dst, rewritten when its transfer
 // codings call for it, and sets how its body is framed.
 func (c *codingConn) header(dst, h []byte) []byte {
-	lines := bytes.Split(bytes.TrimRight(h, "\r\n"), []byte("\n"))
-	for i, l := range lines {
-		lines[i] = bytes.TrimSuffix(l, []byte("\r"))
+	if codings, rewrite, removable := c.frame(h); rewrite {
+		return rewriteHeader(dst, h, codings, removable)
 	}
-	status := 0
-	if f := bytes.Fields(lines[0]); len(f) >= 2 {
-		status, _ = strconv.Atoi(string(f[1]))
-	}
-	http10 := bytes.HasPrefix(lines[0], []byte("HTTP/1.0"))
-	if status >= 100 && status < 200 {
-		if status == http.StatusSwitchingProtocols {
+	return append(dst, h...)
+}
+
+// frame reads a response header, sets how its body is framed, and says
+// whether the header must be rewritten: it has transfer codings this
+// proxy removes (removable, codings), or the origin's own codingField.
+func (c *codingConn) frame(h []byte) (codings []string, rewrite, removable bool) {
+	first, rest := nextLine(h)
+	// The status code, read as net/http reads it.
+	_, status, _ := bytes.Cut(first, []byte(" "))
+	code, _, _ := bytes.Cut(bytes.TrimLeft(status, " "), []byte(" "))
+	statusCode, _ := strconv.Atoi(string(code))
+	http10 := bytes.HasPrefix(first, []byte("HTTP/1.0"))
+	if statusCode >= 100 && statusCode < 200 {
+		if statusCode == http.StatusSwitchingProtocols {
 			c.state = respLost
 		}
-		return append(dst, h...) // an interim response; the final one follows
+		return nil, false, false // an interim response; the final one follows
 	}
 	head := c.popHead()
-	var codings []string
 	var cl, te, ours bool
 	var length int64
-	for _, l := range lines[1:] {
+	for len(rest) > 0 {
+		var l []byte
+		l, rest = nextLine(rest)
 		name, value, ok := bytes.Cut(l, []byte(":"))
 		if !ok {
 			continue
@@ -253,22 +302,17 @@ func (c *codingConn) header(dst, h []byte) []byte {
 			}
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
 			te = true
-			for _, t := range strings.Split(string(value), ",") {
-				if t = strings.ToLower(strings.TrimSpace(t)); t != "" {
-					codings = append(codings, t)
+			for t := range bytes.SplitSeq(value, []byte(",")) {
+				if t = bytes.TrimSpace(t); len(t) > 0 {
+					codings = appendCoding(codings, t)
 				}
 			}
 		case bytes.EqualFold(name, []byte(codingField)):
 			ours = true
 		}
 	}
-	removable := te && !http10 && len(codings) > 0 && removableCodings(codings)
-	if removable || ours {
-		dst = rewriteHeader(dst, lines, codings, removable)
-	} else {
-		dst = append(dst, h...)
-	}
-	noBody := head || status == http.StatusNoContent || status == http.StatusNotModified
+	removable = te && !http10 && len(codings) > 0 && removableCodings(codings)
+	noBody := head || statusCode == http.StatusNoContent || statusCode == http.StatusNotModified
 	switch {
 	case noBody:
 		c.state = inRespHeader
@@ -283,7 +327,33 @@ func (c *codingConn) header(dst, h []byte) []byte {
 	default:
 		c.state = respLost
 	}
-	return dst
+	return codings, removable || ours, removable
+}
+
+// onlyChunked is the codings of most responses that have any, shared
+// rather than allocated per response; appendCoding copies it before
+// appending to it.
+var onlyChunked = []string{"chunked"}
+
+// appendCoding appends the transfer coding t, in lower case.
+func appendCoding(codings []string, t []byte) []string {
+	coding := ""
+	for _, k := range [...]string{"chunked", "gzip", "x-gzip", "deflate"} {
+		if bytes.EqualFold(t, []byte(k)) {
+			coding = k
+			break
+		}
+	}
+	if coding == "" {
+		coding = strings.ToLower(string(t))
+	}
+	switch {
+	case len(codings) == 0 && coding == "chunked":
+		return onlyChunked
+	case len(codings) == 1 && &codings[0] == &onlyChunked[0]:
+		return []string{"chunked", coding}
+	}
+	return append(codings, coding)
 }
 
 // popHead pops whether the response being read answers a HEAD. Once the
@@ -326,9 +396,12 @@ func removableCodings(codings []string) bool {
 // the close; Content-Length goes (RFC 9112 §6.3: Transfer-Encoding
 // overrides it); codingField names the codings to remove, in the order
 // they were applied.
-func rewriteHeader(dst []byte, lines [][]byte, codings []string, removable bool) []byte {
-	dst = append(append(dst, lines[0]...), "\r\n"...)
-	for _, l := range lines[1:] {
+func rewriteHeader(dst, h []byte, codings []string, removable bool) []byte {
+	first, rest := nextLine(bytes.TrimRight(h, "\r\n"))
+	dst = append(append(dst, first...), "\r\n"...)
+	for len(rest) > 0 {
+		var l []byte
+		l, rest = nextLine(rest)
 		name, _, _ := bytes.Cut(l, []byte(":"))
 		name = bytes.TrimSpace(name)
 		if bytes.EqualFold(name, []byte(codingField)) ||

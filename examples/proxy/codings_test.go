@@ -230,3 +230,51 @@ func TestCodingConnSplitReads(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCodingConn: what a codingConn returns does not depend on how the
+// origin's bytes were split across reads, nor on the size of the reads
+// asked of it (headers read where they are in one, held in another).
+func FuzzCodingConn(f *testing.F) {
+	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 204 No Content\r\n\r\n"), uint8(5), uint8(7))
+	f.Add([]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"), uint8(1), uint8(16))
+	f.Add([]byte("\r\nHTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.0 200 OK\r\nTransfer-Encoding: x-gzip\r\nHitbox-Transfer-Coding: a\r\n\r\nbody"), uint8(3), uint8(2))
+	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nabGET / HTTP/1.1\r\n\r\n"), uint8(9), uint8(4))
+	f.Fuzz(func(t *testing.T, stream []byte, step, size uint8) {
+		read := func(step, size int) []byte {
+			cc := &codingConn{Conn: readerConn{r: &stepReader{b: stream, step: step}}}
+			cc.req.outbound = true
+			for range 3 {
+				_, _ = cc.Write([]byte("GET / HTTP/1.1\r\nHost: o\r\n\r\n"))
+			}
+			_, _ = cc.Write([]byte("HEAD / HTTP/1.1\r\nHost: o\r\n\r\n"))
+			var out []byte
+			buf := make([]byte, size)
+			for {
+				n, err := cc.Read(buf)
+				out = append(out, buf[:n]...)
+				if err != nil {
+					return out
+				}
+			}
+		}
+		whole := read(len(stream)+1, len(stream)+64)
+		if got := read(max(1, int(step)), max(1, int(size))); !bytes.Equal(got, whole) {
+			t.Errorf("read in steps of %d into %d bytes:\n%q\nwhole:\n%q", step, size, got, whole)
+		}
+	})
+}
+
+// stepReader returns b at most step bytes at a time, then io.EOF.
+type stepReader struct {
+	b    []byte
+	step int
+}
+
+func (r *stepReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b[:min(r.step, len(r.b))])
+	r.b = r.b[n:]
+	return n, nil
+}

@@ -152,6 +152,15 @@ func (c *framingConn) scan(p []byte) {
 				p = p[1:] // empty lines before a request line (RFC 9112 §2.2)
 				continue
 			}
+			if len(c.hdr) == 0 {
+				// The common case, a header whole in this read, is
+				// read where it is, without a copy.
+				if end := headerEnd(p, 0); end >= 0 {
+					c.header(p[:end])
+					p = p[end:]
+					continue
+				}
+			}
 			i := len(c.hdr)
 			c.hdr = append(c.hdr, p...)
 			end := headerEnd(c.hdr, max(0, i-2))
@@ -239,21 +248,20 @@ func (c *framingConn) endLine() {
 // header reads one request's header, queues its verdict and sets how
 // its body is framed.
 func (c *framingConn) header(h []byte) {
-	lines := bytes.Split(h, []byte("\n"))
-	for i, l := range lines {
-		lines[i] = bytes.TrimSuffix(l, []byte("\r"))
-	}
+	first, rest := nextLine(h)
 	// net/http ignores Transfer-Encoding on an HTTP/1.0 request and
 	// frames its body by Content-Length (or as empty).
-	http10 := bytes.HasSuffix(lines[0], []byte(" HTTP/1.0"))
+	http10 := bytes.HasSuffix(first, []byte(" HTTP/1.0"))
 	if c.outbound {
 		c.mu.Lock()
-		c.heads = append(c.heads, bytes.HasPrefix(lines[0], []byte("HEAD ")))
+		c.heads = append(c.heads, bytes.HasPrefix(first, []byte("HEAD ")))
 		c.mu.Unlock()
 	}
 	var cl, te, upgrade bool
 	var length int64
-	for _, l := range lines[1:] {
+	for len(rest) > 0 {
+		var l []byte
+		l, rest = nextLine(rest)
 		name, value, ok := bytes.Cut(l, []byte(":"))
 		if !ok {
 			continue
@@ -273,7 +281,7 @@ func (c *framingConn) header(h []byte) {
 			upgrade = true
 		}
 	}
-	if bytes.HasPrefix(lines[0], []byte("OPTIONS * ")) && !c.outbound {
+	if bytes.HasPrefix(first, []byte("OPTIONS * ")) && !c.outbound {
 		// net/http answers it itself: no handler pops a verdict.
 		c.frame(cl, te && !http10, length)
 		return
@@ -291,6 +299,12 @@ func (c *framingConn) header(h []byte) {
 	default:
 		c.frame(cl, te && !http10, length)
 	}
+}
+
+// nextLine splits the first line off b, without its LF or CRLF.
+func nextLine(b []byte) (line, rest []byte) {
+	line, rest, _ = bytes.Cut(b, []byte("\n"))
+	return bytes.TrimSuffix(line, []byte("\r")), rest
 }
 
 // frame sets the state for a body framed as the header says.

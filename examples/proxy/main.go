@@ -173,7 +173,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	stopTuning, err := cfg.tuning.apply(stdout)
+	stopTuning, err := cfg.tuning.apply(stdout, cfg.memory)
 	if err != nil {
 		return err
 	}
@@ -423,9 +423,13 @@ func newReverseProxy(origin *url.URL, transport http.RoundTripper, name string, 
 		},
 		// Copy buffers are reused rather than allocated per response.
 		BufferPool: copyBuffers{},
-		// Flush as the origin sends: -1 flushes after each write, so a
-		// streamed response reaches the client (and the cache) as it comes.
-		FlushInterval: -1,
+		// 0: a response of unknown length (chunked, or to the close) or an
+		// event stream is flushed after each write, so it reaches the
+		// client (and the cache) as it comes; one with a Content-Length
+		// goes out as the connection's buffers fill and when it ends, as
+		// nginx's proxy_buffering sends it, without a latency writer and
+		// its three allocations per response.
+		FlushInterval: 0,
 		ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			status := http.StatusBadGateway

@@ -17,6 +17,13 @@
 // latency. During the hit rounds the origin's request count must stay
 // still: a round in which it moved is flagged as not all hits.
 //
+// A reference row, "net/http (no cache, ceiling)" (-only 'ceiling'), runs
+// beside them: this binary re-executed as a plain net/http server that
+// answers the hit URLs with the origin's bytes held in memory and passes
+// the rest through a bare httputil.ReverseProxy, with the runtime's
+// default GC. No proxy on net/http does less per request, so its
+// req/CPU-s is the ceiling for examples/proxy on the same machine.
+//
 // Run it from the benchmarks folder:
 //
 //	go run ./cmd/proxybench                      # writes PROXY.md
@@ -25,6 +32,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -38,6 +46,13 @@ import (
 )
 
 func main() {
+	if os.Getenv(ceilingEnv) == "1" {
+		if err := runCeiling(os.Args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, "proxybench ceiling:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var cfg config
 	flag.StringVar(&cfg.out, "o", "PROXY.md", "the report to write")
 	flag.IntVar(&cfg.rounds, "rounds", 5, "interleaved rounds; the report gives medians")
@@ -47,6 +62,7 @@ func main() {
 	flag.StringVar(&cfg.workloads, "w", "", "run only the workloads whose name matches this regular expression")
 	flag.StringVar(&cfg.root, "root", "..", "the hitbox repository (examples/proxy is built from it)")
 	flag.StringVar(&cfg.proxyArgs, "proxy-args", "", "extra flags for examples/proxy (space-separated)")
+	flag.DurationVar(&cfg.warmLoad, "warm-load", 2*time.Second, "unmeasured load on each server and workload before the rounds, so that no round pays a server's first growth (a Go heap's growth, pools, page faults)")
 	flag.BoolVar(&cfg.goLoad, "go-load", false, "use the Go load generator even when wrk is installed")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the temporary folder (configurations and logs)")
 	flag.Parse()
@@ -61,7 +77,7 @@ func main() {
 type config struct {
 	out, only, workloads, root, proxyArgs string
 	rounds, conns                         int
-	dur                                   time.Duration
+	dur, warmLoad                         time.Duration
 	goLoad, keep                          bool
 }
 
@@ -114,11 +130,11 @@ func run(ctx context.Context, cfg config) error {
 	var servers []*server
 	var rows []row // servers that could not run
 	for _, p := range peers {
-		if srvFilter != nil && !srvFilter.MatchString(p.name) {
+		if srvFilter != nil && !srvFilter.MatchString(p.name) && (p.label == "" || !srvFilter.MatchString(p.label)) {
 			continue
 		}
 		if why := p.available(); why != "" {
-			rows = append(rows, row{server: p.name, note: why})
+			rows = append(rows, row{server: cmp.Or(p.label, p.name), note: why})
 			logf("%s: %s", p.name, why)
 			continue
 		}
@@ -127,9 +143,9 @@ func run(ctx context.Context, cfg config) error {
 			return err
 		}
 		_ = os.Chmod(dir, 0o777)
-		s, err := p.start(ctx, startArgs{dir: dir, origin: org.addr, root: cfg.root, extra: strings.Fields(cfg.proxyArgs)})
+		s, err := p.start(ctx, startArgs{dir: dir, origin: org.addr, root: cfg.root, lastModified: org.lastModified, conns: cfg.conns, extra: strings.Fields(cfg.proxyArgs)})
 		if err != nil {
-			rows = append(rows, row{server: p.name, note: "did not start: " + oneLine(err.Error())})
+			rows = append(rows, row{server: cmp.Or(p.label, p.name), note: "did not start: " + oneLine(err.Error())})
 			logf("%s did not start: %v", p.name, err)
 			continue
 		}
@@ -153,6 +169,17 @@ func run(ctx context.Context, cfg config) error {
 			if err := warm(ctx, s, org, w); err != nil {
 				s.notes = append(s.notes, fmt.Sprintf("%s: %v", w.name, err))
 				logf("%s %s: %v", s.name, w.name, err)
+			}
+		}
+	}
+
+	// Unmeasured load first: every server reaches its steady state.
+	if cfg.warmLoad > 0 {
+		for _, s := range servers {
+			for _, w := range wls {
+				if _, err := gen.run(ctx, w.urlList(s.addr), cfg.conns, cfg.warmLoad); err != nil {
+					logf("%s %s warm load: %v", s.name, w.name, err)
+				}
 			}
 		}
 	}

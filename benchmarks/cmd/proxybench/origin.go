@@ -33,9 +33,24 @@ var allWorkloads = []workload{
 // 16 KiB, 10,000 cacheable 1 KiB URLs, and a no-store one. It counts the
 // requests it answers.
 type origin struct {
-	addr string
-	srv  *http.Server
-	n    atomic.Int64
+	addr         string
+	lastModified string // the Last-Modified of every response
+	srv          *http.Server
+	n            atomic.Int64
+}
+
+// The origin's Content-Type, and the Cache-Control of its cacheable
+// responses; the ceiling server sends the same.
+const (
+	originContentType = "application/octet-stream"
+	cacheableCC       = "public, max-age=3600"
+)
+
+// originBodies are the origin's 1 KiB and 16 KiB bodies; the ceiling
+// server answers with the same bytes.
+func originBodies() (b1, b16 []byte) {
+	b1 = bytes.Repeat([]byte("0123456789abcdef"), 64)
+	return b1, bytes.Repeat(b1, 16)
 }
 
 func startOrigin() (*origin, error) {
@@ -43,13 +58,12 @@ func startOrigin() (*origin, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &origin{addr: ln.Addr().String()}
-	b1 := bytes.Repeat([]byte("0123456789abcdef"), 64)
-	b16 := bytes.Repeat(b1, 16)
 	lm := time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat)
+	o := &origin{addr: ln.Addr().String(), lastModified: lm}
+	b1, b16 := originBodies()
 	serve := func(w http.ResponseWriter, body []byte, cc string) {
 		h := w.Header()
-		h["Content-Type"] = []string{"application/octet-stream"}
+		h["Content-Type"] = []string{originContentType}
 		h["Cache-Control"] = []string{cc}
 		h["Last-Modified"] = []string{lm}
 		h["Content-Length"] = []string{strconv.Itoa(len(body))}
@@ -58,15 +72,15 @@ func startOrigin() (*origin, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/1k", func(w http.ResponseWriter, _ *http.Request) {
 		o.n.Add(1)
-		serve(w, b1, "public, max-age=3600")
+		serve(w, b1, cacheableCC)
 	})
 	mux.HandleFunc("/16k", func(w http.ResponseWriter, _ *http.Request) {
 		o.n.Add(1)
-		serve(w, b16, "public, max-age=3600")
+		serve(w, b16, cacheableCC)
 	})
 	mux.HandleFunc("/u/", func(w http.ResponseWriter, _ *http.Request) {
 		o.n.Add(1)
-		serve(w, b1, "public, max-age=3600")
+		serve(w, b1, cacheableCC)
 	})
 	mux.HandleFunc("/nostore", func(w http.ResponseWriter, _ *http.Request) {
 		o.n.Add(1)

@@ -21,19 +21,22 @@ const cacheMiB = 256
 // peer is one caching proxy the harness knows how to start.
 type peer struct {
 	name      string
-	binary    string // looked up on $PATH (and /usr/sbin)
+	label     string // the report's name for it when not name
 	available func() string
 	start     func(ctx context.Context, a startArgs) (*server, error)
 }
 
 type startArgs struct {
 	dir, origin, root string
+	lastModified      string   // the origin's, for the ceiling server
+	conns             int      // the load generator's connections
 	extra             []string // examples/proxy only
 }
 
 // server is a running proxy.
 type server struct {
 	name, addr, version string
+	label               string // the report's name for it when not name
 	pid                 int
 	cmd                 *exec.Cmd
 	notes               []string
@@ -85,6 +88,15 @@ var peers = []peer{
 	{name: "nginx", available: installedCheck("nginx", "nginx"), start: startNginx},
 	{name: "trafficserver", available: installedCheck("traffic_server", "trafficserver"), start: startATS},
 	{name: "squid", available: installedCheck("squid", "squid"), start: startSquid},
+	{name: "ceiling", label: ceilingLabel, available: func() string { return "" }, start: startCeiling},
+}
+
+// display is the server's name in the report.
+func (s *server) display() string {
+	if s.label != "" {
+		return s.label
+	}
+	return s.name
 }
 
 // freePort returns a loopback address nobody listens on at the moment.

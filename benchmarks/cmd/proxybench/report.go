@@ -41,11 +41,16 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "# Caching proxies side by side\n\n")
 	fmt.Fprintf(&b, "Written by `go run ./cmd/proxybench` (benchmarks module) on %s, %s/%s, %d CPUs; load average %.1f at the start, %.1f at the end; took %s.\n\n",
 		r.started.UTC().Format("2006-01-02 15:04 UTC"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), r.load0, r.load1, r.took.Round(time.Second))
-	fmt.Fprintf(&b, "Every server proxies the same Go origin on loopback with %d MiB of cache and access logs off; load: %s, %d keep-alive connections, %s per run, %d interleaved rounds; figures are medians over the rounds. req/CPU-s is requests per CPU-second of the server's processes (utime+stime from /proc, the process and its descendants): the fair figure on a shared machine. A hit row marked * had a round in which the origin's request count moved (not every request was a hit).\n\n",
-		cacheMiB, r.gen, r.cfg.conns, r.cfg.dur, r.cfg.rounds)
+	fmt.Fprintf(&b, "Every server proxies the same Go origin on loopback with %d MiB of cache and access logs off; load: %s, %d keep-alive connections, %s per run after %s of unmeasured load per workload, %d interleaved rounds; figures are medians over the rounds. req/CPU-s is requests per CPU-second of the server's processes (utime+stime from /proc, the process and its descendants): the fair figure on a shared machine. A hit row marked * had a round in which the origin's request count moved (not every request was a hit).\n\n",
+		cacheMiB, r.gen, r.cfg.conns, r.cfg.dur, r.cfg.warmLoad, r.cfg.rounds)
+	for _, s := range r.servers {
+		if s.name == "ceiling" {
+			fmt.Fprintf(&b, "The %s row is a reference, not a cache: a plain Go net/http server (its own process, the runtime's default GC and GOMAXPROCS) that answers each hit URL with the origin's status, header fields and body bytes held in memory, and forwards pass-through requests to the origin with a bare httputil.ReverseProxy. It bounds what a proxy built on net/http can reach here: its hit rows never reach the origin, its pass-through row does, as every server's must.\n\n", s.label)
+		}
+	}
 	fmt.Fprintf(&b, "Servers:\n\n")
 	for _, s := range r.servers {
-		fmt.Fprintf(&b, "- %s: %s\n", s.name, s.version)
+		fmt.Fprintf(&b, "- %s: %s\n", s.display(), s.version)
 	}
 	for _, a := range r.absent {
 		fmt.Fprintf(&b, "- %s: %s\n", a.server, a.note)
@@ -61,7 +66,7 @@ func (r *report) markdown() string {
 		for _, s := range r.servers {
 			sm := r.results[s.name][w.name]
 			if len(sm) == 0 {
-				fmt.Fprintf(&b, "| %s | no run succeeded (see the notes) | | | | | |\n", s.name)
+				fmt.Fprintf(&b, "| %s | no run succeeded (see the notes) | | | | | |\n", s.display())
 				continue
 			}
 			var rps, cpu, p50, p99, load []float64
@@ -81,7 +86,7 @@ func (r *report) markdown() string {
 				ratio = fmt.Sprintf("%.2f", median(cpu)/base)
 			}
 			fmt.Fprintf(&b, "| %s%s | %.0f | %.0f | %s | %.2f ms | %.2f ms | %.1f |\n",
-				s.name, star, median(rps), median(cpu), ratio, median(p50), median(p99), median(load))
+				s.display(), star, median(rps), median(cpu), ratio, median(p50), median(p99), median(load))
 		}
 		for _, a := range r.absent {
 			fmt.Fprintf(&b, "| %s | %s | | | | | |\n", a.server, a.note)
@@ -91,7 +96,7 @@ func (r *report) markdown() string {
 	var notes []string
 	for _, s := range r.servers {
 		for _, n := range s.notes {
-			notes = append(notes, s.name+": "+n)
+			notes = append(notes, s.display()+": "+n)
 		}
 	}
 	if len(notes) > 0 {
