@@ -26,6 +26,7 @@ type Cache struct {
 	bypass bypassSet
 
 	flights flights
+	date    dateCache // the Date given to responses that came without one
 	bg      background
 	front   *front // nil when Options.FrontBytes turned it off
 	// guard keeps a response asked for before an invalidation from being

@@ -22,12 +22,16 @@ type flights struct {
 
 // flight is one leader's handler call that others wait for.
 type flight struct {
+	// done is closed when the flight ends. It is made by the first
+	// request to wait, under flights.mu: most flights have no waiter.
 	done   chan struct{}
 	res    *storedResponse // set before done is closed; nil: not shareable
 	status int             // the status the leader received (200, 304)
 	// waiters counts the requests waiting, so a leader whose client
 	// leaves knows whether anyone still wants its response (see fill).
 	waiters atomic.Int32
+	// fill is the leader's, allocated with the flight (see detach).
+	fill fill
 }
 
 // join returns the flight for key, and whether the caller leads it.
@@ -36,26 +40,40 @@ func (f *flights) join(key string) (*flight, bool) {
 	defer f.mu.Unlock()
 	if fl, ok := f.m[key]; ok {
 		fl.waiters.Add(1)
+		if fl.done == nil {
+			fl.done = make(chan struct{})
+		}
 		if f.waiting != nil {
 			f.waiting()
 		}
 		return fl, false
 	}
-	fl := &flight{done: make(chan struct{})}
+	fl := &flight{}
 	f.m[key] = fl
 	return fl, true
 }
 
-// finish ends a flight with its result. Waiters read res after done is
-// closed, so they never see it half written.
-func (f *flights) finish(key string, fl *flight, res *storedResponse, status int) {
+// finish ends a flight with its result, and reports whether res went to
+// requests waiting for it: then they share it, and the caller must not
+// reuse its body. Once the flight is out of the map no request can join
+// it, so a flight that no one waits for then never will be, and its
+// result is dropped. Waiters read res after done is closed, so they never
+// see it half written.
+func (f *flights) finish(key string, fl *flight, res *storedResponse, status int) bool {
 	f.mu.Lock()
 	if f.m[key] == fl {
 		delete(f.m, key)
 	}
+	done := fl.done // no request joins from now on (see join)
 	f.mu.Unlock()
+	if done == nil || fl.waiters.Load() == 0 {
+		res = nil
+	}
 	fl.res, fl.status = res, status
-	close(fl.done)
+	if done != nil {
+		close(done)
+	}
+	return res != nil
 }
 
 // forget detaches the flights for primary and its variants from the map,
@@ -99,16 +117,19 @@ func (x *exchange) varyMatches(sr *storedResponse) bool {
 }
 
 // release ends a flight this request leads, sharing res (nil: not
-// shareable). The leader's handler call, from then on, is its client's
-// alone again (see fill).
-func (x *exchange) release(res *storedResponse, status int) {
-	if x.fl != nil {
-		x.c.flights.finish(x.lookupKey, x.fl, res, status)
-		x.fl = nil
-		if x.fill != nil {
-			x.fill.unshare(x.r.Context())
-		}
+// shareable), and reports whether requests waiting for it got res (see
+// flights.finish). The leader's handler call, from then on, is its
+// client's alone again (see fill).
+func (x *exchange) release(res *storedResponse, status int) bool {
+	if x.fl == nil {
+		return false
 	}
+	shared := x.c.flights.finish(x.lookupKey, x.fl, res, status)
+	x.fl = nil
+	if x.fill != nil {
+		x.fill.unshare(x.r.Context())
+	}
+	return shared
 }
 
 // filling reports whether this request leads a flight others wait on,
@@ -148,7 +169,8 @@ type fill struct {
 // detach starts x's fill and returns r2 with its context.
 func (x *exchange) detach(r2 *http.Request) *http.Request {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r2.Context()))
-	f := &fill{cancel: cancel, timeout: x.c.opts.RevalidateTimeout, fl: x.fl}
+	f := &x.fl.fill
+	f.cancel, f.timeout, f.fl = cancel, x.c.opts.RevalidateTimeout, x.fl
 	f.shared.Store(true)
 	f.stop = context.AfterFunc(x.r.Context(), f.clientGone)
 	x.fill = f

@@ -1,6 +1,7 @@
 package httpcache
 
 import (
+	"net/http"
 	"testing"
 	"time"
 )
@@ -125,5 +126,70 @@ func BenchmarkParseHTTPDate(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		parseHTTPDate("Sun, 06 Nov 1994 08:49:37 GMT")
+	}
+}
+
+func TestAppendHTTPDate(t *testing.T) {
+	t.Parallel()
+	times := []time.Time{
+		time.Date(1994, time.November, 6, 8, 49, 37, 0, time.UTC),
+		time.Date(2000, time.February, 29, 23, 59, 59, 999999999, time.UTC),
+		time.Date(0, time.January, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, time.December, 31, 23, 59, 59, 0, time.UTC),
+		time.Date(10000, time.January, 1, 0, 0, 0, 0, time.UTC), // five digits: as time formats it
+		time.Date(-1, time.January, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2030, time.June, 15, 12, 0, 0, 0, time.FixedZone("east", 5*3600)),
+	}
+	for sec := int64(-3e9); sec < 5e9; sec += 86399*7 + 3599 { // every weekday, month and hour
+		times = append(times, time.Unix(sec, 0))
+	}
+	for _, tm := range times {
+		want := tm.UTC().Format(http.TimeFormat)
+		if got := string(appendHTTPDate(nil, tm)); got != want {
+			t.Errorf("appendHTTPDate(%v) = %q, want %q", tm, got, want)
+		}
+	}
+}
+
+func TestDateCache(t *testing.T) {
+	t.Parallel()
+	var d dateCache
+	t0 := time.Date(2030, time.January, 1, 10, 0, 0, 0, time.UTC)
+	a := d.line(t0)
+	b := d.line(t0.Add(999 * time.Millisecond))
+	if a[0] != "Tue, 01 Jan 2030 10:00:00 GMT" || &a[0] != &b[0] {
+		t.Fatalf("one second gave %q and %q, want one shared line", a, b)
+	}
+	if cap(a) != 1 {
+		t.Errorf("cap %d: a later Add would write into the shared line", cap(a))
+	}
+	if c := d.value(t0.Add(time.Second)); c != "Tue, 01 Jan 2030 10:00:01 GMT" {
+		t.Errorf("the next second gave %q", c)
+	}
+	if a[0] != "Tue, 01 Jan 2030 10:00:00 GMT" {
+		t.Errorf("a line given out changed to %q", a[0])
+	}
+}
+
+// TestParseIMFFixdateAgrees checks the fast path against the general
+// reading on IMF-fixdates and near misses of every kind.
+func TestParseIMFFixdateAgrees(t *testing.T) {
+	t.Parallel()
+	base := "Sun, 06 Nov 1994 08:49:37 GMT"
+	inputs := []string{base, "Tue, 29 Feb 2000 00:00:00 GMT", "Thu, 29 Feb 1900 00:00:00 GMT",
+		"Sat, 31 Dec 2016 23:59:60 GMT", "sUn, 06 nOv 1994 08:49:37 gMt", "Mon, 00 Jan 2000 00:00:00 GMT"}
+	for i := range len(base) {
+		for _, c := range []byte{' ', ',', ':', '0', '9', '/', 'A', 'x', 0x80} {
+			b := []byte(base)
+			b[i] = c
+			inputs = append(inputs, string(b))
+		}
+	}
+	for _, in := range inputs {
+		got, gotOK := parseHTTPDate(in)
+		want, wantOK := parseAnyHTTPDate(in)
+		if gotOK != wantOK || !got.Equal(want) {
+			t.Errorf("parseHTTPDate(%q) = %v, %v; the general reading gives %v, %v", in, got, gotOK, want, wantOK)
+		}
 	}
 }

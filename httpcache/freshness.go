@@ -41,7 +41,7 @@ func freshnessLifetime(in freshInput) (lifetime time.Duration, heuristic bool, o
 	if cc.maxAge >= 0 {
 		return seconds(cc.maxAge), false, true
 	}
-	if exp, present, valid := parseExpires(in.header.Values("Expires")); present {
+	if exp, present, valid := parseExpires(in.header["Expires"]); present {
 		if !valid {
 			// §5.3: an invalid date, "0" among them, is in the past.
 			return 0, false, true
@@ -58,7 +58,7 @@ func freshnessLifetime(in freshInput) (lifetime time.Duration, heuristic bool, o
 	if !heuristicallyCacheable(in.status) && !cc.public && !(cc.private && !in.shared) {
 		return 0, false, false
 	}
-	if lm, ok := parseHTTPDate(in.header.Get("Last-Modified")); ok {
+	if lm, ok := parseHTTPDate(firstLine(in.header["Last-Modified"])); ok {
 		date := responseDate(in.header, in.responseTime)
 		if age := date.Sub(lm); age > 0 {
 			frac := in.heuristicFraction
@@ -87,12 +87,21 @@ func freshnessLifetime(in freshInput) (lifetime time.Duration, heuristic bool, o
 // responseDate is the Date of a response, or the time it was received when
 // it has none or an invalid one (RFC 9110 §6.6.1, RFC 9111 §4.2.1).
 func responseDate(h http.Header, responseTime time.Time) time.Time {
-	if v := h.Values("Date"); len(v) > 0 {
+	if v := h["Date"]; len(v) > 0 {
 		if t, ok := parseHTTPDate(v[0]); ok {
 			return t
 		}
 	}
 	return responseTime
+}
+
+// firstLine is a field's first line, or "" (http.Header.Get without
+// canonicalising a name that is canonical already).
+func firstLine(lines []string) string {
+	if len(lines) == 0 {
+		return ""
+	}
+	return lines[0]
 }
 
 // seconds converts delta-seconds (at most 2^31, §1.2.2) to a Duration.
@@ -109,12 +118,12 @@ func seconds(n int64) time.Duration {
 // invalid Age counts as absent (§5.1).
 func correctedInitialAge(header http.Header, requestTime, responseTime time.Time) time.Duration {
 	var apparent time.Duration
-	if v := header.Values("Date"); len(v) > 0 {
+	if v := header["Date"]; len(v) > 0 {
 		if date, ok := parseHTTPDate(v[0]); ok {
 			apparent = max(0, responseTime.Sub(date))
 		}
 	}
-	ageValue, _ := parseAge(header.Values("Age"))
+	ageValue, _ := parseAge(header["Age"])
 	delay := max(0, responseTime.Sub(requestTime))
 	corrected := seconds(ageValue) + delay
 	return max(apparent, corrected)

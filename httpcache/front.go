@@ -186,7 +186,7 @@ func (h *handler) serveHot(w http.ResponseWriter, r *http.Request) {
 	now, stamp, tagStamp := c.opts.Now(), c.guard.Stamp(key), c.purges.stamp()
 	if he != nil && he.pass {
 		if now.UnixNano() < he.passUntil {
-			x := h.newExchange(w, r)
+			x := h.newExchange(w, r, false) // a pass reads nothing
 			x.now, x.req, x.key, x.stamp, x.tagStamp = now, noDirectives, key, stamp, tagStamp
 			x.hot, x.pass = true, true
 			x.cs.fwd = fwdURIMiss
@@ -205,7 +205,9 @@ func (h *handler) serveHot(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	switch {
 	case he == nil:
-		x = h.newExchange(w, r)
+		// A key the front does not hold is most often one the backend
+		// does not hold either: a miss needs no decoding buffer.
+		x = h.newExchange(w, r, false)
 		x.actx = hitbox.ContextWithAnswer(ctx, &x.ans)
 		ctx, a = x.actx, &x.ans
 	case he.traced:
@@ -243,7 +245,7 @@ func (h *handler) serveHot(w http.ResponseWriter, r *http.Request) {
 	}
 	// The usual way, with what was read.
 	if x == nil {
-		x = h.newExchange(w, r)
+		x = h.newExchange(w, r, err == nil)
 		if a != nil {
 			x.ans = *a // a is not recycled: x.ans shares its records
 		}

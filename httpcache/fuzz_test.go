@@ -199,3 +199,19 @@ func FuzzVary(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseHTTPDate: the fast path for IMF-fixdates reads every input as
+// the general reading does.
+func FuzzParseHTTPDate(f *testing.F) {
+	for _, s := range []string{"Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT",
+		"Sun Nov  6 08:49:37 1994", "Sat, 31 Dec 2016 23:59:60 gmt"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, gotOK := parseHTTPDate(s)
+		want, wantOK := parseAnyHTTPDate(s)
+		if gotOK != wantOK || !got.Equal(want) {
+			t.Fatalf("parseHTTPDate(%q) = %v, %v; the general reading gives %v, %v", s, got, gotOK, want, wantOK)
+		}
+	})
+}

@@ -21,7 +21,7 @@ func (x *exchange) lookup() {
 		x.getFailed(err)
 		return
 	}
-	sr, idx, err := decodeValueInto(e.Value, &x.dec)
+	sr, idx, err := decodeValueInto(e.Value, x.decodeBuf())
 	if err != nil {
 		x.corrupt(x.key, err)
 		return
@@ -37,7 +37,7 @@ func (x *exchange) lookup() {
 			x.getFailed(err)
 			return
 		}
-		if sr, _, err = decodeValueInto(e.Value, &x.dec); err != nil {
+		if sr, _, err = decodeValueInto(e.Value, x.decodeBuf()); err != nil {
 			x.corrupt(x.lookupKey, err)
 			return
 		}
@@ -65,6 +65,15 @@ func (x *exchange) lookup() {
 	if x.ans.Found() && x.cs.detail == "" {
 		x.cs.detail = x.ans.Path() // RFC 9211 §2.8: which level answered
 	}
+}
+
+// decodeBuf returns the exchange's decoding buffer, allocating it the
+// first time when the exchange came without one (see newExchange).
+func (x *exchange) decodeBuf() *decodeBuf {
+	if x.dec == nil {
+		x.dec = new(decodeBuf)
+	}
+	return x.dec
 }
 
 // getFailed records a failed read: a miss is a miss; anything else is a

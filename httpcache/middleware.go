@@ -22,6 +22,11 @@ type exchange struct {
 
 	req        directives // request Cache-Control (§5.2.1)
 	noCacheReq bool       // no-cache, or Pragma: no-cache without Cache-Control (§5.4)
+	// hdrInRW: v.hdr is the response header map itself (it was empty), so
+	// a hit copies nothing; forward gives v.hdr a map of its own first.
+	// (It sits here, by the other flag, to spare the padding that keeps
+	// an exchange and its decodeBuf within one allocation size class.)
+	hdrInRW bool
 
 	key       string // primary key
 	fullKey   string // the primary key before boundKey, when that cut it; else ""
@@ -31,13 +36,12 @@ type exchange struct {
 
 	ans hitbox.Answer // which level of the pipeline answered the lookup
 
-	sr  *storedResponse // the selected stored response, if any
-	v   view
-	dec decodeBuf // what sr is decoded into, mostly
-
-	// hdrInRW: v.hdr is the response header map itself (it was empty), so
-	// a hit copies nothing; forward gives v.hdr a map of its own first.
-	hdrInRW bool
+	sr *storedResponse // the selected stored response, if any
+	v  view
+	// dec is what sr is decoded into, mostly: allocated with the exchange
+	// when its lookup is expected to find a response (see exchangeBuf),
+	// else on the first decode.
+	dec *decodeBuf
 
 	cs      cacheStatus
 	csValue string    // cs rendered, once the response header went out
@@ -116,9 +120,27 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.serveExchange(w, r)
 }
 
-// newExchange starts the exchange of one request.
-func (h *handler) newExchange(w http.ResponseWriter, r *http.Request) *exchange {
-	x := &exchange{c: h.c, h: h, r: r, rw: w}
+// exchangeBuf is an exchange allocated with the buffer its lookup
+// decodes into, as one object of the same size class as the exchange
+// was with the buffer inside it.
+type exchangeBuf struct {
+	x   exchange
+	dec decodeBuf
+}
+
+// newExchange starts the exchange of one request. withBuf allocates the
+// decoding buffer with it, for a lookup likely to find a response; a
+// miss known in advance (nothing read, or nothing to read) goes without.
+func (h *handler) newExchange(w http.ResponseWriter, r *http.Request, withBuf bool) *exchange {
+	var x *exchange
+	if withBuf {
+		xb := &exchangeBuf{}
+		x = &xb.x
+		x.dec = &xb.dec
+	} else {
+		x = &exchange{}
+	}
+	x.c, x.h, x.r, x.rw = h.c, h, r, w
 	x.w = writer{x: x, rw: w}
 	x.cs = cacheStatus{name: h.c.opts.CacheName}
 	return x
@@ -126,7 +148,7 @@ func (h *handler) newExchange(w http.ResponseWriter, r *http.Request) *exchange 
 
 // serveExchange answers a request the usual way, through an exchange.
 func (h *handler) serveExchange(w http.ResponseWriter, r *http.Request) {
-	x := h.newExchange(w, r)
+	x := h.newExchange(w, r, r.Method == http.MethodGet || r.Method == http.MethodHead)
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		if len(r.Header["Upgrade"]) > 0 {

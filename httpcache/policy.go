@@ -2,6 +2,7 @@ package httpcache
 
 import (
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -109,9 +110,14 @@ func (c *Cache) viewOf(sr *storedResponse, now time.Time) view {
 // viewOfHeader computes the freshness at now of a response with header h,
 // requested at reqTime and received at respTime.
 func (c *Cache) viewOfHeader(h http.Header, status int, reqTime, respTime, now time.Time) view {
-	v := view{hdr: h}
-	var targeted bool
-	v.cc, targeted = c.directivesOf(h)
+	cc, targeted := c.directivesOf(h)
+	return c.viewOfParsed(h, &cc, targeted, status, reqTime, respTime, now)
+}
+
+// viewOfParsed is viewOfHeader with h's directives parsed already (see
+// directivesOf).
+func (c *Cache) viewOfParsed(h http.Header, cc *directives, targeted bool, status int, reqTime, respTime, now time.Time) view {
+	v := view{hdr: h, cc: *cc}
 	v.lifetime, v.hasLife = c.lifetime(status, h, v.cc, targeted, reqTime, respTime)
 	// Ages are whole seconds (RFC 9111 §1.2.2): a Date has no finer
 	// grain, so the fraction of a second it loses must not age a response
@@ -221,19 +227,16 @@ func (c *Cache) storable(r *http.Request, req *directives, status int, h http.He
 	return whyNotCacheable
 }
 
-// hopByHop lists the fields never stored (RFC 9111 §3.1, RFC 9110
-// §7.6.1): connection-specific ones and those proper to a proxy.
-var hopByHop = map[string]bool{
-	"Connection":                true,
-	"Keep-Alive":                true,
-	"Proxy-Connection":          true,
-	"Te":                        true,
-	"Transfer-Encoding":         true,
-	"Upgrade":                   true,
-	"Trailer":                   true,
-	"Proxy-Authenticate":        true,
-	"Proxy-Authentication-Info": true,
-	"Proxy-Authorization":       true,
+// hopByHop reports the fields never stored (RFC 9111 §3.1, RFC 9110
+// §7.6.1): connection-specific ones and those proper to a proxy. A switch,
+// not a map: it is asked of every field of every response stored.
+func hopByHop(name string) bool {
+	switch name {
+	case "Connection", "Keep-Alive", "Proxy-Connection", "Te", "Transfer-Encoding", "Upgrade",
+		"Trailer", "Proxy-Authenticate", "Proxy-Authentication-Info", "Proxy-Authorization":
+		return true
+	}
+	return false
 }
 
 // connectionNamed returns the fields a Connection field names, canonical.
@@ -260,10 +263,11 @@ func connectionNamed(h http.Header) map[string]bool {
 // which belong to that request and not to the response.
 func (c *Cache) storedFields(h, pre http.Header, cc *directives) []field {
 	conn := connectionNamed(h)
-	names := make([]string, 0, len(h))
+	var nb [16]namedLines // the fields of most responses, on the stack
+	names := nb[:0]
 	n := 0
 	for k, v := range h {
-		if hopByHop[k] || conn[k] || strings.HasPrefix(k, http.TrailerPrefix) || len(v) == 0 {
+		if hopByHop(k) || conn[k] || strings.HasPrefix(k, http.TrailerPrefix) || len(v) == 0 {
 			continue
 		}
 		if pv, ok := pre[k]; ok && equalLines(pv, v) {
@@ -272,17 +276,23 @@ func (c *Cache) storedFields(h, pre http.Header, cc *directives) []field {
 		if !c.opts.Private && len(cc.privateFields) > 0 && hasFold(cc.privateFields, k) {
 			continue
 		}
-		names = append(names, k)
+		names = append(names, namedLines{k, v})
 		n += len(v)
 	}
-	sort.Strings(names)
+	slices.SortFunc(names, func(a, b namedLines) int { return strings.Compare(a.name, b.name) })
 	fields := make([]field, 0, n+2) // room for a Date and a Content-Length the cache may add
-	for _, k := range names {
-		for _, v := range h[k] {
-			fields = append(fields, field{name: k, value: v})
+	for _, nl := range names {
+		for _, v := range nl.lines {
+			fields = append(fields, field{name: nl.name, value: v})
 		}
 	}
 	return fields
+}
+
+// namedLines is one field name's lines in a header map.
+type namedLines struct {
+	name  string
+	lines []string
 }
 
 // newStored builds the stored form of a response received at respTime for
@@ -293,7 +303,7 @@ func (c *Cache) newStored(r *http.Request, status int, h, pre http.Header, cc *d
 	sr := &storedResponse{status: status, requestTime: reqTime, responseTime: respTime}
 	sr.fields = c.storedFields(h, pre, cc)
 	if len(h["Date"]) == 0 {
-		sr.fields = insertField(sr.fields, field{name: "Date", value: respTime.UTC().Format(http.TimeFormat)})
+		sr.fields = insertField(sr.fields, field{name: "Date", value: c.date.value(respTime)})
 	}
 	if names, _ := parseVary(h); len(names) > 0 {
 		sr.varyNames = names
@@ -346,7 +356,7 @@ func (c *Cache) updatedFields(stored []field, upd, pre http.Header, respTime tim
 				kept = append(kept, f)
 			}
 		}
-		out = insertField(kept, field{name: "Date", value: respTime.UTC().Format(http.TimeFormat)})
+		out = insertField(kept, field{name: "Date", value: c.date.value(respTime)})
 	}
 	return out
 }

@@ -33,7 +33,7 @@ func (x *exchange) onHeader(w *writer, code int) {
 		if len(h["Date"]) == 0 {
 			// RFC 9110 §6.6.1: the cache gives a Date to a response that
 			// has none, the one it stores it with.
-			h["Date"] = []string{x.respTime.UTC().Format(http.TimeFormat)}
+			h["Date"] = c.date.line(x.respTime)
 		}
 		cc, targeted := c.directivesOf(h)
 		// After a failed read nothing is stored: a backend that is down
@@ -49,7 +49,7 @@ func (x *exchange) onHeader(w *writer, code int) {
 			sr := c.newStored(x.r, code, h, x.pre, &cc, x.reqTime, x.respTime)
 			sr.variantOf = x.fullKey
 			x.newSR = sr
-			x.newView = c.viewOfHeader(h, code, x.reqTime, x.respTime, x.respTime)
+			x.newView = c.viewOfParsed(h, &cc, targeted, code, x.reqTime, x.respTime, x.respTime)
 			if why = readBack(sr); why != "" {
 				x.notStored(why)
 			} else if _, _, ok := c.deadlines(sr, &x.newView, x.respTime); ok && !x.tooLarge(h) {
@@ -203,7 +203,10 @@ func endless(h http.Header) bool {
 	if len(ct) == 0 {
 		return false
 	}
-	mt := ct[0]
+	mt := trimOWS(ct[0])
+	if len(mt) == 0 || mt[0]|0x20 != 't' && mt[0]|0x20 != 'm' {
+		return false // neither of the two, without folding the whole value
+	}
 	if i := strings.IndexByte(mt, ';'); i >= 0 {
 		mt = mt[:i]
 	}

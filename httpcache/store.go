@@ -219,8 +219,9 @@ func (x *exchange) storeWhole() {
 		// ask the handler themselves.
 		x.release(nil, 0)
 	default:
-		sr.body = append([]byte(nil), w.buf...) // waiters keep their own copy; buf goes back to the pool
-		x.release(sr, w.status)
+		if x.release(sr, w.status) {
+			w.buf = nil // the waiters' now: it does not go back to the pool
+		}
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 // star reports a "*" member, which never matches (RFC 9111 §4.1). Members
 // that are not field names are dropped.
 func parseVary(h http.Header) (names []string, star bool) {
-	for _, line := range h.Values("Vary") {
+	for _, line := range h["Vary"] {
 		for line != "" {
 			var m string
 			m, line, _ = strings.Cut(line, ",")

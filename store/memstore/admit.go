@@ -29,6 +29,10 @@ type admission struct {
 	limit  int64 // bytes in all
 
 	sized atomic.Bool // the sketch was sized to the entries seen at pressure
+
+	// visits are the visited bits of re-insertion (reinsert.go), sized
+	// with the sketch.
+	visits atomic.Pointer[visitBits]
 }
 
 // admitShard counts what was written to one of bigcache's shards.
@@ -55,6 +59,7 @@ func newAdmission(shards int, shardBytes int, limit int64) *admission {
 		limit:  limit,
 	}
 	a.sk.Store(newSketch(int(limit / nominalRecord)))
+	a.visits.Store(newVisitBits(int(limit / nominalRecord)))
 	return a
 }
 
@@ -95,6 +100,7 @@ func (a *admission) write(h uint64, size int) bool {
 		if est < admitMin {
 			return false
 		}
+
 	} else {
 		a.touch(h)
 	}
@@ -126,6 +132,9 @@ func (a *admission) resize() {
 		return
 	}
 	a.sk.Store(old.resized(entries))
+	// The visited bits start afresh: an entry read before loses its second
+	// chance once, when the store first fills.
+	a.visits.Store(newVisitBits(entries))
 }
 
 // clear forgets what was written, after bigcache was reset. The
@@ -140,24 +149,63 @@ func (a *admission) clear() {
 
 // bytes is the memory the admission holds.
 func (a *admission) bytes() int {
-	return a.sk.Load().bytes() + len(a.shards)*int(unsafe.Sizeof(admitShard{}))
+	return a.sk.Load().bytes() + 8*len(a.visits.Load().w) + len(a.shards)*int(unsafe.Sizeof(admitShard{}))
 }
 
-// seen records a read of key for admission.
+// visitBits are the visited bits of re-insertion: one bit per key hash,
+// set by a hit and tested and cleared when bigcache evicts the key. Keys
+// share bits (entriesPerVisitWord entries to 64 of them), so an entry
+// nobody read may now and then get the second chance of one that was
+// read: a wasted write, never a wrong value.
+type visitBits struct{ w []atomic.Uint64 }
+
+// entriesPerVisitWord is the entries of capacity one word of visited bits
+// serves: four bits an entry.
+const entriesPerVisitWord = 16
+
+func newVisitBits(entries int) *visitBits {
+	return &visitBits{w: make([]atomic.Uint64, max(1, entries/entriesPerVisitWord))}
+}
+
+// bit returns h's visited bit and its word. The word comes from bits of
+// h that neither the shard (its low bits) nor the bit (its top six) use.
+func (v *visitBits) bit(h uint64) (*atomic.Uint64, uint64) {
+	return &v.w[pick(uint32(h>>16), len(v.w))], 1 << (h >> 58)
+}
+
+// visit sets h's visited bit: a load, and a write only when it is clear.
+func (a *admission) visit(h uint64) {
+	w, b := a.visits.Load().bit(h)
+	if w.Load()&b == 0 {
+		w.Or(b)
+	}
+}
+
+// unvisit clears h's visited bit and reports whether it was set.
+func (a *admission) unvisit(h uint64) bool {
+	w, b := a.visits.Load().bit(h)
+	return w.And(^b)&b != 0
+}
+
+// seen records a read of key for admission and re-insertion.
 func (s *Store) seen(key string) {
 	if a := s.adm; a != nil {
-		a.touch(a.hash(key))
+		h := a.hash(key)
+		a.touch(h)
+		a.visit(h)
 	}
 }
 
-// declined records a write of key for admission and reports whether the
-// write, of a record of rec bytes, is to be dropped rather than kept.
-func (s *Store) declined(key string, rec int) bool {
+// admit records a write of key for admission and reports whether the
+// write, of a record of rec bytes, is to be kept, with key's admission
+// hash (0 without admission, which keeps every write).
+func (s *Store) admit(key string, rec int) (uint64, bool) {
 	a := s.adm
 	if a == nil {
-		return false
+		return 0, true
 	}
-	return !a.write(a.hash(key), queueRecord(len(key), rec))
+	h := a.hash(key)
+	return h, a.write(h, queueRecord(len(key), rec))
 }
 
 // queueRecord is the bytes bigcache's queue takes for a record of rec

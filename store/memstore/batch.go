@@ -100,6 +100,7 @@ func (s *Store) Clear(ctx context.Context) error {
 	if s.adm != nil {
 		s.adm.clear()
 	}
+	s.leases.doneAll()
 	return nil
 }
 
@@ -117,6 +118,7 @@ func (s *Store) ClearPrefix(ctx context.Context, prefix string) error {
 		return s.fail(hitbox.OpClearPrefix, hitbox.ErrInvalidKey)
 	}
 	s.leases.changeAll() // the leases of absent keys under prefix end too
+	defer s.leases.doneAll()
 	it := s.cache.Iterator()
 	for n := 0; it.SetNext(); n++ {
 		if n%1024 == 0 {

@@ -282,9 +282,10 @@ func BenchmarkGetTagged(b *testing.B) {
 	}
 }
 
-// BenchmarkAdmissionMemory reports the bytes admission holds (frequency
-// sketch, doorkeeper and queue models) per entry of a full store, for
-// records of each bench size.
+// BenchmarkAdmissionMemory reports the bytes admission and re-insertion
+// hold (frequency sketch, doorkeeper, visited bits, per-shard counts and
+// empty pending lists) per entry of a full store, for records of each
+// bench size.
 func BenchmarkAdmissionMemory(b *testing.B) {
 	ctx := context.Background()
 	for _, sz := range benchdata.Sizes {
@@ -299,7 +300,7 @@ func BenchmarkAdmissionMemory(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				perEntry = float64(s.adm.bytes()) / float64(s.Len())
+				perEntry = float64(s.adm.bytes()+s.re.bytes()) / float64(s.Len())
 			}
 			b.ReportMetric(perEntry, "B/entry")
 		})

@@ -43,9 +43,10 @@
 // grows.
 //
 // A full shard evicts its oldest entries first (first in, first out,
-// regardless of use or deadline), so one Set may push out several others.
-// Replacing or deleting a key frees its old bytes only when they reach the
-// front of the queue.
+// regardless of deadline), so one Set may push out several others; with
+// admission on (the default), an entry read since it was written is given
+// a second chance instead (see Admission). Replacing or deleting a key
+// frees its old bytes only when they reach the front of the queue.
 //
 // # Admission
 //
@@ -59,6 +60,26 @@
 // bounded cache, and the key then reads as a miss. While a shard has room
 // every write is kept. Keys used once are never worth an eviction, so a
 // scan of cold keys does not flush the entries that are read again.
+//
+// Eviction gives read entries a second chance, as the CLOCK algorithm
+// and S3-FIFO's main queue do: a hit sets a visited bit for the key, and
+// an entry that reaches the front of its shard's queue with its bit set is
+// written back at the tail, bit cleared, instead of leaving. An entry read
+// at least once per turn of the queue stays; one nobody read goes. The
+// bits are shared by hash (four per entry of capacity), so an unread entry
+// now and then stays one more turn. bigcache cannot move an entry itself:
+// the write that evicted it writes it back once its own write returns, at
+// most a few per write, and only if no Set, Delete, Remove or clear of
+// the key started in between (see Leases), so a write-back never returns
+// a value a change replaced. Evicted entries are copied out (bigcache
+// hands each to the store), which costs the writes that evict an
+// allocation or two each.
+//
+// Admission and re-insertion hold about two bytes per entry of capacity:
+// half a byte of 4-bit counters, a byte of doorkeeper bits and half a byte
+// of visited bits (BenchmarkAdmissionMemory measures it). With
+// Options.DisableAdmission the store is bigcache's plain first in, first
+// out: every write kept, no sketch, no visited bits, no re-insertion.
 //
 // # Limits
 //
@@ -113,12 +134,15 @@
 // change crossed the load's Lease. Keys are spread over 1024 stripes,
 // each with a generation that every Set, SetTagged, SetMany, Delete,
 // Remove and DeleteMany of one of its keys raises before it writes (Clear
-// and ClearPrefix raise them all); a lease keeps its stripe's generation
+// and ClearPrefix raise them all), with a count of changes under way that
+// it lowers once written; a lease keeps its stripe's generation
 // and its tags' versions, and SetLeased claims the stripe only while the
 // generation is unchanged, in one compare-and-swap, then writes. A change
 // that arrives while a leased write holds the stripe waits for it and
 // writes after it. So a change to another key of the stripe refuses a
 // lease (a false conflict: one more miss, never a stale value), reads pay
-// nothing, and a change pays a hash and one atomic add. A lease lapses
-// after two minutes.
+// nothing, and a change pays a hash and two atomic adds. A lease lapses
+// after two minutes. An evicted entry's write-back claims the stripe the
+// same way, on the whole word it read when the entry was evicted, so it
+// gives up if a change was under way then or started since.
 package memstore

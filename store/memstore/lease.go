@@ -27,24 +27,40 @@ const leaseLife = 2 * time.Minute
 // conflict (a refused store, a later miss), never a stale value.
 const leaseStripes = 1024
 
-// stripes keeps, per stripe, a generation that every change to one of
-// its keys raises before it writes, and a bit held by a SetLeased while
-// it writes. A lease remembers the generation; SetLeased sets the bit
-// only while the generation is still the lease's (one compare-and-swap,
-// so the check and the claim are one step), writes, and clears it. A
-// change that raises the generation while the bit is set waits for it to
-// clear before it writes, so its write lands after the leased one and
-// replaces it; a change that raised it first makes the swap fail. Either
-// way no leased value lands after a change that crossed its lease.
+// stripes keeps, per stripe, a word holding a generation that every
+// change to one of its keys raises before it writes, a count of the
+// changes under way (raised with the generation, lowered once the change
+// has written), and a bit held by a SetLeased or a re-insertion while it
+// writes. A lease remembers the generation; SetLeased sets the bit only
+// while the generation is still the lease's (one compare-and-swap, so the
+// check and the claim are one step), writes, and clears it. A change that
+// raises the generation while the bit is set waits for it to clear before
+// it writes, so its write lands after the leased one and replaces it; a
+// change that raised it first makes the swap fail. Either way no leased
+// value lands after a change that crossed its lease. A re-insertion
+// (reinsert.go) claims the same bit, but only on the whole word it saw
+// when its entry was evicted, so it also fails if a change was under way
+// then.
 type stripes struct {
 	seed maphash.Seed
 	s    [leaseStripes]stripe
 }
 
 type stripe struct {
-	word atomic.Uint64 // generation<<1 | the SetLeased bit
+	word atomic.Uint64 // generation<<genShift | changes under way<<1 | the claim bit
 	_    [56]byte      // one stripe per cache line: changes to other stripes do not share it
 }
+
+// The stripe word's fields. Twenty bits count the changes under way on a
+// stripe, far more than can run at once; the generation takes the rest.
+const (
+	claimBit  = 1
+	busyUnit  = 1 << 1 // one change under way
+	genShift  = 21
+	genUnit   = 1 << genShift
+	genMask   = ^uint64(genUnit - 1)
+	startUnit = genUnit + busyUnit // what a change adds when it starts
+)
 
 func newStripes() *stripes { return &stripes{seed: maphash.MakeSeed()} }
 
@@ -52,39 +68,60 @@ func (p *stripes) of(key string) *stripe {
 	return &p.s[maphash.String(p.seed, key)%leaseStripes]
 }
 
-// change marks a change to key, before the change writes: one atomic add,
-// and a wait only while a SetLeased on the stripe is writing.
-func (p *stripes) change(key string) { p.of(key).change() }
+// change marks the start of a change to key, before the change writes:
+// one atomic add, and a wait only while a claim on the stripe is writing.
+// The caller calls done on the stripe once the change has written.
+func (p *stripes) change(key string) *stripe {
+	st := p.of(key)
+	st.change()
+	return st
+}
 
 func (st *stripe) change() {
-	if st.word.Add(2)&1 == 0 {
+	if st.word.Add(startUnit)&claimBit == 0 {
 		return
 	}
-	for st.word.Load()&1 != 0 {
+	for st.word.Load()&claimBit != 0 {
 		runtime.Gosched()
 	}
 }
 
-// changeAll marks a change to every key, for Clear and ClearPrefix.
+// done marks the end of a change that change started.
+func (st *stripe) done() { st.word.Add(^uint64(busyUnit - 1)) }
+
+// changeAll marks the start of a change to every key, for Clear and
+// ClearPrefix; doneAll its end.
 func (p *stripes) changeAll() {
 	for i := range p.s {
 		p.s[i].change()
 	}
 }
 
+func (p *stripes) doneAll() {
+	for i := range p.s {
+		p.s[i].done()
+	}
+}
+
 // claim sets the stripe's bit if its generation is still gen, waiting out
-// another SetLeased's write on it; false means a change came in between.
+// another claim on it; false means a change came in between.
 func (st *stripe) claim(gen uint64) bool {
 	for {
-		if st.word.CompareAndSwap(gen, gen|1) {
-			return true
-		}
-		if st.word.Load()&^1 != gen {
+		w := st.word.Load()
+		if w&genMask != gen {
 			return false
+		}
+		if w&claimBit == 0 && st.word.CompareAndSwap(w, w|claimBit) {
+			return true
 		}
 		runtime.Gosched()
 	}
 }
+
+// claimExact sets the stripe's bit if the whole word is still w (so no
+// change started since w was read, and, as w holds no change under way,
+// none was writing then); it does not wait.
+func (st *stripe) claimExact(w uint64) bool { return st.word.CompareAndSwap(w, w|claimBit) }
 
 func (st *stripe) release() { st.word.Add(^uint64(0)) } // clears the bit
 
@@ -105,7 +142,7 @@ func (s *Store) Lease(ctx context.Context, key string, tags []string) (hitbox.Le
 	if err := hitbox.CheckTags(tags); err != nil {
 		return hitbox.Lease{}, s.fail(hitbox.OpLease, err)
 	}
-	gen := s.leases.of(key).word.Load() &^ 1
+	gen := s.leases.of(key).word.Load() & genMask
 	size := leaseHead
 	for _, t := range tags {
 		size += leasetoken.Size(t)
@@ -180,6 +217,7 @@ func (s *Store) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags 
 		return s.fail(hitbox.OpSet, hitbox.ErrLeaseLost)
 	}
 	var err error
+	var h uint64
 	if expired {
 		if err = s.cache.Delete(key); err == bigcache.ErrEntryNotFound {
 			err = nil
@@ -192,15 +230,17 @@ func (s *Store) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags 
 		} else {
 			rec = appendTaggedRecord(*b, e.Expire, e.Stale, tv, e.Value)
 		}
-		if s.declined(key, len(rec)) {
+		var keep bool
+		if h, keep = s.admit(key, len(rec)); keep {
+			err = s.cache.Set(key, rec)
+		} else {
 			// Not kept, and what key held goes, as in Set.
 			err = s.remove(key)
-		} else {
-			err = s.cache.Set(key, rec)
 		}
 		bufpool.Put(b, rec)
 	}
 	st.release()
+	s.reinsert(h)
 	if err != nil {
 		return s.fail(hitbox.OpSet, err)
 	}

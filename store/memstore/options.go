@@ -65,12 +65,15 @@ type Options struct {
 	// length (BenchmarkTagMemory measures it). Default 1<<20.
 	MaxTagVersions int
 
-	// DisableAdmission turns admission off: every write is kept, and a full
-	// shard evicts its oldest entries to make room. With admission on (the
-	// default), a write that would evict is kept only if its key was read
-	// or written before, lately (TinyLFU's frequency sketch, sized to the
-	// store's entries), and otherwise declined, leaving key a miss, as a
-	// bounded cache may. While a shard has room every write is kept.
+	// DisableAdmission turns admission and re-insertion off: every write
+	// is kept, and a full shard evicts its oldest entries to make room,
+	// read or not. With admission on (the default), a write that would
+	// evict is kept only if its key was read or written before, lately
+	// (TinyLFU's frequency sketch, sized to the store's entries), and
+	// otherwise declined, leaving key a miss, as a bounded cache may; and
+	// an entry read since it was written gets a second chance when it
+	// reaches the front of its shard's queue (see the package doc). While a
+	// shard has room every write is kept.
 	DisableAdmission bool
 
 	// Logger receives reports of damaged entries found and dropped.

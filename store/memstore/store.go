@@ -36,8 +36,12 @@ type Store struct {
 	adm *admission
 
 	// leases marks every change, so SetLeased can tell whether one
-	// crossed its lease.
+	// crossed its lease, and a re-insertion whether one crossed it.
 	leases *stripes
+
+	// re holds the hot entries evicted and waiting to be written back;
+	// nil without admission.
+	re *reinsertion
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -66,18 +70,7 @@ func New(opts Options) (*Store, error) {
 	// The Store owns the cleaner's lifetime through Close. Its context is
 	// never cancelled on purpose: bigcache prints to stdout when it is.
 	cfg := set.bigcacheConfig()
-	var adm *admission
-	if set.admit {
-		adm = newAdmission(set.shards, set.shardBytes, set.limit)
-		cfg.Hasher = adm
-	}
-	cache, err := bigcache.New(context.Background(), cfg)
-	if err != nil {
-		return nil, fmt.Errorf("hitbox/memstore: %w", err)
-	}
-	return &Store{
-		adm:      adm,
-		cache:    cache,
+	s := &Store{
 		label:    set.label,
 		maxValue: set.maxValue,
 		maxKey:   set.maxKey,
@@ -88,7 +81,20 @@ func New(opts Options) (*Store, error) {
 		errMiss:  &hitbox.Error{Op: hitbox.OpGet, Backend: set.label, Err: hitbox.ErrMiss},
 		vers:     newVersions(set.shards, set.maxTags),
 		leases:   newStripes(),
-	}, nil
+	}
+	if set.admit {
+		s.adm = newAdmission(set.shards, set.shardBytes, set.limit)
+		s.re = newReinsertion(set.shards)
+		cfg.Hasher = s.adm
+		cfg.OnRemoveWithReason = s.evicted
+		cfg = cfg.OnRemoveFilterSet(bigcache.NoSpace)
+	}
+	cache, err := bigcache.New(context.Background(), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("hitbox/memstore: %w", err)
+	}
+	s.cache = cache
+	return s, nil
 }
 
 // HeedsSource is false: a store's reads are the same with or without
@@ -178,7 +184,16 @@ func (s *Store) set(key string, e hitbox.Entry) error {
 	if len(e.Value) > s.maxValue {
 		return &hitbox.SizeError{Size: len(e.Value), Limit: s.maxValue}
 	}
-	s.leases.change(key)
+	st := s.leases.change(key)
+	h, err := s.write(key, e)
+	st.done()
+	s.reinsert(h)
+	return err
+}
+
+// write is set's write, between the marks of its change. It returns the
+// key's admission hash, 0 without admission.
+func (s *Store) write(key string, e hitbox.Entry) (uint64, error) {
 	// An entry already past its Expire is not kept: with MaxTTL the clock
 	// is read anyway and it is not written; otherwise it is written, and
 	// the first Get finds it expired and drops it. Both read as a miss and
@@ -187,20 +202,21 @@ func (s *Store) set(key string, e hitbox.Entry) error {
 	if s.maxTTL > 0 {
 		now := s.now()
 		if !e.Expire.IsZero() && !now.Before(e.Expire) {
-			return s.remove(key) // the change is marked above
+			return 0, s.remove(key)
 		}
 		e = e.CapTTL(now, s.maxTTL)
 	}
 	// The record buffer is reused: bigcache copies it into its shard.
 	b := bufpool.Get()
 	rec := appendRecord(*b, e.Expire, e.Stale, e.Value)
-	if s.declined(key, len(rec)) {
+	h, keep := s.admit(key, len(rec))
+	if !keep {
 		bufpool.Put(b, rec)
-		return s.remove(key) // the change is marked above
+		return h, s.remove(key)
 	}
 	err := s.cache.Set(key, rec)
 	bufpool.Put(b, rec)
-	return err
+	return h, err
 }
 
 // Delete removes key. Removing an absent key is not an error.
@@ -228,8 +244,9 @@ func (s *Store) Remove(ctx context.Context, key string) (bool, error) {
 		e, sect, err := readRecord(rec)
 		live = err == nil && (e.Expire.IsZero() || s.now().Before(e.Expire)) && (sect == nil || s.vers.live(sect))
 	}
-	s.leases.change(key)
+	st := s.leases.change(key)
 	err := s.cache.Delete(key)
+	st.done()
 	switch err {
 	case nil:
 		return live, nil
@@ -241,8 +258,10 @@ func (s *Store) Remove(ctx context.Context, key string) (bool, error) {
 
 // del removes key, a change that ends the leases on key's stripe.
 func (s *Store) del(key string) error {
-	s.leases.change(key)
-	return s.remove(key)
+	st := s.leases.change(key)
+	err := s.remove(key)
+	st.done()
+	return err
 }
 
 func (s *Store) remove(key string) error {

@@ -161,18 +161,19 @@ func (s *Store) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags 
 	for _, t := range tags {
 		tv = append(tv, tagVersion{t, s.vers.use(t)})
 	}
-	s.leases.change(key)
+	st := s.leases.change(key)
 	b := bufpool.Get()
 	rec := appendTaggedRecord(*b, e.Expire, e.Stale, tv, e.Value)
-	if s.declined(key, len(rec)) {
-		bufpool.Put(b, rec)
-		if err := s.remove(key); err != nil { // the change is marked above
-			return s.fail(hitbox.OpSet, err)
-		}
-		return nil
+	h, keep := s.admit(key, len(rec))
+	var err error
+	if keep {
+		err = s.cache.Set(key, rec)
+	} else {
+		err = s.remove(key)
 	}
-	err := s.cache.Set(key, rec)
 	bufpool.Put(b, rec)
+	st.done()
+	s.reinsert(h)
 	if err != nil {
 		return s.fail(hitbox.OpSet, err)
 	}
