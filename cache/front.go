@@ -271,13 +271,19 @@ type front[T any] struct {
 	reads   *sharedReads                         // the Cache's, told of every invalidation
 	copy    func(T) T
 	precise func() time.Time // Options.Now when set; nil: the coarse clock
-	seed    maphash.Seed
-	epoch   atomic.Uint64
-	gens    [stripes]atomic.Uint64
-	stop    func()
+	// common: no Copy and no precise clock, so Get may answer a hit on
+	// its own (see Cache.Get).
+	common bool
 	// state is frontClosed and frontDown: a hit loads it alone, and
-	// answers only when it is 0.
+	// answers only when it is 0. It sits with the fields above, which
+	// no hit writes, away from mu, which otter's maintenance locks: a
+	// write to its cache line would cost every hit on another core a
+	// miss.
 	state atomic.Uint32
+	seed  maphash.Seed
+	epoch atomic.Uint64
+	gens  [stripes]atomic.Uint64
+	stop  func()
 
 	// otter's tasks and the worker that runs them, until close.
 	tasks   chan func()
@@ -304,7 +310,8 @@ const (
 // (Options.Now) when it has one, which hits then read; nil, the hits read
 // the coarse clock.
 func newFront[T any](o Front[T], tags *tagTable, changes *keyChanges, reads *sharedReads, now func() time.Time) *front[T] {
-	f := &front[T]{tags: tags, changes: changes, reads: reads, copy: o.Copy, precise: now, seed: maphash.MakeSeed()}
+	f := &front[T]{tags: tags, changes: changes, reads: reads, copy: o.Copy, precise: now, seed: maphash.MakeSeed(),
+		common: o.Copy == nil && now == nil}
 	if now == nil {
 		clock.acquire()
 	}

@@ -179,3 +179,40 @@ func waitClock(tb testing.TB, t int64) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestFrontHitAllocs checks that Get answers a front hit without
+// allocating, with deadlines judged by the coarse clock and by the
+// cache's own, and with Copy (here one that allocates nothing). Not
+// parallel: AllocsPerRun.
+func TestFrontHitAllocs(t *testing.T) {
+	ctx := context.Background()
+	clock := newFakeClock()
+	for _, tt := range []struct {
+		name string
+		opts cache.Options
+	}{
+		{"coarse clock", cache.Options{TTL: time.Hour, Front: cache.Front[User]{MaxEntries: 10}}},
+		{"own clock", cache.Options{TTL: time.Hour, Now: clock.Now, Front: cache.Front[User]{MaxEntries: 10}}},
+		{"no deadline", cache.Options{Front: cache.Front[User]{MaxEntries: 10}}},
+		{"copy", cache.Options{TTL: time.Hour, Front: cache.Front[User]{MaxEntries: 10, Copy: func(u User) User { return u }}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			store := &counted{Backend: mapstore.New(mapstore.Options{Now: clock.Now})}
+			c := cache.New[User](store, tt.opts)
+			defer func() { _ = c.Close() }()
+			want := User{ID: 7, Name: "ada"}
+			if err := c.Set(ctx, "k", want); err != nil {
+				t.Fatal(err)
+			}
+			before := store.gets.Load()
+			n := testing.AllocsPerRun(100, func() {
+				if u, err := c.Get(ctx, "k"); u != want || err != nil {
+					t.Fatalf("Get = %+v, %v; want %+v", u, err, want)
+				}
+			})
+			if n != 0 || store.gets.Load() != before {
+				t.Fatalf("a front hit: %v allocations, %d pipeline reads; want none", n, store.gets.Load()-before)
+			}
+		})
+	}
+}

@@ -17,27 +17,51 @@ import (
 // With a front, a fresh value may come from it: the value is then shared
 // with every other caller, and must be treated as read-only (see Front).
 func (c *Cache[T]) Get(ctx context.Context, key string) (T, error) {
-	// A front hit answers here, with otter's lookup written in and the
-	// value copied once: the hit is the front's whole point, and otter's
-	// own cost is the floor it is held to. What is not the common hit (an
-	// untagged value, without deadlines or before them) goes on to
-	// getFront with what the lookup found.
+	// One call and nothing else, so Get is small enough to be inlined
+	// where it is called (it is at the compiler's budget: anything added
+	// here stops that): a front hit then costs one call, and its value is
+	// copied from the front's entry into the caller's result, not passed
+	// back through registers and stack copies of T.
+	var a answer[T]
+	p := c.get(ctx, key, &a)
+	return *p, a.err
+}
+
+// answer is what Get answers when it is not a front hit.
+type answer[T any] struct {
+	v   T
+	err error
+}
+
+// get is Get: it returns a pointer to the value to answer, which the
+// caller copies: the value of a front hit (with a nil error), or out's,
+// where any other answer is written.
+//
+// A front hit answers here, with otter's lookup written in: the hit is the
+// front's whole point, and otter's own cost is the floor it is held to.
+// Only the common hit is judged here (an untagged value, without
+// deadlines or before them by the coarse clock, in a front without Copy),
+// with no call but otter's: anything else goes on to getFront with what
+// the lookup found.
+//
+//go:noinline
+func (c *Cache[T]) get(ctx context.Context, key string, out *answer[T]) *T {
 	if f := c.front; f != nil && f.state.Load() == 0 {
 		fe, ok := f.m.GetIfPresent(key)
-		if ok && fe.x == nil && (fe.until == 0 || f.now() < fe.until) {
-			if f.copy != nil {
-				return f.copy(fe.v), nil
-			}
-			return fe.v, nil
+		if ok && fe.x == nil && f.common && (fe.until == 0 || clock.now.Load() < fe.until) {
+			return &fe.v
 		}
-		return c.getFront(ctx, key, fe, ok)
+		out.v, out.err = c.getFront(ctx, key, fe, ok)
+		return &out.v
 	}
-	return c.getBehind(ctx, key)
+	out.v, out.err = c.getBehind(ctx, key)
+	return &out.v
 }
 
 // getFront is Get for a key whose front lookup found fe (ok) but not the
 // common hit: a tagged value, a cached "not found", a value no longer
-// fresh, or nothing.
+// fresh, a front with Copy or a clock of its own (Options.Now), or
+// nothing.
 func (c *Cache[T]) getFront(ctx context.Context, key string, fe *frontEntry[T], ok bool) (T, error) {
 	f := c.front
 	if fe, _, ok := f.judge(key, fe, ok); ok {
@@ -49,7 +73,7 @@ func (c *Cache[T]) getFront(ctx context.Context, key string, fe *frontEntry[T], 
 	return c.getBehind(ctx, key)
 }
 
-// getBehind is Get past the front. Apart, so Get's frame holds only what
+// getBehind is Get past the front. Apart, so get's frame holds only what
 // a front hit needs.
 //
 //go:noinline
