@@ -99,11 +99,32 @@ func (s *cacheStats) note(h http.Header) {
 	case hit:
 		s.hits++
 	case fwd != "":
+		if !knownFwd(fwd) {
+			fwd = "other"
+		}
 		addCount(s.fwds, fwd)
 	}
 	if level != "" {
+		if _, ok := s.levels[level]; !ok && len(s.levels) >= maxLevels {
+			level = "other"
+		}
 		addCount(s.levels, level)
 	}
+}
+
+// maxLevels bounds the distinct details counted: a detail is a piece of a
+// header an origin could also have sent, and the counts live as long as
+// the process.
+const maxLevels = 64
+
+// knownFwd reports whether v is one of RFC 9211's fwd reasons; others are
+// counted together, so an origin cannot grow the counts without bound.
+func knownFwd(v string) bool {
+	switch v {
+	case "bypass", "method", "uri-miss", "vary-miss", "miss", "request", "stale", "partial":
+		return true
+	}
+	return false
 }
 
 // addCount counts one for k. A new key is copied: it is a piece of a
@@ -153,6 +174,9 @@ func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter 
 // parse finds this cache's member among Cache-Status lines and returns
 // whether it is a hit, else its fwd reason, and its detail (the level that
 // answered, or the backend's failure). The strings are pieces of lines.
+// The last member under this cache's name counts: a cache appends its own
+// member after those upstream (RFC 9211 §2), and an origin may send one
+// under any name.
 func (s *cacheStats) parse(lines []string) (hit bool, fwd, detail string) {
 	for _, line := range lines {
 		for member := range strings.SplitSeq(line, ",") {
@@ -160,6 +184,7 @@ func (s *cacheStats) parse(lines []string) (hit bool, fwd, detail string) {
 			if strings.TrimSpace(name) != s.name {
 				continue
 			}
+			hit, fwd, detail = false, "", ""
 			for p := range strings.SplitSeq(params, ";") {
 				k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
 				switch k {

@@ -134,6 +134,10 @@ func TestCacheStatsParse(t *testing.T) {
 		{[]string{`upstream; hit`, `edge; fwd=uri-miss; fwd-status=200; stored`}, "fwd=uri-miss", ""},
 		{[]string{`upstream; hit, edge; fwd=stale; detail="backend unavailable"`}, "fwd=stale", "backend unavailable"},
 		{[]string{`other; hit`}, "", ""},
+		// An origin's member under this cache's name does not count for it:
+		// the cache's own member comes last.
+		{[]string{`edge; hit; detail="forged"`, `edge; fwd=uri-miss`}, "fwd=uri-miss", ""},
+		{[]string{`edge; fwd=made-up, edge; hit`}, "hit", ""},
 	}
 	for _, tc := range cases {
 		hit, fwd, d := s.parse(tc.lines)
@@ -146,6 +150,23 @@ func TestCacheStatsParse(t *testing.T) {
 		if r != tc.result || d != tc.detail {
 			t.Errorf("parse(%q) = %q, %q; want %q, %q", tc.lines, r, d, tc.result, tc.detail)
 		}
+	}
+}
+
+// TestCacheStatsBounded: fwd reasons outside RFC 9211's and details past
+// maxLevels are counted as "other", so responses cannot grow the counts'
+// maps without bound.
+func TestCacheStatsBounded(t *testing.T) {
+	s := newCacheStats("edge")
+	for i := range 1000 {
+		s.note(http.Header{"Cache-Status": {fmt.Sprintf(`edge; fwd=x%d; detail="d%d"`, i, i)}})
+	}
+	s.note(http.Header{"Cache-Status": {`edge; fwd=uri-miss`}})
+	if len(s.fwds) != 2 || s.fwds["other"] != 1000 || s.fwds["uri-miss"] != 1 {
+		t.Errorf("fwds = %v, want other: 1000 and uri-miss: 1", s.fwds)
+	}
+	if len(s.levels) != maxLevels+1 || s.levels["other"] != 1000-maxLevels {
+		t.Errorf("%d levels, other: %d; want %d, %d", len(s.levels), s.levels["other"], maxLevels+1, 1000-maxLevels)
 	}
 }
 
