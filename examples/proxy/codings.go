@@ -33,16 +33,6 @@ import (
 // decodeTransfer. An origin's own field of that name is dropped.
 const codingField = "Hitbox-Transfer-Coding"
 
-// Where a codingConn is in the responses it reads.
-const (
-	inRespHeader    = iota // collecting a response's header
-	inRespBody             // passing left bytes of a body with a length
-	inRespChunkSize        // reading a chunk-size line
-	inRespChunkData        // passing left bytes of chunk data and its CRLF
-	inRespTrailer          // reading trailer lines up to an empty one
-	respLost               // passing everything on (a body to the close, a switch)
-)
-
 // codingConn is a connection to the origin. Its writes are followed (a
 // framingConn, outbound) to know which responses answer a HEAD; its
 // reads are followed response by response, and a header is held until
@@ -51,14 +41,12 @@ type codingConn struct {
 	net.Conn
 	req framingConn // the requests written, for their methods
 
-	state int
-	hdr   []byte // the header so far (inRespHeader)
-	left  int64  // inRespBody, inRespChunkData: bytes to pass
-	line  []byte // inRespChunkSize, inRespTrailer: the line so far
-	out   []byte // bytes held back (a rewritten header, what followed it) not yet returned
-	outAt int    // how much of out has been returned
-	rerr  error  // a read error held back behind out
-	wmu   sync.Mutex
+	bodyScan        // the responses' bodies; lost: passing everything on (a body to the close, a switch)
+	hdr      []byte // the header so far (inHeader)
+	out      []byte // bytes held back (a rewritten header, what followed it) not yet returned
+	outAt    int    // how much of out has been returned
+	rerr     error  // a read error held back behind out
+	wmu      sync.Mutex
 }
 
 // dialCoding wraps dial's connections in codingConns.
@@ -101,7 +89,7 @@ func (c *codingConn) Read(p []byte) (int, error) {
 			return 0, err
 		}
 		n, err := c.Conn.Read(p)
-		if n > 0 && c.state != respLost {
+		if n > 0 && c.state != lost {
 			// What follow could not return as it is comes back through out.
 			n = c.follow(p[:n])
 		}
@@ -127,7 +115,7 @@ func (c *codingConn) follow(p []byte) int {
 	}
 	i := 0
 	for i < len(p) {
-		if c.state != inRespHeader {
+		if c.state != inHeader {
 			i += c.pass(p[i:])
 			continue
 		}
@@ -154,73 +142,11 @@ func (c *codingConn) follow(p []byte) int {
 	return i
 }
 
-// pass follows body bytes at the front of p and returns how many there
-// are before a header begins (all of p when none does).
-func (c *codingConn) pass(p []byte) int {
-	i := 0
-	for i < len(p) {
-		switch c.state {
-		case inRespHeader:
-			return i
-		case inRespBody, inRespChunkData:
-			k := min(int64(len(p)-i), c.left)
-			c.left -= k
-			i += int(k)
-			if c.left == 0 {
-				if c.state == inRespBody {
-					c.state = inRespHeader
-				} else {
-					c.state, c.line = inRespChunkSize, c.line[:0]
-				}
-			}
-		case inRespChunkSize, inRespTrailer:
-			j := bytes.IndexByte(p[i:], '\n')
-			if j < 0 {
-				c.line = append(c.line, p[i:]...)
-				if len(c.line) > 4096 {
-					c.state = respLost // net/http refuses it
-				}
-				return len(p)
-			}
-			c.line = append(c.line, p[i:i+j+1]...)
-			i += j + 1
-			c.endLine()
-		case respLost:
-			return len(p)
-		}
-	}
-	return i
-}
-
-// endLine acts on a complete chunk-size or trailer line.
-func (c *codingConn) endLine() {
-	line := bytes.TrimRight(c.line, "\r\n")
-	c.line = c.line[:0]
-	if c.state == inRespTrailer {
-		if len(line) == 0 {
-			c.state = inRespHeader
-		}
-		return
-	}
-	if len(line) == 0 {
-		return // the CRLF that ends chunk data
-	}
-	size, ok := chunkSize(line)
-	switch {
-	case !ok:
-		c.state = respLost // net/http fails the response
-	case size == 0:
-		c.state = inRespTrailer
-	default:
-		c.state, c.left = inRespChunkData, size+2
-	}
-}
-
 // hold collects header bytes; a whole header goes to out, and what
 // follows it is followed as its body (and may hold the next header).
 func (c *codingConn) hold(p []byte) {
 	for len(p) > 0 {
-		if c.state != inRespHeader {
+		if c.state != inHeader {
 			k := c.pass(p)
 			c.out = append(c.out, p[:k]...)
 			p = p[k:]
@@ -240,7 +166,7 @@ func (c *codingConn) hold(p []byte) {
 			// followed.
 			c.out = append(c.out, c.hdr...)
 			c.hdr = nil
-			c.state = respLost
+			c.state = lost
 			return
 		}
 		end := headerEnd(c.hdr, max(0, i-2))
@@ -248,7 +174,7 @@ func (c *codingConn) hold(p []byte) {
 			if len(c.hdr) > maxScannedHeader {
 				c.out = append(c.out, c.hdr...)
 				c.hdr = nil
-				c.state = respLost
+				c.state = lost
 			}
 			return
 		}
@@ -279,7 +205,7 @@ func (c *codingConn) frame(h []byte) (codings []string, rewrite, removable bool)
 	http10 := bytes.HasPrefix(first, []byte("HTTP/1.0"))
 	if statusCode >= 100 && statusCode < 200 {
 		if statusCode == http.StatusSwitchingProtocols {
-			c.state = respLost
+			c.state = lost
 		}
 		return nil, false, false // an interim response; the final one follows
 	}
@@ -315,17 +241,17 @@ func (c *codingConn) frame(h []byte) (codings []string, rewrite, removable bool)
 	noBody := head || statusCode == http.StatusNoContent || statusCode == http.StatusNotModified
 	switch {
 	case noBody:
-		c.state = inRespHeader
+		c.state = inHeader
 	case te && !http10 && len(codings) > 0 && codings[len(codings)-1] == "chunked":
-		c.state, c.line = inRespChunkSize, c.line[:0]
+		c.chunked()
 	case te && !http10:
-		c.state = respLost // the body runs to the close, or net/http refuses it
+		c.state = lost // the body runs to the close, or net/http refuses it
 	case cl && length > 0:
-		c.state, c.left = inRespBody, length
+		c.state, c.left = inBody, length
 	case cl:
-		c.state = inRespHeader
+		c.state = inHeader
 	default:
-		c.state = respLost
+		c.state = lost
 	}
 	return codings, removable || ours, removable
 }

@@ -71,26 +71,14 @@ func refuseAmbiguous(next http.Handler) http.Handler {
 // server refuses the request anyway (http.Server.MaxHeaderBytes).
 const maxScannedHeader = 1<<20 + 4096
 
-// Where a framingConn is in its connection's byte stream.
-const (
-	inHeader    = iota // collecting a request's header
-	inBody             // skipping left bytes of a body with a length
-	inChunkSize        // reading a chunk-size line
-	inChunkData        // skipping left bytes of chunk data, then its CRLF
-	inTrailer          // reading trailer lines up to an empty one
-	lost               // no longer following (an upgrade, something unparsed)
-)
-
 // framingConn follows the requests on one connection as the server reads
 // them and queues, per request, whether its framing was ambiguous. The
 // server reads from one goroutine at a time; the handler pops from
 // another, hence the mutex on the queue.
 type framingConn struct {
 	net.Conn
-	state int
-	hdr   []byte
-	left  int64  // inBody, inChunkData: bytes to skip
-	line  []byte // inChunkSize, inTrailer: the line so far
+	bodyScan
+	hdr []byte // the header so far (inHeader)
 
 	mu      sync.Mutex
 	verdict []bool
@@ -173,32 +161,11 @@ func (c *framingConn) scan(p []byte) {
 			p = p[end-i:] // what follows the header in this read
 			c.header(c.hdr[:end])
 			c.hdr = c.hdr[:0]
-		case inBody:
-			k := min(int64(len(p)), c.left)
-			c.left -= k
-			p = p[k:]
-			if c.left == 0 {
-				c.state = inHeader
+		default:
+			p = p[c.pass(p):]
+			if c.state == lost {
+				c.lose() // the server refuses what it cannot read, and closes
 			}
-		case inChunkData:
-			k := min(int64(len(p)), c.left)
-			c.left -= k
-			p = p[k:]
-			if c.left == 0 {
-				c.state, c.line = inChunkSize, c.line[:0]
-			}
-		case inChunkSize, inTrailer:
-			i := bytes.IndexByte(p, '\n')
-			if i < 0 {
-				c.line = append(c.line, p...)
-				if len(c.line) > 4096 {
-					c.lose()
-				}
-				return
-			}
-			c.line = append(c.line, p[:i+1]...)
-			p = p[i+1:]
-			c.endLine()
 		}
 	}
 }
@@ -219,30 +186,6 @@ func headerEnd(b []byte, from int) int {
 		}
 	}
 	return -1
-}
-
-// endLine acts on a complete chunk-size or trailer line.
-func (c *framingConn) endLine() {
-	line := bytes.TrimRight(c.line, "\r\n")
-	c.line = c.line[:0]
-	if c.state == inTrailer {
-		if len(line) == 0 {
-			c.state = inHeader
-		}
-		return
-	}
-	if len(line) == 0 {
-		return // the CRLF that ends chunk data
-	}
-	size, ok := chunkSize(line)
-	switch {
-	case !ok:
-		c.lose() // the server refuses it and closes
-	case size == 0:
-		c.state = inTrailer
-	default:
-		c.state, c.left = inChunkData, size+2 // the data and its CRLF
-	}
 }
 
 // header reads one request's header, queues its verdict and sets how
@@ -311,7 +254,7 @@ func nextLine(b []byte) (line, rest []byte) {
 func (c *framingConn) frame(cl, te bool, length int64) {
 	switch {
 	case te:
-		c.state, c.line = inChunkSize, c.line[:0]
+		c.chunked()
 	case cl && length > 0:
 		c.state, c.left = inBody, length
 	default:
