@@ -212,14 +212,7 @@ func (c *codingConn) frame(h []byte) (codings []string, rewrite, removable bool)
 	head := c.popHead()
 	var cl, te, ours bool
 	var length int64
-	for len(rest) > 0 {
-		var l []byte
-		l, rest = nextLine(rest)
-		name, value, ok := bytes.Cut(l, []byte(":"))
-		if !ok {
-			continue
-		}
-		value = bytes.TrimSpace(value)
+	for name, value := range headerFields(rest) {
 		switch {
 		case bytes.EqualFold(name, []byte("Content-Length")):
 			n, err := strconv.ParseInt(string(value), 10, 64)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"iter"
 	"net"
 	"net/http"
 	"strconv"
@@ -202,14 +203,7 @@ func (c *framingConn) header(h []byte) {
 	}
 	var cl, te, upgrade bool
 	var length int64
-	for len(rest) > 0 {
-		var l []byte
-		l, rest = nextLine(rest)
-		name, value, ok := bytes.Cut(l, []byte(":"))
-		if !ok {
-			continue
-		}
-		value = bytes.TrimSpace(value)
+	for name, value := range headerFields(rest) {
 		switch {
 		case bytes.EqualFold(name, []byte("Content-Length")):
 			n, err := strconv.ParseInt(string(value), 10, 64)
@@ -241,6 +235,22 @@ func (c *framingConn) header(h []byte) {
 		c.lose() // what follows a switch is not HTTP/1.1
 	default:
 		c.frame(cl, te && !http10, length)
+	}
+}
+
+// headerFields yields the name and trimmed value of each field line in
+// rest, a header after its first line; a line without a colon is skipped,
+// as the server and client skip or refuse it themselves.
+func headerFields(rest []byte) iter.Seq2[[]byte, []byte] {
+	return func(yield func(name, value []byte) bool) {
+		for len(rest) > 0 {
+			var l []byte
+			l, rest = nextLine(rest)
+			name, value, ok := bytes.Cut(l, []byte(":"))
+			if ok && !yield(name, bytes.TrimSpace(value)) {
+				return
+			}
+		}
 	}
 }
 
