@@ -97,6 +97,29 @@ type Remover interface {
 	Remove(ctx context.Context, key string) (removed bool, err error)
 }
 
+// Stamper is a Backend that can tell, without reading a value, that what
+// a key holds has not changed since an earlier read, so a front that
+// keeps the key's value decoded in this process (httpcache's front of
+// hot responses) may answer it without a read. Only a store in this
+// process can offer it: a stamp of a shared store costs as much as the
+// read it would spare.
+type Stamper interface {
+	// Stamp returns key's stamp, which every change to what key holds
+	// made through the backend (a write, delete, leased write, clear or
+	// tag purge) moves before the change can be read, and ok=false while
+	// such a change may be under way. A caller that gets the same stamp,
+	// ok both times, from a Stamp before and one after a Get may take
+	// that Get's entry as key's for as long as later Stamps return the
+	// stamp, ok, and its Expire has not passed. Two things move no
+	// stamp: an entry the backend evicted for room or dropped as
+	// expired (the caller's copy is still the last value written), and
+	// nothing promises that a stamp moves only for key: a change to
+	// another key may move it too, which costs the caller a read.
+	// Stamp is as cheap as a few memory loads, so it takes no context;
+	// on a closed backend ok is false.
+	Stamp(key string) (stamp uint64, ok bool)
+}
+
 // Closer is a Backend that holds resources (goroutines, connections). Close
 // releases them; it is idempotent, and operations after it fail with
 // ErrClosed.

@@ -64,6 +64,7 @@ func TestBackend(t *testing.T, newBackend func(t *testing.T, clock *Clock) hitbo
 		{"concurrent sets and gets of many keys are safe", s.concurrent},
 		{"tags", s.tags},
 		{"leases", s.leases},
+		{"stamps move with every change and no read", s.stamps},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

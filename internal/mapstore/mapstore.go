@@ -23,6 +23,10 @@ type Options struct {
 	// one without the ability (SetLeased then stores unconditionally):
 	// for tests of what protects a load's store without leases.
 	NoLeases bool
+	// NoStamps makes Stamp always report a change under way, so a front
+	// over the store reads it on every hit, as over a store without the
+	// ability: for tests of that path.
+	NoStamps bool
 }
 
 // Store is an in-memory hitbox.Backend with every optional ability. It is
@@ -37,8 +41,11 @@ type Store struct {
 	vers   map[string]uint64       // tag -> its current version
 	leases map[string]uint64       // key -> the nonce its outstanding leases share
 	closed bool
+	// changes counts every change: each key's stamp (Stamp).
+	changes uint64
 
 	noLeases bool
+	noStamps bool
 	taken    int // leases handed out, for tests of what leases cost
 }
 
@@ -61,6 +68,7 @@ func New(opts Options) *Store {
 		label:    opts.Label,
 		now:      opts.Now,
 		noLeases: opts.NoLeases,
+		noStamps: opts.NoStamps,
 		m:        make(map[string]hitbox.Entry),
 		tagged:   make(map[string][]tagVersion),
 		vers:     make(map[string]uint64),
@@ -209,6 +217,7 @@ func (s *Store) Clear(ctx context.Context) error {
 	clear(s.m)
 	clear(s.tagged)
 	clear(s.leases)
+	s.changes++
 	return nil
 }
 
@@ -260,6 +269,15 @@ func (s *Store) Len() int {
 	return n
 }
 
+// Stamp returns the store's count of changes as every key's stamp
+// (hitbox.Stamper): any change moves them all, which the contract allows.
+// It is not ok on a closed store, or ever with Options.NoStamps.
+func (s *Store) Stamp(string) (uint64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changes, !s.closed && !s.noStamps
+}
+
 // Basic returns a view of s with only Get, Set, Delete and Label (and Len,
 // which is no ability), so the hitbox helpers take their fallback paths.
 func (s *Store) Basic() *Basic { return &Basic{s: s} }
@@ -282,6 +300,7 @@ func (s *Store) getLocked(key string, now time.Time) (hitbox.Entry, error) {
 // setLocked stores e under key and ends the key's leases, as every change
 // does.
 func (s *Store) setLocked(key string, e hitbox.Entry, now time.Time) {
+	s.changes++
 	delete(s.leases, key)
 	delete(s.tagged, key)
 	if e.StateAt(now) == hitbox.Expired {
@@ -294,6 +313,7 @@ func (s *Store) setLocked(key string, e hitbox.Entry, now time.Time) {
 
 // deleteLocked removes key and ends its leases.
 func (s *Store) deleteLocked(key string) {
+	s.changes++
 	delete(s.leases, key)
 	delete(s.m, key)
 	delete(s.tagged, key)
@@ -394,6 +414,7 @@ func (s *Store) InvalidateTags(ctx context.Context, tags ...string) error {
 	for _, t := range tags {
 		s.vers[t] = rand.Uint64()
 	}
+	s.changes++
 	return nil
 }
 

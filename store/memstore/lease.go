@@ -48,7 +48,11 @@ type stripes struct {
 
 type stripe struct {
 	word atomic.Uint64 // generation<<genShift | changes under way<<1 | the claim bit
-	_    [56]byte      // one stripe per cache line: changes to other stripes do not share it
+	// ver is the stripe's stamp (Store.Stamp): raised by every change,
+	// leased write and tag purge before it writes. The generation cannot
+	// serve: a leased write leaves the word as it found it.
+	ver atomic.Uint64
+	_   [48]byte // one stripe per cache line: changes to other stripes do not share it
 }
 
 // The stripe word's fields. Twenty bits count the changes under way on a
@@ -78,7 +82,9 @@ func (p *stripes) change(key string) *stripe {
 }
 
 func (st *stripe) change() {
-	if st.word.Add(startUnit)&claimBit == 0 {
+	w := st.word.Add(startUnit)
+	st.ver.Add(1) // after the word, so a Stamp that sees the new ver sees the change under way
+	if w&claimBit == 0 {
 		return
 	}
 	for st.word.Load()&claimBit != 0 {
@@ -124,6 +130,33 @@ func (st *stripe) claim(gen uint64) bool {
 func (st *stripe) claimExact(w uint64) bool { return st.word.CompareAndSwap(w, w|claimBit) }
 
 func (st *stripe) release() { st.word.Add(^uint64(0)) } // clears the bit
+
+// moveAll raises every stripe's stamp, for a tag purge: once the tags'
+// versions have moved, so that a Stamp taken before the purge and
+// matched after it can only follow a read that saw the purge.
+func (p *stripes) moveAll() {
+	for i := range p.s {
+		p.s[i].ver.Add(1)
+	}
+}
+
+var _ hitbox.Stamper = (*Store)(nil)
+
+// Stamp returns key's stripe's stamp, ok=false while a change or a
+// leased write on the stripe is under way or the store is closed (see
+// hitbox.Stamper). Every write path raises the stamp after marking its
+// change and before it writes, and Stamp reads the stamp before the
+// marks, so a stamp read with no mark set was raised by changes that had
+// all written. Evictions and re-insertions (which write back the bytes
+// an eviction took, see reinsert.go) move nothing.
+func (s *Store) Stamp(key string) (uint64, bool) {
+	st := s.leases.of(key)
+	v := st.ver.Load()
+	if st.word.Load()&^genMask != 0 || s.closed.Load() {
+		return 0, false
+	}
+	return v, true
+}
 
 // leaseHead is the length of a lease token's fixed head: the stripe's
 // generation and the time the lease was taken.
@@ -216,6 +249,7 @@ func (s *Store) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags 
 	if !st.claim(binary.LittleEndian.Uint64([]byte(tok[:8]))) {
 		return s.fail(hitbox.OpSet, hitbox.ErrLeaseLost)
 	}
+	st.ver.Add(1) // the claim bit is the mark a Stamp sees
 	var err error
 	var h uint64
 	if expired {

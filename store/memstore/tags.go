@@ -213,5 +213,6 @@ func (s *Store) InvalidateTags(ctx context.Context, tags ...string) error {
 	for _, t := range tags {
 		s.vers.purge(t)
 	}
+	s.leases.moveAll()
 	return nil
 }
