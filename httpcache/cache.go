@@ -29,6 +29,10 @@ type Cache struct {
 	date    dateCache // the Date given to responses that came without one
 	bg      background
 	front   *front // nil when Options.FrontBytes turned it off
+	// stamper: the backend, when it stamps its keys (a memstore); the
+	// front then answers an entry whose stamp has not moved without
+	// reading the backend.
+	stamper hitbox.Stamper
 	// guard keeps a response asked for before an invalidation from being
 	// stored after it (RFC 9111 §4.4): a miss, a validation or a refresh
 	// asks the handler; meanwhile a POST to the URI deletes what is
@@ -69,6 +73,7 @@ func New(b hitbox.Backend, opts Options) *Cache {
 	c.bg.init(opts.MaxBackground)
 	if opts.FrontBytes > 0 {
 		c.front = newFront(opts.FrontBytes)
+		c.stamper, _ = b.(hitbox.Stamper)
 	}
 	return c
 }

@@ -21,14 +21,21 @@ import (
 // response that does not vary) is then written from it without decoding,
 // checksumming or parsing anything.
 //
-// The front never answers on its own: every hit still reads the key from
-// the backend, and the front's entry is used only when the backend's value
-// is byte for byte the record the entry was decoded from. The backend
-// stays the one source of truth, so whatever changed the key there (a
-// purge, a Remove, an invalidation by an unsafe method, a store of a newer
-// response, on this instance or any other sharing the backend, expiry,
-// eviction) is seen by the next hit as it is without a front. What the
-// front saves is the work after the read.
+// The front never answers on its own: the backend stays the one source
+// of truth, so whatever changed the key there (a purge, a Remove, an
+// invalidation by an unsafe method, a store of a newer response, on this
+// instance or any other sharing the backend, expiry) is seen by the next
+// hit as it is without a front. Over most backends every hit reads the
+// key, and the front's entry is used only when the backend's value is
+// byte for byte the record the entry was decoded from: what the front
+// saves is the work after the read. Over a backend that stamps its keys
+// (hitbox.Stamper: a memstore, which no other instance writes), an entry
+// is used without a read while the key's stamp is the one taken around
+// the read that filled or last matched it, and its entry's Expire has not
+// passed: every change to the key moves the stamp first. Only an eviction
+// from the backend goes unseen, and then the front answers the value the
+// backend last held, fresh, until its own budget or the value's lifetime
+// ends it.
 type front struct {
 	seed     maphash.Seed
 	maxShard int64 // bytes each shard may hold
@@ -95,6 +102,13 @@ type hotEntry struct {
 	// composite backend answered (hitbox.Answer); hits then track it for
 	// Cache-Status's detail, and otherwise spare the context it takes.
 	traced bool
+
+	// stamp is the backend's stamp (hitbox.Stamper) under which raw is
+	// what the backend holds, plus one; 0 for none. expire is the
+	// backend entry's Expire in Unix nanoseconds (0: none), past which
+	// the stamp proves nothing.
+	stamp  atomic.Uint64
+	expire int64
 
 	status   int
 	body     []byte // aliases raw
@@ -183,7 +197,17 @@ func (h *handler) serveHot(w http.ResponseWriter, r *http.Request) {
 		he = sh.m[key]
 		sh.mu.RUnlock()
 	}
-	now, stamp, tagStamp := c.opts.Now(), c.guard.Stamp(key), c.purges.stamp()
+	now := c.opts.Now()
+	var st0 uint64
+	stOK := false
+	if c.stamper != nil && (he == nil || !he.traced) {
+		// Taken before the read, so a change the read might miss moves it.
+		st0, stOK = c.stamper.Stamp(key)
+		if stOK && he != nil && he.heldAt(st0, now) && c.writeHot(w, r, he, now, nil) {
+			return
+		}
+	}
+	stamp, tagStamp := c.guard.Stamp(key), c.purges.stamp()
 	if he != nil && he.pass {
 		if now.UnixNano() < he.passUntil {
 			x := h.newExchange(w, r, false) // a pass reads nothing
@@ -218,6 +242,7 @@ func (h *handler) serveHot(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		switch {
 		case he != nil && he.matches(e.Value):
+			c.stampHot(he, key, st0, stOK, e)
 		case he != nil && he.unusable && he.n == len(e.Value) && he.sum == recordSum(e.Value):
 			he = nil // known unusable: the usual way
 		default:
@@ -227,6 +252,8 @@ func (h *handler) serveHot(w http.ResponseWriter, r *http.Request) {
 			he = nil
 			if f.admit(key) {
 				he = c.decodeHot(key, e.Value, a != nil && a.Found())
+				he.expire = unixNano(e.Expire)
+				c.stampHot(he, key, st0, stOK, e)
 				f.add(sh, he)
 				if he.unusable {
 					he = nil
@@ -353,6 +380,33 @@ func (c *Cache) marksOf(he *hotEntry, age time.Duration, detail string) *hotMark
 	m.csVals = m.csVals[:len(m.csVals):len(m.csVals)]
 	he.marks.Store(m)
 	return m
+}
+
+// heldAt reports whether he's record is still the backend's at now by
+// the stamp st: the key's stamp has not moved since he was stamped, and
+// the backend's entry has not expired.
+func (he *hotEntry) heldAt(st uint64, now time.Time) bool {
+	return he.stamp.Load() == st+1 && (he.expire == 0 || now.UnixNano() < he.expire)
+}
+
+// stampHot stamps he with st0, the stamp taken before the read that
+// returned e, when the key's stamp is still st0 after the read (no change
+// crossed it) and e is the entry he was filled from, deadline included.
+func (c *Cache) stampHot(he *hotEntry, key string, st0 uint64, ok bool, e hitbox.Entry) {
+	if !ok || he.unusable || he.expire != unixNano(e.Expire) {
+		return
+	}
+	if st1, ok := c.stamper.Stamp(key); ok && st1 == st0 {
+		he.stamp.Store(st0 + 1)
+	}
+}
+
+// unixNano is t in Unix nanoseconds, 0 for the zero time.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }
 
 // matches reports whether v is the record he was decoded from.

@@ -9,12 +9,14 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hitbox-go/hitbox"
 	"github.com/hitbox-go/hitbox/hitboxtest"
 	"github.com/hitbox-go/hitbox/internal/mapstore"
+	"github.com/hitbox-go/hitbox/store/memstore"
 )
 
 // frontHolds reports whether the front holds a decoded response (not a
@@ -135,7 +137,7 @@ func TestFrontSeesEveryChange(t *testing.T) {
 		}, nil, "body 2"},
 		{"a Remove on the store, as another instance makes it", func(t *testing.T, h *harness) {
 			u, _ := url.Parse("http://example.com/a")
-			if ok, err := hitbox.Remove(context.Background(), h.store, h.cache.keyOfURL(u)); !ok || err != nil {
+			if ok, err := hitbox.Remove(context.Background(), h.cache.b, h.cache.keyOfURL(u)); !ok || err != nil {
 				t.Fatalf("Remove: %v %v", ok, err)
 			}
 		}, nil, "body 2"},
@@ -145,7 +147,7 @@ func TestFrontSeesEveryChange(t *testing.T) {
 			}
 		}, nil, "body 3"},
 		{"a newer response stored by another instance sharing the store", func(t *testing.T, h *harness) {
-			other := newHarnessOver(t, Options{}, h.clock, h.store)
+			other := newHarnessOver(t, Options{}, h.clock, h.cache.b)
 			other.origin.set(200, "Cache-Control: max-age=100")
 			other.origin.body = "from the other instance"
 			if rec := other.purge("POST", "url="+url.QueryEscape("http://example.com/a"), ""); rec.Code != 200 {
@@ -170,27 +172,105 @@ func TestFrontSeesEveryChange(t *testing.T) {
 			h.clock.Advance(101 * time.Second)
 		}, nil, "body 2"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			h := newHarness(t, Options{})
-			h.origin.set(200, "Cache-Control: max-age=100", "Surrogate-Key: t1")
-			h.warm("/a")
-			if rec := h.get("/a"); !isHit(rec) || rec.Body.String() != "body 1" {
-				t.Fatalf("before: %q %q", cacheStatusOf(rec), rec.Body)
-			}
-			tc.change(t, h)
-			for range 3 { // a first read, then reads the front could answer
-				rec := h.get("/a", tc.after...)
-				if rec.Body.String() != tc.want {
-					t.Fatalf("after the change: %q %q, want %q", cacheStatusOf(rec), rec.Body, tc.want)
+		for _, st := range frontStores {
+			t.Run(tc.name+"/"+st.name, func(t *testing.T) {
+				t.Parallel()
+				clock := hitboxtest.NewClock(t0)
+				h := newHarnessOver(t, Options{}, clock, st.new(t, clock))
+				h.origin.set(200, "Cache-Control: max-age=100", "Surrogate-Key: t1")
+				h.warm("/a")
+				if rec := h.get("/a"); !isHit(rec) || rec.Body.String() != "body 1" {
+					t.Fatalf("before: %q %q", cacheStatusOf(rec), rec.Body)
+				}
+				tc.change(t, h)
+				for range 3 { // a first read, then reads the front could answer
+					rec := h.get("/a", tc.after...)
+					if rec.Body.String() != tc.want {
+						t.Fatalf("after the change: %q %q, want %q", cacheStatusOf(rec), rec.Body, tc.want)
+					}
+				}
+				if strings.Contains(tc.name, "vary") {
+					if rec := h.get("/a", "Accept-Language: de"); rec.Body.String() != "lang de" || !isHit(rec) {
+						t.Errorf("the other variant: %q %q", cacheStatusOf(rec), rec.Body)
+					}
+				}
+			})
+		}
+	}
+}
+
+// frontStores are the backends the front's coherence is checked over:
+// stores that stamp their keys (hitbox.Stamper), so the front answers
+// without reading them, and one that does not, so every hit reads it.
+var frontStores = []struct {
+	name string
+	new  func(t *testing.T, clock *hitboxtest.Clock) hitbox.Backend
+}{
+	{"stamped map", func(t *testing.T, clock *hitboxtest.Clock) hitbox.Backend {
+		return mapstore.New(mapstore.Options{Now: clock.Now})
+	}},
+	{"unstamped map", func(t *testing.T, clock *hitboxtest.Clock) hitbox.Backend {
+		return mapstore.New(mapstore.Options{Now: clock.Now, NoStamps: true})
+	}},
+	{"memstore", func(t *testing.T, clock *hitboxtest.Clock) hitbox.Backend {
+		s, err := memstore.New(memstore.Options{MaxBytes: 1 << 20, Shards: 1, Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}},
+}
+
+// countingStore counts the reads of a stamped map store.
+type countingStore struct {
+	*mapstore.Store
+	gets atomic.Int64
+}
+
+func (s *countingStore) Get(ctx context.Context, key string) (hitbox.Entry, error) {
+	s.gets.Add(1)
+	return s.Store.Get(ctx, key)
+}
+
+// TestFrontStampSparesTheRead checks that over a store that stamps its
+// keys a hit of a held entry reads nothing while the stamp stands, and
+// reads again, once, after any change moved it; over a store without
+// stamps every hit reads.
+func TestFrontStampSparesTheRead(t *testing.T) {
+	t.Parallel()
+	for _, stamps := range []bool{true, false} {
+		clock := hitboxtest.NewClock(t0)
+		st := &countingStore{Store: mapstore.New(mapstore.Options{Now: clock.Now, NoStamps: !stamps})}
+		h := newHarnessOver(t, Options{}, clock, st)
+		h.origin.set(200, "Cache-Control: max-age=100")
+		h.warm("/a")
+		h.get("/a") // stamps the entry
+		reads := func(n int) int64 {
+			before := st.gets.Load()
+			for range n {
+				if rec := h.get("/a"); !isHit(rec) || rec.Body.String() != "body 1" {
+					t.Fatalf("stamps %v: %q %q", stamps, cacheStatusOf(rec), rec.Body)
 				}
 			}
-			if strings.Contains(tc.name, "vary") {
-				if rec := h.get("/a", "Accept-Language: de"); rec.Body.String() != "lang de" || !isHit(rec) {
-					t.Errorf("the other variant: %q %q", cacheStatusOf(rec), rec.Body)
-				}
-			}
-		})
+			return st.gets.Load() - before
+		}
+		want := int64(0)
+		if !stamps {
+			want = 10
+		}
+		if got := reads(10); got != want {
+			t.Errorf("stamps %v: 10 hits read the store %d times, want %d", stamps, got, want)
+		}
+		if err := st.Set(context.Background(), "other", hitbox.Entry{Value: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+		if stamps {
+			want = 1 // the change moved the stamp: one read, then none
+		}
+		if got := reads(10); got != want {
+			t.Errorf("stamps %v: after a change, 10 hits read the store %d times, want %d", stamps, got, want)
+		}
 	}
 }
 
@@ -297,5 +377,31 @@ func TestFrontPass(t *testing.T) {
 	with.get("/q")
 	if with.store.LeasesTaken() == leases {
 		t.Error("the marker outlived passFor: no lease taken")
+	}
+}
+
+// TestFrontHeedsTheStoresDeadline checks that a stamped entry is not
+// answered past the store's own deadline for it, which a store may set
+// before the response's freshness ends (memstore's MaxTTL): expiry moves
+// no stamp.
+func TestFrontHeedsTheStoresDeadline(t *testing.T) {
+	t.Parallel()
+	clock := hitboxtest.NewClock(t0)
+	s, err := memstore.New(memstore.Options{MaxBytes: 1 << 20, Shards: 1, Now: clock.Now, MaxTTL: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	h := newHarnessOver(t, Options{}, clock, s)
+	h.origin.set(200, "Cache-Control: max-age=100")
+	h.warm("/a")
+	for range 2 {
+		if rec := h.get("/a"); !isHit(rec) || rec.Body.String() != "body 1" {
+			t.Fatalf("before: %q %q", cacheStatusOf(rec), rec.Body)
+		}
+	}
+	clock.Advance(11 * time.Second)
+	if rec := h.get("/a"); isHit(rec) || rec.Body.String() != "body 2" {
+		t.Errorf("past the store's deadline: %q %q, want the origin's next response", cacheStatusOf(rec), rec.Body)
 	}
 }
