@@ -37,7 +37,6 @@ type flight struct {
 // join returns the flight for key, and whether the caller leads it.
 func (f *flights) join(key string) (*flight, bool) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if fl, ok := f.m[key]; ok {
 		fl.waiters.Add(1)
 		if fl.done == nil {
@@ -46,10 +45,13 @@ func (f *flights) join(key string) (*flight, bool) {
 		if f.waiting != nil {
 			f.waiting()
 		}
+		f.mu.Unlock()
+		fl.fill.watch() // the leader's client leaving now concerns this request
 		return fl, false
 	}
 	fl := &flight{}
 	f.m[key] = fl
+	f.mu.Unlock()
 	return fl, true
 }
 
@@ -156,14 +158,17 @@ func (x *exchange) detachedFill() bool { return x.fill != nil && x.fill.detached
 //
 // Being the context itself, a fill spares a miss the context and the
 // cancel function context.WithCancel would allocate; it is allocated with
-// its flight.
+// its flight. It watches the client's context only once something can
+// tell the difference (see watch).
 type fill struct {
+	client   context.Context // the leader's client's, set by detach under mu
 	values   context.Context // the client's, without its cancellation: for Value
 	timeout  time.Duration
 	fl       *flight
 	shared   atomic.Bool
 	detached atomic.Bool // the client left and the call went on for the waiters
-	stop     func() bool // stops the watch on the client's context
+	watching atomic.Bool // stop is set (see watch)
+	stop     func() bool // stops the watch on the client's context, under mu
 
 	done atomic.Value // of chan struct{}: made by the first Done, closed by cancel
 
@@ -183,9 +188,47 @@ func (x *exchange) detach(r2 *http.Request) *http.Request {
 	f.values = context.WithoutCancel(r2.Context())
 	f.timeout, f.fl = x.c.opts.RevalidateTimeout, x.fl
 	f.shared.Store(true)
-	f.stop = context.AfterFunc(x.r.Context(), f.clientGone)
+	f.mu.Lock()
+	f.client = x.r.Context()
+	f.mu.Unlock()
+	// A request that joined before the client was set found nothing to
+	// watch (see join): this one starts the watch for it. One that joins
+	// from now on finds the client set.
+	if x.fl.waiters.Load() > 0 {
+		f.watch()
+	}
 	x.fill = f
 	return r2.WithContext(f)
+}
+
+// watch starts watching the client's context (clientGone runs when it is
+// done), once. Until something can tell the difference it need not: the
+// handler looks at its context (Done, Err, AfterFunc, a context derived
+// from it), or a request waits for the flight, which must get the
+// response unless the call outlives RevalidateTimeout without the client.
+// A handler that never looks, while no one waits, can neither see the
+// client leave nor be stopped by it, so most misses never pay for the
+// watch. The cache's own look at the end (cancelled) does not start it:
+// without waiters the client leaving is read from its context there.
+func (f *fill) watch() {
+	if f.watching.Load() {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.watching.Load() || f.client == nil || f.ended {
+		return
+	}
+	f.stop = context.AfterFunc(f.client, f.clientGone) // clientGone runs in a goroutine of its own
+	f.watching.Store(true)
+}
+
+// cancelled reports whether the fill was cancelled, without starting the
+// watch (see watch).
+func (f *fill) cancelled() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err != nil
 }
 
 var _ context.Context = (*fill)(nil)
@@ -195,6 +238,7 @@ func (f *fill) Deadline() (time.Time, bool) { return time.Time{}, false }
 
 // Done returns a channel closed when the fill is cancelled.
 func (f *fill) Done() <-chan struct{} {
+	f.watch()
 	if d, ok := f.done.Load().(chan struct{}); ok {
 		return d
 	}
@@ -213,6 +257,7 @@ func (f *fill) Done() <-chan struct{} {
 
 // Err returns context.Canceled once the fill is cancelled, else nil.
 func (f *fill) Err() error {
+	f.watch()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.err
@@ -232,6 +277,7 @@ func (f *fill) Value(key any) any { return f.values.Value(key) }
 // cancelled starts one, since the caller may hold the derived context's
 // lock.
 func (f *fill) AfterFunc(fn func()) (stop func() bool) {
+	f.watch()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
@@ -303,12 +349,15 @@ func (f *fill) unshare(client context.Context) {
 
 // end releases what the fill holds once the handler returned.
 func (f *fill) end() {
-	f.stop()
 	f.mu.Lock()
 	f.ended = true
+	stop := f.stop
 	if f.timer != nil {
 		f.timer.Stop()
 	}
 	f.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
 	f.cancel()
 }

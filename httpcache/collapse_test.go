@@ -234,3 +234,50 @@ func TestFillContext(t *testing.T) { // not parallel: it counts goroutines
 		t.Errorf("a derived context: Err %v, Cause %v; want %v for both", childErr, childCause, context.Canceled)
 	}
 }
+
+// TestFillWatchedForWaiters: a leader whose handler never looks at its
+// context still has its client watched once a request waits for it, so
+// the call without its client is bounded by RevalidateTimeout: the fill
+// is cancelled after the client leaves (the handler's body, of unknown
+// length, is then not taken as whole).
+func TestFillWatchedForWaiters(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Options{RevalidateTimeout: time.Millisecond})
+	joined := make(chan struct{}, 1)
+	h.cache.flights.waiting = func() { joined <- struct{}{} }
+	entered, release := make(chan struct{}), make(chan struct{})
+	h.origin.fn = func(w http.ResponseWriter, _ *http.Request) {
+		if h.origin.count() == 1 {
+			close(entered)
+			<-release // never looking at its context
+		}
+		w.Header().Set("Cache-Control", "max-age=60")
+		_, _ = io.WriteString(w, "body")
+	}
+	client, leave := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		h.h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "http://example.com/r", nil).WithContext(client))
+	}()
+	<-entered
+	go func() { defer wg.Done(); h.get("/r") }()
+	<-joined
+	h.cache.flights.mu.Lock()
+	var fl *flight
+	for _, f := range h.cache.flights.m {
+		fl = f
+	}
+	h.cache.flights.mu.Unlock()
+	leave()
+	deadline := time.Now().Add(guard)
+	for !fl.fill.cancelled() && time.Now().Before(deadline) {
+		runtime.Gosched()
+	}
+	if !fl.fill.cancelled() {
+		t.Error("a leader's call went on past RevalidateTimeout after its client left, a request waiting for it")
+	}
+	close(release)
+	wg.Wait()
+}
