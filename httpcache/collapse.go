@@ -162,7 +162,7 @@ func (x *exchange) detachedFill() bool { return x.fill != nil && x.fill.detached
 // tell the difference (see watch).
 type fill struct {
 	client   context.Context // the leader's client's, set by detach under mu
-	values   context.Context // the client's, without its cancellation: for Value
+	values   atomic.Value    // of context.Context: the client's without its cancellation, made by the first Value
 	timeout  time.Duration
 	fl       *flight
 	shared   atomic.Bool
@@ -182,14 +182,10 @@ type fill struct {
 // detach starts x's fill and returns r2 with it as its context.
 func (x *exchange) detach(r2 *http.Request) *http.Request {
 	f := &x.fl.fill
-	// WithoutCancel, not the client's context itself: its Value hides the
-	// client's cancellation from context.Cause and from contexts the
-	// handler derives, which would otherwise report the client's.
-	f.values = context.WithoutCancel(r2.Context())
 	f.timeout, f.fl = x.c.opts.RevalidateTimeout, x.fl
 	f.shared.Store(true)
 	f.mu.Lock()
-	f.client = x.r.Context()
+	f.client = x.r.Context() // r2 carries it too (see forward)
 	f.mu.Unlock()
 	// A request that joined before the client was set found nothing to
 	// watch (see join): this one starts the watch for it. One that joins
@@ -263,8 +259,22 @@ func (f *fill) Err() error {
 	return f.err
 }
 
-// Value returns the client's context's value for key.
-func (f *fill) Value(key any) any { return f.values.Value(key) }
+// Value returns the client's context's value for key. It asks
+// context.WithoutCancel of it, not the client's context itself, whose Value
+// would hand context.Cause and the contexts the handler derives the
+// client's cancellation.
+func (f *fill) Value(key any) any {
+	v, ok := f.values.Load().(context.Context)
+	if !ok {
+		f.mu.Lock()
+		if v, ok = f.values.Load().(context.Context); !ok {
+			v = context.WithoutCancel(f.client)
+			f.values.Store(v)
+		}
+		f.mu.Unlock()
+	}
+	return v.Value(key)
+}
 
 // AfterFunc schedules fn to run once the fill is cancelled, and returns a
 // func that unschedules it (true if it did). The context package finds it
