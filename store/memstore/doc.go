@@ -152,6 +152,8 @@
 // every change, leased write and tag purge of its keys raises before it
 // writes (a purge raises all 1024), so httpcache's front of hot responses
 // answers a response it decoded without reading the store again while
-// the key's stamp stands. Stamp costs a hash and three atomic loads; a
-// change pays one more atomic add on a cache line it already holds.
+// the key's stamp stands, and tells the store of such a hit (Hit), which
+// counts it for admission and eviction as a Get hit. Stamp costs a hash
+// and three atomic loads; a change pays one more atomic add on a cache
+// line it already holds.
 package memstore
