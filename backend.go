@@ -118,6 +118,12 @@ type Stamper interface {
 	// Stamp is as cheap as a few memory loads, so it takes no context;
 	// on a closed backend ok is false.
 	Stamp(key string) (stamp uint64, ok bool)
+	// Hit tells the backend that a read of key was answered from a copy
+	// its stamp vouched for, without a Get: a store that keeps a record
+	// of its reads (memstore's admission and eviction) counts it as a
+	// hit, so a key read only through the copy is not taken for a cold
+	// one. It is as cheap as Stamp.
+	Hit(key string)
 }
 
 // Closer is a Backend that holds resources (goroutines, connections). Close

@@ -56,6 +56,9 @@
 //     reads Path and Level. It costs nothing when nobody asks.
 //   - The Op constants name operations, one spelling each, in every *Error
 //     and in the otel layers' attributes.
+//   - Stamper lets a store in this process prove a key unchanged since a
+//     read without reading it again (memstore has it), so httpcache's
+//     front of hot responses answers from what it decoded.
 //   - Stat is one figure a backend reports about itself (a tier's hits per
 //     level, say), which the otel Metrics layer publishes.
 //

@@ -204,6 +204,7 @@ func (h *handler) serveHot(w http.ResponseWriter, r *http.Request) {
 		// Taken before the read, so a change the read might miss moves it.
 		st0, stOK = c.stamper.Stamp(key)
 		if stOK && he != nil && he.heldAt(st0, now) && c.writeHot(w, r, he, now, nil) {
+			c.stamper.Hit(key)
 			return
 		}
 	}

@@ -222,11 +222,14 @@ var frontStores = []struct {
 	}},
 }
 
-// countingStore counts the reads of a stamped map store.
+// countingStore counts the reads of a stamped map store, and the hits
+// answered from a copy its stamp vouched for.
 type countingStore struct {
 	*mapstore.Store
-	gets atomic.Int64
+	gets, hits atomic.Int64
 }
+
+func (s *countingStore) Hit(key string) { s.hits.Add(1) }
 
 func (s *countingStore) Get(ctx context.Context, key string) (hitbox.Entry, error) {
 	s.gets.Add(1)
@@ -259,8 +262,12 @@ func TestFrontStampSparesTheRead(t *testing.T) {
 		if !stamps {
 			want = 10
 		}
+		hits := st.hits.Load()
 		if got := reads(10); got != want {
 			t.Errorf("stamps %v: 10 hits read the store %d times, want %d", stamps, got, want)
+		}
+		if got := st.hits.Load() - hits; got != 10-want {
+			t.Errorf("stamps %v: the store was told of %d hits answered without a read, want %d", stamps, got, 10-want)
 		}
 		if err := st.Set(context.Background(), "other", hitbox.Entry{Value: []byte("x")}); err != nil {
 			t.Fatal(err)

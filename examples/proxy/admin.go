@@ -80,8 +80,12 @@ func (s *cacheStats) count(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cw := countingWriters.Get().(*countingWriter)
 		cw.ResponseWriter, cw.s, cw.counted = w, s, false
+		cw.conn, _ = r.Context().Value(framingKey{}).(*framingConn)
 		next.ServeHTTP(cw, r)
 		cw.note()
+		if cw.conn != nil {
+			cw.conn.holdWrites(false)
+		}
 		*cw = countingWriter{}
 		countingWriters.Put(cw)
 	})
@@ -89,8 +93,8 @@ func (s *cacheStats) count(next http.Handler) http.Handler {
 
 var countingWriters = sync.Pool{New: func() any { return new(countingWriter) }}
 
-// note counts the request once.
-func (s *cacheStats) note(h http.Header) {
+// note counts the request once, and reports whether it was a hit.
+func (s *cacheStats) note(h http.Header) bool {
 	hit, fwd, level := s.parse(h["Cache-Status"])
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -110,6 +114,7 @@ func (s *cacheStats) note(h http.Header) {
 		}
 		addCount(s.levels, level)
 	}
+	return hit
 }
 
 // maxLevels bounds the distinct details counted: a detail is a piece of a
@@ -141,12 +146,17 @@ type countingWriter struct {
 	http.ResponseWriter
 	s       *cacheStats
 	counted bool
+	// conn is the client's connection, which holds a hit's writes to
+	// send them in one system call (coalesce.go); nil over HTTP/2.
+	conn *framingConn
 }
 
 func (c *countingWriter) note() {
 	if !c.counted {
 		c.counted = true
-		c.s.note(c.ResponseWriter.Header())
+		if c.s.note(c.ResponseWriter.Header()) && c.conn != nil {
+			c.conn.holdWrites(true)
+		}
 	}
 }
 
@@ -162,10 +172,17 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	return c.ResponseWriter.Write(b)
 }
 
-// Flush sends what is buffered, as the cache does while it streams.
+// Flush sends what is buffered, as the cache does while it streams: held
+// writes too.
 func (c *countingWriter) Flush() {
 	c.note()
+	if c.conn != nil {
+		c.conn.holdWrites(false)
+	}
 	_ = http.NewResponseController(c.ResponseWriter).Flush()
+	if c.conn != nil {
+		c.conn.sendHeld()
+	}
 }
 
 // Unwrap lets http.ResponseController reach the connection's writer.

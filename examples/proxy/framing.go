@@ -90,6 +90,8 @@ type framingConn struct {
 	// (its response has no body) in place of verdicts.
 	outbound bool
 	heads    []bool
+
+	hold writeHold // a hit's writes sent in one system call (coalesce.go)
 }
 
 func (c *framingConn) Read(p []byte) (int, error) {

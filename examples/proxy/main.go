@@ -217,8 +217,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// goroutine of their own and leave the connection free at once.
 		DetachedRefresh: true,
 		// Refreshes still running at shutdown get a share of its budget.
-		DrainTimeout:  cfg.shutdown / 2,
-		MaxBodySize:   st.maxValue - 64<<10, // room for the stored header fields
+		DrainTimeout: cfg.shutdown / 2,
+		MaxBodySize:  st.maxValue - 64<<10, // room for the stored header fields
+		// The hot responses decoded in front of the store: an eighth of
+		// the store (the library's 16 MiB at least), so some ten thousand
+		// 1 KiB responses are answered without decoding.
+		FrontBytes:    max(16<<20, cfg.memory/8),
 		Logger:        logger,
 		MeterProvider: mp,
 	})

@@ -278,6 +278,9 @@ func (s *Store) Stamp(string) (uint64, bool) {
 	return s.changes, !s.closed && !s.noStamps
 }
 
+// Hit does nothing: the store keeps no record of its reads.
+func (s *Store) Hit(string) {}
+
 // Basic returns a view of s with only Get, Set, Delete and Label (and Len,
 // which is no ability), so the hitbox helpers take their fallback paths.
 func (s *Store) Basic() *Basic { return &Basic{s: s} }

@@ -141,8 +141,19 @@
 // that arrives while a leased write holds the stripe waits for it and
 // writes after it. So a change to another key of the stripe refuses a
 // lease (a false conflict: one more miss, never a stale value), reads pay
-// nothing, and a change pays a hash and two atomic adds. A lease lapses
+// nothing, and a change pays a hash and two atomic adds (three with its stamp). A lease lapses
 // after two minutes. An evicted entry's write-back claims the stripe the
 // same way, on the whole word it read when the entry was evicted, so it
 // gives up if a change was under way then or started since.
+//
+// # Stamps
+//
+// The store is a hitbox.Stamper: each stripe also keeps a stamp that
+// every change, leased write and tag purge of its keys raises before it
+// writes (a purge raises all 1024), so httpcache's front of hot responses
+// answers a response it decoded without reading the store again while
+// the key's stamp stands, and tells the store of such a hit (Hit), which
+// counts it for admission and eviction as a Get hit. Stamp costs a hash
+// and three atomic loads; a change pays one more atomic add on a cache
+// line it already holds.
 package memstore

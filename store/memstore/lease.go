@@ -158,6 +158,10 @@ func (s *Store) Stamp(key string) (uint64, bool) {
 	return v, true
 }
 
+// Hit counts a read of key answered from a copy its stamp vouched for as
+// a hit: for admission and for CLOCK's second chance, as a Get hit is.
+func (s *Store) Hit(key string) { s.seen(key) }
+
 // leaseHead is the length of a lease token's fixed head: the stripe's
 // generation and the time the lease was taken.
 const leaseHead = 16

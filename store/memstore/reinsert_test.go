@@ -256,8 +256,12 @@ func TestReinsertGivesUpAfterAChange(t *testing.T) {
 // re-insertion) the read one goes too.
 func TestReinsertKeepsReadEntries(t *testing.T) {
 	t.Parallel()
-	for _, disable := range []bool{false, true} {
-		t.Run(fmt.Sprintf("DisableAdmission=%v", disable), func(t *testing.T) {
+	for _, tc := range []struct {
+		disable bool
+		read    string // how "read" is read: a Get, or a Hit its stamp vouched for
+	}{{false, "Get"}, {true, "Get"}, {false, "Hit"}} {
+		disable := tc.disable
+		t.Run(fmt.Sprintf("DisableAdmission=%v/%s", disable, tc.read), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			s, _ := newStore(t, Options{MaxBytes: 1 << 20, Shards: 1, DisableAdmission: disable})
@@ -270,8 +274,10 @@ func TestReinsertKeepsReadEntries(t *testing.T) {
 			// Three turns of the queue; each cold key is written twice, so
 			// admission keeps it.
 			for i := range 3000 {
-				if i%100 == 0 {
+				if i%100 == 0 && tc.read == "Get" {
 					_, _ = s.Get(ctx, "read")
+				} else if i%100 == 0 {
+					s.Hit("read")
 				}
 				for range 2 {
 					if err := s.Set(ctx, fmt.Sprintf("cold:%05d", i), cold); err != nil {
