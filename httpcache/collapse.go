@@ -37,7 +37,6 @@ type flight struct {
 // join returns the flight for key, and whether the caller leads it.
 func (f *flights) join(key string) (*flight, bool) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	if fl, ok := f.m[key]; ok {
 		fl.waiters.Add(1)
 		if fl.done == nil {
@@ -46,10 +45,13 @@ func (f *flights) join(key string) (*flight, bool) {
 		if f.waiting != nil {
 			f.waiting()
 		}
+		f.mu.Unlock()
+		fl.fill.watch() // the leader's client leaving now concerns this request
 		return fl, false
 	}
 	fl := &flight{}
 	f.m[key] = fl
+	f.mu.Unlock()
 	return fl, true
 }
 
@@ -146,35 +148,188 @@ func (x *exchange) detachedFill() bool { return x.fill != nil && x.fill.detached
 // fill is a leader's handler call, detached from its client: others wait
 // for the response it stores, so the client leaving must not abandon it
 // (every waiter would then go to the origin on its own). The handler's
-// request gets a context that keeps the client's values but not its
-// cancellation. When the client leaves while others wait, the call goes
-// on for Options.RevalidateTimeout at most, as a background refresh
-// would, and writes meant for the client are dropped while the body is
-// still stored; when no one waits, or once the flight is released (the
-// response cannot be shared, or it is done), the client leaving cancels
-// the call at once, as for any request.
+// request gets the fill itself as its context: it keeps the client's
+// values but not its cancellation. When the client leaves while others
+// wait, the call goes on for Options.RevalidateTimeout at most, as a
+// background refresh would, and writes meant for the client are dropped
+// while the body is still stored; when no one waits, or once the flight
+// is released (the response cannot be shared, or it is done), the client
+// leaving cancels the call at once, as for any request.
+//
+// Being the context itself, a fill spares a miss the context and the
+// cancel function context.WithCancel would allocate; it is allocated with
+// its flight. It watches the client's context only once something can
+// tell the difference (see watch).
 type fill struct {
-	cancel   context.CancelFunc
+	client   context.Context // the leader's client's, set by detach under mu
+	values   atomic.Value    // of context.Context: the client's without its cancellation, made by the first Value
 	timeout  time.Duration
 	fl       *flight
 	shared   atomic.Bool
 	detached atomic.Bool // the client left and the call went on for the waiters
-	stop     func() bool // stops the watch on the client's context
+	watching atomic.Bool // stop is set (see watch)
+	stop     func() bool // stops the watch on the client's context, under mu
 
-	mu    sync.Mutex
-	timer *time.Timer
-	ended bool
+	done atomic.Value // of chan struct{}: made by the first Done, closed by cancel
+
+	mu     sync.Mutex
+	timer  *time.Timer
+	ended  bool
+	err    error    // context.Canceled once cancelled
+	afters []func() // what AfterFunc registered, run once cancelled
 }
 
-// detach starts x's fill and returns r2 with its context.
+// detach starts x's fill and returns r2 with it as its context.
 func (x *exchange) detach(r2 *http.Request) *http.Request {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r2.Context()))
 	f := &x.fl.fill
-	f.cancel, f.timeout, f.fl = cancel, x.c.opts.RevalidateTimeout, x.fl
+	f.timeout, f.fl = x.c.opts.RevalidateTimeout, x.fl
 	f.shared.Store(true)
-	f.stop = context.AfterFunc(x.r.Context(), f.clientGone)
+	f.mu.Lock()
+	f.client = x.r.Context() // r2 carries it too (see forward)
+	f.mu.Unlock()
+	// A request that joined before the client was set found nothing to
+	// watch (see join): this one starts the watch for it. One that joins
+	// from now on finds the client set.
+	if x.fl.waiters.Load() > 0 {
+		f.watch()
+	}
 	x.fill = f
-	return r2.WithContext(ctx)
+	return r2.WithContext(f)
+}
+
+// watch starts watching the client's context (clientGone runs when it is
+// done), once. Until something can tell the difference it need not: the
+// handler looks at its context (Done, Err, AfterFunc, a context derived
+// from it), or a request waits for the flight, which must get the
+// response unless the call outlives RevalidateTimeout without the client.
+// A handler that never looks, while no one waits, can neither see the
+// client leave nor be stopped by it, so most misses never pay for the
+// watch. The cache's own look at the end (cancelled) does not start it:
+// without waiters the client leaving is read from its context there.
+func (f *fill) watch() {
+	if f.watching.Load() {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.watching.Load() || f.client == nil || f.ended {
+		return
+	}
+	f.stop = context.AfterFunc(f.client, f.clientGone) // clientGone runs in a goroutine of its own
+	f.watching.Store(true)
+}
+
+// cancelled reports whether the fill was cancelled, without starting the
+// watch (see watch).
+func (f *fill) cancelled() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err != nil
+}
+
+var _ context.Context = (*fill)(nil)
+
+// Deadline reports none: the client's deadline is not the fill's.
+func (f *fill) Deadline() (time.Time, bool) { return time.Time{}, false }
+
+// Done returns a channel closed when the fill is cancelled.
+func (f *fill) Done() <-chan struct{} {
+	f.watch()
+	if d, ok := f.done.Load().(chan struct{}); ok {
+		return d
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d, ok := f.done.Load().(chan struct{})
+	if !ok {
+		d = make(chan struct{})
+		if f.err != nil {
+			close(d)
+		}
+		f.done.Store(d)
+	}
+	return d
+}
+
+// Err returns context.Canceled once the fill is cancelled, else nil.
+func (f *fill) Err() error {
+	f.watch()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
+}
+
+// Value returns the client's context's value for key. It asks
+// context.WithoutCancel of it, not the client's context itself, whose Value
+// would hand context.Cause and the contexts the handler derives the
+// client's cancellation.
+func (f *fill) Value(key any) any {
+	v, ok := f.values.Load().(context.Context)
+	if !ok {
+		f.mu.Lock()
+		if v, ok = f.values.Load().(context.Context); !ok {
+			v = context.WithoutCancel(f.client)
+			f.values.Store(v)
+		}
+		f.mu.Unlock()
+	}
+	return v.Value(key)
+}
+
+// AfterFunc schedules fn to run once the fill is cancelled, and returns a
+// func that unschedules it (true if it did). The context package finds it
+// and hands it the cancellation of the contexts the handler derives from
+// the fill (an outgoing request's, in a proxy), rather than starting a
+// goroutine for each to watch the fill's Done. What it hands over cancels
+// a derived context and returns, so cancel runs it at once, as a
+// cancelled context.WithCancel cancels its children (context.AfterFunc's
+// own f runs in a goroutine of its own all the same); only a fill already
+// cancelled starts one, since the caller may hold the derived context's
+// lock.
+func (f *fill) AfterFunc(fn func()) (stop func() bool) {
+	f.watch()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		go fn()
+		return func() bool { return false }
+	}
+	i := len(f.afters)
+	f.afters = append(f.afters, fn)
+	return func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.err != nil || f.afters[i] == nil {
+			return false // it ran (or is about to), or was stopped already
+		}
+		f.afters[i] = nil
+		return true
+	}
+}
+
+// String names the context, for the strings of contexts derived from it.
+func (f *fill) String() string { return "httpcache.fill" }
+
+// cancel cancels the handler's call: its context is done, and what
+// AfterFunc registered runs.
+func (f *fill) cancel() {
+	f.mu.Lock()
+	if f.err != nil {
+		f.mu.Unlock()
+		return
+	}
+	f.err = context.Canceled
+	if d, ok := f.done.Load().(chan struct{}); ok {
+		close(d)
+	}
+	afters := f.afters
+	f.afters = nil
+	f.mu.Unlock()
+	for _, fn := range afters {
+		if fn != nil {
+			fn() // see AfterFunc
+		}
+	}
 }
 
 // clientGone runs when the leader's client leaves: its context is done,
@@ -204,12 +359,15 @@ func (f *fill) unshare(client context.Context) {
 
 // end releases what the fill holds once the handler returned.
 func (f *fill) end() {
-	f.stop()
 	f.mu.Lock()
 	f.ended = true
+	stop := f.stop
 	if f.timer != nil {
 		f.timer.Stop()
 	}
 	f.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
 	f.cancel()
 }

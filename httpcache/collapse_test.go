@@ -2,9 +2,11 @@ package httpcache
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -182,4 +184,100 @@ func TestStoredWhenClientClosesAtTheEnd(t *testing.T) {
 	if rec := h.get("/r"); !isHit(rec) || rec.Body.String() != "whole" {
 		t.Errorf("a complete response was not stored: %q %q", cacheStatusOf(rec), rec.Body)
 	}
+}
+
+// TestFillContext: the context a flight's leader hands its handler (the
+// fill) carries the client's values, hands the contexts derived from it
+// their cancellation without a goroutine each (an outgoing request's
+// context in a proxy), and once the client leaves with no one waiting it
+// is cancelled with context.Canceled as its cause, not the client's, and
+// so are the contexts derived from it.
+func TestFillContext(t *testing.T) { // not parallel: it counts goroutines
+	type ctxKey struct{}
+	h := newHarness(t, Options{})
+	clientGone := errors.New("client gone")
+	client, leave := context.WithCancelCause(context.WithValue(context.Background(), ctxKey{}, "v"))
+	var value any
+	var added int
+	var err, cause, childErr, childCause error
+	h.origin.fn = func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		value = ctx.Value(ctxKey{})
+		before := runtime.NumGoroutine()
+		var children []context.Context
+		for range 50 {
+			c, cancel := context.WithCancel(ctx)
+			defer cancel()
+			children = append(children, c)
+		}
+		added = runtime.NumGoroutine() - before
+		leave(clientGone)
+		select {
+		case <-children[0].Done():
+		case <-time.After(guard):
+			t.Error("the handler's context was not cancelled when its client left")
+		}
+		err, cause = ctx.Err(), context.Cause(ctx)
+		childErr, childCause = children[0].Err(), context.Cause(children[0])
+	}
+	h.h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "http://example.com/r", nil).WithContext(client))
+	if value != "v" {
+		t.Errorf("the handler's context gave the value %v, want the client's", value)
+	}
+	if added > 25 {
+		t.Errorf("50 contexts derived from the handler's started %d goroutines", added)
+	}
+	if err != context.Canceled || cause != context.Canceled {
+		t.Errorf("the handler's context: Err %v, Cause %v; want %v for both", err, cause, context.Canceled)
+	}
+	if childErr != context.Canceled || childCause != context.Canceled {
+		t.Errorf("a derived context: Err %v, Cause %v; want %v for both", childErr, childCause, context.Canceled)
+	}
+}
+
+// TestFillWatchedForWaiters: a leader whose handler never looks at its
+// context still has its client watched once a request waits for it, so
+// the call without its client is bounded by RevalidateTimeout: the fill
+// is cancelled after the client leaves (the handler's body, of unknown
+// length, is then not taken as whole).
+func TestFillWatchedForWaiters(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Options{RevalidateTimeout: time.Millisecond})
+	joined := make(chan struct{}, 1)
+	h.cache.flights.waiting = func() { joined <- struct{}{} }
+	entered, release := make(chan struct{}), make(chan struct{})
+	h.origin.fn = func(w http.ResponseWriter, _ *http.Request) {
+		if h.origin.count() == 1 {
+			close(entered)
+			<-release // never looking at its context
+		}
+		w.Header().Set("Cache-Control", "max-age=60")
+		_, _ = io.WriteString(w, "body")
+	}
+	client, leave := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		h.h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "http://example.com/r", nil).WithContext(client))
+	}()
+	<-entered
+	go func() { defer wg.Done(); h.get("/r") }()
+	<-joined
+	h.cache.flights.mu.Lock()
+	var fl *flight
+	for _, f := range h.cache.flights.m {
+		fl = f
+	}
+	h.cache.flights.mu.Unlock()
+	leave()
+	deadline := time.Now().Add(guard)
+	for !fl.fill.cancelled() && time.Now().Before(deadline) {
+		runtime.Gosched()
+	}
+	if !fl.fill.cancelled() {
+		t.Error("a leader's call went on past RevalidateTimeout after its client left, a request waiting for it")
+	}
+	close(release)
+	wg.Wait()
 }

@@ -374,7 +374,7 @@ func TestMissAllocations(t *testing.T) { // not parallel: AllocsPerRun
 	if cs := w.h.Get("Cache-Status"); !strings.Contains(cs, "fwd=uri-miss") || !strings.Contains(cs, "stored") || w.n != len(body) {
 		t.Fatalf("Cache-Status %q, %d bytes: want a stored miss of %d", cs, w.n, len(body))
 	}
-	const most, mostBytes = 23, 5500
+	const most, mostBytes = 15, 5350
 	if n := testing.AllocsPerRun(200, serve); n > most {
 		t.Errorf("a miss allocates %v times, want at most %d", n, most)
 	}

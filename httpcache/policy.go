@@ -262,6 +262,12 @@ func connectionNamed(h http.Header) map[string]bool {
 // trailers, and those an enclosing handler set before this one ran (pre),
 // which belong to that request and not to the response.
 func (c *Cache) storedFields(h, pre http.Header, cc *directives) []field {
+	return c.storedFieldsIn(nil, h, pre, cc)
+}
+
+// storedFieldsIn is storedFields appending to buf when the fields fit in
+// its capacity, with room for the two the cache may add.
+func (c *Cache) storedFieldsIn(buf []field, h, pre http.Header, cc *directives) []field {
 	conn := connectionNamed(h)
 	var nb [16]namedLines // the fields of most responses, on the stack
 	names := nb[:0]
@@ -280,7 +286,10 @@ func (c *Cache) storedFields(h, pre http.Header, cc *directives) []field {
 		n += len(v)
 	}
 	slices.SortFunc(names, func(a, b namedLines) int { return strings.Compare(a.name, b.name) })
-	fields := make([]field, 0, n+2) // room for a Date and a Content-Length the cache may add
+	fields := buf[:0]
+	if cap(buf) < n+2 {
+		fields = make([]field, 0, n+2) // room for a Date and a Content-Length the cache may add
+	}
 	for _, nl := range names {
 		for _, v := range nl.lines {
 			fields = append(fields, field{name: nl.name, value: v})
@@ -300,8 +309,9 @@ type namedLines struct {
 // without Date is given one (RFC 9110 §6.6.1), so its age can be computed
 // the same way wherever it is read.
 func (c *Cache) newStored(r *http.Request, status int, h, pre http.Header, cc *directives, reqTime, respTime time.Time) *storedResponse {
-	sr := &storedResponse{status: status, requestTime: reqTime, responseTime: respTime}
-	sr.fields = c.storedFields(h, pre, cc)
+	sf := &storedWithFields{sr: storedResponse{status: status, requestTime: reqTime, responseTime: respTime}}
+	sr := &sf.sr
+	sr.fields = c.storedFieldsIn(sf.buf[:], h, pre, cc)
 	if len(h["Date"]) == 0 {
 		sr.fields = insertField(sr.fields, field{name: "Date", value: c.date.value(respTime)})
 	}
@@ -310,6 +320,13 @@ func (c *Cache) newStored(r *http.Request, status int, h, pre http.Header, cc *d
 		sr.varyValues = varyValues(names, r.Header)
 	}
 	return sr
+}
+
+// storedWithFields is a new stored response allocated with room for the
+// fields of most responses, so storing one makes one allocation for both.
+type storedWithFields struct {
+	sr  storedResponse
+	buf [6]field
 }
 
 // insertField inserts f keeping fields sorted by name.

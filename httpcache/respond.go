@@ -1,6 +1,7 @@
 package httpcache
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -181,7 +182,7 @@ func (x *exchange) whole() bool {
 			return err == nil && n == x.w.written
 		}
 	}
-	if x.hctx.Err() != nil {
+	if x.handlerCancelled() {
 		return false
 	}
 	if x.r.Context().Err() != nil || x.w.failed {
@@ -190,6 +191,16 @@ func (x *exchange) whole() bool {
 		return x.detachedFill() || x.filling() && !x.w.failed
 	}
 	return true
+}
+
+// handlerCancelled reports whether the context of the handler's request
+// is done; a flight's fill is asked without starting its watch (see
+// fill.watch).
+func (x *exchange) handlerCancelled() bool {
+	if x.fill != nil && x.hctx == context.Context(x.fill) {
+		return x.fill.cancelled()
+	}
+	return x.hctx.Err() != nil
 }
 
 // endless reports whether a response may never end, so no one waits for

@@ -216,14 +216,20 @@ func (o writeOnly) Write(p []byte) (int, error) { return o.w.Write(p) }
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // bodyBufs recycles body buffers; buffers that grew large are dropped so
-// the pool does not pin memory.
-var bodyBufs sync.Pool
+// the pool does not pin memory. A pool holds pointers; the *[]byte a
+// buffer came in goes to bufBoxes when the buffer is taken out, and holds
+// the next buffer put back, so a round trip through the pool allocates
+// nothing.
+var bodyBufs, bufBoxes sync.Pool
 
 const maxPooledBuf = 256 << 10
 
 func getBuf() []byte {
 	if p, ok := bodyBufs.Get().(*[]byte); ok {
-		return (*p)[:0]
+		b := (*p)[:0]
+		*p = nil
+		bufBoxes.Put(p)
+		return b
 	}
 	return make([]byte, 0, 4096)
 }
@@ -232,8 +238,12 @@ func putBuf(b []byte) {
 	if b == nil || cap(b) > maxPooledBuf {
 		return
 	}
-	b = b[:0]
-	bodyBufs.Put(&b)
+	p, ok := bufBoxes.Get().(*[]byte)
+	if !ok {
+		p = new([]byte)
+	}
+	*p = b[:0]
+	bodyBufs.Put(p)
 }
 
 // recorder is the ResponseWriter of a refresh the cache makes on its own
