@@ -10,11 +10,10 @@ import (
 // A hit is written from memory in one go, yet net/http sends a response
 // larger than its 4 KiB connection buffer in two system calls: the full
 // buffer (status line, header fields, the body's start), then the rest
-// written past the buffer. A C server sends both with one writev; on a
-// 16 KiB hit the second call is about a sixth of the proxy's CPU time.
-// So while the handler writes a hit, the client's connection holds a
-// write that is exactly the full buffer and sends it with the next write,
-// in one writev.
+// written past the buffer. A C server sends both with one writev, and
+// here a system call costs more than the hit's own work. So while the
+// handler writes a hit, the client's connection holds a write that is
+// exactly the full buffer and sends it with the next write, in one writev.
 //
 // The next write always comes: net/http writes a full buffer from within
 // a larger write, which then either goes straight to the connection (the
