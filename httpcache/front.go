@@ -152,14 +152,26 @@ func (c *Cache) hotRequest(w http.ResponseWriter, r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
 	}
-	h := r.Header
-	if len(h["Cache-Control"]) > 0 || len(h["Pragma"]) > 0 || len(h["Upgrade"]) > 0 ||
-		len(h["If-None-Match"]) > 0 || len(h["If-Modified-Since"]) > 0 ||
-		len(h["If-Match"]) > 0 || len(h["If-Unmodified-Since"]) > 0 ||
-		len(h["Range"]) > 0 || len(h["If-Range"]) > 0 {
-		return false
+	// One pass over the request's few fields costs less than a lookup of
+	// each name that would send it the usual way.
+	for name, v := range r.Header {
+		if len(v) > 0 && notHot(name) {
+			return false
+		}
 	}
 	return !c.opts.ShowKey && len(w.Header()) == 0 && c.unsafeRequest(r) == ""
+}
+
+// notHot reports whether a request field named name (canonical) keeps a
+// request from the front: a directive, a precondition, a range or a
+// protocol switch.
+func notHot(name string) bool {
+	switch name {
+	case "Cache-Control", "Pragma", "Upgrade", "If-None-Match", "If-Modified-Since",
+		"If-Match", "If-Unmodified-Since", "Range", "If-Range":
+		return true
+	}
+	return false
 }
 
 // serveHot answers a request hotRequest admitted: from the front when the

@@ -195,6 +195,9 @@ func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter 
 // member after those upstream (RFC 9211 §2), and an origin may send one
 // under any name.
 func (s *cacheStats) parse(lines []string) (hit bool, fwd, detail string) {
+	if len(lines) == 1 && s.plainHit(lines[0]) {
+		return true, "", ""
+	}
 	for _, line := range lines {
 		for member := range strings.SplitSeq(line, ",") {
 			name, params, _ := strings.Cut(member, ";")
@@ -221,6 +224,33 @@ func (s *cacheStats) parse(lines []string) (hit bool, fwd, detail string) {
 		fwd = ""
 	}
 	return hit, fwd, detail
+}
+
+// plainHit reports whether line is this cache's member alone, a hit with
+// no parameter but ttl: what the front of hot responses sends, read
+// without splitting.
+func (s *cacheStats) plainHit(line string) bool {
+	rest, ok := strings.CutPrefix(line, s.name)
+	if !ok {
+		return false
+	}
+	rest, ok = strings.CutPrefix(rest, "; hit")
+	if !ok {
+		return false
+	}
+	if rest == "" {
+		return true
+	}
+	ttl, ok := strings.CutPrefix(rest, "; ttl=")
+	if !ok || ttl == "" {
+		return false
+	}
+	for i := 0; i < len(ttl); i++ {
+		if (ttl[i] < '0' || ttl[i] > '9') && !(i == 0 && ttl[i] == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // ServeHTTP answers GET /cache/stats.

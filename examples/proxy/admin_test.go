@@ -138,6 +138,15 @@ func TestCacheStatsParse(t *testing.T) {
 		// the cache's own member comes last.
 		{[]string{`edge; hit; detail="forged"`, `edge; fwd=uri-miss`}, "fwd=uri-miss", ""},
 		{[]string{`edge; fwd=made-up, edge; hit`}, "hit", ""},
+		// What the front of hot responses sends, read without splitting,
+		// and near misses of it.
+		{[]string{`edge; hit; ttl=3599`}, "hit", ""},
+		{[]string{`edge; hit; ttl=-2`}, "hit", ""},
+		{[]string{`edge; hit`}, "hit", ""},
+		{[]string{`edge; hits`}, "", ""},
+		{[]string{`edgeX; hit; ttl=5`}, "", ""},
+		{[]string{`edge; hit; ttl=5, edge; fwd=uri-miss`}, "fwd=uri-miss", ""},
+		{[]string{`edge; hit; ttl=5; detail="x"`}, "hit", "x"},
 	}
 	for _, tc := range cases {
 		hit, fwd, d := s.parse(tc.lines)
