@@ -27,6 +27,9 @@ type sample struct {
 // server's processes used meanwhile.
 func measure(ctx context.Context, gen loadGen, s *server, o *origin, w workload, cfg config) (sample, error) {
 	urls := w.urlList(s.addr)
+	if w.hit {
+		o.settle(ctx)
+	}
 	before := o.n.Load()
 	cpu0, err := treeCPU(s.pid)
 	if err != nil {
@@ -141,4 +144,21 @@ func loadAvg() float64 {
 	}
 	v, _ := strconv.ParseFloat(f[0], 64)
 	return v
+}
+
+// settle waits, up to three seconds, until the origin's request count has
+// stood still for 200 ms: requests still in flight from an earlier
+// pass-through load (its load generator stops with requests on their way
+// to the origin) must not count against the next hit round.
+func (o *origin) settle(ctx context.Context) {
+	deadline := time.Now().Add(3 * time.Second)
+	last := o.n.Load()
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(200 * time.Millisecond)
+		n := o.n.Load()
+		if n == last {
+			return
+		}
+		last = n
+	}
 }
