@@ -110,13 +110,13 @@ type Stamper interface {
 	// such a change may be under way. A caller that gets the same stamp,
 	// ok both times, from a Stamp before and one after a Get may take
 	// that Get's entry as key's for as long as later Stamps return the
-	// stamp, ok, and its Expire has not passed. Two things move no
-	// stamp: an entry the backend evicted for room or dropped as
-	// expired (the caller's copy is still the last value written), and
-	// nothing promises that a stamp moves only for key: a change to
-	// another key may move it too, which costs the caller a read.
-	// Stamp is as cheap as a few memory loads, so it takes no context;
-	// on a closed backend ok is false.
+	// stamp, ok, and its Expire has not passed. What the backend drops
+	// on its own moves no stamp (an entry evicted for room, one dropped
+	// as expired, memstore's entries under a tag it forgot to stay within
+	// MaxTagVersions): the caller's copy is then still the last value
+	// written. A stamp may also move for a change to another key, which
+	// costs the caller a read. Stamp is as cheap as a few memory loads,
+	// so it takes no context; on a closed backend ok is false.
 	Stamp(key string) (stamp uint64, ok bool)
 	// Hit tells the backend that a read of key was answered from a copy
 	// its stamp vouched for, without a Get: a store that keeps a record
