@@ -32,10 +32,10 @@ import (
 // (hitbox.Stamper: a memstore, which no other instance writes), an entry
 // is used without a read while the key's stamp is the one taken around
 // the read that filled or last matched it, and its entry's Expire has not
-// passed: every change to the key moves the stamp first. Only an eviction
-// from the backend goes unseen, and then the front answers the value the
-// backend last held, fresh, until its own budget or the value's lifetime
-// ends it.
+// passed: every change to the key moves the stamp first. Only what the
+// backend drops on its own (an eviction, a tag version it forgot) goes
+// unseen, and then the front answers the value the backend last held,
+// fresh, until its own budget or the value's lifetime ends it.
 type front struct {
 	seed     maphash.Seed
 	maxShard int64 // bytes each shard may hold
