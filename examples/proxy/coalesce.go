@@ -35,7 +35,8 @@ var heldBuffers = sync.Pool{New: func() any { return new([netHTTPBuffer]byte) }}
 type writeHold struct {
 	armed bool
 	held  *[netHTTPBuffer]byte // a held full buffer, or nil
-	iov   net.Buffers
+	bufs  [2][]byte            // the held buffer and the next write, for one writev
+	iov   net.Buffers          // over bufs, so the writev allocates nothing
 	// joined counts the held writes sent with the next, heldAtEnd those
 	// that had to wait for the response's end (see above): for tests.
 	joined, heldAtEnd atomic.Int64
@@ -55,8 +56,10 @@ func (c *framingConn) Write(p []byte) (int, error) {
 		copy(h.held[:], p)
 		return len(p), nil
 	}
-	h.iov = append(h.iov[:0], h.held[:], p)
+	h.bufs = [2][]byte{h.held[:], p}
+	h.iov = h.bufs[:]
 	n, err := h.iov.WriteTo(c.Conn) // one writev on a TCP connection
+	h.bufs = [2][]byte{}            // p is not kept
 	h.joined.Add(1)
 	c.release()
 	n -= netHTTPBuffer // what went out of p
@@ -70,7 +73,7 @@ func (c *framingConn) Write(p []byte) (int, error) {
 func (c *framingConn) release() {
 	heldBuffers.Put(c.hold.held)
 	c.hold.held = nil
-	c.hold.iov = c.hold.iov[:0]
+	c.hold.iov = nil
 }
 
 // sendHeld writes what is held, if anything; an error shows again on the

@@ -176,3 +176,44 @@ func TestStreamNotHeld(t *testing.T) {
 		}
 	}
 }
+
+// TestJoinedWriteAllocations: holding a write and sending it with the
+// next in one writev allocates nothing once the pool is warm.
+func TestJoinedWriteAllocations(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		_, _ = io.Copy(io.Discard, c)
+		_ = c.Close()
+	}()
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &framingConn{Conn: raw}
+	full, rest := make([]byte, netHTTPBuffer), make([]byte, 12<<10)
+	allocs := testing.AllocsPerRun(100, func() {
+		c.holdWrites(true)
+		if _, err := c.Write(full); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Write(rest); err != nil {
+			t.Fatal(err)
+		}
+		c.holdWrites(false)
+	})
+	if c.hold.joined.Load() == 0 || allocs != 0 {
+		t.Errorf("%d writes joined, %.1f allocations each: want some, and none", c.hold.joined.Load(), allocs)
+	}
+	_ = c.Close()
+	<-drained
+}
