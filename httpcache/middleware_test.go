@@ -315,35 +315,45 @@ func (w *reusedWriter) WriteHeader(code int)        { w.status = code }
 func (w *reusedWriter) Write(p []byte) (int, error) { w.n += len(p); return len(p), nil }
 
 // TestHitAllocations: a fresh hit answered by the front of hot responses
-// costs the store's copy of the value (mapstore's Get clones it) and
-// nothing else: the key is rendered on the stack and found in the front,
-// the stored fields, Age and Cache-Status are the front's, and no
-// exchange is made. It guards the hit path's allocations, which a
-// benchmark would only report.
+// allocates nothing over a store that stamps its keys (hitbox.Stamper),
+// which the front does not read, and only the store's copy of the value
+// over one that does not (mapstore's Get clones it): the key is rendered
+// on the stack and found in the front, the stored fields, Age and
+// Cache-Status are the front's, and no exchange is made. It guards the
+// hit path's allocations, which a benchmark would only report.
 func TestHitAllocations(t *testing.T) { // not parallel: AllocsPerRun
-	body := strings.Repeat("x", 1024)
-	c := New(mapstore.New(mapstore.Options{}), Options{})
-	defer c.Close()
-	h := c.Middleware(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		w.Header().Set("Cache-Control", "max-age=3600")
-		w.Header().Set("Etag", `"v1"`)
-		_, _ = io.WriteString(w, body)
-	}))
-	req := httptest.NewRequest(http.MethodGet, "http://example.test/doc", nil)
-	w := &reusedWriter{h: http.Header{}}
-	h.ServeHTTP(w, req) // stored
-	serve := func() {
-		clear(w.h)
-		w.n = 0
-		h.ServeHTTP(w, req)
-	}
-	serve()
-	if cs := w.h.Get("Cache-Status"); !strings.Contains(cs, "hit") || w.n != len(body) {
-		t.Fatalf("Cache-Status %q, %d bytes: want a hit of %d", cs, w.n, len(body))
-	}
-	if n := testing.AllocsPerRun(200, serve); n > 1 {
-		t.Errorf("a hit allocates %v times, want at most 1", n)
+	for _, tc := range []struct {
+		name     string
+		noStamps bool
+		most     float64
+	}{
+		{"a stamped store", false, 0},
+		{"a store without stamps", true, 1},
+	} {
+		body := strings.Repeat("x", 1024)
+		c := New(mapstore.New(mapstore.Options{NoStamps: tc.noStamps}), Options{})
+		defer c.Close()
+		h := c.Middleware(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain")
+			w.Header().Set("Cache-Control", "max-age=3600")
+			w.Header().Set("Etag", `"v1"`)
+			_, _ = io.WriteString(w, body)
+		}))
+		req := httptest.NewRequest(http.MethodGet, "http://example.test/doc", nil)
+		w := &reusedWriter{h: http.Header{}}
+		h.ServeHTTP(w, req) // stored
+		serve := func() {
+			clear(w.h)
+			w.n = 0
+			h.ServeHTTP(w, req)
+		}
+		serve()
+		if cs := w.h.Get("Cache-Status"); !strings.Contains(cs, "hit") || w.n != len(body) {
+			t.Fatalf("%s: Cache-Status %q, %d bytes: want a hit of %d", tc.name, cs, w.n, len(body))
+		}
+		if n := testing.AllocsPerRun(200, serve); n > tc.most {
+			t.Errorf("%s: a hit allocates %v times, want at most %v", tc.name, n, tc.most)
+		}
 	}
 }
 
