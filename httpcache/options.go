@@ -59,10 +59,13 @@ type Options struct {
 	// at least twice are kept decoded in memory, so that a plain fresh hit
 	// (no request directives, preconditions or ranges, a response that
 	// does not vary) is written without decoding or parsing the stored
-	// form. The front never answers on its own: each hit still reads the
-	// backend and uses the decoded copy only when the backend returned the
-	// very bytes it was decoded from, so every change to the backend is
-	// seen as without it. It costs a copy of each response it keeps.
+	// form. The front never answers on its own: each hit reads the backend
+	// and uses the decoded copy only when the backend returned the very
+	// bytes it was decoded from, or, over a backend that stamps its keys
+	// (hitbox.Stamper: memstore), reads nothing while the key's stamp
+	// says no change reached it since; either way every change to the
+	// backend is seen as without it. It costs a copy of each response it
+	// keeps.
 	// 16 MiB when zero; a negative value turns it off. BenchmarkHitRecorder
 	// measures it.
 	FrontBytes int64
