@@ -45,6 +45,9 @@ type front struct {
 	// URLs) costs the front nothing but a bit.
 	seen     [frontSeenWords]atomic.Uint64
 	seenSets atomic.Int64
+	// hitMarks holds the Cache-Status values of plain hits by freshness
+	// left, shared by every entry (see markTable).
+	hitMarks markTable
 }
 
 const (
@@ -129,9 +132,10 @@ type hotLine struct {
 	vals []string
 }
 
-// hotMarks are the Age and Cache-Status values of an entry for one age
-// in whole seconds and one detail: rendered once, then shared by every
-// hit in that second.
+// hotMarks are the Age and Cache-Status values of an entry with a detail
+// or upstream members for one age in whole seconds and one detail:
+// rendered once, then shared by every hit in that second. A plain hit's
+// values are shared between entries instead (see markTable).
 type hotMarks struct {
 	age     int64
 	detail  string
@@ -359,21 +363,30 @@ func (c *Cache) writeHot(w http.ResponseWriter, r *http.Request, he *hotEntry, n
 	if a != nil && a.Found() {
 		detail = a.Path()
 	}
-	m := c.marksOf(he, age, detail)
+	var ageVals, csVals []string
+	var cs string
+	if ttl := int64((he.lifetime - age) / time.Second); detail == "" && len(he.upstream) == 0 && ttl >= 0 {
+		ageVals = ageMarkValues(ageSeconds(age))
+		csVals = hitMarkValues(&c.front.hitMarks, c.opts.CacheName, ttl)
+		cs = csVals[0]
+	} else {
+		m := c.marksOf(he, age, detail)
+		ageVals, csVals, cs = m.ageVals, m.csVals, m.cs
+	}
 	hdr := w.Header()
 	for _, l := range he.lines {
 		hdr[l.name] = l.vals
 	}
-	hdr["Age"] = m.ageVals
+	hdr["Age"] = ageVals
 	if he.noCT {
 		hdr["Content-Type"] = nil
 	}
-	hdr["Cache-Status"] = m.csVals
+	hdr["Cache-Status"] = csVals
 	w.WriteHeader(he.status)
 	if r.Method != http.MethodHead && len(he.body) > 0 {
 		_, _ = w.Write(he.body)
 	}
-	c.obs.record(r.Context(), resHit, m.cs)
+	c.obs.record(r.Context(), resHit, cs)
 	return true
 }
 

@@ -412,3 +412,118 @@ func TestFrontHeedsTheStoresDeadline(t *testing.T) {
 		t.Errorf("past the store's deadline: %q %q, want the origin's next response", cacheStatusOf(rec), rec.Body)
 	}
 }
+
+// maxAgeOrigin answers every request with a body and the freshness
+// lifetime its "ma" parameter names, dated by clock.
+func maxAgeOrigin(clock *hitboxtest.Clock) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Cache-Control"] = []string{"max-age=" + r.URL.Query().Get("ma")}
+		w.Header()["Date"] = []string{clock.Now().Format(http.TimeFormat)}
+		_, _ = w.Write([]byte("body"))
+	})
+}
+
+// TestFrontMarksExact: front hits over entries of several lifetimes
+// stored at several times, which share their rendered Age and
+// Cache-Status values, each carry their own: Age the entry's age, ttl its
+// freshness left. The ages cross the rendered blocks' edges, and two
+// entries stored the table's span apart need the same slot in turn.
+func TestFrontMarksExact(t *testing.T) {
+	t.Parallel()
+	clock := hitboxtest.NewClock(t0)
+	c := New(mapstore.New(mapstore.Options{Now: clock.Now}), Options{Now: clock.Now, CacheName: "edge"})
+	t.Cleanup(func() { _ = c.Close() })
+	h := c.Middleware(maxAgeOrigin(clock))
+	get := func(target string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://example.com"+target, nil))
+		return rec
+	}
+	type entry struct {
+		target   string
+		lifetime int64
+		stored   time.Time
+	}
+	var entries []entry
+	store := func(tag string) {
+		for _, lifetime := range []int64{10, 64, 65, 100, 4000, 40_000, 100_000} {
+			e := entry{fmt.Sprintf("/m?ma=%d&at=%s", lifetime, tag), lifetime, clock.Now()}
+			for range 3 { // the doorkeeper admits a key on its second read
+				get(e.target)
+			}
+			if !frontHolds(c, "http://example.com"+e.target) {
+				t.Fatalf("the front does not hold %s", e.target)
+			}
+			entries = append(entries, e)
+		}
+	}
+	check := func() {
+		t.Helper()
+		for _, e := range entries {
+			age := int64(clock.Now().Sub(e.stored) / time.Second)
+			if age >= e.lifetime {
+				continue
+			}
+			rec := get(e.target)
+			want := fmt.Sprintf("edge; hit; ttl=%d", e.lifetime-age)
+			if got := rec.Header().Values("Age"); len(got) != 1 || got[0] != fmt.Sprint(age) {
+				t.Errorf("%s at age %d: Age %q", e.target, age, got)
+			}
+			if got := rec.Header().Values("Cache-Status"); len(got) != 1 || got[0] != want {
+				t.Errorf("%s at age %d: Cache-Status %q, want %q", e.target, age, got, want)
+			}
+		}
+	}
+	store("0")
+	for _, step := range []int64{0, 1, 61, 1, 1, 1, 62, 3000} { // ages 0, 1, 62 to 64, 65, 127, 3127
+		clock.Advance(time.Duration(step) * time.Second)
+		check()
+		check() // the values rendered for the first
+	}
+	clock.Advance(time.Duration(markSlots*markBlockLen-3127) * time.Second)
+	store("span") // ages 0 and markSlots*markBlockLen: one slot
+	for range 3 {
+		check()
+		clock.Advance(time.Second)
+	}
+}
+
+// TestFrontManyURLsAllocations: hits answered by the front over many
+// URLs allocate nothing, though every entry's Age and Cache-Status
+// values change each second: they are shared between entries (rendered
+// per entry and second, they cost 4 allocations a hit).
+func TestFrontManyURLsAllocations(t *testing.T) { // not parallel: AllocsPerRun
+	clock := hitboxtest.NewClock(t0)
+	c := New(mapstore.New(mapstore.Options{Now: clock.Now}), Options{Now: clock.Now})
+	defer c.Close()
+	h := c.Middleware(maxAgeOrigin(clock))
+	reqs := make([]*http.Request, 100)
+	for i := range reqs {
+		reqs[i] = httptest.NewRequest(http.MethodGet, fmt.Sprintf("http://example.test/doc?ma=3600&n=%d", i), nil)
+	}
+	w := &reusedWriter{h: http.Header{}}
+	serve := func() {
+		for _, r := range reqs {
+			clear(w.h)
+			w.n = 0
+			h.ServeHTTP(w, r)
+		}
+	}
+	for range 3 { // stored, then admitted to the front
+		serve()
+	}
+	clock.Advance(time.Second)
+	serve()
+	if cs := w.h.Get("Cache-Status"); cs != "hitbox; hit; ttl=3599" || w.h.Get("Age") != "1" {
+		t.Fatalf("Cache-Status %q, Age %q: want a hit from the front at age 1", cs, w.h.Get("Age"))
+	}
+	// A run is 100 hits a second after the last: fewer than 100
+	// allocations a run (a new block of values now and then) average 0.
+	n := testing.AllocsPerRun(100, func() {
+		clock.Advance(time.Second)
+		serve()
+	})
+	if n != 0 {
+		t.Errorf("100 hits over 100 URLs allocate %v times, want 0", n)
+	}
+}

@@ -1,6 +1,9 @@
 package httpcache
 
-import "strconv"
+import (
+	"strconv"
+	"sync/atomic"
+)
 
 // cacheStatus is this cache's member of a Cache-Status field (RFC 9211):
 // how it handled one request.
@@ -111,4 +114,82 @@ func appendSFString(b []byte, s string) []byte {
 		}
 	}
 	return append(b, '"')
+}
+
+// The Age and Cache-Status values of a plain front hit (no detail, no
+// upstream member) depend only on the age in seconds and on the freshness
+// left in seconds, so they are rendered for a block of markBlockLen
+// consecutive values at a time and shared by every entry and every hit
+// that needs one of them, where rendering them per entry would allocate
+// for most hits over many URLs (each entry's values change every second).
+// The blocks sit in a direct-mapped table: markSlots blocks, about nine
+// hours of consecutive values, each a few KiB; a block evicted by a
+// value a multiple of that span away is rendered again when next needed.
+const (
+	markBlockLen = 64
+	markSlots    = 512
+)
+
+// markBlock holds the rendered values n*markBlockLen to
+// (n+1)*markBlockLen-1. It is immutable once published, and its values go
+// into response headers as they are (one-element capped slices).
+type markBlock struct {
+	n    int64
+	vals [markBlockLen]string
+}
+
+// markTable is a direct-mapped table of markBlocks.
+type markTable struct {
+	slots [markSlots]atomic.Pointer[markBlock]
+}
+
+// values returns the header value for v (v >= 0), rendering its block
+// with render (which appends the value for one number) when the table
+// does not hold it.
+func (t *markTable) values(v int64, render func(b []byte, v int64) []byte) []string {
+	n := v / markBlockLen
+	slot := &t.slots[n%markSlots]
+	blk := slot.Load()
+	if blk == nil || blk.n != n {
+		blk = newMarkBlock(n, render)
+		slot.Store(blk)
+	}
+	i := v % markBlockLen
+	return blk.vals[i : i+1 : i+1]
+}
+
+// newMarkBlock renders block n: its values share one string.
+func newMarkBlock(n int64, render func(b []byte, v int64) []byte) *markBlock {
+	blk := &markBlock{n: n}
+	var ends [markBlockLen]int
+	var b []byte
+	for i := range blk.vals {
+		b = render(b, n*markBlockLen+int64(i))
+		ends[i] = len(b)
+	}
+	s, start := string(b), 0
+	for i, end := range ends {
+		blk.vals[i] = s[start:end]
+		start = end
+	}
+	return blk
+}
+
+// ageMarks holds Age values by whole seconds, shared by every cache.
+var ageMarks markTable
+
+// ageMarkValues is the Age field's value for secs (0 <= secs <= maxDelta).
+func ageMarkValues(secs int64) []string {
+	return ageMarks.values(secs, appendDecimal)
+}
+
+func appendDecimal(b []byte, v int64) []byte { return strconv.AppendInt(b, v, 10) }
+
+// hitMarkValues is the Cache-Status field's value of a plain hit by a
+// cache named name with ttl seconds of freshness left (ttl >= 0), from t,
+// the cache's own table: exactly the member cacheStatus renders.
+func hitMarkValues(t *markTable, name string, ttl int64) []string {
+	return t.values(ttl, func(b []byte, v int64) []byte {
+		return cacheStatus{name: name, hit: true, hasTTL: true, ttl: v}.appendTo(b)
+	})
 }
