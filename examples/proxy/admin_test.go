@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -209,8 +210,67 @@ func TestCountAllocations(t *testing.T) {
 			t.Errorf("%s: %v allocations per request, want 0", status, n)
 		}
 	}
-	if s.requests != 204 || s.hits != 102 || s.fwds["uri-miss"] != 102 || s.levels["memory"] != 102 {
-		t.Errorf("counted %d requests, %d hits, %v, %v", s.requests, s.hits, s.fwds, s.levels)
+	requests, hits := s.counts()
+	if requests != 204 || hits != 102 || s.fwds["uri-miss"] != 102 || s.levels["memory"] != 102 {
+		t.Errorf("counted %d requests, %d hits, %v, %v", requests, hits, s.fwds, s.levels)
+	}
+}
+
+// TestCacheStatsPlainHitTakesNoLock: a plain hit (what the front of hot
+// responses answers) is counted without the lock the other counts share,
+// which every request took before.
+func TestCacheStatsPlainHitTakesNoLock(t *testing.T) {
+	s := newCacheStats("edge")
+	s.mu.Lock()
+	done := make(chan bool)
+	go func() { done <- s.note(http.Header{"Cache-Status": {"edge; hit; ttl=10"}}) }()
+	select {
+	case hit := <-done:
+		if !hit {
+			t.Error("a plain hit was not counted as a hit")
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("counting a plain hit waits on the lock")
+	}
+	s.mu.Unlock()
+	if requests, hits := s.counts(); requests != 1 || hits != 1 {
+		t.Errorf("counted %d requests, %d hits; want 1, 1", requests, hits)
+	}
+}
+
+// TestCacheStatsConcurrent: requests counted from many goroutines, plain
+// hits among others, are all counted, each once and as what it was, and
+// GET /cache/stats meanwhile never shows more hits than requests.
+func TestCacheStatsConcurrent(t *testing.T) {
+	s := newCacheStats("edge")
+	lines := []string{`edge; hit; ttl=10`, `edge; hit; detail="memory"`, `edge; fwd=uri-miss; fwd-status=200; stored`, `up; hit, edge; fwd=stale`}
+	const workers, each = 4, 500
+	var wg sync.WaitGroup
+	for g := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				s.note(http.Header{"Cache-Status": {lines[(g+i)%len(lines)]}})
+			}
+		}()
+	}
+	for range 20 {
+		var stats struct {
+			Requests int64
+			Results  map[string]int64
+		}
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/cache/stats", nil))
+		if err := json.Unmarshal(rec.Body.Bytes(), &stats); err != nil || stats.Results["hit"] > stats.Requests {
+			t.Fatalf("GET /cache/stats meanwhile: %s (%v)", rec.Body, err)
+		}
+	}
+	wg.Wait()
+	requests, hits := s.counts()
+	const n = workers * each
+	if requests != n || hits != n/2 || s.fwds["uri-miss"] != n/4 || s.fwds["stale"] != n/4 || s.levels["memory"] != n/4 {
+		t.Errorf("counted %d requests, %d hits, %v, %v; want %d, %d, a quarter each", requests, hits, s.fwds, s.levels, n, n/2)
 	}
 }
 
