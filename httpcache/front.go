@@ -157,13 +157,14 @@ func (c *Cache) hotRequest(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	// One pass over the request's few fields costs less than a lookup of
-	// each name that would send it the usual way.
+	// each name that would send it the usual way; it makes unsafeRequest's
+	// pass over them too.
 	for name, v := range r.Header {
-		if len(v) > 0 && notHot(name) {
+		if len(v) > 0 && notHot(name) || c.bypassField(name) {
 			return false
 		}
 	}
-	return !c.opts.ShowKey && len(w.Header()) == 0 && c.unsafeRequest(r) == ""
+	return !c.opts.ShowKey && len(w.Header()) == 0 && !c.unsafeContent(r) && !unsafeTarget(r)
 }
 
 // notHot reports whether a request field named name (canonical) keeps a

@@ -527,3 +527,35 @@ func TestFrontManyURLsAllocations(t *testing.T) { // not parallel: AllocsPerRun
 		t.Errorf("100 hits over 100 URLs allocate %v times, want 0", n)
 	}
 }
+
+// TestFrontPassesUnsafeRequests: a request the cache must pass by (a
+// field Options.BypassFields names, content it does not key) is not
+// answered from the front, though the front holds its URL's response.
+func TestFrontPassesUnsafeRequests(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Options{})
+	h.origin.set(200, "Cache-Control: max-age=60")
+	h.warm("/a")
+	for _, tc := range []struct {
+		name string
+		req  func() *http.Request
+	}{
+		{"a bypass field", func() *http.Request {
+			r := httptest.NewRequest(http.MethodGet, "http://example.com/a", nil)
+			r.Header.Set("X-Forwarded-Host", "evil.example")
+			return r
+		}},
+		{"content", func() *http.Request {
+			return httptest.NewRequest(http.MethodGet, "http://example.com/a", strings.NewReader("x"))
+		}},
+	} {
+		rec := httptest.NewRecorder()
+		h.h.ServeHTTP(rec, tc.req())
+		if cs := cacheStatusOf(rec); !strings.Contains(cs, "fwd=bypass") {
+			t.Errorf("%s: Cache-Status %q, want fwd=bypass", tc.name, cs)
+		}
+	}
+	if rec := h.get("/a"); !isHit(rec) {
+		t.Errorf("a plain request then: %q, want a hit", cacheStatusOf(rec))
+	}
+}

@@ -94,16 +94,27 @@ const (
 // it carries a field Options.BypassFields names, or content the key does
 // not cover.
 func (c *Cache) unsafeRequest(r *http.Request) string {
-	if (r.ContentLength != 0 || len(r.TransferEncoding) > 0) && !c.opts.StoreRequestBody {
+	if c.unsafeContent(r) {
 		return detailBody
 	}
 	if c.unkeyedField(r) {
 		return detailUnkeyed
 	}
-	if r.URL.RawPath != "" && !validTarget(r.URL) {
+	if unsafeTarget(r) {
 		return detailTarget
 	}
 	return ""
+}
+
+// unsafeContent reports whether r has content the cache does not key.
+func (c *Cache) unsafeContent(r *http.Request) bool {
+	return (r.ContentLength != 0 || len(r.TransferEncoding) > 0) && !c.opts.StoreRequestBody
+}
+
+// unsafeTarget reports whether r's path is not in URI syntax (see
+// validTarget).
+func unsafeTarget(r *http.Request) bool {
+	return r.URL.RawPath != "" && !validTarget(r.URL)
 }
 
 // validTarget reports whether a path the client sent is in URI syntax
@@ -125,12 +136,18 @@ func validTarget(u *url.URL) bool {
 func (c *Cache) unkeyedField(r *http.Request) bool {
 	if c.bypass.names != nil {
 		for name := range r.Header {
-			if name != "" && c.bypass.first[name[0]] && c.bypass.names[name] {
+			if c.bypassField(name) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// bypassField reports whether Options.BypassFields names the request
+// field name (canonical).
+func (c *Cache) bypassField(name string) bool {
+	return name != "" && c.bypass.first[name[0]] && c.bypass.names[name]
 }
 
 // otherURL drops the stored response a bounded key found when it was
