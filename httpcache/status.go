@@ -134,7 +134,7 @@ const (
 // (n+1)*markBlockLen-1. It is immutable once published, and its values go
 // into response headers as they are (one-element capped slices).
 type markBlock struct {
-	n    int64
+	n    uint64
 	vals [markBlockLen]string
 }
 
@@ -143,36 +143,35 @@ type markTable struct {
 	slots [markSlots]atomic.Pointer[markBlock]
 }
 
-// values returns the header value for v (v >= 0), rendering its block
-// with render (which appends the value for one number) when the table
-// does not hold it.
-func (t *markTable) values(v int64, render func(b []byte, v int64) []byte) []string {
+// lookup returns the header value for v held in t, or nil.
+func (t *markTable) lookup(v uint64) []string {
 	n := v / markBlockLen
-	slot := &t.slots[n%markSlots]
-	blk := slot.Load()
-	if blk == nil || blk.n != n {
-		blk = newMarkBlock(n, render)
-		slot.Store(blk)
+	if blk := t.slots[n%markSlots].Load(); blk != nil && blk.n == n {
+		i := v % markBlockLen
+		return blk.vals[i : i+1 : i+1]
 	}
-	i := v % markBlockLen
-	return blk.vals[i : i+1 : i+1]
+	return nil
 }
 
-// newMarkBlock renders block n: its values share one string.
-func newMarkBlock(n int64, render func(b []byte, v int64) []byte) *markBlock {
+// fill renders the block of v into t with render (which appends the value
+// for one number) and returns the header value for v.
+func (t *markTable) fill(v uint64, render func(b []byte, v uint64) []byte) []string {
+	n := v / markBlockLen
 	blk := &markBlock{n: n}
 	var ends [markBlockLen]int
 	var b []byte
 	for i := range blk.vals {
-		b = render(b, n*markBlockLen+int64(i))
+		b = render(b, n*markBlockLen+uint64(i))
 		ends[i] = len(b)
 	}
-	s, start := string(b), 0
+	s, start := string(b), 0 // the block's values share one string
 	for i, end := range ends {
 		blk.vals[i] = s[start:end]
 		start = end
 	}
-	return blk
+	t.slots[n%markSlots].Store(blk)
+	i := v % markBlockLen
+	return blk.vals[i : i+1 : i+1]
 }
 
 // ageMarks holds Age values by whole seconds, shared by every cache.
@@ -180,16 +179,20 @@ var ageMarks markTable
 
 // ageMarkValues is the Age field's value for secs (0 <= secs <= maxDelta).
 func ageMarkValues(secs int64) []string {
-	return ageMarks.values(secs, appendDecimal)
+	if vals := ageMarks.lookup(uint64(secs)); vals != nil {
+		return vals
+	}
+	return ageMarks.fill(uint64(secs), func(b []byte, v uint64) []byte { return strconv.AppendUint(b, v, 10) })
 }
-
-func appendDecimal(b []byte, v int64) []byte { return strconv.AppendInt(b, v, 10) }
 
 // hitMarkValues is the Cache-Status field's value of a plain hit by a
 // cache named name with ttl seconds of freshness left (ttl >= 0), from t,
 // the cache's own table: exactly the member cacheStatus renders.
 func hitMarkValues(t *markTable, name string, ttl int64) []string {
-	return t.values(ttl, func(b []byte, v int64) []byte {
-		return cacheStatus{name: name, hit: true, hasTTL: true, ttl: v}.appendTo(b)
+	if vals := t.lookup(uint64(ttl)); vals != nil {
+		return vals
+	}
+	return t.fill(uint64(ttl), func(b []byte, v uint64) []byte {
+		return cacheStatus{name: name, hit: true, hasTTL: true, ttl: int64(v)}.appendTo(b)
 	})
 }
