@@ -27,6 +27,14 @@ import (
 // front), the hit over many URLs where per-entry work shows.
 //
 //	go test -run '^$' -bench PassThrough -benchmem -count 6 ./examples/proxy/
+//
+// Instructions a request are the difference of two callgrind runs of one
+// case (-benchtime Nx for two N) over the difference of N. Run the pairs
+// to compare side by side: the runtime's own work under callgrind (its
+// monitor thread, the network poller) moves with the machine's load by a
+// few thousand instructions a request. With GOGC=off, set GOMEMLIMIT
+// high too: hit-10k's fill allocates enough to bring the collector in
+// under the proxy's own memory limit, in one run and not the other.
 func BenchmarkPassThrough(b *testing.B) {
 	pt := newPassThrough(b)
 	var many func()
