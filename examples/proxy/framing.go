@@ -51,8 +51,13 @@ func framingContext(ctx context.Context, c net.Conn) context.Context {
 // connection closed after it, so no request goes unchecked for long.
 func refuseAmbiguous(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Every request on a followed connection came through net/http's
+		// HTTP/1 reader, which hands over "PRI * HTTP/2.0" with header
+		// fields as an HTTP/2.0 request and reads on: its verdict is
+		// popped too, or the next request would get it. (The server speaks
+		// HTTP/2 only over TLS, above the framingConn.)
 		fc, ok := r.Context().Value(framingKey{}).(*framingConn)
-		if !ok || r.ProtoMajor != 1 {
+		if !ok {
 			next.ServeHTTP(w, r)
 			return
 		}
