@@ -2,10 +2,12 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"strings"
 	"testing"
 	"time"
@@ -67,5 +69,98 @@ func TestProxyRefusesAmbiguousAfterPRI(t *testing.T) {
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// FuzzFramingNetHTTP: for any bytes a client sends, read in pieces of any
+// size, the follower's verdicts are net/http's reading of the same bytes:
+// one for each request the server hands a handler, in order, ambiguous
+// exactly when its header had both Content-Length and Transfer-Encoding,
+// up to where the server closes the connection or the follower lost
+// state (after which every request is answered with the connection
+// closed).
+func FuzzFramingNetHTTP(f *testing.F) {
+	for _, s := range []string{
+		"GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: a\r\nCookie: c\r\nTE: trailers\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\nHost: x\r\ncontent-length: 1\r\nTRANSFER-ENCODING: chunked\r\n\r\n0\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4;a=b\r\nab\r\n\r\n0\r\nX-T: 1\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\na\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"POST / HTTP/1.1\nHost: x\nContent-Length: 3\n\nabcGET / HTTP/1.1\nHost: x\nContent-Length: 1\nTransfer-Encoding: chunked\n\n",
+		"OPTIONS * HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nabGET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"POST / HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"PRI * HTTP/2.0\r\nHost: x\r\n\r\nPOST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n Transfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\nabGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+	} {
+		f.Add([]byte(s), uint8(0))
+		f.Add([]byte(s), uint8(6))
+	}
+	f.Fuzz(func(t *testing.T, stream []byte, step uint8) {
+		c := &framingConn{}
+		n := len(stream)
+		if step > 0 {
+			n = int(step%16) + 1
+		}
+		for s := stream; len(s) > 0; {
+			k := min(n, len(s))
+			c.scan(s[:k])
+			s = s[k:]
+		}
+		got, gone := c.verdicts()
+		want := netHTTPVerdicts(stream)
+		for i, w := range want {
+			if i >= len(got) {
+				if !gone {
+					t.Fatalf("net/http reads request %d (verdicts %v), the follower has %v and follows on", i+1, want, got)
+				}
+				return // the server closes the connection after this one
+			}
+			if got[i] != w {
+				t.Fatalf("request %d: verdicts %v, net/http's reading %v", i+1, got, want)
+			}
+		}
+	})
+}
+
+// netHTTPVerdicts reads stream as net/http's server reads a connection's
+// requests, and returns for each request it hands a handler whether its
+// header had both Content-Length and Transfer-Encoding. It stops where the
+// server closes the connection (a request it cannot read, a body it cannot
+// read, Connection: close) or refuseAmbiguous does.
+func netHTTPVerdicts(stream []byte) []bool {
+	src := bytes.NewReader(stream)
+	br := bufio.NewReader(src)
+	at := func() int { return len(stream) - src.Len() - br.Buffered() }
+	var verdicts []bool
+	post := false
+	for {
+		if post {
+			// The server skips up to four CR or LF after a POST.
+			peek, _ := br.Peek(4)
+			k := 0
+			for k < len(peek) && (peek[k] == '\r' || peek[k] == '\n') {
+				k++
+			}
+			_, _ = br.Discard(k)
+		}
+		start := at()
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return verdicts
+		}
+		tp := textproto.NewReader(bufio.NewReader(bytes.NewReader(stream[start:at()])))
+		_, _ = tp.ReadLine()
+		h, _ := tp.ReadMIMEHeader()
+		both := len(h["Content-Length"]) > 0 && len(h["Transfer-Encoding"]) > 0
+		if req.Method != "OPTIONS" || req.RequestURI != "*" { // net/http answers that itself
+			verdicts = append(verdicts, both)
+			if both {
+				return verdicts
+			}
+		}
+		if _, err := io.Copy(io.Discard, req.Body); err != nil || req.Close {
+			return verdicts
+		}
+		post = req.Method == "POST"
 	}
 }
