@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // net/http reads a request that carries both Content-Length and
@@ -104,6 +105,7 @@ type framingConn struct {
 	heads    []bool
 
 	hold writeHold // a hit's writes sent in one system call (coalesce.go)
+	rd   readDeadline
 }
 
 // The bits of framingConn.queue above the count of requests followed.
@@ -114,11 +116,82 @@ const (
 )
 
 func (c *framingConn) Read(p []byte) (int, error) {
+	if err := c.rd.start(c.Conn); err != nil {
+		return 0, err
+	}
 	n, err := c.Conn.Read(p)
+	c.rd.end()
 	if n > 0 {
 		c.scan(p[:n])
 	}
 	return n, err
+}
+
+// SetReadDeadline sets the deadline for the reads to come and any read
+// under way, as net.Conn's does; see readDeadline.
+func (c *framingConn) SetReadDeadline(t time.Time) error {
+	return c.rd.set(c.Conn, t)
+}
+
+// setDeadline sets both deadlines (SetDeadline, in coalesce.go).
+func (c *framingConn) setDeadline(t time.Time) error {
+	c.rd.mu.Lock()
+	defer c.rd.mu.Unlock()
+	c.rd.want, c.rd.has = t, t
+	return c.Conn.SetDeadline(t)
+}
+
+// readDeadline passes a connection's read deadline on to it only when a
+// read needs it. net/http sets the read deadline five or six times a
+// request with its header, idle and read timeouts (idle, header, whole
+// request, none for the background read, the past and none again to end
+// that read), each a timer change in the runtime, while the connection
+// reads at most twice (the next request, the background read); most of
+// those deadlines bind no read. So a deadline set while no read is under
+// way is kept and given to the connection when the next read starts, and
+// one set during a read is given at once, as it must bind that read.
+// Every read is bound by the last deadline set before or during it,
+// exactly as when each is passed on.
+type readDeadline struct {
+	mu      sync.Mutex
+	want    time.Time // the last deadline set
+	has     time.Time // the connection's deadline
+	reading int       // reads under way
+}
+
+// start readies the connection for a read: it gets the deadline set, if
+// it does not have it.
+func (d *readDeadline) start(c net.Conn) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.want.Equal(d.has) {
+		if err := c.SetReadDeadline(d.want); err != nil {
+			return err
+		}
+		d.has = d.want
+	}
+	d.reading++
+	return nil
+}
+
+// end notes that a read returned.
+func (d *readDeadline) end() {
+	d.mu.Lock()
+	d.reading--
+	d.mu.Unlock()
+}
+
+// set sets the deadline; the connection gets it now if a read is under
+// way, else when the next starts.
+func (d *readDeadline) set(c net.Conn, t time.Time) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.want = t
+	if d.reading == 0 || t.Equal(d.has) {
+		return nil
+	}
+	d.has = t
+	return c.SetReadDeadline(t)
 }
 
 // Verdicts on a request's framing.

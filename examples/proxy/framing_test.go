@@ -164,3 +164,119 @@ func netHTTPVerdicts(stream []byte) []bool {
 		post = req.Method == "POST"
 	}
 }
+
+// TestFramingConnDeadlines: the read deadlines net/http sets on a
+// framingConn, which passes them on only when a read needs them, bind as
+// when each is passed on at once: a header trickled past
+// ReadHeaderTimeout, a body past ReadTimeout and a connection idle past
+// IdleTimeout are cut off, and a handler that runs longer than all three
+// is not (its request's context stays live, the connection serves the
+// next request).
+func TestFramingConnDeadlines(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodyErr := make(chan error, 1)
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch r.URL.Path {
+			case "/upload":
+				_, err := io.ReadAll(r.Body)
+				bodyErr <- err
+			case "/slow":
+				time.Sleep(600 * time.Millisecond)
+				if r.Context().Err() != nil {
+					_, _ = io.WriteString(w, "cancelled")
+					return
+				}
+			}
+			_, _ = io.WriteString(w, "ok")
+		}),
+		ReadHeaderTimeout: 100 * time.Millisecond,
+		ReadTimeout:       300 * time.Millisecond,
+		IdleTimeout:       300 * time.Millisecond,
+		ConnContext:       framingContext,
+	}
+	go func() { _ = srv.Serve(framingListener{ln}) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	dial := func(t *testing.T) net.Conn {
+		conn, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = conn.Close() })
+		// Only against a hang: the server's timeouts end what follows.
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		return conn
+	}
+	// closedWithin reads what the server sends until it closes the
+	// connection, and says how long that took.
+	closedWithin := func(t *testing.T, conn net.Conn) time.Duration {
+		start := time.Now()
+		if _, err := io.ReadAll(conn); err != nil {
+			t.Fatalf("the server did not close the connection: %v", err)
+		}
+		return time.Since(start)
+	}
+	get := func(t *testing.T, br *bufio.Reader, conn net.Conn, path string) string {
+		_, _ = io.WriteString(conn, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return string(b)
+	}
+
+	t.Run("header", func(t *testing.T) {
+		t.Parallel()
+		conn := dial(t)
+		_, _ = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: x\r\nX-A: ")
+		if d := closedWithin(t, conn); d < 50*time.Millisecond {
+			t.Errorf("cut off after %v, before the header timeout", d)
+		}
+	})
+	t.Run("body", func(t *testing.T) {
+		t.Parallel()
+		conn := dial(t)
+		_, _ = io.WriteString(conn, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")
+		select {
+		case err := <-bodyErr:
+			if err == nil {
+				t.Error("the handler read the body whole")
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("the body's read was not cut off")
+		}
+	})
+	t.Run("a slow handler, the next request, idle", func(t *testing.T) {
+		t.Parallel()
+		conn := dial(t)
+		br := bufio.NewReader(conn)
+		if got := get(t, br, conn, "/slow"); got != "ok" {
+			t.Errorf("a handler slower than the timeouts: %q", got)
+		}
+		if got := get(t, br, conn, "/"); got != "ok" {
+			t.Errorf("the next request: %q", got)
+		}
+		if d := closedWithin(t, conn); d < 150*time.Millisecond {
+			t.Errorf("closed after %v idle, before the idle timeout", d)
+		}
+	})
+	t.Run("a slow handler, idle", func(t *testing.T) {
+		// The read that waits for the next request while the handler
+		// runs is ended when the handler is done: the idle timeout
+		// starts then.
+		t.Parallel()
+		conn := dial(t)
+		if got := get(t, bufio.NewReader(conn), conn, "/slow"); got != "ok" {
+			t.Errorf("a handler slower than the timeouts: %q", got)
+		}
+		if d := closedWithin(t, conn); d < 150*time.Millisecond {
+			t.Errorf("closed after %v idle, before the idle timeout", d)
+		}
+	})
+}
