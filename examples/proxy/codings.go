@@ -62,6 +62,16 @@ func dialCoding(dial func(ctx context.Context, network, addr string) (net.Conn, 
 	}
 }
 
+// NetConn returns the connection under c, for directTransport's look at
+// its socket.
+func (c *codingConn) NetConn() net.Conn { return c.Conn }
+
+// held reports whether c holds bytes read from the origin that no reader
+// took yet: on a connection between requests, bytes no request asked for.
+func (c *codingConn) held() bool {
+	return c.outAt < len(c.out) || c.rerr != nil || len(c.hdr) > 0
+}
+
 // Write follows the request bytes before they leave, so the request is
 // queued before its response can arrive.
 func (c *codingConn) Write(p []byte) (int, error) {

@@ -227,8 +227,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		MeterProvider: mp,
 	})
 
-	transport := originTransport(cfg.originTimeout)
-	counts := newCacheStats(cfg.name) // for the admin listener's GET /cache/stats
+	transport := newDirectTransport(originTransport(cfg.originTimeout)) // direct.go
+	counts := newCacheStats(cfg.name)                                   // for the admin listener's GET /cache/stats
 	handler := counts.count(cache.Middleware(newReverseProxy(cfg.origin, transport, cfg.name, logger)))
 	handler = refuseAmbiguous(stripFields(cfg.stripFields, handler))
 	if !cfg.quiet {
@@ -388,15 +388,36 @@ func originTransport(headerTimeout time.Duration) *http.Transport {
 			}
 			return tc, nil
 		}),
-		MaxIdleConns:          512,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		ResponseHeaderTimeout: headerTimeout,
-		DisableCompression:    true,
+		MaxIdleConns:           512,
+		MaxIdleConnsPerHost:    256,
+		IdleConnTimeout:        90 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		ResponseHeaderTimeout:  headerTimeout,
+		MaxResponseHeaderBytes: originMaxHeader,
+		DisableCompression:     true,
 		// A non-nil empty map keeps TLS origins on HTTP/1.1 as well.
 		TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{},
 	}
+}
+
+// originMaxHeader bounds the bytes of an origin's response header, as
+// net/http's transport does by default.
+const originMaxHeader = 10 << 20
+
+// newDirectTransport sends the requests it can itself (direct.go) and the
+// others through next, with next's dialer, timeouts and limits.
+func newDirectTransport(next *http.Transport) *directTransport {
+	t := &directTransport{
+		next:          next,
+		headerTimeout: next.ResponseHeaderTimeout,
+		idleTimeout:   next.IdleConnTimeout,
+		maxIdle:       next.MaxIdleConnsPerHost,
+		maxHeader:     next.MaxResponseHeaderBytes,
+	}
+	if canPeek {
+		t.dial = next.DialContext
+	}
+	return t
 }
 
 // newReverseProxy forwards every request to origin. It adds this proxy to
