@@ -163,15 +163,17 @@ type readDeadline struct {
 // it does not have it.
 func (d *readDeadline) start(c net.Conn) error {
 	d.mu.Lock()
-	defer d.mu.Unlock()
+	var err error
 	if !d.want.Equal(d.has) {
-		if err := c.SetReadDeadline(d.want); err != nil {
-			return err
+		if err = c.SetReadDeadline(d.want); err == nil {
+			d.has = d.want
 		}
-		d.has = d.want
 	}
-	d.reading++
-	return nil
+	if err == nil {
+		d.reading++
+	}
+	d.mu.Unlock()
+	return err
 }
 
 // end notes that a read returned.
@@ -185,13 +187,15 @@ func (d *readDeadline) end() {
 // way, else when the next starts.
 func (d *readDeadline) set(c net.Conn, t time.Time) error {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	d.want = t
-	if d.reading == 0 || t.Equal(d.has) {
-		return nil
+	var err error
+	if d.reading > 0 && !t.Equal(d.has) {
+		if err = c.SetReadDeadline(t); err == nil {
+			d.has = t
+		}
 	}
-	d.has = t
-	return c.SetReadDeadline(t)
+	d.mu.Unlock()
+	return err
 }
 
 // Verdicts on a request's framing.
