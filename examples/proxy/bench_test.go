@@ -77,8 +77,9 @@ func BenchmarkPassThrough(b *testing.B) {
 }
 
 // TestPassThroughAllocations: a response the proxy must not store costs
-// at most a few allocations more than through a bare
-// httputil.ReverseProxy with the same transport (9 when written; 17
+// no more allocations than through a bare httputil.ReverseProxy over
+// net/http's transport: the cache's own are fewer than what directTransport
+// saves (14 fewer in all when written; 9 more before directTransport, 17
 // before the stats counter was pooled, the latency writer dropped and the
 // framing scanners read headers in place). The client and the origin do
 // the same work in both, so the difference is the proxy's and the
@@ -96,9 +97,8 @@ func TestPassThroughAllocations(t *testing.T) {
 	}
 	bare, proxy := allocs(pt.bare+"/pass"), allocs(pt.proxy+"/pass")
 	t.Logf("pass-through: %.0f allocations per request, bare ReverseProxy %.0f", proxy, bare)
-	const most = 12
-	if proxy-bare > most {
-		t.Errorf("pass-through: %.0f allocations per request, %.0f through a bare ReverseProxy: %.0f more, want at most %d", proxy, bare, proxy-bare, most)
+	if proxy > bare {
+		t.Errorf("pass-through: %.0f allocations per request, %.0f through a bare ReverseProxy: %.0f more, want none more", proxy, bare, proxy-bare)
 	}
 }
 

@@ -97,5 +97,5 @@ func (c *framingConn) SetWriteDeadline(t time.Time) error {
 func (c *framingConn) SetDeadline(t time.Time) error {
 	c.hold.armed = false
 	c.sendHeld()
-	return c.Conn.SetDeadline(t)
+	return c.setDeadline(t) // the read deadline as framing.go keeps it
 }

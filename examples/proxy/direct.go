@@ -146,7 +146,9 @@ func (t *directTransport) keep(c *directConn) {
 	list := t.idle[c.addr]
 	if len(list) > 0 && c.idleSince.Sub(list[0].idleSince) >= t.idleTimeout {
 		stale = list[0]
-		list = append(list[:0], list[1:]...)
+		copy(list, list[1:])
+		list[len(list)-1] = nil
+		list = list[:len(list)-1]
 	}
 	if len(list) >= t.maxIdle {
 		t.mu.Unlock()

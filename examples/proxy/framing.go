@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // net/http reads a request that carries both Content-Length and
@@ -50,8 +52,13 @@ func framingContext(ctx context.Context, c net.Conn) context.Context {
 // connection closed after it, so no request goes unchecked for long.
 func refuseAmbiguous(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Every request on a followed connection came through net/http's
+		// HTTP/1 reader, which hands over "PRI * HTTP/2.0" with header
+		// fields as an HTTP/2.0 request and reads on: its verdict is
+		// popped too, or the next request would get it. (The server speaks
+		// HTTP/2 only over TLS, above the framingConn.)
 		fc, ok := r.Context().Value(framingKey{}).(*framingConn)
-		if !ok || r.ProtoMajor != 1 {
+		if !ok {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -74,32 +81,121 @@ const maxScannedHeader = 1<<20 + 4096
 
 // framingConn follows the requests on one connection as the server reads
 // them and queues, per request, whether its framing was ambiguous. The
-// server reads from one goroutine at a time; the handler pops from
-// another, hence the mutex on the queue.
+// server reads from one goroutine at a time (its own, or the one that
+// waits for the next request while a handler runs); the handler pops
+// from another, hence the queue is one atomic word (see queue).
 type framingConn struct {
 	net.Conn
 	bodyScan
 	hdr []byte // the header so far (inHeader)
 
-	mu      sync.Mutex
-	verdict []bool
-	gone    bool // state is lost: later requests have no verdict
+	// queue holds the verdicts read and not yet popped. An ambiguous
+	// request is the last one followed (the conn loses state after it),
+	// so the queue is a count of requests followed, whether the last was
+	// ambiguous and whether state was lost after it; only the reading
+	// goroutine writes it.
+	queue  atomic.Uint64
+	popped uint64 // verdicts popped: the handlers' goroutine only
 
 	// outbound: the conn follows requests this proxy writes to the
 	// origin (see codingConn), and queues for each whether it is a HEAD
 	// (its response has no body) in place of verdicts.
 	outbound bool
+	mu       sync.Mutex // heads
 	heads    []bool
 
 	hold writeHold // a hit's writes sent in one system call (coalesce.go)
+	rd   readDeadline
 }
 
+// The bits of framingConn.queue above the count of requests followed.
+const (
+	queueAmbiguous = 1 << 63 // the last request followed had both framings
+	queueGone      = 1 << 62 // state is lost: later requests have no verdict
+	queueCount     = queueGone - 1
+)
+
 func (c *framingConn) Read(p []byte) (int, error) {
+	if err := c.rd.start(c.Conn); err != nil {
+		return 0, err
+	}
 	n, err := c.Conn.Read(p)
+	c.rd.end()
 	if n > 0 {
 		c.scan(p[:n])
 	}
 	return n, err
+}
+
+// SetReadDeadline sets the deadline for the reads to come and any read
+// under way, as net.Conn's does; see readDeadline.
+func (c *framingConn) SetReadDeadline(t time.Time) error {
+	return c.rd.set(c.Conn, t)
+}
+
+// setDeadline sets both deadlines (SetDeadline, in coalesce.go).
+func (c *framingConn) setDeadline(t time.Time) error {
+	c.rd.mu.Lock()
+	defer c.rd.mu.Unlock()
+	c.rd.want, c.rd.has = t, t
+	return c.Conn.SetDeadline(t)
+}
+
+// readDeadline passes a connection's read deadline on to it only when a
+// read needs it. net/http sets the read deadline five or six times a
+// request with its header, idle and read timeouts (idle, header, whole
+// request, none for the background read, the past and none again to end
+// that read), each a timer change in the runtime, while the connection
+// reads at most twice (the next request, the background read); most of
+// those deadlines bind no read. So a deadline set while no read is under
+// way is kept and given to the connection when the next read starts, and
+// one set during a read is given at once, as it must bind that read.
+// Every read is bound by the last deadline set before or during it,
+// exactly as when each is passed on.
+type readDeadline struct {
+	mu      sync.Mutex
+	want    time.Time // the last deadline set
+	has     time.Time // the connection's deadline
+	reading int       // reads under way
+}
+
+// start readies the connection for a read: it gets the deadline set, if
+// it does not have it.
+func (d *readDeadline) start(c net.Conn) error {
+	d.mu.Lock()
+	var err error
+	if !d.want.Equal(d.has) {
+		if err = c.SetReadDeadline(d.want); err == nil {
+			d.has = d.want
+		}
+	}
+	if err == nil {
+		d.reading++
+	}
+	d.mu.Unlock()
+	return err
+}
+
+// end notes that a read returned.
+func (d *readDeadline) end() {
+	d.mu.Lock()
+	d.reading--
+	d.mu.Unlock()
+}
+
+// set sets the deadline; the connection gets it now if a read is under
+// way, else when the next starts.
+func (d *readDeadline) set(c net.Conn, t time.Time) error {
+	d.mu.Lock()
+	d.want = t
+	var err error
+	if d.reading > 0 && !t.Equal(d.has) {
+		if err = c.SetReadDeadline(t); err == nil {
+			d.has = t
+		}
+	}
+	d.mu.Unlock()
+	return err
 }
 
 // Verdicts on a request's framing.
@@ -109,20 +205,18 @@ const (
 	framingUnknown   // read after the conn stopped following its bytes
 )
 
-// next pops the verdict of the next request the handler sees.
+// next pops the verdict of the next request the handler sees. A request
+// the conn did not follow (which the server can only have read past a
+// framing the conn got wrong) is framingUnknown, as after lost state.
 func (c *framingConn) next() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	switch {
-	case len(c.verdict) > 0:
-		v := c.verdict[0]
-		c.verdict = c.verdict[1:]
-		if v {
-			return framingAmbiguous
-		}
-		return framingOK
-	case c.gone:
+	q := c.queue.Load()
+	i, n := c.popped, q&queueCount
+	if i >= n {
 		return framingUnknown
+	}
+	c.popped++
+	if i == n-1 && q&queueAmbiguous != 0 {
+		return framingAmbiguous
 	}
 	return framingOK
 }
@@ -130,11 +224,20 @@ func (c *framingConn) next() int {
 // lose stops following the connection's bytes.
 func (c *framingConn) lose() {
 	c.state = lost
-	c.mu.Lock()
-	c.gone = true
-	c.mu.Unlock()
+	c.queue.Store(c.queue.Load() | queueGone)
 }
 
+// verdicts lists the verdicts queued and not popped (true: ambiguous),
+// and whether state was lost after them: for tests.
+func (c *framingConn) verdicts() (v []bool, gone bool) {
+	q := c.queue.Load()
+	for i := c.popped; i < q&queueCount; i++ {
+		v = append(v, i == q&queueCount-1 && q&queueAmbiguous != 0)
+	}
+	return v, q&queueGone != 0
+}
+
+// scan follows the bytes the server read.
 func (c *framingConn) scan(p []byte) {
 	for len(p) > 0 && c.state != lost {
 		switch c.state {
@@ -146,8 +249,7 @@ func (c *framingConn) scan(p []byte) {
 			if len(c.hdr) == 0 {
 				// The common case, a header whole in this read, is
 				// read where it is, without a copy.
-				if end := headerEnd(p, 0); end >= 0 {
-					c.header(p[:end])
+				if end := c.header(p); end >= 0 {
 					p = p[end:]
 					continue
 				}
@@ -191,10 +293,96 @@ func headerEnd(b []byte, from int) int {
 	return -1
 }
 
-// header reads one request's header, queues its verdict and sets how
-// its body is framed.
-func (c *framingConn) header(h []byte) {
-	first, rest := nextLine(h)
+// header reads the request header at the front of b if b holds all of
+// it: it queues the request's verdict, sets how its body is framed and
+// returns the header's length. Otherwise it returns -1 and changes
+// nothing. One pass over the lines finds both the header's end (as
+// headerEnd does) and the fields that frame the body; only a line that
+// starts with c, t or u, in either case, can name one of them and is
+// read closer.
+func (c *framingConn) header(b []byte) int {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return -1
+	}
+	first := bytes.TrimSuffix(b[:i], []byte("\r"))
+	var f framingFields
+	for i++; ; {
+		rest := b[i:]
+		switch {
+		case len(rest) == 0:
+			return -1
+		case rest[0] == '\n':
+			c.request(first, &f)
+			return i + 1
+		case rest[0] == '\r' && len(rest) > 1 && rest[1] == '\n':
+			c.request(first, &f)
+			return i + 2
+		}
+		j := bytes.IndexByte(rest, '\n')
+		if j < 0 {
+			return -1
+		}
+		switch rest[0] | 0x20 { // ASCII lower case
+		case 'c', 't', 'u':
+			f.field(bytes.TrimSuffix(rest[:j], []byte("\r")))
+		}
+		i += j + 1
+	}
+}
+
+// framingFields is what a request header says of its body's framing.
+type framingFields struct {
+	cl, te, upgrade bool
+	badLength       bool // a Content-Length the server refuses
+	length          int64
+}
+
+// field notes a field line (without its line ending) that frames the
+// body. Names are matched in ASCII only: net/http refuses a request with
+// any other byte in a field name (RFC 9110 §5.1, a token), so what else
+// could match (bytes.EqualFold's ſ for s) never reaches a handler.
+func (f *framingFields) field(line []byte) {
+	switch line[0] | 0x20 {
+	case 'c':
+		if v, ok := fieldValue(line, "content-length"); ok {
+			n, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
+			if err != nil || n < 0 {
+				f.badLength = true
+				return
+			}
+			f.cl, f.length = true, n
+		}
+	case 't':
+		_, ok := fieldValue(line, "transfer-encoding")
+		f.te = f.te || ok
+	case 'u':
+		_, ok := fieldValue(line, "upgrade")
+		f.upgrade = f.upgrade || ok
+	}
+}
+
+// fieldValue returns the value in line if the field's name is name (in
+// lower case) in any case.
+func fieldValue(line []byte, name string) ([]byte, bool) {
+	if len(line) <= len(name) || line[len(name)] != ':' {
+		return nil, false
+	}
+	for i := range len(name) {
+		b := line[i]
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		if b != name[i] {
+			return nil, false
+		}
+	}
+	return line[len(name)+1:], true
+}
+
+// request acts on one request's header: its first line and the fields
+// that frame its body.
+func (c *framingConn) request(first []byte, f *framingFields) {
 	// net/http ignores Transfer-Encoding on an HTTP/1.0 request and
 	// frames its body by Content-Length (or as empty).
 	http10 := bytes.HasSuffix(first, []byte(" HTTP/1.0"))
@@ -203,41 +391,36 @@ func (c *framingConn) header(h []byte) {
 		c.heads = append(c.heads, bytes.HasPrefix(first, []byte("HEAD ")))
 		c.mu.Unlock()
 	}
-	var cl, te, upgrade bool
-	var length int64
-	for name, value := range headerFields(rest) {
-		switch {
-		case bytes.EqualFold(name, []byte("Content-Length")):
-			n, err := strconv.ParseInt(string(value), 10, 64)
-			if err != nil || n < 0 {
-				c.lose() // the server refuses it and closes
-				return
-			}
-			cl, length = true, n
-		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
-			te = true
-		case bytes.EqualFold(name, []byte("Upgrade")):
-			upgrade = true
-		}
-	}
-	if bytes.HasPrefix(first, []byte("OPTIONS * ")) && !c.outbound {
-		// net/http answers it itself: no handler pops a verdict.
-		c.frame(cl, te && !http10, length)
-		return
-	}
-	if !c.outbound {
-		c.mu.Lock()
-		c.verdict = append(c.verdict, cl && te)
-		c.mu.Unlock()
-	}
+	cl, te := f.cl, f.te
 	switch {
+	case f.badLength:
+		c.lose() // the server refuses it and closes
+	case !c.outbound && bytes.HasPrefix(first, []byte("OPTIONS * ")):
+		// net/http answers it itself: no handler pops a verdict.
+		c.frame(cl, te && !http10, f.length)
 	case cl && te:
+		c.push(true)
 		c.lose() // refused, and the connection closed
-	case upgrade:
+	case f.upgrade:
+		c.push(false)
 		c.lose() // what follows a switch is not HTTP/1.1
 	default:
-		c.frame(cl, te && !http10, length)
+		c.push(false)
+		c.frame(cl, te && !http10, f.length)
 	}
+}
+
+// push queues the verdict of a request read (true: ambiguous); the
+// requests this proxy writes to the origin have none.
+func (c *framingConn) push(ambiguous bool) {
+	if c.outbound {
+		return
+	}
+	q := c.queue.Load() + 1
+	if ambiguous {
+		q |= queueAmbiguous
+	}
+	c.queue.Store(q)
 }
 
 // headerFields yields the name and trimmed value of each field line in
