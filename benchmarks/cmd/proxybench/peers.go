@@ -89,7 +89,13 @@ var peers = []peer{
 	{name: "trafficserver", available: installedCheck("traffic_server", "trafficserver"), start: startATS},
 	{name: "squid", available: installedCheck("squid", "squid"), start: startSquid},
 	{name: "ceiling", label: ceilingLabel, available: func() string { return "" }, start: startCeiling},
+	{name: "hitbox-1p", label: oneProcLabel, available: func() string { return "" }, start: startHitboxOneProc},
 }
+
+// oneProcLabel is the row of hitbox run with GOMAXPROCS=1: the same proxy,
+// its goroutines run by one processor of the Go scheduler, where the
+// runtime's default gives it one per core.
+const oneProcLabel = "hitbox, GOMAXPROCS=1"
 
 // display is the server's name in the report.
 func (s *server) display() string {
@@ -184,12 +190,29 @@ func firstLine(bin string, args ...string) string {
 }
 
 func startHitbox(ctx context.Context, a startArgs) (*server, error) {
+	return launchHitbox(ctx, a, "hitbox", os.Environ())
+}
+
+// startHitboxOneProc starts hitbox with GOMAXPROCS=1 (see oneProcLabel).
+func startHitboxOneProc(ctx context.Context, a startArgs) (*server, error) {
+	s, err := launchHitbox(ctx, a, "hitbox-1p", append(os.Environ(), "GOMAXPROCS=1"))
+	if s != nil {
+		s.label, s.version = oneProcLabel, s.version+", GOMAXPROCS=1"
+	}
+	return s, err
+}
+
+// launchHitbox builds examples/proxy (once per run) and starts it as name
+// with the environment env.
+func launchHitbox(ctx context.Context, a startArgs, name string, env []string) (*server, error) {
 	bin := filepath.Join(a.dir, "proxy")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./examples/proxy")
-	build.Dir = a.root
-	build.Env = append(os.Environ(), "GOTOOLCHAIN=local")
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build ./examples/proxy: %v: %s", err, out)
+	if _, err := os.Stat(bin); err != nil {
+		build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./examples/proxy")
+		build.Dir = a.root
+		build.Env = append(os.Environ(), "GOTOOLCHAIN=local")
+		if out, err := build.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("go build ./examples/proxy: %v: %s", err, out)
+		}
 	}
 	addr, err := freePort()
 	if err != nil {
@@ -197,8 +220,8 @@ func startHitbox(ctx context.Context, a startArgs) (*server, error) {
 	}
 	args := append([]string{"-origin", "http://" + a.origin, "-listen", addr, "-memory", fmt.Sprintf("%dMiB", cacheMiB), "-quiet"}, a.extra...)
 	cmd := exec.Command(bin, args...)
-	cmd.Env = os.Environ()
-	return launch(ctx, "hitbox", a.dir, addr, "examples/proxy "+strings.Join(a.extra, " "), cmd)
+	cmd.Env = env
+	return launch(ctx, name, a.dir, addr, "examples/proxy "+strings.Join(a.extra, " "), cmd)
 }
 
 func startVarnish(ctx context.Context, a startArgs) (*server, error) {

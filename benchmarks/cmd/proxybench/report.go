@@ -48,6 +48,11 @@ func (r *report) markdown() string {
 			fmt.Fprintf(&b, "The %s row is a reference, not a cache: a plain Go net/http server (its own process, the runtime's default GC and GOMAXPROCS) that answers each hit URL with the origin's status, header fields and body bytes held in memory, and forwards pass-through requests to the origin with a bare httputil.ReverseProxy. It bounds what a proxy built on net/http can reach here: its hit rows never reach the origin, its pass-through row does, as every server's must.\n\n", s.label)
 		}
 	}
+	for _, s := range r.servers {
+		if s.name == "hitbox-1p" {
+			fmt.Fprintf(&b, "The %s row is the same proxy with the Go scheduler given one processor (GOMAXPROCS=1) where the runtime's default gives it one per core: on this machine the load generator shares the cores, and with two processors an idle one spins looking for work and a goroutine waits whenever the OS takes its processor's thread away for the load generator. It is a setting an operator can choose (the environment variable), not the default, so the ratios stay to the hitbox row.\n\n", s.label)
+		}
+	}
 	fmt.Fprintf(&b, "Servers:\n\n")
 	for _, s := range r.servers {
 		fmt.Fprintf(&b, "- %s: %s\n", s.display(), s.version)
