@@ -124,7 +124,7 @@ func (t *directTransport) conn(ctx context.Context, addr string) (c *directConn,
 		list[len(list)-1] = nil
 		t.idle[addr] = list[:len(list)-1]
 		t.mu.Unlock()
-		if now.Sub(c.idleSince) < t.idleTimeout && c.clean() {
+		if !t.idleTooLong(now.Sub(c.idleSince)) && c.clean() {
 			return c, true, nil
 		}
 		c.close()
@@ -144,7 +144,7 @@ func (t *directTransport) keep(c *directConn) {
 	var stale *directConn
 	t.mu.Lock()
 	list := t.idle[c.addr]
-	if len(list) > 0 && c.idleSince.Sub(list[0].idleSince) >= t.idleTimeout {
+	if len(list) > 0 && t.idleTooLong(c.idleSince.Sub(list[0].idleSince)) {
 		stale = list[0]
 		copy(list, list[1:])
 		list[len(list)-1] = nil
@@ -163,6 +163,12 @@ func (t *directTransport) keep(c *directConn) {
 	if stale != nil {
 		stale.close()
 	}
+}
+
+// idleTooLong reports whether a connection idle for d is to be closed
+// rather than used; with no idle timeout, none is.
+func (t *directTransport) idleTooLong(d time.Duration) bool {
+	return t.idleTimeout > 0 && d >= t.idleTimeout
 }
 
 // directConn is one connection to the origin and its buffers.

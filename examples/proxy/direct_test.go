@@ -544,3 +544,26 @@ func TestDirectNoMixUps(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestDirectZeroSettings: a transport whose net/http settings are left
+// at zero (no idle timeout, the default number of idle connections, the
+// default header bound) still keeps its connections.
+func TestDirectZeroSettings(t *testing.T) {
+	if !canPeek {
+		t.Skip("the direct transport is off on this system")
+	}
+	origin := newScriptOrigin(t, func(c net.Conn, _ *http.Request, _, _ int) bool {
+		_, _ = io.WriteString(c, okResponse("ok"))
+		return true
+	})
+	tr := newDirectTransport(&http.Transport{DialContext: dialCoding((&net.Dialer{}).DialContext)})
+	defer tr.CloseIdleConnections()
+	for range 3 {
+		if _, body, err := fetch(context.Background(), tr, "GET", origin.url+"/"); err != nil || body != "ok" {
+			t.Fatalf("%q, %v", body, err)
+		}
+	}
+	if n := origin.conns.Load(); n != 1 {
+		t.Errorf("%d connections, want 1", n)
+	}
+}

@@ -414,6 +414,13 @@ func newDirectTransport(next *http.Transport) *directTransport {
 		maxIdle:       next.MaxIdleConnsPerHost,
 		maxHeader:     next.MaxResponseHeaderBytes,
 	}
+	// Zeros mean net/http's defaults.
+	if t.maxIdle <= 0 {
+		t.maxIdle = http.DefaultMaxIdleConnsPerHost
+	}
+	if t.maxHeader <= 0 {
+		t.maxHeader = 10 << 20
+	}
 	if canPeek {
 		t.dial = next.DialContext
 	}
