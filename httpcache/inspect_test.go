@@ -15,8 +15,9 @@ import (
 	"github.com/hitbox-go/hitbox/internal/mapstore"
 )
 
-// keyLog is a map store that remembers the keys written, so a test can
-// list them as a Redis store's Keys would.
+// keyLog is a map store that remembers the keys written (by every write
+// path httpcache uses), so a test can list them as a Redis store's Keys
+// would.
 type keyLog struct {
 	*mapstore.Store
 	mu   sync.Mutex
@@ -39,6 +40,11 @@ func (k *keyLog) Set(ctx context.Context, key string, e hitbox.Entry) error {
 func (k *keyLog) SetTagged(ctx context.Context, key string, e hitbox.Entry, tags []string) error {
 	k.note(key)
 	return k.Store.SetTagged(ctx, key, e, tags)
+}
+
+func (k *keyLog) SetLeased(ctx context.Context, key string, e hitbox.Entry, tags []string, l hitbox.Lease) error {
+	k.note(key)
+	return k.Store.SetLeased(ctx, key, e, tags, l)
 }
 
 func (k *keyLog) under(_ context.Context, prefix string) ([]string, error) {

@@ -76,7 +76,7 @@ func (x *exchange) put(ctx context.Context, sr *storedResponse, buf []byte, tags
 			write = x.idxEntry.Expire.Before(expire) && !x.idxEntry.Expire.IsZero()
 		}
 		key = variantKey(x.key, idx.epoch, sr.varyValues)
-		if err := c.setTagged(ctx, key, entryFor(buf, stale, expire), tags); err != nil {
+		if err := x.putVariant(ctx, key, entryFor(buf, stale, expire), tags); err != nil {
 			x.setFailed(err)
 			return key, false
 		}
@@ -106,6 +106,30 @@ func (x *exchange) put(ctx context.Context, sr *storedResponse, buf []byte, tags
 		return key, false
 	}
 	return key, true
+}
+
+// putVariant writes a variant at key with tags, before the index that
+// leads to it is written through the request's lease (see put). Over a
+// store in this process (a hitbox.Stamper, such as memstore) it goes
+// through a lease taken on key just before: such a store may keep its
+// leases by stripes of keys, and a plain write of the variant ends the
+// request's own lease on the primary key whenever the two keys share a
+// stripe (one in 1,024 in memstore), so that the index would be refused
+// as if a change had crossed the request. A leased write ends no lease,
+// and in process a lease costs no round trip; over Redis or a tier one
+// would, and the variant is written plainly, as it is when the leased
+// write is refused.
+func (x *exchange) putVariant(ctx context.Context, key string, e hitbox.Entry, tags []string) error {
+	c := x.c
+	if _, local := c.b.(hitbox.Stamper); local && x.lease.Valid() {
+		if l, err := hitbox.TakeLease(ctx, c.b, key, tags); err == nil {
+			err = c.setLeased(ctx, key, e, tags, l)
+			if !errors.Is(err, hitbox.ErrLeaseLost) {
+				return err
+			}
+		}
+	}
+	return c.setTagged(ctx, key, e, tags)
 }
 
 // putLeased writes e at the primary key with tags through the request's
