@@ -79,7 +79,7 @@ func BenchmarkPassThrough(b *testing.B) {
 // TestPassThroughAllocations: a response the proxy must not store costs
 // no more allocations than through a bare httputil.ReverseProxy over
 // net/http's transport: the cache's own are fewer than what directTransport
-// saves (14 fewer in all when written; 9 more before directTransport, 17
+// saves (14 fewer in all when written; 8 more with it off, 17
 // before the stats counter was pooled, the latency writer dropped and the
 // framing scanners read headers in place). The client and the origin do
 // the same work in both, so the difference is the proxy's and the

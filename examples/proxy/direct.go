@@ -180,6 +180,7 @@ type directConn struct {
 	br        *bufio.Reader
 	bw        *bufio.Writer
 	peek      func() bool // reports whether the kernel holds no bytes for it and it is open; nil: unknown
+	held      func() bool // reports whether the conn under it holds bytes read and not taken; nil: none can
 	idleSince time.Time
 	cancelled atomic.Bool // the request's context ended while it was in use
 }
@@ -190,6 +191,9 @@ func newDirectConn(t *directTransport, addr string, nc net.Conn) *directConn {
 	c.br = bufio.NewReaderSize(&c.lr, 4096)
 	c.bw = bufio.NewWriterSize(nc, 4096)
 	c.peek = idlePeek(nc)
+	if h, ok := nc.(interface{ held() bool }); ok {
+		c.held = h.held // looked up once, not on every reuse
+	}
 	return c
 }
 
@@ -200,7 +204,7 @@ func (c *directConn) clean() bool {
 	if c.br.Buffered() > 0 {
 		return false
 	}
-	if h, ok := c.nc.(interface{ held() bool }); ok && h.held() {
+	if c.held != nil && c.held() {
 		return false
 	}
 	return c.peek == nil || c.peek()
